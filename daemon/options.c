@@ -1,0 +1,122 @@
+/* options.c — command-line parsing for credvaultd (see options.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "options.h"
+
+#ifndef CREDVAULT_VERSION
+#define CREDVAULT_VERSION "0"
+#endif
+
+static void help(void) {
+        printf("Usage: credvaultd [OPTIONS]\n"
+               "\n"
+               "Encrypted credential vault daemon for plugin services.\n"
+               "\n"
+               "  --socket PATH         listen here when not socket-activated\n"
+               "                        (default /run/credvault/socket)\n"
+               "  --state-dir DIR       database directory (default $STATE_DIRECTORY\n"
+               "                        or /var/lib/credvault)\n"
+               "  --root-key-file FILE  root key: 32 raw bytes or 64 hex digits\n"
+               "                        (default $CREDENTIALS_DIRECTORY/credvault.key)\n"
+               "  --dev                 development mode: generate a root key into\n"
+               "                        the state directory on first start\n"
+               "  --idle-exit SECONDS   exit after this long without clients\n"
+               "                        (default 300 when socket-activated, 0 = never)\n"
+               "  --max-connections N   concurrent client connections (default 256)\n"
+               "  --client-idle SECONDS close idle client connections (default 300)\n"
+               "  --io-timeout SECONDS  deadline for a started frame or a reply (default 10)\n"
+               "  --help, --version\n"
+               "\n"
+               "See credvaultd(8).\n");
+}
+
+static int parse_int(const char *s, int min, int max, int *ret) {
+        char *end;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (errno || end == s || *end || v < min || v > max)
+                return -EINVAL;
+        *ret = (int) v;
+        return 0;
+}
+
+int options_parse(int argc, char **argv, Options *ret) {
+        enum { ARG_SOCKET = 0x100, ARG_STATE, ARG_KEY, ARG_DEV, ARG_IDLE, ARG_MAXCONN, ARG_CLIENT_IDLE,
+               ARG_IO, ARG_VERSION };
+        static const struct option longopts[] = {
+                { "socket", required_argument, NULL, ARG_SOCKET },
+                { "state-dir", required_argument, NULL, ARG_STATE },
+                { "root-key-file", required_argument, NULL, ARG_KEY },
+                { "dev", no_argument, NULL, ARG_DEV },
+                { "idle-exit", required_argument, NULL, ARG_IDLE },
+                { "max-connections", required_argument, NULL, ARG_MAXCONN },
+                { "client-idle", required_argument, NULL, ARG_CLIENT_IDLE },
+                { "io-timeout", required_argument, NULL, ARG_IO },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {},
+        };
+        Options o = {
+                .socket_path = "/run/credvault/socket",
+                .state_dir = getenv("STATE_DIRECTORY") ?: "/var/lib/credvault",
+                .idle_exit_sec = -1,
+                .max_connections = 256,
+                .client_idle_sec = 300,
+                .io_timeout_sec = 10,
+        };
+        int c, r = 0;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+                switch (c) {
+                case ARG_SOCKET:
+                        o.socket_path = optarg;
+                        break;
+                case ARG_STATE:
+                        o.state_dir = optarg;
+                        break;
+                case ARG_KEY:
+                        o.root_key_file = optarg;
+                        break;
+                case ARG_DEV:
+                        o.dev = true;
+                        break;
+                case ARG_IDLE:
+                        r = parse_int(optarg, 0, INT_MAX / 1000, &o.idle_exit_sec);
+                        break;
+                case ARG_MAXCONN:
+                        r = parse_int(optarg, 1, 65536, &o.max_connections);
+                        break;
+                case ARG_CLIENT_IDLE:
+                        r = parse_int(optarg, 1, INT_MAX / 1000, &o.client_idle_sec);
+                        break;
+                case ARG_IO:
+                        r = parse_int(optarg, 1, 3600, &o.io_timeout_sec);
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("credvaultd %s\n", CREDVAULT_VERSION);
+                        return 0;
+                default:
+                        fprintf(stderr, "Try 'credvaultd --help'.\n");
+                        return -EINVAL;
+                }
+                if (r < 0) {
+                        fprintf(stderr, "credvaultd: invalid value '%s' for --%s\n", optarg,
+                                longopts[c - ARG_SOCKET].name);
+                        return -EINVAL;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "credvaultd: unexpected argument '%s'\nTry 'credvaultd --help'.\n", argv[optind]);
+                return -EINVAL;
+        }
+        *ret = o;
+        return 1;
+}

@@ -1,0 +1,259 @@
+/* server.c — listener, event loop and client set (see server.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "connection.h"
+#include "frame.h"
+#include "proto-limits.h"
+#include "log.h"
+#include "server.h"
+
+#define USEC_PER_SEC 1000000ULL
+#define ACCEPTS_PER_WAKEUP 64
+/* Socket-activated daemons exit after this long without clients unless
+ * --idle-exit says otherwise; systemd starts them again on demand. */
+#define IDLE_EXIT_DEFAULT_SEC 300
+
+/* Sent, without reading anything, to a client over the connection cap. */
+static const char over_cap_reply[] =
+        "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"unavailable\",\"message\":\"too many connections\"}}";
+
+static int idle_exit_sec(const Server *s) {
+        if (s->options->idle_exit_sec >= 0)
+                return s->options->idle_exit_sec;
+        return s->socket_activated ? IDLE_EXIT_DEFAULT_SEC : 0;
+}
+
+static void idle_arm(Server *s) {
+        uint64_t now = 0;
+        if (!s->idle_source)
+                return;
+        if (s->n_connections > 0) {
+                sd_event_source_set_enabled(s->idle_source, SD_EVENT_OFF);
+                return;
+        }
+        sd_event_now(s->event, CLOCK_MONOTONIC, &now);
+        sd_event_source_set_time(s->idle_source, now + (uint64_t) idle_exit_sec(s) * USEC_PER_SEC);
+        sd_event_source_set_enabled(s->idle_source, SD_EVENT_ONESHOT);
+}
+
+static int on_idle(sd_event_source *source, uint64_t usec, void *userdata) {
+        Server *s = userdata;
+        (void) source, (void) usec;
+        log_info("no clients for %d s, exiting", idle_exit_sec(s));
+        return sd_event_exit(s->event, 0);
+}
+
+static void reject_over_cap(int fd) {
+        uint8_t frame[FRAME_HEADER_SIZE + sizeof(over_cap_reply) - 1];
+        frame_header_write(frame, sizeof(over_cap_reply) - 1);
+        memcpy(frame + FRAME_HEADER_SIZE, over_cap_reply, sizeof(over_cap_reply) - 1);
+        (void) send(fd, frame, sizeof(frame), MSG_NOSIGNAL | MSG_DONTWAIT);
+        close(fd);
+}
+
+static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        Server *s = userdata;
+        (void) source, (void) revents;
+
+        for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
+                int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (cfd < 0) {
+                        if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+                                return 0;
+                        /* EMFILE and friends: back off for this turn and
+                         * keep serving the clients we have. */
+                        log_warning("accept failed: %s", strerror(errno));
+                        return 0;
+                }
+                if (s->n_connections >= (unsigned) s->options->max_connections) {
+                        reject_over_cap(cfd);
+                        continue;
+                }
+
+                Connection *c;
+                int r = connection_new(s, cfd, &c);
+                if (r < 0) {
+                        log_warning("cannot set up connection: %s", strerror(-r));
+                        continue;
+                }
+                c->next = s->connections;
+                if (s->connections)
+                        s->connections->prev = c;
+                s->connections = c;
+                s->ctx.n_connections = ++s->n_connections;
+                idle_arm(s);
+        }
+        return 0;
+}
+
+void server_connection_closed(Server *s, Connection *c) {
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                s->connections = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        connection_free(c);
+        s->ctx.n_connections = --s->n_connections;
+        idle_arm(s);
+}
+
+static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+        Server *s = userdata;
+        (void) source;
+        log_info("received %s, exiting", strsignal((int) si->ssi_signo));
+        return sd_event_exit(s->event, 0);
+}
+
+/* Bind our own socket. A socket file left by a dead daemon is replaced;
+ * one a live daemon answers on is not. */
+static int listen_on_path(const char *path, int *ret_fd) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_(closep) int fd = -1;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return negative_errno();
+
+        struct stat st;
+        if (lstat(path, &st) == 0) {
+                if (!S_ISSOCK(st.st_mode))
+                        return -EEXIST;
+                _cleanup_(closep) int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (probe >= 0 && connect(probe, (struct sockaddr *) &sa, sizeof(sa)) == 0)
+                        return -EADDRINUSE;
+                unlink(path);
+        }
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return negative_errno();
+        /* Like SocketMode=0660 in credvault.socket: owner and group. */
+        if (chmod(path, 0660) < 0 || listen(fd, SOMAXCONN) < 0) {
+                int r = negative_errno();
+                unlink(path);
+                return r;
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int server_new(const Options *options, Vault *vault, Server **ret) {
+        Server *s;
+        int r, n;
+
+        s = calloc(1, sizeof(Server));
+        if (!s)
+                return -ENOMEM;
+        s->options = options;
+        s->listen_fd = -1;
+        s->ctx.vault = vault;
+
+        s->scratch = sodium_malloc(FRAME_SIZE_MAX);
+        if (!s->scratch) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = sd_event_default(&s->event);
+        if (r < 0)
+                goto fail;
+        sd_event_now(s->event, CLOCK_MONOTONIC, &s->ctx.started_usec);
+
+        n = sd_listen_fds(1);
+        if (n < 0) {
+                r = n;
+                goto fail;
+        }
+        if (n > 1) {
+                log_error("socket activation passed %d sockets, expected one", n);
+                r = -EINVAL;
+                goto fail;
+        }
+        if (n == 1) {
+                s->listen_fd = SD_LISTEN_FDS_START;
+                if (sd_is_socket_unix(s->listen_fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
+                        log_error("the activation socket is not a listening Unix stream socket");
+                        r = -EINVAL;
+                        goto fail;
+                }
+                fcntl(s->listen_fd, F_SETFL, fcntl(s->listen_fd, F_GETFL) | O_NONBLOCK);
+                fcntl(s->listen_fd, F_SETFD, FD_CLOEXEC);
+                s->socket_activated = true;
+        } else {
+                r = listen_on_path(options->socket_path, &s->listen_fd);
+                if (r < 0) {
+                        log_error("cannot listen on %s: %s", options->socket_path,
+                                  r == -EADDRINUSE ? "another credvaultd is serving it" : strerror(-r));
+                        goto fail;
+                }
+                s->owns_socket_path = true;
+        }
+
+        r = sd_event_add_io(s->event, &s->listen_source, s->listen_fd, EPOLLIN, on_accept, s);
+        if (r < 0)
+                goto fail;
+        r = sd_event_add_signal(s->event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, on_signal, s);
+        if (r >= 0)
+                r = sd_event_add_signal(s->event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, on_signal, s);
+        if (r < 0)
+                goto fail;
+        signal(SIGPIPE, SIG_IGN);
+        if (idle_exit_sec(s) > 0) {
+                r = sd_event_add_time(s->event, &s->idle_source, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_idle, s);
+                if (r < 0)
+                        goto fail;
+                idle_arm(s);
+        }
+        (void) sd_event_set_watchdog(s->event, true);
+
+        *ret = s;
+        return 0;
+fail:
+        server_free(s);
+        return r;
+}
+
+int server_run(Server *s) {
+        char status[128];
+        snprintf(status, sizeof(status), "READY=1\nSTATUS=Serving on %s",
+                 s->socket_activated ? "the activation socket" : s->options->socket_path);
+        (void) sd_notify(0, status);
+        log_info("ready (%s)", status + strlen("READY=1\nSTATUS="));
+
+        int r = sd_event_loop(s->event);
+        (void) sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
+        return r;
+}
+
+void server_free(Server *s) {
+        if (!s)
+                return;
+        while (s->connections) {
+                Connection *c = s->connections;
+                s->connections = c->next;
+                connection_free(c);
+        }
+        sd_event_source_disable_unref(s->listen_source);
+        sd_event_source_disable_unref(s->idle_source);
+        if (s->listen_fd >= 0)
+                close(s->listen_fd);
+        if (s->owns_socket_path)
+                unlink(s->options->socket_path);
+        sd_event_unref(s->event);
+        sodium_free(s->scratch);
+        free(s);
+}

@@ -1,0 +1,40 @@
+/* proto-limits.h — every size limit of credvault, in one place.
+ *
+ * Owns: the numbers the daemon, the client library and the tests agree on.
+ * The public header client/credvault.h repeats the ones callers need, and
+ * the client checks at compile time that the two agree. */
+#pragma once
+
+/* Protocol version carried in the "v" field of a request. */
+#define PROTO_VERSION 1
+
+/* A frame: 4-byte big-endian length, then that many bytes of JSON. */
+#define FRAME_HEADER_SIZE 4
+#define FRAME_BODY_MAX (64 * 1024)
+#define FRAME_SIZE_MAX (FRAME_HEADER_SIZE + FRAME_BODY_MAX)
+
+/* Plugin names and secret names: [A-Za-z0-9_.:@-], 1..NAME_SIZE_MAX bytes. */
+#define NAME_SIZE_MAX 128
+/* User ids: printable UTF-8, no control characters, 1..USER_ID_SIZE_MAX bytes. */
+#define USER_ID_SIZE_MAX 256
+
+/* A secret value is bytes; on the wire it is base64 (standard alphabet,
+ * padded), so any value up to the limit fits a frame with room to spare:
+ * 4 * 32768 / 3 = 43692 bytes of text. */
+#define SECRET_VALUE_SIZE_MAX (32 * 1024)
+#define SECRET_VALUE_B64_SIZE_MAX (((SECRET_VALUE_SIZE_MAX + 2) / 3) * 4)
+
+/* OAuth token set fields (RFC 6749 restricts them to printable ASCII, so
+ * JSON escaping at most doubles them and the set always fits a frame). */
+#define TOKEN_SECRET_SIZE_MAX (8 * 1024) /* access_token, refresh_token */
+#define TOKEN_TYPE_SIZE_MAX 64
+#define TOKEN_SCOPE_SIZE_MAX (4 * 1024)
+
+/* List operations return at most this many items per page. */
+#define LIST_PAGE_MAX 100
+
+/* Longest error message the daemon sends; longer ones are cut. */
+#define ERROR_MESSAGE_SIZE_MAX 256
+
+/* A list cursor: "plugin/name" for secrets, a user id for tokens. */
+#define CURSOR_SIZE_MAX (NAME_SIZE_MAX + 1 + USER_ID_SIZE_MAX)

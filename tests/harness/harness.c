@@ -1,0 +1,261 @@
+/* harness.c — start and stop the real daemon for tests (see harness.h).
+ *
+ * Readiness is the daemon's own sd_notify("READY=1"): the harness binds a
+ * datagram socket, passes it as NOTIFY_SOCKET, and waits for the message,
+ * so a test never races the daemon's start and never sleeps. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define READY_TIMEOUT_MS 20000
+
+const char *harness_daemon_path(void) {
+        const char *p = getenv("CREDVAULTD");
+        return p && *p ? p : "credvaultd";
+}
+
+static int write_key(const char *path) {
+        unsigned char key[32];
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read(fd, key, sizeof(key)) != (ssize_t) sizeof(key)) {
+                if (fd >= 0)
+                        close(fd);
+                return -EIO;
+        }
+        close(fd);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        int ok = write(fd, key, sizeof(key)) == (ssize_t) sizeof(key);
+        close(fd);
+        return ok ? 0 : -EIO;
+}
+
+static int wait_ready(int notify_fd, pid_t pid) {
+        struct timespec start, now;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+
+        for (;;) {
+                char buf[512];
+                int status;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+                if (elapsed > READY_TIMEOUT_MS)
+                        return -ETIMEDOUT;
+                if (waitpid(pid, &status, WNOHANG) == pid)
+                        return -ECHILD; /* it exited before becoming ready */
+                struct pollfd p = { .fd = notify_fd, .events = POLLIN };
+                if (poll(&p, 1, 100) <= 0)
+                        continue;
+                ssize_t n = recv(notify_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+                if (n <= 0)
+                        continue;
+                buf[n] = '\0';
+                if (strstr(buf, "READY=1"))
+                        return 0;
+        }
+}
+
+/* systemd-socket-activate binds the socket, then execs the daemon only when
+ * the first client connects: wait for the socket, connect once to start the
+ * daemon, and let readiness come from its READY=1 as usual. */
+static int trigger_activation(Harness *h, pid_t pid) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", h->socket_path);
+
+        for (int i = 0; i < READY_TIMEOUT_MS / 10; i++) {
+                int status;
+                if (waitpid(pid, &status, WNOHANG) == pid)
+                        return -ECHILD;
+                int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0)
+                        return -errno;
+                int ok = connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
+                close(fd);
+                if (ok)
+                        return 0;
+                usleep(10000);
+        }
+        return -ETIMEDOUT;
+}
+
+static int spawn(Harness *h) {
+        char notify_path[108];
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd, r;
+
+        snprintf(notify_path, sizeof(notify_path), "%s/notify", h->dir);
+        unlink(notify_path);
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", notify_path);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+
+        const char *argv[32];
+        int n = 0;
+        if (h->socket_activate) {
+                argv[n++] = "systemd-socket-activate";
+                argv[n++] = "-q";
+                argv[n++] = "-l";
+                argv[n++] = h->socket_path;
+                argv[n++] = "-E";
+                argv[n++] = "NOTIFY_SOCKET";
+        }
+        argv[n++] = harness_daemon_path();
+        argv[n++] = "--state-dir";
+        argv[n++] = h->state_dir;
+        argv[n++] = "--root-key-file";
+        argv[n++] = h->key_file;
+        if (!h->socket_activate) {
+                argv[n++] = "--socket";
+                argv[n++] = h->socket_path;
+        }
+        for (int i = 0; i < 8 && h->extra_args[i]; i++)
+                argv[n++] = h->extra_args[i];
+        argv[n] = NULL;
+
+        pid_t pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        if (pid == 0) {
+                int log = open(h->log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+                if (log >= 0) {
+                        dup2(log, STDERR_FILENO);
+                        dup2(log, STDOUT_FILENO);
+                }
+                setenv("NOTIFY_SOCKET", notify_path, 1);
+                unsetenv("LISTEN_FDS");
+                unsetenv("LISTEN_PID");
+                unsetenv("JOURNAL_STREAM");
+                execvp(argv[0], (char *const *) argv);
+                _exit(127);
+        }
+        h->pid = pid;
+        r = h->socket_activate ? trigger_activation(h, pid) : 0;
+        if (r >= 0)
+                r = wait_ready(fd, pid);
+        close(fd);
+        if (r < 0) {
+                if (r != -ECHILD)
+                        harness_kill(h);
+                h->pid = 0;
+        }
+        return r;
+}
+
+int harness_start(Harness *h) {
+        const char *tmp = getenv("TMPDIR");
+        int r;
+
+        snprintf(h->dir, sizeof(h->dir), "%s/credvault-test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(h->dir))
+                return -errno;
+        snprintf(h->socket_path, sizeof(h->socket_path), "%s/socket", h->dir);
+        snprintf(h->state_dir, sizeof(h->state_dir), "%s/state", h->dir);
+        snprintf(h->key_file, sizeof(h->key_file), "%s/root.key", h->dir);
+        snprintf(h->log_file, sizeof(h->log_file), "%s/credvaultd.log", h->dir);
+        r = write_key(h->key_file);
+        if (r < 0)
+                return r;
+        if (h->socket_activate)
+                return harness_restart(h);
+        return spawn(h);
+}
+
+int harness_restart(Harness *h) {
+        if (h->pid > 0)
+                return -EBUSY;
+        return spawn(h);
+}
+
+static int wait_exit(Harness *h) {
+        int status;
+        for (int i = 0; i < 2000; i++) { /* 20 s */
+                pid_t p = waitpid(h->pid, &status, WNOHANG);
+                if (p == h->pid) {
+                        h->pid = 0;
+                        if (WIFEXITED(status))
+                                return WEXITSTATUS(status);
+                        return 128 + WTERMSIG(status);
+                }
+                if (p < 0)
+                        return -errno;
+                usleep(10000);
+        }
+        kill(h->pid, SIGKILL);
+        waitpid(h->pid, &status, 0);
+        h->pid = 0;
+        return -ETIMEDOUT;
+}
+
+int harness_stop(Harness *h) {
+        if (h->pid <= 0)
+                return -ESRCH;
+        kill(h->pid, SIGTERM);
+        return wait_exit(h);
+}
+
+int harness_kill(Harness *h) {
+        if (h->pid <= 0)
+                return -ESRCH;
+        kill(h->pid, SIGKILL);
+        return wait_exit(h);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) st, (void) flag, (void) ftw;
+        return remove(path);
+}
+
+void harness_cleanup(Harness *h) {
+        if (h->pid > 0)
+                harness_stop(h);
+        if (h->dir[0] && !getenv("CV_KEEP_TEST_DIR"))
+                nftw(h->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int harness_run_daemon(const char *const *argv, int timeout_ms) {
+        int status;
+        pid_t pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                if (null >= 0 && !getenv("CV_TEST_VERBOSE"))
+                        dup2(null, STDERR_FILENO);
+                unsetenv("NOTIFY_SOCKET");
+                unsetenv("LISTEN_FDS");
+                execvp(argv[0], (char *const *) argv);
+                _exit(127);
+        }
+        for (int waited = 0; waited < timeout_ms; waited += 10) {
+                pid_t p = waitpid(pid, &status, WNOHANG);
+                if (p == pid)
+                        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                usleep(10000);
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return -ETIME;
+}

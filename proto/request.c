@@ -198,7 +198,7 @@ static int request_decode_checked(const uint8_t *body, size_t body_size, Request
 
         /* jansson's own message quotes the text near the error, which may be
          * part of a secret: describe the error ourselves, by position only. */
-        ret->root = json_loadb((const char *) body, body_size, JSON_REJECT_DUPLICATES, &e);
+        ret->root = json_loadb((const char *) body, body_size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
         if (!ret->root) {
                 snprintf(errbuf, errbuf_size, "%s at byte %d", json_error_describe(&e), e.position);
                 return -EBADMSG;

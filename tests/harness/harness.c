@@ -113,7 +113,6 @@ static int spawn(Harness *h) {
         int n = 0;
         if (h->socket_activate) {
                 argv[n++] = "systemd-socket-activate";
-                argv[n++] = "-q";
                 argv[n++] = "-l";
                 argv[n++] = h->socket_path;
                 argv[n++] = "-E";
@@ -258,4 +257,137 @@ int harness_run_daemon(const char *const *argv, int timeout_ms) {
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
         return -ETIME;
+}
+
+int harness_connect_raw(const Harness *h) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", h->socket_path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+int harness_send_raw(int fd, const void *data, size_t size) {
+        const char *p = data;
+        while (size > 0) {
+                ssize_t k = send(fd, p, size, MSG_NOSIGNAL);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += k;
+                size -= (size_t) k;
+        }
+        return 0;
+}
+
+int harness_send_frame(int fd, const char *body, size_t size) {
+        unsigned char header[4] = { (unsigned char) (size >> 24), (unsigned char) (size >> 16),
+                                    (unsigned char) (size >> 8), (unsigned char) size };
+        int r = harness_send_raw(fd, header, 4);
+        return r < 0 ? r : harness_send_raw(fd, body, size);
+}
+
+static int recv_exact(int fd, void *buf, size_t size, int timeout_ms) {
+        char *p = buf;
+        while (size > 0) {
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                int n = poll(&pfd, 1, timeout_ms);
+                if (n == 0)
+                        return -ETIMEDOUT;
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                ssize_t k = recv(fd, p, size, 0);
+                if (k == 0)
+                        return -ECONNRESET;
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += k;
+                size -= (size_t) k;
+        }
+        return 0;
+}
+
+int harness_recv_frame(int fd, int timeout_ms, char **ret_body) {
+        unsigned char header[4];
+        int r = recv_exact(fd, header, 4, timeout_ms);
+        if (r < 0)
+                return r;
+        size_t size = (size_t) header[0] << 24 | (size_t) header[1] << 16 | (size_t) header[2] << 8 | header[3];
+        if (size > 65536)
+                return -EBADMSG;
+        char *body = malloc(size + 1);
+        if (!body)
+                return -ENOMEM;
+        r = recv_exact(fd, body, size, timeout_ms);
+        if (r < 0) {
+                free(body);
+                return r;
+        }
+        body[size] = '\0';
+        *ret_body = body;
+        return 0;
+}
+
+bool harness_wait_closed(int fd, int timeout_ms) {
+        char buf[4096];
+        for (;;) {
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                int n = poll(&pfd, 1, timeout_ms);
+                if (n <= 0)
+                        return false;
+                ssize_t k = recv(fd, buf, sizeof(buf), 0);
+                if (k == 0 || (k < 0 && errno == ECONNRESET))
+                        return true;
+                if (k < 0)
+                        return false;
+        }
+}
+
+int harness_read_file(const char *path, char **ret, size_t *ret_size) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        size_t size = 0, alloc = 65536;
+        char *buf = malloc(alloc);
+        for (;;) {
+                if (!buf) {
+                        close(fd);
+                        return -ENOMEM;
+                }
+                ssize_t k = read(fd, buf + size, alloc - size);
+                if (k < 0) {
+                        int r = -errno;
+                        free(buf);
+                        close(fd);
+                        return r;
+                }
+                if (k == 0)
+                        break;
+                size += (size_t) k;
+                if (size == alloc) {
+                        alloc *= 2;
+                        char *n = realloc(buf, alloc);
+                        if (!n)
+                                free(buf);
+                        buf = n;
+                }
+        }
+        close(fd);
+        *ret = buf;
+        *ret_size = size;
+        return 0;
 }

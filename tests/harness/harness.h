@@ -41,3 +41,18 @@ int harness_run_daemon(const char *const *argv, int timeout_ms);
 
 /* Path of the credvaultd binary under test. */
 const char *harness_daemon_path(void);
+
+/* Raw protocol access for tests that must send what the library never
+ * would. All return negative errno on failure. */
+int harness_connect_raw(const Harness *h);
+/* Send bytes as they are. */
+int harness_send_raw(int fd, const void *data, size_t size);
+/* Send body as one frame. */
+int harness_send_frame(int fd, const char *body, size_t size);
+/* Receive one frame into a malloc'd NUL-terminated body; -ECONNRESET on
+ * EOF, -ETIMEDOUT after timeout_ms. */
+int harness_recv_frame(int fd, int timeout_ms, char **ret_body);
+/* True if the peer has closed the connection (EOF within timeout_ms). */
+bool harness_wait_closed(int fd, int timeout_ms);
+/* Read a whole file (malloc'd); -errno. */
+int harness_read_file(const char *path, char **ret, size_t *ret_size);

@@ -67,7 +67,7 @@ static void test_round_trip_all_fields(void **state) {
 
 static void test_maximal_sizes(void **state) {
         (void) state;
-        static char access[CV_TOKEN_SECRET_SIZE_MAX + 1], refresh[CV_TOKEN_SECRET_SIZE_MAX + 1];
+        static char access[CV_TOKEN_SECRET_SIZE_MAX + 2], refresh[CV_TOKEN_SECRET_SIZE_MAX + 1];
         static char scope[CV_TOKEN_SCOPE_SIZE_MAX + 1], type[CV_TOKEN_TYPE_SIZE_MAX + 1];
         char user[CV_USER_ID_SIZE_MAX + 1];
         CvToken *out = NULL;

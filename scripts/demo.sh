@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# demo.sh — install what is missing, build, start credvaultd on an embedded
+# default (a development root key and state directory in .demo/, a socket
+# there too) and show a plugin storing and fetching its secrets through the
+# client library and the CLI. Stops the daemon at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+credvault_install_deps
+
+[ -f build/build.ninja ] || meson setup build >/dev/null
+ninja -C build >/dev/null
+
+demo=$PWD/.demo
+mkdir -p "$demo"
+export CREDVAULT_SOCKET=$demo/socket
+cli=build/client/cli/credvault
+
+build/daemon/credvaultd --dev --state-dir "$demo/state" --socket "$CREDVAULT_SOCKET" 2>"$demo/credvaultd.log" &
+daemon=$!
+trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -S "$CREDVAULT_SOCKET" ] && break; sleep 0.05; done
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+
+step "credvault status"
+$cli status
+
+step "printf %s 'sk-todo-0123' | credvault secret put todo client_secret"
+printf %s 'sk-todo-0123' | $cli secret put todo client_secret
+
+step "credvault secret get todo client_secret"
+$cli secret get todo client_secret; echo
+
+step "echo '{\"access_token\":\"ya29.demo\",\"token_type\":\"Bearer\",\"refresh_token\":\"1//r\",\"expires_in\":3600}' | credvault token put todo user-42"
+echo '{"access_token":"ya29.demo","token_type":"Bearer","refresh_token":"1//r","expires_in":3600}' | $cli token put todo user-42
+
+step "build/examples/plugin-demo   # a plugin service using libcredvault"
+build/examples/plugin-demo todo user-42
+
+step "credvault secret ls        # metadata only, never values"
+$cli secret ls
+step "credvault token ls todo"
+$cli token ls todo
+
+printf '\nThe daemon log (one audit line per request, no values) is in %s\n' "$demo/credvaultd.log"

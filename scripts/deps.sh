@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# deps.sh — install what credvault needs from Debian's packages, if missing.
+# Sourced by demo.sh, test.sh and .ci/run; safe to run again.
+set -euo pipefail
+
+CREDVAULT_PACKAGES=(
+  meson ninja-build gcc pkg-config
+  libsodium-dev libsqlite3-dev libsystemd-dev libjansson-dev
+  libcmocka-dev scdoc systemd python3
+)
+
+credvault_install_deps() {
+  local missing=()
+  for p in "${CREDVAULT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "Installing: ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  credvault_install_deps
+fi

@@ -22,7 +22,8 @@
  * running), -ETIMEDOUT (no answer in time), -ECONNRESET (the daemon closed
  * the connection), -EPROTO (an answer that is not valid protocol).
  * After a failed call, cv_client_error_code() and cv_client_error_message()
- * describe it; they never contain a secret value.
+ * describe it; they never contain a secret value. (cv_client_new() returns
+ * no client when it fails, so there its errno is the whole answer.)
  *
  * Threads: a CvClient is not thread-safe; use one per thread (they are
  * cheap: one socket and two buffers). Different clients need no locking.
@@ -57,7 +58,10 @@ typedef struct CvClient CvClient;
 /* Connect to the daemon at socket_path; NULL means $CREDVAULT_SOCKET, else
  * CV_SOCKET_DEFAULT. timeout_ms bounds the connect and, afterwards, each
  * call; 0 means CV_TIMEOUT_DEFAULT_MS. If the daemon closed an idle
- * connection, the next call reconnects once by itself. */
+ * connection, the next call reconnects once by itself.
+ * Errors: -ENOENT or -ECONNREFUSED (no daemon at that path), -EACCES (no
+ * permission on the socket), -ETIMEDOUT (backlog full for timeout_ms),
+ * -ENAMETOOLONG, -ENOMEM. *ret is untouched on failure. */
 int cv_client_new(const char *socket_path, int timeout_ms, CvClient **ret);
 /* Close and free; accepts NULL. */
 void cv_client_free(CvClient *c);

@@ -263,6 +263,8 @@ int cv_token_put(CvClient *c, const char *plugin, const char *user, const CvToke
                 return r;
         if (!token->access_token || !token->token_type)
                 return client_fail(c, -EINVAL, "bad_request", "token: access_token and token_type are required");
+        if (token->expires_at < -1)
+                return client_fail(c, -EINVAL, "bad_request", "token.expires_at: must be -1 (unknown) or >= 0");
 
         t = json_pack("{s:s s:s}", "access_token", token->access_token, "token_type", token->token_type);
         if (t && token->refresh_token)
@@ -272,7 +274,7 @@ int cv_token_put(CvClient *c, const char *plugin, const char *user, const CvToke
         if (t && token->expires_at >= 0)
                 json_object_set_new(t, "expires_at", json_integer(token->expires_at));
         if (!t)
-                return client_fail(c, -EINVAL, "bad_request", "token: fields must be valid UTF-8");
+                return client_fail(c, -EINVAL, "bad_request", "token: fields must be valid UTF-8 strings");
         r = client_call(c, json_pack("{s:s s:s s:s s:o}", "op", "token.put", "plugin", plugin, "user", user, "token", t),
                         &reply);
         if (r < 0)
@@ -391,10 +393,17 @@ int cv_call_json(CvClient *c, const char *request_json, char **ret_reply_json) {
         r = client_call_raw(c, req, &reply);
         if (r < 0)
                 return r;
-        char *text = json_dumps(reply, JSON_COMPACT);
+        /* Serialise into our own malloc'd buffer: the caller frees it with
+         * cv_free_wiped(), whatever allocator jansson was given. */
+        size_t size = json_dumpb(reply, NULL, 0, JSON_COMPACT);
+        char *text = size > 0 ? malloc(size + 1) : NULL;
+        if (text) {
+                json_dumpb(reply, text, size, JSON_COMPACT);
+                text[size] = '\0';
+        }
         json_wipe_decref(reply);
         if (!text)
                 return client_fail(c, -ENOMEM, "internal", "out of memory");
         *ret_reply_json = text;
-        return (int) strlen(text);
+        return (int) size;
 }

@@ -27,9 +27,27 @@ static const struct {
         [OP_TOKEN_DELETE] = { handle_token_delete, true, false },
 };
 
+/* Messages are cut to ERROR_MESSAGE_SIZE_MAX bytes, which may split a UTF-8
+ * sequence of a user id they name; jansson refuses invalid UTF-8, so drop a
+ * trailing incomplete sequence. */
+static void utf8_trim(char *s) {
+        size_t n = strlen(s), start = n;
+        while (start > 0 && ((unsigned char) s[start - 1] & 0xc0) == 0x80)
+                start--;
+        if (start == 0)
+                return;
+        unsigned char lead = (unsigned char) s[start - 1];
+        size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+        if (n - (start - 1) < need)
+                s[start - 1] = '\0';
+}
+
 json_t *dispatch_error_reply(bool has_id, uint64_t id, int error, const char *message) {
+        char text[ERROR_MESSAGE_SIZE_MAX];
+        snprintf(text, sizeof(text), "%s", message);
+        utf8_trim(text);
         return json_pack("{s:o s:b s:{s:s s:s}}", "id", has_id ? json_integer((json_int_t) id) : json_null(), "ok",
-                         0, "error", "code", error_code_from_errno(error), "message", message);
+                         0, "error", "code", error_code_from_errno(error), "message", text);
 }
 
 /* Messages for errors a handler did not describe. Internal errors say no

@@ -131,7 +131,7 @@ static int run(const Options *o) {
                         return EXIT_WRONG_KEY;
                 }
                 log_error("cannot read key check from %s: %s", db_path, strerror(-r));
-                return EXIT_CORRUPT;
+                return r == -EUCLEAN ? EXIT_CORRUPT : EXIT_STATE_DIR;
         }
         r = store_migrate(store);
         if (r < 0) {

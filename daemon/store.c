@@ -134,8 +134,6 @@ static int errno_from_sqlite(int rc) {
         case SQLITE_PERM:
         case SQLITE_AUTH:
                 return -EROFS;
-        case SQLITE_CANTOPEN:
-                return -EACCES;
         default:
                 return -EIO;
         }

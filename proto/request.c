@@ -53,10 +53,13 @@ int user_id_check(const char *s) {
         if (n == 0 || n > USER_ID_SIZE_MAX)
                 return -EINVAL;
         /* jansson already guarantees valid UTF-8; refuse control characters
-         * so a user id can be printed and logged as it is. */
+         * (C0, DEL, and C1 = U+0080..U+009F, encoded C2 80..C2 9F) so a user
+         * id can be printed and logged as it is. */
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char) s[i];
                 if (c < 0x20 || c == 0x7f)
+                        return -EINVAL;
+                if (c == 0xc2 && i + 1 < n && (unsigned char) s[i + 1] <= 0x9f)
                         return -EINVAL;
         }
         return 0;
@@ -126,7 +129,7 @@ int token_set_check(json_t *token, bool *ret_has_expires_at, int64_t *ret_expire
 
 /* The fields every request has; the per-op formats below repeat them so
  * that JSON_STRICT sees the whole object at once. */
-#define HEAD "s?i s:I s:s"
+#define HEAD "s?I s:I s:s"
 #define HEAD_ARGS(v, id, op) "v", (v), "id", (id), "op", (op)
 
 static int decode_fields(Request *r, json_int_t *v, json_int_t *id, const char **op, json_int_t *limit,

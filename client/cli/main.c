@@ -123,7 +123,7 @@ static CliExit exit_status_from_error(const Cli *cli, int r) {
 
         if (cli->connect_failed)
                 return r == -EACCES || r == -EPERM ? CLI_EXIT_DENIED : CLI_EXIT_UNREACHABLE;
-        if (strcmp(code, "unreachable") == 0 || strcmp(code, "timeout") == 0)
+        if (strcmp(code, "unreachable") == 0 || strcmp(code, "timeout") == 0 || strcmp(code, "unavailable") == 0)
                 return CLI_EXIT_UNREACHABLE;
         if (strcmp(code, "not_found") == 0)
                 return CLI_EXIT_NOT_FOUND;

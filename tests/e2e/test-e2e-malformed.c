@@ -112,6 +112,7 @@ static void test_wrong_types_and_fields(void **state) {
         EXPECT("{\"id\":1,\"op\":\"secret.list\",\"limit\":0}", "bad_request", "limit");
         EXPECT("{\"id\":1,\"op\":\"vault.explode\"}", "unknown_op", NULL);
         EXPECT("{\"v\":2,\"id\":1,\"op\":\"health\"}", "bad_request", "version");
+        EXPECT("{\"v\":4294967297,\"id\":1,\"op\":\"health\"}", "bad_request", "version");
 }
 
 static void test_overlong_strings(void **state) {
@@ -132,6 +133,24 @@ static void test_overlong_strings(void **state) {
         n += (int) b64;
         n += snprintf(big + n, sizeof(big) - (size_t) n, "\"}");
         expect_error_and_continue(big, (size_t) n, "too_large", "value");
+}
+
+/* An error message that names a long non-ASCII user id is cut to the
+ * message limit without splitting a UTF-8 sequence: still answered. */
+static void test_long_utf8_in_error_message(void **state) {
+        (void) state;
+        char body[1024];
+        int n = snprintf(body, sizeof(body), "{\"id\":3,\"op\":\"token.delete\",\"plugin\":\"p\",\"user\":\"a");
+        for (int i = 0; i < 127; i++)
+                n += snprintf(body + n, sizeof(body) - (size_t) n, "\xc3\xa9");
+        n += snprintf(body + n, sizeof(body) - (size_t) n, "\"}");
+        expect_error_and_continue(body, (size_t) n, "not_found", "no token set");
+
+        n = snprintf(body, sizeof(body), "{\"id\":1,\"op\":\"health\",\"a");
+        for (int i = 0; i < 60; i++)
+                n += snprintf(body + n, sizeof(body) - (size_t) n, "\xe2\x82\xac");
+        n += snprintf(body + n, sizeof(body) - (size_t) n, "\":1}");
+        expect_error_and_continue(body, (size_t) n, "bad_request", "health");
 }
 
 static void test_empty_frame_is_answered(void **state) {
@@ -234,6 +253,7 @@ int main(void) {
                 cmocka_unit_test(test_bad_utf8_and_nul),
                 cmocka_unit_test(test_wrong_types_and_fields),
                 cmocka_unit_test(test_overlong_strings),
+                cmocka_unit_test(test_long_utf8_in_error_message),
                 cmocka_unit_test(test_empty_frame_is_answered),
                 cmocka_unit_test(test_oversized_length_closes),
                 cmocka_unit_test(test_garbage_closes),

@@ -1,0 +1,175 @@
+#!/bin/bash
+# test-units.sh — check what systemd/ ships, with systemd's own tools.
+#
+# Usage: test-units.sh SERVICE SOCKET SYSUSERS TMPFILES DAEMON [MANPAGE...]
+#   SERVICE   the generated credvault.service (build dir)
+#   SOCKET    credvault.socket
+#   SYSUSERS  credvault.sysusers      TMPFILES  credvault.tmpfiles
+#   DAEMON    the built credvaultd: ExecStart is pointed at it in a copy of
+#             the units, since verify checks that the command exists
+#   MANPAGE   the built man pages, if any: then Documentation=man:... must
+#             resolve to them
+#
+# 1. The generated service has its @VAR@s substituted and one absolute
+#    ExecStart ending in /credvaultd.
+# 2. `systemd-analyze verify` on both units, in its default mode, which
+#    also loads their dependencies and builds their start jobs. Fails on a
+#    non-zero exit (errors: a missing ExecStart binary, a Requires= unit
+#    that does not exist, ...) and on any line of its output that mentions
+#    credvault (warnings, such as "Unknown key" or "Failed to parse", name
+#    the file but leave the exit status 0). Lines about other units are
+#    shown, not counted. --recursive-errors=no is not used: it also stops
+#    verify from reporting our own broken dependencies. Before the real
+#    run, the same check runs on a copy with a bogus setting and must
+#    fail: that proves the check can still see a problem, whatever this
+#    systemd version prints.
+#    systemd-analyze verify does not look up User=/Group= (checked with
+#    systemd 252), so the credvault user need not exist here; if a later
+#    version starts to, this test fails rather than hide it.
+# 3. The sysusers.d and tmpfiles.d snippets go through systemd-sysusers
+#    and systemd-tmpfiles in a scratch root (skipped if a tool is missing).
+#
+# Exit 0 pass, 1 fail, 77 skip (no systemd-analyze), 99 bad invocation.
+set -u -o pipefail
+
+fail() {
+        echo "FAIL: $*" >&2
+        exit 1
+}
+
+if [ $# -lt 5 ]; then
+        echo "usage: $0 SERVICE SOCKET SYSUSERS TMPFILES DAEMON [MANPAGE...]" >&2
+        exit 99
+fi
+if ! command -v systemd-analyze >/dev/null; then
+        echo "SKIP: systemd-analyze not found"
+        exit 77
+fi
+
+service=$(realpath "$1") socket=$(realpath "$2") sysusers=$(realpath "$3")
+tmpfiles=$(realpath "$4") daemon=$(realpath "$5")
+shift 5
+manpages=("$@")
+[ -x "$daemon" ] || fail "daemon not built: $daemon"
+
+tmp=$(mktemp -d) || exit 99
+trap 'rm -rf "$tmp"' EXIT
+
+# systemd's tools log according to these; pin them, so that an inherited
+# SYSTEMD_LOG_LEVEL=debug adds no noise and no colour codes hide a match.
+export SYSTEMD_LOG_LEVEL=info SYSTEMD_LOG_COLOR=0 SYSTEMD_LOG_LOCATION=0 SYSTEMD_LOG_TIME=0
+export SYSTEMD_LOG_TARGET=console
+unset SYSTEMD_UNIT_PATH
+
+# ---- 1. the generated service ----------------------------------------------
+
+if grep -nE '@[A-Za-z_]+@' "$service"; then
+        fail "$service: unsubstituted @VAR@ above"
+fi
+[ "$(grep -c '^ExecStart=' "$service")" = 1 ] || fail "$service: expected exactly one ExecStart="
+grep -qE '^ExecStart=/([^ ]*/)?credvaultd$' "$service" ||
+        fail "$service: ExecStart= is not an absolute path to credvaultd: $(grep '^ExecStart=' "$service")"
+
+# ---- 2. systemd-analyze verify ---------------------------------------------
+
+verify_args=()
+if [ ${#manpages[@]} -gt 0 ] && command -v man >/dev/null; then
+        for page in "${manpages[@]}"; do
+                section=${page##*.}
+                mkdir -p "$tmp/man/man$section"
+                cp "$page" "$tmp/man/man$section/"
+        done
+        export MANPATH="$tmp/man"
+        verify_args+=(--man=yes)
+        echo "checking Documentation= against: ${manpages[*]##*/}"
+else
+        verify_args+=(--man=no)
+        echo "not checking Documentation= (no man pages built, or no man(1))"
+fi
+
+# Copy the units into DIR, ExecStart pointed at the built daemon.
+units_prepare() {
+        mkdir -p "$1"
+        cp "$socket" "$1/credvault.socket"
+        sed "s|^ExecStart=.*|ExecStart=$daemon|" "$service" >"$1/credvault.service"
+}
+
+# Verify the units in DIR; print what verify says; return 1 on any problem
+# with our units.
+units_verify() {
+        local dir=$1 out rc problems
+        # verify adds the units' directory to its unit path, so
+        # Requires=credvault.socket finds the copy beside the service.
+        out=$(systemd-analyze verify "${verify_args[@]}" "$dir/credvault.socket" "$dir/credvault.service" 2>&1)
+        rc=$?
+        problems=$(printf '%s\n' "$out" | grep -i 'credvault')
+        if [ -n "$out" ]; then
+                printf '%s\n' "$out" | sed 's/^/  verify: /'
+        fi
+        if [ $rc -ne 0 ]; then
+                echo "  systemd-analyze verify exited with status $rc"
+                return 1
+        fi
+        [ -z "$problems" ]
+}
+
+# The canary: a setting no systemd knows, in [Service].
+units_prepare "$tmp/canary"
+sed -i 's/^\[Service\]$/[Service]\nCredvaultCanaryNoSuchSetting=yes/' "$tmp/canary/credvault.service"
+grep -q '^CredvaultCanaryNoSuchSetting=' "$tmp/canary/credvault.service" || fail "could not plant the canary"
+echo "canary (must be reported):"
+if units_verify "$tmp/canary"; then
+        fail "systemd-analyze verify did not report a bogus setting: this test could not fail"
+fi
+
+echo "credvault.socket, credvault.service:"
+units_prepare "$tmp/units"
+units_verify "$tmp/units" || fail "systemd-analyze verify reports problems in our units (above)"
+
+# ---- 3. sysusers.d and tmpfiles.d --------------------------------------------
+
+# Each tool prints "FILE:LINE: ..." for what it does not like; any line
+# naming the snippet counts, as does a non-zero exit.
+snippet_check() {
+        local name=$1 file=$2 out rc
+        shift 2
+        out=$("$@" 2>&1)
+        rc=$?
+        [ -n "$out" ] && printf '%s\n' "$out" | sed "s/^/  $name: /"
+        [ $rc -eq 0 ] || fail "$name exited with status $rc on ${file##*/}"
+        if printf '%s\n' "$out" | grep -qF "${file##*/}"; then
+                fail "$name complains about ${file##*/} (above)"
+        fi
+}
+
+mkdir -p "$tmp/root/etc"
+if command -v systemd-sysusers >/dev/null; then
+        echo "sysusers.d snippet:"
+        snippet_check systemd-sysusers "$sysusers" systemd-sysusers --root="$tmp/root" --dry-run "$sysusers"
+        # It must create the user the service runs as and the group the
+        # socket belongs to.
+        out=$(systemd-sysusers --root="$tmp/root" --dry-run "$sysusers" 2>&1)
+        grep -q "Creating group 'credvault'" <<<"$out" || fail "sysusers snippet does not create group credvault"
+        grep -q "Creating user 'credvault'" <<<"$out" || fail "sysusers snippet does not create user credvault"
+else
+        echo "not checking the sysusers.d snippet: no systemd-sysusers"
+fi
+
+if command -v systemd-tmpfiles >/dev/null; then
+        echo "tmpfiles.d snippet:"
+        if [ "$(id -u)" = 0 ]; then
+                # Root can create for real, in the scratch root.
+                snippet_check systemd-tmpfiles "$tmpfiles" systemd-tmpfiles --root="$tmp/root" --create "$tmpfiles"
+                mode=$(stat -c '%a %u %g' "$tmp/root/etc/credstore.encrypted" 2>/dev/null)
+                [ "$mode" = "700 0 0" ] ||
+                        fail "/etc/credstore.encrypted is '${mode:-missing}', expected mode 700 owned by root:root"
+        else
+                # Not root: --create would fail to chown; --clean parses
+                # every line and, with no ages set, touches nothing.
+                snippet_check systemd-tmpfiles "$tmpfiles" systemd-tmpfiles --root="$tmp/root" --clean "$tmpfiles"
+        fi
+else
+        echo "not checking the tmpfiles.d snippet: no systemd-tmpfiles"
+fi
+
+echo "PASS"

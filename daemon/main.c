@@ -105,7 +105,7 @@ static int run(const Options *o) {
         if (r < 0) {
                 log_error("cannot read root key %s: %s", key_source,
                           r == -EBADMSG ? "not 32 bytes or 64 hex digits"
-                          : r == -EPERM ? "readable by others; chmod o-r it"
+                          : r == -EPERM ? "readable by others or writable by group/others; chmod 0600 it"
                                         : strerror(-r));
                 return EXIT_NO_KEY;
         }

@@ -27,8 +27,9 @@ int rootkey_read(const char *path, uint8_t **ret_key) {
                 return negative_errno();
         if (!S_ISREG(st.st_mode))
                 return -EBADMSG;
-        /* A key anyone can read is not a secret any more. */
-        if (st.st_mode & S_IROTH)
+        /* A key anyone can read is not a secret any more, and one others can
+         * write could be swapped for a key they know. */
+        if (st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP))
                 return -EPERM;
 
         buf = sodium_malloc(KEY_FILE_SIZE_MAX + 1);

@@ -12,7 +12,7 @@
 
 /* Read a key file: exactly 32 raw bytes, or 64 hex digits with an optional
  * trailing newline. -EBADMSG for any other content, -ENOENT if missing,
- * -EPERM if the file is readable by others than its owner and group. */
+ * -EPERM if others can read it, or anyone but its owner can write it. */
 int rootkey_read(const char *path, uint8_t **ret_key);
 
 /* Create path with a fresh random key (mode 0600, never overwriting).

@@ -165,6 +165,30 @@ static int decode_fields(Request *r, json_int_t *v, json_int_t *id, const char *
         }
 }
 
+/* The type of every field any op has, checked before the per-op formats so
+ * a wrong type is reported with the field's name (jansson's unpack message
+ * does not name it). */
+static const struct {
+        const char *name;
+        json_type type;
+} field_types[] = {
+        { "v", JSON_INTEGER },     { "id", JSON_INTEGER },  { "op", JSON_STRING },    { "plugin", JSON_STRING },
+        { "name", JSON_STRING },   { "user", JSON_STRING }, { "after", JSON_STRING }, { "limit", JSON_INTEGER },
+        { "value", JSON_STRING },  { "token", JSON_OBJECT },
+};
+
+static int check_field_types(json_t *root, char *errbuf, size_t errbuf_size) {
+        for (size_t i = 0; i < ELEMENTSOF(field_types); i++) {
+                json_t *v = json_object_get(root, field_types[i].name);
+                if (v && json_typeof(v) != field_types[i].type)
+                        return bad(errbuf, errbuf_size, "field '%s': expected %s", field_types[i].name,
+                                   field_types[i].type == JSON_STRING    ? "a string"
+                                   : field_types[i].type == JSON_INTEGER ? "an integer"
+                                                                         : "an object");
+        }
+        return 0;
+}
+
 static const char *json_error_describe(const json_error_t *e) {
         switch (json_error_code(e)) {
         case json_error_invalid_utf8:
@@ -232,6 +256,9 @@ static int request_decode_checked(const uint8_t *body, size_t body_size, Request
         }
         ret->op = r;
 
+        r = check_field_types(ret->root, errbuf, errbuf_size);
+        if (r < 0)
+                return r;
         if (decode_fields(ret, &v, &id, &op, &limit, &value_b64, &value_b64_size, &e) < 0) {
                 snprintf(errbuf, errbuf_size, "%s: %s", op_names[ret->op], e.text);
                 return -EBADMSG;

@@ -58,6 +58,6 @@ int op_from_string(const char *s);
 int name_check(const char *s);
 int user_id_check(const char *s);
 /* A token set object as token.put takes it; fills *ret_expires_at when the
- * set has expires_at. -EINVAL with a message naming the field. */
+ * set has expires_at. -EBADMSG with a message naming the field. */
 int token_set_check(json_t *token, bool *ret_has_expires_at, int64_t *ret_expires_at, char *errbuf,
                     size_t errbuf_size);

@@ -1,0 +1,423 @@
+/* test-envelope.c — daemon/envelope.c: per-value envelope encryption.
+ *
+ * Shows: known-answer vectors pin the sealed format (fixed KEK, DEK, nonces,
+ * record ids and plaintexts give these exact bytes, forever), and the real
+ * open path opens them; byte 0 is the format and bytes 1..8 the KEK version,
+ * big-endian; seal/open round-trips under a real keyring; the record's
+ * identity is bound in: another plugin, name, version or kind, or a blob
+ * swapped between records, fails with -EUCLEAN; any single flipped byte
+ * fails; a truncated blob is -EBADMSG; an unknown KEK version is -ENOKEY. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "envelope.h"
+#include "proto-limits.h"
+#include "unit-daemon.h"
+
+/* The fixed keys and nonces of the known-answer vectors. */
+static uint8_t kat_kek_key[KEK_SIZE];   /* 00 01 .. 1f */
+static uint8_t kat_dek[KEK_SIZE];       /* a0 a1 .. bf */
+static uint8_t kat_dek_nonce[ENVELOPE_NONCE_SIZE];   /* 40 41 .. 57 */
+static uint8_t kat_value_nonce[ENVELOPE_NONCE_SIZE]; /* 60 61 .. 77 */
+
+#define KAT_BIG_KEK_VERSION INT64_C(0x0102030405060708)
+
+typedef struct Vector {
+        const char *what;
+        int64_t kek_version;
+        RecordId id;
+        const char *plaintext;
+        size_t size;
+        const char *hex;
+} Vector;
+
+/* Computed once from envelope_seal_with() and checked against an
+ * independent implementation of the format (envelope-kat.py beside this
+ * file). Never edit these: a change of the sealed format needs a new format
+ * number, and data sealed in format 1 must still open. */
+static const Vector vectors[] = {
+        {
+                .what = "empty value",
+                .kek_version = 1,
+                .id = { RECORD_SECRET, "todo", "empty", 1 },
+                .plaintext = "",
+                .size = 0,
+                .hex =
+                       "010000000000000001404142434445464748494a4b4c4d4e4f50515253545556"
+                       "577498a7d37445dfb1275d2d150331cb3d220b1f77a7ece52dd28847feb5b99d"
+                       "2f3fffbf112a8895d650361adb17e138ac606162636465666768696a6b6c6d6e"
+                       "6f707172737475767713bf3973960b1174842a0a476fe68aad",
+        },
+        {
+                .what = "short text",
+                .kek_version = 1,
+                .id = { RECORD_SECRET, "todo", "client_secret", 3 },
+                .plaintext = "hunter2",
+                .size = 7,
+                .hex =
+                       "010000000000000001404142434445464748494a4b4c4d4e4f50515253545556"
+                       "577498a7d37445dfb1275d2d150331cb3d220b1f77a7ece52dd28847feb5b99d"
+                       "2f726708de4410e35e8d86bf8caa18964a606162636465666768696a6b6c6d6e"
+                       "6f70717273747576772b2e2d38dd23ac71c59eff24fe8b7a8c22d393e795a60e",
+        },
+        {
+                .what = "binary secret, large KEK and record versions",
+                .kek_version = KAT_BIG_KEK_VERSION,
+                .id = { RECORD_SECRET, "acme.billing", "api:key@v2", INT64_C(0x1122334455667788) },
+                .plaintext = "\x00\x01\xfe\xff secret \x00",
+                .size = 13,
+                .hex =
+                       "010102030405060708404142434445464748494a4b4c4d4e4f50515253545556"
+                       "577498a7d37445dfb1275d2d150331cb3d220b1f77a7ece52dd28847feb5b99d"
+                       "2fe0e093af93dcfe17f6ca17547d0a5764606162636465666768696a6b6c6d6e"
+                       "6f7071727374757677435abdb39822fbccadf51fac714f906689daabfc8fe83a"
+                       "9bee63bdb7d5",
+        },
+        {
+                .what = "token record",
+                .kek_version = 1,
+                .id = { RECORD_TOKEN, "todo", "user@example.com", 2 },
+                .plaintext = "{\"access_token\":\"at-123\",\"token_type\":\"Bearer\",\"expires_at\":1700000000}",
+                .size = 71,
+                .hex =
+                       "010000000000000001404142434445464748494a4b4c4d4e4f50515253545556"
+                       "577498a7d37445dfb1275d2d150331cb3d220b1f77a7ece52dd28847feb5b99d"
+                       "2f62694acad811f2c684d2d05af74c44eb606162636465666768696a6b6c6d6e"
+                       "6f70717273747576773879222fdb34eddc80e404e7148c6a6840ed24a85cb255"
+                       "c08c87789184a19833b3398051111e2a4c2f18f6d3ccf0a87883584192e2bd82"
+                       "72e64cd2ce8fc9e9c4c25252711368af99c49322a9dfb7900ba3cd912e095694",
+        },
+};
+
+static const uint8_t root_key[ROOT_KEY_SIZE] = { 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42,
+                                                  0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42,
+                                                  0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42,
+                                                  0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x01 };
+
+/* A real keyring on a fresh database (KEK 1, random). */
+static int setup_fixture(void **state) {
+        Fixture *f = calloc(1, sizeof(Fixture));
+        if (!f || fixture_open(f, root_key) < 0)
+                return -1;
+        *state = f;
+        return 0;
+}
+
+static int setup_empty_fixture(void **state) {
+        *state = calloc(1, sizeof(Fixture));
+        return *state ? 0 : -1;
+}
+
+static int teardown_fixture(void **state) {
+        Fixture *f = *state;
+        fixture_close(f);
+        free(f);
+        return 0;
+}
+
+static void seal(Keyring *k, const RecordId *id, const void *plaintext, size_t size, uint8_t **ret,
+                 size_t *ret_size) {
+        int64_t kek_version = 0;
+        assert_int_equal(envelope_seal(k, id, plaintext, size, ret, ret_size, &kek_version), 0);
+        assert_int_equal(*ret_size, ENVELOPE_OVERHEAD + size);
+        assert_int_equal(kek_version, keyring_primary(k)->version);
+}
+
+/* Open and expect failure: the output stays untouched. */
+static void assert_open_fails(Keyring *k, const RecordId *id, const uint8_t *sealed, size_t size, int want) {
+        SecretBuf *out = NULL;
+        int r = envelope_open(k, id, sealed, size, &out);
+        if (r != want)
+                fail_msg("envelope_open: want %d, got %d", want, r);
+        assert_null(out);
+}
+
+static void test_known_answers(void **state) {
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(vectors); i++) {
+                const Vector *v = &vectors[i];
+                const Kek kek = { .version = v->kek_version, .key = kat_kek_key };
+                size_t size = ENVELOPE_OVERHEAD + v->size;
+                uint8_t *sealed = malloc(size);
+
+                assert_non_null(sealed);
+                envelope_seal_with(&kek, &v->id, kat_dek, kat_dek_nonce, kat_value_nonce,
+                                   (const uint8_t *) v->plaintext, v->size, sealed);
+                char *hex = hex_of(sealed, size);
+                if (strcmp(hex, v->hex) != 0)
+                        fail_msg("vector '%s': sealed is\n%s\nwant\n%s", v->what, hex, v->hex);
+                free(hex);
+                free(sealed);
+        }
+}
+
+/* The known answers open through the real keyring and envelope_open(): the
+ * database is seeded with KEK 00..1f under both KEK versions used. */
+static void test_known_answers_open(void **state) {
+        Fixture *f = *state;
+        Keyring *k = NULL;
+
+        assert_int_equal(fixture_open_store(f), 0);
+        assert_int_equal(test_kek_seed(f->store, root_key, 1, true, kat_kek_key), 0);
+        uint8_t wrapped[TEST_KEK_WRAPPED_SIZE], nonce[24] = { 9 };
+        test_kek_wrap(root_key, KAT_BIG_KEK_VERSION, kat_kek_key, nonce, wrapped);
+        assert_int_equal(store_kek_insert(f->store, KAT_BIG_KEK_VERSION, false, wrapped, sizeof(wrapped)), 0);
+        assert_int_equal(keyring_load(f->store, root_key_dup(root_key), &k), 0);
+        assert_int_equal(keyring_size(k), 2);
+
+        for (size_t i = 0; i < ELEMENTSOF(vectors); i++) {
+                const Vector *v = &vectors[i];
+                size_t size = strlen(v->hex) / 2;
+                uint8_t *sealed = malloc(size + 1);
+                SecretBuf *out = NULL;
+
+                assert_non_null(sealed);
+                assert_int_equal(sodium_hex2bin(sealed, size + 1, v->hex, strlen(v->hex), NULL, &size, NULL), 0);
+                assert_int_equal(envelope_open(k, &v->id, sealed, size, &out), 0);
+                assert_int_equal(out->size, v->size);
+                assert_memory_equal(out->data, v->plaintext, v->size);
+                assert_int_equal(out->data[v->size], 0);
+                secret_buf_free(out);
+                free(sealed);
+        }
+        keyring_free(k);
+}
+
+static void test_header_layout(void **state) {
+        Fixture *f = *state;
+        const RecordId id = { RECORD_SECRET, "p", "n", 1 };
+        uint8_t *sealed = NULL;
+        size_t size = 0;
+
+        seal(f->keyring, &id, "abc", 3, &sealed, &size);
+        assert_int_equal(sealed[0], ENVELOPE_FORMAT);
+        assert_int_equal(ENVELOPE_FORMAT, 1);
+        assert_int_equal(keyring_primary(f->keyring)->version, 1);
+        static const uint8_t v1[8] = { 0, 0, 0, 0, 0, 0, 0, 1 };
+        assert_memory_equal(sealed + 1, v1, 8);
+        assert_int_equal(ENVELOPE_OVERHEAD, 1 + 8 + 24 + 48 + 24 + 16);
+        free(sealed);
+
+        /* Big-endian, every byte in its place. */
+        const Kek kek = { .version = KAT_BIG_KEK_VERSION, .key = kat_kek_key };
+        uint8_t out[ENVELOPE_OVERHEAD + 3];
+        envelope_seal_with(&kek, &id, kat_dek, kat_dek_nonce, kat_value_nonce, (const uint8_t *) "abc", 3, out);
+        static const uint8_t big[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+        assert_int_equal(out[0], 1);
+        assert_memory_equal(out + 1, big, 8);
+        /* The nonces are stored as given, where envelope.h says. */
+        assert_memory_equal(out + 9, kat_dek_nonce, ENVELOPE_NONCE_SIZE);
+        assert_memory_equal(out + 9 + 24 + 48, kat_value_nonce, ENVELOPE_NONCE_SIZE);
+}
+
+static void test_round_trip(void **state) {
+        Fixture *f = *state;
+        static uint8_t value[SECRET_VALUE_SIZE_MAX];
+        const size_t sizes[] = { 0, 1, 15, 16, 17, 255, 4096, SECRET_VALUE_SIZE_MAX };
+
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+                const RecordId id = { i % 2 ? RECORD_TOKEN : RECORD_SECRET, "plugin", "name", (int64_t) i + 1 };
+                uint8_t *sealed = NULL;
+                size_t sealed_size = 0;
+                SecretBuf *out = NULL;
+
+                randombytes_buf(value, sizes[i]);
+                seal(f->keyring, &id, value, sizes[i], &sealed, &sealed_size);
+                /* Ciphertext, not the value: no long run of it in the blob. */
+                if (sizes[i] >= 16)
+                        assert_null(memmem(sealed, sealed_size, value, 16));
+                assert_int_equal(envelope_open(f->keyring, &id, sealed, sealed_size, &out), 0);
+                assert_int_equal(out->size, sizes[i]);
+                if (sizes[i] > 0)
+                        assert_memory_equal(out->data, value, sizes[i]);
+                secret_buf_free(out);
+                free(sealed);
+        }
+}
+
+static void test_fresh_dek_and_nonces(void **state) {
+        Fixture *f = *state;
+        const RecordId id = { RECORD_SECRET, "p", "n", 1 };
+        uint8_t *a = NULL, *b = NULL;
+        size_t a_size = 0, b_size = 0;
+
+        seal(f->keyring, &id, "same", 4, &a, &a_size);
+        seal(f->keyring, &id, "same", 4, &b, &b_size);
+        assert_int_equal(a_size, b_size);
+        /* Same record, same value: the nonces, wrapped DEK and ciphertext
+         * all differ; only the header is the same. */
+        assert_memory_equal(a, b, ENVELOPE_HEADER_SIZE);
+        for (size_t off = ENVELOPE_HEADER_SIZE; off + 8 <= a_size; off += 8)
+                assert_memory_not_equal(a + off, b + off, 8);
+        free(a);
+        free(b);
+}
+
+static void test_wrong_associated_data(void **state) {
+        Fixture *f = *state;
+        const RecordId id = { RECORD_SECRET, "todo", "client_secret", 3 };
+        const RecordId others[] = {
+                { RECORD_SECRET, "tod0", "client_secret", 3 },  /* other plugin */
+                { RECORD_SECRET, "todo", "client_secreT", 3 },  /* other name */
+                { RECORD_SECRET, "todo", "client_secret", 2 },  /* older version */
+                { RECORD_SECRET, "todo", "client_secret", 4 },  /* newer version */
+                { RECORD_TOKEN, "todo", "client_secret", 3 },   /* other kind */
+                { RECORD_SECRET, "todoc", "lient_secret", 3 },  /* same bytes, other split */
+                { RECORD_SECRET, "client_secret", "todo", 3 },  /* plugin and name swapped */
+        };
+        uint8_t *sealed = NULL;
+        size_t size = 0;
+        SecretBuf *out = NULL;
+
+        seal(f->keyring, &id, "s3cr3t", 6, &sealed, &size);
+        for (size_t i = 0; i < ELEMENTSOF(others); i++)
+                assert_open_fails(f->keyring, &others[i], sealed, size, -EUCLEAN);
+        /* The right identity still opens it. */
+        assert_int_equal(envelope_open(f->keyring, &id, sealed, size, &out), 0);
+        assert_memory_equal(out->data, "s3cr3t", 6);
+        secret_buf_free(out);
+        free(sealed);
+}
+
+static void test_swapped_blobs(void **state) {
+        Fixture *f = *state;
+        const RecordId a = { RECORD_SECRET, "todo", "client_id", 1 };
+        const RecordId b = { RECORD_SECRET, "todo", "client_secret", 1 };
+        uint8_t *sa = NULL, *sb = NULL;
+        size_t sa_size = 0, sb_size = 0;
+
+        seal(f->keyring, &a, "value-a", 7, &sa, &sa_size);
+        seal(f->keyring, &b, "value-b", 7, &sb, &sb_size);
+        assert_open_fails(f->keyring, &a, sb, sb_size, -EUCLEAN);
+        assert_open_fails(f->keyring, &b, sa, sa_size, -EUCLEAN);
+
+        /* Splicing: a's wrapped DEK with b's value ciphertext. */
+        size_t dek_end = ENVELOPE_HEADER_SIZE + ENVELOPE_NONCE_SIZE + KEK_SIZE + ENVELOPE_TAG_SIZE;
+        uint8_t *mix = malloc(sa_size);
+        assert_non_null(mix);
+        memcpy(mix, sa, dek_end);
+        memcpy(mix + dek_end, sb + dek_end, sa_size - dek_end);
+        assert_open_fails(f->keyring, &a, mix, sa_size, -EUCLEAN);
+        assert_open_fails(f->keyring, &b, mix, sa_size, -EUCLEAN);
+        free(mix);
+        free(sa);
+        free(sb);
+}
+
+static void test_every_byte_flipped(void **state) {
+        Fixture *f = *state;
+        const RecordId id = { RECORD_SECRET, "p", "n", 1 };
+        uint8_t *sealed = NULL;
+        size_t size = 0;
+        const uint8_t flips[] = { 0x01, 0x80, 0xff };
+
+        seal(f->keyring, &id, "abcde", 5, &sealed, &size);
+        for (size_t pos = 0; pos < size; pos++)
+                for (size_t j = 0; j < ELEMENTSOF(flips); j++) {
+                        int want = pos == 0 ? -EBADMSG : pos <= 8 ? -ENOKEY : -EUCLEAN;
+                        sealed[pos] ^= flips[j];
+                        SecretBuf *out = NULL;
+                        int r = envelope_open(f->keyring, &id, sealed, size, &out);
+                        if (r != want)
+                                fail_msg("byte %zu ^ %#x: want %d, got %d", pos, flips[j], want, r);
+                        assert_null(out);
+                        sealed[pos] ^= flips[j];
+                }
+        /* And back to the original, it opens. */
+        SecretBuf *out = NULL;
+        assert_int_equal(envelope_open(f->keyring, &id, sealed, size, &out), 0);
+        secret_buf_free(out);
+        free(sealed);
+}
+
+static void test_truncated_or_extended(void **state) {
+        Fixture *f = *state;
+        const RecordId id = { RECORD_SECRET, "p", "n", 1 };
+        uint8_t *sealed = NULL;
+        size_t size = 0;
+
+        seal(f->keyring, &id, "abcdefgh", 8, &sealed, &size);
+        /* Shorter than any sealed blob: not in the format. */
+        for (size_t n = 0; n < ENVELOPE_OVERHEAD; n++)
+                assert_open_fails(f->keyring, &id, sealed, n, -EBADMSG);
+        /* Long enough to parse, but the value ciphertext is cut: the tag
+         * does not authenticate. */
+        for (size_t n = ENVELOPE_OVERHEAD; n < size; n++)
+                assert_open_fails(f->keyring, &id, sealed, n, -EUCLEAN);
+
+        uint8_t *longer = malloc(size + 1);
+        assert_non_null(longer);
+        memcpy(longer, sealed, size);
+        longer[size] = 0;
+        assert_open_fails(f->keyring, &id, longer, size + 1, -EUCLEAN);
+        free(longer);
+        free(sealed);
+}
+
+static void test_unknown_format(void **state) {
+        Fixture *f = *state;
+        const RecordId id = { RECORD_SECRET, "p", "n", 1 };
+        uint8_t *sealed = NULL;
+        size_t size = 0;
+
+        seal(f->keyring, &id, "x", 1, &sealed, &size);
+        sealed[0] = 0;
+        assert_open_fails(f->keyring, &id, sealed, size, -EBADMSG);
+        sealed[0] = 2;
+        assert_open_fails(f->keyring, &id, sealed, size, -EBADMSG);
+        free(sealed);
+}
+
+static void test_unknown_kek_version(void **state) {
+        Fixture *f = *state;
+        const RecordId id = { RECORD_SECRET, "p", "n", 1 };
+        uint8_t sealed[ENVELOPE_OVERHEAD + 1];
+
+        /* Sealed under a KEK version 2 this keyring does not have. */
+        const Kek kek2 = { .version = 2, .key = kat_kek_key };
+        envelope_seal_with(&kek2, &id, kat_dek, kat_dek_nonce, kat_value_nonce, (const uint8_t *) "x", 1, sealed);
+        assert_null(keyring_find(f->keyring, 2));
+        assert_open_fails(f->keyring, &id, sealed, sizeof(sealed), -ENOKEY);
+
+        /* Version 0 and the largest version are unknown too. */
+        memset(sealed + 1, 0, 8);
+        assert_open_fails(f->keyring, &id, sealed, sizeof(sealed), -ENOKEY);
+        memset(sealed + 1, 0xff, 8);
+        assert_open_fails(f->keyring, &id, sealed, sizeof(sealed), -ENOKEY);
+
+        /* Version 1 is known but its key is another: it does not open. */
+        memset(sealed + 1, 0, 8);
+        sealed[8] = 1;
+        assert_open_fails(f->keyring, &id, sealed, sizeof(sealed), -EUCLEAN);
+}
+
+int main(void) {
+        bytes_counting(kat_kek_key, sizeof(kat_kek_key), 0x00);
+        bytes_counting(kat_dek, sizeof(kat_dek), 0xa0);
+        bytes_counting(kat_dek_nonce, sizeof(kat_dek_nonce), 0x40);
+        bytes_counting(kat_value_nonce, sizeof(kat_value_nonce), 0x60);
+        if (sodium_init() < 0)
+                return 1;
+
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_known_answers),
+                cmocka_unit_test_setup_teardown(test_known_answers_open, setup_empty_fixture, teardown_fixture),
+                cmocka_unit_test_setup_teardown(test_header_layout, setup_fixture, teardown_fixture),
+                cmocka_unit_test_setup_teardown(test_round_trip, setup_fixture, teardown_fixture),
+                cmocka_unit_test_setup_teardown(test_fresh_dek_and_nonces, setup_fixture, teardown_fixture),
+                cmocka_unit_test_setup_teardown(test_wrong_associated_data, setup_fixture, teardown_fixture),
+                cmocka_unit_test_setup_teardown(test_swapped_blobs, setup_fixture, teardown_fixture),
+                cmocka_unit_test_setup_teardown(test_every_byte_flipped, setup_fixture, teardown_fixture),
+                cmocka_unit_test_setup_teardown(test_truncated_or_extended, setup_fixture, teardown_fixture),
+                cmocka_unit_test_setup_teardown(test_unknown_format, setup_fixture, teardown_fixture),
+                cmocka_unit_test_setup_teardown(test_unknown_kek_version, setup_fixture, teardown_fixture),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -80,6 +80,8 @@ json_t *dispatch_frame(Context *ctx, const Peer *peer, const uint8_t *body, size
                 reply = json_pack("{s:I s:b}", "id", (json_int_t) req.id, "ok", 1);
                 if (!reply)
                         r = -ENOMEM;
+                else if (!op_table[req.op].handler)
+                        r = -EOPNOTSUPP;
                 else
                         r = op_table[req.op].handler(ctx, &req, reply, errbuf, sizeof(errbuf));
         }

@@ -173,7 +173,10 @@ int handle_token_put(Context *ctx, const Request *req, json_t *reply, char *errb
         if (json_dumpb(req->token, (char *) text->data, size, JSON_COMPACT | JSON_SORT_KEYS) != size)
                 return -EIO;
         r = vault_put(ctx->vault, RECORD_TOKEN, req->plugin, req->user, text->data, text->size,
-                      req->has_expires_at ? req->expires_at : -1, &meta);
+                      json_is_integer(json_object_get(req->token, "expires_at"))
+                              ? json_integer_value(json_object_get(req->token, "expires_at"))
+                              : -1,
+                      &meta);
         if (r < 0)
                 return r;
         return set_meta(reply, &meta);

@@ -29,6 +29,19 @@
 #define TOKEN_SECRET_SIZE_MAX (8 * 1024) /* access_token, refresh_token */
 #define TOKEN_TYPE_SIZE_MAX 64
 #define TOKEN_SCOPE_SIZE_MAX (4 * 1024)
+/* A whole token set, compact JSON, other fields included: a reply carrying
+ * it always fits a frame. */
+#define TOKEN_SET_SIZE_MAX (48 * 1024)
+/* A presented Authorization header value. */
+#define AUTHORIZATION_SIZE_MAX (TOKEN_SECRET_SIZE_MAX + 64)
+/* Refresh leases. */
+#define LEASE_ID_SIZE 32
+#define LEASE_SECONDS_DEFAULT 30
+#define LEASE_SECONDS_MAX 300
+/* secret.generate: bytes of randomness in a generated value. */
+#define GENERATE_BYTES_MIN 16
+#define GENERATE_BYTES_DEFAULT 32
+#define GENERATE_BYTES_MAX 64
 
 /* List operations return at most this many items per page. */
 #define LIST_PAGE_MAX 100
@@ -38,3 +51,10 @@
 
 /* A list cursor: "plugin/name" for secrets, a user id for tokens. */
 #define CURSOR_SIZE_MAX (NAME_SIZE_MAX + 1 + USER_ID_SIZE_MAX)
+
+/* Plugin manifests: the auth block's strings and verification tokens. */
+#define MANIFEST_URL_SIZE_MAX 2048
+#define MANIFEST_TEXT_SIZE_MAX 8192
+#define DOMAIN_SIZE_MAX 253
+#define VERIFICATION_TOKENS_MAX 16
+#define VERIFICATION_TOKEN_SIZE_MAX 256

@@ -5,6 +5,7 @@
  * and jansson's type complaints, never field values: a malformed request may
  * hold a secret, and error messages end up in logs. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,28 +13,6 @@
 #include "proto-limits.h"
 #include "request.h"
 
-static const char *const op_names[_OP_MAX] = {
-        [OP_HEALTH] = "health",
-        [OP_SECRET_PUT] = "secret.put",
-        [OP_SECRET_GET] = "secret.get",
-        [OP_SECRET_LIST] = "secret.list",
-        [OP_SECRET_DELETE] = "secret.delete",
-        [OP_TOKEN_PUT] = "token.put",
-        [OP_TOKEN_GET] = "token.get",
-        [OP_TOKEN_LIST] = "token.list",
-        [OP_TOKEN_DELETE] = "token.delete",
-};
-
-const char *op_to_string(Op op) {
-        return op >= 0 && op < _OP_MAX ? op_names[op] : NULL;
-}
-
-int op_from_string(const char *s) {
-        for (int i = 0; i < _OP_MAX; i++)
-                if (strcmp(op_names[i], s) == 0)
-                        return i;
-        return -EOPNOTSUPP;
-}
 
 int name_check(const char *s) {
         size_t n = strlen(s);
@@ -80,111 +59,201 @@ _printf_(3, 4) static int bad(char *errbuf, size_t errbuf_size, const char *fmt,
         return -EBADMSG;
 }
 
-int token_set_check(json_t *token, bool *ret_has_expires_at, int64_t *ret_expires_at, char *errbuf,
-                    size_t errbuf_size) {
-        const char *access = NULL, *type = NULL, *refresh = NULL, *scope = NULL;
-        size_t access_size = 0, type_size = 0, refresh_size = 0, scope_size = 0;
-        json_int_t expires_at = -1;
-        json_error_t e;
+/* Every field any request may carry, with its JSON type. */
+typedef enum Field {
+        F_V,
+        F_ID,
+        F_OP,
+        F_PLUGIN,
+        F_NAME,
+        F_USER,
+        F_AFTER,
+        F_LIMIT,
+        F_VALUE,
+        F_TOKEN,
+        F_DOMAIN,
+        F_MANIFEST,
+        F_AUTHORIZATION,
+        F_CLIENT_ID,
+        F_CLIENT_SECRET,
+        F_MIN_VALID,
+        F_LEASE,
+        F_LEASE_SECONDS,
+        F_ERROR,
+        F_BYTES,
+        F_EXPIRING,
+        _F_MAX,
+} Field;
 
-        if (!json_is_object(token))
-                return bad(errbuf, errbuf_size, "field '%s': expected an object", "token");
-        if (json_unpack_ex(token, &e, JSON_STRICT, "{s:s% s:s% s?s% s?s% s?I}", "access_token", &access,
-                           &access_size, "token_type", &type, &type_size, "refresh_token", &refresh,
-                           &refresh_size, "scope", &scope, &scope_size, "expires_at", &expires_at) < 0) {
-                snprintf(errbuf, errbuf_size, "field 'token': %s", e.text);
-                return -EBADMSG;
-        }
-
-        const struct {
-                const char *field, *value;
-                size_t size, max;
-        } strings[] = {
-                { "access_token", access, access_size, TOKEN_SECRET_SIZE_MAX },
-                { "refresh_token", refresh, refresh_size, TOKEN_SECRET_SIZE_MAX },
-                { "token_type", type, type_size, TOKEN_TYPE_SIZE_MAX },
-                { "scope", scope, scope_size, TOKEN_SCOPE_SIZE_MAX },
-        };
-        for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
-                if (!strings[i].value)
-                        continue;
-                if (strings[i].size > strings[i].max)
-                        return bad(errbuf, errbuf_size, "field 'token.%s': too long", strings[i].field);
-                if (!printable_ascii(strings[i].value, strings[i].size))
-                        return bad(errbuf, errbuf_size, "field 'token.%s': must be printable ASCII",
-                                   strings[i].field);
-        }
-        if (access_size == 0)
-                return bad(errbuf, errbuf_size, "field 'token.%s': must not be empty", "access_token");
-        if (type_size == 0)
-                return bad(errbuf, errbuf_size, "field 'token.%s': must not be empty", "token_type");
-        if (json_object_get(token, "expires_at") && expires_at < 0)
-                return bad(errbuf, errbuf_size, "field 'token.%s': must be a non-negative integer",
-                           "expires_at");
-
-        *ret_has_expires_at = expires_at >= 0;
-        *ret_expires_at = expires_at;
-        return 0;
-}
-
-/* The fields every request has; the per-op formats below repeat them so
- * that JSON_STRICT sees the whole object at once. */
-#define HEAD "s?I s:I s:s"
-#define HEAD_ARGS(v, id, op) "v", (v), "id", (id), "op", (op)
-
-static int decode_fields(Request *r, json_int_t *v, json_int_t *id, const char **op, json_int_t *limit,
-                         const char **value_b64, size_t *value_b64_size, json_error_t *e) {
-        json_t *j = r->root;
-        const int f = JSON_STRICT;
-
-        switch (r->op) {
-        case OP_HEALTH:
-                return json_unpack_ex(j, e, f, "{" HEAD "}", HEAD_ARGS(v, id, op));
-        case OP_SECRET_PUT:
-                return json_unpack_ex(j, e, f, "{" HEAD " s:s s:s s:s%}", HEAD_ARGS(v, id, op), "plugin",
-                                      &r->plugin, "name", &r->name, "value", value_b64, value_b64_size);
-        case OP_SECRET_GET:
-        case OP_SECRET_DELETE:
-                return json_unpack_ex(j, e, f, "{" HEAD " s:s s:s}", HEAD_ARGS(v, id, op), "plugin", &r->plugin,
-                                      "name", &r->name);
-        case OP_SECRET_LIST:
-                return json_unpack_ex(j, e, f, "{" HEAD " s?s s?s s?I}", HEAD_ARGS(v, id, op), "plugin",
-                                      &r->plugin, "after", &r->after, "limit", limit);
-        case OP_TOKEN_PUT:
-                return json_unpack_ex(j, e, f, "{" HEAD " s:s s:s s:o}", HEAD_ARGS(v, id, op), "plugin",
-                                      &r->plugin, "user", &r->user, "token", &r->token);
-        case OP_TOKEN_GET:
-        case OP_TOKEN_DELETE:
-                return json_unpack_ex(j, e, f, "{" HEAD " s:s s:s}", HEAD_ARGS(v, id, op), "plugin", &r->plugin,
-                                      "user", &r->user);
-        case OP_TOKEN_LIST:
-                return json_unpack_ex(j, e, f, "{" HEAD " s:s s?s s?I}", HEAD_ARGS(v, id, op), "plugin",
-                                      &r->plugin, "after", &r->after, "limit", limit);
-        default:
-                return -1;
-        }
-}
-
-/* The type of every field any op has, checked before the per-op formats so
- * a wrong type is reported with the field's name (jansson's unpack message
- * does not name it). */
 static const struct {
         const char *name;
         json_type type;
-} field_types[] = {
-        { "v", JSON_INTEGER },     { "id", JSON_INTEGER },  { "op", JSON_STRING },    { "plugin", JSON_STRING },
-        { "name", JSON_STRING },   { "user", JSON_STRING }, { "after", JSON_STRING }, { "limit", JSON_INTEGER },
-        { "value", JSON_STRING },  { "token", JSON_OBJECT },
+} fields[_F_MAX] = {
+        [F_V] = { "v", JSON_INTEGER },
+        [F_ID] = { "id", JSON_INTEGER },
+        [F_OP] = { "op", JSON_STRING },
+        [F_PLUGIN] = { "plugin", JSON_STRING },
+        [F_NAME] = { "name", JSON_STRING },
+        [F_USER] = { "user", JSON_STRING },
+        [F_AFTER] = { "after", JSON_STRING },
+        [F_LIMIT] = { "limit", JSON_INTEGER },
+        [F_VALUE] = { "value", JSON_STRING },
+        [F_TOKEN] = { "token", JSON_OBJECT },
+        [F_DOMAIN] = { "domain", JSON_STRING },
+        [F_MANIFEST] = { "manifest", JSON_OBJECT },
+        [F_AUTHORIZATION] = { "authorization", JSON_STRING },
+        [F_CLIENT_ID] = { "client_id", JSON_STRING },
+        [F_CLIENT_SECRET] = { "client_secret", JSON_STRING },
+        [F_MIN_VALID] = { "min_valid", JSON_INTEGER },
+        [F_LEASE] = { "lease", JSON_STRING },
+        [F_LEASE_SECONDS] = { "lease_seconds", JSON_INTEGER },
+        [F_ERROR] = { "error", JSON_STRING },
+        [F_BYTES] = { "bytes", JSON_INTEGER },
+        [F_EXPIRING] = { "expiring", JSON_INTEGER },
 };
 
-static int check_field_types(json_t *root, char *errbuf, size_t errbuf_size) {
-        for (size_t i = 0; i < ELEMENTSOF(field_types); i++) {
-                json_t *v = json_object_get(root, field_types[i].name);
-                if (v && json_typeof(v) != field_types[i].type)
-                        return bad(errbuf, errbuf_size, "field '%s': expected %s", field_types[i].name,
-                                   field_types[i].type == JSON_STRING    ? "a string"
-                                   : field_types[i].type == JSON_INTEGER ? "an integer"
-                                                                         : "an object");
+#define F(x) (1u << (x))
+
+/* Every op: its name, the fields it requires and the ones it allows besides
+ * v, id and op. A field not listed is refused. Where two fields are
+ * alternatives (a presented value or an Authorization header), both are
+ * optional here and the check after decoding wants exactly one. */
+static const struct {
+        const char *name;
+        uint32_t required, optional;
+} ops[_OP_MAX] = {
+        [OP_HEALTH] = { "health", 0, 0 },
+        [OP_SECRET_PUT] = { "secret.put", F(F_PLUGIN) | F(F_NAME) | F(F_VALUE), 0 },
+        [OP_SECRET_GET] = { "secret.get", F(F_PLUGIN) | F(F_NAME), 0 },
+        [OP_SECRET_LIST] = { "secret.list", 0, F(F_PLUGIN) | F(F_AFTER) | F(F_LIMIT) },
+        [OP_SECRET_DELETE] = { "secret.delete", F(F_PLUGIN) | F(F_NAME), 0 },
+        [OP_SECRET_GENERATE] = { "secret.generate", F(F_PLUGIN) | F(F_NAME), F(F_BYTES) },
+        [OP_SECRET_VERIFY] = { "secret.verify", F(F_PLUGIN) | F(F_NAME), F(F_VALUE) | F(F_AUTHORIZATION) },
+        [OP_TOKEN_PUT] = { "token.put", F(F_PLUGIN) | F(F_USER) | F(F_TOKEN), 0 },
+        [OP_TOKEN_GET] = { "token.get", F(F_PLUGIN) | F(F_USER), F(F_MIN_VALID) },
+        [OP_TOKEN_LIST] = { "token.list", F(F_PLUGIN), F(F_AFTER) | F(F_LIMIT) | F(F_EXPIRING) },
+        [OP_TOKEN_DELETE] = { "token.delete", F(F_PLUGIN) | F(F_USER), 0 },
+        [OP_TOKEN_REFRESH_BEGIN] = { "token.refresh_begin", F(F_PLUGIN) | F(F_USER),
+                                     F(F_MIN_VALID) | F(F_LEASE_SECONDS) },
+        [OP_TOKEN_REFRESH_COMMIT] = { "token.refresh_commit", F(F_PLUGIN) | F(F_USER) | F(F_LEASE) | F(F_TOKEN), 0 },
+        [OP_TOKEN_REFRESH_FAIL] = { "token.refresh_fail", F(F_PLUGIN) | F(F_USER) | F(F_LEASE) | F(F_ERROR), 0 },
+        [OP_PLUGIN_REGISTER] = { "plugin.register", F(F_MANIFEST), F(F_PLUGIN) | F(F_DOMAIN) },
+        [OP_PLUGIN_LIST] = { "plugin.list", 0, F(F_AFTER) | F(F_LIMIT) },
+        [OP_PLUGIN_GET] = { "plugin.get", F(F_PLUGIN), F(F_EXPIRING) },
+        [OP_PLUGIN_DELETE] = { "plugin.delete", F(F_PLUGIN), 0 },
+        [OP_MANIFEST_AUTH] = { "manifest.auth", F(F_PLUGIN), 0 },
+        [OP_OAUTH_VERIFY_CLIENT] = { "oauth.verify_client", F(F_PLUGIN),
+                                     F(F_AUTHORIZATION) | F(F_CLIENT_ID) | F(F_CLIENT_SECRET) },
+        [OP_APIKEY_PUT] = { "apikey.put", F(F_PLUGIN) | F(F_USER) | F(F_VALUE), 0 },
+        [OP_APIKEY_LOOKUP] = { "apikey.lookup", F(F_PLUGIN), F(F_VALUE) | F(F_AUTHORIZATION) },
+        [OP_APIKEY_LIST] = { "apikey.list", F(F_PLUGIN), F(F_AFTER) | F(F_LIMIT) },
+        [OP_APIKEY_DELETE] = { "apikey.delete", F(F_PLUGIN) | F(F_USER), 0 },
+};
+
+const char *op_to_string(Op op) {
+        return op >= 0 && op < _OP_MAX ? ops[op].name : NULL;
+}
+
+int op_from_string(const char *s) {
+        for (int i = 0; i < _OP_MAX; i++)
+                if (strcmp(ops[i].name, s) == 0)
+                        return i;
+        return -EOPNOTSUPP;
+}
+
+static const char *type_name(json_type t) {
+        return t == JSON_STRING ? "a string" : t == JSON_INTEGER ? "an integer" : "an object";
+}
+
+static int check_string(const char *field, const char *s, size_t size_max, bool (*ok)(const char *), char *errbuf,
+                        size_t errbuf_size) {
+        if (!s)
+                return 0;
+        if (strlen(s) > size_max)
+                return bad(errbuf, errbuf_size, "field '%s': longer than %zu bytes", field, size_max);
+        if (ok && !ok(s))
+                return bad(errbuf, errbuf_size, "field '%s': invalid characters", field);
+        return 0;
+}
+
+static bool is_printable_ascii(const char *s) {
+        return printable_ascii(s, strlen(s));
+}
+
+static bool is_lease_id(const char *s) {
+        if (strlen(s) != LEASE_ID_SIZE)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+                        return false;
+        return true;
+}
+
+static bool is_error_code(const char *s) {
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || *p == '_'))
+                        return false;
+        return *s != '\0';
+}
+
+static int check_range(const char *field, json_t *v, int64_t min, int64_t max, int64_t def, int64_t *ret,
+                       char *errbuf, size_t errbuf_size) {
+        if (!v) {
+                *ret = def;
+                return 0;
+        }
+        json_int_t i = json_integer_value(v);
+        if (i < min || i > max)
+                return bad(errbuf, errbuf_size, "field '%s': must be between %" PRId64 " and %" PRId64, field, min,
+                           max);
+        *ret = i;
+        return 0;
+}
+
+int token_response_check(json_t *token, char *errbuf, size_t errbuf_size) {
+        static const struct {
+                const char *field;
+                size_t size_max;
+                bool required;
+        } strings[] = {
+                { "access_token", TOKEN_SECRET_SIZE_MAX, true },
+                { "token_type", TOKEN_TYPE_SIZE_MAX, true },
+                { "refresh_token", TOKEN_SECRET_SIZE_MAX, false },
+                { "scope", TOKEN_SCOPE_SIZE_MAX, false },
+        };
+
+        if (!json_is_object(token))
+                return bad(errbuf, errbuf_size, "field '%s': expected an object", "token");
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
+                json_t *v = json_object_get(token, strings[i].field);
+                if (!v) {
+                        if (strings[i].required)
+                                return bad(errbuf, errbuf_size, "field 'token.%s': missing", strings[i].field);
+                        continue;
+                }
+                if (!json_is_string(v))
+                        return bad(errbuf, errbuf_size, "field 'token.%s': expected a string", strings[i].field);
+                size_t n = json_string_length(v);
+                if (n > strings[i].size_max)
+                        return bad(errbuf, errbuf_size, "field 'token.%s': too long", strings[i].field);
+                if (!printable_ascii(json_string_value(v), n))
+                        return bad(errbuf, errbuf_size, "field 'token.%s': must be printable ASCII",
+                                   strings[i].field);
+                if (n == 0 && strings[i].required)
+                        return bad(errbuf, errbuf_size, "field 'token.%s': must not be empty", strings[i].field);
+        }
+        const char *const times[] = { "expires_in", "expires_at" };
+        for (size_t i = 0; i < ELEMENTSOF(times); i++) {
+                json_t *v = json_object_get(token, times[i]);
+                if (v && (!json_is_integer(v) || json_integer_value(v) < 0))
+                        return bad(errbuf, errbuf_size, "field 'token.%s': must be a non-negative integer",
+                                   times[i]);
+        }
+        if (json_object_get(token, "expires_in") && json_object_get(token, "expires_at"))
+                return bad(errbuf, errbuf_size, "field 'token': expires_in and expires_at are alternatives");
+        if (json_dumpb(token, NULL, 0, JSON_COMPACT) > TOKEN_SET_SIZE_MAX) {
+                snprintf(errbuf, errbuf_size, "field 'token': over %d bytes as JSON", TOKEN_SET_SIZE_MAX);
+                return -EMSGSIZE;
         }
         return 0;
 }
@@ -213,12 +282,61 @@ static const char *json_error_describe(const json_error_t *e) {
         }
 }
 
+/* Walk the object once: every key must be a field of this op, of the right
+ * type; then every required field must have been seen. */
+static int decode_fields(Request *r, json_t *values[static _F_MAX], char *errbuf, size_t errbuf_size) {
+        uint32_t allowed = F(F_V) | F(F_ID) | F(F_OP) | ops[r->op].required | ops[r->op].optional, seen = 0;
+        const char *key;
+        json_t *v;
+
+        json_object_foreach(r->root, key, v) {
+                int f = -1;
+                for (int i = 0; i < _F_MAX; i++)
+                        if (strcmp(fields[i].name, key) == 0)
+                                f = i;
+                if (f < 0 || !(allowed & F(f)))
+                        return bad(errbuf, errbuf_size, "field '%.64s': not a field of %s", key, ops[r->op].name);
+                if (json_typeof(v) != fields[f].type)
+                        return bad(errbuf, errbuf_size, "field '%s': expected %s", key, type_name(fields[f].type));
+                values[f] = v;
+                seen |= F(f);
+        }
+        uint32_t missing = ops[r->op].required & ~seen;
+        for (int i = 0; i < _F_MAX; i++)
+                if (missing & F(i))
+                        return bad(errbuf, errbuf_size, "field '%s': missing", fields[i].name);
+        return 0;
+}
+
+static const char *str(json_t *v) {
+        return v ? json_string_value(v) : NULL;
+}
+
+static int decode_value(Request *r, json_t *v, char *errbuf, size_t errbuf_size) {
+        int q;
+        if (!v)
+                return 0;
+        if (json_string_length(v) > SECRET_VALUE_B64_SIZE_MAX) {
+                snprintf(errbuf, errbuf_size, "field 'value': over %d bytes", SECRET_VALUE_SIZE_MAX);
+                return -EMSGSIZE;
+        }
+        q = secret_buf_from_base64(json_string_value(v), json_string_length(v), &r->value);
+        if (q == -ENOMEM)
+                return q;
+        if (q < 0)
+                return bad(errbuf, errbuf_size, "field '%s': not padded standard base64", "value");
+        if (r->value->size > SECRET_VALUE_SIZE_MAX) {
+                snprintf(errbuf, errbuf_size, "field 'value': over %d bytes", SECRET_VALUE_SIZE_MAX);
+                return -EMSGSIZE;
+        }
+        return 0;
+}
+
 static int request_decode_checked(const uint8_t *body, size_t body_size, Request *ret, char *errbuf,
                                   size_t errbuf_size) {
-        json_int_t v = PROTO_VERSION, id = -1, limit = LIST_PAGE_MAX;
-        const char *op = NULL, *value_b64 = NULL;
-        size_t value_b64_size = 0;
+        json_t *values[_F_MAX] = {};
         json_error_t e;
+        int64_t n = 0;
         int r;
 
         *ret = (Request) { .op = _OP_MAX };
@@ -235,8 +353,8 @@ static int request_decode_checked(const uint8_t *body, size_t body_size, Request
                 return -EBADMSG;
         }
 
-        /* Read id and op loosely first, so even a bad request is answered
-         * with its own id. */
+        /* Read id and op first, so even a bad request is answered with its
+         * own id. */
         json_t *jid = json_object_get(ret->root, "id");
         if (json_is_integer(jid) && json_integer_value(jid) >= 0) {
                 ret->has_id = true;
@@ -256,15 +374,23 @@ static int request_decode_checked(const uint8_t *body, size_t body_size, Request
         }
         ret->op = r;
 
-        r = check_field_types(ret->root, errbuf, errbuf_size);
+        r = decode_fields(ret, values, errbuf, errbuf_size);
         if (r < 0)
                 return r;
-        if (decode_fields(ret, &v, &id, &op, &limit, &value_b64, &value_b64_size, &e) < 0) {
-                snprintf(errbuf, errbuf_size, "%s: %s", op_names[ret->op], e.text);
-                return -EBADMSG;
-        }
-        if (v != PROTO_VERSION)
+        if (values[F_V] && json_integer_value(values[F_V]) != PROTO_VERSION)
                 return bad(errbuf, errbuf_size, "field '%s': unsupported protocol version", "v");
+
+        ret->plugin = str(values[F_PLUGIN]);
+        ret->name = str(values[F_NAME]);
+        ret->user = str(values[F_USER]);
+        ret->after = str(values[F_AFTER]);
+        ret->domain = str(values[F_DOMAIN]);
+        ret->authorization = str(values[F_AUTHORIZATION]);
+        ret->client_id = str(values[F_CLIENT_ID]);
+        ret->client_secret = str(values[F_CLIENT_SECRET]);
+        ret->lease = str(values[F_LEASE]);
+        ret->oauth_error = str(values[F_ERROR]);
+        ret->token = values[F_TOKEN];
 
         if (ret->plugin && name_check(ret->plugin) < 0)
                 return bad(errbuf, errbuf_size, "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -",
@@ -275,31 +401,72 @@ static int request_decode_checked(const uint8_t *body, size_t body_size, Request
         if (ret->user && user_id_check(ret->user) < 0)
                 return bad(errbuf, errbuf_size, "field '%s': 1 to 256 bytes without control characters",
                            "user");
-        if (ret->after && strlen(ret->after) > CURSOR_SIZE_MAX)
-                return bad(errbuf, errbuf_size, "field '%s': too long", "after");
-        if (limit < 1 || limit > LIST_PAGE_MAX)
-                return bad(errbuf, errbuf_size, "field '%s': must be between 1 and 100", "limit");
-        ret->limit = (unsigned) limit;
+        if (ret->domain && domain_check(ret->domain) < 0)
+                return bad(errbuf, errbuf_size, "field '%s': a host name of a-z 0-9 . -", "domain");
+        r = check_string("after", ret->after, CURSOR_SIZE_MAX, NULL, errbuf, errbuf_size);
+        if (r >= 0)
+                r = check_string("authorization", ret->authorization, AUTHORIZATION_SIZE_MAX, is_printable_ascii,
+                                 errbuf, errbuf_size);
+        if (r >= 0)
+                r = check_string("client_id", ret->client_id, TOKEN_SECRET_SIZE_MAX, NULL, errbuf, errbuf_size);
+        if (r >= 0)
+                r = check_string("client_secret", ret->client_secret, TOKEN_SECRET_SIZE_MAX, NULL, errbuf,
+                                 errbuf_size);
+        if (r >= 0)
+                r = check_string("lease", ret->lease, LEASE_ID_SIZE, is_lease_id, errbuf, errbuf_size);
+        if (r >= 0)
+                r = check_string("error", ret->oauth_error, 64, is_error_code, errbuf, errbuf_size);
+        if (r < 0)
+                return r;
 
-        if (value_b64) {
-                if (value_b64_size > SECRET_VALUE_B64_SIZE_MAX) {
-                        snprintf(errbuf, errbuf_size, "field 'value': over %d bytes", SECRET_VALUE_SIZE_MAX);
-                        return -EMSGSIZE;
-                }
-                r = secret_buf_from_base64(value_b64, value_b64_size, &ret->value);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
-                        return bad(errbuf, errbuf_size, "field '%s': not padded standard base64", "value");
-                if (ret->value->size > SECRET_VALUE_SIZE_MAX) {
-                        snprintf(errbuf, errbuf_size, "field 'value': over %d bytes", SECRET_VALUE_SIZE_MAX);
-                        return -EMSGSIZE;
-                }
-        }
+        r = check_range("limit", values[F_LIMIT], 1, LIST_PAGE_MAX, LIST_PAGE_MAX, &n, errbuf, errbuf_size);
+        if (r < 0)
+                return r;
+        ret->limit = (unsigned) n;
+        r = check_range("min_valid", values[F_MIN_VALID], 0, 366 * 86400, 0, &ret->min_valid, errbuf, errbuf_size);
+        if (r >= 0)
+                r = check_range("lease_seconds", values[F_LEASE_SECONDS], 1, LEASE_SECONDS_MAX,
+                                LEASE_SECONDS_DEFAULT, &ret->lease_seconds, errbuf, errbuf_size);
+        if (r >= 0)
+                r = check_range("bytes", values[F_BYTES], GENERATE_BYTES_MIN, GENERATE_BYTES_MAX,
+                                GENERATE_BYTES_DEFAULT, &ret->bytes, errbuf, errbuf_size);
+        if (r >= 0)
+                r = check_range("expiring", values[F_EXPIRING], 0, 3660LL * 86400, 300, &ret->expiring, errbuf,
+                                errbuf_size);
+        if (r < 0)
+                return r;
+
+        /* A presented credential is a value or a header, not both. */
+        if ((ret->op == OP_SECRET_VERIFY || ret->op == OP_APIKEY_LOOKUP) &&
+            !values[F_VALUE] == !values[F_AUTHORIZATION])
+                return bad(errbuf, errbuf_size, "fields 'value' and 'authorization': exactly one is required");
+        if (ret->op == OP_OAUTH_VERIFY_CLIENT &&
+            !(values[F_AUTHORIZATION] ? !values[F_CLIENT_ID] && !values[F_CLIENT_SECRET]
+                                      : values[F_CLIENT_ID] && values[F_CLIENT_SECRET]))
+                return bad(errbuf, errbuf_size,
+                           "fields 'authorization' or 'client_id' and 'client_secret': one way is required");
+
+        r = decode_value(ret, values[F_VALUE], errbuf, errbuf_size);
+        if (r < 0)
+                return r;
         if (ret->token) {
-                r = token_set_check(ret->token, &ret->has_expires_at, &ret->expires_at, errbuf, errbuf_size);
+                r = token_response_check(ret->token, errbuf, errbuf_size);
                 if (r < 0)
                         return r;
+        }
+        if (values[F_MANIFEST]) {
+                r = manifest_parse(values[F_MANIFEST], &ret->manifest, &ret->manifest_name, ret->manifest_domain,
+                                   sizeof(ret->manifest_domain), errbuf, errbuf_size);
+                if (r < 0)
+                        return r;
+                ret->has_manifest = true;
+                if (!ret->plugin && !ret->manifest_name)
+                        return bad(errbuf, errbuf_size, "field '%s': missing (the manifest has no name_for_model)",
+                                   "plugin");
+                if (!ret->plugin && name_check(ret->manifest_name) < 0)
+                        return bad(errbuf, errbuf_size,
+                                   "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -",
+                                   "manifest.name_for_model");
         }
         return 0;
 }
@@ -310,7 +477,8 @@ int request_decode(const uint8_t *body, size_t body_size, Request *ret, char *er
                 /* json_unpack may have filled some fields before it failed:
                  * none of them is checked, so none may be used. */
                 secret_buf_free(ret->value);
-                *ret = (Request) { .root = ret->root, .has_id = ret->has_id, .id = ret->id, .op = ret->op };
+                Request kept = { .root = ret->root, .has_id = ret->has_id, .id = ret->id, .op = ret->op };
+                *ret = kept;
         }
         return r;
 }

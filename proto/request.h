@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "manifest.h"
+#include "proto-limits.h"
 #include "secret-buf.h"
 
 typedef enum Op {
@@ -23,6 +25,21 @@ typedef enum Op {
         OP_TOKEN_GET,
         OP_TOKEN_LIST,
         OP_TOKEN_DELETE,
+        OP_TOKEN_REFRESH_BEGIN,
+        OP_TOKEN_REFRESH_COMMIT,
+        OP_TOKEN_REFRESH_FAIL,
+        OP_SECRET_GENERATE,
+        OP_SECRET_VERIFY,
+        OP_PLUGIN_REGISTER,
+        OP_PLUGIN_LIST,
+        OP_PLUGIN_GET,
+        OP_PLUGIN_DELETE,
+        OP_MANIFEST_AUTH,
+        OP_OAUTH_VERIFY_CLIENT,
+        OP_APIKEY_PUT,
+        OP_APIKEY_LOOKUP,
+        OP_APIKEY_LIST,
+        OP_APIKEY_DELETE,
         _OP_MAX,
 } Op;
 
@@ -36,10 +53,22 @@ typedef struct Request {
         const char *user;
         const char *after;     /* list cursor, NULL for the first page */
         unsigned limit;        /* list page size, 1..LIST_PAGE_MAX */
-        SecretBuf *value;      /* secret.put: the decoded value, owned */
-        json_t *token;         /* token.put: the checked token set, borrowed */
-        bool has_expires_at;
-        int64_t expires_at;    /* token.put: copied out of token */
+        SecretBuf *value;      /* secret.put, secret.verify, apikey.*: the decoded value, owned */
+        json_t *token;         /* token.put, token.refresh_commit: the checked token response, borrowed */
+        const char *domain;    /* plugin.register: explicit domain */
+        ManifestAuth manifest; /* plugin.register: the checked auth block */
+        bool has_manifest;
+        const char *manifest_name;  /* plugin.register: name_for_model, NULL if absent */
+        char manifest_domain[DOMAIN_SIZE_MAX + 1]; /* host of the manifest's api.url, "" if none */
+        const char *authorization;  /* secret.verify, oauth.verify_client, apikey.lookup: a header value */
+        const char *client_id;      /* oauth.verify_client (client_secret_post) */
+        const char *client_secret;
+        const char *lease;          /* token.refresh_commit/fail: the lease id */
+        const char *oauth_error;    /* token.refresh_fail: the provider's error code */
+        int64_t min_valid;          /* token.get, refresh_begin: seconds the token must stay valid */
+        int64_t lease_seconds;      /* token.refresh_begin */
+        int64_t bytes;              /* secret.generate: random bytes */
+        int64_t expiring;           /* plugin.get, token.list: "expiring soon" horizon, seconds */
 } Request;
 
 /* Decode and check one frame body. On failure returns -EBADMSG (bad shape or
@@ -57,7 +86,9 @@ int op_from_string(const char *s);
  * characters and length. Return 0 or -EINVAL. */
 int name_check(const char *s);
 int user_id_check(const char *s);
-/* A token set object as token.put takes it; fills *ret_expires_at when the
- * set has expires_at. -EBADMSG with a message naming the field. */
-int token_set_check(json_t *token, bool *ret_has_expires_at, int64_t *ret_expires_at, char *errbuf,
-                    size_t errbuf_size);
+/* A token endpoint's response (RFC 6749 §5.1) as token.put takes it:
+ * access_token and token_type required, refresh_token and scope optional
+ * strings, expires_in or expires_at optional non-negative integers (not
+ * both), any other field kept as it is. -EBADMSG with a message naming the
+ * field, -EMSGSIZE if the whole set is over TOKEN_SET_SIZE_MAX. */
+int token_response_check(json_t *token, char *errbuf, size_t errbuf_size);

@@ -65,7 +65,6 @@ static void assert_failed_clean(Request *r) {
         assert_null(r->after);
         assert_null(r->value);
         assert_null(r->token);
-        assert_false(r->has_expires_at);
 }
 
 /* Decode and expect failure with want; checks the cleared fields. */
@@ -144,14 +143,13 @@ static void test_every_op_decodes(void **state) {
         assert_string_equal(r.user, "u1");
         assert_true(json_is_object(r.token));
         assert_string_equal(json_string_value(json_object_get(r.token, "access_token")), "at");
-        assert_true(r.has_expires_at);
-        assert_int_equal(r.expires_at, 1700000000);
+        assert_int_equal(json_integer_value(json_object_get(r.token, "expires_at")), 1700000000);
         request_done(&r);
 
         assert_int_equal(decodef(&r, "{'id':7,'op':'token.put','plugin':'todo','user':'u1','token':"
                                      "{'access_token':'at','token_type':'Bearer'}}"),
                          0);
-        assert_false(r.has_expires_at);
+        assert_null(json_object_get(r.token, "expires_at"));
         request_done(&r);
 
         assert_int_equal(decodef(&r, "{'id':8,'op':'token.get','plugin':'todo','user':'u1'}"), 0);
@@ -679,15 +677,17 @@ static void test_token_required_fields(void **state) {
         assert_decode_fails(-EBADMSG, "{'id':1,'op':'token.put','plugin':'p','user':'u'}");
 }
 
+/* A token endpoint's other fields (id_token, ...) are kept as they are. */
 static void test_token_extra_field(void **state) {
         (void) state;
         Request r;
 
-        assert_int_equal(decodef(&r, TOKEN_PUT, "{'access_token':'a','token_type':'Bearer','id_token':'x'}"),
-                         -EBADMSG);
-        assert_non_null(strstr(errbuf, "id_token"));
-        assert_failed_clean(&r);
+        assert_int_equal(decodef(&r, TOKEN_PUT, "{'access_token':'a','token_type':'Bearer','id_token':'x','n':[1]}"),
+                         0);
+        assert_string_equal(json_string_value(json_object_get(r.token, "id_token")), "x");
         request_done(&r);
+        /* expires_in and expires_at are alternatives. */
+        assert_decode_fails(-EBADMSG, TOKEN_PUT, "{'access_token':'a','token_type':'b','expires_in':1,'expires_at':2}");
 }
 
 static void test_token_non_printable(void **state) {
@@ -759,8 +759,9 @@ static void test_token_expires_at(void **state) {
         Request r;
 
         assert_int_equal(decodef(&r, TOKEN_PUT, "{'access_token':'a','token_type':'b','expires_at':0}"), 0);
-        assert_true(r.has_expires_at);
-        assert_int_equal(r.expires_at, 0);
+        assert_int_equal(json_integer_value(json_object_get(r.token, "expires_at")), 0);
+        request_done(&r);
+        assert_int_equal(decodef(&r, TOKEN_PUT, "{'access_token':'a','token_type':'b','expires_in':3600}"), 0);
         request_done(&r);
 
         assert_int_equal(decodef(&r, TOKEN_PUT, "{'access_token':'a','token_type':'b','expires_at':-1}"), -EBADMSG);
@@ -771,34 +772,39 @@ static void test_token_expires_at(void **state) {
         assert_decode_fails(-EBADMSG, TOKEN_PUT, "{'access_token':'a','token_type':'b','expires_at':null}");
 }
 
-static void test_token_set_check_direct(void **state) {
+static void test_token_response_check_direct(void **state) {
         (void) state;
         char msg[ERROR_MESSAGE_SIZE_MAX] = "";
-        bool has = true;
-        int64_t at = 99;
         json_t *t = json_pack("{s:s s:s}", "access_token", "a", "token_type", "b");
 
         assert_non_null(t);
-        assert_int_equal(token_set_check(t, &has, &at, msg, sizeof(msg)), 0);
-        assert_false(has);
+        assert_int_equal(token_response_check(t, msg, sizeof(msg)), 0);
         json_decref(t);
 
         t = json_string("a");
-        assert_true(token_set_check(t, &has, &at, msg, sizeof(msg)) < 0);
+        assert_int_equal(token_response_check(t, msg, sizeof(msg)), -EBADMSG);
         assert_non_null(strstr(msg, "token"));
         json_decref(t);
+
+        /* A set over TOKEN_SET_SIZE_MAX as JSON is too large. */
+        char *big = malloc(TOKEN_SET_SIZE_MAX);
+        memset(big, 'x', TOKEN_SET_SIZE_MAX - 1);
+        big[TOKEN_SET_SIZE_MAX - 1] = '\0';
+        t = json_pack("{s:s s:s s:s}", "access_token", "a", "token_type", "b", "id_token", big);
+        assert_int_equal(token_response_check(t, msg, sizeof(msg)), -EMSGSIZE);
+        json_decref(t);
+        free(big);
 }
 
-/* token_set_check() fails with -EBADMSG, as request_decode() does. */
+/* token_response_check() fails with -EBADMSG, as request_decode() does. */
 static void test_token_set_check_errno(void **state) {
         (void) state;
         char msg[ERROR_MESSAGE_SIZE_MAX] = "";
-        bool has = false;
-        int64_t at = 0;
         json_t *t = json_pack("{s:s}", "access_token", "a");
 
         assert_non_null(t);
-        assert_int_equal(token_set_check(t, &has, &at, msg, sizeof(msg)), -EBADMSG);
+        assert_int_equal(token_response_check(t, msg, sizeof(msg)), -EBADMSG);
+        assert_non_null(strstr(msg, "token_type"));
         json_decref(t);
 }
 
@@ -832,7 +838,7 @@ static void test_error_never_contains_value(void **state) {
                 "{'id':1,'op':'secret.put','plugin':'p','name':'n','value':{'v':'" SECRET_TEXT "'}}",
                 /* A token's access_token, with an error elsewhere. */
                 "{'id':1,'op':'token.put','plugin':'p','user':'u','token':{'access_token':'" SECRET_TEXT
-                "','token_type':'b','extra':1}}",
+                "','token_type':'b','expires_in':'soon'}}",
                 "{'id':1,'op':'token.put','plugin':'p','user':'u','token':{'access_token':'" SECRET_TEXT
                 "','token_type':'b','expires_at':-5}}",
                 "{'id':1,'op':'token.put','plugin':'p','user':'u','token':{'access_token':'" SECRET_TEXT
@@ -986,7 +992,7 @@ int main(void) {
                 cmocka_unit_test(test_token_non_printable),
                 cmocka_unit_test(test_token_too_long),
                 cmocka_unit_test(test_token_expires_at),
-                cmocka_unit_test(test_token_set_check_direct),
+                cmocka_unit_test(test_token_response_check_direct),
                 cmocka_unit_test(test_token_set_check_errno),
                 cmocka_unit_test(test_error_never_contains_value),
                 cmocka_unit_test(test_invalid_json_error_never_contains_value),

@@ -10,3 +10,7 @@
 /* result: 0 or a negative errno. req may be a request that failed to decode
  * (then only what was decoded is recorded). */
 void audit_record(const Peer *peer, const Request *req, int result);
+
+/* Write the records gathered so far (stderr mode); the server calls it once
+ * per event loop iteration and at exit. */
+void audit_flush(void);

@@ -103,22 +103,19 @@ static int connection_flush(Connection *c) {
         return 0;
 }
 
-/* Serialise a reply into the scratch buffer and send it, or queue what the
- * socket does not take. Consumes reply. */
-static int send_reply(Connection *c, json_t *reply) {
+/* Frame the reply written into the scratch buffer and send it, queueing
+ * what the socket does not take; then wipe the scratch buffer. */
+static int send_reply(Connection *c, JsonOut *out) {
         uint8_t *buf = c->server->scratch;
-        size_t n = json_dumpb(reply, (char *) buf + FRAME_HEADER_SIZE, FRAME_BODY_MAX, JSON_COMPACT);
-        json_decref(reply);
-        if (n == 0 || n > FRAME_BODY_MAX) {
-                /* Limits in proto/limits.h keep every reply in a frame; if
-                 * one still does not fit, say so rather than cut it. */
-                sodium_memzero(buf, FRAME_SIZE_MAX);
-                log_error("reply does not fit a frame (%zu bytes)", n);
-                reply = dispatch_error_reply(false, 0, -EIO, "reply too large");
-                n = reply ? json_dumpb(reply, (char *) buf + FRAME_HEADER_SIZE, FRAME_BODY_MAX, JSON_COMPACT) : 0;
-                json_decref(reply);
-                if (n == 0 || n > FRAME_BODY_MAX)
-                        return -ENOMEM;
+        size_t n = out->size;
+
+        if (json_out_finish(out) < 0) {
+                /* Only a reply whose write overflowed gets here, and error
+                 * replies are small. */
+                Failure f = { .retry_after_ms = -1, .expires_at = -1 };
+                failure(&f, "reply too large");
+                dispatch_error_reply(out, false, 0, -EIO, &f);
+                n = out->size;
         }
         frame_header_write(buf, (uint32_t) n);
         n += FRAME_HEADER_SIZE;
@@ -137,6 +134,10 @@ static int send_reply(Connection *c, json_t *reply) {
                 r = out_append(c, buf + sent, n - sent);
         sodium_memzero(buf, n);
         return r;
+}
+
+static void reply_init(Connection *c, JsonOut *out) {
+        json_out_init(out, (char *) c->server->scratch + FRAME_HEADER_SIZE, FRAME_BODY_MAX);
 }
 
 /* Drop the first `size` bytes of the input buffer, wiping them. */
@@ -161,7 +162,7 @@ static int connection_process(Connection *c) {
         while (!c->closing && off < c->in_size) {
                 const uint8_t *body;
                 size_t body_size;
-                json_t *reply;
+                JsonOut out;
 
                 if (n_frames == FRAMES_PER_WAKEUP || out_pending(c) > OUT_PENDING_MAX) {
                         r = 1;
@@ -170,23 +171,29 @@ static int connection_process(Connection *c) {
                 int k = frame_parse(c->in + off, c->in_size - off, &body, &body_size);
                 if (k == 0)
                         break;
-                if (k == -EMSGSIZE) {
-                        /* The stream cannot be resynchronised: answer, then
-                         * close this connection and only this one. */
-                        reply = dispatch_error_reply(false, 0, -EMSGSIZE, "frame length over 65536 bytes");
-                        c->closing = true;
-                        off = c->in_size;
-                } else if (k == -EBADMSG) {
-                        reply = dispatch_error_reply(false, 0, -EBADMSG, "empty frame");
-                        off += FRAME_HEADER_SIZE;
+                reply_init(c, &out);
+                if (k == -EMSGSIZE || k == -EBADMSG) {
+                        Failure f = { .retry_after_ms = -1, .expires_at = -1 };
+                        if (k == -EMSGSIZE) {
+                                /* The stream cannot be resynchronised:
+                                 * answer, then close this connection and
+                                 * only this one. */
+                                failure(&f, "frame length over %d bytes", FRAME_BODY_MAX);
+                                c->closing = true;
+                                off = c->in_size;
+                        } else {
+                                failure(&f, "empty frame");
+                                off += FRAME_HEADER_SIZE;
+                        }
+                        dispatch_error_reply(&out, false, 0, k, &f);
                 } else {
-                        reply = dispatch_frame(&c->server->ctx, &c->peer, body, body_size);
+                        /* The body is ours until in_consume(); it is
+                         * parsed in place. */
+                        dispatch_frame(&c->server->ctx, &c->peer, (uint8_t *) body, body_size, &out);
                         off += (size_t) k;
                 }
                 n_frames++;
-                if (!reply)
-                        return -ENOMEM;
-                int q = send_reply(c, reply);
+                int q = send_reply(c, &out);
                 if (q < 0)
                         return q;
         }

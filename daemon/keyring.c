@@ -15,6 +15,9 @@
 
 #define KEY_CHECK_LABEL "credvault key-check v1"
 #define KEK_AD_LABEL "credvault kek v1"
+/* The index key is wrapped like a KEK, under its own label. */
+#define INDEX_KEY_AD_LABEL "credvault idx v1"
+#define INDEX_KEY_META "index_key"
 #define KEK_WRAPPED_SIZE \
         (crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + KEK_SIZE + crypto_aead_xchacha20poly1305_ietf_ABYTES)
 
@@ -25,6 +28,8 @@ struct Keyring {
         size_t primary;      /* index into keks */
         bool has_primary;
         uint8_t *dek_scratch;
+        uint8_t *index_key;
+        uint8_t *compare_key;
 };
 
 void keyring_key_check(const uint8_t *root_key, uint8_t ret[static KEY_CHECK_SIZE]) {
@@ -32,8 +37,10 @@ void keyring_key_check(const uint8_t *root_key, uint8_t ret[static KEY_CHECK_SIZ
                            root_key, ROOT_KEY_SIZE);
 }
 
-static void kek_ad(int64_t version, uint8_t ad[static sizeof(KEK_AD_LABEL) + 8]) {
-        memcpy(ad, KEK_AD_LABEL, sizeof(KEK_AD_LABEL));
+_Static_assert(sizeof(KEK_AD_LABEL) == sizeof(INDEX_KEY_AD_LABEL), "labels of one size");
+
+static void key_ad(const char *label, int64_t version, uint8_t ad[static sizeof(KEK_AD_LABEL) + 8]) {
+        memcpy(ad, label, sizeof(KEK_AD_LABEL));
         for (int i = 0; i < 8; i++)
                 ad[sizeof(KEK_AD_LABEL) + i] = (uint8_t) ((uint64_t) version >> (56 - 8 * i));
 }
@@ -67,6 +74,8 @@ void keyring_free(Keyring *k) {
         free(k->keks);
         sodium_free(k->root);
         sodium_free(k->dek_scratch);
+        sodium_free(k->index_key);
+        sodium_free(k->compare_key);
         free(k);
 }
 
@@ -79,7 +88,7 @@ static int keyring_add(Keyring *k, int64_t version, bool primary, const uint8_t 
         key = sodium_malloc(KEK_SIZE);
         if (!key)
                 return -ENOMEM;
-        kek_ad(version, ad);
+        key_ad(KEK_AD_LABEL, version, ad);
         const uint8_t *nonce = wrapped, *ct = wrapped + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
         if (crypto_aead_xchacha20poly1305_ietf_decrypt(key, NULL, NULL, ct,
                                                        KEK_SIZE + crypto_aead_xchacha20poly1305_ietf_ABYTES, ad,
@@ -118,7 +127,7 @@ static int keyring_init(Keyring *k, Store *store) {
                 return -ENOMEM;
         crypto_aead_xchacha20poly1305_ietf_keygen(kek);
         randombytes_buf(wrapped, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-        kek_ad(1, ad);
+        key_ad(KEK_AD_LABEL, 1, ad);
         crypto_aead_xchacha20poly1305_ietf_encrypt(wrapped + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL,
                                                    kek, KEK_SIZE, ad, sizeof(ad), NULL, wrapped, k->root);
         sodium_free(kek);
@@ -137,6 +146,37 @@ static int keyring_init(Keyring *k, Store *store) {
                 return r;
         }
         return keyring_add(k, 1, true, wrapped, sizeof(wrapped));
+}
+
+/* Unwrap the index key, creating it on first use (new databases, and ones
+ * from before API keys). */
+static int keyring_load_index_key(Keyring *k, Store *store) {
+        uint8_t ad[sizeof(KEK_AD_LABEL) + 8], wrapped[KEK_WRAPPED_SIZE];
+        _cleanup_(freep) uint8_t *stored = NULL;
+        size_t stored_size = 0;
+        int r;
+
+        key_ad(INDEX_KEY_AD_LABEL, 1, ad);
+        k->index_key = sodium_malloc(KEK_SIZE);
+        if (!k->index_key)
+                return -ENOMEM;
+        r = store_meta_get(store, INDEX_KEY_META, &stored, &stored_size);
+        if (r >= 0) {
+                if (stored_size != KEK_WRAPPED_SIZE ||
+                    crypto_aead_xchacha20poly1305_ietf_decrypt(
+                            k->index_key, NULL, NULL, stored + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+                            KEK_SIZE + crypto_aead_xchacha20poly1305_ietf_ABYTES, ad, sizeof(ad), stored,
+                            k->root) != 0)
+                        return -EUCLEAN;
+                return 0;
+        }
+        if (r != -ENOENT)
+                return r;
+        crypto_generichash_keygen(k->index_key);
+        randombytes_buf(wrapped, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+        crypto_aead_xchacha20poly1305_ietf_encrypt(wrapped + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL,
+                                                   k->index_key, KEK_SIZE, ad, sizeof(ad), NULL, wrapped, k->root);
+        return store_meta_set(store, INDEX_KEY_META, wrapped, sizeof(wrapped));
 }
 
 int keyring_load(Store *store, uint8_t *root_key, Keyring **ret) {
@@ -171,6 +211,15 @@ int keyring_load(Store *store, uint8_t *root_key, Keyring **ret) {
         }
         if (!k->has_primary)
                 return -EUCLEAN;
+        r = keyring_load_index_key(k, store);
+        if (r < 0)
+                return r;
+        k->compare_key = sodium_malloc(KEK_SIZE);
+        if (!k->compare_key)
+                return -ENOMEM;
+        crypto_generichash_keygen(k->compare_key);
+        sodium_mprotect_readonly(k->index_key);
+        sodium_mprotect_readonly(k->compare_key);
 
         *ret = TAKE_PTR(k);
         return 0;
@@ -193,4 +242,12 @@ size_t keyring_size(const Keyring *k) {
 
 uint8_t *keyring_dek_scratch(Keyring *k) {
         return k->dek_scratch;
+}
+
+const uint8_t *keyring_index_key(const Keyring *k) {
+        return k->index_key;
+}
+
+const uint8_t *keyring_compare_key(const Keyring *k) {
+        return k->compare_key;
 }

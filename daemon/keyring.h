@@ -39,6 +39,17 @@ const Kek *keyring_primary(const Keyring *k);
 const Kek *keyring_find(const Keyring *k, int64_t version);
 size_t keyring_size(const Keyring *k);
 
+/* A key for keyed hashes that index values (API key lookup). Random,
+ * created once, stored wrapped by the root key like the KEKs, so the index
+ * survives restarts and root key rotation. KEK_SIZE bytes. */
+const uint8_t *keyring_index_key(const Keyring *k);
+
+/* A random key of this process, for comparing a presented value with a
+ * stored one as keyed hashes: equal-length digests, compared in constant
+ * time, so neither the content nor the length of the stored value shows in
+ * the timing. KEK_SIZE bytes. */
+const uint8_t *keyring_compare_key(const Keyring *k);
+
 /* KEK_SIZE bytes of locked scratch memory for one data key at a time; the
  * daemon is single-threaded, and sodium_malloc per request would cost more
  * than the crypto. Callers wipe it when done. */

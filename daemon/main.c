@@ -149,6 +149,13 @@ static int run(const Options *o) {
                 return r == -EKEYREJECTED ? EXIT_WRONG_KEY : r == -EUCLEAN ? EXIT_CORRUPT : EXIT_STATE_DIR;
         }
 
+        r = store_lock_exclusive(store);
+        if (r < 0) {
+                log_error("cannot lock database %s: %s", db_path,
+                          r == -EBUSY ? "another process has it open" : strerror(-r));
+                return EXIT_STATE_DIR;
+        }
+
         Vault vault = { .store = store, .keyring = keyring };
         Server *server = NULL;
         r = server_new(o, &vault, &server);

@@ -1,7 +1,7 @@
 /* record.h — what a stored value is, shared by the envelope and the store.
  *
- * A record is named by its kind, plugin, name (a secret's name or a token
- * set's user id) and version. The envelope binds this identity into every
+ * A record is named by its kind, plugin, name (a secret's name, or the user
+ * id of a token set or an API key) and version. The envelope binds this identity into every
  * ciphertext; the store uses it as the row's key. */
 #pragma once
 
@@ -10,6 +10,7 @@
 typedef enum RecordKind {
         RECORD_SECRET,
         RECORD_TOKEN,
+        RECORD_APIKEY,
         _RECORD_KIND_MAX,
 } RecordKind;
 

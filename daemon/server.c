@@ -13,6 +13,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "connection.h"
 #include "frame.h"
 #include "proto-limits.h"
@@ -108,6 +109,12 @@ void server_connection_closed(Server *s, Connection *c) {
         connection_free(c);
         s->ctx.n_connections = --s->n_connections;
         idle_arm(s);
+}
+
+static int on_post(sd_event_source *source, void *userdata) {
+        (void) source, (void) userdata;
+        audit_flush();
+        return 0;
 }
 
 static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
@@ -212,6 +219,9 @@ int server_new(const Options *options, Vault *vault, Server **ret) {
         if (r < 0)
                 goto fail;
         signal(SIGPIPE, SIG_IGN);
+        r = sd_event_add_post(s->event, NULL, on_post, s);
+        if (r < 0)
+                goto fail;
         if (idle_exit_sec(s) > 0) {
                 r = sd_event_add_time(s->event, &s->idle_source, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_idle, s);
                 if (r < 0)
@@ -235,6 +245,7 @@ int server_run(Server *s) {
         log_info("ready (%s)", status + strlen("READY=1\nSTATUS="));
 
         int r = sd_event_loop(s->event);
+        audit_flush();
         (void) sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
         return r;
 }

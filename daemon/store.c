@@ -11,32 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
-
-enum {
-        STMT_BEGIN,
-        STMT_COMMIT,
-        STMT_ROLLBACK,
-        STMT_KEK_ALL,
-        STMT_KEK_INSERT,
-        _STMT_GLOBAL_MAX,
-};
-
-enum {
-        RSTMT_GET,
-        RSTMT_VERSION,
-        RSTMT_PUT,
-        RSTMT_DELETE,
-        RSTMT_LIST,
-        RSTMT_COUNT,
-        _RSTMT_MAX,
-};
-
-struct Store {
-        sqlite3 *db;
-        sqlite3_stmt *stmt[_STMT_GLOBAL_MAX];
-        sqlite3_stmt *rstmt[_RECORD_KIND_MAX][_RSTMT_MAX];
-};
+#include "store-internal.h"
 
 static const char *const global_sql[_STMT_GLOBAL_MAX] = {
         [STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -68,6 +43,7 @@ static const char *const record_sql[_RSTMT_MAX] = {
 static const char *const record_table[_RECORD_KIND_MAX] = {
         [RECORD_SECRET] = "secret",
         [RECORD_TOKEN] = "token",
+        [RECORD_APIKEY] = "apikey",
 };
 
 /* Migration i takes user_version i to i + 1. Append only; never edit one
@@ -108,11 +84,51 @@ static const char *const migrations[] = {
         "  expires_at INTEGER,"
         "  UNIQUE (plugin, name)"
         ") STRICT;",
+
+        /* 2: registered plugins, token set states and refresh leases, API
+         * keys with their keyed-hash lookup index. */
+        "CREATE TABLE plugin ("
+        "  name TEXT PRIMARY KEY,"
+        "  domain TEXT,"
+        "  auth_type TEXT NOT NULL CHECK (auth_type IN ('none', 'service_http', 'user_http', 'oauth')),"
+        "  auth_public TEXT NOT NULL," /* the auth block, verification token values replaced by null */
+        "  version INTEGER NOT NULL CHECK (version > 0),"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL"
+        ") STRICT;"
+        "ALTER TABLE token ADD COLUMN state TEXT NOT NULL DEFAULT 'valid'"
+        "  CHECK (state IN ('valid', 'reauth_required'));"
+        "ALTER TABLE token ADD COLUMN lease_id TEXT;"
+        "ALTER TABLE token ADD COLUMN lease_until INTEGER;" /* unix ms */
+        "ALTER TABLE token ADD COLUMN lease_version INTEGER;"
+        "CREATE TABLE apikey ("
+        "  id INTEGER PRIMARY KEY,"
+        "  plugin TEXT NOT NULL,"
+        "  name TEXT NOT NULL," /* the user id */
+        "  version INTEGER NOT NULL CHECK (version > 0),"
+        "  kek_version INTEGER NOT NULL REFERENCES kek(version),"
+        "  sealed BLOB NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL,"
+        "  expires_at INTEGER,"
+        "  UNIQUE (plugin, name)"
+        ") STRICT;"
+        "CREATE TABLE apikey_lookup ("
+        "  plugin TEXT NOT NULL,"
+        "  lookup BLOB NOT NULL,"
+        "  user TEXT NOT NULL,"
+        "  PRIMARY KEY (plugin, lookup),"
+        "  UNIQUE (plugin, user)"
+        ") STRICT;"
+        "CREATE TRIGGER apikey_lookup_forget AFTER DELETE ON apikey BEGIN"
+        "  DELETE FROM apikey_lookup WHERE plugin = old.plugin AND user = old.name;"
+        "END;",
 };
 
 #define SCHEMA_VERSION ((int) ELEMENTSOF(migrations))
+_Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "store.h names the newest schema");
 
-static int errno_from_sqlite(int rc) {
+int errno_from_sqlite(int rc) {
         switch (rc & 0xff) {
         case SQLITE_OK:
         case SQLITE_DONE:
@@ -143,21 +159,30 @@ static int exec(sqlite3 *db, const char *sql) {
         return errno_from_sqlite(sqlite3_exec(db, sql, NULL, NULL, NULL));
 }
 
-/* Run a prepared statement that returns no rows; resets it. */
-static int step_done(sqlite3_stmt *st) {
+int step_done(sqlite3_stmt *st) {
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         return rc == SQLITE_DONE ? 0 : (errno_from_sqlite(rc) ?: -EIO);
 }
 
-static void stmt_finish(sqlite3_stmt *st) {
+void stmt_finish(sqlite3_stmt *st) {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
 }
 
 static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **ret) {
         return errno_from_sqlite(sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, ret, NULL));
+}
+
+int store_cached(Store *s, unsigned id, const char *sql, sqlite3_stmt **ret) {
+        if (!s->cached[id]) {
+                int r = prepare(s->db, sql, &s->cached[id]);
+                if (r < 0)
+                        return r;
+        }
+        *ret = s->cached[id];
+        return 0;
 }
 
 static int prepare_all(Store *s) {
@@ -184,6 +209,8 @@ static int prepare_all(Store *s) {
 }
 
 static void finalize_all(Store *s) {
+        for (int i = 0; i < _CACHED_MAX; i++)
+                sqlite3_finalize(s->cached[i]), s->cached[i] = NULL;
         for (int i = 0; i < _STMT_GLOBAL_MAX; i++)
                 sqlite3_finalize(s->stmt[i]), s->stmt[i] = NULL;
         for (int k = 0; k < _RECORD_KIND_MAX; k++)
@@ -286,6 +313,17 @@ int store_migrate(Store *s) {
         return 0;
 }
 
+int store_lock_exclusive(Store *s) {
+        /* In WAL mode an exclusive lock also drops the shared-memory index:
+         * no file-locking system calls per read. Nobody else opens the
+         * database while the daemon runs; backups go through the daemon. */
+        int r = exec(s->db, "PRAGMA locking_mode = EXCLUSIVE");
+        if (r < 0)
+                return r;
+        /* The lock is taken by the next read. */
+        return exec(s->db, "SELECT count(*) FROM meta");
+}
+
 int store_begin(Store *s) {
         return step_done(s->stmt[STMT_BEGIN]);
 }
@@ -296,6 +334,16 @@ int store_commit(Store *s) {
 
 void store_rollback(Store *s) {
         (void) step_done(s->stmt[STMT_ROLLBACK]);
+}
+
+int column_strdup(sqlite3_stmt *st, int col, char **ret) {
+        const char *t = (const char *) sqlite3_column_text(st, col);
+        if (!t) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(t);
+        return *ret ? 0 : -ENOMEM;
 }
 
 static int column_blob_dup(sqlite3_stmt *st, int col, uint8_t **ret, size_t *ret_size) {
@@ -370,7 +418,7 @@ int store_kek_insert(Store *s, int64_t version, bool primary, const uint8_t *wra
         return step_done(st);
 }
 
-static void bind_key(sqlite3_stmt *st, const char *plugin, const char *name) {
+void bind_key(sqlite3_stmt *st, const char *plugin, const char *name) {
         sqlite3_bind_text(st, 1, plugin, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 }

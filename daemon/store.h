@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "macro.h"
+#include "proto-limits.h"
 #include "record.h"
 
 typedef struct Store Store;
@@ -40,11 +41,18 @@ int store_open(const char *path, Store **ret);
 void store_close(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
 
+/* The schema version this program writes. */
+#define STORE_SCHEMA_VERSION 2
+
 /* Schema version (PRAGMA user_version); 0 for a new database. */
 int store_schema_version(Store *s);
 /* Bring the schema up to the newest version. -EPROTO if the file is newer
  * than this program knows. */
 int store_migrate(Store *s);
+
+/* Keep the database to this process (PRAGMA locking_mode=EXCLUSIVE): no
+ * file locking per read. For the daemon, which is its only user. */
+int store_lock_exclusive(Store *s);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Commit returns only once the commit is
  * durable (synchronous=FULL). */
@@ -80,3 +88,92 @@ int store_record_list(Store *s, RecordKind kind, const char *plugin, const char 
 void stored_records_free(StoredRecord *r, size_t n);
 /* Number of records of a kind. */
 int store_record_count(Store *s, RecordKind kind, int64_t *ret);
+
+/* ---- plugins (store-plugin.c) ---- */
+
+typedef struct StoredPlugin {
+        char *name;
+        char *domain;          /* NULL if unknown */
+        char *auth_type;
+        char *auth_public;     /* JSON text */
+        int64_t version;
+        int64_t created_at;
+        int64_t updated_at;
+} StoredPlugin;
+
+void stored_plugin_done(StoredPlugin *p);
+void stored_plugins_free(StoredPlugin *p, size_t n);
+/* -ENOENT if not registered. */
+int store_plugin_get(Store *s, const char *name, StoredPlugin *ret);
+/* Insert or replace by name; created_at is kept from an existing row. */
+int store_plugin_put(Store *s, const StoredPlugin *p);
+int store_plugin_list(Store *s, const char *after, unsigned limit, StoredPlugin **ret, size_t *ret_n);
+
+typedef struct PluginRemoved {
+        bool registered;
+        int64_t secrets, tokens, apikeys;
+} PluginRemoved;
+
+/* Delete a plugin's registration and every secret, token set and API key
+ * stored under its name. -ENOENT if there was none of these. Call inside a
+ * transaction. */
+int store_plugin_delete_all(Store *s, const char *name, PluginRemoved *ret);
+/* Names of a plugin's secrets that start with prefix, in order (malloc'd
+ * array of malloc'd strings). */
+int store_secret_names(Store *s, const char *plugin, const char *prefix, char ***ret_names, size_t *ret_n);
+void strv_free(char **v, size_t n);
+/* Records of a kind under one plugin. */
+int store_record_count_plugin(Store *s, RecordKind kind, const char *plugin, int64_t *ret);
+
+/* ---- token sets: state and refresh leases (store-token.c) ---- */
+
+typedef struct TokenState {
+        int64_t version;
+        bool has_expires_at;
+        int64_t expires_at;      /* unix seconds */
+        bool reauth_required;
+        char lease_id[LEASE_ID_SIZE + 1]; /* "" when none */
+        int64_t lease_until;     /* unix ms; 0 when none */
+        int64_t lease_version;   /* the version the lease was taken on */
+} TokenState;
+
+/* -ENOENT if the user has no token set. */
+int store_token_state_get(Store *s, const char *plugin, const char *user, TokenState *ret);
+int store_token_lease_set(Store *s, const char *plugin, const char *user, const char *lease_id, int64_t until_ms,
+                          int64_t version);
+/* Valid again, no lease (after a put or a committed refresh). */
+int store_token_reset(Store *s, const char *plugin, const char *user);
+/* No lease; reauth_required as given. */
+int store_token_release(Store *s, const char *plugin, const char *user, bool reauth_required);
+
+typedef struct TokenInfo {
+        char *user;
+        int64_t version, created_at, updated_at;
+        bool has_expires_at;
+        int64_t expires_at;
+        bool reauth_required;
+        int64_t lease_until;     /* unix ms; 0 when none */
+} TokenInfo;
+
+int store_token_list(Store *s, const char *plugin, const char *after, unsigned limit, TokenInfo **ret,
+                     size_t *ret_n);
+void token_infos_free(TokenInfo *t, size_t n);
+
+typedef struct TokenStats {
+        int64_t total, expired, expiring, reauth_required, refreshing;
+} TokenStats;
+
+/* Counts for one plugin: expired (expires_at <= now), expiring (within
+ * horizon seconds), reauth_required, refreshing (lease held at now_ms). */
+int store_token_stats(Store *s, const char *plugin, int64_t now, int64_t horizon, int64_t now_ms,
+                      TokenStats *ret);
+
+/* ---- API key lookup index (store-apikey.c) ---- */
+
+#define APIKEY_LOOKUP_SIZE 32
+
+/* Index a user's key by its keyed hash. -EEXIST if the hash belongs to
+ * another user of the plugin. Call inside a transaction. */
+int store_apikey_index_put(Store *s, const char *plugin, const char *user, const uint8_t lookup[static 32]);
+/* The user whose key has this hash; -ENOENT if none. */
+int store_apikey_index_find(Store *s, const char *plugin, const uint8_t lookup[static 32], char **ret_user);

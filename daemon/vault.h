@@ -23,6 +23,11 @@ typedef struct Vault {
 int vault_put(Vault *v, RecordKind kind, const char *plugin, const char *name, const uint8_t *plaintext,
               size_t size, int64_t expires_at, StoredRecord *ret_meta);
 
+/* The same inside a transaction the caller holds (store_begin), for
+ * writes that change more than one row. */
+int vault_put_locked(Vault *v, RecordKind kind, const char *plugin, const char *name, const uint8_t *plaintext,
+                     size_t size, int64_t expires_at, StoredRecord *ret_meta);
+
 /* Open the current version. -ENOENT if absent, -EUCLEAN if the stored
  * record fails authentication. ret_meta (optional) gets metadata only. */
 int vault_get(Vault *v, RecordKind kind, const char *plugin, const char *name, SecretBuf **ret_value,

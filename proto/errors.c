@@ -24,6 +24,9 @@ static const struct {
         { EBUSY, "rate_limited" },
         { ESHUTDOWN, "unavailable" },
         { EUCLEAN, "corrupt" },
+        { ESTALE, "refresh_required" },
+        { EKEYREVOKED, "reauth_required" },
+        { EALREADY, "refresh_in_progress" },
         { EIO, "internal" },
 };
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json-flat.h"
 #include "proto-limits.h"
 #include "request.h"
 
@@ -112,6 +113,61 @@ static const struct {
         [F_EXPIRING] = { "expiring", JSON_INTEGER },
 };
 
+/* One member of the request object, from either parser. */
+typedef struct Member {
+        const char *key;
+        json_type type;
+        const char *str;        /* JSON_STRING, NUL-terminated */
+        size_t str_size;
+        int64_t integer;        /* JSON_INTEGER */
+        json_t *json;           /* JSON_OBJECT (jansson path only) */
+} Member;
+
+typedef struct Members {
+        Member m[FLAT_FIELDS_MAX + 8];
+        size_t n;
+} Members;
+
+/* The members of a flat object, as json-flat.c found them. */
+static void members_from_flat(Members *ms, const FlatValue *v, size_t n) {
+        static const json_type types[] = {
+                [FLAT_STRING] = JSON_STRING, [FLAT_INTEGER] = JSON_INTEGER, [FLAT_TRUE] = JSON_TRUE,
+                [FLAT_FALSE] = JSON_FALSE,   [FLAT_NULL] = JSON_NULL,
+        };
+        for (size_t i = 0; i < n; i++)
+                ms->m[i] = (Member) { .key = v[i].key, .type = types[v[i].type], .str = v[i].str,
+                                      .str_size = v[i].str_size, .integer = v[i].integer };
+        ms->n = n;
+}
+
+/* The members of a jansson object; -EBADMSG if there are more than any op
+ * has fields (the per-op check would refuse them anyway). */
+static int members_from_json(Members *ms, json_t *root) {
+        const char *key;
+        json_t *v;
+
+        ms->n = 0;
+        json_object_foreach(root, key, v) {
+                if (ms->n == ELEMENTSOF(ms->m))
+                        return -EBADMSG;
+                Member *m = &ms->m[ms->n++];
+                *m = (Member) { .key = key, .type = json_typeof(v), .json = v };
+                if (json_is_string(v)) {
+                        m->str = json_string_value(v);
+                        m->str_size = json_string_length(v);
+                } else if (json_is_integer(v))
+                        m->integer = json_integer_value(v);
+        }
+        return 0;
+}
+
+static const Member *members_get(const Members *ms, const char *key) {
+        for (size_t i = 0; i < ms->n; i++)
+                if (strcmp(ms->m[i].key, key) == 0)
+                        return &ms->m[i];
+        return NULL;
+}
+
 #define F(x) (1u << (x))
 
 /* Every op: its name, the fields it requires and the ones it allows besides
@@ -196,13 +252,13 @@ static bool is_error_code(const char *s) {
         return *s != '\0';
 }
 
-static int check_range(const char *field, json_t *v, int64_t min, int64_t max, int64_t def, int64_t *ret,
+static int check_range(const char *field, const Member *v, int64_t min, int64_t max, int64_t def, int64_t *ret,
                        char *errbuf, size_t errbuf_size) {
         if (!v) {
                 *ret = def;
                 return 0;
         }
-        json_int_t i = json_integer_value(v);
+        int64_t i = v->integer;
         if (i < min || i > max)
                 return bad(errbuf, errbuf_size, "field '%s': must be between %" PRId64 " and %" PRId64, field, min,
                            max);
@@ -282,23 +338,23 @@ static const char *json_error_describe(const json_error_t *e) {
         }
 }
 
-/* Walk the object once: every key must be a field of this op, of the right
- * type; then every required field must have been seen. */
-static int decode_fields(Request *r, json_t *values[static _F_MAX], char *errbuf, size_t errbuf_size) {
+/* Every member must be a field of this op, of the right type; then every
+ * required field must have been seen. */
+static int decode_fields(Request *r, const Members *ms, const Member *values[static _F_MAX], char *errbuf,
+                         size_t errbuf_size) {
         uint32_t allowed = F(F_V) | F(F_ID) | F(F_OP) | ops[r->op].required | ops[r->op].optional, seen = 0;
-        const char *key;
-        json_t *v;
 
-        json_object_foreach(r->root, key, v) {
+        for (size_t i = 0; i < ms->n; i++) {
+                const Member *m = &ms->m[i];
                 int f = -1;
-                for (int i = 0; i < _F_MAX; i++)
-                        if (strcmp(fields[i].name, key) == 0)
-                                f = i;
+                for (int k = 0; k < _F_MAX; k++)
+                        if (strcmp(fields[k].name, m->key) == 0)
+                                f = k;
                 if (f < 0 || !(allowed & F(f)))
-                        return bad(errbuf, errbuf_size, "field '%.64s': not a field of %s", key, ops[r->op].name);
-                if (json_typeof(v) != fields[f].type)
-                        return bad(errbuf, errbuf_size, "field '%s': expected %s", key, type_name(fields[f].type));
-                values[f] = v;
+                        return bad(errbuf, errbuf_size, "field '%.64s': not a field of %s", m->key, ops[r->op].name);
+                if (m->type != fields[f].type)
+                        return bad(errbuf, errbuf_size, "field '%s': expected %s", m->key, type_name(fields[f].type));
+                values[f] = m;
                 seen |= F(f);
         }
         uint32_t missing = ops[r->op].required & ~seen;
@@ -308,19 +364,19 @@ static int decode_fields(Request *r, json_t *values[static _F_MAX], char *errbuf
         return 0;
 }
 
-static const char *str(json_t *v) {
-        return v ? json_string_value(v) : NULL;
+static const char *str(const Member *v) {
+        return v ? v->str : NULL;
 }
 
-static int decode_value(Request *r, json_t *v, char *errbuf, size_t errbuf_size) {
+static int decode_value(Request *r, const Member *v, char *errbuf, size_t errbuf_size) {
         int q;
         if (!v)
                 return 0;
-        if (json_string_length(v) > SECRET_VALUE_B64_SIZE_MAX) {
+        if (v->str_size > SECRET_VALUE_B64_SIZE_MAX) {
                 snprintf(errbuf, errbuf_size, "field 'value': over %d bytes", SECRET_VALUE_SIZE_MAX);
                 return -EMSGSIZE;
         }
-        q = secret_buf_from_base64(json_string_value(v), json_string_length(v), &r->value);
+        q = secret_buf_from_base64(v->str, v->str_size, &r->value);
         if (q == -ENOMEM)
                 return q;
         if (q < 0)
@@ -332,52 +388,64 @@ static int decode_value(Request *r, json_t *v, char *errbuf, size_t errbuf_size)
         return 0;
 }
 
-static int request_decode_checked(const uint8_t *body, size_t body_size, Request *ret, char *errbuf,
+static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret, char *errbuf,
                                   size_t errbuf_size) {
-        json_t *values[_F_MAX] = {};
+        const Member *values[_F_MAX] = {};
+        FlatValue flat[FLAT_FIELDS_MAX];
+        Members ms;
         json_error_t e;
         int64_t n = 0;
         int r;
 
         *ret = (Request) { .op = _OP_MAX };
 
-        /* jansson's own message quotes the text near the error, which may be
-         * part of a secret: describe the error ourselves, by position only. */
-        ret->root = json_loadb((const char *) body, body_size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
-        if (!ret->root) {
-                snprintf(errbuf, errbuf_size, "%s at byte %d", json_error_describe(&e), e.position);
-                return -EBADMSG;
-        }
-        if (!json_is_object(ret->root)) {
-                snprintf(errbuf, errbuf_size, "a request must be a JSON object");
-                return -EBADMSG;
+        /* The common flat request needs no tree; anything else, including
+         * every malformed request, goes through jansson. */
+        r = json_flat_parse((char *) body, body_size, flat);
+        if (r >= 0)
+                members_from_flat(&ms, flat, (size_t) r);
+        else {
+                /* jansson's own message quotes the text near the error,
+                 * which may be part of a secret: describe the error
+                 * ourselves, by position only. */
+                ret->root = json_loadb((const char *) body, body_size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
+                if (!ret->root) {
+                        snprintf(errbuf, errbuf_size, "%s at byte %d", json_error_describe(&e), e.position);
+                        return -EBADMSG;
+                }
+                if (!json_is_object(ret->root)) {
+                        snprintf(errbuf, errbuf_size, "a request must be a JSON object");
+                        return -EBADMSG;
+                }
+                if (members_from_json(&ms, ret->root) < 0)
+                        return bad(errbuf, errbuf_size, "too many fields");
         }
 
         /* Read id and op first, so even a bad request is answered with its
          * own id. */
-        json_t *jid = json_object_get(ret->root, "id");
-        if (json_is_integer(jid) && json_integer_value(jid) >= 0) {
+        const Member *jid = members_get(&ms, "id");
+        if (jid && jid->type == JSON_INTEGER && jid->integer >= 0) {
                 ret->has_id = true;
-                ret->id = (uint64_t) json_integer_value(jid);
+                ret->id = (uint64_t) jid->integer;
         }
         if (!jid)
                 return bad(errbuf, errbuf_size, "field '%s': missing", "id");
         if (!ret->has_id)
                 return bad(errbuf, errbuf_size, "field '%s': expected a non-negative integer", "id");
-        json_t *jop = json_object_get(ret->root, "op");
-        if (!json_is_string(jop))
+        const Member *jop = members_get(&ms, "op");
+        if (!jop || jop->type != JSON_STRING)
                 return bad(errbuf, errbuf_size, "field '%s': missing or not a string", "op");
-        r = op_from_string(json_string_value(jop));
+        r = op_from_string(jop->str);
         if (r < 0) {
                 snprintf(errbuf, errbuf_size, "unknown op");
                 return -EOPNOTSUPP;
         }
         ret->op = r;
 
-        r = decode_fields(ret, values, errbuf, errbuf_size);
+        r = decode_fields(ret, &ms, values, errbuf, errbuf_size);
         if (r < 0)
                 return r;
-        if (values[F_V] && json_integer_value(values[F_V]) != PROTO_VERSION)
+        if (values[F_V] && values[F_V]->integer != PROTO_VERSION)
                 return bad(errbuf, errbuf_size, "field '%s': unsupported protocol version", "v");
 
         ret->plugin = str(values[F_PLUGIN]);
@@ -390,7 +458,7 @@ static int request_decode_checked(const uint8_t *body, size_t body_size, Request
         ret->client_secret = str(values[F_CLIENT_SECRET]);
         ret->lease = str(values[F_LEASE]);
         ret->oauth_error = str(values[F_ERROR]);
-        ret->token = values[F_TOKEN];
+        ret->token = values[F_TOKEN] ? values[F_TOKEN]->json : NULL;
 
         if (ret->plugin && name_check(ret->plugin) < 0)
                 return bad(errbuf, errbuf_size, "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -",
@@ -455,7 +523,7 @@ static int request_decode_checked(const uint8_t *body, size_t body_size, Request
                         return r;
         }
         if (values[F_MANIFEST]) {
-                r = manifest_parse(values[F_MANIFEST], &ret->manifest, &ret->manifest_name, ret->manifest_domain,
+                r = manifest_parse(values[F_MANIFEST]->json, &ret->manifest, &ret->manifest_name, ret->manifest_domain,
                                    sizeof(ret->manifest_domain), errbuf, errbuf_size);
                 if (r < 0)
                         return r;
@@ -471,7 +539,7 @@ static int request_decode_checked(const uint8_t *body, size_t body_size, Request
         return 0;
 }
 
-int request_decode(const uint8_t *body, size_t body_size, Request *ret, char *errbuf, size_t errbuf_size) {
+int request_decode(uint8_t *body, size_t body_size, Request *ret, char *errbuf, size_t errbuf_size) {
         int r = request_decode_checked(body, body_size, ret, errbuf, errbuf_size);
         if (r < 0) {
                 /* json_unpack may have filled some fields before it failed:

@@ -44,7 +44,8 @@ typedef enum Op {
 } Op;
 
 typedef struct Request {
-        json_t *root;          /* owns every borrowed string below */
+        json_t *root;          /* when parsed by jansson: owns the borrowed strings below;
+                                * otherwise they point into the frame body */
         bool has_id;           /* false: the answer carries "id": null */
         uint64_t id;
         Op op;                 /* _OP_MAX until the op is known */
@@ -71,11 +72,13 @@ typedef struct Request {
         int64_t expiring;           /* plugin.get, token.list: "expiring soon" horizon, seconds */
 } Request;
 
-/* Decode and check one frame body. On failure returns -EBADMSG (bad shape or
+/* Decode and check one frame body. The body is parsed in place (strings of
+ * the Request may point into it) and is no longer JSON afterwards; keep it
+ * until request_done(). On failure returns -EBADMSG (bad shape or
  * values) or -EOPNOTSUPP (unknown op), writes a message naming the problem
  * (never a value) into errbuf, and still fills ret->has_id / ret->id where
  * the id could be read. Call request_done() on ret in every case. */
-int request_decode(const uint8_t *body, size_t body_size, Request *ret, char *errbuf, size_t errbuf_size);
+int request_decode(uint8_t *body, size_t body_size, Request *ret, char *errbuf, size_t errbuf_size);
 void request_done(Request *r);
 
 const char *op_to_string(Op op);

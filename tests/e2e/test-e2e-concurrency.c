@@ -45,13 +45,13 @@ static void *worker_run(void *userdata) {
                 CvSecret *s = NULL;
                 CvToken *t = NULL;
                 int n = snprintf(value, sizeof(value), "value of %d in round %d", w->index, round);
-                CvToken tok = { .access_token = value, .token_type = "Bearer", .expires_at = round };
+                CvToken tok = { .access_token = value, .token_type = "Bearer", .expires_at = 4102444800 + round };
 
                 if (cv_secret_put(c, plugin, "s", value, (size_t) n, NULL) < 0 ||
                     cv_secret_get(c, plugin, "s", &s) < 0 || s->value_size != (size_t) n ||
                     memcmp(s->value, value, (size_t) n) != 0 || s->version != round + 1 ||
                     cv_token_put(c, plugin, "user", &tok, NULL) < 0 || cv_token_get(c, plugin, "user", &t) < 0 ||
-                    strcmp(t->access_token, value) != 0 || t->expires_at != round) {
+                    strcmp(t->access_token, value) != 0 || t->expires_at != 4102444800 + round) {
                         w->failures++;
                         snprintf(w->what, sizeof(w->what), "round %d: %s", round, cv_client_error_message(c));
                 }

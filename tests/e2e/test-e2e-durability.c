@@ -31,7 +31,7 @@ static void test_kill9_after_ack_keeps_write(void **state) {
         for (int round = 0; round < 5; round++) {
                 char value[64];
                 int n = snprintf(value, sizeof(value), "acknowledged before the crash, round %d", round);
-                CvToken tok = { .access_token = value, .token_type = "Bearer", .expires_at = round };
+                CvToken tok = { .access_token = value, .token_type = "Bearer", .expires_at = 4102444800 + round };
 
                 assert_int_equal(cv_client_new(h.socket_path, 5000, &c), 0);
                 assert_int_equal(cv_secret_put(c, "crash", "s", value, (size_t) n, NULL), 0);

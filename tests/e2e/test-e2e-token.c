@@ -53,13 +53,14 @@ static void test_round_trip_all_fields(void **state) {
         assert_int_equal(out->version, 1);
         cv_token_free(out);
 
-        /* Optional fields really are optional, and a new put replaces. */
+        /* Optional fields really are optional, and a new put replaces; a
+         * response without a refresh token keeps the previous one. */
         CvToken bare = { .access_token = "second", .token_type = "bearer", .expires_at = -1 };
         assert_int_equal(cv_token_put(c, "todo", "user-42", &bare, &v), 0);
         assert_int_equal(v, 2);
         assert_int_equal(cv_token_get(c, "todo", "user-42", &out), 0);
         assert_string_equal(out->access_token, "second");
-        assert_null(out->refresh_token);
+        assert_string_equal(out->refresh_token, in.refresh_token);
         assert_null(out->scope);
         assert_int_equal(out->expires_at, -1);
         cv_token_free(out);
@@ -82,7 +83,7 @@ static void test_maximal_sizes(void **state) {
         memset(user, 'u', CV_USER_ID_SIZE_MAX);
         user[CV_USER_ID_SIZE_MAX] = '\0';
         CvToken in = { .access_token = access, .token_type = type, .refresh_token = refresh, .scope = scope,
-                       .expires_at = 0 };
+                       .expires_at = 4102444800 };
 
         assert_int_equal(cv_token_put(c, "big", user, &in, NULL), 0);
         assert_int_equal(cv_token_get(c, "big", user, &out), 0);
@@ -90,7 +91,7 @@ static void test_maximal_sizes(void **state) {
         assert_string_equal(out->refresh_token, refresh);
         assert_string_equal(out->scope, scope);
         assert_string_equal(out->token_type, type);
-        assert_int_equal(out->expires_at, 0);
+        assert_int_equal(out->expires_at, 4102444800);
         cv_token_free(out);
 
         /* One byte over is refused by the daemon, and nothing changes. */
@@ -120,7 +121,7 @@ static void test_unicode_user_ids(void **state) {
 static void test_list_shows_no_tokens(void **state) {
         (void) state;
         CvToken in = { .access_token = "SECRET-ACCESS-in-list", .token_type = "Bearer",
-                       .refresh_token = "SECRET-REFRESH-in-list", .expires_at = 1234 };
+                       .refresh_token = "SECRET-REFRESH-in-list", .expires_at = 4102444800 };
         CvTokenInfo *items = NULL;
         char *reply = NULL;
 
@@ -133,7 +134,7 @@ static void test_list_shows_no_tokens(void **state) {
         assert_int_equal(n, 120);
         assert_string_equal(items[0].user, "u000");
         assert_string_equal(items[119].user, "u119");
-        assert_int_equal(items[7].expires_at, 1234);
+        assert_int_equal(items[7].expires_at, 4102444800);
         cv_token_info_free(items, (size_t) n);
 
         assert_true(cv_call_json(c, "{\"op\":\"token.list\",\"plugin\":\"listed\"}", &reply) > 0);

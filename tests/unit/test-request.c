@@ -26,9 +26,18 @@
 
 static char errbuf[ERROR_MESSAGE_SIZE_MAX];
 
+/* request_decode() parses in place and the Request points into the body,
+ * so each decode gets a copy that outlives the caller's string; a few in
+ * rotation, for tests that hold more than one Request. */
 static int decode_raw(const void *body, size_t size, Request *r) {
+        static uint8_t copies[4][FRAME_BODY_MAX * 2];
+        static unsigned next;
+        uint8_t *copy = copies[next++ % 4];
+
+        assert_true(size <= sizeof(copies[0]));
+        memcpy(copy, body, size);
         memset(errbuf, 0, sizeof(errbuf));
-        return request_decode(body, size, r, errbuf, sizeof(errbuf));
+        return request_decode(copy, size, r, errbuf, sizeof(errbuf));
 }
 
 _printf_(2, 3) static int decodef(Request *r, const char *fmt, ...) {

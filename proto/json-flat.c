@@ -1,0 +1,189 @@
+/* json-flat.c — flat JSON objects without a tree (see json-flat.h). */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "json-flat.h"
+
+typedef struct Cursor {
+        const char *p, *end;
+} Cursor;
+
+static void skip_ws(Cursor *c) {
+        while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+                c->p++;
+}
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF), or 0 if it is not one. */
+static size_t utf8_sequence(const unsigned char *p, const unsigned char *end) {
+        unsigned char c = p[0];
+        size_t n;
+        unsigned min;
+        unsigned v;
+
+        if (c < 0x80)
+                return 1;
+        if (c >= 0xc2 && c <= 0xdf)
+                n = 2, v = c & 0x1f, min = 0x80;
+        else if (c >= 0xe0 && c <= 0xef)
+                n = 3, v = c & 0x0f, min = 0x800;
+        else if (c >= 0xf0 && c <= 0xf4)
+                n = 4, v = c & 0x07, min = 0x10000;
+        else
+                return 0;
+        if ((size_t) (end - p) < n)
+                return 0;
+        for (size_t i = 1; i < n; i++) {
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+                v = v << 6 | (p[i] & 0x3f);
+        }
+        if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+                return 0;
+        return n;
+}
+
+/* A string without escapes or control characters; c->p is past the quote
+ * on success, and *ret_close points at the closing quote. */
+static int parse_string(Cursor *c, const char **ret_start, const char **ret_close) {
+        if (c->p >= c->end || *c->p != '"')
+                return -ENOTSUP;
+        const unsigned char *p = (const unsigned char *) ++c->p, *end = (const unsigned char *) c->end;
+        const char *start = c->p;
+        while (p < end) {
+                unsigned char ch = *p;
+                if (ch == '"') {
+                        *ret_start = start;
+                        *ret_close = (const char *) p;
+                        c->p = (const char *) p + 1;
+                        return 0;
+                }
+                if (ch == '\\' || ch < 0x20)
+                        return -ENOTSUP;
+                size_t n = ch < 0x80 ? 1 : utf8_sequence(p, end);
+                if (n == 0)
+                        return -ENOTSUP;
+                p += n;
+        }
+        return -ENOTSUP;
+}
+
+static int parse_integer(Cursor *c, int64_t *ret) {
+        bool negative = false;
+        uint64_t v = 0;
+        const char *start;
+
+        if (c->p < c->end && *c->p == '-') {
+                negative = true;
+                c->p++;
+        }
+        start = c->p;
+        while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+                unsigned d = (unsigned) (*c->p - '0');
+                if (v > (UINT64_C(9223372036854775808) - d) / 10)
+                        return -ENOTSUP;
+                v = v * 10 + d;
+                c->p++;
+        }
+        size_t digits = (size_t) (c->p - start);
+        if (digits == 0 || (digits > 1 && *start == '0'))
+                return -ENOTSUP;
+        /* A fraction or exponent makes it a real, which jansson handles. */
+        if (c->p < c->end && (*c->p == '.' || *c->p == 'e' || *c->p == 'E'))
+                return -ENOTSUP;
+        if (!negative && v > INT64_MAX)
+                return -ENOTSUP;
+        *ret = negative ? (int64_t) (0 - v) : (int64_t) v;
+        return 0;
+}
+
+static bool literal(Cursor *c, const char *word) {
+        size_t n = strlen(word);
+        if ((size_t) (c->end - c->p) < n || memcmp(c->p, word, n) != 0)
+                return false;
+        c->p += n;
+        return true;
+}
+
+int json_flat_parse(char *text, size_t size, FlatValue ret[static FLAT_FIELDS_MAX]) {
+        Cursor c = { .p = text, .end = text + size };
+        char *closes[2 * FLAT_FIELDS_MAX];
+        size_t n = 0, n_closes = 0;
+
+        skip_ws(&c);
+        if (c.p >= c.end || *c.p++ != '{')
+                return -ENOTSUP;
+        skip_ws(&c);
+        if (c.p < c.end && *c.p == '}')
+                c.p++;
+        else
+                for (;;) {
+                        const char *key, *close;
+                        if (n == FLAT_FIELDS_MAX || parse_string(&c, &key, &close) < 0)
+                                return -ENOTSUP;
+                        FlatValue *v = &ret[n];
+                        size_t key_size = (size_t) (close - key);
+                        for (size_t i = 0; i < n; i++)
+                                if (ret[i].key_size == key_size && memcmp(ret[i].key, key, key_size) == 0)
+                                        return -ENOTSUP; /* a duplicate: jansson reports it */
+                        /* The NULs go in only once the whole text is known
+                         * to be flat, so a fallback sees it unchanged. */
+                        closes[n_closes++] = (char *) close;
+                        *v = (FlatValue) { .key = key, .key_size = key_size };
+
+                        skip_ws(&c);
+                        if (c.p >= c.end || *c.p++ != ':')
+                                return -ENOTSUP;
+                        skip_ws(&c);
+                        if (c.p >= c.end)
+                                return -ENOTSUP;
+                        if (*c.p == '"') {
+                                const char *s, *s_close;
+                                if (parse_string(&c, &s, &s_close) < 0)
+                                        return -ENOTSUP;
+                                v->type = FLAT_STRING;
+                                v->str = s;
+                                v->str_size = (size_t) (s_close - s);
+                                closes[n_closes++] = (char *) s_close;
+                        } else if (*c.p == '-' || (*c.p >= '0' && *c.p <= '9')) {
+                                v->type = FLAT_INTEGER;
+                                if (parse_integer(&c, &v->integer) < 0)
+                                        return -ENOTSUP;
+                        } else if (literal(&c, "true"))
+                                v->type = FLAT_TRUE;
+                        else if (literal(&c, "false"))
+                                v->type = FLAT_FALSE;
+                        else if (literal(&c, "null"))
+                                v->type = FLAT_NULL;
+                        else
+                                return -ENOTSUP; /* an object, an array, or not JSON */
+                        n++;
+
+                        skip_ws(&c);
+                        if (c.p < c.end && *c.p == ',') {
+                                c.p++;
+                                skip_ws(&c);
+                                continue;
+                        }
+                        if (c.p < c.end && *c.p == '}') {
+                                c.p++;
+                                break;
+                        }
+                        return -ENOTSUP;
+                }
+        skip_ws(&c);
+        if (c.p != c.end)
+                return -ENOTSUP;
+
+        for (size_t i = 0; i < n_closes; i++)
+                *closes[i] = '\0';
+        return (int) n;
+}
+
+const FlatValue *json_flat_get(const FlatValue *values, size_t n, const char *key) {
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(values[i].key, key) == 0)
+                        return &values[i];
+        return NULL;
+}

@@ -5,8 +5,11 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "credvault.h"
+#include "json-flat.h"
+#include "json-out.h"
 #include "proto-limits.h"
 
 struct CvClient {
@@ -14,18 +17,45 @@ struct CvClient {
         int fd;              /* -1 while disconnected */
         int timeout_ms;
         uint64_t next_id;
-        uint8_t *buf;        /* one frame: requests are built and replies read here */
+        uint64_t id;         /* of the request being built */
+        uint8_t *out_buf;    /* the request frame being built and sent */
+        uint8_t *in_buf;     /* the reply frame */
+        JsonOut out;
         char error_code[32];
         char error_message[ERROR_MESSAGE_SIZE_MAX];
+        int64_t retry_after_ms;
 };
 
-/* Send request (consumed, wiped) and wait for its reply. On success
- * *ret_reply is the reply object with "ok": true; an error reply becomes a
- * negative errno with the client's error fields set. */
-int client_call(CvClient *c, json_t *request, json_t **ret_reply);
-/* The same, but an error reply is returned as a reply (the transport
- * worked); only transport failures are errors. */
-int client_call_raw(CvClient *c, json_t *request, json_t **ret_reply);
+/* A reply with "ok": true. A flat reply (the common case) is read in place
+ * in the client's buffer, without a tree; any other in a jansson tree. */
+typedef struct Reply {
+        CvClient *client;
+        FlatValue flat[FLAT_FIELDS_MAX];
+        size_t n_flat;
+        json_t *json;        /* NULL for a flat reply */
+        size_t wipe_size;    /* flat reply: bytes of in_buf to wipe */
+} Reply;
+
+/* Start a request: {"v":1,"id":N,"op":OP — add members to the returned
+ * writer, then client_send(). */
+JsonOut *client_request(CvClient *c, const char *op);
+/* Send the request built and read its reply. An error reply becomes a
+ * negative errno with the client's error fields set. Call reply_done() on
+ * success. Both buffers are wiped by the time reply_done() returns. */
+int client_send(CvClient *c, Reply *ret);
+void reply_done(Reply *r);
+
+int64_t reply_int(const Reply *r, const char *key, int64_t missing);
+/* NULL if absent or not a string. */
+const char *reply_string(const Reply *r, const char *key, size_t *ret_size);
+/* True only for a member that is true. */
+bool reply_bool(const Reply *r, const char *key);
+/* A member that is an object or array (only non-flat replies have any). */
+json_t *reply_json(const Reply *r, const char *key);
+
+/* Send a request given as a jansson object (consumed) and return the whole
+ * reply as text, error replies included; for cv_call_json(). */
+int client_call_text(CvClient *c, json_t *request, char **ret_text);
 
 /* Record a failure the library found itself (bad argument, transport). */
 int client_fail(CvClient *c, int error, const char *code, const char *message);
@@ -33,3 +63,23 @@ int client_fail(CvClient *c, int error, const char *code, const char *message);
 /* Overwrite every string in a JSON tree, then drop the reference: replies
  * and requests may carry values, and jansson's free does not wipe. */
 void json_wipe_decref(json_t *j);
+
+/* Argument checks with the daemon's own rules (proto/request.c), so a bad
+ * argument fails before anything is sent. 0 or -EINVAL with the error set. */
+int check_name(CvClient *c, const char *field, const char *value);
+int check_user(CvClient *c, const char *user);
+
+/* Walk every page of a list op. `add` turns one item of the reply's
+ * items_key array into the caller's array entry. extra (may be NULL) adds
+ * members to each page's request. Returns the count. */
+typedef int (*ListAdd)(json_t *item, void *entry);
+int list_all(CvClient *c, const char *op, const char *plugin, const char *items_key, size_t item_size, ListAdd add,
+             void (*free_all)(void *items, size_t n), void (*extra)(JsonOut *o, const void *userdata),
+             const void *userdata, void **ret_items);
+
+/* strdup of an object member that is a string; NULL otherwise. */
+char *json_strdup(json_t *obj, const char *key);
+/* A value as base64, into the request. */
+int out_value(CvClient *c, JsonOut *o, const char *key, const void *value, size_t size);
+/* A delete op by plugin and one key field. */
+int delete_record(CvClient *c, const char *op, const char *plugin, const char *key_field, const char *key);

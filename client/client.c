@@ -19,6 +19,8 @@
 #include "errors.h"
 #include "frame.h"
 #include "macro.h"
+#include "request.h"
+#include "secret-buf.h"
 
 _Static_assert(CV_NAME_SIZE_MAX == NAME_SIZE_MAX, "credvault.h and proto-limits.h disagree");
 _Static_assert(CV_USER_ID_SIZE_MAX == USER_ID_SIZE_MAX, "credvault.h and proto-limits.h disagree");
@@ -93,8 +95,9 @@ int cv_client_new(const char *socket_path, int timeout_ms, CvClient **ret) {
         c->next_id = 1;
         c->timeout_ms = timeout_ms ?: CV_TIMEOUT_DEFAULT_MS;
         c->socket_path = strdup(socket_path);
-        c->buf = malloc(FRAME_SIZE_MAX);
-        if (!c->socket_path || !c->buf) {
+        c->out_buf = calloc(1, FRAME_SIZE_MAX);
+        c->in_buf = calloc(1, FRAME_SIZE_MAX + 1);
+        if (!c->socket_path || !c->out_buf || !c->in_buf) {
                 cv_client_free(c);
                 return -ENOMEM;
         }
@@ -111,9 +114,12 @@ void cv_client_free(CvClient *c) {
         if (!c)
                 return;
         client_disconnect(c);
-        if (c->buf)
-                sodium_memzero(c->buf, FRAME_SIZE_MAX);
-        free(c->buf);
+        if (c->out_buf)
+                sodium_memzero(c->out_buf, FRAME_SIZE_MAX);
+        if (c->in_buf)
+                sodium_memzero(c->in_buf, FRAME_SIZE_MAX + 1);
+        free(c->out_buf);
+        free(c->in_buf);
         free(c->socket_path);
         free(c);
 }
@@ -169,7 +175,7 @@ static int send_all(CvClient *c, const uint8_t *p, size_t n) {
 /* Read until `want` bytes are in buf, having `have` already. */
 static int recv_until(CvClient *c, size_t *have, size_t want) {
         while (*have < want) {
-                ssize_t k = recv(c->fd, c->buf + *have, FRAME_SIZE_MAX - *have, 0);
+                ssize_t k = recv(c->fd, c->in_buf + *have, FRAME_SIZE_MAX - *have, 0);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -182,21 +188,20 @@ static int recv_until(CvClient *c, size_t *have, size_t want) {
         return 0;
 }
 
-/* One exchange on the current connection: the request is already framed
- * in buf (frame_size bytes). Leaves the reply body in buf. */
+/* One exchange on the current connection: the request is framed in
+ * out_buf (frame_size bytes); the reply body is left in in_buf. */
 static int exchange(CvClient *c, size_t frame_size, size_t *ret_body_size) {
         const uint8_t *body;
         size_t have = 0, body_size;
         int r;
 
-        r = send_all(c, c->buf, frame_size);
-        sodium_memzero(c->buf, frame_size);
+        r = send_all(c, c->out_buf, frame_size);
         if (r < 0)
                 return r;
         r = recv_until(c, &have, FRAME_HEADER_SIZE);
         if (r < 0)
                 return r;
-        r = frame_parse(c->buf, have, &body, &body_size);
+        r = frame_parse(c->in_buf, have, &body, &body_size);
         if (r < 0)
                 return -EPROTO;
         r = recv_until(c, &have, FRAME_HEADER_SIZE + body_size);
@@ -223,94 +228,195 @@ static int transport_error(CvClient *c, int r) {
         }
 }
 
-int client_call_raw(CvClient *c, json_t *request, json_t **ret_reply) {
-        uint64_t id = c->next_id++;
-        size_t body_size = 0;
+JsonOut *client_request(CvClient *c, const char *op) {
+        c->error_code[0] = c->error_message[0] = '\0';
+        c->retry_after_ms = -1;
+        c->id = c->next_id++;
+        json_out_init(&c->out, (char *) c->out_buf + FRAME_HEADER_SIZE, FRAME_BODY_MAX);
+        json_out_open_object(&c->out, NULL);
+        json_out_int(&c->out, "v", PROTO_VERSION);
+        json_out_int(&c->out, "id", (int64_t) c->id);
+        json_out_cstring(&c->out, "op", op);
+        return &c->out;
+}
+
+static void buffers_wipe(CvClient *c, size_t out_size, size_t in_size) {
+        sodium_memzero(c->out_buf, out_size < FRAME_SIZE_MAX ? out_size : FRAME_SIZE_MAX);
+        sodium_memzero(c->in_buf, in_size < FRAME_SIZE_MAX + 1 ? in_size : FRAME_SIZE_MAX + 1);
+}
+
+/* Frame and send what c->out holds, and read the reply body into in_buf
+ * (NUL-terminated). A reused connection the daemon closed as idle gets one
+ * retry on a new connection: the daemon closes only between requests. */
+static int client_exchange(CvClient *c, size_t *ret_body_size) {
         bool fresh = false;
-        json_t *reply;
-        json_error_t e;
         int r;
 
-        c->error_code[0] = c->error_message[0] = '\0';
-        if (!request)
-                return client_fail(c, -ENOMEM, "internal", "out of memory");
-        if (json_object_set_new(request, "v", json_integer(PROTO_VERSION)) < 0 ||
-            json_object_set_new(request, "id", json_integer((json_int_t) id)) < 0) {
-                json_wipe_decref(request);
-                return client_fail(c, -ENOMEM, "internal", "out of memory");
-        }
-        size_t n = json_dumpb(request, (char *) c->buf + FRAME_HEADER_SIZE, FRAME_BODY_MAX, JSON_COMPACT);
-        json_wipe_decref(request);
-        if (n == 0 || n > FRAME_BODY_MAX) {
-                sodium_memzero(c->buf, FRAME_SIZE_MAX);
+        json_out_close_object(&c->out);
+        if (json_out_finish(&c->out) < 0) {
+                buffers_wipe(c, FRAME_SIZE_MAX, 0);
                 return client_fail(c, -EMSGSIZE, "too_large", "request does not fit in a frame");
         }
-        frame_header_write(c->buf, (uint32_t) n);
+        size_t frame_size = FRAME_HEADER_SIZE + c->out.size;
+        frame_header_write(c->out_buf, (uint32_t) c->out.size);
 
         if (c->fd < 0) {
                 r = client_connect(c);
                 if (r < 0) {
-                        sodium_memzero(c->buf, FRAME_HEADER_SIZE + n);
+                        buffers_wipe(c, frame_size, 0);
                         return r;
                 }
                 fresh = true;
         }
-        /* Keep a copy of the frame for one retry: a reused connection may
-         * have been closed by the daemon as idle. */
-        uint8_t *copy = fresh ? NULL : malloc(FRAME_HEADER_SIZE + n);
-        if (copy)
-                memcpy(copy, c->buf, FRAME_HEADER_SIZE + n);
-        r = exchange(c, FRAME_HEADER_SIZE + n, &body_size);
-        if ((r == -ECONNRESET || r == -EPIPE) && copy) {
+        r = exchange(c, frame_size, ret_body_size);
+        if ((r == -ECONNRESET || r == -EPIPE) && !fresh) {
                 client_disconnect(c);
-                memcpy(c->buf, copy, FRAME_HEADER_SIZE + n);
                 r = client_connect(c);
                 if (r >= 0)
-                        r = exchange(c, FRAME_HEADER_SIZE + n, &body_size);
+                        r = exchange(c, frame_size, ret_body_size);
         }
-        if (copy)
-                cv_free_wiped(copy, FRAME_HEADER_SIZE + n);
+        sodium_memzero(c->out_buf, frame_size);
         if (r < 0) {
-                sodium_memzero(c->buf, FRAME_SIZE_MAX);
+                buffers_wipe(c, 0, FRAME_SIZE_MAX + 1);
                 return c->error_code[0] ? r : transport_error(c, r);
         }
-
-        reply = json_loadb((const char *) c->buf + FRAME_HEADER_SIZE, body_size, JSON_REJECT_DUPLICATES, &e);
-        sodium_memzero(c->buf, FRAME_HEADER_SIZE + body_size);
-        json_t *jid = json_object_get(reply, "id"), *jok = json_object_get(reply, "ok");
-        if (!json_is_object(reply) || !json_is_boolean(jok) ||
-            (json_is_integer(jid) && (uint64_t) json_integer_value(jid) != id) ||
-            (!json_is_integer(jid) && !json_is_null(jid))) {
-                json_wipe_decref(reply);
-                return transport_error(c, -EPROTO);
-        }
-        *ret_reply = reply;
+        c->in_buf[FRAME_HEADER_SIZE + *ret_body_size] = '\0';
         return 0;
 }
 
-int client_call(CvClient *c, json_t *request, json_t **ret_reply) {
-        json_t *reply;
-        int r = client_call_raw(c, request, &reply);
+/* The error reply's code and message become the client's error. */
+static int reply_error(CvClient *c, json_t *reply) {
+        const char *code = "internal", *message = "";
+        json_int_t retry = -1;
+        json_unpack(reply, "{s:{s?s s?s s?I}}", "error", "code", &code, "message", &message, "retry_after_ms",
+                    &retry);
+        int r = client_fail(c, error_errno_from_code(code), code, message);
+        c->retry_after_ms = retry;
+        /* "id": null: the daemon could not read our frame, and may have
+         * closed the connection. */
+        if (json_is_null(json_object_get(reply, "id")))
+                client_disconnect(c);
+        return r;
+}
+
+int client_send(CvClient *c, Reply *ret) {
+        size_t body_size = 0;
+        char *body = (char *) c->in_buf + FRAME_HEADER_SIZE;
+        int r;
+
+        *ret = (Reply) { .client = c };
+        r = client_exchange(c, &body_size);
         if (r < 0)
                 return r;
-        json_t *jid = json_object_get(reply, "id");
-        if (json_is_false(json_object_get(reply, "ok"))) {
-                const char *code = "internal", *message = "";
-                json_unpack(reply, "{s:{s?s s?s}}", "error", "code", &code, "message", &message);
-                r = client_fail(c, error_errno_from_code(code), code, message);
-                /* "id": null: the daemon could not read our frame, and may
-                 * have closed the connection. */
-                if (json_is_null(jid))
-                        client_disconnect(c);
-                json_wipe_decref(reply);
-                return r;
+
+        int n = json_flat_parse(body, body_size, ret->flat);
+        if (n >= 0) {
+                ret->n_flat = (size_t) n;
+                ret->wipe_size = FRAME_HEADER_SIZE + body_size + 1;
+                const FlatValue *id = json_flat_get(ret->flat, ret->n_flat, "id");
+                const FlatValue *ok = json_flat_get(ret->flat, ret->n_flat, "ok");
+                if (id && id->type == FLAT_INTEGER && (uint64_t) id->integer == c->id && ok && ok->type == FLAT_TRUE)
+                        return 0;
+                /* Error replies are never flat (they hold an object), so
+                 * this is not our reply. */
+                reply_done(ret);
+                return transport_error(c, -EPROTO);
         }
-        if (!json_is_integer(jid)) {
+
+        json_error_t e;
+        json_t *reply = json_loadb(body, body_size, JSON_REJECT_DUPLICATES, &e);
+        buffers_wipe(c, 0, FRAME_HEADER_SIZE + body_size + 1);
+        json_t *jid = json_object_get(reply, "id"), *jok = json_object_get(reply, "ok");
+        if (!json_is_object(reply) || !json_is_boolean(jok) ||
+            (json_is_integer(jid) && (uint64_t) json_integer_value(jid) != c->id) ||
+            (!json_is_integer(jid) && !json_is_null(jid)) || (json_is_true(jok) && !json_is_integer(jid))) {
                 json_wipe_decref(reply);
                 return transport_error(c, -EPROTO);
         }
-        *ret_reply = reply;
+        if (json_is_false(jok)) {
+                r = reply_error(c, reply);
+                json_wipe_decref(reply);
+                return r;
+        }
+        ret->json = reply;
         return 0;
+}
+
+void reply_done(Reply *r) {
+        if (!r->client)
+                return;
+        if (r->json)
+                json_wipe_decref(r->json);
+        else
+                buffers_wipe(r->client, 0, r->wipe_size);
+        *r = (Reply) {};
+}
+
+int64_t reply_int(const Reply *r, const char *key, int64_t missing) {
+        if (r->json) {
+                json_t *v = json_object_get(r->json, key);
+                return json_is_integer(v) ? (int64_t) json_integer_value(v) : missing;
+        }
+        const FlatValue *v = json_flat_get(r->flat, r->n_flat, key);
+        return v && v->type == FLAT_INTEGER ? v->integer : missing;
+}
+
+const char *reply_string(const Reply *r, const char *key, size_t *ret_size) {
+        if (r->json) {
+                json_t *v = json_object_get(r->json, key);
+                if (!json_is_string(v))
+                        return NULL;
+                if (ret_size)
+                        *ret_size = json_string_length(v);
+                return json_string_value(v);
+        }
+        const FlatValue *v = json_flat_get(r->flat, r->n_flat, key);
+        if (!v || v->type != FLAT_STRING)
+                return NULL;
+        if (ret_size)
+                *ret_size = v->str_size;
+        return v->str;
+}
+
+bool reply_bool(const Reply *r, const char *key) {
+        if (r->json)
+                return json_is_true(json_object_get(r->json, key));
+        const FlatValue *v = json_flat_get(r->flat, r->n_flat, key);
+        return v && v->type == FLAT_TRUE;
+}
+
+json_t *reply_json(const Reply *r, const char *key) {
+        return r->json ? json_object_get(r->json, key) : NULL;
+}
+
+int client_call_text(CvClient *c, json_t *request, char **ret_text) {
+        size_t body_size = 0;
+        int r;
+
+        JsonOut *o = client_request(c, "");
+        /* The caller's members follow v and id; its "op" replaces ours. */
+        json_out_reset(o);
+        json_out_open_object(o, NULL);
+        json_out_int(o, "v", PROTO_VERSION);
+        json_out_int(o, "id", (int64_t) c->id);
+        const char *key;
+        json_t *v;
+        json_object_foreach(request, key, v) {
+                if (strcmp(key, "v") != 0 && strcmp(key, "id") != 0)
+                        json_out_json(o, key, v);
+        }
+        json_wipe_decref(request);
+        r = client_exchange(c, &body_size);
+        if (r < 0)
+                return r;
+        char *text = malloc(body_size + 1);
+        if (text)
+                memcpy(text, c->in_buf + FRAME_HEADER_SIZE, body_size + 1);
+        buffers_wipe(c, 0, FRAME_HEADER_SIZE + body_size + 1);
+        if (!text)
+                return client_fail(c, -ENOMEM, "internal", "out of memory");
+        *ret_text = text;
+        return (int) body_size;
 }
 
 void cv_free_wiped(void *p, size_t size) {
@@ -318,4 +424,96 @@ void cv_free_wiped(void *p, size_t size) {
                 return;
         sodium_memzero(p, size == (size_t) -1 ? strlen(p) : size);
         free(p);
+}
+
+int64_t cv_client_retry_after_ms(const CvClient *c) {
+        return c ? c->retry_after_ms : -1;
+}
+
+int check_name(CvClient *c, const char *field, const char *value) {
+        char msg[ERROR_MESSAGE_SIZE_MAX];
+        if (value && name_check(value) >= 0)
+                return 0;
+        snprintf(msg, sizeof(msg), "%s: 1 to 128 characters of A-Z a-z 0-9 _ . : @ -", field);
+        return client_fail(c, -EINVAL, "bad_request", msg);
+}
+
+int check_user(CvClient *c, const char *user) {
+        if (user && user_id_check(user) >= 0)
+                return 0;
+        return client_fail(c, -EINVAL, "bad_request", "user: 1 to 256 bytes without control characters");
+}
+
+char *json_strdup(json_t *obj, const char *key) {
+        json_t *v = json_object_get(obj, key);
+        return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+}
+
+int out_value(CvClient *c, JsonOut *o, const char *key, const void *value, size_t size) {
+        _cleanup_(secret_buf_freep) SecretBuf *b64 = NULL;
+        int r = secret_buf_to_base64(value, size, &b64);
+        if (r < 0)
+                return client_fail(c, r, "internal", "out of memory");
+        json_out_string(o, key, (const char *) b64->data, b64->size);
+        return 0;
+}
+
+int list_all(CvClient *c, const char *op, const char *plugin, const char *items_key, size_t item_size, ListAdd add,
+             void (*free_all)(void *items, size_t n), void (*extra)(JsonOut *o, const void *userdata),
+             const void *userdata, void **ret_items) {
+        char *after = NULL;
+        void *items = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        for (;;) {
+                JsonOut *o = client_request(c, op);
+                Reply reply;
+                if (plugin)
+                        json_out_cstring(o, "plugin", plugin);
+                if (after)
+                        json_out_cstring(o, "after", after);
+                if (extra)
+                        extra(o, userdata);
+                r = client_send(c, &reply);
+                if (r < 0)
+                        break;
+
+                json_t *array = reply_json(&reply, items_key), *item;
+                size_t i;
+                void *grown = json_is_array(array) ? realloc(items, (n + json_array_size(array) + 1) * item_size)
+                                                   : NULL;
+                if (!grown) {
+                        r = json_is_array(array) ? client_fail(c, -ENOMEM, "internal", "out of memory")
+                                                 : client_fail(c, -EPROTO, "protocol", "invalid list reply");
+                        reply_done(&reply);
+                        break;
+                }
+                items = grown;
+                json_array_foreach(array, i, item) {
+                        memset((char *) items + n * item_size, 0, item_size);
+                        r = add(item, (char *) items + n * item_size);
+                        if (r < 0)
+                                break;
+                        n++;
+                }
+                free(after);
+                after = json_strdup(reply.json, "next");
+                reply_done(&reply);
+                if (r < 0) {
+                        r = client_fail(c, r, "protocol", "invalid list reply");
+                        break;
+                }
+                if (!after)
+                        break;
+        }
+        free(after);
+        if (r < 0) {
+                free_all(items, n);
+                return r;
+        }
+        if (!items)
+                items = calloc(1, item_size);
+        *ret_items = items;
+        return (int) n;
 }

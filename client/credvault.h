@@ -17,6 +17,8 @@
  *     not_found -ENOENT        bad_request -EINVAL     unknown_op -EOPNOTSUPP
  *     unauthorized -EACCES     conflict -EEXIST        too_large -EMSGSIZE
  *     rate_limited -EBUSY      unavailable -ESHUTDOWN  corrupt -EUCLEAN
+ *     refresh_required -ESTALE reauth_required -EKEYREVOKED
+ *     refresh_in_progress -EALREADY (see cv_client_retry_after_ms())
  *     internal -EIO            (a code this version does not know: -EPROTO)
  * Transport failures: -ECONNREFUSED / -ENOENT from connect (daemon not
  * running), -ETIMEDOUT (no answer in time), -ECONNRESET (the daemon closed
@@ -72,6 +74,9 @@ int cv_client_set_timeout(CvClient *c, int timeout_ms);
 const char *cv_client_error_code(const CvClient *c);
 /* A human-readable message for the last failed call; "" after success. */
 const char *cv_client_error_message(const CvClient *c);
+/* After -EALREADY (refresh_in_progress): how long to wait before asking
+ * again, in ms; -1 otherwise. */
+int64_t cv_client_retry_after_ms(const CvClient *c);
 
 /* ---- health ---- */
 
@@ -114,6 +119,20 @@ int cv_secret_get(CvClient *c, const char *plugin, const char *name, CvSecret **
 void cv_secret_free(CvSecret *s);
 /* -ENOENT if there is none. */
 int cv_secret_delete(CvClient *c, const char *plugin, const char *name);
+/* Store a fresh random value (bytes of randomness, 16..64; 0 means 32,
+ * written as unpadded base64url text) and return it: the only time the
+ * vault hands it out unasked. For service tokens. */
+int cv_secret_generate(CvClient *c, const char *plugin, const char *name, size_t bytes, CvSecret **ret);
+/* Check a presented credential against a stored secret without it leaving
+ * the vault: authorization is an HTTP Authorization header value ("Bearer
+ * X", or "Basic X" when the plugin is registered with authorization_type
+ * basic). Compared in constant time with the current version. Returns 1
+ * on a match (ret_version gets the version that matched), 0 on none. */
+int cv_secret_verify(CvClient *c, const char *plugin, const char *name, const char *authorization,
+                     int64_t *ret_version);
+/* The same with the bare value. */
+int cv_secret_verify_value(CvClient *c, const char *plugin, const char *name, const void *value, size_t value_size,
+                           int64_t *ret_version);
 /* Metadata of every secret of plugin (NULL: of every plugin), in (plugin,
  * name) order. Returns the number of items. Never returns a value. */
 int cv_secret_list(CvClient *c, const char *plugin, CvSecretInfo **ret_items);
@@ -139,19 +158,125 @@ typedef struct CvTokenInfo {
         int64_t created;
         int64_t updated;
         int64_t expires_at;     /* -1 if unknown */
+        /* "valid", "expiring" (within expiring_sec of cv_token_list_expiring),
+         * "expired", "refreshing" (a refresh lease is held) or
+         * "reauth_required" (the user must authorize again). */
+        char state[16];
 } CvTokenInfo;
 
 /* Store a user's token set as the new current version. ret_version may be
- * NULL. Only the fields up to expires_at are read. */
+ * NULL. Only the fields up to expires_at are read. Without a refresh_token
+ * the previous one is kept. */
 int cv_token_put(CvClient *c, const char *plugin, const char *user, const CvToken *token, int64_t *ret_version);
-/* -ENOENT if the user has no token set. */
+/* Store a token endpoint's JSON response as it came (RFC 6749 §5.1):
+ * expires_in becomes an absolute expires_at, other fields are kept, and
+ * without a refresh_token the previous one is kept. */
+int cv_token_put_response(CvClient *c, const char *plugin, const char *user, const char *response_json,
+                          int64_t *ret_version);
+/* The current token set if it has not expired (cv_token_get_valid() with
+ * 0). -ENOENT if the user has none, -ESTALE if it has expired, -EALREADY
+ * while it is being refreshed, -EKEYREVOKED if the user must authorize
+ * again: never a stale token. */
 int cv_token_get(CvClient *c, const char *plugin, const char *user, CvToken **ret);
+/* The token set if it stays valid for min_valid_sec more seconds; else
+ * -ESTALE (refresh it: cv_token_refresh_begin()), or -EALREADY while another
+ * caller refreshes it (wait cv_client_retry_after_ms() and ask again). */
+int cv_token_get_valid(CvClient *c, const char *plugin, const char *user, int min_valid_sec, CvToken **ret);
+/* The whole stored set as JSON text (other fields included), under the same
+ * rules as cv_token_get_valid(). Free with cv_free_wiped(p, (size_t) -1). */
+int cv_token_get_json(CvClient *c, const char *plugin, const char *user, int min_valid_sec, char **ret_json);
+
+/* Refreshing without races. Every worker that finds a token set expiring
+ * calls cv_token_refresh_begin(); exactly one gets a lease (return 1) and
+ * the refresh token, calls the provider, and reports with
+ * cv_token_refresh_commit() or cv_token_refresh_fail(). The others get
+ * -EALREADY and retry after cv_client_retry_after_ms(), or 0 and the new
+ * token set once the refresh is committed. */
+typedef struct CvTokenLease {
+        char lease[33];
+        int64_t lease_until_ms; /* unix ms: commit before this */
+        char *refresh_token;
+        int64_t version;        /* of the set the lease was taken on */
+} CvTokenLease;
+
+/* 1: *ret_lease is yours (lease_sec 0 means 30, at most 300). 0: no refresh
+ * needed, *ret_token is valid for min_valid_sec. -EALREADY, -EKEYREVOKED
+ * (no refresh token, or it was rejected), -ENOENT. */
+int cv_token_refresh_begin(CvClient *c, const char *plugin, const char *user, int min_valid_sec, int lease_sec,
+                           CvTokenLease **ret_lease, CvToken **ret_token);
+/* Store the provider's response while the lease holds; durable before it
+ * returns. -EEXIST: the lease expired or the set changed; get it again. */
+int cv_token_refresh_commit(CvClient *c, const char *plugin, const char *user, const CvTokenLease *lease,
+                            const char *response_json, int64_t *ret_version);
+/* Report the provider's error code (e.g. "invalid_grant"). Returns 1 if the
+ * set is now reauth_required, 0 if not (another error, or the lease had
+ * been overtaken: a lost race, not a revocation). */
+int cv_token_refresh_fail(CvClient *c, const char *plugin, const char *user, const CvTokenLease *lease,
+                          const char *oauth_error);
+/* Wipe and free; accepts NULL. */
+void cv_token_lease_free(CvTokenLease *l);
 /* Wipe and free; accepts NULL. */
 void cv_token_free(CvToken *t);
 int cv_token_delete(CvClient *c, const char *plugin, const char *user);
 /* Metadata of every token set of plugin, by user id. Returns the count. */
 int cv_token_list(CvClient *c, const char *plugin, CvTokenInfo **ret_items);
+/* The same, with "expiring" meaning within expiring_sec. */
+int cv_token_list_expiring(CvClient *c, const char *plugin, int64_t expiring_sec, CvTokenInfo **ret_items);
 void cv_token_info_free(CvTokenInfo *items, size_t n_items);
+
+/* ---- plugins, registered from their manifests ---- */
+
+typedef struct CvPluginInfo {
+        char *name;
+        char *domain;           /* NULL if unknown */
+        char *auth_type;        /* "none", "service_http", "user_http", "oauth" */
+        int64_t version;        /* counts registrations */
+        int64_t created;
+        int64_t updated;
+} CvPluginInfo;
+
+/* Register a plugin from a manifest: a whole ai-plugin.json, or just its
+ * "auth" block. name NULL means the manifest's name_for_model; domain NULL
+ * means the host of its api.url. Registering the same name again updates
+ * it (a new version); a name registered for another domain is -EEXIST.
+ * ret_name (optional) gets the name used (free()). Returns the version. */
+int cv_plugin_register(CvClient *c, const char *manifest_json, const char *name, const char *domain, char **ret_name);
+int cv_plugin_list(CvClient *c, CvPluginInfo **ret_items);
+void cv_plugin_info_free(CvPluginInfo *items, size_t n_items);
+/* What the vault holds for a plugin, as JSON text: auth type and public
+ * auth fields, secrets and versions, token set counts (expiring within
+ * expiring_sec). Never a value. free() it. */
+int cv_plugin_show_json(CvClient *c, const char *name, int64_t expiring_sec, char **ret_json);
+/* Remove a plugin with all its secrets, token sets and API keys, in one
+ * transaction. */
+int cv_plugin_delete(CvClient *c, const char *name);
+/* The plugin's auth block as its manifest needs it (verification tokens
+ * included), as JSON text. Free with cv_free_wiped(p, (size_t) -1). */
+int cv_plugin_manifest_auth(CvClient *c, const char *name, char **ret_json);
+
+/* ---- oauth: the plugin's own client credentials ---- */
+
+/* Check the client credentials a plugin's token endpoint received, against
+ * its stored client_id and client_secret: either an HTTP Basic
+ * Authorization header (client_secret_basic; pass client_id and
+ * client_secret NULL), or the two form fields (client_secret_post; pass
+ * authorization NULL). Returns 1 on a match, 0 otherwise. */
+int cv_oauth_verify_client(CvClient *c, const char *plugin, const char *authorization, const char *client_id,
+                           const char *client_secret);
+
+/* ---- user_http: per-user API keys ---- */
+
+int cv_apikey_put(CvClient *c, const char *plugin, const char *user, const void *key, size_t key_size,
+                  int64_t *ret_version);
+/* Which user a presented key belongs to: a keyed-hash index finds the
+ * candidate, a constant-time comparison confirms it. Returns 1 and
+ * *ret_user (free()) on a match, 0 if the key is nobody's. */
+int cv_apikey_lookup(CvClient *c, const char *plugin, const void *key, size_t key_size, char **ret_user);
+/* The same from an Authorization header value ("Bearer KEY"). */
+int cv_apikey_lookup_header(CvClient *c, const char *plugin, const char *authorization, char **ret_user);
+int cv_apikey_delete(CvClient *c, const char *plugin, const char *user);
+/* Users with a key (CvSecretInfo.name is the user id). */
+int cv_apikey_list(CvClient *c, const char *plugin, CvSecretInfo **ret_items);
 
 /* ---- the protocol, for tools that speak it directly ---- */
 

@@ -1,0 +1,319 @@
+/* ops-token.c — users' OAuth token sets and their refresh (see credvault.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client-internal.h"
+
+static int check_plugin_user(CvClient *c, const char *plugin, const char *user) {
+        int r = check_name(c, "plugin", plugin);
+        return r < 0 ? r : check_user(c, user);
+}
+
+static int put_token_json(CvClient *c, const char *op, const char *plugin, const char *user, const char *lease,
+                          json_t *token, int64_t *ret_version) {
+        Reply reply;
+        JsonOut *o = client_request(c, op);
+        json_out_cstring(o, "plugin", plugin);
+        json_out_cstring(o, "user", user);
+        if (lease)
+                json_out_cstring(o, "lease", lease);
+        json_out_json(o, "token", token);
+        json_wipe_decref(token);
+        int r = client_send(c, &reply);
+        if (r < 0)
+                return r;
+        if (ret_version)
+                *ret_version = reply_int(&reply, "version", 0);
+        reply_done(&reply);
+        return 0;
+}
+
+int cv_token_put(CvClient *c, const char *plugin, const char *user, const CvToken *token, int64_t *ret_version) {
+        json_t *t;
+        int r;
+
+        if (!c || !token)
+                return -EINVAL;
+        r = check_plugin_user(c, plugin, user);
+        if (r < 0)
+                return r;
+        if (!token->access_token || !token->token_type)
+                return client_fail(c, -EINVAL, "bad_request", "token: access_token and token_type are required");
+        if (token->expires_at < -1)
+                return client_fail(c, -EINVAL, "bad_request", "token.expires_at: must be -1 (unknown) or >= 0");
+
+        t = json_pack("{s:s s:s}", "access_token", token->access_token, "token_type", token->token_type);
+        if (t && token->refresh_token)
+                json_object_set_new(t, "refresh_token", json_string(token->refresh_token));
+        if (t && token->scope)
+                json_object_set_new(t, "scope", json_string(token->scope));
+        if (t && token->expires_at >= 0)
+                json_object_set_new(t, "expires_at", json_integer(token->expires_at));
+        if (!t)
+                return client_fail(c, -EINVAL, "bad_request", "token: fields must be valid UTF-8 strings");
+        return put_token_json(c, "token.put", plugin, user, NULL, t, ret_version);
+}
+
+/* The caller's token endpoint response, checked to be a JSON object; the
+ * daemon checks its fields. */
+static int parse_response(CvClient *c, const char *response_json, json_t **ret) {
+        json_error_t e;
+        json_t *t = json_loads(response_json, JSON_REJECT_DUPLICATES, &e);
+        if (!json_is_object(t)) {
+                json_wipe_decref(t);
+                return client_fail(c, -EINVAL, "bad_request", "token: the response is not a JSON object");
+        }
+        *ret = t;
+        return 0;
+}
+
+int cv_token_put_response(CvClient *c, const char *plugin, const char *user, const char *response_json,
+                          int64_t *ret_version) {
+        json_t *t;
+        int r;
+
+        if (!c || !response_json)
+                return -EINVAL;
+        r = check_plugin_user(c, plugin, user);
+        if (r < 0)
+                return r;
+        r = parse_response(c, response_json, &t);
+        if (r < 0)
+                return r;
+        return put_token_json(c, "token.put", plugin, user, NULL, t, ret_version);
+}
+
+static CvToken *token_from_json(json_t *t, const Reply *reply) {
+        CvToken *tok = calloc(1, sizeof(CvToken));
+        if (!tok)
+                return NULL;
+        tok->access_token = json_strdup(t, "access_token");
+        tok->token_type = json_strdup(t, "token_type");
+        tok->refresh_token = json_strdup(t, "refresh_token");
+        tok->scope = json_strdup(t, "scope");
+        json_t *exp = json_object_get(t, "expires_at");
+        tok->expires_at = json_is_integer(exp) ? json_integer_value(exp) : -1;
+        tok->version = reply_int(reply, "version", 0);
+        tok->created = reply_int(reply, "created", 0);
+        tok->updated = reply_int(reply, "updated", 0);
+        if (!tok->access_token || !tok->token_type) {
+                cv_token_free(tok);
+                return NULL;
+        }
+        return tok;
+}
+
+static int send_token_get(CvClient *c, const char *plugin, const char *user, int min_valid_sec, Reply *reply) {
+        if (!c || min_valid_sec < 0)
+                return -EINVAL;
+        int r = check_plugin_user(c, plugin, user);
+        if (r < 0)
+                return r;
+        JsonOut *o = client_request(c, "token.get");
+        json_out_cstring(o, "plugin", plugin);
+        json_out_cstring(o, "user", user);
+        if (min_valid_sec > 0)
+                json_out_int(o, "min_valid", min_valid_sec);
+        return client_send(c, reply);
+}
+
+int cv_token_get_valid(CvClient *c, const char *plugin, const char *user, int min_valid_sec, CvToken **ret) {
+        Reply reply;
+        if (!ret)
+                return -EINVAL;
+        int r = send_token_get(c, plugin, user, min_valid_sec, &reply);
+        if (r < 0)
+                return r;
+        CvToken *tok = token_from_json(reply_json(&reply, "token"), &reply);
+        reply_done(&reply);
+        if (!tok)
+                return client_fail(c, -EPROTO, "protocol", "credvaultd sent an incomplete token set");
+        *ret = tok;
+        return 0;
+}
+
+int cv_token_get(CvClient *c, const char *plugin, const char *user, CvToken **ret) {
+        return cv_token_get_valid(c, plugin, user, 0, ret);
+}
+
+int cv_token_get_json(CvClient *c, const char *plugin, const char *user, int min_valid_sec, char **ret_json) {
+        Reply reply;
+        if (!ret_json)
+                return -EINVAL;
+        int r = send_token_get(c, plugin, user, min_valid_sec, &reply);
+        if (r < 0)
+                return r;
+        char *text = json_dumps(reply_json(&reply, "token"), JSON_COMPACT);
+        reply_done(&reply);
+        if (!text)
+                return client_fail(c, -EPROTO, "protocol", "credvaultd sent no token set");
+        /* Hand out malloc() memory, whatever allocator jansson uses. */
+        char *copy = strdup(text);
+        size_t n = strlen(text);
+        explicit_bzero(text, n);
+        free(text);
+        if (!copy)
+                return client_fail(c, -ENOMEM, "internal", "out of memory");
+        *ret_json = copy;
+        return 0;
+}
+
+void cv_token_free(CvToken *t) {
+        if (!t)
+                return;
+        cv_free_wiped(t->access_token, (size_t) -1);
+        cv_free_wiped(t->refresh_token, (size_t) -1);
+        cv_free_wiped(t->token_type, (size_t) -1);
+        cv_free_wiped(t->scope, (size_t) -1);
+        free(t);
+}
+
+int cv_token_delete(CvClient *c, const char *plugin, const char *user) {
+        if (!c)
+                return -EINVAL;
+        int r = check_plugin_user(c, plugin, user);
+        return r < 0 ? r : delete_record(c, "token.delete", plugin, "user", user);
+}
+
+static int add_token_info(json_t *item, void *entry) {
+        CvTokenInfo *e = entry;
+        const char *user, *state = "valid";
+        if (json_unpack(item, "{s:s s?s}", "user", &user, "state", &state) < 0)
+                return -EPROTO;
+        e->user = strdup(user);
+        e->version = json_integer_value(json_object_get(item, "version"));
+        e->created = json_integer_value(json_object_get(item, "created"));
+        e->updated = json_integer_value(json_object_get(item, "updated"));
+        json_t *exp = json_object_get(item, "expires_at");
+        e->expires_at = json_is_integer(exp) ? json_integer_value(exp) : -1;
+        snprintf(e->state, sizeof(e->state), "%s", state);
+        return e->user ? 0 : -ENOMEM;
+}
+
+static void free_token_infos(void *items, size_t n) {
+        cv_token_info_free(items, n);
+}
+
+static void add_expiring(JsonOut *o, const void *userdata) {
+        json_out_int(o, "expiring", *(const int64_t *) userdata);
+}
+
+int cv_token_list_expiring(CvClient *c, const char *plugin, int64_t expiring_sec, CvTokenInfo **ret_items) {
+        if (!c || !ret_items || expiring_sec < 0)
+                return -EINVAL;
+        int r = check_name(c, "plugin", plugin);
+        if (r < 0)
+                return r;
+        return list_all(c, "token.list", plugin, "tokens", sizeof(CvTokenInfo), add_token_info, free_token_infos,
+                        add_expiring, &expiring_sec, (void **) ret_items);
+}
+
+int cv_token_list(CvClient *c, const char *plugin, CvTokenInfo **ret_items) {
+        return cv_token_list_expiring(c, plugin, 300, ret_items);
+}
+
+void cv_token_info_free(CvTokenInfo *items, size_t n_items) {
+        for (size_t i = 0; items && i < n_items; i++)
+                free(items[i].user);
+        free(items);
+}
+
+int cv_token_refresh_begin(CvClient *c, const char *plugin, const char *user, int min_valid_sec, int lease_sec,
+                           CvTokenLease **ret_lease, CvToken **ret_token) {
+        Reply reply;
+        int r;
+
+        if (!c || !ret_lease || !ret_token || min_valid_sec < 0 || lease_sec < 0)
+                return -EINVAL;
+        r = check_plugin_user(c, plugin, user);
+        if (r < 0)
+                return r;
+        JsonOut *o = client_request(c, "token.refresh_begin");
+        json_out_cstring(o, "plugin", plugin);
+        json_out_cstring(o, "user", user);
+        json_out_int(o, "min_valid", min_valid_sec);
+        if (lease_sec > 0)
+                json_out_int(o, "lease_seconds", lease_sec);
+        r = client_send(c, &reply);
+        if (r < 0)
+                return r;
+
+        if (!reply_bool(&reply, "refresh")) {
+                /* Someone refreshed it meanwhile: the current set. */
+                CvToken *tok = token_from_json(reply_json(&reply, "token"), &reply);
+                reply_done(&reply);
+                if (!tok)
+                        return client_fail(c, -EPROTO, "protocol", "credvaultd sent an incomplete token set");
+                *ret_token = tok;
+                *ret_lease = NULL;
+                return 0;
+        }
+        const char *lease = reply_string(&reply, "lease", NULL);
+        const char *rt = reply_string(&reply, "refresh_token", NULL);
+        CvTokenLease *l = calloc(1, sizeof(CvTokenLease));
+        if (!lease || strlen(lease) != 32 || !rt || !l) {
+                free(l);
+                reply_done(&reply);
+                return client_fail(c, -EPROTO, "protocol", "credvaultd sent an invalid lease");
+        }
+        memcpy(l->lease, lease, 33);
+        l->refresh_token = strdup(rt);
+        l->lease_until_ms = reply_int(&reply, "lease_until", 0);
+        l->version = reply_int(&reply, "version", 0);
+        reply_done(&reply);
+        if (!l->refresh_token) {
+                free(l);
+                return client_fail(c, -ENOMEM, "internal", "out of memory");
+        }
+        *ret_lease = l;
+        *ret_token = NULL;
+        return 1;
+}
+
+int cv_token_refresh_commit(CvClient *c, const char *plugin, const char *user, const CvTokenLease *lease,
+                            const char *response_json, int64_t *ret_version) {
+        json_t *t;
+        int r;
+
+        if (!c || !lease || !response_json)
+                return -EINVAL;
+        r = check_plugin_user(c, plugin, user);
+        if (r < 0)
+                return r;
+        r = parse_response(c, response_json, &t);
+        if (r < 0)
+                return r;
+        return put_token_json(c, "token.refresh_commit", plugin, user, lease->lease, t, ret_version);
+}
+
+int cv_token_refresh_fail(CvClient *c, const char *plugin, const char *user, const CvTokenLease *lease,
+                          const char *oauth_error) {
+        Reply reply;
+        int r;
+
+        if (!c || !lease || !oauth_error)
+                return -EINVAL;
+        r = check_plugin_user(c, plugin, user);
+        if (r < 0)
+                return r;
+        JsonOut *o = client_request(c, "token.refresh_fail");
+        json_out_cstring(o, "plugin", plugin);
+        json_out_cstring(o, "user", user);
+        json_out_cstring(o, "lease", lease->lease);
+        json_out_cstring(o, "error", oauth_error);
+        r = client_send(c, &reply);
+        if (r < 0)
+                return r;
+        const char *state = reply_string(&reply, "state", NULL);
+        r = state && strcmp(state, "reauth_required") == 0;
+        reply_done(&reply);
+        return r;
+}
+
+void cv_token_lease_free(CvTokenLease *l) {
+        if (!l)
+                return;
+        cv_free_wiped(l->refresh_token, (size_t) -1);
+        free(l);
+}

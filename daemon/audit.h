@@ -4,13 +4,19 @@
  * plugin, name or user id, the caller and the error code. */
 #pragma once
 
+#include <stdbool.h>
+
 #include "peer.h"
 #include "request.h"
 
 /* result: 0 or a negative errno. req may be a request that failed to decode
- * (then only what was decoded is recorded). */
-void audit_record(const Peer *peer, const Request *req, int result);
+ * (then only what was decoded is recorded). flush_now: write it at once
+ * rather than with the next timed flush (writes and failures). */
+void audit_record(const Peer *peer, const Request *req, int result, bool flush_now);
 
-/* Write the records gathered so far (stderr mode); the server calls it once
- * per event loop iteration and at exit. */
+/* How often the server writes gathered records. */
+#define AUDIT_FLUSH_USEC (250 * 1000ULL)
+
+/* Write the records gathered so far (stderr mode); the server calls it from
+ * a timer and at exit. */
 void audit_flush(void);

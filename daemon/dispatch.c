@@ -119,6 +119,6 @@ void dispatch_frame(Context *ctx, const Peer *peer, uint8_t *body, size_t body_s
                         log_error("%s failed: %s", op_to_string(req.op) ?: "request", strerror(-r));
                 dispatch_error_reply(out, req.has_id, req.id, r, &f);
         }
-        audit_record(peer, &req, r);
+        audit_record(peer, &req, r, r < 0 || (req.op < _OP_MAX && op_table[req.op].writes));
         request_done(&req);
 }

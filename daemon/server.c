@@ -111,10 +111,11 @@ void server_connection_closed(Server *s, Connection *c) {
         idle_arm(s);
 }
 
-static int on_post(sd_event_source *source, void *userdata) {
-        (void) source, (void) userdata;
+static int on_audit_flush(sd_event_source *source, uint64_t usec, void *userdata) {
+        (void) userdata;
         audit_flush();
-        return 0;
+        sd_event_source_set_time(source, usec + AUDIT_FLUSH_USEC);
+        return sd_event_source_set_enabled(source, SD_EVENT_ON);
 }
 
 static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
@@ -219,7 +220,8 @@ int server_new(const Options *options, Vault *vault, Server **ret) {
         if (r < 0)
                 goto fail;
         signal(SIGPIPE, SIG_IGN);
-        r = sd_event_add_post(s->event, NULL, on_post, s);
+        r = sd_event_add_time_relative(s->event, &s->audit_source, CLOCK_MONOTONIC, AUDIT_FLUSH_USEC,
+                                       AUDIT_FLUSH_USEC / 4, on_audit_flush, s);
         if (r < 0)
                 goto fail;
         if (idle_exit_sec(s) > 0) {
@@ -260,6 +262,7 @@ void server_free(Server *s) {
         }
         sd_event_source_disable_unref(s->listen_source);
         sd_event_source_disable_unref(s->idle_source);
+        sd_event_source_disable_unref(s->audit_source);
         if (s->listen_fd >= 0)
                 close(s->listen_fd);
         if (s->owns_socket_path)

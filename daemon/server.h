@@ -22,6 +22,7 @@ typedef struct Server {
         bool owns_socket_path;   /* we bound it, we unlink it at exit */
         sd_event_source *listen_source;
         sd_event_source *idle_source;
+        sd_event_source *audit_source;
         Connection *connections; /* doubly linked list */
         unsigned n_connections;
         /* Replies are serialised here, then written or queued; one buffer

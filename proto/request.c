@@ -86,36 +86,39 @@ typedef enum Field {
         _F_MAX,
 } Field;
 
+#define FIELD(n, t) { n, sizeof(n) - 1, t }
 static const struct {
         const char *name;
+        size_t size;
         json_type type;
 } fields[_F_MAX] = {
-        [F_V] = { "v", JSON_INTEGER },
-        [F_ID] = { "id", JSON_INTEGER },
-        [F_OP] = { "op", JSON_STRING },
-        [F_PLUGIN] = { "plugin", JSON_STRING },
-        [F_NAME] = { "name", JSON_STRING },
-        [F_USER] = { "user", JSON_STRING },
-        [F_AFTER] = { "after", JSON_STRING },
-        [F_LIMIT] = { "limit", JSON_INTEGER },
-        [F_VALUE] = { "value", JSON_STRING },
-        [F_TOKEN] = { "token", JSON_OBJECT },
-        [F_DOMAIN] = { "domain", JSON_STRING },
-        [F_MANIFEST] = { "manifest", JSON_OBJECT },
-        [F_AUTHORIZATION] = { "authorization", JSON_STRING },
-        [F_CLIENT_ID] = { "client_id", JSON_STRING },
-        [F_CLIENT_SECRET] = { "client_secret", JSON_STRING },
-        [F_MIN_VALID] = { "min_valid", JSON_INTEGER },
-        [F_LEASE] = { "lease", JSON_STRING },
-        [F_LEASE_SECONDS] = { "lease_seconds", JSON_INTEGER },
-        [F_ERROR] = { "error", JSON_STRING },
-        [F_BYTES] = { "bytes", JSON_INTEGER },
-        [F_EXPIRING] = { "expiring", JSON_INTEGER },
+        [F_V] = FIELD("v", JSON_INTEGER),
+        [F_ID] = FIELD("id", JSON_INTEGER),
+        [F_OP] = FIELD("op", JSON_STRING),
+        [F_PLUGIN] = FIELD("plugin", JSON_STRING),
+        [F_NAME] = FIELD("name", JSON_STRING),
+        [F_USER] = FIELD("user", JSON_STRING),
+        [F_AFTER] = FIELD("after", JSON_STRING),
+        [F_LIMIT] = FIELD("limit", JSON_INTEGER),
+        [F_VALUE] = FIELD("value", JSON_STRING),
+        [F_TOKEN] = FIELD("token", JSON_OBJECT),
+        [F_DOMAIN] = FIELD("domain", JSON_STRING),
+        [F_MANIFEST] = FIELD("manifest", JSON_OBJECT),
+        [F_AUTHORIZATION] = FIELD("authorization", JSON_STRING),
+        [F_CLIENT_ID] = FIELD("client_id", JSON_STRING),
+        [F_CLIENT_SECRET] = FIELD("client_secret", JSON_STRING),
+        [F_MIN_VALID] = FIELD("min_valid", JSON_INTEGER),
+        [F_LEASE] = FIELD("lease", JSON_STRING),
+        [F_LEASE_SECONDS] = FIELD("lease_seconds", JSON_INTEGER),
+        [F_ERROR] = FIELD("error", JSON_STRING),
+        [F_BYTES] = FIELD("bytes", JSON_INTEGER),
+        [F_EXPIRING] = FIELD("expiring", JSON_INTEGER),
 };
 
 /* One member of the request object, from either parser. */
 typedef struct Member {
         const char *key;
+        size_t key_size;
         json_type type;
         const char *str;        /* JSON_STRING, NUL-terminated */
         size_t str_size;
@@ -135,7 +138,7 @@ static void members_from_flat(Members *ms, const FlatValue *v, size_t n) {
                 [FLAT_FALSE] = JSON_FALSE,   [FLAT_NULL] = JSON_NULL,
         };
         for (size_t i = 0; i < n; i++)
-                ms->m[i] = (Member) { .key = v[i].key, .type = types[v[i].type], .str = v[i].str,
+                ms->m[i] = (Member) { .key = v[i].key, .key_size = v[i].key_size, .type = types[v[i].type], .str = v[i].str,
                                       .str_size = v[i].str_size, .integer = v[i].integer };
         ms->n = n;
 }
@@ -151,7 +154,7 @@ static int members_from_json(Members *ms, json_t *root) {
                 if (ms->n == ELEMENTSOF(ms->m))
                         return -EBADMSG;
                 Member *m = &ms->m[ms->n++];
-                *m = (Member) { .key = key, .type = json_typeof(v), .json = v };
+                *m = (Member) { .key = key, .key_size = strlen(key), .type = json_typeof(v), .json = v };
                 if (json_is_string(v)) {
                         m->str = json_string_value(v);
                         m->str_size = json_string_length(v);
@@ -159,6 +162,14 @@ static int members_from_json(Members *ms, json_t *root) {
                         m->integer = json_integer_value(v);
         }
         return 0;
+}
+
+/* Field names are short and differ early: compare the length first. */
+static int field_lookup(const char *key, size_t size) {
+        for (int k = 0; k < _F_MAX; k++)
+                if (fields[k].size == size && memcmp(fields[k].name, key, size) == 0)
+                        return k;
+        return -1;
 }
 
 static const Member *members_get(const Members *ms, const char *key) {
@@ -346,10 +357,7 @@ static int decode_fields(Request *r, const Members *ms, const Member *values[sta
 
         for (size_t i = 0; i < ms->n; i++) {
                 const Member *m = &ms->m[i];
-                int f = -1;
-                for (int k = 0; k < _F_MAX; k++)
-                        if (strcmp(fields[k].name, m->key) == 0)
-                                f = k;
+                int f = field_lookup(m->key, m->key_size);
                 if (f < 0 || !(allowed & F(f)))
                         return bad(errbuf, errbuf_size, "field '%.64s': not a field of %s", m->key, ops[r->op].name);
                 if (m->type != fields[f].type)

@@ -28,6 +28,18 @@ static const struct {
         [OP_TOKEN_REFRESH_BEGIN] = { handle_token_refresh_begin, true, true },
         [OP_TOKEN_REFRESH_COMMIT] = { handle_token_refresh_commit, true, false },
         [OP_TOKEN_REFRESH_FAIL] = { handle_token_refresh_fail, true, false },
+        [OP_SECRET_GENERATE] = { handle_secret_generate, true, true },
+        [OP_SECRET_VERIFY] = { handle_secret_verify, false, false },
+        [OP_PLUGIN_REGISTER] = { handle_plugin_register, true, false },
+        [OP_PLUGIN_LIST] = { handle_plugin_list, false, false },
+        [OP_PLUGIN_GET] = { handle_plugin_get, false, false },
+        [OP_PLUGIN_DELETE] = { handle_plugin_delete, true, false },
+        [OP_MANIFEST_AUTH] = { handle_manifest_auth, false, true },
+        [OP_OAUTH_VERIFY_CLIENT] = { handle_oauth_verify_client, false, false },
+        [OP_APIKEY_PUT] = { handle_apikey_put, true, false },
+        [OP_APIKEY_LOOKUP] = { handle_apikey_lookup, false, false },
+        [OP_APIKEY_LIST] = { handle_apikey_list, false, false },
+        [OP_APIKEY_DELETE] = { handle_apikey_delete, true, false },
 };
 
 int failure(Failure *f, const char *fmt, ...) {

@@ -55,3 +55,15 @@ int handle_token_delete(Context *ctx, const Request *req, JsonOut *reply, Failur
 int handle_token_refresh_begin(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_token_refresh_commit(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_token_refresh_fail(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_secret_generate(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_secret_verify(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_plugin_register(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_plugin_list(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_plugin_get(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_plugin_delete(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_manifest_auth(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_oauth_verify_client(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_apikey_put(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_apikey_lookup(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_apikey_list(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_apikey_delete(Context *ctx, const Request *req, JsonOut *reply, Failure *f);

@@ -454,7 +454,7 @@ int out_value(CvClient *c, JsonOut *o, const char *key, const void *value, size_
         int r = secret_buf_to_base64(value, size, &b64);
         if (r < 0)
                 return client_fail(c, r, "internal", "out of memory");
-        json_out_string(o, key, (const char *) b64->data, b64->size);
+        json_out_string_plain(o, key, (const char *) b64->data, b64->size);
         return 0;
 }
 

@@ -34,7 +34,7 @@ int reply_value(JsonOut *reply, const char *key, const SecretBuf *value) {
         int r = secret_buf_to_base64(value->data, value->size, &b64);
         if (r < 0)
                 return r;
-        json_out_string(reply, key, (const char *) b64->data, b64->size);
+        json_out_string_plain(reply, key, (const char *) b64->data, b64->size);
         return 0;
 }
 

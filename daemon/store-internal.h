@@ -50,8 +50,20 @@ enum {
         _CACHED_MAX,
 };
 
+typedef struct StoreCache StoreCache;
+
+/* store-cache.c: see there for why it is always right. */
+StoreCache *store_cache_new(void);
+void store_cache_free(StoreCache *c);
+void store_cache_clear(StoreCache *c);
+/* -ENOENT on a miss; on a hit ret->sealed is a malloc'd copy. */
+int store_cache_get(StoreCache *c, RecordKind kind, const char *plugin, const char *name, StoredRecord *ret);
+void store_cache_put(StoreCache *c, RecordKind kind, const char *plugin, const char *name, const StoredRecord *rec);
+void store_cache_drop(StoreCache *c, RecordKind kind, const char *plugin, const char *name);
+
 struct Store {
         sqlite3 *db;
+        StoreCache *cache;
         sqlite3_stmt *stmt[_STMT_GLOBAL_MAX];
         sqlite3_stmt *rstmt[_RECORD_KIND_MAX][_RSTMT_MAX];
         sqlite3_stmt *cached[_CACHED_MAX];

@@ -135,6 +135,8 @@ int store_plugin_delete_all(Store *s, const char *name, PluginRemoved *ret) {
         PluginRemoved d = {};
         int r;
 
+        if (s->cache)
+                store_cache_clear(s->cache);
         r = delete_counting(s, CACHED_PLUGIN_DELETE_SECRETS, "DELETE FROM secret WHERE plugin = ?1", name, &d.secrets);
         if (r >= 0)
                 r = delete_counting(s, CACHED_PLUGIN_DELETE_TOKENS, "DELETE FROM token WHERE plugin = ?1", name,

@@ -269,6 +269,7 @@ int store_open(const char *path, Store **ret) {
 void store_close(Store *s) {
         if (!s)
                 return;
+        store_cache_free(s->cache);
         finalize_all(s);
         sqlite3_close(s->db);
         free(s);
@@ -321,7 +322,12 @@ int store_lock_exclusive(Store *s) {
         if (r < 0)
                 return r;
         /* The lock is taken by the next read. */
-        return exec(s->db, "SELECT count(*) FROM meta");
+        r = exec(s->db, "SELECT count(*) FROM meta");
+        if (r < 0)
+                return r;
+        /* Alone with the file, the store may remember what it read. */
+        s->cache = store_cache_new();
+        return s->cache ? 0 : -ENOMEM;
 }
 
 int store_begin(Store *s) {
@@ -442,6 +448,9 @@ int store_record_get(Store *s, RecordKind kind, const char *plugin, const char *
         StoredRecord rec = {};
         int r;
 
+        if (s->cache && store_cache_get(s->cache, kind, plugin, name, ret) >= 0)
+                return 0;
+
         bind_key(st, plugin, name);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
@@ -454,6 +463,8 @@ int store_record_get(Store *s, RecordKind kind, const char *plugin, const char *
         stmt_finish(st);
         if (r < 0)
                 return r;
+        if (s->cache)
+                store_cache_put(s->cache, kind, plugin, name, &rec);
         *ret = rec;
         return 0;
 }
@@ -477,6 +488,8 @@ int store_record_version(Store *s, RecordKind kind, const char *plugin, const ch
 int store_record_put(Store *s, RecordKind kind, const char *plugin, const char *name, StoredRecord *rec) {
         sqlite3_stmt *st = s->rstmt[kind][RSTMT_PUT];
 
+        if (s->cache)
+                store_cache_drop(s->cache, kind, plugin, name);
         bind_key(st, plugin, name);
         sqlite3_bind_int64(st, 3, rec->version);
         sqlite3_bind_int64(st, 4, rec->kek_version);
@@ -497,6 +510,8 @@ int store_record_put(Store *s, RecordKind kind, const char *plugin, const char *
 
 int store_record_delete(Store *s, RecordKind kind, const char *plugin, const char *name) {
         sqlite3_stmt *st = s->rstmt[kind][RSTMT_DELETE];
+        if (s->cache)
+                store_cache_drop(s->cache, kind, plugin, name);
         bind_key(st, plugin, name);
         int r = step_done(st);
         if (r < 0)

@@ -51,7 +51,8 @@ int store_schema_version(Store *s);
 int store_migrate(Store *s);
 
 /* Keep the database to this process (PRAGMA locking_mode=EXCLUSIVE): no
- * file locking per read. For the daemon, which is its only user. */
+ * file locking per read, and recently read records are cached in memory
+ * (store-cache.c). For the daemon, which is its only user. */
 int store_lock_exclusive(Store *s);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Commit returns only once the commit is

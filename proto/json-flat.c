@@ -52,6 +52,11 @@ static int parse_string(Cursor *c, const char **ret_start, const char **ret_clos
         const unsigned char *p = (const unsigned char *) ++c->p, *end = (const unsigned char *) c->end;
         const char *start = c->p;
         while (p < end) {
+                /* Printable ASCII is nearly all of it: skip it fast. */
+                while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+                        p++;
+                if (p == end)
+                        break;
                 unsigned char ch = *p;
                 if (ch == '"') {
                         *ret_start = start;

@@ -27,6 +27,13 @@ static void put_char(JsonOut *o, char c) {
         put(o, &c, 1);
 }
 
+/* Which bytes JSON strings must escape: '"', '\\' and the controls. */
+static const bool needs_escape[256] = {
+        [0x00 ... 0x1f] = true,
+        ['"'] = true,
+        ['\\'] = true,
+};
+
 static void put_escaped(JsonOut *o, const char *s, size_t n) {
         static const char hex[] = "0123456789abcdef";
         size_t run = 0;
@@ -34,7 +41,7 @@ static void put_escaped(JsonOut *o, const char *s, size_t n) {
         put_char(o, '"');
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char) s[i];
-                if (c >= 0x20 && c != '"' && c != '\\')
+                if (!needs_escape[c])
                         continue;
                 put(o, s + run, i - run);
                 run = i + 1;
@@ -98,6 +105,13 @@ void json_out_close_array(JsonOut *o) {
 void json_out_string(JsonOut *o, const char *key, const char *s, size_t size) {
         member(o, key);
         put_escaped(o, s, size);
+}
+
+void json_out_string_plain(JsonOut *o, const char *key, const char *s, size_t size) {
+        member(o, key);
+        put_char(o, '"');
+        put(o, s, size);
+        put_char(o, '"');
 }
 
 void json_out_cstring(JsonOut *o, const char *key, const char *s) {

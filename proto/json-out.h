@@ -34,6 +34,9 @@ void json_out_open_array(JsonOut *o, const char *key);
 void json_out_close_array(JsonOut *o);
 void json_out_string(JsonOut *o, const char *key, const char *s, size_t size);
 void json_out_cstring(JsonOut *o, const char *key, const char *s); /* NULL writes null */
+/* A string known to need no escaping (base64 text: letters, digits, + / =
+ * - _), written without looking at each byte. */
+void json_out_string_plain(JsonOut *o, const char *key, const char *s, size_t size);
 void json_out_int(JsonOut *o, const char *key, int64_t v);
 void json_out_bool(JsonOut *o, const char *key, bool v);
 void json_out_null(JsonOut *o, const char *key);

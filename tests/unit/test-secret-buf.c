@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "proto-limits.h"
 #include "secret-buf.h"
@@ -124,6 +125,68 @@ static void test_invalid_base64_rejected(void **state) {
         }
 }
 
+/* Our constant-time codec against libsodium's: the same encoding of every
+ * input, and the same verdict and bytes on every decoded string, valid or
+ * mutated. */
+static void test_same_as_libsodium(void **state) {
+        (void) state;
+        uint8_t data[300], mine_bin[300], theirs_bin[300];
+        char theirs[420], text[420];
+        uint32_t seed = 12345;
+
+        for (size_t size = 0; size < sizeof(data); size++) {
+                SecretBuf *mine = NULL;
+                fill(data, size, (unsigned) size);
+                sodium_bin2base64(theirs, sizeof(theirs), data, size, sodium_base64_VARIANT_ORIGINAL);
+                assert_int_equal(secret_buf_to_base64(data, size, &mine), 0);
+                assert_int_equal(mine->size, strlen(theirs));
+                assert_memory_equal(mine->data, theirs, mine->size);
+                secret_buf_free(mine);
+        }
+        for (int round = 0; round < 20000; round++) {
+                size_t size = (size_t) (round % 40);
+                fill(data, size, (unsigned) round);
+                sodium_bin2base64(text, sizeof(text), data, size, sodium_base64_VARIANT_ORIGINAL);
+                size_t len = strlen(text);
+                /* Mutate one or two characters of most strings. */
+                for (int k = 0; k < (round % 3) && len > 0; k++) {
+                        seed = seed * 1103515245u + 12345u;
+                        /* ASCII only: libsodium 1.0.18 takes some bytes
+                         * over 0x7f for base64 characters (signed char
+                         * arithmetic); ours refuses them, see below. */
+                        static const char alphabet[] = "AZaz09+/=-_ .~\n";
+                        text[(seed >> 8) % len] = alphabet[(seed >> 20) % (sizeof(alphabet) - 1)];
+                }
+                size_t theirs_size = 0;
+                int theirs_ok = sodium_base642bin(theirs_bin, sizeof(theirs_bin), text, len, NULL, &theirs_size, NULL,
+                                                  sodium_base64_VARIANT_ORIGINAL) == 0;
+                SecretBuf *mine = NULL;
+                int mine_ok = secret_buf_from_base64(text, len, &mine) == 0;
+                if (mine_ok != theirs_ok) {
+                        char hex[2 * sizeof(text) + 1];
+                        sodium_bin2hex(hex, sizeof(hex), (const uint8_t *) text, len);
+                        fail_msg("%s (hex): ours %s, libsodium %s", hex, mine_ok ? "accepts" : "refuses",
+                                 theirs_ok ? "accepts" : "refuses");
+                }
+                if (mine_ok) {
+                        assert_int_equal(mine->size, theirs_size);
+                        memcpy(mine_bin, mine->data, mine->size);
+                        assert_memory_equal(mine_bin, theirs_bin, theirs_size);
+                }
+                secret_buf_free(mine);
+        }
+}
+
+/* Bytes over 0x7f are never base64 characters. */
+static void test_high_bytes_refused(void **state) {
+        (void) state;
+        const char *const bad[] = { "aA+\x80XQSr", "\xff" "AAA", "AAA\xc3", "AA\xa9=" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                SecretBuf *b = NULL;
+                assert_int_equal(secret_buf_from_base64(bad[i], strlen(bad[i]), &b), -EINVAL);
+        }
+}
+
 static void test_size_passed_is_honoured(void **state) {
         (void) state;
         _cleanup_(secret_buf_freep) SecretBuf *b = NULL;
@@ -142,6 +205,8 @@ int main(void) {
                 cmocka_unit_test(test_nul_after_data),
                 cmocka_unit_test(test_invalid_base64_rejected),
                 cmocka_unit_test(test_size_passed_is_honoured),
+                cmocka_unit_test(test_same_as_libsodium),
+                cmocka_unit_test(test_high_bytes_refused),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

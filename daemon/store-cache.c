@@ -1,0 +1,103 @@
+/* store-cache.c — recently read records, kept in memory.
+ *
+ * Owns: a small direct-mapped cache of sealed records (ciphertext and
+ * metadata, exactly what the row holds: never a key or a plaintext), so a
+ * hot secret.get skips SQLite. It is correct because the daemon is the
+ * database's only user (locking_mode=EXCLUSIVE) and every write path
+ * drops the entry first: store_record_put() and store_record_delete() drop
+ * theirs, store_plugin_delete_all() drops everything. A rolled-back write
+ * has dropped its entry too, so the cache only ever misses, never lies. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-internal.h"
+
+#define CACHE_SLOTS 1024          /* a power of two */
+#define CACHE_SEALED_SIZE_MAX 4096 /* bigger records are read from SQLite */
+
+typedef struct CacheSlot {
+        bool used;
+        RecordKind kind;
+        char plugin[NAME_SIZE_MAX + 1];
+        char name[USER_ID_SIZE_MAX + 1];
+        StoredRecord rec;         /* sealed is owned by the slot */
+} CacheSlot;
+
+struct StoreCache {
+        CacheSlot slots[CACHE_SLOTS];
+};
+
+static CacheSlot *slot_of(StoreCache *c, RecordKind kind, const char *plugin, const char *name) {
+        /* FNV-1a over kind, plugin, NUL, name. */
+        uint64_t h = 14695981039346656037ULL ^ (uint64_t) kind;
+        for (const char *p = plugin; *p; p++)
+                h = (h ^ (unsigned char) *p) * 1099511628211ULL;
+        h *= 1099511628211ULL;
+        for (const char *p = name; *p; p++)
+                h = (h ^ (unsigned char) *p) * 1099511628211ULL;
+        return &c->slots[h & (CACHE_SLOTS - 1)];
+}
+
+static bool slot_is(const CacheSlot *s, RecordKind kind, const char *plugin, const char *name) {
+        return s->used && s->kind == kind && strcmp(s->plugin, plugin) == 0 && strcmp(s->name, name) == 0;
+}
+
+static void slot_clear(CacheSlot *s) {
+        free(s->rec.sealed);
+        s->rec = (StoredRecord) {};
+        s->used = false;
+}
+
+StoreCache *store_cache_new(void) {
+        return calloc(1, sizeof(StoreCache));
+}
+
+void store_cache_free(StoreCache *c) {
+        if (!c)
+                return;
+        store_cache_clear(c);
+        free(c);
+}
+
+void store_cache_clear(StoreCache *c) {
+        for (size_t i = 0; i < CACHE_SLOTS; i++)
+                if (c->slots[i].used)
+                        slot_clear(&c->slots[i]);
+}
+
+int store_cache_get(StoreCache *c, RecordKind kind, const char *plugin, const char *name, StoredRecord *ret) {
+        CacheSlot *s = slot_of(c, kind, plugin, name);
+        if (!slot_is(s, kind, plugin, name))
+                return -ENOENT;
+        uint8_t *sealed = malloc(s->rec.sealed_size);
+        if (!sealed)
+                return -ENOMEM;
+        memcpy(sealed, s->rec.sealed, s->rec.sealed_size);
+        *ret = s->rec;
+        ret->sealed = sealed;
+        return 0;
+}
+
+void store_cache_put(StoreCache *c, RecordKind kind, const char *plugin, const char *name, const StoredRecord *rec) {
+        if (rec->sealed_size > CACHE_SEALED_SIZE_MAX || strlen(plugin) > NAME_SIZE_MAX ||
+            strlen(name) > USER_ID_SIZE_MAX)
+                return;
+        uint8_t *sealed = malloc(rec->sealed_size);
+        if (!sealed)
+                return; /* a cache may always forget */
+        memcpy(sealed, rec->sealed, rec->sealed_size);
+        CacheSlot *s = slot_of(c, kind, plugin, name);
+        slot_clear(s);
+        *s = (CacheSlot) { .used = true, .kind = kind, .rec = *rec };
+        s->rec.sealed = sealed;
+        s->rec.plugin = s->rec.name = NULL;
+        strcpy(s->plugin, plugin);
+        strcpy(s->name, name);
+}
+
+void store_cache_drop(StoreCache *c, RecordKind kind, const char *plugin, const char *name) {
+        CacheSlot *s = slot_of(c, kind, plugin, name);
+        if (slot_is(s, kind, plugin, name))
+                slot_clear(s);
+}

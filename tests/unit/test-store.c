@@ -600,11 +600,58 @@ static void test_commit_visible_to_other_connection(void **state) {
         check_get(f->store, RECORD_SECRET, "p", "tx", 1, "sealed-tx");
 }
 
+/* With the database held exclusively, reads are cached; every write path
+ * must drop what it changes, a rolled-back write included. */
+static void assert_sealed(Store *s, RecordKind kind, const char *plugin, const char *name, const char *want) {
+        StoredRecord rec = {};
+        int r = store_record_get(s, kind, plugin, name, &rec);
+        if (!want) {
+                assert_int_equal(r, -ENOENT);
+                return;
+        }
+        assert_int_equal(r, 0);
+        assert_int_equal(rec.sealed_size, strlen(want));
+        assert_memory_equal(rec.sealed, want, rec.sealed_size);
+        stored_record_done(&rec);
+}
+
+static void test_cache_never_stale(void **state) {
+        Fixture *f = *state;
+        Store *s = f->store;
+        PluginRemoved removed;
+
+        assert_int_equal(store_lock_exclusive(s), 0);
+        put(s, RECORD_SECRET, "p", "a", 1, 100, "one");
+        assert_sealed(s, RECORD_SECRET, "p", "a", "one"); /* now cached */
+        assert_sealed(s, RECORD_SECRET, "p", "a", "one");
+        put(s, RECORD_SECRET, "p", "a", 2, 101, "two");
+        assert_sealed(s, RECORD_SECRET, "p", "a", "two");
+        /* The kinds are apart in the cache too. */
+        put(s, RECORD_TOKEN, "p", "a", 1, 100, "token");
+        assert_sealed(s, RECORD_TOKEN, "p", "a", "token");
+        assert_sealed(s, RECORD_SECRET, "p", "a", "two");
+
+        /* A rolled-back write leaves the committed value readable. */
+        assert_int_equal(store_begin(s), 0);
+        put(s, RECORD_SECRET, "p", "a", 3, 102, "three");
+        store_rollback(s);
+        assert_sealed(s, RECORD_SECRET, "p", "a", "two");
+
+        assert_int_equal(store_record_delete(s, RECORD_SECRET, "p", "a"), 0);
+        assert_sealed(s, RECORD_SECRET, "p", "a", NULL);
+
+        put(s, RECORD_SECRET, "q", "b", 1, 100, "bee");
+        assert_sealed(s, RECORD_SECRET, "q", "b", "bee");
+        assert_int_equal(store_plugin_delete_all(s, "q", &removed), 0);
+        assert_sealed(s, RECORD_SECRET, "q", "b", NULL);
+}
+
 int main(void) {
         if (sodium_init() < 0)
                 return 1;
 
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_cache_never_stale, setup_store, teardown),
                 cmocka_unit_test_setup_teardown(test_migrate_from_zero, setup_empty, teardown),
                 cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_empty, teardown),
                 cmocka_unit_test_setup_teardown(test_garbage_file, setup_empty, teardown),

@@ -165,7 +165,8 @@ int handle_oauth_verify_client(Context *ctx, const Request *req, JsonOut *reply,
                 const char *cred = authorization_credentials(req->authorization, "Basic");
                 char *colon = NULL;
                 well_formed = cred && secret_buf_from_base64(cred, strlen(cred), &basic) >= 0;
-                if (well_formed)
+                /* A NUL would end the strings early and ignore what follows. */
+                if (well_formed && !memchr(basic->data, '\0', basic->size))
                         colon = memchr(basic->data, ':', basic->size);
                 well_formed = colon != NULL;
                 if (well_formed) {

@@ -149,9 +149,12 @@ void json_out_json(JsonOut *o, const char *key, const json_t *v) {
         if (o->overflow)
                 return;
         size_t n = json_dumpb(v, o->buf + o->size, o->capacity - o->size, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (n == 0 || n > o->capacity - o->size)
+        if (n == 0 || n > o->capacity - o->size) {
+                /* json_dumpb() wrote what fitted: a value cut off there may
+                 * be a secret, and json_out_reset() only wipes up to size. */
+                sodium_memzero(o->buf + o->size, o->capacity - o->size);
                 o->overflow = true;
-        else
+        } else
                 o->size += n;
 }
 

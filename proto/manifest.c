@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "macro.h"
 #include "manifest.h"
@@ -166,18 +167,28 @@ static int check_auth(json_t *auth, const char *where, ManifestAuth *ret, char *
         return 0;
 }
 
-/* The host of an http(s) URL, lower-cased; "" if there is none. */
+/* The host of an http(s) URL, lower-cased; "" if there is none or it is
+ * not a plain host name (userinfo, IPv6 literal, over DOMAIN_SIZE_MAX or
+ * over the buffer). The domain tells plugins of one name apart, so a URL
+ * that could name two hosts names none. */
 static void url_host(const char *url, char *ret, size_t size) {
-        const char *p = strstr(url, "://");
-        size_t n = 0;
+        const char *p;
         ret[0] = '\0';
-        if (!p)
+        if (strncasecmp(url, "https://", 8) == 0)
+                p = url + 8;
+        else if (strncasecmp(url, "http://", 7) == 0)
+                p = url + 7;
+        else
                 return;
-        p += 3;
-        while (p[n] && p[n] != '/' && p[n] != ':' && p[n] != '?' && p[n] != '#' && n + 1 < size) {
-                ret[n] = (char) tolower((unsigned char) p[n]);
-                n++;
-        }
+        size_t authority = strcspn(p, "/?#");
+        if (memchr(p, '@', authority) || memchr(p, '[', authority))
+                return;
+        const char *colon = memchr(p, ':', authority);
+        size_t n = colon ? (size_t) (colon - p) : authority;
+        if (n == 0 || n > DOMAIN_SIZE_MAX || n >= size)
+                return;
+        for (size_t i = 0; i < n; i++)
+                ret[i] = (char) tolower((unsigned char) p[i]);
         ret[n] = '\0';
         if (domain_check(ret) < 0)
                 ret[0] = '\0';

@@ -32,6 +32,9 @@
 /* A whole token set, compact JSON, other fields included: a reply carrying
  * it always fits a frame. */
 #define TOKEN_SET_SIZE_MAX (48 * 1024)
+/* A token lives at most ten years; expires_at is before the year 10000. */
+#define TOKEN_EXPIRES_IN_MAX (3650LL * 86400)
+#define TOKEN_EXPIRES_AT_MAX 253402300799LL
 /* A presented Authorization header value. */
 #define AUTHORIZATION_SIZE_MAX (TOKEN_SECRET_SIZE_MAX + 64)
 /* Refresh leases. */

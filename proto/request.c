@@ -309,12 +309,20 @@ int token_response_check(json_t *token, char *errbuf, size_t errbuf_size) {
                 if (n == 0 && strings[i].required)
                         return bad(errbuf, errbuf_size, "field 'token.%s': must not be empty", strings[i].field);
         }
-        const char *const times[] = { "expires_in", "expires_at" };
+        /* Bounded so expires_at = now + expires_in cannot overflow, and
+         * neither is a date no token has. */
+        static const struct {
+                const char *field;
+                json_int_t max;
+        } times[] = {
+                { "expires_in", TOKEN_EXPIRES_IN_MAX },
+                { "expires_at", TOKEN_EXPIRES_AT_MAX },
+        };
         for (size_t i = 0; i < ELEMENTSOF(times); i++) {
-                json_t *v = json_object_get(token, times[i]);
-                if (v && (!json_is_integer(v) || json_integer_value(v) < 0))
-                        return bad(errbuf, errbuf_size, "field 'token.%s': must be a non-negative integer",
-                                   times[i]);
+                json_t *v = json_object_get(token, times[i].field);
+                if (v && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > times[i].max))
+                        return bad(errbuf, errbuf_size, "field 'token.%s': must be an integer from 0 to %lld",
+                                   times[i].field, (long long) times[i].max);
         }
         if (json_object_get(token, "expires_in") && json_object_get(token, "expires_at"))
                 return bad(errbuf, errbuf_size, "field 'token': expires_in and expires_at are alternatives");

@@ -144,18 +144,19 @@ int cv_token_get_json(CvClient *c, const char *plugin, const char *user, int min
         int r = send_token_get(c, plugin, user, min_valid_sec, &reply);
         if (r < 0)
                 return r;
-        char *text = json_dumps(reply_json(&reply, "token"), JSON_COMPACT);
+        /* Into our own malloc() memory, whatever allocator jansson has. */
+        json_t *token = reply_json(&reply, "token");
+        size_t n = token ? json_dumpb(token, NULL, 0, JSON_COMPACT) : 0;
+        char *text = n > 0 ? malloc(n + 1) : NULL;
+        if (text) {
+                json_dumpb(token, text, n, JSON_COMPACT);
+                text[n] = '\0';
+        }
         reply_done(&reply);
         if (!text)
-                return client_fail(c, -EPROTO, "protocol", "credvaultd sent no token set");
-        /* Hand out malloc() memory, whatever allocator jansson uses. */
-        char *copy = strdup(text);
-        size_t n = strlen(text);
-        explicit_bzero(text, n);
-        free(text);
-        if (!copy)
-                return client_fail(c, -ENOMEM, "internal", "out of memory");
-        *ret_json = copy;
+                return client_fail(c, token ? -ENOMEM : -EPROTO, token ? "internal" : "protocol",
+                                   token ? "out of memory" : "credvaultd sent no token set");
+        *ret_json = text;
         return 0;
 }
 

@@ -145,7 +145,11 @@ int handle_token_get(Context *ctx, const Request *req, JsonOut *reply, Failure *
                 int64_t now = now_ms();
                 if (lease_active(&st, now))
                         return refresh_in_progress(f, &st, now);
-                failure(f, "the token set is not valid for %lld more seconds; refresh it", (long long) req->min_valid);
+                if (req->min_valid > 0)
+                        failure(f, "the token set is not valid for %lld more seconds; refresh it",
+                                (long long) req->min_valid);
+                else
+                        failure(f, "the token set has expired; refresh it");
                 f->expires_at = st.expires_at;
                 return -ESTALE;
         }

@@ -1,8 +1,10 @@
 /* cli.h — what the files of the credvault command share.
  *
- * Owns: the Cli context handed to every command, the command handlers'
- * signature, the documented exit statuses, and the shared helpers of
- * output.c (stdin into a wiping buffer, times, tables, JSON, errors).
+ * Owns: the Cli context handed to every command (global options and the
+ * command options main.c parsed), the command handlers' signature, the
+ * documented exit statuses, and the shared helpers of input.c (stdin and
+ * files into wiping buffers, Authorization headers, durations) and
+ * output.c (times, tables, JSON, errors).
  * Never: talk to the daemon other than through libcredvault (credvault.h). */
 #pragma once
 
@@ -18,27 +20,67 @@
  * the man page. */
 typedef enum CliExit {
         CLI_EXIT_SUCCESS = 0,
-        CLI_EXIT_FAILURE = 1,     /* anything not listed below */
-        CLI_EXIT_USAGE = 2,       /* bad usage or invalid input, also when the daemon says so */
-        CLI_EXIT_NOT_FOUND = 3,   /* no such secret or token set */
-        CLI_EXIT_DENIED = 4,      /* the daemon refused the caller */
-        CLI_EXIT_UNREACHABLE = 5, /* no daemon, or no answer in time */
+        CLI_EXIT_FAILURE = 1,             /* anything not listed below */
+        CLI_EXIT_USAGE = 2,               /* bad usage or invalid input, also when the daemon says so */
+        CLI_EXIT_NOT_FOUND = 3,           /* no such plugin, secret, token set or API key */
+        CLI_EXIT_DENIED = 4,              /* the daemon refused the caller */
+        CLI_EXIT_UNREACHABLE = 5,         /* no daemon, or no answer in time */
+        CLI_EXIT_NO_MATCH = 6,            /* a verify or lookup answered "no": not an error */
+        CLI_EXIT_REFRESH_REQUIRED = 7,    /* the token set is (about to be) expired */
+        CLI_EXIT_REAUTH_REQUIRED = 8,     /* the user must authorize again */
+        CLI_EXIT_REFRESH_IN_PROGRESS = 9, /* another caller holds the refresh lease */
+        CLI_EXIT_CONFLICT = 10,           /* the daemon answered conflict */
 } CliExit;
 
-/* Largest token set JSON read from stdin: every field at its limit, escaped
- * as \uXXXX, still fits. */
-#define CLI_TOKEN_JSON_SIZE_MAX (256 * 1024)
+/* Largest token endpoint response read from stdin; the daemon has its own,
+ * smaller, limit on the stored set and names it. */
+#define CLI_TOKEN_JSON_SIZE_MAX (64 * 1024)
+/* Largest manifest (a whole ai-plugin.json) read: one request frame. */
+#define CLI_MANIFEST_SIZE_MAX (64 * 1024)
+/* Largest Authorization header value or form body read from stdin: a token
+ * at its limit with room for the scheme, or a form-encoded client_id and
+ * client_secret at theirs. The daemon checks the exact limits. */
+#define CLI_AUTHORIZATION_SIZE_MAX (3 * CV_TOKEN_SECRET_SIZE_MAX + 1024)
+/* "expiring" without --expiring: within five minutes, the daemon's own
+ * default. */
+#define CLI_EXPIRING_DEFAULT_SEC 300
+
+/* Command options, as bits: each command's entry in main.c says which it
+ * takes, and main.c refuses the others before the command runs. */
+typedef enum CliOption {
+        CLI_OPT_NAME = 1u << 0,      /* --name NAME */
+        CLI_OPT_DOMAIN = 1u << 1,    /* --domain DOMAIN */
+        CLI_OPT_EXPIRING = 1u << 2,  /* --expiring DURATION */
+        CLI_OPT_YES = 1u << 3,       /* --yes */
+        CLI_OPT_BYTES = 1u << 4,     /* --bytes N */
+        CLI_OPT_RAW = 1u << 5,       /* --raw */
+        CLI_OPT_POST = 1u << 6,      /* --post */
+        CLI_OPT_HEADER = 1u << 7,    /* --header */
+        CLI_OPT_MIN_VALID = 1u << 8, /* --min-valid SECONDS */
+        CLI_OPT_REVEAL = 1u << 9,    /* --reveal */
+} CliOption;
 
 typedef struct Cli {
         const char *socket_path; /* --socket; NULL: $CREDVAULT_SOCKET, else CV_SOCKET_DEFAULT */
         int timeout_ms;          /* --timeout */
         bool json;               /* --json */
+        unsigned options;        /* the CliOption bits given */
+        const char *name;        /* --name, else NULL */
+        const char *domain;      /* --domain, else NULL */
+        int64_t expiring_sec;    /* --expiring, else CLI_EXPIRING_DEFAULT_SEC */
+        size_t bytes;            /* --bytes, else 0 (the daemon's default) */
+        int min_valid_sec;       /* --min-valid, else 0 */
         CvClient *client;        /* connected by the first cli_connect() */
         bool connect_failed;     /* cli_connect() failed: the daemon is unreachable */
 } Cli;
 
+static inline bool cli_has(const Cli *cli, CliOption o) {
+        return (cli->options & o) != 0;
+}
+
 /* A command: args are exactly its positional arguments, NULL-terminated
- * (optional ones absent are NULL). Returns 0, or a negative errno after
+ * (optional ones absent are NULL). Returns 0, CLI_EXIT_NO_MATCH after
+ * printing a "no" answer (a verify or lookup), or a negative errno after
  * printing what went wrong; main.c turns that into the exit status. */
 typedef int (*CliCommandRun)(Cli *cli, char **args);
 
@@ -46,11 +88,29 @@ typedef int (*CliCommandRun)(Cli *cli, char **args);
  * anything reaches the daemon. The client stays owned by cli. */
 int cli_connect(Cli *cli, CvClient **ret_client);
 
+/* cmd-plugin.c */
+int cmd_plugin_add(Cli *cli, char **args);
+int cmd_plugin_ls(Cli *cli, char **args);
+int cmd_plugin_show(Cli *cli, char **args);
+int cmd_plugin_rm(Cli *cli, char **args);
+int cmd_plugin_manifest(Cli *cli, char **args);
+
 /* cmd-secret.c */
 int cmd_secret_put(Cli *cli, char **args);
 int cmd_secret_get(Cli *cli, char **args);
+int cmd_secret_generate(Cli *cli, char **args);
+int cmd_secret_verify(Cli *cli, char **args);
 int cmd_secret_ls(Cli *cli, char **args);
 int cmd_secret_rm(Cli *cli, char **args);
+
+/* cmd-oauth.c */
+int cmd_oauth_verify_client(Cli *cli, char **args);
+
+/* cmd-apikey.c */
+int cmd_apikey_put(Cli *cli, char **args);
+int cmd_apikey_lookup(Cli *cli, char **args);
+int cmd_apikey_ls(Cli *cli, char **args);
+int cmd_apikey_rm(Cli *cli, char **args);
 
 /* cmd-token.c */
 int cmd_token_put(Cli *cli, char **args);
@@ -61,7 +121,7 @@ int cmd_token_rm(Cli *cli, char **args);
 /* cmd-status.c */
 int cmd_status(Cli *cli, char **args);
 
-/* ---- output.c ---- */
+/* ---- input.c ---- */
 
 /* Bytes that may be secret: always released with cli_buf_free(), which
  * wipes every allocated byte. */
@@ -79,6 +139,27 @@ static inline void cli_buf_freep(CliBuf **b) {
 /* Read all of stdin, byte-exact. -EMSGSIZE as soon as it holds more than
  * size_max bytes (the rest is not read). */
 int cli_stdin_read(size_t size_max, CliBuf **ret);
+/* The same from the file at path ("-": stdin). */
+int cli_file_read(const char *path, size_t size_max, CliBuf **ret);
+
+/* Make b a C string for the library: a NUL after the data (not counted in
+ * size). -EINVAL if the data holds a NUL byte, which would cut it short. */
+int cli_buf_terminate(CliBuf *b);
+
+/* Read stdin as text for the library, at most size_max bytes, without NUL
+ * bytes; with strip_newline, without one final "\n" or "\r\n" (what echo
+ * and a here-string add). Prints the error itself, naming what ("the
+ * Authorization header"), never a byte of the input. */
+int cli_stdin_read_text(const char *what, size_t size_max, bool strip_newline, CliBuf **ret);
+
+/* A DURATION: an integer of seconds, or one with the unit s, m, h or d
+ * ("300", "90s", "5m", "2h", "1d"), at most max seconds. -EINVAL if not. */
+int cli_duration_parse(const char *s, int64_t max, int64_t *ret);
+/* The shortest exact form: "300" → "5m", "90" → "90s". Returns buf. */
+#define CLI_DURATION_SIZE 32
+const char *cli_duration_format(int64_t sec, char buf[static CLI_DURATION_SIZE]);
+
+/* ---- output.c ---- */
 
 /* Standard base64 with padding, NUL-terminated (not counted in size). */
 int cli_base64_encode(const void *data, size_t size, CliBuf **ret);
@@ -98,9 +179,12 @@ int cli_print_json(json_t *j);
 
 /* Write size bytes to stdout exactly, bypassing stdio's buffer. */
 int cli_write_secret(const void *data, size_t size);
+/* The NUL-terminated text s and a newline, the same way. */
+int cli_write_secret_line(const char *s);
 
 /* A text table, columns left-aligned and two spaces apart. Cells are
- * copied; they must be metadata, never values. */
+ * copied and wiped when the table is freed, and the table is written past
+ * stdio's buffer: a cell may hold a value (`token ls --reveal`). */
 typedef struct CliTable CliTable;
 int cli_table_new(size_t n_columns, const char *const *header, CliTable **ret);
 int cli_table_add(CliTable *t, const char *const *cells);
@@ -109,6 +193,12 @@ void cli_table_free(CliTable *t);
 static inline void cli_table_freep(CliTable **t) {
         cli_table_free(*t);
 }
+
+/* A verify's answer: "match version N" ("match" when version < 0: the
+ * answer has none) or "no match"; with --json {"match": BOOL, "version":
+ * N or null}, without "version" when version < 0. Returns 0 on a match,
+ * CLI_EXIT_NO_MATCH if not, or a negative errno. */
+int cli_match_print(const Cli *cli, bool match, int64_t version);
 
 /* "credvault: MESSAGE" on stderr; returns r (a negative errno). The
  * message must never contain a secret value. */
@@ -125,4 +215,8 @@ static inline void cli_token_freep(CvToken **t) {
 }
 static inline void cli_json_decrefp(json_t **j) {
         json_decref(*j);
+}
+/* Text the library handed out that may hold a secret (cv_free_wiped). */
+static inline void cli_text_freep(char **p) {
+        cv_free_wiped(*p, (size_t) -1);
 }

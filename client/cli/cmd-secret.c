@@ -1,10 +1,12 @@
-/* cmd-secret.c — credvault secret put|get|ls|rm.
+/* cmd-secret.c — credvault secret put|get|generate|verify|ls|rm.
  *
  * Owns: moving a secret value between stdin/stdout and libcredvault,
- * byte-exact, and printing secret metadata.
- * Never: take a value from argv, add or strip a byte of a value, print a
- * value anywhere but `secret get`'s stdout, or keep a value in memory that
- * is not wiped on release. */
+ * byte-exact; generating one; checking a presented one against it; and
+ * printing secret metadata.
+ * Never: take a value from argv, add or strip a byte of a value (a
+ * presented Authorization header loses only its final newline), print a
+ * value anywhere but the stdout of `secret get` and `secret generate`, or
+ * keep a value in memory that is not wiped on release. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -69,6 +71,61 @@ int cmd_secret_get(Cli *cli, char **args) {
         if (r < 0)
                 return cli_error(r, "cannot write to stdout: %s", strerror(-r));
         return 0;
+}
+
+int cmd_secret_generate(Cli *cli, char **args) {
+        _cleanup_(cli_secret_freep) CvSecret *s = NULL;
+        CvClient *c;
+        int r;
+
+        r = cli_connect(cli, &c);
+        if (r < 0)
+                return r;
+        r = cv_secret_generate(c, args[0], args[1], cli->bytes, &s);
+        if (r < 0)
+                return cli_error_call(c, r);
+
+        /* The value is base64url text: a string in JSON as it is. */
+        if (cli->json)
+                return cli_print_json(json_pack("{s:s s:s s:I s:s%}", "plugin", args[0], "name", args[1], "version",
+                                                (json_int_t) s->version, "value", (const char *) s->value,
+                                                s->value_size));
+        r = cli_write_secret(s->value, s->value_size);
+        if (r >= 0)
+                r = cli_write_secret("\n", 1);
+        if (r < 0)
+                return cli_error(r, "cannot write to stdout: %s", strerror(-r));
+        return 0;
+}
+
+int cmd_secret_verify(Cli *cli, char **args) {
+        _cleanup_(cli_buf_freep) CliBuf *in = NULL;
+        int64_t version = 0;
+        CvClient *c;
+        int r;
+
+        /* --raw: the bare value, byte-exact; else a header, which is text. */
+        if (cli_has(cli, CLI_OPT_RAW)) {
+                r = cli_stdin_read(CV_SECRET_VALUE_SIZE_MAX, &in);
+                if (r == -EMSGSIZE)
+                        return cli_error(r, "the value on stdin is over %d bytes", CV_SECRET_VALUE_SIZE_MAX);
+                if (r < 0)
+                        return cli_error(r, "cannot read the value from stdin: %s", strerror(-r));
+        } else {
+                r = cli_stdin_read_text("the Authorization header", CLI_AUTHORIZATION_SIZE_MAX, true, &in);
+                if (r < 0)
+                        return r;
+        }
+        r = cli_connect(cli, &c);
+        if (r < 0)
+                return r;
+        if (cli_has(cli, CLI_OPT_RAW))
+                r = cv_secret_verify_value(c, args[0], args[1], in->data, in->size, &version);
+        else
+                r = cv_secret_verify(c, args[0], args[1], (const char *) in->data, &version);
+        if (r < 0)
+                return cli_error_call(c, r);
+        return cli_match_print(cli, r > 0, version);
 }
 
 static int secrets_print_json(const CvSecretInfo *items, size_t n_items) {

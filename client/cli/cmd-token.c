@@ -1,77 +1,34 @@
 /* cmd-token.c — credvault token put|get|ls|rm.
  *
- * Owns: the token set JSON a user gives on stdin (strictly checked: known
- * fields of the right type only, the OAuth "expires_in" turned into
- * "expires_at") and the token set JSON `token get` prints.
- * Never: send a token set that failed a check, echo any part of the input
- * in an error (it holds the tokens), or print tokens anywhere but
- * `token get`'s stdout. */
+ * Owns: passing a token endpoint's JSON response from stdin to the daemon
+ * (checked here only to be one JSON object of bounded size: the daemon
+ * checks the fields and names the bad one), printing the stored token set
+ * as JSON, and listing token sets with their states.
+ * Never: echo any part of the input in an error (it holds the tokens), or
+ * print tokens anywhere but the stdout of `token get` and `token ls
+ * --reveal`. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
 
-static const struct {
-        const char *name;
-        json_type type;
-        bool required;
-} token_fields[] = {
-        { "access_token", JSON_STRING, true },
-        { "token_type", JSON_STRING, true },
-        { "refresh_token", JSON_STRING, false },
-        { "scope", JSON_STRING, false },
-        { "expires_at", JSON_INTEGER, false },
-        { "expires_in", JSON_INTEGER, false },
-};
-
-/* Name the first field that is unknown, of the wrong type or missing; the
- * strict unpack below would say the same without naming it. */
-static int token_fields_check(json_t *j) {
-        const char *key;
-        json_t *v;
-
-        json_object_foreach(j, key, v) {
-                size_t i = 0;
-                while (i < ELEMENTSOF(token_fields) && strcmp(token_fields[i].name, key) != 0)
-                        i++;
-                if (i == ELEMENTSOF(token_fields))
-                        return cli_error(-EINVAL, "token: unknown field '%s'", key);
-                if (json_typeof(v) != token_fields[i].type)
-                        return cli_error(-EINVAL, "token: '%s' must be %s", key,
-                                         token_fields[i].type == JSON_STRING ? "a string" : "an integer");
-        }
-        for (size_t i = 0; i < ELEMENTSOF(token_fields); i++)
-                if (token_fields[i].required && !json_object_get(j, token_fields[i].name))
-                        return cli_error(-EINVAL, "token: '%s' is required", token_fields[i].name);
-        return 0;
-}
-
-static int token_expiry(json_int_t expires_at, json_int_t expires_in, int64_t *ret) {
-        int64_t now = (int64_t) time(NULL);
-
-        if (expires_at >= 0 && expires_in >= 0)
-                return cli_error(-EINVAL, "token: give 'expires_at' or 'expires_in', not both");
-        if (expires_in >= 0) {
-                if (expires_in > INT64_MAX - now)
-                        return cli_error(-EINVAL, "token: 'expires_in' is too large");
-                expires_at = now + expires_in;
-        }
-        *ret = expires_at;
-        return 0;
-}
-
-/* Parse the token set; the strings in ret_token point into *ret_json,
- * which the caller keeps until it is done with them. */
-static int token_parse(const CliBuf *in, json_t **ret_json, CvToken *ret_token) {
+/* stdin as one JSON object (duplicate keys refused: which one would
+ * count?), made a C string for the library. */
+static int token_response_read(CliBuf **ret) {
+        _cleanup_(cli_buf_freep) CliBuf *in = NULL;
         _cleanup_(cli_json_decrefp) json_t *j = NULL;
-        json_int_t expires_at = -1, expires_in = -1;
-        CvToken t = { .expires_at = -1 };
         json_error_t e;
         int r;
 
+        r = cli_stdin_read(CLI_TOKEN_JSON_SIZE_MAX, &in);
+        if (r == -EMSGSIZE)
+                return cli_error(r, "token: stdin is over %d bytes; nothing stored", CLI_TOKEN_JSON_SIZE_MAX);
+        if (r < 0)
+                return cli_error(r, "cannot read the token set from stdin: %s", strerror(-r));
         j = json_loadb((const char *) in->data, in->size, JSON_REJECT_DUPLICATES, &e);
         if (!j) {
                 /* jansson's text ends in "near '<input>'": cut that off, it
@@ -84,45 +41,28 @@ static int token_parse(const CliBuf *in, json_t **ret_json, CvToken *ret_token) 
         }
         if (!json_is_object(j))
                 return cli_error(-EINVAL, "token: stdin must hold a JSON object");
-        r = token_fields_check(j);
+        /* jansson refuses NUL bytes outside strings and "\u0000" inside
+         * them, so the text has none and is whole as a C string. */
+        r = cli_buf_terminate(in);
         if (r < 0)
-                return r;
-        if (json_unpack_ex(j, &e, JSON_STRICT, "{s:s s:s s?s s?s s?I s?I}", "access_token", &t.access_token,
-                           "token_type", &t.token_type, "refresh_token", &t.refresh_token, "scope", &t.scope,
-                           "expires_at", &expires_at, "expires_in", &expires_in) < 0)
-                return cli_error(-EINVAL, "token: %s", e.text);
-        if (json_object_get(j, "expires_at") && expires_at < 0)
-                return cli_error(-EINVAL, "token: 'expires_at' must not be negative");
-        if (json_object_get(j, "expires_in") && expires_in < 0)
-                return cli_error(-EINVAL, "token: 'expires_in' must not be negative");
-        r = token_expiry(expires_at, expires_in, &t.expires_at);
-        if (r < 0)
-                return r;
-        *ret_json = TAKE_PTR(j);
-        *ret_token = t;
+                return cli_error(r, "token: invalid JSON on stdin");
+        *ret = TAKE_PTR(in);
         return 0;
 }
 
 int cmd_token_put(Cli *cli, char **args) {
         _cleanup_(cli_buf_freep) CliBuf *in = NULL;
-        _cleanup_(cli_json_decrefp) json_t *j = NULL;
         int64_t version = 0;
-        CvToken token;
         CvClient *c;
         int r;
 
-        r = cli_stdin_read(CLI_TOKEN_JSON_SIZE_MAX, &in);
-        if (r == -EMSGSIZE)
-                return cli_error(r, "token: stdin is over %d bytes; nothing stored", CLI_TOKEN_JSON_SIZE_MAX);
-        if (r < 0)
-                return cli_error(r, "cannot read the token set from stdin: %s", strerror(-r));
-        r = token_parse(in, &j, &token);
+        r = token_response_read(&in);
         if (r < 0)
                 return r;
         r = cli_connect(cli, &c);
         if (r < 0)
                 return r;
-        r = cv_token_put(c, args[0], args[1], &token, &version);
+        r = cv_token_put_response(c, args[0], args[1], (const char *) in->data, &version);
         if (r < 0)
                 return cli_error_call(c, r);
 
@@ -133,63 +73,164 @@ int cmd_token_put(Cli *cli, char **args) {
         return 0;
 }
 
-/* The token set as `token put` reads it, so that get | put round-trips. */
-static json_t *token_to_json(const CvToken *t) {
-        json_t *expires_at = NULL;
+/* The stored set as JSON text (cv_token_get_json) parsed, and its
+ * metadata. The library hands the two out by separate calls; a refresh
+ * between them is seen by comparing the access tokens, and read again. */
+#define TOKEN_GET_TRIES 3
+static int token_get_with_meta(CvClient *c, const char *plugin, const char *user, int min_valid_sec,
+                               json_t **ret_set, CvToken **ret_meta) {
+        for (int i = 0; i < TOKEN_GET_TRIES; i++) {
+                _cleanup_(cli_token_freep) CvToken *meta = NULL;
+                _cleanup_(cli_text_freep) char *text = NULL;
+                _cleanup_(cli_json_decrefp) json_t *set = NULL;
 
-        if (t->expires_at >= 0 && !(expires_at = json_integer(t->expires_at)))
-                return NULL;
-        return json_pack("{s:s s:s s:s* s:s* s:o*}", "access_token", t->access_token, "token_type", t->token_type,
-                         "refresh_token", t->refresh_token, "scope", t->scope, "expires_at", expires_at);
+                int r = cv_token_get_valid(c, plugin, user, min_valid_sec, &meta);
+                if (r >= 0)
+                        r = cv_token_get_json(c, plugin, user, min_valid_sec, &text);
+                if (r < 0)
+                        return cli_error_call(c, r);
+                set = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+                const char *at = json_string_value(json_object_get(set, "access_token"));
+                if (!json_is_object(set) || !at)
+                        return cli_error(-EPROTO, "credvaultd sent an invalid token set");
+                if (strcmp(at, meta->access_token) == 0) {
+                        *ret_set = TAKE_PTR(set);
+                        *ret_meta = TAKE_PTR(meta);
+                        return 0;
+                }
+        }
+        return cli_error(-EAGAIN, "the token set kept changing while it was read; try again");
 }
 
 int cmd_token_get(Cli *cli, char **args) {
-        _cleanup_(cli_token_freep) CvToken *t = NULL;
+        _cleanup_(cli_text_freep) char *text = NULL;
+        _cleanup_(cli_token_freep) CvToken *meta = NULL;
+        json_t *set = NULL;
         CvClient *c;
         int r;
 
         r = cli_connect(cli, &c);
         if (r < 0)
                 return r;
-        r = cv_token_get(c, args[0], args[1], &t);
+        if (!cli->json) {
+                /* The daemon's text as it is: every field it stored. */
+                r = cv_token_get_json(c, args[0], args[1], cli->min_valid_sec, &text);
+                if (r < 0)
+                        return cli_error_call(c, r);
+                r = cli_write_secret_line(text);
+                return r < 0 ? cli_error(r, "cannot write to stdout: %s", strerror(-r)) : 0;
+        }
+        r = token_get_with_meta(c, args[0], args[1], cli->min_valid_sec, &set, &meta);
         if (r < 0)
-                return cli_error_call(c, r);
-
-        json_t *token = token_to_json(t);
-        if (!cli->json || !token)
-                return cli_print_json(token);
+                return r;
         return cli_print_json(json_pack("{s:s s:s s:I s:I s:I s:o}", "plugin", args[0], "user", args[1], "version",
-                                        (json_int_t) t->version, "created", (json_int_t) t->created, "updated",
-                                        (json_int_t) t->updated, "token", token));
+                                        (json_int_t) meta->version, "created", (json_int_t) meta->created, "updated",
+                                        (json_int_t) meta->updated, "token", set));
 }
 
-static int tokens_print_json(const CvTokenInfo *items, size_t n_items) {
+/* The rows `token ls` shows: all, or with --expiring only the sets that
+ * expire within it or have expired. The state is the daemon's; the expiry
+ * is checked too, so that one being refreshed or needing reauthorization
+ * is not left out. */
+static bool token_shown(const Cli *cli, const CvTokenInfo *e, int64_t now) {
+        if (!cli_has(cli, CLI_OPT_EXPIRING))
+                return true;
+        return strcmp(e->state, "expiring") == 0 || strcmp(e->state, "expired") == 0 ||
+               (e->expires_at >= 0 && e->expires_at <= now + cli->expiring_sec);
+}
+
+/* --reveal: the current access token of a set, or NULL and *ret_state the
+ * reason there is none that may be used. */
+static int token_reveal(CvClient *c, const char *plugin, const char *user, char **ret_token, const char **ret_state) {
+        _cleanup_(cli_text_freep) char *text = NULL;
+        _cleanup_(cli_json_decrefp) json_t *set = NULL;
+
+        *ret_token = NULL;
+        *ret_state = NULL;
+        int r = cv_token_get_json(c, plugin, user, 0, &text);
+        switch (r) {
+        case -ESTALE:
+                *ret_state = "expired";
+                return 0;
+        case -EKEYREVOKED:
+                *ret_state = "reauth_required";
+                return 0;
+        case -EALREADY:
+                *ret_state = "refreshing";
+                return 0;
+        case -ENOENT:
+                *ret_state = "deleted";
+                return 0;
+        }
+        if (r < 0)
+                return cli_error_call(c, r);
+        set = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+        const char *at = json_string_value(json_object_get(set, "access_token"));
+        if (!at)
+                return cli_error(-EPROTO, "credvaultd sent an invalid token set");
+        *ret_token = strdup(at);
+        return *ret_token ? 0 : cli_error(-ENOMEM, "out of memory");
+}
+
+static int tokens_print_json(CvClient *c, const char *plugin, const CvTokenInfo *items, const bool *shown,
+                             size_t n_items, bool reveal) {
         json_t *array = json_array();
+        int r = 0;
 
         for (size_t i = 0; array && i < n_items; i++) {
                 const CvTokenInfo *e = &items[i];
+                char *token = NULL;
+                const char *state = NULL;
+                if (!shown[i])
+                        continue;
                 json_t *expires_at = e->expires_at >= 0 ? json_integer(e->expires_at) : json_null();
-                if (json_array_append_new(array, json_pack("{s:s s:I s:I s:I s:o}", "user", e->user, "version",
-                                                           (json_int_t) e->version, "created",
-                                                           (json_int_t) e->created, "updated",
-                                                           (json_int_t) e->updated, "expires_at", expires_at)) < 0) {
+                json_t *item = json_pack("{s:s s:I s:I s:I s:o s:s}", "user", e->user, "version",
+                                         (json_int_t) e->version, "created", (json_int_t) e->created, "updated",
+                                         (json_int_t) e->updated, "expires_at", expires_at, "state", e->state);
+                if (item && reveal) {
+                        r = token_reveal(c, plugin, e->user, &token, &state);
+                        if (r >= 0)
+                                r = json_object_set_new(item, "access_token", token ? json_string(token) : json_null());
+                        cv_free_wiped(token, (size_t) -1);
+                }
+                if (r < 0)
+                        json_decref(item);
+                /* json_array_append_new() drops item if it fails. */
+                if (!item || r < 0 || json_array_append_new(array, item) < 0) {
                         json_decref(array);
                         array = NULL;
                 }
         }
+        if (r < 0)
+                return r;
         return cli_print_json(array);
 }
 
-static int tokens_print_table(const CvTokenInfo *items, size_t n_items) {
+static int tokens_print_table(CvClient *c, const char *plugin, const CvTokenInfo *items, const bool *shown,
+                              size_t n_items, bool reveal) {
         _cleanup_(cli_table_freep) CliTable *t = NULL;
-        char version[24], expires[CLI_TIME_SIZE], updated[CLI_TIME_SIZE];
+        char expires[CLI_TIME_SIZE], updated[CLI_TIME_SIZE];
+        int r;
 
-        int r = cli_table_new(4, (const char *const[]) { "USER", "VERSION", "EXPIRES", "UPDATED" }, &t);
+        r = cli_table_new(reveal ? 5 : 4,
+                          (const char *const[]) { "USER", "STATE", "EXPIRES", "UPDATED", "ACCESS_TOKEN" }, &t);
         for (size_t i = 0; r >= 0 && i < n_items; i++) {
-                snprintf(version, sizeof(version), "%" PRId64, items[i].version);
-                r = cli_table_add(t, (const char *const[]) { items[i].user, version,
+                char *token = NULL, because[32] = "";
+                const char *state = NULL;
+                if (!shown[i])
+                        continue;
+                if (reveal) {
+                        r = token_reveal(c, plugin, items[i].user, &token, &state);
+                        if (r < 0)
+                                return r;
+                        if (!token)
+                                snprintf(because, sizeof(because), "(%s)", state);
+                }
+                r = cli_table_add(t, (const char *const[]) { items[i].user, items[i].state,
                                                              cli_time_format(items[i].expires_at, expires),
-                                                             cli_time_format(items[i].updated, updated) });
+                                                             cli_time_format(items[i].updated, updated),
+                                                             token ?: because });
+                cv_free_wiped(token, (size_t) -1);
         }
         if (r >= 0)
                 r = cli_table_print(t);
@@ -198,18 +239,29 @@ static int tokens_print_table(const CvTokenInfo *items, size_t n_items) {
 
 int cmd_token_ls(Cli *cli, char **args) {
         CvTokenInfo *items = NULL;
+        _cleanup_(freep) bool *shown = NULL;
+        bool reveal = cli_has(cli, CLI_OPT_REVEAL);
         CvClient *c;
         int r;
 
         r = cli_connect(cli, &c);
         if (r < 0)
                 return r;
-        r = cv_token_list(c, args[0], &items);
+        r = cv_token_list_expiring(c, args[0], cli->expiring_sec, &items);
         if (r < 0)
                 return cli_error_call(c, r);
         size_t n_items = (size_t) r;
+        int64_t now = (int64_t) time(NULL);
 
-        r = cli->json ? tokens_print_json(items, n_items) : tokens_print_table(items, n_items);
+        shown = calloc(n_items + 1, sizeof(bool));
+        if (!shown) {
+                cv_token_info_free(items, n_items);
+                return cli_error(-ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < n_items; i++)
+                shown[i] = token_shown(cli, &items[i], now);
+        r = cli->json ? tokens_print_json(c, args[0], items, shown, n_items, reveal)
+                      : tokens_print_table(c, args[0], items, shown, n_items, reveal);
         cv_token_info_free(items, n_items);
         return r;
 }

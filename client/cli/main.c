@@ -1,8 +1,9 @@
-/* main.c — the credvault command: global options, dispatch, exit status.
+/* main.c — the credvault command: options, dispatch, exit status.
  *
  * Owns: the process set-up (no core dumps, jansson wiping on free), the
- * global options, the table of commands (name, arguments, help line), the
- * connection to the daemon, and turning a command's negative errno into
+ * global and command options (parsed here, refused for a command that does
+ * not take them), the table of commands (name, arguments, options, help
+ * line), the connection to the daemon, and turning a command's result into
  * the documented exit status.
  * Never: take a value from the command line (values come only from stdin,
  * in the command handlers), or talk to the daemon other than through
@@ -20,31 +21,70 @@
 #include "cli.h"
 
 typedef struct CliCommand {
-        const char *group;     /* first word: "secret", "token", "status" */
+        const char *group;     /* first word: "plugin", "secret", ..., "status" */
         const char *verb;      /* second word; NULL for a one-word command */
-        const char *arguments; /* for the help */
+        const char *arguments; /* for the help, with the command's options */
         const char *summary;
         size_t n_args_min, n_args_max;
+        unsigned options;      /* the CliOption bits it takes */
         CliCommandRun run;
 } CliCommand;
 
 static const CliCommand commands[] = {
-        { "secret", "put", "PLUGIN NAME", "store stdin, byte-exact, as a new version", 2, 2, cmd_secret_put },
-        { "secret", "get", "PLUGIN NAME", "write the current value to stdout, byte-exact", 2, 2, cmd_secret_get },
-        { "secret", "ls", "[PLUGIN]", "list secrets (metadata only)", 0, 1, cmd_secret_ls },
-        { "secret", "rm", "PLUGIN NAME", "delete a secret", 2, 2, cmd_secret_rm },
-        { "token", "put", "PLUGIN USER", "store the token set JSON on stdin", 2, 2, cmd_token_put },
-        { "token", "get", "PLUGIN USER", "print a user's token set as JSON", 2, 2, cmd_token_get },
-        { "token", "ls", "PLUGIN", "list a plugin's token sets (metadata only)", 1, 1, cmd_token_ls },
-        { "token", "rm", "PLUGIN USER", "delete a user's token set", 2, 2, cmd_token_rm },
-        { "status", NULL, "", "show the daemon's health", 0, 0, cmd_status },
+        { "plugin", "add", "FILE|- [--name NAME] [--domain DOMAIN]",
+          "register a plugin from its manifest or auth block", 1, 1, CLI_OPT_NAME | CLI_OPT_DOMAIN, cmd_plugin_add },
+        { "plugin", "ls", "", "list registered plugins", 0, 0, 0, cmd_plugin_ls },
+        { "plugin", "show", "NAME [--expiring DURATION]", "what the vault holds for a plugin (never a value)", 1, 1,
+          CLI_OPT_EXPIRING, cmd_plugin_show },
+        { "plugin", "rm", "NAME --yes", "remove a plugin with its secrets, token sets and API keys", 1, 1, CLI_OPT_YES,
+          cmd_plugin_rm },
+        { "plugin", "manifest", "NAME", "print the auth block the plugin's manifest needs", 1, 1, 0,
+          cmd_plugin_manifest },
+        { "secret", "put", "PLUGIN NAME", "store stdin, byte-exact, as a new version", 2, 2, 0, cmd_secret_put },
+        { "secret", "get", "PLUGIN NAME", "write the current value to stdout, byte-exact", 2, 2, 0, cmd_secret_get },
+        { "secret", "generate", "PLUGIN NAME [--bytes N]", "store a fresh random value and print it once", 2, 2,
+          CLI_OPT_BYTES, cmd_secret_generate },
+        { "secret", "verify", "PLUGIN NAME [--raw]", "check the credential on stdin against the secret", 2, 2,
+          CLI_OPT_RAW, cmd_secret_verify },
+        { "secret", "ls", "[PLUGIN]", "list secrets (metadata only)", 0, 1, 0, cmd_secret_ls },
+        { "secret", "rm", "PLUGIN NAME", "delete a secret", 2, 2, 0, cmd_secret_rm },
+        { "oauth", "verify-client", "PLUGIN [--post]", "check the client credentials on stdin", 1, 1, CLI_OPT_POST,
+          cmd_oauth_verify_client },
+        { "apikey", "put", "PLUGIN USER", "store the API key on stdin, byte-exact, for a user", 2, 2, 0,
+          cmd_apikey_put },
+        { "apikey", "lookup", "PLUGIN [--header]", "print the user whose API key is on stdin", 1, 1, CLI_OPT_HEADER,
+          cmd_apikey_lookup },
+        { "apikey", "ls", "PLUGIN", "list the users with an API key (metadata only)", 1, 1, 0, cmd_apikey_ls },
+        { "apikey", "rm", "PLUGIN USER", "delete a user's API key", 2, 2, 0, cmd_apikey_rm },
+        { "token", "put", "PLUGIN USER", "store the token endpoint response on stdin", 2, 2, 0, cmd_token_put },
+        { "token", "get", "PLUGIN USER [--min-valid SECONDS]", "print a user's token set as JSON", 2, 2,
+          CLI_OPT_MIN_VALID, cmd_token_get },
+        { "token", "ls", "PLUGIN [--expiring DURATION] [--reveal]", "list a plugin's token sets and their states", 1,
+          1, CLI_OPT_EXPIRING | CLI_OPT_REVEAL, cmd_token_ls },
+        { "token", "rm", "PLUGIN USER", "delete a user's token set", 2, 2, 0, cmd_token_rm },
+        { "status", NULL, "", "show the daemon's health", 0, 0, 0, cmd_status },
 };
 
+static int command_words(const CliCommand *cmd, char *buf, size_t size) {
+        return snprintf(buf, size, "%s%s%s%s%s", cmd->group, cmd->verb ? " " : "", cmd->verb ?: "",
+                        *cmd->arguments ? " " : "", cmd->arguments);
+}
+
+/* Width of the help's first column: the longest "group verb arguments". */
+static int synopsis_width(void) {
+        int width = 0;
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+                int n = command_words(&commands[i], NULL, 0);
+                if (n > width)
+                        width = n;
+        }
+        return width;
+}
+
 static void command_synopsis(const CliCommand *cmd, FILE *f) {
-        char words[64];
-        snprintf(words, sizeof(words), "%s%s%s %s", cmd->group, cmd->verb ? " " : "", cmd->verb ?: "",
-                 cmd->arguments);
-        fprintf(f, "  %-26s %s\n", words, cmd->summary);
+        char words[128];
+        command_words(cmd, words, sizeof(words));
+        fprintf(f, "  %-*s  %s\n", synopsis_width(), words, cmd->summary);
 }
 
 static void usage_commands(FILE *f) {
@@ -54,11 +94,11 @@ static void usage_commands(FILE *f) {
               f);
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
                 command_synopsis(&commands[i], f);
-        fputs("  help                       show this help\n", f);
+        fprintf(f, "  %-*s  %s\n", synopsis_width(), "help", "show this help");
 }
 
 static void usage(FILE *f) {
-        fputs("credvault - store and fetch secrets and OAuth token sets in credvaultd\n\n", f);
+        fputs("credvault - plugins, secrets, API keys and OAuth token sets in credvaultd\n\n", f);
         usage_commands(f);
         fputs("\n"
               "Options:\n"
@@ -69,17 +109,26 @@ static void usage(FILE *f) {
               "  --version      show the version\n"
               "  --             end of options (for a name or user that starts with '-')\n"
               "\n"
-              "Values are read from stdin only, never from arguments. Token set JSON:\n"
-              "  {\"access_token\": S, \"token_type\": S, \"refresh_token\": S, \"scope\": S,\n"
-              "   \"expires_at\": UNIX-SECONDS or \"expires_in\": SECONDS}  (the first two required)\n"
+              "A DURATION is an integer of seconds, or one with the unit s, m, h or d: 300, 90s, 5m, 2h, 1d.\n"
+              "--expiring defaults to 5m.\n"
+              "\n"
+              "Values are read from stdin only, never from arguments. token put reads a token endpoint's\n"
+              "JSON response: access_token and token_type required, expires_in or expires_at, other fields\n"
+              "kept. secret verify, oauth verify-client and apikey lookup --header read an HTTP\n"
+              "Authorization header value (\"Bearer X\", \"Basic X\"; one final newline is ignored).\n"
               "\n"
               "Exit status:\n"
-              "  0  success\n"
-              "  1  any other failure\n"
-              "  2  bad usage or invalid input\n"
-              "  3  not found\n"
-              "  4  permission denied\n"
-              "  5  daemon unreachable or not answering\n",
+              "  0   success\n"
+              "  1   any other failure\n"
+              "  2   bad usage or invalid input\n"
+              "  3   not found\n"
+              "  4   permission denied\n"
+              "  5   daemon unreachable or not answering\n"
+              "  6   no match (verify, verify-client, apikey lookup)\n"
+              "  7   refresh required (the token set is not valid long enough)\n"
+              "  8   reauth required (the user must authorize again)\n"
+              "  9   refresh in progress (another caller is refreshing; retry shortly)\n"
+              "  10  conflict (a plugin name of another domain, an API key of another user)\n",
               f);
 }
 
@@ -119,18 +168,29 @@ int cli_connect(Cli *cli, CvClient **ret_client) {
  * from the daemon but "no socket" from connect. A socket we may not open
  * is "denied", like the daemon refusing us: the fix is the same. */
 static CliExit exit_status_from_error(const Cli *cli, int r) {
+        static const struct {
+                const char *code;
+                CliExit status;
+        } codes[] = {
+                { "unreachable", CLI_EXIT_UNREACHABLE },
+                { "timeout", CLI_EXIT_UNREACHABLE },
+                { "unavailable", CLI_EXIT_UNREACHABLE },
+                { "not_found", CLI_EXIT_NOT_FOUND },
+                { "unauthorized", CLI_EXIT_DENIED },
+                { "bad_request", CLI_EXIT_USAGE },
+                { "too_large", CLI_EXIT_USAGE },
+                { "refresh_required", CLI_EXIT_REFRESH_REQUIRED },
+                { "reauth_required", CLI_EXIT_REAUTH_REQUIRED },
+                { "refresh_in_progress", CLI_EXIT_REFRESH_IN_PROGRESS },
+                { "conflict", CLI_EXIT_CONFLICT },
+        };
         const char *code = cli->client ? cv_client_error_code(cli->client) : "";
 
         if (cli->connect_failed)
                 return r == -EACCES || r == -EPERM ? CLI_EXIT_DENIED : CLI_EXIT_UNREACHABLE;
-        if (strcmp(code, "unreachable") == 0 || strcmp(code, "timeout") == 0 || strcmp(code, "unavailable") == 0)
-                return CLI_EXIT_UNREACHABLE;
-        if (strcmp(code, "not_found") == 0)
-                return CLI_EXIT_NOT_FOUND;
-        if (strcmp(code, "unauthorized") == 0)
-                return CLI_EXIT_DENIED;
-        if (strcmp(code, "bad_request") == 0 || strcmp(code, "too_large") == 0)
-                return CLI_EXIT_USAGE;
+        for (size_t i = 0; i < ELEMENTSOF(codes); i++)
+                if (strcmp(code, codes[i].code) == 0)
+                        return codes[i].status;
         switch (r) {
         case -EINVAL:
         case -EMSGSIZE:
@@ -142,18 +202,27 @@ static CliExit exit_status_from_error(const Cli *cli, int r) {
         case -ETIMEDOUT:
         case -ECONNRESET:
                 return CLI_EXIT_UNREACHABLE;
+        case -ESTALE:
+                return CLI_EXIT_REFRESH_REQUIRED;
+        case -EKEYREVOKED:
+                return CLI_EXIT_REAUTH_REQUIRED;
+        case -EALREADY:
+                return CLI_EXIT_REFRESH_IN_PROGRESS;
+        case -EEXIST:
+                return CLI_EXIT_CONFLICT;
         default:
                 return CLI_EXIT_FAILURE;
         }
 }
 
-static int parse_timeout(const char *s, int *ret) {
+/* A positive int of at most max, in decimal. */
+static int parse_positive(const char *s, long max, long *ret) {
         char *end;
         errno = 0;
         long v = strtol(s, &end, 10);
-        if (errno != 0 || end == s || *end || v <= 0 || v > INT_MAX)
+        if (errno != 0 || end == s || *end || *s < '0' || *s > '9' || v <= 0 || v > max)
                 return -EINVAL;
-        *ret = (int) v;
+        *ret = v;
         return 0;
 }
 
@@ -162,7 +231,67 @@ enum {
         OPT_JSON,
         OPT_TIMEOUT,
         OPT_VERSION,
+        /* Command options: their CliOption bit is option_bits[c - OPT_NAME]. */
+        OPT_NAME,
+        OPT_DOMAIN,
+        OPT_EXPIRING,
+        OPT_YES,
+        OPT_BYTES,
+        OPT_RAW,
+        OPT_POST,
+        OPT_HEADER,
+        OPT_MIN_VALID,
+        OPT_REVEAL,
 };
+
+static const struct {
+        CliOption bit;
+        const char *name;
+} option_bits[] = {
+        [OPT_NAME - OPT_NAME] = { CLI_OPT_NAME, "--name" },
+        [OPT_DOMAIN - OPT_NAME] = { CLI_OPT_DOMAIN, "--domain" },
+        [OPT_EXPIRING - OPT_NAME] = { CLI_OPT_EXPIRING, "--expiring" },
+        [OPT_YES - OPT_NAME] = { CLI_OPT_YES, "--yes" },
+        [OPT_BYTES - OPT_NAME] = { CLI_OPT_BYTES, "--bytes" },
+        [OPT_RAW - OPT_NAME] = { CLI_OPT_RAW, "--raw" },
+        [OPT_POST - OPT_NAME] = { CLI_OPT_POST, "--post" },
+        [OPT_HEADER - OPT_NAME] = { CLI_OPT_HEADER, "--header" },
+        [OPT_MIN_VALID - OPT_NAME] = { CLI_OPT_MIN_VALID, "--min-valid" },
+        [OPT_REVEAL - OPT_NAME] = { CLI_OPT_REVEAL, "--reveal" },
+};
+
+/* A command option's argument into cli. Whether the command takes the
+ * option is checked once the command is known. */
+static int parse_command_option(Cli *cli, int c, const char *arg) {
+        long v;
+
+        switch (c) {
+        case OPT_NAME:
+                cli->name = arg;
+                break;
+        case OPT_DOMAIN:
+                cli->domain = arg;
+                break;
+        case OPT_EXPIRING:
+                if (cli_duration_parse(arg, INT32_MAX, &cli->expiring_sec) < 0)
+                        return usage_error("--expiring: '%s' is not a DURATION (300, 90s, 5m, 2h, 1d)", arg);
+                break;
+        case OPT_MIN_VALID: {
+                int64_t sec;
+                if (cli_duration_parse(arg, INT_MAX, &sec) < 0)
+                        return usage_error("--min-valid: '%s' is not a number of seconds (or a DURATION: 5m)", arg);
+                cli->min_valid_sec = (int) sec;
+                break;
+        }
+        case OPT_BYTES:
+                if (parse_positive(arg, INT_MAX, &v) < 0)
+                        return usage_error("--bytes: '%s' is not a number of bytes > 0", arg);
+                cli->bytes = (size_t) v;
+                break;
+        }
+        cli->options |= option_bits[c - OPT_NAME].bit;
+        return 0;
+}
 
 /* Returns 1 to go on with a command, 0 when done (--help, --version), or a
  * negative errno. GNU getopt permutes, so options may also follow the
@@ -174,9 +303,20 @@ static int parse_options(Cli *cli, int argc, char **argv) {
                 { "timeout", required_argument, NULL, OPT_TIMEOUT },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
+                { "name", required_argument, NULL, OPT_NAME },
+                { "domain", required_argument, NULL, OPT_DOMAIN },
+                { "expiring", required_argument, NULL, OPT_EXPIRING },
+                { "yes", no_argument, NULL, OPT_YES },
+                { "bytes", required_argument, NULL, OPT_BYTES },
+                { "raw", no_argument, NULL, OPT_RAW },
+                { "post", no_argument, NULL, OPT_POST },
+                { "header", no_argument, NULL, OPT_HEADER },
+                { "min-valid", required_argument, NULL, OPT_MIN_VALID },
+                { "reveal", no_argument, NULL, OPT_REVEAL },
                 {},
         };
-        int c;
+        long timeout;
+        int c, r;
 
         opterr = 0;
         while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
@@ -190,8 +330,9 @@ static int parse_options(Cli *cli, int argc, char **argv) {
                         cli->json = true;
                         break;
                 case OPT_TIMEOUT:
-                        if (parse_timeout(optarg, &cli->timeout_ms) < 0)
+                        if (parse_positive(optarg, INT_MAX, &timeout) < 0)
                                 return usage_error("--timeout: '%s' is not a number of milliseconds > 0", optarg);
+                        cli->timeout_ms = (int) timeout;
                         break;
                 case 'h':
                         usage(stdout);
@@ -202,6 +343,12 @@ static int parse_options(Cli *cli, int argc, char **argv) {
                 case ':':
                         return usage_error("option '%s' needs an argument", argv[optind - 1]);
                 default:
+                        if (c >= OPT_NAME && c <= OPT_REVEAL) {
+                                r = parse_command_option(cli, c, optarg);
+                                if (r < 0)
+                                        return r;
+                                break;
+                        }
                         if (optopt > 0 && optopt < OPT_SOCKET)
                                 return usage_error("unknown option '-%c'", optopt);
                         return usage_error("unknown option '%s'", argv[optind - 1]);
@@ -252,6 +399,10 @@ static int run(Cli *cli, int argc, char **argv) {
         r = command_find(args, n_args, &cmd, &n_words);
         if (r < 0)
                 return r;
+        for (size_t i = 0; i < ELEMENTSOF(option_bits); i++)
+                if (cli_has(cli, option_bits[i].bit) && !(cmd->options & option_bits[i].bit))
+                        return usage_error("'%s' is not an option of '%s%s%s'", option_bits[i].name, cmd->group,
+                                           cmd->verb ? " " : "", cmd->verb ?: "");
         n_args -= n_words;
         if (n_args < cmd->n_args_min || n_args > cmd->n_args_max) {
                 cli_error(-EINVAL, "wrong number of arguments for '%s%s%s'; usage:", cmd->group,
@@ -273,12 +424,12 @@ static void harden(void) {
 }
 
 int main(int argc, char **argv) {
-        Cli cli = { .timeout_ms = CV_TIMEOUT_DEFAULT_MS };
+        Cli cli = { .timeout_ms = CV_TIMEOUT_DEFAULT_MS, .expiring_sec = CLI_EXPIRING_DEFAULT_SEC };
         int r;
 
         harden();
         r = run(&cli, argc, argv);
-        CliExit status = r < 0 ? exit_status_from_error(&cli, r) : CLI_EXIT_SUCCESS;
+        CliExit status = r < 0 ? exit_status_from_error(&cli, r) : (CliExit) r;
         cv_client_free(cli.client);
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 cli_error(-EIO, "cannot write to stdout: %s", strerror(errno ?: EIO));

@@ -1,10 +1,12 @@
-/* output.c — the CLI's shared input and output helpers (see cli.h).
+/* output.c — what the CLI prints (see cli.h).
  *
- * Owns: reading stdin into a buffer that wipes itself, base64, ISO 8601
- * times, tables, one-line JSON, and "credvault: ..." error lines.
+ * Owns: base64, ISO 8601 times, tables, one-line JSON, writing values past
+ * stdio, jansson's wiping allocator, and "credvault: ..." error lines.
  * Never: let a value pass through stdio's buffer or an unwiped allocation,
  * and never put a value into an error message. */
 #include <errno.h>
+#include <inttypes.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,68 +15,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-
-/* First allocation for stdin; doubled as needed up to the caller's limit. */
-#define STDIN_CHUNK_SIZE 4096
-
-void cli_buf_free(CliBuf *b) {
-        if (!b)
-                return;
-        if (b->data)
-                explicit_bzero(b->data, b->allocated);
-        free(b->data);
-        free(b);
-}
-
-/* Grow to at least one free byte, at most cap bytes in all. realloc() would
- * leave the old block unwiped, so copy by hand. */
-static int buf_grow(CliBuf *b, size_t cap) {
-        size_t allocated = b->allocated ? b->allocated * 2 : STDIN_CHUNK_SIZE;
-        if (allocated > cap || allocated < b->allocated)
-                allocated = cap;
-        if (allocated <= b->size)
-                return -EMSGSIZE;
-        uint8_t *data = malloc(allocated);
-        if (!data)
-                return -ENOMEM;
-        if (b->data) {
-                memcpy(data, b->data, b->size);
-                explicit_bzero(b->data, b->allocated);
-                free(b->data);
-        }
-        b->data = data;
-        b->allocated = allocated;
-        return 0;
-}
-
-int cli_stdin_read(size_t size_max, CliBuf **ret) {
-        _cleanup_(cli_buf_freep) CliBuf *b = calloc(1, sizeof(CliBuf));
-        int r;
-
-        if (!b)
-                return -ENOMEM;
-        for (;;) {
-                /* One byte over the limit is how we know it is over. */
-                if (b->size == b->allocated) {
-                        r = buf_grow(b, size_max + 1);
-                        if (r < 0)
-                                return r;
-                }
-                ssize_t k = read(STDIN_FILENO, b->data + b->size, b->allocated - b->size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        break;
-                b->size += (size_t) k;
-                if (b->size > size_max)
-                        return -EMSGSIZE;
-        }
-        *ret = TAKE_PTR(b);
-        return 0;
-}
 
 int cli_base64_encode(const void *data, size_t size, CliBuf **ret) {
         static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -107,33 +47,19 @@ int cli_base64_encode(const void *data, size_t size, CliBuf **ret) {
         return 0;
 }
 
-/* jansson does not pass the size to free(), so each block carries it in a
- * header, padded to keep the block aligned for any type. */
-typedef union {
-        size_t size;
-        max_align_t align;
-} WipeHeader;
-
-static void *json_malloc_wiped(size_t size) {
-        if (size > SIZE_MAX - sizeof(WipeHeader))
-                return NULL;
-        WipeHeader *h = malloc(sizeof(WipeHeader) + size);
-        if (!h)
-                return NULL;
-        h->size = size;
-        return h + 1;
-}
-
+/* jansson does not pass the size to free(), so ask malloc for it. The
+ * blocks must stay plain malloc() blocks: libcredvault hands some of
+ * jansson's output to free() itself (cv_token_get_json), which a block
+ * behind a size header would make an invalid free. */
 static void json_free_wiped(void *p) {
         if (!p)
                 return;
-        WipeHeader *h = (WipeHeader *) p - 1;
-        explicit_bzero(p, h->size);
-        free(h);
+        explicit_bzero(p, malloc_usable_size(p));
+        free(p);
 }
 
 void cli_json_wipe_on_free(void) {
-        json_set_alloc_funcs(json_malloc_wiped, json_free_wiped);
+        json_set_alloc_funcs(malloc, json_free_wiped);
 }
 
 const char *cli_time_format(int64_t t, char buf[static CLI_TIME_SIZE]) {
@@ -163,6 +89,11 @@ int cli_write_secret(const void *data, size_t size) {
                 size -= (size_t) k;
         }
         return 0;
+}
+
+int cli_write_secret_line(const char *s) {
+        int r = cli_write_secret(s, strlen(s));
+        return r < 0 ? r : cli_write_secret("\n", 1);
 }
 
 int cli_print_json(json_t *j) {
@@ -217,8 +148,11 @@ int cli_table_add(CliTable *t, const char *const *cells) {
         for (size_t i = 0; i < t->n_columns; i++) {
                 row[i] = strdup(cells[i]);
                 if (!row[i]) {
-                        while (i > 0)
-                                free(row[--i]);
+                        while (i > 0) {
+                                i--;
+                                explicit_bzero(row[i], strlen(row[i]));
+                                free(row[i]);
+                        }
                         return -ENOMEM;
                 }
         }
@@ -236,33 +170,66 @@ static size_t text_width(const char *s) {
         return n;
 }
 
+/* The whole table is rendered into one wiping buffer and written past
+ * stdio: a cell may be a revealed token. */
 int cli_table_print(const CliTable *t) {
         _cleanup_(freep) size_t *widths = calloc(t->n_columns, sizeof(size_t));
-        if (!widths)
+        _cleanup_(cli_buf_freep) CliBuf *text = calloc(1, sizeof(CliBuf));
+        size_t size = 0;
+
+        if (!widths || !text)
                 return -ENOMEM;
         for (size_t i = 0; i < t->n_rows * t->n_columns; i++) {
                 size_t w = text_width(t->cells[i]);
                 if (w > widths[i % t->n_columns])
                         widths[i % t->n_columns] = w;
         }
+        /* Bytes, not widths: padding is by characters, cells are bytes. */
+        for (size_t i = 0; i < t->n_rows * t->n_columns; i++)
+                size += strlen(t->cells[i]) + widths[i % t->n_columns] + 2;
+        text->data = malloc(size + 1);
+        if (!text->data)
+                return -ENOMEM;
+        text->allocated = size + 1;
         for (size_t i = 0; i < t->n_rows * t->n_columns; i++) {
-                size_t column = i % t->n_columns;
-                fputs(t->cells[i], stdout);
+                size_t column = i % t->n_columns, n = strlen(t->cells[i]);
+                memcpy(text->data + text->size, t->cells[i], n);
+                text->size += n;
                 if (column + 1 == t->n_columns)
-                        fputc('\n', stdout);
+                        text->data[text->size++] = '\n';
                 else
-                        fprintf(stdout, "%*s", (int) (widths[column] - text_width(t->cells[i]) + 2), "");
+                        for (size_t pad = widths[column] - text_width(t->cells[i]) + 2; pad > 0; pad--)
+                                text->data[text->size++] = ' ';
         }
-        return ferror(stdout) ? -EIO : 0;
+        return cli_write_secret(text->data, text->size);
 }
 
 void cli_table_free(CliTable *t) {
         if (!t)
                 return;
-        for (size_t i = 0; i < t->n_rows * t->n_columns; i++)
+        for (size_t i = 0; i < t->n_rows * t->n_columns; i++) {
+                explicit_bzero(t->cells[i], strlen(t->cells[i]));
                 free(t->cells[i]);
+        }
         free(t->cells);
         free(t);
+}
+int cli_match_print(const Cli *cli, bool match, int64_t version) {
+        if (cli->json) {
+                json_t *j = json_pack("{s:b}", "match", match);
+                if (j && version >= 0 &&
+                    json_object_set_new(j, "version", match ? json_integer(version) : json_null()) < 0) {
+                        json_decref(j);
+                        j = NULL;
+                }
+                int r = cli_print_json(j);
+                if (r < 0)
+                        return r;
+        } else if (match && version >= 0)
+                printf("match version %" PRId64 "\n", version);
+        else
+                printf(match ? "match\n" : "no match\n");
+        return match ? 0 : CLI_EXIT_NO_MATCH;
 }
 
 int cli_error(int r, const char *format, ...) {
@@ -279,5 +246,9 @@ int cli_error(int r, const char *format, ...) {
 
 int cli_error_call(const CvClient *c, int r) {
         const char *message = cv_client_error_message(c);
+        int64_t retry_ms = cv_client_retry_after_ms(c);
+
+        if (r == -EALREADY && retry_ms >= 0)
+                return cli_error(r, "%s (retry after %" PRId64 " ms)", *message ? message : strerror(-r), retry_ms);
         return cli_error(r, "%s", *message ? message : strerror(-r));
 }

@@ -4,8 +4,12 @@
 # cv-harness gives a fresh credvaultd and CREDVAULT_SOCKET; meson gives the
 # binary in CREDVAULT_CLI. Checks the command contract scripts rely on:
 # byte-exact values through stdin/stdout, the size limit, versions, lists
-# that never show values, the JSON keys, token set parsing, and the exit
-# statuses. Only bash, coreutils (od, head, base64, date), grep and cmp.
+# that never show values, the JSON keys, token sets as the daemon keeps
+# them and their states, plugins registered from manifests (every auth
+# type, the auth block given back byte for byte, bad manifests refused
+# whole), verifying service tokens and oauth client credentials, user API
+# keys, and the exit statuses. Only bash, coreutils (od, head, base64,
+# date, tr, wc), grep and cmp.
 set -euo pipefail
 
 CLI=${CREDVAULT_CLI:?CREDVAULT_CLI is not set (run through meson test)}
@@ -94,12 +98,23 @@ printf 's3cr3t-VALUE-canary' >"$T/canary"
 
 # ---- help, version, usage ----
 expect "--help" 0 $E --help
-for cmd in "secret put PLUGIN NAME" "secret get PLUGIN NAME" "secret ls [PLUGIN]" "secret rm PLUGIN NAME" \
-        "token put PLUGIN USER" "token get PLUGIN USER" "token ls PLUGIN" "token rm PLUGIN USER" "status" "help"; do
+for cmd in "plugin add FILE|- [--name NAME] [--domain DOMAIN]" "plugin ls" "plugin show NAME [--expiring DURATION]" \
+        "plugin rm NAME --yes" "plugin manifest NAME" \
+        "secret put PLUGIN NAME" "secret get PLUGIN NAME" "secret generate PLUGIN NAME [--bytes N]" \
+        "secret verify PLUGIN NAME [--raw]" "secret ls [PLUGIN]" "secret rm PLUGIN NAME" \
+        "oauth verify-client PLUGIN [--post]" \
+        "apikey put PLUGIN USER" "apikey lookup PLUGIN [--header]" "apikey ls PLUGIN" "apikey rm PLUGIN USER" \
+        "token put PLUGIN USER" "token get PLUGIN USER [--min-valid SECONDS]" \
+        "token ls PLUGIN [--expiring DURATION] [--reveal]" "token rm PLUGIN USER" "status" "help"; do
         out_has "--help lists '$cmd'" "$cmd"
 done
-out_has "--help documents exit status 5" "5  daemon unreachable"
+for status in "0   success" "1   any other failure" "2   bad usage" "3   not found" "4   permission denied" \
+        "5   daemon unreachable" "6   no match" "7   refresh required" "8   reauth required" \
+        "9   refresh in progress" "10  conflict"; do
+        out_has "--help documents exit status '$status'" "  $status"
+done
 out_has "--help documents --socket" "--socket PATH"
+out_has "--help documents DURATION" "90s, 5m, 2h, 1d"
 expect "-h" 0 $E -h
 out_has "-h" "Exit status"
 expect "help" 0 $E help
@@ -122,8 +137,35 @@ expect "secret put: one argument" 2 "$T/text" secret put p
 expect "secret get: three arguments" 2 $E secret get p n x
 expect "secret ls: two arguments" 2 $E secret ls a b
 expect "token ls: no argument" 2 $E token ls
-expect "token put: three arguments" 2 $E token put p u x
+expect "token put: three arguments" 2 "$T/text" token put p u x
 expect "status: an argument" 2 $E status x
+expect "plugin add: no file" 2 $E plugin add
+expect "plugin rm: no name" 2 $E plugin rm --yes
+expect "apikey lookup: two arguments" 2 $E apikey lookup p u
+expect "oauth verify-client: no plugin" 2 $E oauth verify-client
+
+# Command options belong to their commands.
+expect "--raw on secret get" 2 $E secret get p n --raw
+err_has "--raw on secret get: says so" "'--raw' is not an option of 'secret get'"
+expect "--yes on secret rm" 2 $E --yes secret rm p n
+expect "--reveal on token get" 2 $E token get p u --reveal
+expect "--expiring on token get" 2 $E token get p u --expiring 5m
+expect "--min-valid on token ls" 2 $E token ls p --min-valid 5
+expect "--post on secret verify" 2 "$T/text" secret verify p n --post
+expect "--header on apikey put" 2 "$T/text" apikey put p u --header
+expect "--name on plugin show" 2 $E plugin show p --name x
+expect "--bytes on secret put" 2 "$T/text" secret put p n --bytes 32
+expect "--bytes 0" 2 $E secret generate p n --bytes 0
+expect "--bytes not a number" 2 $E secret generate p n --bytes many
+expect "--min-valid not a number" 2 $E token get p u --min-valid soon
+expect "--min-valid negative" 2 $E token get p u --min-valid -5
+expect "--expiring without a value" 2 $E token ls p --expiring
+for bad in 5x m "" -5 " 5" 5mm 1.5h 0x10 99999999999999999999; do
+        expect "--expiring '$bad'" 2 $E token ls p --expiring "$bad"
+done
+err_has "--expiring: says what a DURATION is" "DURATION"
+# Nothing reached the daemon: refused before connecting.
+expect "a bad option with no daemon" 2 $E --socket /nonexistent/sock token ls p --expiring 5x
 
 # ---- status ----
 expect "status" 0 $E status
@@ -219,19 +261,26 @@ expect "secret rm" 0 $E secret rm rt text
 expect "secret get after rm" 3 $E secret get rt text
 expect "secret rm again" 3 $E secret rm rt text
 
-# ---- tokens ----
+# ---- tokens: stored as the token endpoint sent them ----
+# 4102444800 is 2100-01-01: far enough to stay "valid".
 cat >"$T/tok-full" <<'EOF'
 {"access_token": "AT-canary", "token_type": "Bearer", "refresh_token": "RT-canary",
- "scope": "read write", "expires_at": 1900000000}
+ "scope": "read write", "expires_at": 4102444800}
 EOF
 printf '{"access_token":"AT2-canary","token_type":"Bearer"}' >"$T/tok-min"
-printf '{"access_token":"AT3-canary","token_type":"Bearer","expires_in":3600}' >"$T/tok-in"
+printf '{"access_token":"AT3-canary","token_type":"Bearer","expires_in":3600,"id_token":"ID-canary","x_vendor":{"a":[1,2]}}' \
+        >"$T/tok-in"
 
 expect "token put" 0 "$T/tok-full" token put todo alice@example.com
 out_is "token put" "todo/alice@example.com version 1"
 expect "token get" 0 $E token get todo alice@example.com
-out_is "token get: the token set, one line" \
-        '{"access_token":"AT-canary","token_type":"Bearer","refresh_token":"RT-canary","scope":"read write","expires_at":1900000000}'
+for field in '"access_token":"AT-canary"' '"token_type":"Bearer"' '"refresh_token":"RT-canary"' \
+        '"scope":"read write"' '"expires_at":4102444800'; do
+        out_has "token get: the token set" "$field"
+done
+out_matches "token get: one JSON object" '^\{.*\}$'
+[[ $(wc -l <"$T/out") -eq 1 ]] || fail "token get: not one line"
+pass
 cp "$T/out" "$T/tok-got"
 expect "token get | token put" 0 "$T/tok-got" --json token put todo alice@example.com
 out_is "token put --json" '{"plugin":"todo","user":"alice@example.com","version":2}'
@@ -239,7 +288,7 @@ expect "token get after round trip" 0 $E token get todo alice@example.com
 out_is_file "token get | token put round-trips" "$T/tok-got"
 expect "token get --json" 0 $E --json token get todo alice@example.com
 for key in '"plugin":"todo"' '"user":"alice@example.com"' '"version":2' '"created":' '"updated":' \
-        '"token":{"access_token":"AT-canary","token_type":"Bearer","refresh_token":"RT-canary","scope":"read write","expires_at":1900000000}}'; do
+        "\"token\":$(cat "$T/tok-got")}"; do
         out_has "token get --json" "$key"
 done
 
@@ -248,36 +297,125 @@ expect "token get minimal" 0 $E token get todo 'Ada Lovelace ü'
 out_is "token get minimal: no optional fields" '{"access_token":"AT2-canary","token_type":"Bearer"}'
 
 now=$(date +%s)
-expect "token put expires_in" 0 "$T/tok-in" token put todo bob
+expect "token put expires_in and other fields" 0 "$T/tok-in" token put todo bob
 expect "token get expires_in" 0 $E token get todo bob
 at=$(grep -oE '"expires_at":[0-9]+' "$T/out" | cut -d: -f2) || fail "token put expires_in: no expires_at"
 ((at >= now + 3600 - 5 && at <= now + 3600 + 60)) || fail "token put expires_in: expires_at $at, now $now"
 pass
 out_lacks "token get expires_in: not kept as such" "expires_in"
+out_has "token get: other fields kept" '"id_token":"ID-canary"'
+out_has "token get: other fields kept whole" '"x_vendor":{"a":[1,2]}'
+
+# A response without refresh_token (a refresh that did not rotate it)
+# keeps the previous one; one with it replaces it.
+printf '{"access_token":"AT4-canary","token_type":"Bearer","expires_in":3600}' >"$T/tok-norefresh"
+expect "token put without refresh_token" 0 "$T/tok-norefresh" token put todo alice@example.com
+out_is "token put without refresh_token: a new version" "todo/alice@example.com version 3"
+expect "token get after a put without refresh_token" 0 $E token get todo alice@example.com
+out_has "the new access token" '"access_token":"AT4-canary"'
+out_has "the previous refresh token kept" '"refresh_token":"RT-canary"'
+out_lacks "the previous access token gone" '"AT-canary"'
+out_lacks "the previous scope gone" '"scope"'
+printf '{"access_token":"AT5-canary","token_type":"Bearer","refresh_token":"RT5-canary","expires_at":4102444800}' \
+        >"$T/tok-rotated"
+expect "token put with a new refresh_token" 0 "$T/tok-rotated" token put todo alice@example.com
+expect "token get after rotation" 0 $E token get todo alice@example.com
+out_has "the new refresh token" '"refresh_token":"RT5-canary"'
+out_lacks "the old refresh token gone" '"RT-canary"'
 
 expect "token ls" 0 $E token ls todo
-out_matches "token ls: header" '^USER +VERSION +EXPIRES +UPDATED$'
-expires=$(date -u -d @1900000000 +%Y-%m-%dT%H:%M:%SZ)
-out_matches "token ls: a row with an expiry" "^alice@example.com +2 +$expires +$ISO\$"
-out_matches "token ls: a row without an expiry" "^Ada Lovelace ü +1 +- +$ISO\$"
-out_matches "token ls: expires_in became a time" "^bob +1 +$ISO +$ISO\$"
-for v in AT-canary RT-canary AT2-canary AT3-canary; do
+out_matches "token ls: header" '^USER +STATE +EXPIRES +UPDATED$'
+expires=$(date -u -d @4102444800 +%Y-%m-%dT%H:%M:%SZ)
+out_matches "token ls: a row with an expiry" "^alice@example.com +valid +$expires +$ISO\$"
+out_matches "token ls: a row without an expiry" "^Ada Lovelace ü +valid +- +$ISO\$"
+out_matches "token ls: expires_in became a time" "^bob +valid +$ISO +$ISO\$"
+for v in AT5-canary RT5-canary AT2-canary AT3-canary ID-canary; do
         out_lacks "token ls: no token" "$v"
 done
 expect "token ls --json" 0 $E token ls todo --json
 out_matches "token ls --json: an array" '^\[\{.*\}\]$'
-out_has "token ls --json: with expiry" \
-        '"user":"alice@example.com","version":2,'
-out_has "token ls --json: expires_at" '"expires_at":1900000000'
+out_has "token ls --json: with expiry" '"user":"alice@example.com","version":4,'
+out_has "token ls --json: expires_at" '"expires_at":4102444800'
 out_has "token ls --json: unknown expiry is null" '"expires_at":null'
+out_has "token ls --json: the state" '"state":"valid"'
 for key in '"created":' '"updated":'; do
         out_has "token ls --json" "$key"
 done
-for v in AT-canary RT-canary AT2-canary AT3-canary access_token; do
+for v in AT5-canary RT5-canary AT2-canary AT3-canary ID-canary access_token; do
         out_lacks "token ls --json: no token" "$v"
 done
 expect "token ls of an empty plugin" 0 $E --json token ls nothing-here
 out_is "token ls --json of an empty plugin" '[]'
+
+# ---- token states, --expiring, --min-valid, --reveal ----
+# The states "refreshing" and "reauth_required" come from the refresh
+# calls of the library, which the CLI does not make: tests/e2e covers them.
+printf '{"access_token":"ST-valid-canary","token_type":"Bearer","expires_in":86400}' >"$T/st-valid"
+printf '{"access_token":"ST-soon-canary","token_type":"Bearer","expires_in":120}' >"$T/st-soon"
+printf '{"access_token":"ST-old-canary","token_type":"Bearer","expires_at":1000000000}' >"$T/st-old"
+printf '{"access_token":"ST-never-canary","token_type":"Bearer"}' >"$T/st-never"
+for u in valid soon old never; do
+        expect "token put $u" 0 "$T/st-$u" token put states "u-$u"
+done
+expect "token ls states" 0 $E token ls states
+out_matches "token ls: valid" "^u-valid +valid +$ISO +$ISO\$"
+out_matches "token ls: expiring within the default 5m" "^u-soon +expiring +$ISO +$ISO\$"
+out_matches "token ls: expired" "^u-old +expired +2001-09-09T01:46:40Z +$ISO\$"
+out_matches "token ls: no expiry is valid" "^u-never +valid +- +$ISO\$"
+[[ $(wc -l <"$T/out") -eq 5 ]] || fail "token ls states: expected a header and 4 rows"
+pass
+expect "token ls --expiring 1m" 0 $E token ls states --expiring 1m
+out_matches "--expiring 1m: the expired one" "^u-old +expired "
+out_lacks "--expiring 1m: 2 minutes away is not within 1m" "u-soon"
+out_lacks "--expiring 1m: valid ones left out" "u-valid"
+out_lacks "--expiring 1m: no expiry left out" "u-never"
+expect "token ls --expiring 10m" 0 $E token ls states --expiring 10m
+out_matches "--expiring 10m: expiring" "^u-soon +expiring "
+out_matches "--expiring 10m: expired" "^u-old +expired "
+out_lacks "--expiring 10m: valid for a day left out" "u-valid"
+[[ $(wc -l <"$T/out") -eq 3 ]] || fail "token ls --expiring 10m: expected a header and 2 rows"
+pass
+expect "token ls --expiring 2d" 0 $E token ls states --expiring 2d
+out_matches "--expiring 2d: a day away is expiring now" "^u-valid +expiring "
+out_lacks "--expiring 2d: no expiry never expires" "u-never"
+for d in 600 600s 10m 1h; do
+        expect "token ls --expiring $d" 0 $E --json token ls states --expiring "$d"
+        out_has "--expiring $d: expiring" '"user":"u-soon"'
+        out_lacks "--expiring $d: valid for a day left out" '"user":"u-valid"'
+done
+expect "token ls --json states" 0 $E --json token ls states
+for st in '"user":"u-valid","version":1,' '"state":"expiring"' '"state":"expired"' '"state":"valid"'; do
+        out_has "token ls --json: states" "$st"
+done
+expect "token ls --reveal" 0 $E token ls states --reveal
+out_matches "--reveal: header" '^USER +STATE +EXPIRES +UPDATED +ACCESS_TOKEN$'
+out_matches "--reveal: a valid token" "^u-valid +valid +$ISO +$ISO +ST-valid-canary\$"
+out_matches "--reveal: an expiring one is still valid" "^u-soon +expiring +$ISO +$ISO +ST-soon-canary\$"
+out_matches "--reveal: an expired one shows its state" "^u-old +expired +$ISO +$ISO +\(expired\)\$"
+out_lacks "--reveal: never an expired token" "ST-old-canary"
+out_matches "--reveal: no expiry" "^u-never +valid +- +$ISO +ST-never-canary\$"
+expect "token ls --reveal --expiring" 0 $E token ls states --reveal --expiring 10m
+out_has "--reveal --expiring: the expiring one" "ST-soon-canary"
+out_lacks "--reveal --expiring: only those rows" "ST-valid-canary"
+expect "token ls --json --reveal" 0 $E --json token ls states --reveal
+out_has "--json --reveal: the token" '"state":"valid","access_token":"ST-valid-canary"'
+out_has "--json --reveal: none for an expired one" '"state":"expired","access_token":null'
+out_lacks "--json --reveal: never an expired token" "ST-old-canary"
+
+expect "token get expired" 7 $E token get states u-old
+err_has "token get expired: the daemon's message" "refresh"
+[[ ! -s $T/out ]] || fail "token get expired: printed something"
+pass
+expect "token get --min-valid within" 0 $E token get states u-soon --min-valid 60
+out_has "token get --min-valid within" "ST-soon-canary"
+expect "token get --min-valid beyond" 7 $E token get states u-soon --min-valid 300
+out_lacks "token get --min-valid beyond: no token" "ST-soon-canary"
+err_lacks "token get --min-valid beyond: no token in the error" "ST-soon-canary"
+expect "token get --min-valid as a DURATION" 7 $E token get states u-soon --min-valid 5m
+expect "token get --min-valid 1h of a day's token" 0 $E token get states u-valid --min-valid 1h
+expect "token get --min-valid of a set without expiry" 0 $E token get states u-never --min-valid 1d
+expect "token get --json --min-valid beyond" 7 $E --json token get states u-soon --min-valid 300
+expect "token get --min-valid of nobody" 3 $E token get states nobody --min-valid 60
 
 # ---- bad token sets: exit 2, field named, nothing stored, nothing leaked ----
 bad_token() { # bad_token WHAT JSON STDERR-MUST-HAVE
@@ -287,7 +425,6 @@ bad_token() { # bad_token WHAT JSON STDERR-MUST-HAVE
         err_lacks "token put $1: no token in the error" "LEAK"
         expect "token put $1: nothing stored" 3 $E token get todo mallory
 }
-bad_token "unknown field" '{"access_token":"LEAK1","token_type":"Bearer","id_token":"x"}' "id_token"
 bad_token "missing access_token" '{"token_type":"Bearer","refresh_token":"LEAK2"}' "access_token"
 bad_token "missing token_type" '{"access_token":"LEAK3"}' "token_type"
 bad_token "not JSON" 'access_token=LEAK4' "invalid JSON"
@@ -302,6 +439,17 @@ bad_token "expires_in negative" '{"access_token":"LEAK10","token_type":"Bearer",
 bad_token "both expiries" '{"access_token":"LEAK11","token_type":"Bearer","expires_at":1,"expires_in":2}' "expires_in"
 bad_token "null field" '{"access_token":"LEAK12","token_type":"Bearer","scope":null}' "scope"
 bad_token "duplicate key" '{"access_token":"LEAK13","access_token":"LEAK14","token_type":"Bearer"}' "duplicate"
+bad_token "empty access_token" '{"access_token":"","token_type":"Bearer","refresh_token":"LEAK15"}' "access_token"
+bad_token "a NUL escape" '{"access_token":"LEAK16\u0000x","token_type":"Bearer"}' "invalid JSON"
+{
+        printf '{"access_token":"LEAK17","token_type":"Bearer","pad":"'
+        head -c 65536 /dev/zero | tr '\0' 'x'
+        printf '"}'
+} >"$T/tok-huge"
+expect "token put over 64 KiB" 2 "$T/tok-huge" token put todo mallory
+err_has "token put over 64 KiB: says why" "65536"
+err_lacks "token put over 64 KiB: no token in the error" "LEAK"
+expect "token put over 64 KiB: nothing stored" 3 $E token get todo mallory
 expect "token put bad plugin" 2 "$T/tok-min" token put bad/plugin u
 expect "token put with the token as an argument" 2 "$T/tok-min" token put todo u AT-canary
 
@@ -311,10 +459,431 @@ expect "token rm" 0 $E token rm todo bob
 expect "token get after rm" 3 $E token get todo bob
 expect "token rm again" 3 $E token rm todo bob
 
+# ---- plugins: registered from manifests ----
+# Auth blocks of every type, compact and in the order a manifest has them:
+# `plugin manifest` gives back compact JSON with the keys in their original
+# order, so a byte comparison checks it is the same block.
+printf '%s' '{"type":"none"}' >"$T/auth-none"
+printf '%s' '{"type":"service_http","authorization_type":"bearer","verification_tokens":{"openai":"VT-bearer-canary"}}' \
+        >"$T/auth-bearer"
+printf '%s' '{"type":"service_http","authorization_type":"basic","instructions":"Paste the token."}' >"$T/auth-basic"
+printf '%s' '{"type":"user_http","authorization_type":"bearer"}' >"$T/auth-user"
+printf '%s' '{"type":"oauth","client_url":"https://tasks.example.com/authorize","scope":"read write","authorization_url":"https://tasks.example.com/token","authorization_content_type":"application/x-www-form-urlencoded","verification_tokens":{"openai":"VT-oauth-canary","other":"VT-other-canary"}}' \
+        >"$T/auth-oauth"
+# manifest DOMAIN AUTH-FILE: a whole ai-plugin.json named "tasks".
+manifest() {
+        printf '{"schema_version":"v1","name_for_human":"Tasks","name_for_model":"tasks","description_for_human":"Tasks.","description_for_model":"Manage tasks.","auth":%s,"api":{"type":"openapi","url":"https://%s/openapi.yaml"},"logo_url":"https://%s/logo.png","contact_email":"support@example.com","legal_info_url":"https://%s/legal"}' \
+                "$(cat "$2")" "$1" "$1" "$1"
+}
+manifest tasks.example.com "$T/auth-oauth" >"$T/manifest"
+manifest evil.example.net "$T/auth-oauth" >"$T/manifest-evil"
+CANARIES="VT-bearer-canary VT-oauth-canary VT-other-canary"
+
+expect "plugin ls of none" 0 $E plugin ls
+out_is "plugin ls of none: the header" "NAME  AUTH  DOMAIN  VERSION  UPDATED"
+expect "plugin ls --json of none" 0 $E --json plugin ls
+out_is "plugin ls --json of none" '[]'
+
+expect "plugin add a whole manifest" 0 $E plugin add "$T/manifest"
+out_is "plugin add: the name from name_for_model" "tasks version 1"
+expect "plugin manifest" 0 $E plugin manifest tasks
+out_is_file "plugin manifest: the auth block, one line" <(cat "$T/auth-oauth"; echo)
+expect "plugin manifest --json" 0 $E --json plugin manifest tasks
+out_is_file "plugin manifest --json: the same" <(cat "$T/auth-oauth"; echo)
+
+for type in none bearer basic user oauth; do
+        expect "plugin add the $type auth block" 0 "$T/auth-$type" plugin add - --name "p-$type"
+        out_is "plugin add the $type auth block" "p-$type version 1"
+        expect "plugin manifest of the $type block" 0 $E plugin manifest "p-$type"
+        out_is_file "plugin manifest of the $type block: byte for byte" <(cat "$T/auth-$type"; echo)
+done
+expect "plugin add an auth block from a file" 0 $E --json plugin add "$T/auth-user" --name p-file --domain api.example.org
+out_is "plugin add --json" '{"plugin":"p-file","version":1}'
+expect "plugin add an auth block without --name" 2 "$T/auth-none" plugin add -
+err_has "plugin add an auth block without --name: says what is missing" "name_for_model"
+
+expect "plugin ls" 0 $E plugin ls
+out_matches "plugin ls: header" '^NAME +AUTH +DOMAIN +VERSION +UPDATED$'
+out_matches "plugin ls: the whole manifest" "^tasks +oauth +tasks.example.com +1 +$ISO\$"
+out_matches "plugin ls: --domain" "^p-file +user_http +api.example.org +1 +$ISO\$"
+out_matches "plugin ls: an auth block has no domain" "^p-none +none +- +1 +$ISO\$"
+out_matches "plugin ls: service_http" "^p-basic +service_http +- +1 "
+[[ $(wc -l <"$T/out") -eq 8 ]] || fail "plugin ls: expected a header and 7 rows"
+pass
+for v in $CANARIES; do
+        out_lacks "plugin ls: no verification token" "$v"
+done
+expect "plugin ls --json" 0 $E --json plugin ls
+out_has "plugin ls --json: an item" '{"plugin":"tasks","auth_type":"oauth","domain":"tasks.example.com","version":1,"created":'
+out_has "plugin ls --json: no domain is null" '{"plugin":"p-none","auth_type":"none","domain":null,'
+for v in $CANARIES; do
+        out_lacks "plugin ls --json: no verification token" "$v"
+done
+cp "$T/out" "$T/plugins-before"
+
+# Re-adding the same name for the same domain is an update.
+expect "plugin add again" 0 $E plugin add "$T/manifest"
+out_is "plugin add again: the next version" "tasks version 2"
+expect "plugin ls after the update" 0 $E plugin ls
+out_matches "plugin ls: the new version" "^tasks +oauth +tasks.example.com +2 "
+
+# The same name_for_model for another domain is another plugin.
+expect "plugin add the name of another domain" 10 $E plugin add "$T/manifest-evil"
+err_has "plugin add the name of another domain: says so" "tasks.example.com"
+err_has "plugin add the name of another domain: says what to do" "another name"
+expect "plugin add the name of another domain: unchanged" 0 $E plugin ls
+out_matches "the first stays as it was" "^tasks +oauth +tasks.example.com +2 "
+out_lacks "no plugin of evil.example.net" "evil.example.net"
+expect "plugin add of another domain with --name" 0 $E plugin add "$T/manifest-evil" --name tasks-evil
+out_is "plugin add with --name" "tasks-evil version 1"
+expect "plugin ls with both" 0 $E plugin ls
+out_matches "plugin ls: the second" "^tasks-evil +oauth +evil.example.net +1 "
+out_matches "plugin ls: the first" "^tasks +oauth +tasks.example.com +2 "
+expect "plugin add --domain another domain" 10 "$T/auth-user" plugin add - --name p-file --domain other.example.org
+expect "plugin add --domain the same domain" 0 "$T/auth-user" plugin add - --name p-file --domain api.example.org
+out_is "plugin add --domain the same domain" "p-file version 2"
+
+# ---- plugin show: what is held, never a value ----
+printf 'tasks-client' | "$CLI" secret put tasks client_id >/dev/null
+printf 'CS-canary' | "$CLI" secret put tasks client_secret >/dev/null
+printf '{"access_token":"PT1-canary","token_type":"Bearer","expires_in":86400}' >"$T/pt-valid"
+printf '{"access_token":"PT2-canary","token_type":"Bearer","expires_in":120}' >"$T/pt-soon"
+printf '{"access_token":"PT3-canary","token_type":"Bearer","expires_at":1000000000}' >"$T/pt-old"
+for u in valid soon old; do
+        expect "token put for tasks $u" 0 "$T/pt-$u" token put tasks "user-$u"
+done
+printf 'AK-tasks-canary' >"$T/ak-tasks"
+expect "apikey put for tasks" 0 "$T/ak-tasks" apikey put tasks user-valid
+expect "plugin show" 0 $E plugin show tasks
+out_matches "plugin show: name" '^plugin: +tasks$'
+out_matches "plugin show: registered" '^registered: +yes$'
+out_matches "plugin show: domain" '^domain: +tasks.example.com$'
+out_matches "plugin show: auth type" '^auth type: +oauth$'
+out_matches "plugin show: version" '^version: +2$'
+out_matches "plugin show: updated" "^updated: +$ISO\$"
+out_matches "plugin show: a public auth field" '^  client_url +https://tasks.example.com/authorize$'
+out_matches "plugin show: scope" '^  scope +read write$'
+out_matches "plugin show: verification tokens by consumer" '^  verification_tokens +openai, other \(values not shown\)$'
+out_matches "plugin show: secrets" '^secrets: +4$'
+out_matches "plugin show: a secret and its version" '^  client_secret +version 1 +updated '
+out_matches "plugin show: a verification token's secret, by name" '^  verification_token:openai +version 2 '
+out_matches "plugin show: token counts" \
+        '^tokens: +3 total, 1 expiring within 5m, 1 expired, 0 reauth_required, 0 refreshing$'
+out_matches "plugin show: API keys" '^API keys: +1$'
+for v in $CANARIES CS-canary tasks-client PT1-canary PT2-canary PT3-canary AK-tasks-canary; do
+        out_lacks "plugin show: no value" "$v"
+done
+expect "plugin show --expiring 1m" 0 $E plugin show tasks --expiring 1m
+out_matches "plugin show --expiring 1m" '^tokens: +3 total, 0 expiring within 1m, 1 expired, '
+expect "plugin show --expiring 2d" 0 $E plugin show tasks --expiring 2d
+out_matches "plugin show --expiring 2d" '^tokens: +3 total, 2 expiring within 2d, 1 expired, '
+expect "plugin show --json" 0 $E --json plugin show tasks --expiring 3m
+for key in '"plugin":"tasks"' '"registered":true' '"domain":"tasks.example.com"' '"auth_type":"oauth"' '"version":2' \
+        '"client_url":"https://tasks.example.com/authorize"' '"verification_tokens":{"openai":null,"other":null}' \
+        '{"name":"client_id","version":1,' '"total":3' '"expiring":1' '"expired":1' '"reauth_required":0' \
+        '"refreshing":0' '"expiring_within":180' '"apikeys":1'; do
+        out_has "plugin show --json" "$key"
+done
+[[ $(wc -l <"$T/out") -eq 1 ]] || fail "plugin show --json: not one line"
+pass
+for v in $CANARIES CS-canary tasks-client PT1-canary PT2-canary PT3-canary AK-tasks-canary; do
+        out_lacks "plugin show --json: no value" "$v"
+done
+expect "plugin show of a plugin with secrets only" 0 $E plugin show lsplug
+out_matches "plugin show unregistered" '^registered: +no$'
+out_matches "plugin show unregistered: its secrets" '^  canary-name +version 1 '
+out_lacks "plugin show unregistered: no value" "s3cr3t-VALUE-canary"
+expect "plugin show of nothing" 3 $E plugin show nothing-here
+expect "plugin show bad name" 2 $E plugin show 'bad name'
+expect "plugin manifest of an unregistered plugin" 3 $E plugin manifest lsplug
+
+# ---- bad manifests: exit 2, the field named, nothing stored ----
+expect "plugin ls before bad manifests" 0 $E --json plugin ls
+cp "$T/out" "$T/plugins-before"
+bad_manifest() { # bad_manifest WHAT JSON STDERR-MUST-HAVE
+        printf '%s' "$2" >"$T/bad-manifest"
+        expect "plugin add $1" 2 "$T/bad-manifest" plugin add - --name mutant
+        err_has "plugin add $1: names the field" "$3"
+        err_lacks "plugin add $1: no verification token in the error" "VT-LEAK"
+        expect "plugin add $1: nothing stored" 3 $E plugin show mutant
+        expect "plugin add $1: plugin ls" 0 $E --json plugin ls
+        out_is_file "plugin add $1: plugin ls unchanged" "$T/plugins-before"
+        # The same over a registered plugin changes nothing either.
+        expect "plugin add $1 over tasks" 2 "$T/bad-manifest" plugin add - --name tasks
+        expect "plugin add $1 over tasks: plugin ls" 0 $E --json plugin ls
+        out_is_file "plugin add $1 over tasks: plugin ls unchanged" "$T/plugins-before"
+        expect "plugin add $1 over tasks: manifest unchanged" 0 $E plugin manifest tasks
+        out_is_file "plugin add $1 over tasks: manifest unchanged" <(cat "$T/auth-oauth"; echo)
+}
+huge=$(head -c 9000 /dev/zero | tr '\0' 'x')
+bad_manifest "unknown auth type" '{"type":"magic","verification_tokens":{"openai":"VT-LEAK"}}' "type"
+bad_manifest "unknown auth type: says which types" '{"type":"magic"}' "service_http"
+bad_manifest "missing required field" \
+        '{"type":"oauth","client_url":"https://a.example.com/a","authorization_url":"https://a.example.com/t","verification_tokens":{"openai":"VT-LEAK"}}' \
+        "scope"
+bad_manifest "missing authorization_type" '{"type":"service_http","verification_tokens":{"openai":"VT-LEAK"}}' \
+        "authorization_type"
+bad_manifest "wrong type" '{"type":"service_http","authorization_type":7}' "authorization_type"
+bad_manifest "wrong value" '{"type":"user_http","authorization_type":"digest"}' "authorization_type"
+bad_manifest "type not a string" '{"type":["oauth"]}' "type"
+bad_manifest "huge string" "{\"type\":\"service_http\",\"authorization_type\":\"bearer\",\"instructions\":\"$huge\",\"verification_tokens\":{\"openai\":\"VT-LEAK\"}}" \
+        "instructions"
+bad_manifest "unknown field" '{"type":"none","client_url":"https://a.example.com/"}' "client_url"
+bad_manifest "verification token not a string" \
+        '{"type":"service_http","authorization_type":"bearer","verification_tokens":{"openai":1}}' "verification_tokens"
+bad_manifest "verification tokens for none" '{"type":"none","verification_tokens":{"openai":"VT-LEAK"}}' \
+        "verification_tokens"
+bad_manifest "whole manifest without auth" '{"name_for_model":"mutant","api":{"url":"https://a.example.com/"}}' "auth"
+bad_manifest "whole manifest with a bad auth" \
+        '{"name_for_model":"mutant","auth":{"type":"oauth","scope":"x","verification_tokens":{"openai":"VT-LEAK"}}}' \
+        "manifest.auth"
+bad_manifest "not JSON" '{"type":"none",VT-LEAK' "invalid JSON"
+bad_manifest "not an object" '["VT-LEAK"]' "object"
+bad_manifest "duplicate key" '{"type":"none","type":"oauth"}' "duplicate"
+bad_manifest "empty" '' "invalid JSON"
+{
+        printf '{"type":"none","x":"'
+        head -c 70000 /dev/zero | tr '\0' 'x'
+        printf '"}'
+} >"$T/manifest-huge"
+expect "plugin add over 64 KiB" 2 "$T/manifest-huge" plugin add - --name mutant
+err_has "plugin add over 64 KiB: says why" "65536"
+expect "plugin add over 64 KiB: nothing stored" 3 $E plugin show mutant
+expect "plugin add a missing file" 2 $E plugin add "$T/no-such-file" --name mutant
+err_has "plugin add a missing file: names it" "no-such-file"
+expect "plugin add a directory" 2 $E plugin add "$T" --name mutant
+expect "plugin add a bad --name" 2 "$T/auth-none" plugin add - --name 'bad name'
+expect "plugin add a bad --domain" 2 "$T/auth-none" plugin add - --name mutant --domain 'Bad_Domain!'
+expect "plugin ls after bad manifests" 0 $E --json plugin ls
+out_is_file "plugin ls after bad manifests: unchanged" "$T/plugins-before"
+
+# ---- secret generate and verify: service tokens ----
+expect "secret generate" 0 $E secret generate p-bearer service_token
+out_matches "secret generate: 32 bytes as base64url, one line" '^[A-Za-z0-9_-]{43}$'
+[[ $(wc -l <"$T/out") -eq 1 ]] || fail "secret generate: not one line"
+pass
+gen=$(cat "$T/out")
+expect "secret get of a generated value" 0 $E secret get p-bearer service_token
+out_is_file "secret get of a generated value: the same, no newline" <(printf '%s' "$gen")
+expect "secret generate --bytes 16" 0 $E secret generate p-bearer short --bytes 16
+out_matches "secret generate --bytes 16" '^[A-Za-z0-9_-]{22}$'
+expect "secret generate --bytes 64 --json" 0 $E --json secret generate p-bearer long --bytes 64
+out_matches "secret generate --json" '^\{"plugin":"p-bearer","name":"long","version":1,"value":"[A-Za-z0-9_-]{86}"\}$'
+expect "secret generate --bytes 8" 2 $E secret generate p-bearer tiny --bytes 8
+err_has "secret generate --bytes 8: names the field" "bytes"
+expect "secret generate --bytes 8: nothing stored" 3 $E secret get p-bearer tiny
+
+printf 'Bearer %s' "$gen" >"$T/hdr"
+expect "secret verify" 0 "$T/hdr" secret verify p-bearer service_token
+out_is "secret verify" "match version 1"
+printf 'Bearer %s\n' "$gen" >"$T/hdr"
+expect "secret verify with a final newline" 0 "$T/hdr" secret verify p-bearer service_token
+printf 'Bearer %s\r\n' "$gen" >"$T/hdr"
+expect "secret verify with a final CRLF" 0 "$T/hdr" secret verify p-bearer service_token
+printf 'bearer %s' "$gen" >"$T/hdr"
+expect "secret verify: the scheme is case-insensitive" 0 "$T/hdr" secret verify p-bearer service_token
+printf 'Bearer %s\n\n' "$gen" >"$T/hdr"
+expect "secret verify: only one newline is stripped" 2 "$T/hdr" secret verify p-bearer service_token
+printf 'Bearer %sx' "$gen" >"$T/hdr"
+expect "secret verify a wrong value" 6 "$T/hdr" secret verify p-bearer service_token
+out_is "secret verify a wrong value" "no match"
+printf 'Basic %s' "$gen" >"$T/hdr"
+expect "secret verify: a bearer plugin wants Bearer" 6 "$T/hdr" secret verify p-bearer service_token
+printf '%s' "$gen" >"$T/hdr"
+expect "secret verify: a header without a scheme" 6 "$T/hdr" secret verify p-bearer service_token
+expect "secret verify: empty" 6 $E secret verify p-bearer service_token
+printf 'Bearer %s' "$gen" >"$T/hdr"
+expect "secret verify --json" 0 "$T/hdr" --json secret verify p-bearer service_token
+out_is "secret verify --json" '{"match":true,"version":1}'
+printf 'Bearer nope' >"$T/hdr"
+expect "secret verify --json no match" 6 "$T/hdr" --json secret verify p-bearer service_token
+out_is "secret verify --json no match" '{"match":false,"version":null}'
+err_lacks "secret verify no match: no value in the error" "$gen"
+printf '%s' "$gen" >"$T/raw"
+expect "secret verify --raw" 0 "$T/raw" secret verify p-bearer service_token --raw
+out_is "secret verify --raw" "match version 1"
+printf '%s\n' "$gen" >"$T/raw"
+expect "secret verify --raw: exact bytes, a newline is part of it" 6 "$T/raw" secret verify p-bearer service_token --raw
+printf 'Bearer %s' "$gen" >"$T/raw"
+expect "secret verify --raw: a header is not the value" 6 "$T/raw" secret verify p-bearer service_token --raw
+expect "secret verify --raw of binary" 0 "$T/binary" secret verify rt binary --raw
+expect "secret verify --raw of an empty value" 0 $E secret verify rt empty --raw
+expect "secret verify --raw of max" 0 "$T/max" secret verify rt max --raw
+expect "secret verify --raw over the limit" 2 "$T/over" secret verify rt max --raw
+expect "secret verify of a missing secret" 3 "$T/hdr" secret verify p-bearer nothing
+printf 'Bearer a\0b' >"$T/hdr-nul"
+expect "secret verify a header with a NUL" 2 "$T/hdr-nul" secret verify p-bearer service_token
+err_has "secret verify a header with a NUL: says so" "NUL"
+printf 'Bearer a\001b' >"$T/hdr-ctl"
+expect "secret verify a header with a control character" 2 "$T/hdr-ctl" secret verify p-bearer service_token
+
+expect "secret generate again" 0 $E secret generate p-bearer service_token
+gen2=$(cat "$T/out")
+[[ $gen2 != "$gen" ]] || fail "secret generate: the same value twice"
+pass
+printf 'Bearer %s' "$gen" >"$T/hdr"
+expect "secret verify the replaced value" 6 "$T/hdr" secret verify p-bearer service_token
+printf 'Bearer %s' "$gen2" >"$T/hdr"
+expect "secret verify the new value" 0 "$T/hdr" secret verify p-bearer service_token
+out_is "secret verify the new value" "match version 2"
+
+# A plugin registered with authorization_type basic is presented "Basic X".
+expect "secret generate basic" 0 $E secret generate p-basic service_token
+genb=$(cat "$T/out")
+printf 'Basic %s\n' "$genb" >"$T/hdr"
+expect "basic plugin: Basic X matches" 0 "$T/hdr" secret verify p-basic service_token
+printf 'Bearer %s\n' "$genb" >"$T/hdr"
+expect "basic plugin: Bearer X does not" 6 "$T/hdr" secret verify p-basic service_token
+expect "secret ls: generated values, metadata only" 0 $E secret ls p-bearer
+out_matches "secret ls: a generated secret" '^p-bearer +service_token +2 '
+out_lacks "secret ls: no generated value" "$gen2"
+
+# ---- oauth verify-client ----
+expect "oauth verify-client Basic" 0 <(printf 'Basic %s\n' "$(printf 'tasks-client:CS-canary' | base64 -w0)") \
+        oauth verify-client tasks
+out_is "oauth verify-client Basic" "match"
+expect "oauth verify-client Basic --json" 0 <(printf 'Basic %s' "$(printf 'tasks-client:CS-canary' | base64 -w0)") \
+        --json oauth verify-client tasks
+out_is "oauth verify-client --json" '{"match":true}'
+expect "oauth verify-client wrong secret" 6 <(printf 'Basic %s' "$(printf 'tasks-client:CS-wrong' | base64 -w0)") \
+        oauth verify-client tasks
+out_is "oauth verify-client wrong secret" "no match"
+err_lacks "oauth verify-client wrong secret: no secret in the error" "CS-"
+expect "oauth verify-client wrong id" 6 <(printf 'Basic %s' "$(printf 'other-client:CS-canary' | base64 -w0)") \
+        oauth verify-client tasks
+expect "oauth verify-client Bearer" 6 <(printf 'Bearer %s' "$(printf 'tasks-client:CS-canary' | base64 -w0)") \
+        oauth verify-client tasks
+expect "oauth verify-client not base64" 6 <(printf 'Basic !!!!') oauth verify-client tasks
+expect "oauth verify-client --post" 0 \
+        <(printf 'grant_type=authorization_code&code=abc&client_id=tasks-client&client_secret=CS-canary\n') \
+        oauth verify-client tasks --post
+out_is "oauth verify-client --post" "match"
+expect "oauth verify-client --post wrong secret" 6 <(printf 'client_id=tasks-client&client_secret=CS-wrong') \
+        oauth verify-client tasks --post
+expect "oauth verify-client --post --json wrong" 6 <(printf 'client_secret=x&client_id=tasks-client') \
+        --json oauth verify-client tasks --post
+out_is "oauth verify-client --post --json wrong" '{"match":false}'
+expect "oauth verify-client --post without client_secret" 2 <(printf 'client_id=tasks-client') \
+        oauth verify-client tasks --post
+err_has "oauth verify-client --post without client_secret: names it" "client_secret"
+expect "oauth verify-client --post client_id twice" 2 \
+        <(printf 'client_id=tasks-client&client_id=x&client_secret=CS-canary') oauth verify-client tasks --post
+expect "oauth verify-client --post a bad escape" 2 <(printf 'client_id=tasks-client&client_secret=CS%%zz') \
+        oauth verify-client tasks --post
+expect "oauth verify-client --post an escaped NUL" 2 <(printf 'client_id=tasks-client&client_secret=CS%%00') \
+        oauth verify-client tasks --post
+# Form encoding: "+" is a space, %XX a byte; Basic parts are form-encoded too (RFC 6749 §2.3.1).
+printf 'my client' | "$CLI" secret put enc client_id >/dev/null
+printf 'p@ss w+rd&=' | "$CLI" secret put enc client_secret >/dev/null
+expect "oauth verify-client --post decodes" 0 <(printf 'client_id=my+client&client_secret=p%%40ss+w%%2Brd%%26%%3D') \
+        oauth verify-client enc --post
+expect "oauth verify-client --post undecoded differs" 6 <(printf 'client_id=my+client&client_secret=p@ss w+rd') \
+        oauth verify-client enc --post
+expect "oauth verify-client Basic form-encoded parts" 0 \
+        <(printf 'Basic %s' "$(printf 'my+client:p%%40ss+w%%2Brd%%26%%3D' | base64 -w0)") oauth verify-client enc
+expect "oauth verify-client of a plugin without client credentials" 3 \
+        <(printf 'Basic %s' "$(printf 'a:b' | base64 -w0)") oauth verify-client p-none
+
+# ---- apikey: per-user API keys of a user_http plugin ----
+printf 'AK-alice-canary' >"$T/ak-alice"
+printf 'AK-bob-canary' >"$T/ak-bob"
+printf 'AK-carol-canary' >"$T/ak-carol"
+expect "apikey put" 0 "$T/ak-alice" apikey put p-user alice
+out_is "apikey put" "p-user/alice version 1"
+expect "apikey put --json" 0 "$T/ak-bob" --json apikey put p-user bob
+out_is "apikey put --json" '{"plugin":"p-user","user":"bob","version":1}'
+expect "apikey put of another plugin" 0 "$T/ak-carol" apikey put p-file carol
+expect "apikey lookup" 0 "$T/ak-alice" apikey lookup p-user
+out_is "apikey lookup: the user id" "alice"
+expect "apikey lookup --json" 0 "$T/ak-bob" --json apikey lookup p-user
+out_is "apikey lookup --json" '{"match":true,"user":"bob"}'
+expect "apikey lookup --header" 0 <(printf 'Bearer AK-bob-canary\n') apikey lookup p-user --header
+out_is "apikey lookup --header" "bob"
+expect "apikey lookup --header of a raw key" 6 "$T/ak-bob" apikey lookup p-user --header
+expect "apikey lookup: a header is not a key" 6 <(printf 'Bearer AK-bob-canary') apikey lookup p-user
+expect "apikey lookup: exact bytes" 6 <(printf 'AK-bob-canary\n') apikey lookup p-user
+expect "apikey lookup an unknown key" 6 <(printf 'AK-nobody') apikey lookup p-user
+[[ ! -s $T/out ]] || fail "apikey lookup an unknown key: printed a user"
+pass
+err_has "apikey lookup an unknown key: says so" "no match"
+err_lacks "apikey lookup an unknown key: no key in the error" "AK-nobody"
+expect "apikey lookup --json of an unknown key" 6 <(printf 'AK-nobody') --json apikey lookup p-user
+out_is "apikey lookup --json of an unknown key" '{"match":false,"user":null}'
+expect "apikey lookup: another plugin's key" 6 "$T/ak-carol" apikey lookup p-user
+expect "apikey lookup: empty" 6 $E apikey lookup p-user
+expect "apikey put a key of another user" 10 "$T/ak-alice" apikey put p-user mallory
+err_has "apikey put a key of another user: says so" "another user"
+err_lacks "apikey put a key of another user: no key in the error" "AK-alice-canary"
+expect "apikey put a key of another user: still alice's" 0 "$T/ak-alice" apikey lookup p-user
+out_is "apikey put a key of another user: still alice's" "alice"
+expect "apikey put empty" 2 $E apikey put p-user dave
+expect "apikey put over the limit" 2 "$T/over" apikey put p-user dave
+expect "apikey ls" 0 $E apikey ls p-user
+out_matches "apikey ls: header" '^USER +VERSION +UPDATED$'
+out_matches "apikey ls: alice" "^alice +1 +$ISO\$"
+out_matches "apikey ls: bob" "^bob +1 +$ISO\$"
+out_lacks "apikey ls: not mallory" "mallory"
+out_lacks "apikey ls: not another plugin's user" "carol"
+[[ $(wc -l <"$T/out") -eq 3 ]] || fail "apikey ls: expected a header and 2 rows"
+pass
+for v in AK-alice-canary AK-bob-canary; do
+        out_lacks "apikey ls: no key" "$v"
+done
+expect "apikey ls --json" 0 $E --json apikey ls p-user
+out_matches "apikey ls --json" '^\[\{"user":"alice","version":1,"created":[0-9]+,"updated":[0-9]+\},\{"user":"bob",'
+out_lacks "apikey ls --json: no key" "AK-"
+printf 'AK-alice-2-canary' >"$T/ak-alice2"
+expect "apikey put a new key" 0 "$T/ak-alice2" apikey put p-user alice
+out_is "apikey put a new key" "p-user/alice version 2"
+expect "apikey lookup the old key" 6 "$T/ak-alice" apikey lookup p-user
+expect "apikey lookup the new key" 0 "$T/ak-alice2" apikey lookup p-user
+expect "apikey rm" 0 $E apikey rm p-user bob
+[[ ! -s $T/out ]] || fail "apikey rm: printed something"
+pass
+expect "apikey lookup after rm" 6 "$T/ak-bob" apikey lookup p-user
+expect "apikey rm again" 3 $E apikey rm p-user bob
+expect "apikey ls after rm" 0 $E --json apikey ls p-user
+out_lacks "apikey ls after rm" '"bob"'
+expect "apikey ls of none" 0 $E --json apikey ls nothing-here
+out_is "apikey ls of none" '[]'
+
+# ---- plugin rm: everything of the plugin, only with --yes ----
+expect "plugin rm without --yes" 2 $E plugin rm tasks
+err_has "plugin rm without --yes: says what it would remove" "4 secrets, 3 token sets and 1 API key"
+err_has "plugin rm without --yes: says how" "--yes"
+expect "plugin rm without --yes: still there" 0 $E plugin show tasks
+out_matches "plugin rm without --yes: its secrets kept" '^secrets: +4$'
+expect "plugin rm without --yes: a secret kept" 0 $E secret get tasks client_secret
+expect "plugin rm --yes" 0 $E plugin rm tasks --yes
+[[ ! -s $T/out ]] || fail "plugin rm --yes: printed something"
+pass
+expect "plugin show after rm" 3 $E plugin show tasks
+expect "plugin manifest after rm" 3 $E plugin manifest tasks
+expect "secret get after plugin rm" 3 $E secret get tasks client_secret
+expect "secret get of a verification token after plugin rm" 3 $E secret get tasks verification_token:openai
+expect "token get after plugin rm" 3 $E token get tasks user-valid
+expect "token ls after plugin rm" 0 $E --json token ls tasks
+out_is "token ls after plugin rm" '[]'
+expect "apikey ls after plugin rm" 0 $E --json apikey ls tasks
+out_is "apikey ls after plugin rm" '[]'
+expect "apikey lookup after plugin rm" 6 "$T/ak-tasks" apikey lookup tasks
+expect "plugin ls after rm" 0 $E plugin ls
+out_lacks "plugin ls after rm" "tasks.example.com"
+out_matches "plugin ls after rm: the others stay" "^tasks-evil +oauth +evil.example.net "
+expect "secret get of another plugin after rm" 0 $E secret get enc client_id
+expect "plugin rm again" 3 $E plugin rm tasks --yes
+expect "plugin rm of nothing without --yes" 3 $E plugin rm nothing-here
+# The name is free again, for any domain.
+expect "plugin add after rm" 0 $E plugin add "$T/manifest-evil"
+out_is "plugin add after rm: a new plugin" "tasks version 1"
+
 # ---- the daemon unreachable ----
 expect "--socket /nonexistent/sock status" 5 $E --socket /nonexistent/sock status
 err_has "unreachable: says where" "/nonexistent/sock"
 expect "--socket /nonexistent/sock secret get" 5 $E --socket /nonexistent/sock secret get p n
+expect "--socket /nonexistent/sock plugin ls" 5 $E --socket /nonexistent/sock plugin ls
+expect "--socket /nonexistent/sock secret verify" 5 "$T/text" --socket /nonexistent/sock secret verify p n
+expect "--socket /nonexistent/sock apikey lookup" 5 "$T/text" --socket /nonexistent/sock apikey lookup p
 rc=0
 CREDVAULT_SOCKET=/nonexistent/sock "$CLI" secret ls </dev/null >"$T/out" 2>"$T/err" || rc=$?
 [[ $rc -eq 5 ]] || fail "\$CREDVAULT_SOCKET unreachable: exit status $rc, expected 5"
@@ -333,6 +902,6 @@ fi
 # ---- the daemon counts what we stored ----
 expect "status --json at the end" 0 $E status --json
 out_matches "status --json counts secrets" '"secrets":[1-9]'
-out_has "status --json counts tokens" '"tokens":2'
+out_matches "status --json counts tokens" '"tokens":[1-9]'
 
 echo "ok: $n_checks checks"

@@ -1,0 +1,176 @@
+/* input.c — what the CLI reads (see cli.h).
+ *
+ * Owns: reading stdin or a file into a buffer that wipes itself, making it
+ * text for the library (no NUL bytes, one final newline stripped where a
+ * header is read), and the DURATION syntax of --expiring and --min-valid.
+ * Never: let input pass through stdio's buffer or an unwiped allocation,
+ * and never quote a byte of it in an error message. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* First allocation for input; doubled as needed up to the caller's limit. */
+#define INPUT_CHUNK_SIZE 4096
+
+void cli_buf_free(CliBuf *b) {
+        if (!b)
+                return;
+        if (b->data)
+                explicit_bzero(b->data, b->allocated);
+        free(b->data);
+        free(b);
+}
+
+/* Grow to at least one free byte, at most cap bytes in all. realloc() would
+ * leave the old block unwiped, so copy by hand. */
+static int buf_grow(CliBuf *b, size_t cap) {
+        size_t allocated = b->allocated ? b->allocated * 2 : INPUT_CHUNK_SIZE;
+        if (allocated > cap || allocated < b->allocated)
+                allocated = cap;
+        if (allocated <= b->size)
+                return -EMSGSIZE;
+        uint8_t *data = malloc(allocated);
+        if (!data)
+                return -ENOMEM;
+        if (b->data) {
+                memcpy(data, b->data, b->size);
+                explicit_bzero(b->data, b->allocated);
+                free(b->data);
+        }
+        b->data = data;
+        b->allocated = allocated;
+        return 0;
+}
+
+static int fd_read(int fd, size_t size_max, CliBuf **ret) {
+        _cleanup_(cli_buf_freep) CliBuf *b = calloc(1, sizeof(CliBuf));
+        int r;
+
+        if (!b)
+                return -ENOMEM;
+        for (;;) {
+                /* One byte over the limit is how we know it is over; the
+                 * same byte is room for cli_buf_terminate()'s NUL. */
+                if (b->size == b->allocated) {
+                        r = buf_grow(b, size_max + 1);
+                        if (r < 0)
+                                return r;
+                }
+                ssize_t k = read(fd, b->data + b->size, b->allocated - b->size);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (k == 0)
+                        break;
+                b->size += (size_t) k;
+                if (b->size > size_max)
+                        return -EMSGSIZE;
+        }
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+int cli_stdin_read(size_t size_max, CliBuf **ret) {
+        return fd_read(STDIN_FILENO, size_max, ret);
+}
+
+int cli_file_read(const char *path, size_t size_max, CliBuf **ret) {
+        if (strcmp(path, "-") == 0)
+                return fd_read(STDIN_FILENO, size_max, ret);
+        _cleanup_(closep) int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        return fd_read(fd, size_max, ret);
+}
+
+int cli_buf_terminate(CliBuf *b) {
+        if (b->size > 0 && memchr(b->data, '\0', b->size))
+                return -EINVAL;
+        if (b->size == b->allocated) {
+                int r = buf_grow(b, b->size + 1);
+                if (r < 0)
+                        return r;
+        }
+        b->data[b->size] = '\0';
+        return 0;
+}
+
+int cli_stdin_read_text(const char *what, size_t size_max, bool strip_newline, CliBuf **ret) {
+        _cleanup_(cli_buf_freep) CliBuf *b = NULL;
+
+        /* Room for the newline that is stripped. */
+        int r = cli_stdin_read(size_max + (strip_newline ? 2 : 0), &b);
+        if (r == -EMSGSIZE)
+                return cli_error(r, "%s on stdin is over %zu bytes", what, size_max);
+        if (r < 0)
+                return cli_error(r, "cannot read %s from stdin: %s", what, strerror(-r));
+        if (strip_newline && b->size > 0 && b->data[b->size - 1] == '\n') {
+                b->size--;
+                if (b->size > 0 && b->data[b->size - 1] == '\r')
+                        b->size--;
+        }
+        if (b->size > size_max)
+                return cli_error(-EMSGSIZE, "%s on stdin is over %zu bytes", what, size_max);
+        r = cli_buf_terminate(b);
+        if (r == -EINVAL)
+                return cli_error(r, "%s on stdin holds a NUL byte", what);
+        if (r < 0)
+                return cli_error(r, "out of memory");
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+static const struct {
+        char unit;
+        int64_t seconds;
+} duration_units[] = {
+        { 'd', 86400 },
+        { 'h', 3600 },
+        { 'm', 60 },
+        { 's', 1 },
+};
+
+int cli_duration_parse(const char *s, int64_t max, int64_t *ret) {
+        int64_t v = 0, scale = 1;
+        const char *p = s;
+
+        /* Digits by hand: strtoll would take a sign, spaces and "0x". */
+        if (*p < '0' || *p > '9')
+                return -EINVAL;
+        for (; *p >= '0' && *p <= '9'; p++) {
+                if (v > (INT64_MAX - (*p - '0')) / 10)
+                        return -EINVAL;
+                v = v * 10 + (*p - '0');
+        }
+        if (*p) {
+                size_t i = 0;
+                while (i < ELEMENTSOF(duration_units) && duration_units[i].unit != *p)
+                        i++;
+                if (i == ELEMENTSOF(duration_units) || p[1])
+                        return -EINVAL;
+                scale = duration_units[i].seconds;
+        }
+        if (v > max / scale)
+                return -EINVAL;
+        *ret = v * scale;
+        return 0;
+}
+
+const char *cli_duration_format(int64_t sec, char buf[static CLI_DURATION_SIZE]) {
+        for (size_t i = 0; i < ELEMENTSOF(duration_units); i++)
+                if (sec > 0 && sec % duration_units[i].seconds == 0) {
+                        snprintf(buf, CLI_DURATION_SIZE, "%" PRId64 "%c", sec / duration_units[i].seconds,
+                                 duration_units[i].unit);
+                        return buf;
+                }
+        snprintf(buf, CLI_DURATION_SIZE, "%" PRId64 "s", sec);
+        return buf;
+}

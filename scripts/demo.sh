@@ -26,6 +26,16 @@ step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 step "credvault status"
 $cli status
 
+cat > "$demo/ai-plugin.json" <<'JSON'
+{"schema_version":"v1","name_for_model":"todo","name_for_human":"TODO List",
+ "auth":{"type":"oauth","client_url":"https://todo.example.com/authorize","scope":"tasks",
+         "authorization_url":"https://todo.example.com/token","authorization_content_type":"application/json",
+         "verification_tokens":{"openai":"c4b1e8a4f7d94c3e8e2b7e6c1d0a9f00"}},
+ "api":{"type":"openapi","url":"https://todo.example.com/openapi.yaml"}}
+JSON
+step "credvault plugin add ai-plugin.json"
+$cli plugin add "$demo/ai-plugin.json"
+
 step "printf %s 'sk-todo-0123' | credvault secret put todo client_secret"
 printf %s 'sk-todo-0123' | $cli secret put todo client_secret
 
@@ -37,6 +47,17 @@ echo '{"access_token":"ya29.demo","token_type":"Bearer","refresh_token":"1//r","
 
 step "build/examples/plugin-demo   # a plugin service using libcredvault"
 build/examples/plugin-demo todo user-42
+
+step "credvault secret generate svc service_token   # printed once"
+token=$($cli secret generate svc service_token)
+echo "$token"
+step "printf 'Bearer %s' \"\$token\" | credvault secret verify svc service_token"
+printf 'Bearer %s' "$token" | $cli secret verify svc service_token
+step "printf 'Bearer wrong' | credvault secret verify svc service_token; echo \"exit \$?\""
+printf 'Bearer wrong' | $cli secret verify svc service_token || echo "exit $?"
+
+step "credvault plugin show todo  # never a value"
+$cli plugin show todo
 
 step "credvault secret ls        # metadata only, never values"
 $cli secret ls

@@ -24,7 +24,13 @@ struct CvClient {
         char error_code[32];
         char error_message[ERROR_MESSAGE_SIZE_MAX];
         int64_t retry_after_ms;
+        bool read_only;      /* the request being built changes nothing */
+        uint64_t last_used;  /* CLOCK_MONOTONIC ms of the last exchange */
 };
+
+/* After this long unused, check that the daemon has not closed the
+ * connection before sending on it. */
+#define IDLE_CHECK_AFTER_MS 1000
 
 /* A reply with "ok": true. A flat reply (the common case) is read in place
  * in the client's buffer, without a tree; any other in a jansson tree. */

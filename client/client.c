@@ -5,6 +5,7 @@
  * socket timeouts (SO_SNDTIMEO/SO_RCVTIMEO), so a call costs exactly one
  * send and usually one recv. Buffers that held a frame are wiped. */
 #include <errno.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -49,6 +51,12 @@ static int set_timeouts(int fd, int timeout_ms) {
         return 0;
 }
 
+static uint64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
 static int client_connect(CvClient *c) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_(closep) int fd = -1;
@@ -72,6 +80,7 @@ static int client_connect(CvClient *c) {
                 return client_fail(c, r, "unreachable", msg);
         }
         c->fd = TAKE_FD(fd);
+        c->last_used = now_ms();
         return 0;
 }
 
@@ -192,7 +201,7 @@ static int recv_until(CvClient *c, size_t *have, size_t want) {
  * out_buf (frame_size bytes); the reply body is left in in_buf. */
 static int exchange(CvClient *c, size_t frame_size, size_t *ret_body_size) {
         const uint8_t *body;
-        size_t have = 0, body_size;
+        size_t have = 0, body_size = 0;
         int r;
 
         r = send_all(c, c->out_buf, frame_size);
@@ -201,6 +210,8 @@ static int exchange(CvClient *c, size_t frame_size, size_t *ret_body_size) {
         r = recv_until(c, &have, FRAME_HEADER_SIZE);
         if (r < 0)
                 return r;
+        /* With the header in, frame_parse() gives the body's length even
+         * when the first read brought only part of the body. */
         r = frame_parse(c->in_buf, have, &body, &body_size);
         if (r < 0)
                 return -EPROTO;
@@ -228,7 +239,21 @@ static int transport_error(CvClient *c, int r) {
         }
 }
 
+/* Ops that change nothing, and so may be sent again after a broken
+ * connection. */
+static bool op_read_only(const char *op) {
+        static const char *const ops[] = {
+                "health",    "secret.get",    "secret.list", "secret.verify", "token.get",  "token.list",
+                "plugin.list", "plugin.get", "manifest.auth", "oauth.verify_client", "apikey.lookup", "apikey.list",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(ops); i++)
+                if (strcmp(ops[i], op) == 0)
+                        return true;
+        return false;
+}
+
 JsonOut *client_request(CvClient *c, const char *op) {
+        c->read_only = op_read_only(op);
         c->error_code[0] = c->error_message[0] = '\0';
         c->retry_after_ms = -1;
         c->id = c->next_id++;
@@ -245,9 +270,22 @@ static void buffers_wipe(CvClient *c, size_t out_size, size_t in_size) {
         sodium_memzero(c->in_buf, in_size < FRAME_SIZE_MAX + 1 ? in_size : FRAME_SIZE_MAX + 1);
 }
 
+/* Whether the daemon closed this connection while it sat idle: a peek that
+ * finds EOF. Only asked after a pause, as the daemon closes only idle
+ * connections; a busy connection costs no extra system call. */
+static bool connection_closed_while_idle(CvClient *c) {
+        char b;
+        if (now_ms() - c->last_used < IDLE_CHECK_AFTER_MS)
+                return false;
+        ssize_t k = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        return k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR);
+}
+
 /* Frame and send what c->out holds, and read the reply body into in_buf
- * (NUL-terminated). A reused connection the daemon closed as idle gets one
- * retry on a new connection: the daemon closes only between requests. */
+ * (NUL-terminated). A connection the daemon closed as idle is replaced
+ * before sending. If it breaks after sending, only a request that changes
+ * nothing is sent again: a write may have been carried out, and must not
+ * be carried out twice. */
 static int client_exchange(CvClient *c, size_t *ret_body_size) {
         bool fresh = false;
         int r;
@@ -260,6 +298,8 @@ static int client_exchange(CvClient *c, size_t *ret_body_size) {
         size_t frame_size = FRAME_HEADER_SIZE + c->out.size;
         frame_header_write(c->out_buf, (uint32_t) c->out.size);
 
+        if (c->fd >= 0 && connection_closed_while_idle(c))
+                client_disconnect(c);
         if (c->fd < 0) {
                 r = client_connect(c);
                 if (r < 0) {
@@ -269,7 +309,7 @@ static int client_exchange(CvClient *c, size_t *ret_body_size) {
                 fresh = true;
         }
         r = exchange(c, frame_size, ret_body_size);
-        if ((r == -ECONNRESET || r == -EPIPE) && !fresh) {
+        if ((r == -ECONNRESET || r == -EPIPE) && !fresh && c->read_only) {
                 client_disconnect(c);
                 r = client_connect(c);
                 if (r >= 0)
@@ -280,6 +320,7 @@ static int client_exchange(CvClient *c, size_t *ret_body_size) {
                 buffers_wipe(c, 0, FRAME_SIZE_MAX + 1);
                 return c->error_code[0] ? r : transport_error(c, r);
         }
+        c->last_used = now_ms();
         c->in_buf[FRAME_HEADER_SIZE + *ret_body_size] = '\0';
         return 0;
 }
@@ -516,4 +557,18 @@ int list_all(CvClient *c, const char *op, const char *plugin, const char *items_
                 items = calloc(1, item_size);
         *ret_items = items;
         return (int) n;
+}
+
+/* jansson does not pass the size to free(), so ask malloc for it. The
+ * blocks stay plain malloc() blocks, so code that frees jansson's output
+ * with free() keeps working. */
+static void json_free_wiped(void *p) {
+        if (!p)
+                return;
+        sodium_memzero(p, malloc_usable_size(p));
+        free(p);
+}
+
+void cv_json_wipe_on_free(void) {
+        json_set_alloc_funcs(malloc, json_free_wiped);
 }

@@ -288,6 +288,16 @@ int cv_call_json(CvClient *c, const char *request_json, char **ret_reply_json);
 /* Wipe size bytes (or strlen(p) if size is (size_t)-1) and free. */
 void cv_free_wiped(void *p, size_t size);
 
+/* libcredvault parses replies that carry a token set or a manifest with
+ * jansson, whose parser frees its scratch buffers without wiping them, so
+ * copies of those values can stay in freed heap memory. This installs,
+ * process-wide, a jansson allocator that wipes every block it frees (plain
+ * malloc() blocks, so code that frees jansson's output with free() keeps
+ * working). Recommended for every process that handles secrets; call it
+ * once at start, before any thread uses jansson. The replies of
+ * cv_secret_get() are read without jansson and need no such help. */
+void cv_json_wipe_on_free(void);
+
 #ifdef __cplusplus
 }
 #endif

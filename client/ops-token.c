@@ -43,13 +43,15 @@ int cv_token_put(CvClient *c, const char *plugin, const char *user, const CvToke
         if (token->expires_at < -1)
                 return client_fail(c, -EINVAL, "bad_request", "token.expires_at: must be -1 (unknown) or >= 0");
 
+        /* json_string() refuses invalid UTF-8 with NULL, and a NULL member
+         * would quietly be left out: check every one. */
         t = json_pack("{s:s s:s}", "access_token", token->access_token, "token_type", token->token_type);
-        if (t && token->refresh_token)
-                json_object_set_new(t, "refresh_token", json_string(token->refresh_token));
-        if (t && token->scope)
-                json_object_set_new(t, "scope", json_string(token->scope));
-        if (t && token->expires_at >= 0)
-                json_object_set_new(t, "expires_at", json_integer(token->expires_at));
+        if (t && token->refresh_token && json_object_set_new(t, "refresh_token", json_string(token->refresh_token)) < 0)
+                json_wipe_decref(t), t = NULL;
+        if (t && token->scope && json_object_set_new(t, "scope", json_string(token->scope)) < 0)
+                json_wipe_decref(t), t = NULL;
+        if (t && token->expires_at >= 0 && json_object_set_new(t, "expires_at", json_integer(token->expires_at)) < 0)
+                json_wipe_decref(t), t = NULL;
         if (!t)
                 return client_fail(c, -EINVAL, "bad_request", "token: fields must be valid UTF-8 strings");
         return put_token_json(c, "token.put", plugin, user, NULL, t, ret_version);

@@ -35,6 +35,24 @@ static void append(char *line, size_t *n, const char *s) {
         *n += k;
 }
 
+/* A value a client chose (a user id) may hold spaces or '=' and so pose
+ * as more fields: outside a safe set every byte is written %XX. UTF-8
+ * bytes stay as they are, user ids being valid UTF-8 without controls. */
+static void append_escaped(char *line, size_t *n, const char *s) {
+        static const char hex[] = "0123456789ABCDEF";
+        for (; *s && *n + 3 < AUDIT_LINE_MAX - 1; s++) {
+                unsigned char c = (unsigned char) *s;
+                if (c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    strchr("_.:@/-+|", c))
+                        line[(*n)++] = (char) c;
+                else {
+                        line[(*n)++] = '%';
+                        line[(*n)++] = hex[c >> 4];
+                        line[(*n)++] = hex[c & 15];
+                }
+        }
+}
+
 static void append_uint(char *line, size_t *n, unsigned v) {
         char digits[12], *p = digits + sizeof(digits);
         *--p = '\0';
@@ -70,13 +88,19 @@ void audit_record(const Peer *peer, const Request *req, int result, bool flush_n
                 append(line, &n, " plugin=");
                 append(line, &n, req->plugin ?: "-");
                 append(line, &n, " object=");
-                append(line, &n, object[0] ? object : "-");
+                if (object[0])
+                        append_escaped(line, &n, object);
+                else
+                        append(line, &n, "-");
                 append(line, &n, " uid=");
                 append_uint(line, &n, peer->uid);
                 append(line, &n, " pid=");
                 append_uint(line, &n, (unsigned) peer->pid);
                 append(line, &n, " unit=");
-                append(line, &n, peer->unit ?: "-");
+                if (peer->unit)
+                        append_escaped(line, &n, peer->unit);
+                else
+                        append(line, &n, "-");
                 append(line, &n, " result=");
                 append(line, &n, res);
                 line[n++] = '\n';

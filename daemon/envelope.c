@@ -97,8 +97,9 @@ int envelope_open(Keyring *k, const RecordId *id, const uint8_t *sealed, size_t 
         uint8_t *dek = keyring_dek_scratch(k);
         int r;
 
+        /* Stored data in no format we wrote is damage, not a bad request. */
         if (sealed_size < ENVELOPE_OVERHEAD || sealed[0] != ENVELOPE_FORMAT)
-                return -EBADMSG;
+                return -EUCLEAN;
         const Kek *kek = keyring_find(k, (int64_t) get_u64(sealed + 1));
         if (!kek)
                 return -ENOKEY;

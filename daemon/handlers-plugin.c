@@ -91,6 +91,13 @@ int handle_plugin_register(Context *ctx, const Request *req, JsonOut *reply, Fai
         auth_public = auth_public_text(&req->manifest);
         if (!auth_public)
                 return -ENOMEM;
+        /* plugin.get carries it along with a page of secrets: bounded so
+         * that reply always fits a frame. */
+        if (strlen(auth_public) > AUTH_PUBLIC_SIZE_MAX) {
+                failure(f, "field 'manifest.auth': over %d bytes as JSON", AUTH_PUBLIC_SIZE_MAX);
+                free(auth_public);
+                return -EMSGSIZE;
+        }
         r = store_begin(store);
         if (r < 0)
                 goto finish;

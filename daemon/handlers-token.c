@@ -88,6 +88,13 @@ static int token_set_store(Vault *v, const Request *req, json_t *response, Store
         if (r < 0)
                 return r;
         size_t size = json_dumpb(set, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS);
+        /* The response was checked, but the refresh token carried over
+         * from the previous set adds to it: what is stored must still fit
+         * a reply. */
+        if (size > TOKEN_SET_SIZE_MAX) {
+                json_decref(set);
+                return -EMSGSIZE;
+        }
         r = secret_buf_new(size, &text);
         if (r >= 0 && json_dumpb(set, (char *) text->data, size, JSON_COMPACT | JSON_SORT_KEYS) != size)
                 r = -EIO;
@@ -287,9 +294,12 @@ int handle_token_refresh_commit(Context *ctx, const Request *req, JsonOut *reply
                 r = not_found(r, f, "token set for user", req);
                 goto rollback;
         }
-        /* Compare-and-swap: the lease is ours, still holds, and the set is
-         * the one it was taken on. */
-        if (!lease_matches(&st, req->lease) || st.lease_until <= now_ms() || st.version != st.lease_version) {
+        /* Compare-and-swap: the lease is still ours (every refresh_begin
+         * replaces the lease id, every put clears it) and the set is the one
+         * it was taken on. A lease past its deadline that nobody took over
+         * still commits: refusing it would drop a refresh token the
+         * provider has already rotated. */
+        if (!lease_matches(&st, req->lease) || st.version != st.lease_version) {
                 failure(f, "the refresh lease expired or was taken over; get the token set again");
                 r = -EEXIST;
                 goto rollback;

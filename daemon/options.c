@@ -27,6 +27,8 @@ static void help(void) {
                "  --idle-exit SECONDS   exit after this long without clients\n"
                "                        (default 300 when socket-activated, 0 = never)\n"
                "  --max-connections N   concurrent client connections (default 256)\n"
+               "  --max-connections-per-uid N\n"
+               "                        of which one uid may hold (default 64)\n"
                "  --client-idle SECONDS close idle client connections (default 300)\n"
                "  --io-timeout SECONDS  deadline for a started frame or a reply (default 10)\n"
                "  --help, --version\n"
@@ -46,7 +48,7 @@ static int parse_int(const char *s, int min, int max, int *ret) {
 
 int options_parse(int argc, char **argv, Options *ret) {
         enum { ARG_SOCKET = 0x100, ARG_STATE, ARG_KEY, ARG_DEV, ARG_IDLE, ARG_MAXCONN, ARG_CLIENT_IDLE,
-               ARG_IO, ARG_VERSION };
+               ARG_IO, ARG_VERSION, ARG_MAXCONN_UID };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET },
                 { "state-dir", required_argument, NULL, ARG_STATE },
@@ -58,6 +60,7 @@ int options_parse(int argc, char **argv, Options *ret) {
                 { "io-timeout", required_argument, NULL, ARG_IO },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
+                { "max-connections-per-uid", required_argument, NULL, ARG_MAXCONN_UID },
                 {},
         };
         Options o = {
@@ -65,6 +68,7 @@ int options_parse(int argc, char **argv, Options *ret) {
                 .state_dir = getenv("STATE_DIRECTORY") ?: "/var/lib/credvault",
                 .idle_exit_sec = -1,
                 .max_connections = 256,
+                .max_connections_per_uid = 64,
                 .client_idle_sec = 300,
                 .io_timeout_sec = 10,
         };
@@ -91,6 +95,9 @@ int options_parse(int argc, char **argv, Options *ret) {
                 case ARG_MAXCONN:
                         r = parse_int(optarg, 1, 65536, &o.max_connections);
                         break;
+                case ARG_MAXCONN_UID:
+                        r = parse_int(optarg, 1, 65536, &o.max_connections_per_uid);
+                        break;
                 case ARG_CLIENT_IDLE:
                         r = parse_int(optarg, 1, INT_MAX / 1000, &o.client_idle_sec);
                         break;
@@ -108,8 +115,11 @@ int options_parse(int argc, char **argv, Options *ret) {
                         return -EINVAL;
                 }
                 if (r < 0) {
-                        fprintf(stderr, "credvaultd: invalid value '%s' for --%s\n", optarg,
-                                longopts[c - ARG_SOCKET].name);
+                        const char *name = "?";
+                        for (const struct option *lo = longopts; lo->name; lo++)
+                                if (lo->val == c)
+                                        name = lo->name;
+                        fprintf(stderr, "credvaultd: invalid value '%s' for --%s\n", optarg, name);
                         return -EINVAL;
                 }
         }

@@ -26,9 +26,18 @@
  * --idle-exit says otherwise; systemd starts them again on demand. */
 #define IDLE_EXIT_DEFAULT_SEC 300
 
-/* Sent, without reading anything, to a client over the connection cap. */
+/* Sent, without reading anything, to a client over a connection cap. */
 static const char over_cap_reply[] =
         "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"unavailable\",\"message\":\"too many connections\"}}";
+
+/* Connections of one uid, so that no single service can take every slot
+ * and lock the others out (a scan: there are at most max_connections). */
+static unsigned connections_of_uid(const Server *s, uid_t uid) {
+        unsigned n = 0;
+        for (const Connection *c = s->connections; c; c = c->next)
+                n += c->peer.uid == uid;
+        return n;
+}
 
 static int idle_exit_sec(const Server *s) {
         if (s->options->idle_exit_sec >= 0)
@@ -78,7 +87,11 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
                         log_warning("accept failed: %s", strerror(errno));
                         return 0;
                 }
-                if (s->n_connections >= (unsigned) s->options->max_connections) {
+                struct ucred cred;
+                socklen_t len = sizeof(cred);
+                if (s->n_connections >= (unsigned) s->options->max_connections ||
+                    getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+                    connections_of_uid(s, cred.uid) >= (unsigned) s->options->max_connections_per_uid) {
                         reject_over_cap(cfd);
                         continue;
                 }

@@ -17,6 +17,8 @@ int main(int argc, char **argv) {
         CvToken *token = NULL;
         int r;
 
+        /* Parsed token sets pass through jansson: wipe what it frees. */
+        cv_json_wipe_on_free();
         if (argc != 3) {
                 fprintf(stderr, "usage: plugin-demo PLUGIN USER\n");
                 return 2;

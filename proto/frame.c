@@ -12,16 +12,12 @@ int frame_parse(const uint8_t *buf, size_t size, const uint8_t **ret_body, size_
                              (uint32_t) buf[3];
         if (body_size > FRAME_BODY_MAX)
                 return -EMSGSIZE;
-        if (body_size == 0) {
-                *ret_body = buf + FRAME_HEADER_SIZE;
-                *ret_body_size = 0;
-                return -EBADMSG;
-        }
-        if (size - FRAME_HEADER_SIZE < body_size)
-                return 0;
-
         *ret_body = buf + FRAME_HEADER_SIZE;
         *ret_body_size = body_size;
+        if (body_size == 0)
+                return -EBADMSG;
+        if (size - FRAME_HEADER_SIZE < body_size)
+                return 0;
         return (int) (FRAME_HEADER_SIZE + body_size);
 }
 

@@ -10,7 +10,9 @@
 /* Look at the start of buf. Returns:
  *   > 0   a whole frame is there; that many bytes (header + body) make it up,
  *         and *ret_body / *ret_body_size point at the body inside buf;
- *   0     not enough bytes yet (a partial frame is not an error);
+ *   0     not enough bytes yet (a partial frame is not an error); once
+ *         the header is there, *ret_body_size already says how long the
+ *         body will be, so a reader knows how much more to wait for;
  *   -EMSGSIZE  the declared length is over FRAME_BODY_MAX: the stream cannot
  *         be resynchronised, the caller must close it;
  *   -EBADMSG   the declared length is zero: the frame is consumed (4 bytes),

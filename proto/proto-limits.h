@@ -61,3 +61,6 @@
 #define DOMAIN_SIZE_MAX 253
 #define VERIFICATION_TOKENS_MAX 16
 #define VERIFICATION_TOKEN_SIZE_MAX 256
+/* The public auth block as stored (compact JSON, escapes included): with a
+ * page of secret names (100 × 128) plugin.get still fits a frame. */
+#define AUTH_PUBLIC_SIZE_MAX (16 * 1024)

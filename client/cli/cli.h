@@ -164,10 +164,6 @@ const char *cli_duration_format(int64_t sec, char buf[static CLI_DURATION_SIZE])
 /* Standard base64 with padding, NUL-terminated (not counted in size). */
 int cli_base64_encode(const void *data, size_t size, CliBuf **ret);
 
-/* Make every block jansson frees wiped first: parsed token sets and JSON
- * output carry secrets. Call before any other jansson call. */
-void cli_json_wipe_on_free(void);
-
 /* "2026-11-28T12:00:00Z"; "-" for t < 0 (unknown). Returns buf. */
 #define CLI_TIME_SIZE 64
 const char *cli_time_format(int64_t t, char buf[static CLI_TIME_SIZE]);

@@ -420,7 +420,7 @@ static void harden(void) {
         struct rlimit no_core = { 0, 0 };
         (void) setrlimit(RLIMIT_CORE, &no_core);
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-        cli_json_wipe_on_free();
+        cv_json_wipe_on_free();
 }
 
 int main(int argc, char **argv) {

@@ -47,21 +47,6 @@ int cli_base64_encode(const void *data, size_t size, CliBuf **ret) {
         return 0;
 }
 
-/* jansson does not pass the size to free(), so ask malloc for it. The
- * blocks must stay plain malloc() blocks: libcredvault hands some of
- * jansson's output to free() itself (cv_token_get_json), which a block
- * behind a size header would make an invalid free. */
-static void json_free_wiped(void *p) {
-        if (!p)
-                return;
-        explicit_bzero(p, malloc_usable_size(p));
-        free(p);
-}
-
-void cli_json_wipe_on_free(void) {
-        json_set_alloc_funcs(malloc, json_free_wiped);
-}
-
 const char *cli_time_format(int64_t t, char buf[static CLI_TIME_SIZE]) {
         time_t tt = (time_t) t;
         struct tm tm;

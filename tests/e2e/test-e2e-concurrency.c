@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -130,10 +132,55 @@ static void test_connection_cap(void **state) {
         harness_cleanup(&h);
 }
 
+/* One uid cannot take every slot: over its own cap it is refused, while
+ * another uid still gets in. */
+static void test_connection_cap_per_uid(void **state) {
+        (void) state;
+        Harness h = { .extra_args = { "--max-connections", "8", "--max-connections-per-uid", "3", NULL } };
+        CvClient *clients[3] = {};
+        CvHealth health;
+        char *reply = NULL;
+
+        assert_int_equal(harness_start(&h), 0);
+        for (int i = 0; i < 3; i++) {
+                assert_int_equal(cv_client_new(h.socket_path, 5000, &clients[i]), 0);
+                assert_int_equal(cv_health(clients[i], &health), 0);
+        }
+        int fd = harness_connect_raw(&h);
+        assert_true(fd >= 0);
+        assert_int_equal(harness_recv_frame(fd, 5000, &reply), 0);
+        assert_non_null(strstr(reply, "\"unavailable\""));
+        free(reply);
+        close(fd);
+
+        if (geteuid() == 0) {
+                /* Another uid, while this one is at its cap. */
+                assert_int_equal(chmod(h.socket_path, 0666), 0);
+                assert_int_equal(chmod(h.dir, 0755), 0);
+                pid_t child = fork();
+                assert_true(child >= 0);
+                if (child == 0) {
+                        CvClient *c = NULL;
+                        if (setgid(65534) < 0 || setuid(65534) < 0)
+                                _exit(2);
+                        _exit(cv_client_new(h.socket_path, 5000, &c) == 0 && cv_health(c, &health) == 0 ? 0 : 1);
+                }
+                int status = -1;
+                waitpid(child, &status, 0);
+                assert_true(WIFEXITED(status));
+                assert_int_equal(WEXITSTATUS(status), 0);
+        }
+        for (int i = 0; i < 3; i++)
+                cv_client_free(clients[i]);
+        assert_int_equal(harness_stop(&h), 0);
+        harness_cleanup(&h);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_32_clients_at_once),
                 cmocka_unit_test(test_connection_cap),
+                cmocka_unit_test(test_connection_cap_per_uid),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,8 @@
  * big-endian; seal/open round-trips under a real keyring; the record's
  * identity is bound in: another plugin, name, version or kind, or a blob
  * swapped between records, fails with -EUCLEAN; any single flipped byte
- * fails; a truncated blob is -EBADMSG; an unknown KEK version is -ENOKEY. */
+ * fails; a truncated blob or an unknown format is -EUCLEAN (damaged
+ * storage); an unknown KEK version is -ENOKEY. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -321,7 +322,7 @@ static void test_every_byte_flipped(void **state) {
         seal(f->keyring, &id, "abcde", 5, &sealed, &size);
         for (size_t pos = 0; pos < size; pos++)
                 for (size_t j = 0; j < ELEMENTSOF(flips); j++) {
-                        int want = pos == 0 ? -EBADMSG : pos <= 8 ? -ENOKEY : -EUCLEAN;
+                        int want = pos == 0 ? -EUCLEAN : pos <= 8 ? -ENOKEY : -EUCLEAN;
                         sealed[pos] ^= flips[j];
                         SecretBuf *out = NULL;
                         int r = envelope_open(f->keyring, &id, sealed, size, &out);
@@ -346,7 +347,7 @@ static void test_truncated_or_extended(void **state) {
         seal(f->keyring, &id, "abcdefgh", 8, &sealed, &size);
         /* Shorter than any sealed blob: not in the format. */
         for (size_t n = 0; n < ENVELOPE_OVERHEAD; n++)
-                assert_open_fails(f->keyring, &id, sealed, n, -EBADMSG);
+                assert_open_fails(f->keyring, &id, sealed, n, -EUCLEAN);
         /* Long enough to parse, but the value ciphertext is cut: the tag
          * does not authenticate. */
         for (size_t n = ENVELOPE_OVERHEAD; n < size; n++)
@@ -369,9 +370,9 @@ static void test_unknown_format(void **state) {
 
         seal(f->keyring, &id, "x", 1, &sealed, &size);
         sealed[0] = 0;
-        assert_open_fails(f->keyring, &id, sealed, size, -EBADMSG);
+        assert_open_fails(f->keyring, &id, sealed, size, -EUCLEAN);
         sealed[0] = 2;
-        assert_open_fails(f->keyring, &id, sealed, size, -EBADMSG);
+        assert_open_fails(f->keyring, &id, sealed, size, -EUCLEAN);
         free(sealed);
 }
 

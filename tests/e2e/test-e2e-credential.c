@@ -356,7 +356,7 @@ static void test_user_api_keys(void **state) {
         }
 
         /* Near misses find nobody. */
-        char near[64];
+        char near[80];
         random_key(near, sizeof(near));
         assert_int_equal(cv_apikey_lookup(c, "keys", near, strlen(near), &user), 0);
         assert_null(user);

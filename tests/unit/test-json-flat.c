@@ -293,7 +293,7 @@ static const char *const pieces_lit[] = { "true", "false", "null" };
 static size_t gen_flat(char *buf, size_t cap) {
         size_t n = 0, n_members = rnd_below(FLAT_FIELDS_MAX + 1);
         bool used[ELEMENTSOF(pieces_key)] = {};
-        char key_extra[16];
+        char key_extra[24];
 
 #define PUT(s) n += (size_t) snprintf(buf + n, cap - n, "%s", (s))
         PUT(pieces_ws[rnd_below(ELEMENTSOF(pieces_ws))]);

@@ -14,18 +14,18 @@
 
 struct CvClient {
         char *socket_path;
-        int fd;              /* -1 while disconnected */
+        int fd; /* -1 while disconnected */
         int timeout_ms;
         uint64_t next_id;
-        uint64_t id;         /* of the request being built */
-        uint8_t *out_buf;    /* the request frame being built and sent */
-        uint8_t *in_buf;     /* the reply frame */
+        uint64_t id;      /* of the request being built */
+        uint8_t *out_buf; /* the request frame being built and sent */
+        uint8_t *in_buf;  /* the reply frame */
         JsonOut out;
         char error_code[32];
         char error_message[ERROR_MESSAGE_SIZE_MAX];
         int64_t retry_after_ms;
-        bool read_only;      /* the request being built changes nothing */
-        uint64_t last_used;  /* CLOCK_MONOTONIC ms of the last exchange */
+        bool read_only;     /* the request being built changes nothing */
+        uint64_t last_used; /* CLOCK_MONOTONIC ms of the last exchange */
 };
 
 /* After this long unused, check that the daemon has not closed the
@@ -38,8 +38,8 @@ typedef struct Reply {
         CvClient *client;
         FlatValue flat[FLAT_FIELDS_MAX];
         size_t n_flat;
-        json_t *json;        /* NULL for a flat reply */
-        size_t wipe_size;    /* flat reply: bytes of in_buf to wipe */
+        json_t *json;     /* NULL for a flat reply */
+        size_t wipe_size; /* flat reply: bytes of in_buf to wipe */
 } Reply;
 
 /* Start a request: {"v":1,"id":N,"op":OP — add members to the returned

@@ -156,9 +156,11 @@ static void json_wipe(json_t *j) {
         if (json_is_string(j))
                 sodium_memzero((char *) json_string_value(j), json_string_length(j));
         else if (json_is_object(j))
-                json_object_foreach(j, key, v) json_wipe(v);
+                json_object_foreach(j, key, v)
+                        json_wipe(v);
         else if (json_is_array(j))
-                json_array_foreach(j, i, v) json_wipe(v);
+                json_array_foreach(j, i, v)
+                        json_wipe(v);
 }
 
 void json_wipe_decref(json_t *j) {
@@ -243,7 +245,7 @@ static int transport_error(CvClient *c, int r) {
  * connection. */
 static bool op_read_only(const char *op) {
         static const char *const ops[] = {
-                "health",    "secret.get",    "secret.list", "secret.verify", "token.get",  "token.list",
+                "health",      "secret.get", "secret.list",   "secret.verify",       "token.get",     "token.list",
                 "plugin.list", "plugin.get", "manifest.auth", "oauth.verify_client", "apikey.lookup", "apikey.list",
         };
         for (size_t i = 0; i < ELEMENTSOF(ops); i++)
@@ -329,8 +331,7 @@ static int client_exchange(CvClient *c, size_t *ret_body_size) {
 static int reply_error(CvClient *c, json_t *reply) {
         const char *code = "internal", *message = "";
         json_int_t retry = -1;
-        json_unpack(reply, "{s:{s?s s?s s?I}}", "error", "code", &code, "message", &message, "retry_after_ms",
-                    &retry);
+        json_unpack(reply, "{s:{s?s s?s s?I}}", "error", "code", &code, "message", &message, "retry_after_ms", &retry);
         int r = client_fail(c, error_errno_from_code(code), code, message);
         c->retry_after_ms = retry;
         /* "id": null: the daemon could not read our frame, and may have
@@ -522,8 +523,8 @@ int list_all(CvClient *c, const char *op, const char *plugin, const char *items_
 
                 json_t *array = reply_json(&reply, items_key), *item;
                 size_t i;
-                void *grown = json_is_array(array) ? realloc(items, (n + json_array_size(array) + 1) * item_size)
-                                                   : NULL;
+                void *grown =
+                        json_is_array(array) ? realloc(items, (n + json_array_size(array) + 1) * item_size) : NULL;
                 if (!grown) {
                         r = json_is_array(array) ? client_fail(c, -ENOMEM, "internal", "out of memory")
                                                  : client_fail(c, -EPROTO, "protocol", "invalid list reply");

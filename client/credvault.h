@@ -45,8 +45,8 @@ extern "C" {
 
 /* Limits the daemon enforces; requests over them fail with -EINVAL or
  * -EMSGSIZE before anything is sent. */
-#define CV_NAME_SIZE_MAX 128          /* plugin and secret names: [A-Za-z0-9_.:@-] */
-#define CV_USER_ID_SIZE_MAX 256       /* user ids: UTF-8 without control characters */
+#define CV_NAME_SIZE_MAX 128           /* plugin and secret names: [A-Za-z0-9_.:@-] */
+#define CV_USER_ID_SIZE_MAX 256        /* user ids: UTF-8 without control characters */
 #define CV_SECRET_VALUE_SIZE_MAX 32768 /* secret values: any bytes */
 #define CV_TOKEN_SECRET_SIZE_MAX 8192  /* access_token, refresh_token: printable ASCII */
 #define CV_TOKEN_TYPE_SIZE_MAX 64
@@ -81,13 +81,13 @@ int64_t cv_client_retry_after_ms(const CvClient *c);
 /* ---- health ---- */
 
 typedef struct CvHealth {
-        char version[32];       /* the daemon's version */
+        char version[32]; /* the daemon's version */
         int64_t uptime_sec;
         int64_t connections;
-        int64_t kek_primary;    /* version of the primary key-encryption key */
-        int64_t keks;           /* number of key-encryption keys */
-        int64_t secrets;        /* number of stored secrets */
-        int64_t tokens;         /* number of stored user token sets */
+        int64_t kek_primary; /* version of the primary key-encryption key */
+        int64_t keks;        /* number of key-encryption keys */
+        int64_t secrets;     /* number of stored secrets */
+        int64_t tokens;      /* number of stored user token sets */
 } CvHealth;
 
 int cv_health(CvClient *c, CvHealth *ret);
@@ -95,10 +95,10 @@ int cv_health(CvClient *c, CvHealth *ret);
 /* ---- secrets: (plugin, name) → bytes, versioned ---- */
 
 typedef struct CvSecret {
-        uint8_t *value;         /* value_size bytes, then a NUL not counted */
+        uint8_t *value; /* value_size bytes, then a NUL not counted */
         size_t value_size;
         int64_t version;
-        int64_t created;        /* unix seconds */
+        int64_t created; /* unix seconds */
         int64_t updated;
 } CvSecret;
 
@@ -141,11 +141,11 @@ void cv_secret_info_free(CvSecretInfo *items, size_t n_items);
 /* ---- user OAuth token sets: (plugin, user id) → token set ---- */
 
 typedef struct CvToken {
-        char *access_token;     /* required */
-        char *token_type;       /* required, e.g. "Bearer" */
-        char *refresh_token;    /* NULL if none */
-        char *scope;            /* NULL if none */
-        int64_t expires_at;     /* unix seconds; -1 if unknown */
+        char *access_token;  /* required */
+        char *token_type;    /* required, e.g. "Bearer" */
+        char *refresh_token; /* NULL if none */
+        char *scope;         /* NULL if none */
+        int64_t expires_at;  /* unix seconds; -1 if unknown */
         /* Filled by cv_token_get(); ignored by cv_token_put(). */
         int64_t version;
         int64_t created;
@@ -157,7 +157,7 @@ typedef struct CvTokenInfo {
         int64_t version;
         int64_t created;
         int64_t updated;
-        int64_t expires_at;     /* -1 if unknown */
+        int64_t expires_at; /* -1 if unknown */
         /* "valid", "expiring" (within expiring_sec of cv_token_list_expiring),
          * "expired", "refreshing" (a refresh lease is held) or
          * "reauth_required" (the user must authorize again). */
@@ -196,7 +196,7 @@ typedef struct CvTokenLease {
         char lease[33];
         int64_t lease_until_ms; /* unix ms: commit before this */
         char *refresh_token;
-        int64_t version;        /* of the set the lease was taken on */
+        int64_t version; /* of the set the lease was taken on */
 } CvTokenLease;
 
 /* 1: *ret_lease is yours (lease_sec 0 means 30, at most 300). 0: no refresh
@@ -228,9 +228,9 @@ void cv_token_info_free(CvTokenInfo *items, size_t n_items);
 
 typedef struct CvPluginInfo {
         char *name;
-        char *domain;           /* NULL if unknown */
-        char *auth_type;        /* "none", "service_http", "user_http", "oauth" */
-        int64_t version;        /* counts registrations */
+        char *domain;    /* NULL if unknown */
+        char *auth_type; /* "none", "service_http", "user_http", "oauth" */
+        int64_t version; /* counts registrations */
         int64_t created;
         int64_t updated;
 } CvPluginInfo;

@@ -7,8 +7,7 @@
 
 #include "client-internal.h"
 
-int cv_plugin_register(CvClient *c, const char *manifest_json, const char *name, const char *domain,
-                       char **ret_name) {
+int cv_plugin_register(CvClient *c, const char *manifest_json, const char *name, const char *domain, char **ret_name) {
         json_error_t e;
         Reply reply;
         int r;
@@ -279,8 +278,8 @@ int cv_apikey_list(CvClient *c, const char *plugin, CvSecretInfo **ret_items) {
         int r = check_name(c, "plugin", plugin);
         if (r < 0)
                 return r;
-        int n = list_all(c, "apikey.list", plugin, "apikeys", sizeof(CvSecretInfo), add_apikey_info,
-                         free_apikey_infos, NULL, NULL, (void **) ret_items);
+        int n = list_all(c, "apikey.list", plugin, "apikeys", sizeof(CvSecretInfo), add_apikey_info, free_apikey_infos,
+                         NULL, NULL, (void **) ret_items);
         for (int i = 0; i < n; i++)
                 (*ret_items)[i].plugin = strdup(plugin);
         return n;

@@ -72,12 +72,11 @@ void audit_record(const Peer *peer, const Request *req, int result, bool flush_n
         if (log_to_journal())
                 sd_journal_send("MESSAGE=audit: %s %s/%s by uid %u: %s", op, req->plugin ?: "", object,
                                 (unsigned) peer->uid, res, "PRIORITY=%i", result >= 0 ? LOG_INFO : LOG_NOTICE,
-                                "CREDVAULT_AUDIT=1", "CREDVAULT_OP=%s", op, "CREDVAULT_PLUGIN=%s",
-                                req->plugin ?: "", "CREDVAULT_NAME=%s", req->name ?: "", "CREDVAULT_USER=%s",
-                                req->user ?: "", "CREDVAULT_RESULT=%s", res, "CREDVAULT_PEER_UID=%u",
-                                (unsigned) peer->uid, "CREDVAULT_PEER_GID=%u", (unsigned) peer->gid,
-                                "CREDVAULT_PEER_PID=%d", (int) peer->pid, "CREDVAULT_PEER_UNIT=%s",
-                                peer->unit ?: "", NULL);
+                                "CREDVAULT_AUDIT=1", "CREDVAULT_OP=%s", op, "CREDVAULT_PLUGIN=%s", req->plugin ?: "",
+                                "CREDVAULT_NAME=%s", req->name ?: "", "CREDVAULT_USER=%s", req->user ?: "",
+                                "CREDVAULT_RESULT=%s", res, "CREDVAULT_PEER_UID=%u", (unsigned) peer->uid,
+                                "CREDVAULT_PEER_GID=%u", (unsigned) peer->gid, "CREDVAULT_PEER_PID=%d", (int) peer->pid,
+                                "CREDVAULT_PEER_UNIT=%s", peer->unit ?: "", NULL);
         else {
                 /* By hand rather than snprintf(): this runs for every
                  * request, and formatting was most of its cost. */

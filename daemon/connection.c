@@ -362,8 +362,8 @@ int connection_new(Server *s, int fd, Connection **ret) {
         r = sd_event_add_io(s->event, &c->io_source, fd, EPOLLIN, on_io, c);
         if (r < 0)
                 goto fail;
-        r = sd_event_add_time(s->event, &c->timer_source, CLOCK_MONOTONIC, c->timer_armed, USEC_PER_SEC / 10,
-                              on_timer, c);
+        r = sd_event_add_time(s->event, &c->timer_source, CLOCK_MONOTONIC, c->timer_armed, USEC_PER_SEC / 10, on_timer,
+                              c);
         if (r < 0)
                 goto fail;
         sd_event_source_set_enabled(c->timer_source, SD_EVENT_ONESHOT);

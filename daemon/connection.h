@@ -23,9 +23,9 @@ typedef struct Connection {
         Peer peer;
         sd_event_source *io_source, *timer_source, *defer_source;
 
-        uint8_t *in;            /* received, not yet dispatched */
+        uint8_t *in; /* received, not yet dispatched */
         size_t in_size, in_alloc;
-        uint8_t *out;           /* replies not yet written */
+        uint8_t *out; /* replies not yet written */
         size_t out_size, out_sent, out_alloc;
 
         uint64_t last_activity; /* CLOCK_MONOTONIC usec of the last read or write */

@@ -17,7 +17,7 @@
 
 typedef struct Context {
         Vault *vault;
-        uint64_t started_usec;  /* CLOCK_MONOTONIC */
+        uint64_t started_usec; /* CLOCK_MONOTONIC */
         unsigned n_connections;
 } Context;
 

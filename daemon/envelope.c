@@ -50,8 +50,8 @@ static size_t build_ad(const uint8_t header[static ENVELOPE_HEADER_SIZE], const 
 
 void envelope_seal_with(const Kek *kek, const RecordId *id, const uint8_t dek[static KEK_SIZE],
                         const uint8_t dek_nonce[static ENVELOPE_NONCE_SIZE],
-                        const uint8_t value_nonce[static ENVELOPE_NONCE_SIZE], const uint8_t *plaintext,
-                        size_t size, uint8_t *ret_sealed) {
+                        const uint8_t value_nonce[static ENVELOPE_NONCE_SIZE], const uint8_t *plaintext, size_t size,
+                        uint8_t *ret_sealed) {
         uint8_t ad[AD_SIZE_MAX], *p = ret_sealed;
 
         p[0] = ENVELOPE_FORMAT;
@@ -107,8 +107,7 @@ int envelope_open(Keyring *k, const RecordId *id, const uint8_t *sealed, size_t 
 
         const uint8_t *p = sealed + ENVELOPE_HEADER_SIZE;
         if (crypto_aead_xchacha20poly1305_ietf_decrypt(dek, NULL, NULL, p + ENVELOPE_NONCE_SIZE,
-                                                       KEK_SIZE + ENVELOPE_TAG_SIZE, ad, ad_size, p,
-                                                       kek->key) != 0)
+                                                       KEK_SIZE + ENVELOPE_TAG_SIZE, ad, ad_size, p, kek->key) != 0)
                 return -EUCLEAN;
         p += ENVELOPE_NONCE_SIZE + KEK_SIZE + ENVELOPE_TAG_SIZE;
 

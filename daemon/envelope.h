@@ -23,8 +23,7 @@
 #define ENVELOPE_NONCE_SIZE 24
 #define ENVELOPE_TAG_SIZE 16
 #define ENVELOPE_HEADER_SIZE (1 + 8)
-#define ENVELOPE_OVERHEAD \
-        (ENVELOPE_HEADER_SIZE + 2 * ENVELOPE_NONCE_SIZE + KEK_SIZE + 2 * ENVELOPE_TAG_SIZE)
+#define ENVELOPE_OVERHEAD (ENVELOPE_HEADER_SIZE + 2 * ENVELOPE_NONCE_SIZE + KEK_SIZE + 2 * ENVELOPE_TAG_SIZE)
 
 /* Seal plaintext for record id under the keyring's primary KEK. The sealed
  * blob (ENVELOPE_OVERHEAD + size bytes, malloc) is ciphertext only. */
@@ -41,5 +40,5 @@ int envelope_open(Keyring *k, const RecordId *id, const uint8_t *sealed, size_t 
  * ENVELOPE_OVERHEAD + size bytes. */
 void envelope_seal_with(const Kek *kek, const RecordId *id, const uint8_t dek[static KEK_SIZE],
                         const uint8_t dek_nonce[static ENVELOPE_NONCE_SIZE],
-                        const uint8_t value_nonce[static ENVELOPE_NONCE_SIZE], const uint8_t *plaintext,
-                        size_t size, uint8_t *ret_sealed);
+                        const uint8_t value_nonce[static ENVELOPE_NONCE_SIZE], const uint8_t *plaintext, size_t size,
+                        uint8_t *ret_sealed);

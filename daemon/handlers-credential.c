@@ -115,7 +115,10 @@ int handle_secret_generate(Context *ctx, const Request *req, JsonOut *reply, Fai
 }
 
 static int hex_value(int c) {
-        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        return c >= '0' && c <= '9'   ? c - '0'
+               : c >= 'a' && c <= 'f' ? c - 'a' + 10
+               : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                      : -1;
 }
 
 /* application/x-www-form-urlencoded decoding, in place (RFC 6749 §2.3.1
@@ -179,7 +182,8 @@ int handle_oauth_verify_client(Context *ctx, const Request *req, JsonOut *reply,
         }
         /* Both comparisons always run: the time says nothing about which
          * part was wrong. */
-        bool id_ok = well_formed && ct_equal(ctx->vault->keyring, id->data, id->size, (const uint8_t *) given_id, id_size);
+        bool id_ok =
+                well_formed && ct_equal(ctx->vault->keyring, id->data, id->size, (const uint8_t *) given_id, id_size);
         bool secret_ok = well_formed && ct_equal(ctx->vault->keyring, secret->data, secret->size,
                                                  (const uint8_t *) given_secret, secret_size);
         json_out_bool(reply, "match", id_ok & secret_ok);

@@ -25,7 +25,8 @@ static char *auth_public_text(const ManifestAuth *m) {
 
         if (!copy)
                 return NULL;
-        json_object_foreach(tokens, consumer, v) json_object_set_new(tokens, consumer, json_null());
+        json_object_foreach(tokens, consumer, v)
+                json_object_set_new(tokens, consumer, json_null());
         /* Into malloc() memory of our own: jansson's allocator here is the
          * wiping one of hardening.c, and this text is freed with free(). */
         size_t n = json_dumpb(copy, NULL, 0, JSON_COMPACT);

@@ -165,8 +165,7 @@ int handle_token_get(Context *ctx, const Request *req, JsonOut *reply, Failure *
 
 int handle_token_delete(Context *ctx, const Request *req, JsonOut *reply, Failure *f) {
         (void) reply;
-        return not_found(vault_delete(ctx->vault, RECORD_TOKEN, req->plugin, req->user), f, "token set for user",
-                         req);
+        return not_found(vault_delete(ctx->vault, RECORD_TOKEN, req->plugin, req->user), f, "token set for user", req);
 }
 
 static const char *token_state_name(const TokenInfo *t, int64_t now, int64_t now_ms_, int64_t horizon) {

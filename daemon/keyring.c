@@ -18,14 +18,14 @@
 /* The index key is wrapped like a KEK, under its own label. */
 #define INDEX_KEY_AD_LABEL "credvault idx v1"
 #define INDEX_KEY_META "index_key"
-#define KEK_WRAPPED_SIZE \
+#define KEK_WRAPPED_SIZE                                                                                               \
         (crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + KEK_SIZE + crypto_aead_xchacha20poly1305_ietf_ABYTES)
 
 struct Keyring {
-        uint8_t *root;       /* sodium_malloc, ROOT_KEY_SIZE */
-        Kek *keks;           /* sorted by version */
+        uint8_t *root; /* sodium_malloc, ROOT_KEY_SIZE */
+        Kek *keks;     /* sorted by version */
         size_t n_keks;
-        size_t primary;      /* index into keks */
+        size_t primary; /* index into keks */
         bool has_primary;
         uint8_t *dek_scratch;
         uint8_t *index_key;
@@ -33,8 +33,8 @@ struct Keyring {
 };
 
 void keyring_key_check(const uint8_t *root_key, uint8_t ret[static KEY_CHECK_SIZE]) {
-        crypto_generichash(ret, KEY_CHECK_SIZE, (const uint8_t *) KEY_CHECK_LABEL, strlen(KEY_CHECK_LABEL),
-                           root_key, ROOT_KEY_SIZE);
+        crypto_generichash(ret, KEY_CHECK_SIZE, (const uint8_t *) KEY_CHECK_LABEL, strlen(KEY_CHECK_LABEL), root_key,
+                           ROOT_KEY_SIZE);
 }
 
 _Static_assert(sizeof(KEK_AD_LABEL) == sizeof(INDEX_KEY_AD_LABEL), "labels of one size");
@@ -128,8 +128,8 @@ static int keyring_init(Keyring *k, Store *store) {
         crypto_aead_xchacha20poly1305_ietf_keygen(kek);
         randombytes_buf(wrapped, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
         key_ad(KEK_AD_LABEL, 1, ad);
-        crypto_aead_xchacha20poly1305_ietf_encrypt(wrapped + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL,
-                                                   kek, KEK_SIZE, ad, sizeof(ad), NULL, wrapped, k->root);
+        crypto_aead_xchacha20poly1305_ietf_encrypt(wrapped + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, kek,
+                                                   KEK_SIZE, ad, sizeof(ad), NULL, wrapped, k->root);
         sodium_free(kek);
         keyring_key_check(k->root, check);
 
@@ -165,8 +165,7 @@ static int keyring_load_index_key(Keyring *k, Store *store) {
                 if (stored_size != KEK_WRAPPED_SIZE ||
                     crypto_aead_xchacha20poly1305_ietf_decrypt(
                             k->index_key, NULL, NULL, stored + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-                            KEK_SIZE + crypto_aead_xchacha20poly1305_ietf_ABYTES, ad, sizeof(ad), stored,
-                            k->root) != 0)
+                            KEK_SIZE + crypto_aead_xchacha20poly1305_ietf_ABYTES, ad, sizeof(ad), stored, k->root) != 0)
                         return -EUCLEAN;
                 return 0;
         }

@@ -17,8 +17,8 @@ void log_open(void) {
         unsigned long dev, ino;
         struct stat st;
 
-        journal = e && sscanf(e, "%lu:%lu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) >= 0 &&
-                  st.st_dev == dev && st.st_ino == ino;
+        journal = e && sscanf(e, "%lu:%lu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) >= 0 && st.st_dev == dev &&
+                  st.st_ino == ino;
 }
 
 int log_to_journal(void) {

@@ -50,8 +50,7 @@ static int root_key_load(const Options *o, uint8_t **ret, char *source, size_t s
 
         if (o->root_key_file)
                 snprintf(path, sizeof(path), "%s", o->root_key_file);
-        else if (creds && snprintf(path, sizeof(path), "%s/%s", creds, CREDENTIAL_NAME) > 0 &&
-                 access(path, F_OK) == 0)
+        else if (creds && snprintf(path, sizeof(path), "%s/%s", creds, CREDENTIAL_NAME) > 0 && access(path, F_OK) == 0)
                 ;
         else if (o->dev) {
                 snprintf(path, sizeof(path), "%s/%s", o->state_dir, DEV_KEY_FILE);

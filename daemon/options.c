@@ -47,8 +47,18 @@ static int parse_int(const char *s, int min, int max, int *ret) {
 }
 
 int options_parse(int argc, char **argv, Options *ret) {
-        enum { ARG_SOCKET = 0x100, ARG_STATE, ARG_KEY, ARG_DEV, ARG_IDLE, ARG_MAXCONN, ARG_CLIENT_IDLE,
-               ARG_IO, ARG_VERSION, ARG_MAXCONN_UID };
+        enum {
+                ARG_SOCKET = 0x100,
+                ARG_STATE,
+                ARG_KEY,
+                ARG_DEV,
+                ARG_IDLE,
+                ARG_MAXCONN,
+                ARG_CLIENT_IDLE,
+                ARG_IO,
+                ARG_VERSION,
+                ARG_MAXCONN_UID
+        };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET },
                 { "state-dir", required_argument, NULL, ARG_STATE },

@@ -7,12 +7,12 @@
 #include <stdbool.h>
 
 enum {
-        EXIT_USAGE = 2,       /* bad command line */
-        EXIT_NO_KEY = 3,      /* no root key configured, or unreadable */
-        EXIT_WRONG_KEY = 4,   /* root key does not match the database */
-        EXIT_STATE_DIR = 5,   /* state directory or database unusable */
-        EXIT_CORRUPT = 6,     /* database fails its integrity check */
-        EXIT_SOCKET = 7,      /* cannot listen on the socket */
+        EXIT_USAGE = 2,     /* bad command line */
+        EXIT_NO_KEY = 3,    /* no root key configured, or unreadable */
+        EXIT_WRONG_KEY = 4, /* root key does not match the database */
+        EXIT_STATE_DIR = 5, /* state directory or database unusable */
+        EXIT_CORRUPT = 6,   /* database fails its integrity check */
+        EXIT_SOCKET = 7,    /* cannot listen on the socket */
 };
 
 typedef struct Options {
@@ -20,11 +20,11 @@ typedef struct Options {
         const char *state_dir;
         const char *root_key_file;
         bool dev;
-        int idle_exit_sec;    /* -1: default (300 when socket-activated, else never) */
+        int idle_exit_sec; /* -1: default (300 when socket-activated, else never) */
         int max_connections;
         int max_connections_per_uid;
-        int client_idle_sec;  /* close a client connection idle this long */
-        int io_timeout_sec;   /* a started frame must arrive, a reply drain, this fast */
+        int client_idle_sec; /* close a client connection idle this long */
+        int io_timeout_sec;  /* a started frame must arrive, a reply drain, this fast */
 } Options;
 
 /* Returns 1 to run, 0 to exit successfully (--help, --version), or -EINVAL

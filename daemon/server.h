@@ -19,7 +19,7 @@ typedef struct Server {
         Context ctx;
         int listen_fd;
         bool socket_activated;
-        bool owns_socket_path;   /* we bound it, we unlink it at exit */
+        bool owns_socket_path; /* we bound it, we unlink it at exit */
         sd_event_source *listen_source;
         sd_event_source *idle_source;
         sd_event_source *audit_source;

@@ -13,7 +13,7 @@
 
 #include "store-internal.h"
 
-#define CACHE_SLOTS 1024          /* a power of two */
+#define CACHE_SLOTS 1024           /* a power of two */
 #define CACHE_SEALED_SIZE_MAX 4096 /* bigger records are read from SQLite */
 
 typedef struct CacheSlot {
@@ -21,7 +21,7 @@ typedef struct CacheSlot {
         RecordKind kind;
         char plugin[NAME_SIZE_MAX + 1];
         char name[USER_ID_SIZE_MAX + 1];
-        StoredRecord rec;         /* sealed is owned by the slot */
+        StoredRecord rec; /* sealed is owned by the slot */
 } CacheSlot;
 
 struct StoreCache {

@@ -81,8 +81,7 @@ void token_infos_free(TokenInfo *t, size_t n) {
         free(t);
 }
 
-int store_token_list(Store *s, const char *plugin, const char *after, unsigned limit, TokenInfo **ret,
-                     size_t *ret_n) {
+int store_token_list(Store *s, const char *plugin, const char *after, unsigned limit, TokenInfo **ret, size_t *ret_n) {
         sqlite3_stmt *st;
         TokenInfo *items;
         size_t n = 0;
@@ -126,8 +125,7 @@ int store_token_list(Store *s, const char *plugin, const char *after, unsigned l
         return 0;
 }
 
-int store_token_stats(Store *s, const char *plugin, int64_t now, int64_t horizon, int64_t now_ms,
-                      TokenStats *ret) {
+int store_token_stats(Store *s, const char *plugin, int64_t now, int64_t horizon, int64_t now_ms, TokenStats *ret) {
         sqlite3_stmt *st;
         int r = store_cached(s, CACHED_TOKEN_STATS,
                              "SELECT count(*), "

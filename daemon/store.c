@@ -240,10 +240,9 @@ int store_open(const char *path, Store **ret) {
         if (!s)
                 return -ENOMEM;
 
-        int rc = sqlite3_open_v2(path, &s->db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-                                         SQLITE_OPEN_EXRESCODE,
-                                 NULL);
+        int rc = sqlite3_open_v2(
+                path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+                NULL);
         if (rc != SQLITE_OK)
                 return errno_from_sqlite(rc) ?: -EIO;
 
@@ -405,8 +404,8 @@ int store_kek_foreach(Store *s, StoreKekFunc f, void *userdata) {
 
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 const char *state = (const char *) sqlite3_column_text(st, 1);
-                r = f(sqlite3_column_int64(st, 0), state && strcmp(state, "primary") == 0,
-                      sqlite3_column_blob(st, 2), (size_t) sqlite3_column_bytes(st, 2), userdata);
+                r = f(sqlite3_column_int64(st, 0), state && strcmp(state, "primary") == 0, sqlite3_column_blob(st, 2),
+                      (size_t) sqlite3_column_bytes(st, 2), userdata);
                 if (r < 0)
                         break;
         }
@@ -525,8 +524,8 @@ void stored_records_free(StoredRecord *r, size_t n) {
         free(r);
 }
 
-int store_record_list(Store *s, RecordKind kind, const char *plugin, const char *after_plugin,
-                      const char *after_name, unsigned limit, StoredRecord **ret, size_t *ret_n) {
+int store_record_list(Store *s, RecordKind kind, const char *plugin, const char *after_plugin, const char *after_name,
+                      unsigned limit, StoredRecord **ret, size_t *ret_n) {
         sqlite3_stmt *st = s->rstmt[kind][RSTMT_LIST];
         StoredRecord *items = NULL;
         size_t n = 0;

@@ -20,15 +20,15 @@
 typedef struct Store Store;
 
 typedef struct StoredRecord {
-        char *plugin;          /* list results only */
-        char *name;            /* list results only: secret name or user id */
+        char *plugin; /* list results only */
+        char *name;   /* list results only: secret name or user id */
         int64_t version;
         int64_t kek_version;
-        int64_t created_at;    /* unix seconds */
+        int64_t created_at; /* unix seconds */
         int64_t updated_at;
         bool has_expires_at;
         int64_t expires_at;
-        uint8_t *sealed;       /* get results only */
+        uint8_t *sealed; /* get results only */
         size_t sealed_size;
 } StoredRecord;
 
@@ -67,8 +67,7 @@ int store_meta_set(Store *s, const char *key, const uint8_t *value, size_t size)
 
 /* KEKs wrapped by the root key. The callback sees each row in version order;
  * a negative return stops the walk and is returned. */
-typedef int (*StoreKekFunc)(int64_t version, bool primary, const uint8_t *wrapped, size_t wrapped_size,
-                            void *userdata);
+typedef int (*StoreKekFunc)(int64_t version, bool primary, const uint8_t *wrapped, size_t wrapped_size, void *userdata);
 int store_kek_foreach(Store *s, StoreKekFunc f, void *userdata);
 int store_kek_insert(Store *s, int64_t version, bool primary, const uint8_t *wrapped, size_t wrapped_size);
 
@@ -84,8 +83,8 @@ int store_record_put(Store *s, RecordKind kind, const char *plugin, const char *
 int store_record_delete(Store *s, RecordKind kind, const char *plugin, const char *name);
 /* Up to limit records in (plugin, name) order after the cursor (NULLs start
  * at the beginning); plugin NULL lists every plugin. Metadata only. */
-int store_record_list(Store *s, RecordKind kind, const char *plugin, const char *after_plugin,
-                      const char *after_name, unsigned limit, StoredRecord **ret, size_t *ret_n);
+int store_record_list(Store *s, RecordKind kind, const char *plugin, const char *after_plugin, const char *after_name,
+                      unsigned limit, StoredRecord **ret, size_t *ret_n);
 void stored_records_free(StoredRecord *r, size_t n);
 /* Number of records of a kind. */
 int store_record_count(Store *s, RecordKind kind, int64_t *ret);
@@ -94,9 +93,9 @@ int store_record_count(Store *s, RecordKind kind, int64_t *ret);
 
 typedef struct StoredPlugin {
         char *name;
-        char *domain;          /* NULL if unknown */
+        char *domain; /* NULL if unknown */
         char *auth_type;
-        char *auth_public;     /* JSON text */
+        char *auth_public; /* JSON text */
         int64_t version;
         int64_t created_at;
         int64_t updated_at;
@@ -131,11 +130,11 @@ int store_record_count_plugin(Store *s, RecordKind kind, const char *plugin, int
 typedef struct TokenState {
         int64_t version;
         bool has_expires_at;
-        int64_t expires_at;      /* unix seconds */
+        int64_t expires_at; /* unix seconds */
         bool reauth_required;
         char lease_id[LEASE_ID_SIZE + 1]; /* "" when none */
-        int64_t lease_until;     /* unix ms; 0 when none */
-        int64_t lease_version;   /* the version the lease was taken on */
+        int64_t lease_until;              /* unix ms; 0 when none */
+        int64_t lease_version;            /* the version the lease was taken on */
 } TokenState;
 
 /* -ENOENT if the user has no token set. */
@@ -153,11 +152,10 @@ typedef struct TokenInfo {
         bool has_expires_at;
         int64_t expires_at;
         bool reauth_required;
-        int64_t lease_until;     /* unix ms; 0 when none */
+        int64_t lease_until; /* unix ms; 0 when none */
 } TokenInfo;
 
-int store_token_list(Store *s, const char *plugin, const char *after, unsigned limit, TokenInfo **ret,
-                     size_t *ret_n);
+int store_token_list(Store *s, const char *plugin, const char *after, unsigned limit, TokenInfo **ret, size_t *ret_n);
 void token_infos_free(TokenInfo *t, size_t n);
 
 typedef struct TokenStats {
@@ -166,8 +164,7 @@ typedef struct TokenStats {
 
 /* Counts for one plugin: expired (expires_at <= now), expiring (within
  * horizon seconds), reauth_required, refreshing (lease held at now_ms). */
-int store_token_stats(Store *s, const char *plugin, int64_t now, int64_t horizon, int64_t now_ms,
-                      TokenStats *ret);
+int store_token_stats(Store *s, const char *plugin, int64_t now, int64_t horizon, int64_t now_ms, TokenStats *ret);
 
 /* ---- API key lookup index (store-apikey.c) ---- */
 

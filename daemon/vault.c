@@ -36,8 +36,8 @@ int vault_put_locked(Vault *v, RecordKind kind, const char *plugin, const char *
         return 0;
 }
 
-int vault_put(Vault *v, RecordKind kind, const char *plugin, const char *name, const uint8_t *plaintext,
-              size_t size, int64_t expires_at, StoredRecord *ret_meta) {
+int vault_put(Vault *v, RecordKind kind, const char *plugin, const char *name, const uint8_t *plaintext, size_t size,
+              int64_t expires_at, StoredRecord *ret_meta) {
         int r = store_begin(v->store);
         if (r < 0)
                 return r;

@@ -20,8 +20,8 @@ typedef struct Vault {
 
 /* Store a new version of a record. ret_meta (optional) gets its metadata.
  * expires_at < 0 means none. */
-int vault_put(Vault *v, RecordKind kind, const char *plugin, const char *name, const uint8_t *plaintext,
-              size_t size, int64_t expires_at, StoredRecord *ret_meta);
+int vault_put(Vault *v, RecordKind kind, const char *plugin, const char *name, const uint8_t *plaintext, size_t size,
+              int64_t expires_at, StoredRecord *ret_meta);
 
 /* The same inside a transaction the caller holds (store_begin), for
  * writes that change more than one row. */

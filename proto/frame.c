@@ -8,8 +8,8 @@ int frame_parse(const uint8_t *buf, size_t size, const uint8_t **ret_body, size_
         if (size < FRAME_HEADER_SIZE)
                 return 0;
 
-        uint32_t body_size = (uint32_t) buf[0] << 24 | (uint32_t) buf[1] << 16 | (uint32_t) buf[2] << 8 |
-                             (uint32_t) buf[3];
+        uint32_t body_size =
+                (uint32_t) buf[0] << 24 | (uint32_t) buf[1] << 16 | (uint32_t) buf[2] << 8 | (uint32_t) buf[3];
         if (body_size > FRAME_BODY_MAX)
                 return -EMSGSIZE;
         *ret_body = buf + FRAME_HEADER_SIZE;

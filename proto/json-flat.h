@@ -26,12 +26,12 @@ typedef enum FlatType {
 } FlatType;
 
 typedef struct FlatValue {
-        const char *key;        /* NUL-terminated, inside text */
+        const char *key; /* NUL-terminated, inside text */
         size_t key_size;
         FlatType type;
-        const char *str;        /* FLAT_STRING: NUL-terminated, inside text */
+        const char *str; /* FLAT_STRING: NUL-terminated, inside text */
         size_t str_size;
-        int64_t integer;        /* FLAT_INTEGER */
+        int64_t integer; /* FLAT_INTEGER */
 } FlatValue;
 
 /* Parse text[0..size) as one flat object. On success returns the number of

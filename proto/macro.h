@@ -15,26 +15,26 @@
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
 /* Hand ownership out of a _cleanup_ variable: the variable becomes NULL. */
-#define TAKE_PTR(p)                                                            \
-        ({                                                                     \
-                __typeof__(p) _p = (p);                                        \
-                (p) = NULL;                                                    \
-                _p;                                                            \
+#define TAKE_PTR(p)                                                                                                    \
+        ({                                                                                                             \
+                __typeof__(p) _p = (p);                                                                                \
+                (p) = NULL;                                                                                            \
+                _p;                                                                                                    \
         })
 
-#define TAKE_FD(fd)                                                            \
-        ({                                                                     \
-                int _fd = (fd);                                                \
-                (fd) = -1;                                                     \
-                _fd;                                                           \
+#define TAKE_FD(fd)                                                                                                    \
+        ({                                                                                                             \
+                int _fd = (fd);                                                                                        \
+                (fd) = -1;                                                                                             \
+                _fd;                                                                                                   \
         })
 
 /* Declare freep-style helpers: DEFINE_TRIVIAL_CLEANUP_FUNC(Foo *, foo_free)
  * gives foo_freep(Foo **) that accepts NULL. */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                \
-        static inline void func##p(type *p) {                                  \
-                if (*p)                                                        \
-                        func(*p);                                              \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                                        \
+        static inline void func##p(type *p) {                                                                          \
+                if (*p)                                                                                                \
+                        func(*p);                                                                                      \
         }
 
 static inline void freep(void *p) {

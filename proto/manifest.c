@@ -97,13 +97,13 @@ static int check_verification_tokens(json_t *tokens, const char *where, char *er
                                    "field '%s.verification_tokens': consumer names are 1 to 64 of A-Z a-z 0-9 _ . -",
                                    where);
                 if (!json_is_string(v))
-                        return bad(errbuf, errbuf_size, "field '%s.verification_tokens.%s': expected a string",
-                                   where, consumer);
+                        return bad(errbuf, errbuf_size, "field '%s.verification_tokens.%s': expected a string", where,
+                                   consumer);
                 size_t n = json_string_length(v);
                 const char *s = json_string_value(v);
                 if (n == 0 || n > VERIFICATION_TOKEN_SIZE_MAX)
-                        return bad(errbuf, errbuf_size, "field '%s.verification_tokens.%s': 1 to %d characters",
-                                   where, consumer, VERIFICATION_TOKEN_SIZE_MAX);
+                        return bad(errbuf, errbuf_size, "field '%s.verification_tokens.%s': 1 to %d characters", where,
+                                   consumer, VERIFICATION_TOKEN_SIZE_MAX);
                 for (size_t i = 0; i < n; i++)
                         if ((unsigned char) s[i] < 0x21 || (unsigned char) s[i] > 0x7e)
                                 return bad(errbuf, errbuf_size,
@@ -126,14 +126,14 @@ static int check_auth(json_t *auth, const char *where, ManifestAuth *ret, char *
                 return bad(errbuf, errbuf_size, "field '%s.type': expected a string", where);
         int t = auth_type_from_string(json_string_value(type));
         if (t < 0)
-                return bad(errbuf, errbuf_size, "field '%s.type': unknown auth type (none, service_http, user_http, oauth)",
-                           where);
+                return bad(errbuf, errbuf_size,
+                           "field '%s.type': unknown auth type (none, service_http, user_http, oauth)", where);
 
         json_object_foreach(auth, key, v) {
                 if (strcmp(key, "verification_tokens") == 0) {
                         if (t == AUTH_NONE)
-                                return bad(errbuf, errbuf_size, "field '%s.verification_tokens': not for auth type none",
-                                           where);
+                                return bad(errbuf, errbuf_size,
+                                           "field '%s.verification_tokens': not for auth type none", where);
                         int r = check_verification_tokens(v, where, errbuf, errbuf_size);
                         if (r < 0)
                                 return r;
@@ -162,7 +162,8 @@ static int check_auth(json_t *auth, const char *where, ManifestAuth *ret, char *
         if (at && strcmp(json_string_value(at), "bearer") != 0 && strcmp(json_string_value(at), "basic") != 0)
                 return bad(errbuf, errbuf_size, "field '%s.authorization_type': must be bearer or basic", where);
 
-        *ret = (ManifestAuth) { .type = t, .auth = auth,
+        *ret = (ManifestAuth) { .type = t,
+                                .auth = auth,
                                 .verification_tokens = json_object_get(auth, "verification_tokens") };
         return 0;
 }

@@ -14,7 +14,6 @@
 #include "proto-limits.h"
 #include "request.h"
 
-
 int name_check(const char *s) {
         size_t n = strlen(s);
         if (n == 0 || n > NAME_SIZE_MAX)
@@ -86,7 +85,8 @@ typedef enum Field {
         _F_MAX,
 } Field;
 
-#define FIELD(n, t) { n, sizeof(n) - 1, t }
+#define FIELD(n, t)                                                                                                    \
+        { n, sizeof(n) - 1, t }
 static const struct {
         const char *name;
         size_t size;
@@ -120,10 +120,10 @@ typedef struct Member {
         const char *key;
         size_t key_size;
         json_type type;
-        const char *str;        /* JSON_STRING, NUL-terminated */
+        const char *str; /* JSON_STRING, NUL-terminated */
         size_t str_size;
-        int64_t integer;        /* JSON_INTEGER */
-        json_t *json;           /* JSON_OBJECT (jansson path only) */
+        int64_t integer; /* JSON_INTEGER */
+        json_t *json;    /* JSON_OBJECT (jansson path only) */
 } Member;
 
 typedef struct Members {
@@ -138,8 +138,12 @@ static void members_from_flat(Members *ms, const FlatValue *v, size_t n) {
                 [FLAT_FALSE] = JSON_FALSE,   [FLAT_NULL] = JSON_NULL,
         };
         for (size_t i = 0; i < n; i++)
-                ms->m[i] = (Member) { .key = v[i].key, .key_size = v[i].key_size, .type = types[v[i].type], .str = v[i].str,
-                                      .str_size = v[i].str_size, .integer = v[i].integer };
+                ms->m[i] = (Member) { .key = v[i].key,
+                                      .key_size = v[i].key_size,
+                                      .type = types[v[i].type],
+                                      .str = v[i].str,
+                                      .str_size = v[i].str_size,
+                                      .integer = v[i].integer };
         ms->n = n;
 }
 
@@ -304,8 +308,7 @@ int token_response_check(json_t *token, char *errbuf, size_t errbuf_size) {
                 if (n > strings[i].size_max)
                         return bad(errbuf, errbuf_size, "field 'token.%s': too long", strings[i].field);
                 if (!printable_ascii(json_string_value(v), n))
-                        return bad(errbuf, errbuf_size, "field 'token.%s': must be printable ASCII",
-                                   strings[i].field);
+                        return bad(errbuf, errbuf_size, "field 'token.%s': must be printable ASCII", strings[i].field);
                 if (n == 0 && strings[i].required)
                         return bad(errbuf, errbuf_size, "field 'token.%s': must not be empty", strings[i].field);
         }
@@ -404,8 +407,7 @@ static int decode_value(Request *r, const Member *v, char *errbuf, size_t errbuf
         return 0;
 }
 
-static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret, char *errbuf,
-                                  size_t errbuf_size) {
+static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret, char *errbuf, size_t errbuf_size) {
         const Member *values[_F_MAX] = {};
         FlatValue flat[FLAT_FIELDS_MAX];
         Members ms;
@@ -477,14 +479,11 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
         ret->token = values[F_TOKEN] ? values[F_TOKEN]->json : NULL;
 
         if (ret->plugin && name_check(ret->plugin) < 0)
-                return bad(errbuf, errbuf_size, "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -",
-                           "plugin");
+                return bad(errbuf, errbuf_size, "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -", "plugin");
         if (ret->name && name_check(ret->name) < 0)
-                return bad(errbuf, errbuf_size, "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -",
-                           "name");
+                return bad(errbuf, errbuf_size, "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -", "name");
         if (ret->user && user_id_check(ret->user) < 0)
-                return bad(errbuf, errbuf_size, "field '%s': 1 to 256 bytes without control characters",
-                           "user");
+                return bad(errbuf, errbuf_size, "field '%s': 1 to 256 bytes without control characters", "user");
         if (ret->domain && domain_check(ret->domain) < 0)
                 return bad(errbuf, errbuf_size, "field '%s': a host name of a-z 0-9 . -", "domain");
         r = check_string("after", ret->after, CURSOR_SIZE_MAX, NULL, errbuf, errbuf_size);
@@ -494,8 +493,7 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
         if (r >= 0)
                 r = check_string("client_id", ret->client_id, TOKEN_SECRET_SIZE_MAX, NULL, errbuf, errbuf_size);
         if (r >= 0)
-                r = check_string("client_secret", ret->client_secret, TOKEN_SECRET_SIZE_MAX, NULL, errbuf,
-                                 errbuf_size);
+                r = check_string("client_secret", ret->client_secret, TOKEN_SECRET_SIZE_MAX, NULL, errbuf, errbuf_size);
         if (r >= 0)
                 r = check_string("lease", ret->lease, LEASE_ID_SIZE, is_lease_id, errbuf, errbuf_size);
         if (r >= 0)
@@ -509,8 +507,8 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
         ret->limit = (unsigned) n;
         r = check_range("min_valid", values[F_MIN_VALID], 0, 366 * 86400, 0, &ret->min_valid, errbuf, errbuf_size);
         if (r >= 0)
-                r = check_range("lease_seconds", values[F_LEASE_SECONDS], 1, LEASE_SECONDS_MAX,
-                                LEASE_SECONDS_DEFAULT, &ret->lease_seconds, errbuf, errbuf_size);
+                r = check_range("lease_seconds", values[F_LEASE_SECONDS], 1, LEASE_SECONDS_MAX, LEASE_SECONDS_DEFAULT,
+                                &ret->lease_seconds, errbuf, errbuf_size);
         if (r >= 0)
                 r = check_range("bytes", values[F_BYTES], GENERATE_BYTES_MIN, GENERATE_BYTES_MAX,
                                 GENERATE_BYTES_DEFAULT, &ret->bytes, errbuf, errbuf_size);
@@ -548,8 +546,7 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
                         return bad(errbuf, errbuf_size, "field '%s': missing (the manifest has no name_for_model)",
                                    "plugin");
                 if (!ret->plugin && name_check(ret->manifest_name) < 0)
-                        return bad(errbuf, errbuf_size,
-                                   "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -",
+                        return bad(errbuf, errbuf_size, "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -",
                                    "manifest.name_for_model");
         }
         return 0;

@@ -44,12 +44,12 @@ typedef enum Op {
 } Op;
 
 typedef struct Request {
-        json_t *root;          /* when parsed by jansson: owns the borrowed strings below;
+        json_t *root; /* when parsed by jansson: owns the borrowed strings below;
                                 * otherwise they point into the frame body */
-        bool has_id;           /* false: the answer carries "id": null */
+        bool has_id;  /* false: the answer carries "id": null */
         uint64_t id;
-        Op op;                 /* _OP_MAX until the op is known */
-        const char *plugin;    /* NULL when absent (secret.list over all) */
+        Op op;              /* _OP_MAX until the op is known */
+        const char *plugin; /* NULL when absent (secret.list over all) */
         const char *name;
         const char *user;
         const char *after;     /* list cursor, NULL for the first page */
@@ -59,17 +59,17 @@ typedef struct Request {
         const char *domain;    /* plugin.register: explicit domain */
         ManifestAuth manifest; /* plugin.register: the checked auth block */
         bool has_manifest;
-        const char *manifest_name;  /* plugin.register: name_for_model, NULL if absent */
+        const char *manifest_name;                 /* plugin.register: name_for_model, NULL if absent */
         char manifest_domain[DOMAIN_SIZE_MAX + 1]; /* host of the manifest's api.url, "" if none */
-        const char *authorization;  /* secret.verify, oauth.verify_client, apikey.lookup: a header value */
-        const char *client_id;      /* oauth.verify_client (client_secret_post) */
+        const char *authorization; /* secret.verify, oauth.verify_client, apikey.lookup: a header value */
+        const char *client_id;     /* oauth.verify_client (client_secret_post) */
         const char *client_secret;
-        const char *lease;          /* token.refresh_commit/fail: the lease id */
-        const char *oauth_error;    /* token.refresh_fail: the provider's error code */
-        int64_t min_valid;          /* token.get, refresh_begin: seconds the token must stay valid */
-        int64_t lease_seconds;      /* token.refresh_begin */
-        int64_t bytes;              /* secret.generate: random bytes */
-        int64_t expiring;           /* plugin.get, token.list: "expiring soon" horizon, seconds */
+        const char *lease;       /* token.refresh_commit/fail: the lease id */
+        const char *oauth_error; /* token.refresh_fail: the provider's error code */
+        int64_t min_valid;       /* token.get, refresh_begin: seconds the token must stay valid */
+        int64_t lease_seconds;   /* token.refresh_begin */
+        int64_t bytes;           /* secret.generate: random bytes */
+        int64_t expiring;        /* plugin.get, token.list: "expiring soon" horizon, seconds */
 } Request;
 
 /* Decode and check one frame body. The body is parsed in place (strings of

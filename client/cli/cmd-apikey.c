@@ -69,8 +69,8 @@ int cmd_apikey_lookup(Cli *cli, char **args) {
         /* No match leaves stdout empty: a script that reads the user id
          * without checking the status must not get a word for one. */
         if (cli->json) {
-                r = cli_print_json(json_pack("{s:b s:o}", "match", user != NULL, "user",
-                                             user ? json_string(user) : json_null()));
+                r = cli_print_json(
+                        json_pack("{s:b s:o}", "match", user != NULL, "user", user ? json_string(user) : json_null()));
                 if (r < 0)
                         return r;
         } else if (user)
@@ -86,9 +86,8 @@ static int apikeys_print_json(const CvSecretInfo *items, size_t n_items) {
         for (size_t i = 0; array && i < n_items; i++) {
                 const CvSecretInfo *e = &items[i];
                 if (json_array_append_new(array, json_pack("{s:s s:I s:I s:I}", "user", e->name, "version",
-                                                           (json_int_t) e->version, "created",
-                                                           (json_int_t) e->created, "updated",
-                                                           (json_int_t) e->updated)) < 0) {
+                                                           (json_int_t) e->version, "created", (json_int_t) e->created,
+                                                           "updated", (json_int_t) e->updated)) < 0) {
                         json_decref(array);
                         array = NULL;
                 }

@@ -88,8 +88,8 @@ int cmd_oauth_verify_client(Cli *cli, char **args) {
         CvClient *c;
         int r;
 
-        r = cli_stdin_read_text(post ? "the form body" : "the Authorization header", CLI_AUTHORIZATION_SIZE_MAX,
-                                true, &in);
+        r = cli_stdin_read_text(post ? "the form body" : "the Authorization header", CLI_AUTHORIZATION_SIZE_MAX, true,
+                                &in);
         if (r < 0)
                 return r;
         if (post) {

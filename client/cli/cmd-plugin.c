@@ -27,8 +27,7 @@ static int manifest_read(const char *path, CliBuf **ret) {
 
         r = cli_file_read(path, CLI_MANIFEST_SIZE_MAX, &in);
         if (r == -EMSGSIZE)
-                return cli_error(r, "manifest: %s is over %d bytes; nothing registered", where,
-                                 CLI_MANIFEST_SIZE_MAX);
+                return cli_error(r, "manifest: %s is over %d bytes; nothing registered", where, CLI_MANIFEST_SIZE_MAX);
         if (r == -ENOMEM)
                 return cli_error(r, "out of memory");
         /* A file that cannot be read is bad input, not "denied" by the
@@ -82,11 +81,10 @@ static int plugins_print_json(const CvPluginInfo *items, size_t n_items) {
         for (size_t i = 0; array && i < n_items; i++) {
                 const CvPluginInfo *e = &items[i];
                 json_t *domain = e->domain ? json_string(e->domain) : json_null();
-                if (json_array_append_new(array, json_pack("{s:s s:s s:o s:I s:I s:I}", "plugin", e->name,
-                                                           "auth_type", e->auth_type, "domain", domain, "version",
-                                                           (json_int_t) e->version, "created",
-                                                           (json_int_t) e->created, "updated",
-                                                           (json_int_t) e->updated)) < 0) {
+                if (json_array_append_new(array, json_pack("{s:s s:s s:o s:I s:I s:I}", "plugin", e->name, "auth_type",
+                                                           e->auth_type, "domain", domain, "version",
+                                                           (json_int_t) e->version, "created", (json_int_t) e->created,
+                                                           "updated", (json_int_t) e->updated)) < 0) {
                         json_decref(array);
                         array = NULL;
                 }
@@ -101,9 +99,8 @@ static int plugins_print_table(const CvPluginInfo *items, size_t n_items) {
         int r = cli_table_new(5, (const char *const[]) { "NAME", "AUTH", "DOMAIN", "VERSION", "UPDATED" }, &t);
         for (size_t i = 0; r >= 0 && i < n_items; i++) {
                 snprintf(version, sizeof(version), "%" PRId64, items[i].version);
-                r = cli_table_add(t, (const char *const[]) { items[i].name, items[i].auth_type,
-                                                             items[i].domain ?: "-", version,
-                                                             cli_time_format(items[i].updated, updated) });
+                r = cli_table_add(t, (const char *const[]) { items[i].name, items[i].auth_type, items[i].domain ?: "-",
+                                                             version, cli_time_format(items[i].updated, updated) });
         }
         if (r >= 0)
                 r = cli_table_print(t);
@@ -145,7 +142,8 @@ static int plugin_show_get(CvClient *c, const char *name, int64_t expiring_sec, 
                 return cli_error(-EPROTO, "credvaultd sent an invalid plugin description");
         }
         json_t *tokens = json_object_get(json_object_get(j, "auth"), "verification_tokens");
-        json_object_foreach(tokens, consumer, v) json_object_set_new(tokens, consumer, json_null());
+        json_object_foreach(tokens, consumer, v)
+                json_object_set_new(tokens, consumer, json_null());
         *ret = j;
         return 0;
 }

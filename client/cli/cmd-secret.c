@@ -49,8 +49,7 @@ static int secret_print_json(const char *plugin, const char *name, const CvSecre
                 return cli_error(r, "out of memory");
         return cli_print_json(json_pack("{s:s s:s s:I s:I s:I s:s%}", "plugin", plugin, "name", name, "version",
                                         (json_int_t) s->version, "created", (json_int_t) s->created, "updated",
-                                        (json_int_t) s->updated, "value_base64", (const char *) b64->data,
-                                        b64->size));
+                                        (json_int_t) s->updated, "value_base64", (const char *) b64->data, b64->size));
 }
 
 int cmd_secret_get(Cli *cli, char **args) {
@@ -133,10 +132,10 @@ static int secrets_print_json(const CvSecretInfo *items, size_t n_items) {
 
         for (size_t i = 0; array && i < n_items; i++) {
                 const CvSecretInfo *e = &items[i];
-                if (json_array_append_new(array, json_pack("{s:s s:s s:I s:I s:I}", "plugin", e->plugin, "name",
-                                                           e->name, "version", (json_int_t) e->version, "created",
-                                                           (json_int_t) e->created, "updated",
-                                                           (json_int_t) e->updated)) < 0) {
+                if (json_array_append_new(array,
+                                          json_pack("{s:s s:s s:I s:I s:I}", "plugin", e->plugin, "name", e->name,
+                                                    "version", (json_int_t) e->version, "created",
+                                                    (json_int_t) e->created, "updated", (json_int_t) e->updated)) < 0) {
                         json_decref(array);
                         array = NULL;
                 }

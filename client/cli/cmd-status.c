@@ -11,9 +11,8 @@
 static int status_print_json(const CvHealth *h) {
         return cli_print_json(json_pack("{s:s s:I s:I s:{s:I s:I} s:I s:I}", "version", h->version, "uptime",
                                         (json_int_t) h->uptime_sec, "connections", (json_int_t) h->connections,
-                                        "keyring", "primary", (json_int_t) h->kek_primary, "keks",
-                                        (json_int_t) h->keks, "secrets", (json_int_t) h->secrets, "tokens",
-                                        (json_int_t) h->tokens));
+                                        "keyring", "primary", (json_int_t) h->kek_primary, "keks", (json_int_t) h->keks,
+                                        "secrets", (json_int_t) h->secrets, "tokens", (json_int_t) h->tokens));
 }
 
 static void status_print_text(const CvHealth *h) {

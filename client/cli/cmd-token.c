@@ -77,8 +77,8 @@ int cmd_token_put(Cli *cli, char **args) {
  * metadata. The library hands the two out by separate calls; a refresh
  * between them is seen by comparing the access tokens, and read again. */
 #define TOKEN_GET_TRIES 3
-static int token_get_with_meta(CvClient *c, const char *plugin, const char *user, int min_valid_sec,
-                               json_t **ret_set, CvToken **ret_meta) {
+static int token_get_with_meta(CvClient *c, const char *plugin, const char *user, int min_valid_sec, json_t **ret_set,
+                               CvToken **ret_meta) {
         for (int i = 0; i < TOKEN_GET_TRIES; i++) {
                 _cleanup_(cli_token_freep) CvToken *meta = NULL;
                 _cleanup_(cli_text_freep) char *text = NULL;

@@ -26,7 +26,7 @@ typedef struct CliCommand {
         const char *arguments; /* for the help, with the command's options */
         const char *summary;
         size_t n_args_min, n_args_max;
-        unsigned options;      /* the CliOption bits it takes */
+        unsigned options; /* the CliOption bits it takes */
         CliCommandRun run;
 } CliCommand;
 
@@ -59,8 +59,8 @@ static const CliCommand commands[] = {
         { "token", "put", "PLUGIN USER", "store the token endpoint response on stdin", 2, 2, 0, cmd_token_put },
         { "token", "get", "PLUGIN USER [--min-valid SECONDS]", "print a user's token set as JSON", 2, 2,
           CLI_OPT_MIN_VALID, cmd_token_get },
-        { "token", "ls", "PLUGIN [--expiring DURATION] [--reveal]", "list a plugin's token sets and their states", 1,
-          1, CLI_OPT_EXPIRING | CLI_OPT_REVEAL, cmd_token_ls },
+        { "token", "ls", "PLUGIN [--expiring DURATION] [--reveal]", "list a plugin's token sets and their states", 1, 1,
+          CLI_OPT_EXPIRING | CLI_OPT_REVEAL, cmd_token_ls },
         { "token", "rm", "PLUGIN USER", "delete a user's token set", 2, 2, 0, cmd_token_rm },
         { "status", NULL, "", "show the daemon's health", 0, 0, 0, cmd_status },
 };
@@ -405,8 +405,8 @@ static int run(Cli *cli, int argc, char **argv) {
                                            cmd->verb ? " " : "", cmd->verb ?: "");
         n_args -= n_words;
         if (n_args < cmd->n_args_min || n_args > cmd->n_args_max) {
-                cli_error(-EINVAL, "wrong number of arguments for '%s%s%s'; usage:", cmd->group,
-                          cmd->verb ? " " : "", cmd->verb ?: "");
+                cli_error(-EINVAL, "wrong number of arguments for '%s%s%s'; usage:", cmd->group, cmd->verb ? " " : "",
+                          cmd->verb ?: "");
                 command_synopsis(cmd, stderr);
                 return -EINVAL;
         }

@@ -108,8 +108,8 @@ int cli_print_json(json_t *j) {
 
 struct CliTable {
         size_t n_columns;
-        size_t n_rows;   /* the header included */
-        char **cells;    /* n_rows * n_columns strings, row by row */
+        size_t n_rows; /* the header included */
+        char **cells;  /* n_rows * n_columns strings, row by row */
 };
 
 int cli_table_new(size_t n_columns, const char *const *header, CliTable **ret) {

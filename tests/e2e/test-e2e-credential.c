@@ -101,8 +101,9 @@ static void test_service_bearer(void **state) {
         assert_int_equal(cv_secret_verify_value(c, "svc", "no_such", "x", 1, NULL), -ENOENT);
         /* Verifying reveals nothing: no value in the raw reply. */
         char *reply = NULL;
-        assert_true(cv_call_json(c, "{\"op\":\"secret.verify\",\"plugin\":\"svc\",\"name\":\"service_token\","
-                                    "\"authorization\":\"Bearer nope\"}",
+        assert_true(cv_call_json(c,
+                                 "{\"op\":\"secret.verify\",\"plugin\":\"svc\",\"name\":\"service_token\","
+                                 "\"authorization\":\"Bearer nope\"}",
                                  &reply) > 0);
         assert_null(strstr(reply, "second-token"));
         assert_null(strstr(reply, "c2Vjb25kLXRva2Vu")); /* base64 of it */
@@ -447,7 +448,7 @@ static void test_user_api_keys(void **state) {
         assert_non_null(strstr(reply, "\"user-01\""));
         for (int i = 0; i < N_USERS; i++) {
                 assert_null(strstr(reply, keys[i]));
-                assert_null(strstr(reply, keys[i] + 3));       /* the hex part */
+                assert_null(strstr(reply, keys[i] + 3)); /* the hex part */
                 char b64[128];
                 sodium_bin2base64(b64, sizeof(b64), (const unsigned char *) keys[i], strlen(keys[i]),
                                   sodium_base64_VARIANT_ORIGINAL);
@@ -468,12 +469,9 @@ static void test_user_api_keys(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_service_bearer),
-                cmocka_unit_test(test_service_basic),
-                cmocka_unit_test(test_verify_value_bytes),
-                cmocka_unit_test(test_generate),
-                cmocka_unit_test(test_oauth_client),
-                cmocka_unit_test(test_oauth_basic_nul_inside),
+                cmocka_unit_test(test_service_bearer),     cmocka_unit_test(test_service_basic),
+                cmocka_unit_test(test_verify_value_bytes), cmocka_unit_test(test_generate),
+                cmocka_unit_test(test_oauth_client),       cmocka_unit_test(test_oauth_basic_nul_inside),
                 cmocka_unit_test(test_user_api_keys),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);

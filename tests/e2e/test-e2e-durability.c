@@ -137,8 +137,9 @@ static void test_no_value_in_files_or_log(void **state) {
                 memset(values[i], 'a' + i, sizeof(values[i]));
                 memcpy(values[i], "PLAINTEXT-CANARY", 16);
                 values[i][sizes[i]] = '\0';
-                CvToken tok = { .access_token = values[i], .token_type = "Bearer",
-                                .refresh_token = values[i], .expires_at = -1 };
+                CvToken tok = {
+                        .access_token = values[i], .token_type = "Bearer", .refresh_token = values[i], .expires_at = -1
+                };
                 char name[8];
                 snprintf(name, sizeof(name), "v%d", i);
                 assert_int_equal(cv_secret_put(c, "canary", name, values[i], sizes[i], NULL), 0);

@@ -230,8 +230,8 @@ static void test_pipelining_in_order(void **state) {
         assert_true(fd >= 0);
         for (int i = 0; i < 200; i++) {
                 char body[128];
-                int k = snprintf(body, sizeof(body), "{\"id\":%d,\"op\":\"secret.get\",\"plugin\":\"calm\",\"name\":\"steady\"}",
-                                 i);
+                int k = snprintf(body, sizeof(body),
+                                 "{\"id\":%d,\"op\":\"secret.get\",\"plugin\":\"calm\",\"name\":\"steady\"}", i);
                 stream[n++] = 0, stream[n++] = 0, stream[n++] = 0, stream[n++] = (char) k;
                 memcpy(stream + n, body, (size_t) k);
                 n += (size_t) k;

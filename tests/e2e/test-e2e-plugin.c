@@ -106,7 +106,8 @@ static json_t *public_auth(const json_t *auth) {
         json_t *copy = json_deep_copy(auth), *tokens = json_object_get(copy, "verification_tokens");
         const char *consumer;
         json_t *v;
-        json_object_foreach(tokens, consumer, v) json_object_set_new(tokens, consumer, json_null());
+        json_object_foreach(tokens, consumer, v)
+                json_object_set_new(tokens, consumer, json_null());
         return copy;
 }
 
@@ -273,8 +274,9 @@ static void test_name_taken_by_other_domain(void **state) {
 
         /* The domain from the manifest's api.url, when none is given: a
          * different one is as much a conflict. */
-        json_object_set_new(second, "api", json_pack("{s:s s:s}", "type", "openapi", "url",
-                                                      "https://Other.Example.org:8443/openapi.yaml"));
+        json_object_set_new(
+                second, "api",
+                json_pack("{s:s s:s}", "type", "openapi", "url", "https://Other.Example.org:8443/openapi.yaml"));
         assert_int_equal(register_json(second, NULL, NULL), -EEXIST);
         assert_non_null(strstr(cv_client_error_message(c), "first.example.com"));
 
@@ -308,7 +310,8 @@ static void test_update_same_name_and_domain(void **state) {
         json_t *tokens = json_object_get(json_object_get(m, "auth"), "verification_tokens");
         const char *consumer = NULL;
         json_t *v = NULL;
-        json_object_foreach(tokens, consumer, v) break;
+        json_object_foreach(tokens, consumer, v)
+                break;
         assert_non_null(consumer);
         assert_non_null(v);
         char *first_consumer = strdup(consumer);
@@ -400,8 +403,8 @@ static void test_mutated_manifests_refused(void **state) {
         char many_tokens[1024];
         int k = snprintf(many_tokens, sizeof(many_tokens), "{");
         for (int i = 0; i < 17; i++)
-                k += snprintf(many_tokens + k, sizeof(many_tokens) - (size_t) k, "%s\"c%d\":\"t%d\"", i ? "," : "",
-                              i, i);
+                k += snprintf(many_tokens + k, sizeof(many_tokens) - (size_t) k, "%s\"c%d\":\"t%d\"", i ? "," : "", i,
+                              i);
         snprintf(many_tokens + k, sizeof(many_tokens) - (size_t) k, "}");
 
         const Mutation mutations[] = {
@@ -492,8 +495,8 @@ static void test_mutated_manifests_refused(void **state) {
                                 fail_msg("mutation %zu (%s %s): %d, %s", i, mu->what, mu->field, r, msg);
                         assert_string_equal(cv_client_error_code(c), "bad_request");
                         if (!strstr(msg, mu->in_message))
-                                fail_msg("mutation %zu (%s %s): message '%s' does not name %s", i, mu->what,
-                                         mu->field, msg, mu->in_message);
+                                fail_msg("mutation %zu (%s %s): message '%s' does not name %s", i, mu->what, mu->field,
+                                         msg, mu->in_message);
                 }
 
                 /* Nothing stored. */
@@ -516,8 +519,10 @@ static void test_show_hides_and_delete_removes_all(void **state) {
         json_t *m = corpus_manifest("service_http", true);
         const char *consumer;
         json_t *v;
-        CvToken tok = { .access_token = "AT-SECRET-of-doomed", .token_type = "Bearer",
-                        .refresh_token = "RT-SECRET-of-doomed", .expires_at = 4102444800 };
+        CvToken tok = { .access_token = "AT-SECRET-of-doomed",
+                        .token_type = "Bearer",
+                        .refresh_token = "RT-SECRET-of-doomed",
+                        .expires_at = 4102444800 };
         int n_before = count_plugins();
 
         assert_int_equal(register_json(m, "doomed", "doomed.example.com"), 1);
@@ -603,7 +608,8 @@ static void test_manifest_auth_with_deleted_token(void **state) {
         const char *consumer = NULL;
         json_t *v;
         char secret_name[CV_NAME_SIZE_MAX + 1], *text = NULL;
-        json_object_foreach(json_object_get(json_object_get(m, "auth"), "verification_tokens"), consumer, v) break;
+        json_object_foreach(json_object_get(json_object_get(m, "auth"), "verification_tokens"), consumer, v)
+                break;
         assert_int_equal(register_json(m, "lost_token", "lost.example.com"), 1);
         snprintf(secret_name, sizeof(secret_name), "verification_token:%s", consumer);
         assert_int_equal(cv_secret_delete(c, "lost_token", secret_name), 0);

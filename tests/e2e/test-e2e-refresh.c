@@ -78,13 +78,14 @@ static void test_response_ingestion(void **state) {
         int64_t version = 0;
 
         int64_t before = now_sec();
-        assert_int_equal(cv_token_put_response(c, "ing", "alice",
-                                               "{\"access_token\":\"at-1\",\"token_type\":\"Bearer\",\"expires_in\":3600,"
-                                               "\"refresh_token\":\"rt-1\",\"scope\":\"openid email\","
-                                               "\"id_token\":\"eyJhbGciOiJSUzI1NiJ9.e30.sig\",\"ext_expires_in\":7200,"
-                                               "\"extra\":{\"nested\":[1,true,null]}}",
-                                               &version),
-                         0);
+        assert_int_equal(
+                cv_token_put_response(c, "ing", "alice",
+                                      "{\"access_token\":\"at-1\",\"token_type\":\"Bearer\",\"expires_in\":3600,"
+                                      "\"refresh_token\":\"rt-1\",\"scope\":\"openid email\","
+                                      "\"id_token\":\"eyJhbGciOiJSUzI1NiJ9.e30.sig\",\"ext_expires_in\":7200,"
+                                      "\"extra\":{\"nested\":[1,true,null]}}",
+                                      &version),
+                0);
         int64_t after = now_sec();
         assert_int_equal(version, 1);
 
@@ -109,9 +110,9 @@ static void test_response_ingestion(void **state) {
         json_decref(j);
 
         /* A response without a refresh token keeps the previous one. */
-        assert_int_equal(cv_token_put_response(c, "ing", "alice",
-                                               "{\"access_token\":\"at-2\",\"token_type\":\"Bearer\",\"expires_in\":60}",
-                                               &version),
+        assert_int_equal(cv_token_put_response(
+                                 c, "ing", "alice",
+                                 "{\"access_token\":\"at-2\",\"token_type\":\"Bearer\",\"expires_in\":60}", &version),
                          0);
         assert_int_equal(version, 2);
         assert_int_equal(cv_token_get(c, "ing", "alice", &t), 0);
@@ -450,9 +451,9 @@ static void test_overtaken_lease(void **state) {
  * fork(). */
 typedef struct Shared {
         pthread_mutex_t lock;
-        int64_t generation;     /* rt-<generation> is the one valid refresh token */
+        int64_t generation; /* rt-<generation> is the one valid refresh token */
         int64_t refreshes;
-        int64_t lost;           /* refreshes asked with an outdated refresh token */
+        int64_t lost; /* refreshes asked with an outdated refresh token */
         int64_t refresh_ms[REFRESHES_MAX];
         int64_t start_ms, end_ms;
         /* per worker */
@@ -510,10 +511,10 @@ static int64_t provider_generation(Shared *s) {
         return g;
 }
 
-#define WORKER_FAIL(...)                                                                                       \
-        do {                                                                                                   \
-                if (!s->failures[index]++)                                                                     \
-                        snprintf(s->what[index], sizeof(s->what[index]), __VA_ARGS__);                         \
+#define WORKER_FAIL(...)                                                                                               \
+        do {                                                                                                           \
+                if (!s->failures[index]++)                                                                             \
+                        snprintf(s->what[index], sizeof(s->what[index]), __VA_ARGS__);                                 \
         } while (0)
 
 /* A token handed out must be the provider's current or previous one: the

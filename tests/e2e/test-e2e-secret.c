@@ -116,10 +116,12 @@ static void test_bad_arguments_change_nothing(void **state) {
 
         /* The same mistakes sent raw reach the daemon and are refused there. */
         char *reply = NULL;
-        assert_true(cv_call_json(c, "{\"op\":\"secret.put\",\"plugin\":\"todo\",\"name\":\"x\",\"value\":17}", &reply) > 0);
+        assert_true(cv_call_json(c, "{\"op\":\"secret.put\",\"plugin\":\"todo\",\"name\":\"x\",\"value\":17}", &reply) >
+                    0);
         assert_non_null(strstr(reply, "\"bad_request\""));
         cv_free_wiped(reply, (size_t) -1);
-        assert_true(cv_call_json(c, "{\"op\":\"secret.put\",\"plugin\":\"todo\",\"name\":\"x\",\"value\":\"not base64!\"}",
+        assert_true(cv_call_json(c,
+                                 "{\"op\":\"secret.put\",\"plugin\":\"todo\",\"name\":\"x\",\"value\":\"not base64!\"}",
                                  &reply) > 0);
         assert_non_null(strstr(reply, "\"bad_request\""));
         assert_non_null(strstr(reply, "value"));

@@ -164,7 +164,7 @@ static void test_dev_key_needs_dev(void **state) {
         snprintf(dev_state, sizeof(dev_state), "%s/devstate", d.dir);
         snprintf(socket, sizeof(socket), "%s/devsock", d.dir);
         const char *argv[] = { harness_daemon_path(), "--state-dir", dev_state, "--socket", socket, "--dev",
-                               "--idle-exit", "1", NULL };
+                               "--idle-exit",         "1",           NULL };
         assert_int_equal(harness_run_daemon(argv, RUN_TIMEOUT_MS), 0); /* exits on idle */
         char key[300];
         snprintf(key, sizeof(key), "%s/dev-root.key", dev_state);

@@ -37,8 +37,11 @@ static int group_teardown(void **state) {
 
 static void test_round_trip_all_fields(void **state) {
         (void) state;
-        CvToken in = { .access_token = "ya29.a0AfH6SMBx", .token_type = "Bearer", .refresh_token = "1//0gLx-refresh",
-                       .scope = "read write", .expires_at = 1900000000 };
+        CvToken in = { .access_token = "ya29.a0AfH6SMBx",
+                       .token_type = "Bearer",
+                       .refresh_token = "1//0gLx-refresh",
+                       .scope = "read write",
+                       .expires_at = 1900000000 };
         CvToken *out = NULL;
         int64_t v = 0;
 
@@ -82,7 +85,10 @@ static void test_maximal_sizes(void **state) {
         memset(type, 'T', CV_TOKEN_TYPE_SIZE_MAX);
         memset(user, 'u', CV_USER_ID_SIZE_MAX);
         user[CV_USER_ID_SIZE_MAX] = '\0';
-        CvToken in = { .access_token = access, .token_type = type, .refresh_token = refresh, .scope = scope,
+        CvToken in = { .access_token = access,
+                       .token_type = type,
+                       .refresh_token = refresh,
+                       .scope = scope,
                        .expires_at = 4102444800 };
 
         assert_int_equal(cv_token_put(c, "big", user, &in, NULL), 0);
@@ -120,8 +126,10 @@ static void test_unicode_user_ids(void **state) {
 
 static void test_list_shows_no_tokens(void **state) {
         (void) state;
-        CvToken in = { .access_token = "SECRET-ACCESS-in-list", .token_type = "Bearer",
-                       .refresh_token = "SECRET-REFRESH-in-list", .expires_at = 4102444800 };
+        CvToken in = { .access_token = "SECRET-ACCESS-in-list",
+                       .token_type = "Bearer",
+                       .refresh_token = "SECRET-REFRESH-in-list",
+                       .expires_at = 4102444800 };
         CvTokenInfo *items = NULL;
         char *reply = NULL;
 

@@ -11,13 +11,13 @@
 #include <sys/types.h>
 
 typedef struct Harness {
-        char dir[80];           /* temporary root, removed by harness_cleanup() */
+        char dir[80]; /* temporary root, removed by harness_cleanup() */
         char socket_path[108];
         char state_dir[108];
         char key_file[108];
-        char log_file[108];     /* the daemon's stderr */
-        pid_t pid;              /* 0 when not running */
-        bool socket_activate;   /* start under systemd-socket-activate */
+        char log_file[108];        /* the daemon's stderr */
+        pid_t pid;                 /* 0 when not running */
+        bool socket_activate;      /* start under systemd-socket-activate */
         const char *extra_args[8]; /* more credvaultd arguments, NULL-terminated */
 } Harness;
 

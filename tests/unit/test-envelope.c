@@ -23,8 +23,8 @@
 #include "unit-daemon.h"
 
 /* The fixed keys and nonces of the known-answer vectors. */
-static uint8_t kat_kek_key[KEK_SIZE];   /* 00 01 .. 1f */
-static uint8_t kat_dek[KEK_SIZE];       /* a0 a1 .. bf */
+static uint8_t kat_kek_key[KEK_SIZE];                /* 00 01 .. 1f */
+static uint8_t kat_dek[KEK_SIZE];                    /* a0 a1 .. bf */
 static uint8_t kat_dek_nonce[ENVELOPE_NONCE_SIZE];   /* 40 41 .. 57 */
 static uint8_t kat_value_nonce[ENVELOPE_NONCE_SIZE]; /* 60 61 .. 77 */
 
@@ -50,8 +50,7 @@ static const Vector vectors[] = {
                 .id = { RECORD_SECRET, "todo", "empty", 1 },
                 .plaintext = "",
                 .size = 0,
-                .hex =
-                       "010000000000000001404142434445464748494a4b4c4d4e4f50515253545556"
+                .hex = "010000000000000001404142434445464748494a4b4c4d4e4f50515253545556"
                        "577498a7d37445dfb1275d2d150331cb3d220b1f77a7ece52dd28847feb5b99d"
                        "2f3fffbf112a8895d650361adb17e138ac606162636465666768696a6b6c6d6e"
                        "6f707172737475767713bf3973960b1174842a0a476fe68aad",
@@ -62,8 +61,7 @@ static const Vector vectors[] = {
                 .id = { RECORD_SECRET, "todo", "client_secret", 3 },
                 .plaintext = "hunter2",
                 .size = 7,
-                .hex =
-                       "010000000000000001404142434445464748494a4b4c4d4e4f50515253545556"
+                .hex = "010000000000000001404142434445464748494a4b4c4d4e4f50515253545556"
                        "577498a7d37445dfb1275d2d150331cb3d220b1f77a7ece52dd28847feb5b99d"
                        "2f726708de4410e35e8d86bf8caa18964a606162636465666768696a6b6c6d6e"
                        "6f70717273747576772b2e2d38dd23ac71c59eff24fe8b7a8c22d393e795a60e",
@@ -74,8 +72,7 @@ static const Vector vectors[] = {
                 .id = { RECORD_SECRET, "acme.billing", "api:key@v2", INT64_C(0x1122334455667788) },
                 .plaintext = "\x00\x01\xfe\xff secret \x00",
                 .size = 13,
-                .hex =
-                       "010102030405060708404142434445464748494a4b4c4d4e4f50515253545556"
+                .hex = "010102030405060708404142434445464748494a4b4c4d4e4f50515253545556"
                        "577498a7d37445dfb1275d2d150331cb3d220b1f77a7ece52dd28847feb5b99d"
                        "2fe0e093af93dcfe17f6ca17547d0a5764606162636465666768696a6b6c6d6e"
                        "6f7071727374757677435abdb39822fbccadf51fac714f906689daabfc8fe83a"
@@ -87,8 +84,7 @@ static const Vector vectors[] = {
                 .id = { RECORD_TOKEN, "todo", "user@example.com", 2 },
                 .plaintext = "{\"access_token\":\"at-123\",\"token_type\":\"Bearer\",\"expires_at\":1700000000}",
                 .size = 71,
-                .hex =
-                       "010000000000000001404142434445464748494a4b4c4d4e4f50515253545556"
+                .hex = "010000000000000001404142434445464748494a4b4c4d4e4f50515253545556"
                        "577498a7d37445dfb1275d2d150331cb3d220b1f77a7ece52dd28847feb5b99d"
                        "2f62694acad811f2c684d2d05af74c44eb606162636465666768696a6b6c6d6e"
                        "6f70717273747576773879222fdb34eddc80e404e7148c6a6840ed24a85cb255"
@@ -97,10 +93,9 @@ static const Vector vectors[] = {
         },
 };
 
-static const uint8_t root_key[ROOT_KEY_SIZE] = { 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42,
-                                                  0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42,
-                                                  0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42,
-                                                  0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x01 };
+static const uint8_t root_key[ROOT_KEY_SIZE] = { 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42,
+                                                 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42,
+                                                 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x01 };
 
 /* A real keyring on a fresh database (KEK 1, random). */
 static int setup_fixture(void **state) {
@@ -123,8 +118,7 @@ static int teardown_fixture(void **state) {
         return 0;
 }
 
-static void seal(Keyring *k, const RecordId *id, const void *plaintext, size_t size, uint8_t **ret,
-                 size_t *ret_size) {
+static void seal(Keyring *k, const RecordId *id, const void *plaintext, size_t size, uint8_t **ret, size_t *ret_size) {
         int64_t kek_version = 0;
         assert_int_equal(envelope_seal(k, id, plaintext, size, ret, ret_size, &kek_version), 0);
         assert_int_equal(*ret_size, ENVELOPE_OVERHEAD + size);
@@ -265,13 +259,13 @@ static void test_wrong_associated_data(void **state) {
         Fixture *f = *state;
         const RecordId id = { RECORD_SECRET, "todo", "client_secret", 3 };
         const RecordId others[] = {
-                { RECORD_SECRET, "tod0", "client_secret", 3 },  /* other plugin */
-                { RECORD_SECRET, "todo", "client_secreT", 3 },  /* other name */
-                { RECORD_SECRET, "todo", "client_secret", 2 },  /* older version */
-                { RECORD_SECRET, "todo", "client_secret", 4 },  /* newer version */
-                { RECORD_TOKEN, "todo", "client_secret", 3 },   /* other kind */
-                { RECORD_SECRET, "todoc", "lient_secret", 3 },  /* same bytes, other split */
-                { RECORD_SECRET, "client_secret", "todo", 3 },  /* plugin and name swapped */
+                { RECORD_SECRET, "tod0", "client_secret", 3 }, /* other plugin */
+                { RECORD_SECRET, "todo", "client_secreT", 3 }, /* other name */
+                { RECORD_SECRET, "todo", "client_secret", 2 }, /* older version */
+                { RECORD_SECRET, "todo", "client_secret", 4 }, /* newer version */
+                { RECORD_TOKEN, "todo", "client_secret", 3 },  /* other kind */
+                { RECORD_SECRET, "todoc", "lient_secret", 3 }, /* same bytes, other split */
+                { RECORD_SECRET, "client_secret", "todo", 3 }, /* plugin and name swapped */
         };
         uint8_t *sealed = NULL;
         size_t size = 0;

@@ -19,10 +19,9 @@ static const struct {
         const char *code;
         int error;
 } documented[] = {
-        { "not_found", ENOENT },       { "bad_request", EINVAL },  { "unknown_op", EOPNOTSUPP },
-        { "unauthorized", EACCES },    { "conflict", EEXIST },     { "too_large", EMSGSIZE },
-        { "rate_limited", EBUSY },     { "unavailable", ESHUTDOWN }, { "corrupt", EUCLEAN },
-        { "internal", EIO },
+        { "not_found", ENOENT }, { "bad_request", EINVAL }, { "unknown_op", EOPNOTSUPP }, { "unauthorized", EACCES },
+        { "conflict", EEXIST },  { "too_large", EMSGSIZE }, { "rate_limited", EBUSY },    { "unavailable", ESHUTDOWN },
+        { "corrupt", EUCLEAN },  { "internal", EIO },
 };
 
 static void test_documented_codes_round_trip(void **state) {

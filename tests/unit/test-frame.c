@@ -195,14 +195,10 @@ static void test_header_big_endian(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_whole_frame),
-                cmocka_unit_test(test_partial_header),
-                cmocka_unit_test(test_partial_body),
-                cmocka_unit_test(test_two_frames_back_to_back),
-                cmocka_unit_test(test_body_exactly_max),
-                cmocka_unit_test(test_over_max_rejected_from_header),
-                cmocka_unit_test(test_zero_length),
-                cmocka_unit_test(test_header_round_trip),
+                cmocka_unit_test(test_whole_frame),       cmocka_unit_test(test_partial_header),
+                cmocka_unit_test(test_partial_body),      cmocka_unit_test(test_two_frames_back_to_back),
+                cmocka_unit_test(test_body_exactly_max),  cmocka_unit_test(test_over_max_rejected_from_header),
+                cmocka_unit_test(test_zero_length),       cmocka_unit_test(test_header_round_trip),
                 cmocka_unit_test(test_header_big_endian),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -232,10 +232,28 @@ static void test_bytes(void **state) {
         /* Invalid UTF-8: overlong forms, surrogates, past U+10FFFF, bytes
          * that never start a sequence, sequences cut short. */
         const char *bad[] = {
-                "\xc0\x80", "\xc1\xbf", "\xe0\x80\x80", "\xe0\x9f\xbf", "\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf",
-                "\xed\xa0\x80", "\xed\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xf8\x88\x80\x80\x80",
-                "\xff", "\xfe", "\x80", "\xbf", "\xc3", "\xe2\x82", "\xf0\x9f\x94", "\xc3\x41", "\xe2\x41\x82",
-                "\xf0\x9f\x94\x41", "\xc3\xc3\xa9",
+                "\xc0\x80",
+                "\xc1\xbf",
+                "\xe0\x80\x80",
+                "\xe0\x9f\xbf",
+                "\xf0\x80\x80\x80",
+                "\xf0\x8f\xbf\xbf",
+                "\xed\xa0\x80",
+                "\xed\xbf\xbf",
+                "\xf4\x90\x80\x80",
+                "\xf5\x80\x80\x80",
+                "\xf8\x88\x80\x80\x80",
+                "\xff",
+                "\xfe",
+                "\x80",
+                "\xbf",
+                "\xc3",
+                "\xe2\x82",
+                "\xf0\x9f\x94",
+                "\xc3\x41",
+                "\xe2\x41\x82",
+                "\xf0\x9f\x94\x41",
+                "\xc3\xc3\xa9",
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 char text[64];
@@ -281,12 +299,13 @@ static size_t rnd_below(size_t n) {
 }
 
 static const char *const pieces_ws[] = { "", "", "", " ", "\n", "\t", "\r\n  " };
-static const char *const pieces_key[] = { "id", "op", "plugin", "name", "user", "v", "", "k\xc3\xa9y", "a b", "\xf0\x9f\x94\x91",
-                                          "limit" };
-static const char *const pieces_str[] = { "", "todo", "secret.get", "a/b", "\xe2\x82\xac", "{}[]:,", "x y z",
-                                          "\x7f", "\xc3\xa9t\xc3\xa9" };
-static const char *const pieces_int[] = { "0", "-0", "1", "-1", "42", "9223372036854775807", "-9223372036854775808",
-                                          "1234567890123", "-77" };
+static const char *const pieces_key[] = { "id",         "op",  "plugin",           "name", "user", "v", "",
+                                          "k\xc3\xa9y", "a b", "\xf0\x9f\x94\x91", "limit" };
+static const char *const pieces_str[] = { "",      "todo", "secret.get",       "a/b", "\xe2\x82\xac", "{}[]:,",
+                                          "x y z", "\x7f", "\xc3\xa9t\xc3\xa9" };
+static const char *const pieces_int[] = {
+        "0", "-0", "1", "-1", "42", "9223372036854775807", "-9223372036854775808", "1234567890123", "-77"
+};
 static const char *const pieces_lit[] = { "true", "false", "null" };
 
 /* A flat object, in the subset: members with distinct keys. */
@@ -338,7 +357,8 @@ static size_t gen_flat(char *buf, size_t cap) {
 
 /* Bytes that make JSON interesting. */
 static char interesting_byte(void) {
-        static const char bytes[] = "{}[]\":,\\ 0123456789-+.eEtfnul\t\n\x01\x7f\x80\xbf\xc0\xc3\xe0\xed\xf0\xf4\xf5\xff";
+        static const char bytes[] =
+                "{}[]\":,\\ 0123456789-+.eEtfnul\t\n\x01\x7f\x80\xbf\xc0\xc3\xe0\xed\xf0\xf4\xf5\xff";
         return bytes[rnd_below(sizeof(bytes) - 1)];
 }
 

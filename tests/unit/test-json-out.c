@@ -105,13 +105,14 @@ static void test_values_round_trip(void **state) {
         (void) state;
         char *text = write_ok(build_every_kind, NULL);
         json_t *got = load(text, 0);
-        json_t *want = load("{\"id\":7,\"ok\":true,\"no\":false,\"nothing\":null,\"absent\":null,\"s\":\"text\","
-                            "\"part\":\"abc\",\"zero\":0,\"minus_one\":-1,\"max\":9223372036854775807,"
-                            "\"min\":-9223372036854775808,"
-                            "\"token\":{\"access_token\":\"a\\\"b\",\"list\":[1,true,null],\"obj\":{}},"
-                            "\"raw\":{\"x\":[1,2]},"
-                            "\"array\":[1,\"two\",null,{\"access_token\":\"a\\\"b\",\"list\":[1,true,null],\"obj\":{}},3]}",
-                            0);
+        json_t *want =
+                load("{\"id\":7,\"ok\":true,\"no\":false,\"nothing\":null,\"absent\":null,\"s\":\"text\","
+                     "\"part\":\"abc\",\"zero\":0,\"minus_one\":-1,\"max\":9223372036854775807,"
+                     "\"min\":-9223372036854775808,"
+                     "\"token\":{\"access_token\":\"a\\\"b\",\"list\":[1,true,null],\"obj\":{}},"
+                     "\"raw\":{\"x\":[1,2]},"
+                     "\"array\":[1,\"two\",null,{\"access_token\":\"a\\\"b\",\"list\":[1,true,null],\"obj\":{}},3]}",
+                     0);
         assert_true(json_equal(got, want));
         assert_true(json_integer_value(json_object_get(got, "max")) == INT64_MAX);
         assert_true(json_integer_value(json_object_get(got, "min")) == INT64_MIN);
@@ -124,8 +125,22 @@ static void test_values_round_trip(void **state) {
 }
 
 static void build_integers(JsonOut *o) {
-        static const int64_t v[] = { 0, 1, -1, 9, 10, -10, 99, 100, 1234567890, -1234567890, INT64_MAX,
-                                     INT64_MAX - 1, INT64_MIN, INT64_MIN + 1, 1000000000000000000, -999999999999999999 };
+        static const int64_t v[] = { 0,
+                                     1,
+                                     -1,
+                                     9,
+                                     10,
+                                     -10,
+                                     99,
+                                     100,
+                                     1234567890,
+                                     -1234567890,
+                                     INT64_MAX,
+                                     INT64_MAX - 1,
+                                     INT64_MIN,
+                                     INT64_MIN + 1,
+                                     1000000000000000000,
+                                     -999999999999999999 };
         json_out_open_array(o, NULL);
         for (size_t i = 0; i < ELEMENTSOF(v); i++)
                 json_out_int(o, NULL, v[i]);
@@ -374,14 +389,10 @@ static void test_reset_wipes_partial_json(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_values_round_trip),
-                cmocka_unit_test(test_integers),
-                cmocka_unit_test(test_escaping),
-                cmocka_unit_test(test_nesting_and_commas),
-                cmocka_unit_test(test_depth_and_balance),
-                cmocka_unit_test(test_overflow_every_capacity),
-                cmocka_unit_test(test_reset_wipes),
-                cmocka_unit_test(test_reset_wipes_partial_json),
+                cmocka_unit_test(test_values_round_trip), cmocka_unit_test(test_integers),
+                cmocka_unit_test(test_escaping),          cmocka_unit_test(test_nesting_and_commas),
+                cmocka_unit_test(test_depth_and_balance), cmocka_unit_test(test_overflow_every_capacity),
+                cmocka_unit_test(test_reset_wipes),       cmocka_unit_test(test_reset_wipes_partial_json),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,9 +122,8 @@ static void test_reopen_same_key(void **state) {
 
         assert_int_equal(fixture_open(f, key_a), 0);
         memcpy(first_kek, keyring_primary(f->keyring)->key, KEK_SIZE);
-        assert_int_equal(envelope_seal(f->keyring, &id, (const uint8_t *) "s3cr3t", 6, &sealed, &sealed_size,
-                                       &kek_version),
-                         0);
+        assert_int_equal(
+                envelope_seal(f->keyring, &id, (const uint8_t *) "s3cr3t", 6, &sealed, &sealed_size, &kek_version), 0);
         fixture_close_db(f);
 
         assert_int_equal(reopen(f, key_a), 0);

@@ -61,26 +61,26 @@ static int parse(json_t *m) {
 }
 
 /* Expect a bare auth block to fail with a message containing field. */
-#define assert_block_fails(field, ...)                                                                         \
-        do {                                                                                                   \
-                json_t *_m = loadf(__VA_ARGS__);                                                               \
-                assert_int_equal(parse(_m), -EBADMSG);                                                         \
-                if (!strstr(errbuf, (field)))                                                                  \
-                        fail_msg("message '%s' does not name '%s'", errbuf, (field));                          \
-                json_decref(_m);                                                                               \
+#define assert_block_fails(field, ...)                                                                                 \
+        do {                                                                                                           \
+                json_t *_m = loadf(__VA_ARGS__);                                                                       \
+                assert_int_equal(parse(_m), -EBADMSG);                                                                 \
+                if (!strstr(errbuf, (field)))                                                                          \
+                        fail_msg("message '%s' does not name '%s'", errbuf, (field));                                  \
+                json_decref(_m);                                                                                       \
         } while (0)
 
-#define assert_block_ok(want_type, ...)                                                                        \
-        do {                                                                                                   \
-                json_t *_m = loadf(__VA_ARGS__);                                                               \
-                int _r = parse(_m);                                                                            \
-                if (_r != 0)                                                                                   \
-                        fail_msg("refused (%d): %s", _r, errbuf);                                              \
-                assert_int_equal(auth.type, (want_type));                                                      \
-                assert_ptr_equal(auth.auth, _m);                                                               \
-                assert_null(name);                                                                             \
-                assert_string_equal(domain, "");                                                               \
-                json_decref(_m);                                                                               \
+#define assert_block_ok(want_type, ...)                                                                                \
+        do {                                                                                                           \
+                json_t *_m = loadf(__VA_ARGS__);                                                                       \
+                int _r = parse(_m);                                                                                    \
+                if (_r != 0)                                                                                           \
+                        fail_msg("refused (%d): %s", _r, errbuf);                                                      \
+                assert_int_equal(auth.type, (want_type));                                                              \
+                assert_ptr_equal(auth.auth, _m);                                                                       \
+                assert_null(name);                                                                                     \
+                assert_string_equal(domain, "");                                                                       \
+                json_decref(_m);                                                                                       \
         } while (0)
 
 /* n copies of c, NUL-terminated, malloc'd. */
@@ -117,10 +117,11 @@ static void test_valid_block_of_each_type(void **state) {
         assert_block_ok(AUTH_USER_HTTP, "{'type':'user_http','authorization_type':'bearer','instructions':'x'}");
         assert_block_ok(AUTH_OAUTH, "{'type':'oauth','client_url':'https://a.example/authorize',"
                                     "'authorization_url':'https://a.example/token','scope':''}");
-        assert_block_ok(AUTH_OAUTH, "{'type':'oauth','instructions':'','client_url':'https://auth.deployscript.com',"
-                                    "'scope':'app:create,app:read','authorization_url':'https://a.example/api/authorize',"
-                                    "'authorization_content_type':'application/json',"
-                                    "'verification_tokens':{'openai':'e40f','other-consumer.v2':'x'}}");
+        assert_block_ok(AUTH_OAUTH,
+                        "{'type':'oauth','instructions':'','client_url':'https://auth.deployscript.com',"
+                        "'scope':'app:create,app:read','authorization_url':'https://a.example/api/authorize',"
+                        "'authorization_content_type':'application/json',"
+                        "'verification_tokens':{'openai':'e40f','other-consumer.v2':'x'}}");
 
         /* The verification tokens are handed out as the object in the block. */
         json_t *m = loadf("{'type':'service_http','authorization_type':'bearer','verification_tokens':{'openai':'t'}}");
@@ -153,9 +154,8 @@ static void test_unknown_and_foreign_fields(void **state) {
                                             "'pkce_required':'true'}");
         /* A field of another auth type is as unknown as a misspelt one. */
         assert_block_fails("client_url", "{'type':'service_http','authorization_type':'bearer','client_url':'u'}");
-        assert_block_fails("authorization_type",
-                           "{'type':'oauth','client_url':'u','authorization_url':'u','scope':'s',"
-                           "'authorization_type':'bearer'}");
+        assert_block_fails("authorization_type", "{'type':'oauth','client_url':'u','authorization_url':'u','scope':'s',"
+                                                 "'authorization_type':'bearer'}");
         assert_block_fails("instructions", "{'type':'none','instructions':'x'}");
         assert_block_fails("verification_tokens", "{'type':'none','verification_tokens':{'openai':'x'}}");
         assert_block_fails("authorization_type", "{'type':'service_http','authorization_type':'digest'}");
@@ -208,7 +208,8 @@ static void test_size_limits(void **state) {
 
         /* At the limit: fine. One over: refused, naming the field. */
         url[MANIFEST_URL_SIZE_MAX] = 0;
-        assert_block_ok(AUTH_OAUTH, "{'type':'oauth','client_url':'%s','authorization_url':'%s','scope':'s'}", url, url);
+        assert_block_ok(AUTH_OAUTH, "{'type':'oauth','client_url':'%s','authorization_url':'%s','scope':'s'}", url,
+                        url);
         url[MANIFEST_URL_SIZE_MAX] = 'u';
         assert_block_fails("client_url", "{'type':'oauth','client_url':'%s','authorization_url':'u','scope':'s'}", url);
         assert_block_fails("authorization_url",
@@ -226,24 +227,33 @@ static void test_size_limits(void **state) {
         assert_block_fails("scope", "{'type':'oauth','client_url':'u','authorization_url':'u','scope':'%s'}", scope);
 
         ctype[128] = 0;
-        assert_block_ok(AUTH_OAUTH, "{'type':'oauth','client_url':'u','authorization_url':'u','scope':'s',"
-                                    "'authorization_content_type':'%s'}", ctype);
+        assert_block_ok(AUTH_OAUTH,
+                        "{'type':'oauth','client_url':'u','authorization_url':'u','scope':'s',"
+                        "'authorization_content_type':'%s'}",
+                        ctype);
         ctype[128] = 'c';
         assert_block_fails("authorization_content_type",
                            "{'type':'oauth','client_url':'u','authorization_url':'u','scope':'s',"
-                           "'authorization_content_type':'%s'}", ctype);
+                           "'authorization_content_type':'%s'}",
+                           ctype);
 
         /* A 100 KB string is only a longer case of the same. */
         char *huge = repeat('h', 100 * 1024);
-        assert_block_fails("instructions", "{'type':'oauth','client_url':'u','authorization_url':'u','scope':'s',"
-                                           "'instructions':'%s'}", huge);
+        assert_block_fails("instructions",
+                           "{'type':'oauth','client_url':'u','authorization_url':'u','scope':'s',"
+                           "'instructions':'%s'}",
+                           huge);
 
         token[VERIFICATION_TOKEN_SIZE_MAX] = 0;
-        assert_block_ok(AUTH_SERVICE_HTTP, "{'type':'service_http','authorization_type':'bearer',"
-                                           "'verification_tokens':{'openai':'%s'}}", token);
+        assert_block_ok(AUTH_SERVICE_HTTP,
+                        "{'type':'service_http','authorization_type':'bearer',"
+                        "'verification_tokens':{'openai':'%s'}}",
+                        token);
         token[VERIFICATION_TOKEN_SIZE_MAX] = 'v';
-        assert_block_fails("verification_tokens.openai", "{'type':'service_http','authorization_type':'bearer',"
-                                                         "'verification_tokens':{'openai':'%s'}}", token);
+        assert_block_fails("verification_tokens.openai",
+                           "{'type':'service_http','authorization_type':'bearer',"
+                           "'verification_tokens':{'openai':'%s'}}",
+                           token);
         assert_block_fails("verification_tokens.openai", "{'type':'service_http','authorization_type':'bearer',"
                                                          "'verification_tokens':{'openai':''}}");
         free(url);

@@ -77,21 +77,21 @@ static void assert_failed_clean(Request *r) {
 }
 
 /* Decode and expect failure with want; checks the cleared fields. */
-#define assert_decode_fails(want, ...)                                                                         \
-        do {                                                                                                   \
-                Request _r;                                                                                    \
-                assert_int_equal(decodef(&_r, __VA_ARGS__), (want));                                           \
-                assert_failed_clean(&_r);                                                                      \
-                request_done(&_r);                                                                             \
+#define assert_decode_fails(want, ...)                                                                                 \
+        do {                                                                                                           \
+                Request _r;                                                                                            \
+                assert_int_equal(decodef(&_r, __VA_ARGS__), (want));                                                   \
+                assert_failed_clean(&_r);                                                                              \
+                request_done(&_r);                                                                                     \
         } while (0)
 
-#define assert_decode_ok(...)                                                                                  \
-        do {                                                                                                   \
-                Request _r;                                                                                    \
-                int _ret = decodef(&_r, __VA_ARGS__);                                                          \
-                if (_ret != 0)                                                                                 \
-                        fail_msg("decode failed (%d): %s", _ret, errbuf);                                      \
-                request_done(&_r);                                                                             \
+#define assert_decode_ok(...)                                                                                          \
+        do {                                                                                                           \
+                Request _r;                                                                                            \
+                int _ret = decodef(&_r, __VA_ARGS__);                                                                  \
+                if (_ret != 0)                                                                                         \
+                        fail_msg("decode failed (%d): %s", _ret, errbuf);                                              \
+                request_done(&_r);                                                                                     \
         } while (0)
 
 static void test_every_op_decodes(void **state) {
@@ -377,12 +377,12 @@ static void test_duplicate_keys(void **state) {
 static void test_bad_utf8(void **state) {
         (void) state;
         static const char *const bad[] = {
-                "\xff",         /* never valid */
-                "\xc3",         /* truncated sequence */
-                "\xc0\xaf",     /* overlong '/' */
-                "\xed\xa0\x80", /* UTF-16 surrogate */
+                "\xff",             /* never valid */
+                "\xc3",             /* truncated sequence */
+                "\xc0\xaf",         /* overlong '/' */
+                "\xed\xa0\x80",     /* UTF-16 surrogate */
                 "\xf4\x90\x80\x80", /* over U+10FFFF */
-                "\x80",         /* lone continuation byte */
+                "\x80",             /* lone continuation byte */
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 char buf[256];
@@ -524,8 +524,14 @@ static void test_user_ids(void **state) {
         assert_decode_fails(-EBADMSG, "{'id':1,'op':'token.get','plugin':'p','user':''}");
 
         /* Control characters, escaped and raw. */
-        static const char *const controls[] = { "a\\u0001b", "a\\tb", "a\\nb", "a\\rb", "a\\u001bb", "a\\u007fb",
-                                                "a\x7f" "b" };
+        static const char *const controls[] = { "a\\u0001b",
+                                                "a\\tb",
+                                                "a\\nb",
+                                                "a\\rb",
+                                                "a\\u001bb",
+                                                "a\\u007fb",
+                                                "a\x7f"
+                                                "b" };
         for (size_t i = 0; i < ELEMENTSOF(controls); i++) {
                 int ret = decodef(&r, "{'id':1,'op':'token.delete','plugin':'p','user':'%s'}", controls[i]);
                 if (ret != -EBADMSG)
@@ -559,8 +565,12 @@ static void test_user_ids(void **state) {
  * CSI) are control characters too. */
 static void test_user_id_c1_controls(void **state) {
         (void) state;
-        assert_int_equal(user_id_check("a\xc2\x85" "b"), -EINVAL);
-        assert_int_equal(user_id_check("a\xc2\x9b" "31m"), -EINVAL);
+        assert_int_equal(user_id_check("a\xc2\x85"
+                                       "b"),
+                         -EINVAL);
+        assert_int_equal(user_id_check("a\xc2\x9b"
+                                       "31m"),
+                         -EINVAL);
         assert_decode_fails(-EBADMSG, "{'id':1,'op':'token.get','plugin':'p','user':'a\\u009b31m'}");
 }
 
@@ -580,8 +590,8 @@ static void test_value_base64(void **state) {
         assert_int_equal(r.value->size, 0);
         request_done(&r);
 
-        static const char *const bad[] = { "aGk", "aGk=a", "aGk=\\n", "a Gk=", "aG!=", "aGk_", "aGk-",
-                                           "aGk=====", "=aGk", "aGk\\u0000" };
+        static const char *const bad[] = { "aGk",  "aGk=a", "aGk=\\n",  "a Gk=", "aG!=",
+                                           "aGk_", "aGk-",  "aGk=====", "=aGk",  "aGk\\u0000" };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 int ret = decodef(&r, "{'id':1,'op':'secret.put','plugin':'p','name':'n','value':'%s'}", bad[i]);
                 if (ret != -EBADMSG)
@@ -740,22 +750,26 @@ static void test_token_too_long(void **state) {
         assert_decode_ok("{'id':1,'op':'token.put','plugin':'p','user':'u','token':{'access_token':'%s',"
                          "'token_type':'b','refresh_token':'%s'}}",
                          max, max);
-        assert_int_equal(decodef(&r, "{'id':1,'op':'token.put','plugin':'p','user':'u','token':{'access_token':'%s',"
-                                     "'token_type':'b'}}",
+        assert_int_equal(decodef(&r,
+                                 "{'id':1,'op':'token.put','plugin':'p','user':'u','token':{'access_token':'%s',"
+                                 "'token_type':'b'}}",
                                  over),
                          -EBADMSG);
         assert_non_null(strstr(errbuf, "access_token"));
         assert_null(strstr(errbuf, "tttttttt"));
         assert_failed_clean(&r);
         request_done(&r);
-        assert_decode_fails(-EBADMSG, "{'id':1,'op':'token.put','plugin':'p','user':'u','token':{'access_token':'a',"
-                                      "'token_type':'b','refresh_token':'%s'}}",
+        assert_decode_fails(-EBADMSG,
+                            "{'id':1,'op':'token.put','plugin':'p','user':'u','token':{'access_token':'a',"
+                            "'token_type':'b','refresh_token':'%s'}}",
                             over);
-        assert_decode_fails(-EBADMSG, "{'id':1,'op':'token.put','plugin':'p','user':'u','token':{'access_token':'a',"
-                                      "'token_type':'%s'}}",
+        assert_decode_fails(-EBADMSG,
+                            "{'id':1,'op':'token.put','plugin':'p','user':'u','token':{'access_token':'a',"
+                            "'token_type':'%s'}}",
                             type_over);
-        assert_decode_fails(-EBADMSG, "{'id':1,'op':'token.put','plugin':'p','user':'u','token':{'access_token':'a',"
-                                      "'token_type':'b','scope':'%s'}}",
+        assert_decode_fails(-EBADMSG,
+                            "{'id':1,'op':'token.put','plugin':'p','user':'u','token':{'access_token':'a',"
+                            "'token_type':'b','scope':'%s'}}",
                             scope_over);
         free(max);
         free(over);
@@ -914,8 +928,8 @@ static void test_invalid_json_error_never_contains_value(void **state) {
                 "{\"id\":1,\"op\":\"secret.put\",\"plugin\":\"p\",\"name\":\"n\",\"value\":\"" SHORT_SECRET "\x01\"}",
                 "{\"id\":1,\"op\":\"secret.put\",\"plugin\":\"p\",\"name\":\"n\",\"value\":\"" SHORT_SECRET "\xff\"}",
                 "{\"id\":1,\"op\":\"secret.put\",\"plugin\":\"p\",\"name\":\"n\",\"value\":" SHORT_SECRET "}",
-                "{\"id\":1,\"op\":\"token.put\",\"plugin\":\"p\",\"user\":\"u\",\"token\":{\"access_token\":\"" SHORT_SECRET
-                "\\q\"}}",
+                "{\"id\":1,\"op\":\"token.put\",\"plugin\":\"p\",\"user\":\"u\",\"token\":{\"access_token\":"
+                "\"" SHORT_SECRET "\\q\"}}",
                 "{\"id\":1,\"op\":\"secret.put\",\"plugin\":\"p\",\"name\":\"n\",\"value\":\"aGk=\"}" SHORT_SECRET,
         };
         for (size_t i = 0; i < ELEMENTSOF(short_bodies); i++) {
@@ -939,13 +953,11 @@ static void test_failed_decode_clears_fields(void **state) {
         assert_failed_clean(&r);
         request_done(&r);
 
-        assert_int_equal(decodef(&r, "{'id':1,'op':'secret.put','plugin':'p','name':'a b','value':'aGk='}"),
-                         -EBADMSG);
+        assert_int_equal(decodef(&r, "{'id':1,'op':'secret.put','plugin':'p','name':'a b','value':'aGk='}"), -EBADMSG);
         assert_failed_clean(&r);
         request_done(&r);
 
-        assert_int_equal(decodef(&r, "{'id':1,'op':'secret.put','plugin':'p','name':'n','value':'aGk'}"),
-                         -EBADMSG);
+        assert_int_equal(decodef(&r, "{'id':1,'op':'secret.put','plugin':'p','name':'n','value':'aGk'}"), -EBADMSG);
         assert_failed_clean(&r);
         request_done(&r);
 

@@ -57,8 +57,13 @@ static void test_known_answers(void **state) {
         (void) state;
         /* RFC 4648 section 10. */
         static const char *const vectors[][2] = {
-                { "", "" },         { "f", "Zg==" },         { "fo", "Zm8=" },         { "foo", "Zm9v" },
-                { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+                { "", "" },
+                { "f", "Zg==" },
+                { "fo", "Zm8=" },
+                { "foo", "Zm9v" },
+                { "foob", "Zm9vYg==" },
+                { "fooba", "Zm9vYmE=" },
+                { "foobar", "Zm9vYmFy" },
         };
         for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
                 _cleanup_(secret_buf_freep) SecretBuf *enc = NULL, *dec = NULL;
@@ -104,19 +109,19 @@ static void test_nul_after_data(void **state) {
 static void test_invalid_base64_rejected(void **state) {
         (void) state;
         static const char *const bad[] = {
-                "Zg",       /* unpadded */
-                "Zg=",      /* short padding */
-                "Zm9vYg",   /* unpadded */
-                "Zm9v!A==", /* character outside the alphabet */
-                "Zm9v-_==", /* URL-safe alphabet */
-                "Zm 9v",    /* space */
+                "Zg",         /* unpadded */
+                "Zg=",        /* short padding */
+                "Zm9vYg",     /* unpadded */
+                "Zm9v!A==",   /* character outside the alphabet */
+                "Zm9v-_==",   /* URL-safe alphabet */
+                "Zm 9v",      /* space */
                 "Zm9v\nYg==", /* newline */
-                "====",     /* padding only */
-                "Z===",     /* too much padding */
-                "Zg==Zg==", /* padding in the middle */
-                "Zm9vYg==A", /* trailing byte */
-                "Zh==",     /* non-canonical: unused bits set ("f" is "Zg==") */
-                "Zm9=",     /* non-canonical: unused bits set ("fo" is "Zm8=") */
+                "====",       /* padding only */
+                "Z===",       /* too much padding */
+                "Zg==Zg==",   /* padding in the middle */
+                "Zm9vYg==A",  /* trailing byte */
+                "Zh==",       /* non-canonical: unused bits set ("f" is "Zg==") */
+                "Zm9=",       /* non-canonical: unused bits set ("fo" is "Zm8=") */
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 SecretBuf *b = NULL;
@@ -180,7 +185,10 @@ static void test_same_as_libsodium(void **state) {
 /* Bytes over 0x7f are never base64 characters. */
 static void test_high_bytes_refused(void **state) {
         (void) state;
-        const char *const bad[] = { "aA+\x80XQSr", "\xff" "AAA", "AAA\xc3", "AA\xa9=" };
+        const char *const bad[] = { "aA+\x80XQSr",
+                                    "\xff"
+                                    "AAA",
+                                    "AAA\xc3", "AA\xa9=" };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 SecretBuf *b = NULL;
                 assert_int_equal(secret_buf_from_base64(bad[i], strlen(bad[i]), &b), -EINVAL);
@@ -199,14 +207,10 @@ static void test_size_passed_is_honoured(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_round_trip_small_sizes),
-                cmocka_unit_test(test_round_trip_max_size),
-                cmocka_unit_test(test_known_answers),
-                cmocka_unit_test(test_nul_after_data),
-                cmocka_unit_test(test_invalid_base64_rejected),
-                cmocka_unit_test(test_size_passed_is_honoured),
-                cmocka_unit_test(test_same_as_libsodium),
-                cmocka_unit_test(test_high_bytes_refused),
+                cmocka_unit_test(test_round_trip_small_sizes),  cmocka_unit_test(test_round_trip_max_size),
+                cmocka_unit_test(test_known_answers),           cmocka_unit_test(test_nul_after_data),
+                cmocka_unit_test(test_invalid_base64_rejected), cmocka_unit_test(test_size_passed_is_honoured),
+                cmocka_unit_test(test_same_as_libsodium),       cmocka_unit_test(test_high_bytes_refused),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,8 +76,8 @@ static void sql_exec(const char *path, const char *sql) {
         sqlite3_close(db);
 }
 
-static void put(Store *s, RecordKind kind, const char *plugin, const char *name, int64_t version,
-                int64_t updated_at, const char *sealed) {
+static void put(Store *s, RecordKind kind, const char *plugin, const char *name, int64_t version, int64_t updated_at,
+                const char *sealed) {
         StoredRecord rec = {
                 .version = version,
                 .kek_version = 1,
@@ -264,13 +264,19 @@ static void test_overwrite_keeps_created_at(void **state) {
         Fixture *f = *state;
         StoredRecord got = {};
 
-        StoredRecord rec = { .version = 1, .kek_version = 1, .sealed = (uint8_t *) "one", .sealed_size = 3,
-                             .updated_at = 1000, .has_expires_at = true, .expires_at = 9999 };
+        StoredRecord rec = { .version = 1,
+                             .kek_version = 1,
+                             .sealed = (uint8_t *) "one",
+                             .sealed_size = 3,
+                             .updated_at = 1000,
+                             .has_expires_at = true,
+                             .expires_at = 9999 };
         assert_int_equal(store_record_put(f->store, RECORD_SECRET, "p", "n", &rec), 0);
         assert_int_equal(rec.created_at, 1000);
 
-        rec = (StoredRecord) { .version = 2, .kek_version = 2, .sealed = (uint8_t *) "two!", .sealed_size = 4,
-                               .updated_at = 2000 };
+        rec = (StoredRecord) {
+                .version = 2, .kek_version = 2, .sealed = (uint8_t *) "two!", .sealed_size = 4, .updated_at = 2000
+        };
         assert_int_equal(store_record_put(f->store, RECORD_SECRET, "p", "n", &rec), 0);
         assert_int_equal(rec.created_at, 1000); /* written back from the row */
 
@@ -291,8 +297,9 @@ static void test_overwrite_keeps_created_at(void **state) {
 
 static void test_record_needs_known_kek(void **state) {
         Fixture *f = *state;
-        StoredRecord rec = { .version = 1, .kek_version = 3, .sealed = (uint8_t *) "x", .sealed_size = 1,
-                             .updated_at = 1 };
+        StoredRecord rec = {
+                .version = 1, .kek_version = 3, .sealed = (uint8_t *) "x", .sealed_size = 1, .updated_at = 1
+        };
         StoredRecord got = {};
 
         assert_true(store_record_put(f->store, RECORD_SECRET, "p", "n", &rec) < 0);
@@ -336,8 +343,18 @@ static void test_delete(void **state) {
 
 /* (plugin, name) in the order list must return them. */
 static const char *const sorted[][2] = {
-        { "a", "x" },   { "a", "x1" },  { "a", "y" },  { "a.b", "a" }, { "ab", "a" }, { "b", "A" },
-        { "b", "B" },   { "b", "a" },   { "b", "b" },  { "b", "c" },   { "c", "z" },  { "todo", "client_id" },
+        { "a", "x" },
+        { "a", "x1" },
+        { "a", "y" },
+        { "a.b", "a" },
+        { "ab", "a" },
+        { "b", "A" },
+        { "b", "B" },
+        { "b", "a" },
+        { "b", "b" },
+        { "b", "c" },
+        { "c", "z" },
+        { "todo", "client_id" },
         { "todo", "client_secret" },
 };
 
@@ -389,9 +406,8 @@ static void test_list_paging(void **state) {
                 for (;;) {
                         StoredRecord *items = NULL;
                         size_t n = 0;
-                        assert_int_equal(store_record_list(f->store, RECORD_SECRET, NULL,
-                                                           first ? NULL : after_plugin, first ? NULL : after_name,
-                                                           limit, &items, &n),
+                        assert_int_equal(store_record_list(f->store, RECORD_SECRET, NULL, first ? NULL : after_plugin,
+                                                           first ? NULL : after_name, limit, &items, &n),
                                          0);
                         assert_true(n <= limit);
                         for (size_t i = 0; i < n; i++, seen++) {

@@ -91,9 +91,8 @@ static void test_round_trip(void **state) {
         static uint8_t big[SECRET_VALUE_SIZE_MAX];
         StoredRecord meta = {};
 
-        assert_int_equal(vault_put(v, RECORD_SECRET, "todo", "client_secret", (const uint8_t *) "hunter2", 7, -1,
-                                   &meta),
-                         0);
+        assert_int_equal(
+                vault_put(v, RECORD_SECRET, "todo", "client_secret", (const uint8_t *) "hunter2", 7, -1, &meta), 0);
         assert_int_equal(meta.version, 1);
         assert_int_equal(meta.kek_version, 1);
         assert_false(meta.has_expires_at);
@@ -141,9 +140,8 @@ static void test_versions_increase(void **state) {
         for (int i = 1; i <= 5; i++) {
                 char value[16];
                 snprintf(value, sizeof(value), "value-%d", i);
-                assert_int_equal(vault_put(v, RECORD_SECRET, "p", "n", (const uint8_t *) value, strlen(value), -1,
-                                           &meta),
-                                 0);
+                assert_int_equal(
+                        vault_put(v, RECORD_SECRET, "p", "n", (const uint8_t *) value, strlen(value), -1, &meta), 0);
                 assert_int_equal(meta.version, i);
                 if (i == 1)
                         created = meta.created_at;
@@ -198,8 +196,7 @@ static void test_plaintext_never_on_disk(void **state) {
                 assert_int_equal(vault_put(v, RECORD_SECRET, "todo", "client_secret", (const uint8_t *) secret,
                                            strlen(secret), -1, NULL),
                                  0);
-                assert_int_equal(vault_put(v, RECORD_TOKEN, "todo", "u1", (const uint8_t *) set, strlen(set), -1,
-                                           NULL),
+                assert_int_equal(vault_put(v, RECORD_TOKEN, "todo", "u1", (const uint8_t *) set, strlen(set), -1, NULL),
                                  0);
         }
         assert_get(v, RECORD_SECRET, "todo", "client_secret", secret, strlen(secret), 3);

@@ -83,7 +83,7 @@ static inline void fixture_close(Fixture *f) {
  * version as 8 big-endian bytes. Spelled out here so a test can build a
  * database whose KEKs it knows; if keyring.c changes the format, the
  * tests that use this fail, which is the point. */
-#define TEST_KEK_WRAPPED_SIZE \
+#define TEST_KEK_WRAPPED_SIZE                                                                                          \
         (crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + KEK_SIZE + crypto_aead_xchacha20poly1305_ietf_ABYTES)
 
 static inline void test_kek_wrap(const uint8_t root[static ROOT_KEY_SIZE], int64_t version,
@@ -101,8 +101,8 @@ static inline void test_kek_wrap(const uint8_t root[static ROOT_KEY_SIZE], int64
 }
 
 /* Seed a migrated, empty store with the key check of root and one KEK row. */
-static inline int test_kek_seed(Store *store, const uint8_t root[static ROOT_KEY_SIZE], int64_t version,
-                                bool primary, const uint8_t kek[static KEK_SIZE]) {
+static inline int test_kek_seed(Store *store, const uint8_t root[static ROOT_KEY_SIZE], int64_t version, bool primary,
+                                const uint8_t kek[static KEK_SIZE]) {
         uint8_t check[KEY_CHECK_SIZE], nonce[24], wrapped[TEST_KEK_WRAPPED_SIZE];
         int r;
 

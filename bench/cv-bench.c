@@ -1,21 +1,30 @@
-/* cv-bench.c — latency and throughput of secret.get against its floor.
+/* cv-bench.c — latency and throughput of the hot calls against their floor.
  *
  * Owns: the bench client. Modes:
- *   put   store the bench secret (--value-size random bytes) through
- *         libcredvault, so the bench needs no CLI;
- *   get   cv_secret_get() in a loop through libcredvault: the real path a
- *         plugin service takes, client library included;
- *   echo  raw frames against bench/echo-server with the same request and
- *         reply sizes as a real secret.get of that value: the floor, i.e.
- *         what one socket round trip of those bytes costs on this machine;
- *   sizes print the wire sizes of one secret.get and exit.
- * The sizes are measured, not guessed: --probe-socket (the daemon) sends
- * one secret.get built exactly as libcredvault builds it and measures the
- * reply; without it they are modelled with the same jansson calls.
+ *   put    store the bench data through libcredvault, so the bench needs no
+ *          CLI: register the plugin (service_http, bearer), the secret
+ *          s<size> (--value-size random characters of the base64url
+ *          alphabet, so it can also travel in a header) and the token set
+ *          of user u<size> (an access_token of --value-size characters, a
+ *          refresh_token, expiry ten years ahead);
+ *   get    cv_secret_get() of the bench secret in a loop;
+ *   verify cv_secret_verify() of "Bearer <the bench secret>" in a loop; every
+ *          call must match;
+ *   token  cv_token_get_valid() of the bench token set (valid for 60 s more)
+ *          in a loop;
+ *   echo   raw frames against bench/echo-server with the same request and
+ *          reply sizes as one real call of --op (get, verify, token): the
+ *          floor, i.e. what one socket round trip of those bytes costs here;
+ *   sizes  print the wire sizes of one call of --op and exit.
+ * get, verify and token go through libcredvault: the real path a plugin
+ * service takes, client library included. The sizes are measured, not
+ * guessed: one request built exactly as libcredvault builds it (the same
+ * writer, the same member order) is sent to the daemon (--probe-socket) and
+ * its reply measured.
  *
  * Each call is timed with CLOCK_MONOTONIC around the call only; every
  * client thread has its own CvClient (or socket). One line per run:
- *   mode=get clients=1 size=32 req_bytes=.. reply_bytes=.. calls=..
+ *   mode=get op=get clients=1 size=32 req_bytes=.. reply_bytes=.. calls=..
  *   p50_us=.. p99_us=.. mean_us=.. rps=..
  *
  * Never: writes to the daemon's state except in `put`, or prints a value. */
@@ -36,6 +45,7 @@
 
 #include "credvault.h"
 #include "frame.h"
+#include "json-out.h"
 #include "proto-limits.h"
 
 #define NSEC_PER_SEC 1000000000ULL
@@ -46,27 +56,56 @@
  * a run of ~10^5 calls has 5-digit ids most of the time. */
 #define PROBE_ID 10000
 #define LATENCIES_INITIAL (64 * 1024)
+/* token mode asks for a set still valid this long, as a plugin would
+ * before it calls its provider's API. */
+#define TOKEN_MIN_VALID_SEC 60
+/* The bench token set: expiry this far ahead, a refresh token this long. */
+#define TOKEN_LIFETIME_SEC (10LL * 365 * 86400)
+#define TOKEN_REFRESH_SIZE 64
+#define AUTHORIZATION_PREFIX "Bearer "
+/* The bench plugin's registration: a service_http plugin with bearer
+ * tokens, whose service token the verify mode presents. */
+#define BENCH_AUTH_BLOCK "{\"type\":\"service_http\",\"authorization_type\":\"bearer\"}"
 
 typedef enum {
         MODE_PUT,
         MODE_GET,
+        MODE_VERIFY,
+        MODE_TOKEN,
         MODE_ECHO,
         MODE_SIZES,
+        _MODE_MAX,
 } Mode;
+
+/* The operation a run measures, or whose sizes echo mirrors. */
+typedef enum {
+        OP_GET,
+        OP_VERIFY,
+        OP_TOKEN,
+        _OP_MAX,
+} BenchOp;
+
+static const char *const mode_names[_MODE_MAX] = {
+        [MODE_PUT] = "put",     [MODE_GET] = "get",   [MODE_VERIFY] = "verify",
+        [MODE_TOKEN] = "token", [MODE_ECHO] = "echo", [MODE_SIZES] = "sizes",
+};
+static const char *const op_names[_OP_MAX] = { [OP_GET] = "get", [OP_VERIFY] = "verify", [OP_TOKEN] = "token" };
 
 typedef struct Config {
         Mode mode;
+        BenchOp op;
         const char *socket_path;
         const char *probe_socket_path;
         const char *plugin;
-        char name[CV_NAME_SIZE_MAX + 1];
+        char name[CV_NAME_SIZE_MAX + 1];    /* the bench secret */
+        char user[CV_USER_ID_SIZE_MAX + 1]; /* the bench token set's user */
         unsigned n_clients;
-        double seconds;        /* used when iterations == 0 */
-        uint64_t iterations;   /* per client */
-        uint64_t warmup;       /* per client */
+        double seconds;      /* used when iterations == 0 */
+        uint64_t iterations; /* per client */
+        uint64_t warmup;     /* per client */
         size_t value_size;
-        size_t req_size;       /* secret.get request body, bytes */
-        size_t reply_size;     /* secret.get reply body, bytes */
+        size_t req_size;   /* request body of one call of op, bytes */
+        size_t reply_size; /* its reply body, bytes */
 } Config;
 
 typedef struct Worker {
@@ -152,64 +191,124 @@ static int recv_frame(int fd, uint8_t *buf, size_t *ret_body_size) {
         return 0;
 }
 
-/* ---- wire sizes of one secret.get ---- */
+/* ---- the bench data ---- */
 
-/* The request exactly as libcredvault builds it (client/ops.c and
- * client/client.c): json_pack of op/plugin/name, then "v" and "id". */
-static char *get_request_json(const Config *cfg, uint64_t id) {
-        json_t *req = json_pack("{s:s s:s s:s}", "op", "secret.get", "plugin", cfg->plugin, "name", cfg->name);
-        if (!req)
+/* n random characters of the base64url alphabet (what secret.generate
+ * hands out), NUL-terminated. Random bytes would cost the same on the wire
+ * (values travel as base64 either way), but a header needs text. */
+static char *random_text(size_t n) {
+        static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        char *s = malloc(n + 1);
+        if (!s)
                 return NULL;
-        json_object_set_new(req, "v", json_integer(PROTO_VERSION));
-        json_object_set_new(req, "id", json_integer((json_int_t) id));
-        char *text = json_dumps(req, JSON_COMPACT);
-        json_decref(req);
-        return text;
+        for (size_t got = 0; got < n;) {
+                ssize_t k = getrandom(s + got, n - got, 0);
+                if (k < 0) {
+                        free(s);
+                        return NULL;
+                }
+                got += (size_t) k;
+        }
+        for (size_t i = 0; i < n; i++)
+                s[i] = alphabet[(unsigned char) s[i] % 64];
+        s[n] = '\0';
+        return s;
 }
 
-/* The reply the daemon's handler builds (daemon/dispatch.c, handlers.c),
- * for when there is no daemon to ask. */
-static size_t get_reply_model_size(const Config *cfg, uint64_t id) {
-        size_t b64_size = (cfg->value_size + 2) / 3 * 4;
-        char *b64 = malloc(b64_size + 1);
-        if (!b64)
-                return 0;
-        memset(b64, 'A', b64_size);
-        b64[b64_size] = '\0';
-        json_int_t t = (json_int_t) time(NULL);
-        json_t *reply = json_pack("{s:I s:b s:s s:I s:I s:I}", "id", (json_int_t) id, "ok", 1, "value", b64,
-                                  "version", (json_int_t) 1, "created", t, "updated", t);
-        free(b64);
-        size_t n = reply ? json_dumpb(reply, NULL, 0, JSON_COMPACT) : 0;
-        json_decref(reply);
-        return n;
+/* The header a verify call presents: "Bearer " and the bench secret, read
+ * from the daemon once, before anything is timed. */
+static int authorization_fetch(CvClient *c, const Config *cfg, char **ret) {
+        CvSecret *s = NULL;
+        int r = cv_secret_get(c, cfg->plugin, cfg->name, &s);
+        if (r < 0)
+                return r;
+        size_t n = strlen(AUTHORIZATION_PREFIX) + s->value_size;
+        char *h = s->value_size == cfg->value_size ? malloc(n + 1) : NULL;
+        if (h) {
+                memcpy(h, AUTHORIZATION_PREFIX, strlen(AUTHORIZATION_PREFIX));
+                memcpy(h + strlen(AUTHORIZATION_PREFIX), s->value, s->value_size);
+                h[n] = '\0';
+        }
+        r = h ? 0 : s->value_size != cfg->value_size ? -EBADMSG : -ENOMEM;
+        cv_secret_free(s);
+        if (r >= 0)
+                *ret = h;
+        return r;
 }
 
-/* One real secret.get on the daemon's socket: the reply's size is the
- * size the floor must answer with. */
+/* ---- wire sizes of one call ---- */
+
+/* The request exactly as libcredvault writes it (client/client.c
+ * client_request() and client/ops-*.c): the same writer, the same members
+ * in the same order. authorization is only read for OP_VERIFY. */
+static int request_write(const Config *cfg, uint64_t id, const char *authorization, char *buf, size_t size,
+                         size_t *ret_size) {
+        static const char *const op_wire[_OP_MAX] = {
+                [OP_GET] = "secret.get", [OP_VERIFY] = "secret.verify", [OP_TOKEN] = "token.get"
+        };
+        JsonOut o;
+
+        json_out_init(&o, buf, size);
+        json_out_open_object(&o, NULL);
+        json_out_int(&o, "v", PROTO_VERSION);
+        json_out_int(&o, "id", (int64_t) id);
+        json_out_cstring(&o, "op", op_wire[cfg->op]);
+        json_out_cstring(&o, "plugin", cfg->plugin);
+        switch (cfg->op) {
+        case OP_GET:
+                json_out_cstring(&o, "name", cfg->name);
+                break;
+        case OP_VERIFY:
+                json_out_cstring(&o, "name", cfg->name);
+                json_out_cstring(&o, "authorization", authorization);
+                break;
+        case OP_TOKEN:
+                json_out_cstring(&o, "user", cfg->user);
+                json_out_int(&o, "min_valid", TOKEN_MIN_VALID_SEC);
+                break;
+        default:
+                return -EINVAL;
+        }
+        json_out_close_object(&o);
+        if (json_out_finish(&o) < 0)
+                return -EMSGSIZE;
+        *ret_size = o.size;
+        return 0;
+}
+
+/* One real call of cfg->op on the daemon's socket: its request's size and
+ * its reply's are the sizes the floor must carry. The reply must be a
+ * success (and for verify, a match), or the bench data is missing. */
 static int probe_sizes(Config *cfg) {
-        char *req = get_request_json(cfg, PROBE_ID);
         uint8_t *buf = malloc(FRAME_SIZE_MAX);
+        char *authorization = NULL;
+        CvClient *c = NULL;
         size_t body_size = 0;
         int fd = -1, r;
 
-        if (!req || !buf) {
-                r = -ENOMEM;
-                goto out;
+        if (!buf)
+                return -ENOMEM;
+        if (cfg->op == OP_VERIFY) {
+                r = cv_client_new(cfg->probe_socket_path, 0, &c);
+                if (r >= 0)
+                        r = authorization_fetch(c, cfg, &authorization);
+                if (r < 0) {
+                        fprintf(stderr,
+                                "cv-bench: size probe: cannot read secret %s/%s (run `cv-bench put` first): %s\n",
+                                cfg->plugin, cfg->name, c ? cv_client_error_message(c) : strerror(-r));
+                        goto out;
+                }
         }
-        cfg->req_size = strlen(req);
-        if (!cfg->probe_socket_path) {
-                cfg->reply_size = get_reply_model_size(cfg, PROBE_ID);
-                r = cfg->reply_size > 0 ? 0 : -ENOMEM;
+        r = request_write(cfg, PROBE_ID, authorization, (char *) buf + FRAME_HEADER_SIZE, FRAME_BODY_MAX,
+                          &cfg->req_size);
+        if (r < 0)
                 goto out;
-        }
         fd = r = unix_connect(cfg->probe_socket_path);
         if (r < 0) {
                 fprintf(stderr, "cv-bench: cannot connect to %s: %s\n", cfg->probe_socket_path, strerror(-r));
                 goto out;
         }
         frame_header_write(buf, (uint32_t) cfg->req_size);
-        memcpy(buf + FRAME_HEADER_SIZE, req, cfg->req_size);
         r = send_all(fd, buf, FRAME_HEADER_SIZE + cfg->req_size);
         if (r >= 0)
                 r = recv_frame(fd, buf, &body_size);
@@ -218,11 +317,12 @@ static int probe_sizes(Config *cfg) {
                 goto out;
         }
         json_t *reply = json_loadb((const char *) buf + FRAME_HEADER_SIZE, body_size, 0, NULL);
-        bool ok = json_is_true(json_object_get(reply, "ok"));
+        bool ok = json_is_true(json_object_get(reply, "ok")) &&
+                  (cfg->op != OP_VERIFY || json_is_true(json_object_get(reply, "match")));
         json_decref(reply);
         if (!ok) {
-                fprintf(stderr, "cv-bench: size probe: secret %s/%s not readable (run `cv-bench put` first)\n",
-                        cfg->plugin, cfg->name);
+                fprintf(stderr, "cv-bench: size probe: %s of %s/%s failed (run `cv-bench put` first)\n",
+                        op_names[cfg->op], cfg->plugin, cfg->op == OP_TOKEN ? cfg->user : cfg->name);
                 r = -ENOENT;
                 goto out;
         }
@@ -231,10 +331,13 @@ static int probe_sizes(Config *cfg) {
 out:
         if (fd >= 0)
                 close(fd);
-        if (buf)
-                memset(buf, 0, FRAME_SIZE_MAX); /* held a (bench) secret */
+        memset(buf, 0, FRAME_SIZE_MAX); /* held a (bench) secret */
         free(buf);
-        free(req);
+        if (authorization) {
+                memset(authorization, 0, strlen(authorization));
+                free(authorization);
+        }
+        cv_client_free(c);
         return r;
 }
 
@@ -297,13 +400,15 @@ static int worker_measure(Worker *w, CallFunc call, void *userdata) {
         return 0;
 }
 
-typedef struct GetState {
+/* get, verify and token: one libcredvault call each. */
+typedef struct ClientState {
         Worker *w;
         CvClient *client;
-} GetState;
+        char *authorization; /* verify: "Bearer <secret>" */
+} ClientState;
 
 static int call_get(void *userdata) {
-        GetState *s = userdata;
+        ClientState *s = userdata;
         CvSecret *secret = NULL;
         int r = cv_secret_get(s->client, s->w->cfg->plugin, s->w->cfg->name, &secret);
         if (r < 0)
@@ -315,12 +420,35 @@ static int call_get(void *userdata) {
         return 0;
 }
 
+static int call_verify(void *userdata) {
+        ClientState *s = userdata;
+        int r = cv_secret_verify(s->client, s->w->cfg->plugin, s->w->cfg->name, s->authorization, NULL);
+        if (r < 0)
+                return worker_fail(s->w, r, "secret.verify", cv_client_error_message(s->client));
+        if (r != 1)
+                return worker_fail(s->w, -EBADMSG, "secret.verify", "no match (re-run put)");
+        return 0;
+}
+
+static int call_token(void *userdata) {
+        ClientState *s = userdata;
+        CvToken *token = NULL;
+        int r = cv_token_get_valid(s->client, s->w->cfg->plugin, s->w->cfg->user, TOKEN_MIN_VALID_SEC, &token);
+        if (r < 0)
+                return worker_fail(s->w, r, "token.get", cv_client_error_message(s->client));
+        bool right_size = strlen(token->access_token) == s->w->cfg->value_size;
+        cv_token_free(token);
+        if (!right_size)
+                return worker_fail(s->w, -EBADMSG, "token.get", "access_token has the wrong size (re-run put)");
+        return 0;
+}
+
 typedef struct EchoState {
         Worker *w;
         int fd;
-        uint8_t *request;       /* a whole frame, built once */
+        uint8_t *request; /* a whole frame, built once */
         size_t request_size;
-        uint8_t *buf;           /* FRAME_SIZE_MAX, for the reply */
+        uint8_t *buf; /* FRAME_SIZE_MAX, for the reply */
 } EchoState;
 
 static int call_echo(void *userdata) {
@@ -336,42 +464,62 @@ static int call_echo(void *userdata) {
         return 0;
 }
 
-static void *worker_run(void *userdata) {
-        Worker *w = userdata;
+static void worker_run_client(Worker *w) {
+        static const CallFunc calls[_OP_MAX] = {
+                [OP_GET] = call_get, [OP_VERIFY] = call_verify, [OP_TOKEN] = call_token
+        };
         const Config *cfg = w->cfg;
+        ClientState s = { .w = w };
         int r;
 
-        if (cfg->mode == MODE_GET) {
-                GetState s = { .w = w };
-                r = cv_client_new(cfg->socket_path, 0, &s.client);
-                if (r < 0)
-                        worker_fail(w, r, "connect", strerror(-r));
-                else {
-                        worker_measure(w, call_get, &s);
-                        cv_client_free(s.client);
-                }
-        } else {
-                EchoState s = { .w = w, .fd = -1 };
-                s.request_size = FRAME_HEADER_SIZE + cfg->req_size;
-                s.request = malloc(s.request_size);
-                s.buf = malloc(FRAME_SIZE_MAX);
-                if (!s.request || !s.buf)
-                        worker_fail(w, -ENOMEM, "echo", "out of memory");
-                else if ((s.fd = unix_connect(cfg->socket_path)) < 0)
-                        worker_fail(w, s.fd, "connect", strerror(-s.fd));
-                else {
-                        /* Body: the reply size, then padding up to the size of
-                         * a real secret.get request. */
-                        frame_header_write(s.request, (uint32_t) cfg->req_size);
-                        memset(s.request + FRAME_HEADER_SIZE, ' ', cfg->req_size);
-                        put_be32(s.request + FRAME_HEADER_SIZE, (uint32_t) cfg->reply_size);
-                        worker_measure(w, call_echo, &s);
-                }
-                if (s.fd >= 0)
-                        close(s.fd);
-                free(s.request);
-                free(s.buf);
+        r = cv_client_new(cfg->socket_path, 0, &s.client);
+        if (r < 0) {
+                worker_fail(w, r, "connect", strerror(-r));
+                return;
         }
+        if (cfg->op == OP_VERIFY && (r = authorization_fetch(s.client, cfg, &s.authorization)) < 0)
+                worker_fail(w, r, "secret.get", cv_client_error_message(s.client));
+        else
+                worker_measure(w, calls[cfg->op], &s);
+        if (s.authorization) {
+                memset(s.authorization, 0, strlen(s.authorization));
+                free(s.authorization);
+        }
+        cv_client_free(s.client);
+}
+
+static void worker_run_echo(Worker *w) {
+        const Config *cfg = w->cfg;
+        EchoState s = { .w = w, .fd = -1 };
+
+        s.request_size = FRAME_HEADER_SIZE + cfg->req_size;
+        s.request = malloc(s.request_size);
+        s.buf = malloc(FRAME_SIZE_MAX);
+        if (!s.request || !s.buf)
+                worker_fail(w, -ENOMEM, "echo", "out of memory");
+        else if ((s.fd = unix_connect(cfg->socket_path)) < 0)
+                worker_fail(w, s.fd, "connect", strerror(-s.fd));
+        else {
+                /* Body: the reply size, then padding up to the size of a
+                 * real request. */
+                frame_header_write(s.request, (uint32_t) cfg->req_size);
+                memset(s.request + FRAME_HEADER_SIZE, ' ', cfg->req_size);
+                put_be32(s.request + FRAME_HEADER_SIZE, (uint32_t) cfg->reply_size);
+                worker_measure(w, call_echo, &s);
+        }
+        if (s.fd >= 0)
+                close(s.fd);
+        free(s.request);
+        free(s.buf);
+}
+
+static void *worker_run(void *userdata) {
+        Worker *w = userdata;
+
+        if (w->cfg->mode == MODE_ECHO)
+                worker_run_echo(w);
+        else
+                worker_run_client(w);
         /* A worker that failed before the barrier must still reach it, or
          * the others wait forever; the run is then reported as failed. */
         if (w->error && w->start_ns == 0)
@@ -392,13 +540,6 @@ static double percentile_us(const uint64_t *sorted, size_t n, double p) {
         if (rank > n)
                 rank = n;
         return (double) sorted[rank - 1] / 1000.0;
-}
-
-static const char *mode_name(Mode m) {
-        static const char *const names[] = {
-                [MODE_PUT] = "put", [MODE_GET] = "get", [MODE_ECHO] = "echo", [MODE_SIZES] = "sizes"
-        };
-        return names[m];
 }
 
 static int run_load(const Config *cfg) {
@@ -446,12 +587,12 @@ static int run_load(const Config *cfg) {
                 for (size_t i = 0; i < n; i++)
                         sum += (double) all[i];
                 double wall = (double) (end - start) / (double) NSEC_PER_SEC;
-                printf("mode=%s clients=%u size=%zu req_bytes=%zu reply_bytes=%zu calls=%zu seconds=%.2f "
+                printf("mode=%s op=%s clients=%u size=%zu req_bytes=%zu reply_bytes=%zu calls=%zu seconds=%.2f "
                        "p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f mean_us=%.1f rps=%.0f\n",
-                       mode_name(cfg->mode), cfg->n_clients, cfg->value_size, cfg->req_size, cfg->reply_size, n,
-                       wall, percentile_us(all, n, 50), percentile_us(all, n, 90), percentile_us(all, n, 99),
-                       percentile_us(all, n, 99.9), (double) all[n - 1] / 1000.0, sum / (double) n / 1000.0,
-                       (double) n / wall);
+                       mode_names[cfg->mode], op_names[cfg->op], cfg->n_clients, cfg->value_size, cfg->req_size,
+                       cfg->reply_size, n, wall, percentile_us(all, n, 50), percentile_us(all, n, 90),
+                       percentile_us(all, n, 99), percentile_us(all, n, 99.9), (double) all[n - 1] / 1000.0,
+                       sum / (double) n / 1000.0, (double) n / wall);
                 fflush(stdout);
         } else if (r >= 0)
                 r = -ENOMEM;
@@ -461,36 +602,65 @@ static int run_load(const Config *cfg) {
         return r;
 }
 
+/* Register the bench plugin, store the bench secret and, where the size
+ * makes a valid access token (1..CV_TOKEN_SECRET_SIZE_MAX), the bench token
+ * set. The registration matters: secret.verify reads it on every call for
+ * the header scheme, as it does for a real service_http plugin. */
 static int run_put(const Config *cfg) {
-        uint8_t *value = malloc(cfg->value_size ?: 1);
+        char *value = random_text(cfg->value_size), *access = NULL, *refresh = NULL;
+        bool with_token = cfg->value_size >= 1 && cfg->value_size <= CV_TOKEN_SECRET_SIZE_MAX;
+        int64_t version = 0, token_version = 0;
         CvClient *c = NULL;
-        int64_t version = 0;
         int r;
 
-        if (!value)
-                return -ENOMEM;
-        for (size_t got = 0; got < cfg->value_size;) {
-                ssize_t k = getrandom(value + got, cfg->value_size - got, 0);
-                if (k < 0) {
-                        free(value);
-                        return -errno;
-                }
-                got += (size_t) k;
+        if (with_token) {
+                access = random_text(cfg->value_size);
+                refresh = random_text(TOKEN_REFRESH_SIZE);
+        }
+        if (!value || (with_token && (!access || !refresh))) {
+                r = -ENOMEM;
+                goto out;
         }
         r = cv_client_new(cfg->socket_path, 0, &c);
-        if (r >= 0) {
-                r = cv_secret_put(c, cfg->plugin, cfg->name, value, cfg->value_size, &version);
-                if (r < 0)
-                        fprintf(stderr, "cv-bench: secret.put: %s\n", cv_client_error_message(c));
-        } else
-                fprintf(stderr, "cv-bench: cannot connect to %s: %s\n", cfg->socket_path ?: "(default)",
-                        strerror(-r));
+        if (r < 0) {
+                fprintf(stderr, "cv-bench: cannot connect to %s: %s\n", cfg->socket_path ?: "(default)", strerror(-r));
+                goto out;
+        }
+        r = cv_plugin_register(c, BENCH_AUTH_BLOCK, cfg->plugin, NULL, NULL);
+        if (r < 0) {
+                fprintf(stderr, "cv-bench: plugin.register: %s\n", cv_client_error_message(c));
+                goto out;
+        }
+        r = cv_secret_put(c, cfg->plugin, cfg->name, value, cfg->value_size, &version);
+        if (r < 0) {
+                fprintf(stderr, "cv-bench: secret.put: %s\n", cv_client_error_message(c));
+                goto out;
+        }
+        if (with_token) {
+                CvToken t = { .access_token = access,
+                              .token_type = "Bearer",
+                              .refresh_token = refresh,
+                              .scope = "read write",
+                              .expires_at = (int64_t) time(NULL) + TOKEN_LIFETIME_SEC };
+                r = cv_token_put(c, cfg->plugin, cfg->user, &t, &token_version);
+                if (r < 0) {
+                        fprintf(stderr, "cv-bench: token.put: %s\n", cv_client_error_message(c));
+                        goto out;
+                }
+        }
+        printf("mode=put plugin=%s name=%s size=%zu version=%lld user=%s token_version=%lld\n", cfg->plugin, cfg->name,
+               cfg->value_size, (long long) version, with_token ? cfg->user : "-", (long long) token_version);
+out:
         cv_client_free(c);
-        memset(value, 0, cfg->value_size);
+        if (value)
+                memset(value, 0, cfg->value_size);
+        if (access)
+                memset(access, 0, cfg->value_size);
+        if (refresh)
+                memset(refresh, 0, TOKEN_REFRESH_SIZE);
         free(value);
-        if (r >= 0)
-                printf("mode=put plugin=%s name=%s size=%zu version=%lld\n", cfg->plugin, cfg->name,
-                       cfg->value_size, (long long) version);
+        free(access);
+        free(refresh);
         return r;
 }
 
@@ -498,21 +668,27 @@ static void help(void) {
         printf("Usage: cv-bench MODE [OPTIONS]\n"
                "\n"
                "Modes:\n"
-               "  put    store the bench secret (random bytes of --value-size)\n"
-               "  get    cv_secret_get() in a loop through libcredvault\n"
-               "  echo   the same request/reply sizes as raw frames against echo-server\n"
-               "  sizes  print the wire sizes of one secret.get\n"
+               "  put     store the bench secret and token set (--value-size characters)\n"
+               "  get     cv_secret_get() of the bench secret in a loop\n"
+               "  verify  cv_secret_verify() of \"Bearer <bench secret>\" in a loop (must match)\n"
+               "  token   cv_token_get_valid() of the bench token set in a loop\n"
+               "  echo    the request/reply sizes of one --op as raw frames against echo-server\n"
+               "  sizes   print the wire sizes of one call of --op\n"
                "\n"
-               "  --socket PATH        daemon socket (put, get) or echo-server socket (echo)\n"
-               "  --probe-socket PATH  daemon socket to measure the real secret.get sizes\n"
-               "                       (echo, sizes; default for get: --socket)\n"
+               "  --socket PATH        daemon socket (put, get, verify, token) or echo-server\n"
+               "                       socket (echo)\n"
+               "  --probe-socket PATH  daemon socket to measure the real sizes (default: the\n"
+               "                       daemon's --socket, else $CREDVAULT_SOCKET, else\n"
+               "                       " CV_SOCKET_DEFAULT ")\n"
+               "  --op OP              echo, sizes: whose sizes to use: get, verify, token (get)\n"
                "  --clients N          client threads, each with its own connection (1)\n"
                "  --seconds S          measured time (%.0f), or\n"
                "  --iterations N       measured calls per client\n"
                "  --warmup N           unmeasured calls per client first (%d)\n"
-               "  --value-size BYTES   secret value size (32)\n"
-               "  --plugin NAME        plugin of the bench secret (bench)\n"
-               "  --name NAME          name of the bench secret (s<value-size>)\n",
+               "  --value-size BYTES   secret value and access token size (32)\n"
+               "  --plugin NAME        plugin of the bench data (bench)\n"
+               "  --name NAME          name of the bench secret (s<value-size>)\n"
+               "  --user USER          user of the bench token set (u<value-size>)\n",
                SECONDS_DEFAULT, WARMUP_DEFAULT);
 }
 
@@ -526,9 +702,28 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
         return 0;
 }
 
+static int name_from(const char *s, const char *const names[], int n) {
+        for (int i = 0; i < n; i++)
+                if (names[i] && strcmp(names[i], s) == 0)
+                        return i;
+        return -EINVAL;
+}
+
 static int parse_args(int argc, char **argv, Config *cfg) {
-        enum { ARG_SOCKET = 0x100, ARG_PROBE, ARG_CLIENTS, ARG_SECONDS, ARG_ITER, ARG_WARMUP, ARG_SIZE,
-               ARG_PLUGIN, ARG_NAME };
+        /* In the order of longopts: an option's message names longopts[c - ARG_SOCKET]. */
+        enum {
+                ARG_SOCKET = 0x100,
+                ARG_PROBE,
+                ARG_CLIENTS,
+                ARG_SECONDS,
+                ARG_ITER,
+                ARG_WARMUP,
+                ARG_SIZE,
+                ARG_PLUGIN,
+                ARG_NAME,
+                ARG_USER,
+                ARG_OP
+        };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET },
                 { "probe-socket", required_argument, NULL, ARG_PROBE },
@@ -539,14 +734,20 @@ static int parse_args(int argc, char **argv, Config *cfg) {
                 { "value-size", required_argument, NULL, ARG_SIZE },
                 { "plugin", required_argument, NULL, ARG_PLUGIN },
                 { "name", required_argument, NULL, ARG_NAME },
+                { "user", required_argument, NULL, ARG_USER },
+                { "op", required_argument, NULL, ARG_OP },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        const char *name = NULL;
+        const char *name = NULL, *user = NULL;
+        int op = -1;
         uint64_t v;
         int c, r = 0;
 
-        *cfg = (Config) { .plugin = "bench", .n_clients = 1, .seconds = SECONDS_DEFAULT, .warmup = WARMUP_DEFAULT,
+        *cfg = (Config) { .plugin = "bench",
+                          .n_clients = 1,
+                          .seconds = SECONDS_DEFAULT,
+                          .warmup = WARMUP_DEFAULT,
                           .value_size = 32 };
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
                 switch (c) {
@@ -583,6 +784,12 @@ static int parse_args(int argc, char **argv, Config *cfg) {
                 case ARG_NAME:
                         name = optarg;
                         break;
+                case ARG_USER:
+                        user = optarg;
+                        break;
+                case ARG_OP:
+                        r = op = name_from(optarg, op_names, _OP_MAX);
+                        break;
                 case 'h':
                         help();
                         exit(0);
@@ -596,32 +803,44 @@ static int parse_args(int argc, char **argv, Config *cfg) {
                 }
         }
         if (optind + 1 != argc) {
-                fprintf(stderr, "cv-bench: expected one mode (put, get, echo, sizes); try --help\n");
+                fprintf(stderr, "cv-bench: expected one mode (put, get, verify, token, echo, sizes); try --help\n");
                 return -EINVAL;
         }
-        const char *mode = argv[optind];
-        if (strcmp(mode, "put") == 0)
-                cfg->mode = MODE_PUT;
-        else if (strcmp(mode, "get") == 0)
-                cfg->mode = MODE_GET;
-        else if (strcmp(mode, "echo") == 0)
-                cfg->mode = MODE_ECHO;
-        else if (strcmp(mode, "sizes") == 0)
-                cfg->mode = MODE_SIZES;
-        else {
-                fprintf(stderr, "cv-bench: unknown mode '%s'\n", mode);
+        r = name_from(argv[optind], mode_names, _MODE_MAX);
+        if (r < 0) {
+                fprintf(stderr, "cv-bench: unknown mode '%s'\n", argv[optind]);
                 return -EINVAL;
+        }
+        cfg->mode = r;
+        switch (cfg->mode) {
+        case MODE_GET:
+        case MODE_VERIFY:
+        case MODE_TOKEN:
+                if (op >= 0) {
+                        fprintf(stderr, "cv-bench: --op is for echo and sizes; %s measures itself\n",
+                                mode_names[cfg->mode]);
+                        return -EINVAL;
+                }
+                cfg->op = cfg->mode == MODE_GET ? OP_GET : cfg->mode == MODE_VERIFY ? OP_VERIFY : OP_TOKEN;
+                break;
+        default:
+                cfg->op = op >= 0 ? op : OP_GET;
         }
         if (name)
                 snprintf(cfg->name, sizeof(cfg->name), "%s", name);
         else
                 snprintf(cfg->name, sizeof(cfg->name), "s%zu", cfg->value_size);
+        if (user)
+                snprintf(cfg->user, sizeof(cfg->user), "%s", user);
+        else
+                snprintf(cfg->user, sizeof(cfg->user), "u%zu", cfg->value_size);
         if (cfg->mode == MODE_ECHO && !cfg->socket_path) {
                 fprintf(stderr, "cv-bench: echo needs --socket (the echo-server's)\n");
                 return -EINVAL;
         }
-        if (cfg->mode == MODE_GET && !cfg->probe_socket_path)
-                cfg->probe_socket_path = cfg->socket_path ?: getenv("CREDVAULT_SOCKET") ?: CV_SOCKET_DEFAULT;
+        if (!cfg->probe_socket_path)
+                cfg->probe_socket_path = (cfg->mode != MODE_ECHO ? cfg->socket_path : NULL)
+                                                 ?: getenv("CREDVAULT_SOCKET") ?: CV_SOCKET_DEFAULT;
         return 0;
 }
 
@@ -638,8 +857,8 @@ int main(int argc, char **argv) {
         if (r < 0)
                 return 1;
         if (cfg.mode == MODE_SIZES) {
-                printf("mode=sizes size=%zu req_bytes=%zu reply_bytes=%zu measured=%s\n", cfg.value_size,
-                       cfg.req_size, cfg.reply_size, cfg.probe_socket_path ? "yes" : "no");
+                printf("mode=sizes op=%s size=%zu req_bytes=%zu reply_bytes=%zu\n", op_names[cfg.op], cfg.value_size,
+                       cfg.req_size, cfg.reply_size);
                 return 0;
         }
         if (cfg.req_size < 4) {

@@ -1,17 +1,20 @@
 #!/bin/sh
-# run.sh — secret.get against its transport floor (see docs/benchmarks.md).
+# run.sh — the hot calls (secret.get, secret.verify, token.get) against their
+# transport floor (see docs/benchmarks.md).
 #
 # Owns: one complete bench run on a throw-away vault. Starts credvaultd
 # (temp state dir, generated root key, its own socket) and bench/echo-server,
-# stores the bench secrets with `cv-bench put`, then for each configuration
-# and value size runs the echo floor and then secret.get, and prints the raw
-# lines and a table of get/echo ratios. Builds nothing: pass the build dir.
+# stores the bench secrets and token sets with `cv-bench put`, then for each
+# configuration, value size and op runs the echo floor of that op's sizes
+# and then the op, and prints the raw lines and a table of op/echo ratios.
+# Builds nothing: pass the build dir.
 #
 #   bench/run.sh [BUILD_DIR]      (default: build-bench, else build)
 #
 # Environment: CV_BENCH_SECONDS (5) per measurement, CV_BENCH_WARMUP (2000)
-# calls per client, CV_BENCH_SIZES ("32 1024"), CV_BENCH_CLIENTS (8) for
-# the unpinned run, CV_BENCH_KEEP=1 to keep the temp dir (daemon log).
+# calls per client, CV_BENCH_SIZES ("32 1024"), CV_BENCH_OPS ("get verify
+# token"), CV_BENCH_CLIENTS (8) for the unpinned run, CV_BENCH_KEEP=1 to
+# keep the temp dir (daemon log).
 #
 # The daemon writes one audit line per request to stderr; it goes to
 # $tmp/daemon.log, a regular file, as it would to a log file in
@@ -37,6 +40,7 @@ build=$(cd "$build" && pwd)
 seconds=${CV_BENCH_SECONDS:-5}
 warmup=${CV_BENCH_WARMUP:-2000}
 sizes=${CV_BENCH_SIZES:-32 1024}
+ops=${CV_BENCH_OPS:-get verify token}
 clients=${CV_BENCH_CLIENTS:-8}
 ncpu=$(nproc)
 allcpus=0-$((ncpu - 1))
@@ -73,14 +77,15 @@ dpid=$!
 "$echo_server" --socket "$tmp/echo.sock" 2>"$tmp/echo.log" &
 epid=$!
 
-# Store the bench secrets; the first put also waits for the daemon.
+# Store the bench secrets and token sets; the first put also waits for the
+# daemon.
 first=1
 for size in $sizes; do
         tries=0
         until "$bench" put --socket "$tmp/cv.sock" --value-size "$size" >/dev/null 2>"$tmp/put.err"; do
                 tries=$((tries + 1))
                 if [ "$first" = 0 ] || [ "$tries" -ge 100 ] || ! kill -0 "$dpid" 2>/dev/null; then
-                        echo "run.sh: cannot store the bench secret:" >&2
+                        echo "run.sh: cannot store the bench data:" >&2
                         cat "$tmp/put.err" "$tmp/daemon.log" >&2
                         exit 1
                 fi
@@ -122,7 +127,8 @@ run_one() {
         echo "config=$label $line server_cpu_us=$cpu" | tee -a "$results"
 }
 
-# run_pair LABEL PIN CLIENTS: for each size, the echo floor then secret.get.
+# run_pair LABEL PIN CLIENTS: for each size and op, the echo floor of that
+# op's sizes, then the op.
 run_pair() {
         label=$1 pin=$2 n_clients=$3
         if [ "$pin" = pinned ]; then
@@ -136,10 +142,13 @@ run_pair() {
         taskset -a -p -c "$cpus" "$epid" >/dev/null
         for size in $sizes; do
                 common="--clients $n_clients --seconds $seconds --warmup $warmup --value-size $size"
-                # shellcheck disable=SC2086
-                run_one "$label" "$epid" $wrap "$bench" echo --socket "$tmp/echo.sock" --probe-socket "$tmp/cv.sock" $common
-                # shellcheck disable=SC2086
-                run_one "$label" "$dpid" $wrap "$bench" get --socket "$tmp/cv.sock" $common
+                for op in $ops; do
+                        # shellcheck disable=SC2086
+                        run_one "$label" "$epid" $wrap "$bench" echo --op "$op" --socket "$tmp/echo.sock" \
+                                --probe-socket "$tmp/cv.sock" $common
+                        # shellcheck disable=SC2086
+                        run_one "$label" "$dpid" $wrap "$bench" "$op" --socket "$tmp/cv.sock" $common
+                done
         done
 }
 
@@ -157,35 +166,35 @@ function field(name,   i, kv) {
         return ""
 }
 {
-        key = field("config") " " field("size")
-        mode = field("mode")
-        p50[key, mode] = field("p50_us"); p99[key, mode] = field("p99_us"); rps[key, mode] = field("rps")
-        cpu[key, mode] = field("server_cpu_us")
+        key = field("config") " " field("size") " " field("op")
+        side = field("mode") == "echo" ? "echo" : "op"
+        p50[key, side] = field("p50_us"); p99[key, side] = field("p99_us"); rps[key, side] = field("rps")
+        cpu[key, side] = field("server_cpu_us")
         if (!(key in seen)) { seen[key] = 1; order[++n] = key }
 }
 END {
-        printf "%-12s %5s | %8s %8s %5s | %8s %8s %5s | %8s %8s %5s | %s\n", "config", "size",
-               "echo p50", "get p50", "ratio", "echo p99", "get p99", "ratio", "echo rps", "get rps", "ratio",
+        printf "%-12s %5s %-6s | %8s %8s %5s | %8s %8s %5s | %8s %8s %5s | %s\n", "config", "size", "op",
+               "echo p50", "op p50", "ratio", "echo p99", "op p99", "ratio", "echo rps", "op rps", "ratio",
                "target p50<=2x"
         for (i = 1; i <= n; i++) {
                 k = order[i]; split(k, c, " ")
-                r50 = p50[k, "get"] / p50[k, "echo"]; r99 = p99[k, "get"] / p99[k, "echo"]
-                rr = rps[k, "get"] / rps[k, "echo"]
+                r50 = p50[k, "op"] / p50[k, "echo"]; r99 = p99[k, "op"] / p99[k, "echo"]
+                rr = rps[k, "op"] / rps[k, "echo"]
                 verdict = "NOT met"
                 if (r50 <= 2)
                         verdict = "met"
-                printf "%-12s %5s | %8.1f %8.1f %5.2f | %8.1f %8.1f %5.2f | %8d %8d %5.2f | %s\n", c[1], c[2],
-                       p50[k, "echo"], p50[k, "get"], r50, p99[k, "echo"], p99[k, "get"], r99,
-                       rps[k, "echo"], rps[k, "get"], rr, verdict
+                printf "%-12s %5s %-6s | %8.1f %8.1f %5.2f | %8.1f %8.1f %5.2f | %8d %8d %5.2f | %s\n", c[1], c[2],
+                       c[3], p50[k, "echo"], p50[k, "op"], r50, p99[k, "echo"], p99[k, "op"], r99,
+                       rps[k, "echo"], rps[k, "op"], rr, verdict
         }
         printf "\nserver CPU per call (user+sys, us): echo-server vs credvaultd\n"
-        printf "%-12s %5s | %8s %8s %5s\n", "config", "size", "echo", "get", "ratio"
+        printf "%-12s %5s %-6s | %8s %8s %5s\n", "config", "size", "op", "echo", "daemon", "ratio"
         for (i = 1; i <= n; i++) {
                 k = order[i]; split(k, c, " ")
                 rc = 0
                 if (cpu[k, "echo"] + 0 > 0)
-                        rc = cpu[k, "get"] / cpu[k, "echo"]
-                printf "%-12s %5s | %8.2f %8.2f %5.1f\n", c[1], c[2], cpu[k, "echo"], cpu[k, "get"], rc
+                        rc = cpu[k, "op"] / cpu[k, "echo"]
+                printf "%-12s %5s %-6s | %8.2f %8.2f %5.1f\n", c[1], c[2], c[3], cpu[k, "echo"], cpu[k, "op"], rc
         }
 }' "$results"
 echo

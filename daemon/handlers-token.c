@@ -107,6 +107,15 @@ static int token_set_store(Vault *v, const Request *req, json_t *response, Store
         return store_token_reset(v->store, req->plugin, req->user);
 }
 
+/* The response fitted, but with the refresh token kept from the previous
+ * set it no longer would. */
+static int too_large(int r, Failure *f) {
+        if (r == -EMSGSIZE)
+                failure(f, "field 'token': over %d bytes as JSON with the previous refresh_token kept",
+                        TOKEN_SET_SIZE_MAX);
+        return r;
+}
+
 int handle_token_put(Context *ctx, const Request *req, JsonOut *reply, Failure *f) {
         StoredRecord meta = {};
         (void) f;
@@ -118,7 +127,7 @@ int handle_token_put(Context *ctx, const Request *req, JsonOut *reply, Failure *
                 r = store_commit(ctx->vault->store);
         if (r < 0) {
                 store_rollback(ctx->vault->store);
-                return r;
+                return too_large(r, f);
         }
         reply_meta(reply, &meta);
         return 0;
@@ -137,8 +146,11 @@ static int reply_token(Context *ctx, const Request *req, JsonOut *reply, Failure
         return 0;
 }
 
+/* A set is valid until expires_at (exclusive, as token.list counts it
+ * expired from then on), and valid for `seconds` more if it stays so. */
 static bool valid_for(const TokenState *st, int64_t seconds) {
-        return !st->has_expires_at || st->expires_at - (int64_t) time(NULL) >= seconds;
+        int64_t left = st->expires_at - (int64_t) time(NULL);
+        return !st->has_expires_at || (left > 0 && left >= seconds);
 }
 
 int handle_token_get(Context *ctx, const Request *req, JsonOut *reply, Failure *f) {
@@ -306,8 +318,10 @@ int handle_token_refresh_commit(Context *ctx, const Request *req, JsonOut *reply
         r = token_set_store(ctx->vault, req, req->token, &meta);
         if (r >= 0)
                 r = store_commit(store);
-        if (r < 0)
+        if (r < 0) {
+                r = too_large(r, f);
                 goto rollback;
+        }
         reply_meta(reply, &meta);
         return 0;
 
@@ -335,7 +349,11 @@ int handle_token_refresh_fail(Context *ctx, const Request *req, JsonOut *reply, 
         if (!lease_matches(&st, req->lease) || st.version != st.lease_version) {
                 store_rollback(store);
                 json_out_bool(reply, "applied", false);
-                json_out_cstring(reply, "state", st.reauth_required ? "reauth_required" : "valid");
+                json_out_cstring(reply, "state",
+                                 st.reauth_required            ? "reauth_required"
+                                 : lease_active(&st, now_ms()) ? "refreshing"
+                                 : !valid_for(&st, 0)          ? "expired"
+                                                               : "valid");
                 return 0;
         }
         bool reauth = strcmp(req->oauth_error, "invalid_grant") == 0;

@@ -127,13 +127,18 @@ int store_token_list(Store *s, const char *plugin, const char *after, unsigned l
 
 int store_token_stats(Store *s, const char *plugin, int64_t now, int64_t horizon, int64_t now_ms, TokenStats *ret) {
         sqlite3_stmt *st;
+        /* One state per set, in token.list's order of precedence, so the
+         * counts add up to the total. */
         int r = store_cached(s, CACHED_TOKEN_STATS,
                              "SELECT count(*), "
-                             "coalesce(sum(expires_at IS NOT NULL AND expires_at <= ?2), 0), "
-                             "coalesce(sum(expires_at > ?2 AND expires_at <= ?2 + ?3), 0), "
-                             "coalesce(sum(state = 'reauth_required'), 0), "
-                             "coalesce(sum(lease_until IS NOT NULL AND lease_until > ?4), 0) "
-                             "FROM token WHERE plugin = ?1",
+                             "coalesce(sum(k = 'expired'), 0), coalesce(sum(k = 'expiring'), 0), "
+                             "coalesce(sum(k = 'reauth_required'), 0), coalesce(sum(k = 'refreshing'), 0) "
+                             "FROM (SELECT CASE "
+                             "  WHEN state = 'reauth_required' THEN 'reauth_required' "
+                             "  WHEN lease_until IS NOT NULL AND lease_until > ?4 THEN 'refreshing' "
+                             "  WHEN expires_at IS NOT NULL AND expires_at <= ?2 THEN 'expired' "
+                             "  WHEN expires_at IS NOT NULL AND expires_at <= ?2 + ?3 THEN 'expiring' "
+                             "  ELSE 'valid' END AS k FROM token WHERE plugin = ?1)",
                              &st);
         if (r < 0)
                 return r;

@@ -61,6 +61,7 @@
 #define DOMAIN_SIZE_MAX 253
 #define VERIFICATION_TOKENS_MAX 16
 #define VERIFICATION_TOKEN_SIZE_MAX 256
-/* The public auth block as stored (compact JSON, escapes included): with a
- * page of secret names (100 × 128) plugin.get still fits a frame. */
-#define AUTH_PUBLIC_SIZE_MAX (16 * 1024)
+/* The public auth block as stored (compact JSON, escapes included): room
+ * for every field at its own limit, and with a page of secret names
+ * (100 × 128) plugin.get still fits a frame. */
+#define AUTH_PUBLIC_SIZE_MAX (32 * 1024)

@@ -6,7 +6,7 @@ set -euo pipefail
 CREDVAULT_PACKAGES=(
   meson ninja-build gcc pkg-config
   libsodium-dev libsqlite3-dev libsystemd-dev libjansson-dev
-  libcmocka-dev scdoc systemd python3
+  libcmocka-dev scdoc systemd python3 clang-format git
 )
 
 credvault_install_deps() {

@@ -24,8 +24,9 @@ struct CvClient {
         char error_code[32];
         char error_message[ERROR_MESSAGE_SIZE_MAX];
         int64_t retry_after_ms;
-        bool read_only;     /* the request being built changes nothing */
-        uint64_t last_used; /* CLOCK_MONOTONIC ms of the last exchange */
+        bool read_only;      /* the request being built changes nothing */
+        unsigned flat_depth; /* nesting the reply may be read in place with: 0 or 1 */
+        uint64_t last_used;  /* CLOCK_MONOTONIC ms of the last exchange */
 };
 
 /* After this long unused, check that the daemon has not closed the
@@ -43,7 +44,9 @@ typedef struct Reply {
 } Reply;
 
 /* Start a request: {"v":1,"id":N,"op":OP — add members to the returned
- * writer, then client_send(). */
+ * writer, then client_send(). The reply is read in place if it is flat; an
+ * op whose caller reads a nested object from a flat reply (token.get) sets
+ * c->flat_depth = 1 after this call. */
 JsonOut *client_request(CvClient *c, const char *op);
 /* Send the request built and read its reply. An error reply becomes a
  * negative errno with the client's error fields set. Call reply_done() on

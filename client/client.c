@@ -256,6 +256,7 @@ static bool op_read_only(const char *op) {
 
 JsonOut *client_request(CvClient *c, const char *op) {
         c->read_only = op_read_only(op);
+        c->flat_depth = 0;
         c->error_code[0] = c->error_message[0] = '\0';
         c->retry_after_ms = -1;
         c->id = c->next_id++;
@@ -341,6 +342,20 @@ static int reply_error(CvClient *c, json_t *reply) {
         return r;
 }
 
+/* The same for an error reply read in place. */
+static int reply_error_flat(CvClient *c, const Reply *r, const FlatValue *error, bool id_null) {
+        const FlatValue *code = json_flat_member(r->flat, r->n_flat, error, "code");
+        const FlatValue *message = json_flat_member(r->flat, r->n_flat, error, "message");
+        const FlatValue *retry = json_flat_member(r->flat, r->n_flat, error, "retry_after_ms");
+        const char *code_s = code && code->type == FLAT_STRING ? code->str : "internal";
+        int e = client_fail(c, error_errno_from_code(code_s), code_s,
+                            message && message->type == FLAT_STRING ? message->str : "");
+        c->retry_after_ms = retry && retry->type == FLAT_INTEGER ? retry->integer : -1;
+        if (id_null)
+                client_disconnect(c);
+        return e;
+}
+
 int client_send(CvClient *c, Reply *ret) {
         size_t body_size = 0;
         char *body = (char *) c->in_buf + FRAME_HEADER_SIZE;
@@ -351,16 +366,23 @@ int client_send(CvClient *c, Reply *ret) {
         if (r < 0)
                 return r;
 
-        int n = json_flat_parse(body, body_size, ret->flat);
+        int n = json_flat_parse(body, body_size, ret->flat, c->flat_depth);
         if (n >= 0) {
                 ret->n_flat = (size_t) n;
                 ret->wipe_size = FRAME_HEADER_SIZE + body_size + 1;
                 const FlatValue *id = json_flat_get(ret->flat, ret->n_flat, "id");
                 const FlatValue *ok = json_flat_get(ret->flat, ret->n_flat, "ok");
-                if (id && id->type == FLAT_INTEGER && (uint64_t) id->integer == c->id && ok && ok->type == FLAT_TRUE)
+                bool ours = id && id->type == FLAT_INTEGER && (uint64_t) id->integer == c->id;
+                if (ours && ok && ok->type == FLAT_TRUE)
                         return 0;
-                /* Error replies are never flat (they hold an object), so
-                 * this is not our reply. */
+                /* Read with nesting allowed, an error reply is flat too. */
+                const FlatValue *error = json_flat_get(ret->flat, ret->n_flat, "error");
+                if ((ours || (id && id->type == FLAT_NULL)) && ok && ok->type == FLAT_FALSE && error &&
+                    error->type == FLAT_OBJECT) {
+                        r = reply_error_flat(c, ret, error, id->type == FLAT_NULL);
+                        reply_done(ret);
+                        return r;
+                }
                 reply_done(ret);
                 return transport_error(c, -EPROTO);
         }

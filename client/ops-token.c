@@ -106,7 +106,8 @@ static CvToken *token_from_json(json_t *t, const Reply *reply) {
         return tok;
 }
 
-static int send_token_get(CvClient *c, const char *plugin, const char *user, int min_valid_sec, Reply *reply) {
+static int send_token_get(CvClient *c, const char *plugin, const char *user, int min_valid_sec, unsigned flat_depth,
+                          Reply *reply) {
         if (!c || min_valid_sec < 0)
                 return -EINVAL;
         int r = check_plugin_user(c, plugin, user);
@@ -117,17 +118,50 @@ static int send_token_get(CvClient *c, const char *plugin, const char *user, int
         json_out_cstring(o, "user", user);
         if (min_valid_sec > 0)
                 json_out_int(o, "min_valid", min_valid_sec);
+        c->flat_depth = flat_depth;
         return client_send(c, reply);
+}
+
+/* A token set read in place from a reply whose "token" is a flat object:
+ * the common case, without a jansson tree. */
+static char *flat_strdup(const Reply *r, const FlatValue *object, const char *key) {
+        const FlatValue *v = json_flat_member(r->flat, r->n_flat, object, key);
+        return v && v->type == FLAT_STRING ? strdup(v->str) : NULL;
+}
+
+static CvToken *token_from_reply(const Reply *reply) {
+        if (reply->json)
+                return token_from_json(reply_json(reply, "token"), reply);
+        const FlatValue *t = json_flat_get(reply->flat, reply->n_flat, "token");
+        if (!t || t->type != FLAT_OBJECT)
+                return NULL;
+        CvToken *tok = calloc(1, sizeof(CvToken));
+        if (!tok)
+                return NULL;
+        tok->access_token = flat_strdup(reply, t, "access_token");
+        tok->token_type = flat_strdup(reply, t, "token_type");
+        tok->refresh_token = flat_strdup(reply, t, "refresh_token");
+        tok->scope = flat_strdup(reply, t, "scope");
+        const FlatValue *exp = json_flat_member(reply->flat, reply->n_flat, t, "expires_at");
+        tok->expires_at = exp && exp->type == FLAT_INTEGER ? exp->integer : -1;
+        tok->version = reply_int(reply, "version", 0);
+        tok->created = reply_int(reply, "created", 0);
+        tok->updated = reply_int(reply, "updated", 0);
+        if (!tok->access_token || !tok->token_type) {
+                cv_token_free(tok);
+                return NULL;
+        }
+        return tok;
 }
 
 int cv_token_get_valid(CvClient *c, const char *plugin, const char *user, int min_valid_sec, CvToken **ret) {
         Reply reply;
         if (!ret)
                 return -EINVAL;
-        int r = send_token_get(c, plugin, user, min_valid_sec, &reply);
+        int r = send_token_get(c, plugin, user, min_valid_sec, 1, &reply);
         if (r < 0)
                 return r;
-        CvToken *tok = token_from_json(reply_json(&reply, "token"), &reply);
+        CvToken *tok = token_from_reply(&reply);
         reply_done(&reply);
         if (!tok)
                 return client_fail(c, -EPROTO, "protocol", "credvaultd sent an incomplete token set");
@@ -143,7 +177,7 @@ int cv_token_get_json(CvClient *c, const char *plugin, const char *user, int min
         Reply reply;
         if (!ret_json)
                 return -EINVAL;
-        int r = send_token_get(c, plugin, user, min_valid_sec, &reply);
+        int r = send_token_get(c, plugin, user, min_valid_sec, 0, &reply);
         if (r < 0)
                 return r;
         /* Into our own malloc() memory, whatever allocator jansson has. */

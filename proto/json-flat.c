@@ -111,84 +111,120 @@ static bool literal(Cursor *c, const char *word) {
         return true;
 }
 
-int json_flat_parse(char *text, size_t size, FlatValue ret[static FLAT_FIELDS_MAX]) {
-        Cursor c = { .p = text, .end = text + size };
+typedef struct Parse {
+        Cursor c;
+        FlatValue *ret;
+        size_t n;
         char *closes[2 * FLAT_FIELDS_MAX];
-        size_t n = 0, n_closes = 0;
+        size_t n_closes;
+        unsigned max_depth;
+} Parse;
 
-        skip_ws(&c);
-        if (c.p >= c.end || *c.p++ != '{')
-                return -ENOTSUP;
-        skip_ws(&c);
-        if (c.p < c.end && *c.p == '}')
-                c.p++;
-        else
-                for (;;) {
-                        const char *key, *close;
-                        if (n == FLAT_FIELDS_MAX || parse_string(&c, &key, &close) < 0)
-                                return -ENOTSUP;
-                        FlatValue *v = &ret[n];
-                        size_t key_size = (size_t) (close - key);
-                        for (size_t i = 0; i < n; i++)
-                                if (ret[i].key_size == key_size && memcmp(ret[i].key, key, key_size) == 0)
-                                        return -ENOTSUP; /* a duplicate: jansson reports it */
-                        /* The NULs go in only once the whole text is known
-                         * to be flat, so a fallback sees it unchanged. */
-                        closes[n_closes++] = (char *) close;
-                        *v = (FlatValue) { .key = key, .key_size = key_size };
+/* The members of one object, the cursor past its '{'. Members of a nested
+ * object follow the object's own entry in ret[]. */
+static int parse_members(Parse *ps, size_t parent, unsigned depth) {
+        Cursor *c = &ps->c;
+        size_t first = ps->n, n_members = 0;
 
-                        skip_ws(&c);
-                        if (c.p >= c.end || *c.p++ != ':')
-                                return -ENOTSUP;
-                        skip_ws(&c);
-                        if (c.p >= c.end)
-                                return -ENOTSUP;
-                        if (*c.p == '"') {
-                                const char *s, *s_close;
-                                if (parse_string(&c, &s, &s_close) < 0)
-                                        return -ENOTSUP;
-                                v->type = FLAT_STRING;
-                                v->str = s;
-                                v->str_size = (size_t) (s_close - s);
-                                closes[n_closes++] = (char *) s_close;
-                        } else if (*c.p == '-' || (*c.p >= '0' && *c.p <= '9')) {
-                                v->type = FLAT_INTEGER;
-                                if (parse_integer(&c, &v->integer) < 0)
-                                        return -ENOTSUP;
-                        } else if (literal(&c, "true"))
-                                v->type = FLAT_TRUE;
-                        else if (literal(&c, "false"))
-                                v->type = FLAT_FALSE;
-                        else if (literal(&c, "null"))
-                                v->type = FLAT_NULL;
-                        else
-                                return -ENOTSUP; /* an object, an array, or not JSON */
-                        n++;
-
-                        skip_ws(&c);
-                        if (c.p < c.end && *c.p == ',') {
-                                c.p++;
-                                skip_ws(&c);
-                                continue;
-                        }
-                        if (c.p < c.end && *c.p == '}') {
-                                c.p++;
-                                break;
-                        }
+        skip_ws(c);
+        if (c->p < c->end && *c->p == '}') {
+                c->p++;
+                return 0;
+        }
+        for (;;) {
+                const char *key, *close;
+                if (ps->n == FLAT_FIELDS_MAX || parse_string(c, &key, &close) < 0)
                         return -ENOTSUP;
+                size_t key_size = (size_t) (close - key), self = ps->n++;
+                /* Duplicates are among siblings; jansson reports them. */
+                for (size_t i = first; i < self; i++)
+                        if (ps->ret[i].parent == parent && ps->ret[i].key_size == key_size &&
+                            memcmp(ps->ret[i].key, key, key_size) == 0)
+                                return -ENOTSUP;
+                /* The NULs go in only once the whole text is known to be
+                 * readable here, so a fallback sees it unchanged. */
+                ps->closes[ps->n_closes++] = (char *) close;
+                FlatValue *v = &ps->ret[self];
+                *v = (FlatValue) { .key = key, .key_size = key_size, .parent = parent };
+                n_members++;
+
+                skip_ws(c);
+                if (c->p >= c->end || *c->p++ != ':')
+                        return -ENOTSUP;
+                skip_ws(c);
+                if (c->p >= c->end)
+                        return -ENOTSUP;
+                if (*c->p == '"') {
+                        const char *str, *s_close;
+                        if (parse_string(c, &str, &s_close) < 0)
+                                return -ENOTSUP;
+                        v->type = FLAT_STRING;
+                        v->str = str;
+                        v->str_size = (size_t) (s_close - str);
+                        ps->closes[ps->n_closes++] = (char *) s_close;
+                } else if (*c->p == '-' || (*c->p >= '0' && *c->p <= '9')) {
+                        v->type = FLAT_INTEGER;
+                        if (parse_integer(c, &v->integer) < 0)
+                                return -ENOTSUP;
+                } else if (literal(c, "true"))
+                        v->type = FLAT_TRUE;
+                else if (literal(c, "false"))
+                        v->type = FLAT_FALSE;
+                else if (literal(c, "null"))
+                        v->type = FLAT_NULL;
+                else if (*c->p == '{' && depth < ps->max_depth) {
+                        c->p++;
+                        v->type = FLAT_OBJECT;
+                        int k = parse_members(ps, self, depth + 1);
+                        if (k < 0)
+                                return k;
+                        ps->ret[self].n_members = (size_t) k;
+                } else
+                        return -ENOTSUP; /* an array, deeper nesting, or not JSON */
+
+                skip_ws(c);
+                if (c->p < c->end && *c->p == ',') {
+                        c->p++;
+                        skip_ws(c);
+                        continue;
                 }
-        skip_ws(&c);
-        if (c.p != c.end)
+                if (c->p < c->end && *c->p == '}') {
+                        c->p++;
+                        return (int) n_members;
+                }
+                return -ENOTSUP;
+        }
+}
+
+int json_flat_parse(char *text, size_t size, FlatValue ret[static FLAT_FIELDS_MAX], unsigned max_depth) {
+        Parse ps = { .c = { .p = text, .end = text + size }, .ret = ret, .max_depth = max_depth };
+
+        skip_ws(&ps.c);
+        if (ps.c.p >= ps.c.end || *ps.c.p++ != '{')
+                return -ENOTSUP;
+        int r = parse_members(&ps, FLAT_TOP, 0);
+        if (r < 0)
+                return r;
+        skip_ws(&ps.c);
+        if (ps.c.p != ps.c.end)
                 return -ENOTSUP;
 
-        for (size_t i = 0; i < n_closes; i++)
-                *closes[i] = '\0';
-        return (int) n;
+        for (size_t i = 0; i < ps.n_closes; i++)
+                *ps.closes[i] = '\0';
+        return (int) ps.n;
 }
 
 const FlatValue *json_flat_get(const FlatValue *values, size_t n, const char *key) {
         for (size_t i = 0; i < n; i++)
-                if (strcmp(values[i].key, key) == 0)
+                if (values[i].parent == FLAT_TOP && strcmp(values[i].key, key) == 0)
+                        return &values[i];
+        return NULL;
+}
+
+const FlatValue *json_flat_member(const FlatValue *values, size_t n, const FlatValue *object, const char *key) {
+        size_t self = (size_t) (object - values);
+        for (size_t i = self + 1; i < n; i++)
+                if (values[i].parent == self && strcmp(values[i].key, key) == 0)
                         return &values[i];
         return NULL;
 }

@@ -15,7 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FLAT_FIELDS_MAX 16
+/* Members in all, nested ones included. */
+#define FLAT_FIELDS_MAX 32
+/* The parent of a top-level member. */
+#define FLAT_TOP ((size_t) -1)
 
 typedef enum FlatType {
         FLAT_STRING,
@@ -23,6 +26,7 @@ typedef enum FlatType {
         FLAT_TRUE,
         FLAT_FALSE,
         FLAT_NULL,
+        FLAT_OBJECT, /* only with max_depth > 0 */
 } FlatType;
 
 typedef struct FlatValue {
@@ -31,14 +35,21 @@ typedef struct FlatValue {
         FlatType type;
         const char *str; /* FLAT_STRING: NUL-terminated, inside text */
         size_t str_size;
-        int64_t integer; /* FLAT_INTEGER */
+        int64_t integer;  /* FLAT_INTEGER */
+        size_t parent;    /* index of the object it is a member of, or FLAT_TOP */
+        size_t n_members; /* FLAT_OBJECT: its members follow it in the array */
 } FlatValue;
 
-/* Parse text[0..size) as one flat object. On success returns the number of
- * members (0..FLAT_FIELDS_MAX) in ret[], and has written a NUL over the
- * closing quote of every key and string so they can be used as C strings:
- * text is no longer JSON afterwards. On -ENOTSUP text is unchanged. */
-int json_flat_parse(char *text, size_t size, FlatValue ret[static FLAT_FIELDS_MAX]);
+/* Parse text[0..size) as one object. max_depth 0 takes a flat object only;
+ * 1 also objects one level down, themselves flat (a reply carrying a token
+ * set). On success returns the number of entries (0..FLAT_FIELDS_MAX) in
+ * ret[], nested members after their object's entry, and has written a NUL
+ * over the closing quote of every key and string so they can be used as C
+ * strings: text is no longer JSON afterwards. On -ENOTSUP text is
+ * unchanged. */
+int json_flat_parse(char *text, size_t size, FlatValue ret[static FLAT_FIELDS_MAX], unsigned max_depth);
 
-/* The value of key, or NULL. */
+/* The top-level member key, or NULL. */
 const FlatValue *json_flat_get(const FlatValue *values, size_t n, const char *key);
+/* The member key of a FLAT_OBJECT entry, or NULL. */
+const FlatValue *json_flat_member(const FlatValue *values, size_t n, const FlatValue *object, const char *key);

@@ -135,7 +135,7 @@ typedef struct Members {
 static void members_from_flat(Members *ms, const FlatValue *v, size_t n) {
         static const json_type types[] = {
                 [FLAT_STRING] = JSON_STRING, [FLAT_INTEGER] = JSON_INTEGER, [FLAT_TRUE] = JSON_TRUE,
-                [FLAT_FALSE] = JSON_FALSE,   [FLAT_NULL] = JSON_NULL,
+                [FLAT_FALSE] = JSON_FALSE,   [FLAT_NULL] = JSON_NULL,       [FLAT_OBJECT] = JSON_OBJECT,
         };
         for (size_t i = 0; i < n; i++)
                 ms->m[i] = (Member) { .key = v[i].key,
@@ -419,7 +419,7 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
 
         /* The common flat request needs no tree; anything else, including
          * every malformed request, goes through jansson. */
-        r = json_flat_parse((char *) body, body_size, flat);
+        r = json_flat_parse((char *) body, body_size, flat, 0);
         if (r >= 0)
                 members_from_flat(&ms, flat, (size_t) r);
         else {

@@ -37,7 +37,7 @@ static int parse_n(const char *text, size_t size) {
         memcpy(copy, text, size);
         copy[size] = '#';
         memset(values, 0xa5, sizeof(values));
-        int r = json_flat_parse(copy, size, values);
+        int r = json_flat_parse(copy, size, values, 0);
         assert_int_equal(copy[size], '#');
         return r;
 }
@@ -278,10 +278,55 @@ static void test_member_count(void **state) {
                 n += snprintf(text + n, sizeof(text) - (size_t) n, "%s\"k%d\":%d", i ? "," : "", i, i);
         snprintf(text + n, sizeof(text) - (size_t) n, "}");
         assert_int_equal(parse(text), FLAT_FIELDS_MAX);
-        assert_integer_member(FLAT_FIELDS_MAX - 1, "k15", 15);
+        char last[16];
+        snprintf(last, sizeof(last), "k%d", FLAT_FIELDS_MAX - 1);
+        assert_integer_member(FLAT_FIELDS_MAX - 1, last, FLAT_FIELDS_MAX - 1);
 
         snprintf(text + n, sizeof(text) - (size_t) n, ",\"k%d\":\"s\"}", FLAT_FIELDS_MAX);
         assert_refused_n(text, strlen(text));
+}
+
+/* With max_depth 1, objects one level down are read too (a reply carrying
+ * a token set); deeper ones, arrays and duplicates within one object still
+ * are not, while the same key in two objects is fine. */
+static void test_nested_one_level(void **state) {
+        (void) state;
+        char text[] = "{\"id\":7,\"token\":{\"access_token\":\"at\",\"expires_at\":99,\"id\":1},\"ok\":true}";
+        char work[sizeof(text)];
+
+        memcpy(work, text, sizeof(text));
+        assert_int_equal(json_flat_parse(work, sizeof(text) - 1, values, 0), -ENOTSUP);
+        assert_memory_equal(work, text, sizeof(text));
+
+        int n = json_flat_parse(work, sizeof(text) - 1, values, 1);
+        assert_int_equal(n, 6);
+        const FlatValue *t = json_flat_get(values, (size_t) n, "token");
+        assert_non_null(t);
+        assert_int_equal(t->type, FLAT_OBJECT);
+        assert_int_equal(t->n_members, 3);
+        assert_string_equal(json_flat_member(values, (size_t) n, t, "access_token")->str, "at");
+        assert_int_equal(json_flat_member(values, (size_t) n, t, "expires_at")->integer, 99);
+        /* "id" at the top is 7, inside the token 1. */
+        assert_int_equal(json_flat_get(values, (size_t) n, "id")->integer, 7);
+        assert_int_equal(json_flat_member(values, (size_t) n, t, "id")->integer, 1);
+        assert_null(json_flat_get(values, (size_t) n, "access_token"));
+        assert_int_equal(json_flat_get(values, (size_t) n, "ok")->type, FLAT_TRUE);
+
+        const char *refused[] = {
+                "{\"a\":{\"b\":{\"c\":1}}}",
+                "{\"a\":{\"b\":[1]}}",
+                "{\"a\":{\"b\":1,\"b\":2}}",
+                "{\"a\":{\"b\":1}",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                char buf[64];
+                size_t len = strlen(refused[i]);
+                memcpy(buf, refused[i], len + 1);
+                assert_int_equal(json_flat_parse(buf, len, values, 1), -ENOTSUP);
+                assert_memory_equal(buf, refused[i], len);
+        }
+        char empty[] = "{\"a\":{},\"b\":{\"a\":1}}";
+        assert_int_equal(json_flat_parse(empty, sizeof(empty) - 1, values, 1), 3);
 }
 
 /* ---- differential check against jansson ---- */
@@ -413,7 +458,7 @@ static void differential(const char *text, size_t n, bool must_accept) {
         assert_non_null(mine);
         memcpy(mine, text, n);
         mine[n] = '\0';
-        int r = json_flat_parse(mine, n, values);
+        int r = json_flat_parse(mine, n, values, 0);
         if (r < 0) {
                 assert_int_equal(r, -ENOTSUP);
                 if (memcmp(mine, text, n) != 0)
@@ -500,6 +545,7 @@ int main(void) {
                 cmocka_unit_test(test_not_flat),
                 cmocka_unit_test(test_bytes),
                 cmocka_unit_test(test_member_count),
+                cmocka_unit_test(test_nested_one_level),
                 cmocka_unit_test(test_differential_jansson),
         };
         return cmocka_run_group_tests(tests, NULL, teardown);

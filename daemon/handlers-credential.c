@@ -43,38 +43,36 @@ static const char *authorization_credentials(const char *header, const char *sch
 
 /* The scheme a plugin's service token or API key is presented with: its
  * manifest's authorization_type; bearer when it is not registered. */
-static const char *plugin_scheme(Context *ctx, const char *plugin) {
-        StoredPlugin p = {};
-        const char *scheme = "Bearer";
-        /* auth_public is compact JSON this daemon wrote of a flat object:
-         * the member appears exactly so, or not at all (a quote inside a
-         * string value would be escaped). No parse on every verify. */
-        if (store_plugin_get(ctx->vault->store, plugin, &p) >= 0 &&
-            strstr(p.auth_public, "\"authorization_type\":\"basic\""))
-                scheme = "Basic";
-        stored_plugin_done(&p);
-        return scheme;
-}
-
 /* The presented credential of a request: its value, or the credentials of
- * its Authorization header. NULL if the header is not of the scheme. */
-static const uint8_t *presented(Context *ctx, const Request *req, size_t *ret_size) {
+ * its Authorization header in the plugin's scheme (*ret NULL if the header
+ * is of another scheme). */
+static int presented(Context *ctx, const Request *req, const uint8_t **ret, size_t *ret_size) {
+        bool basic = false;
+
         if (req->value) {
+                *ret = req->value->data;
                 *ret_size = req->value->size;
-                return req->value->data;
+                return 0;
         }
-        const char *cred = authorization_credentials(req->authorization, plugin_scheme(ctx, req->plugin));
+        int r = store_plugin_basic_auth(ctx->vault->store, req->plugin, &basic);
+        if (r < 0)
+                return r;
+        const char *cred = authorization_credentials(req->authorization, basic ? "Basic" : "Bearer");
+        *ret = (const uint8_t *) cred;
         *ret_size = cred ? strlen(cred) : 0;
-        return (const uint8_t *) cred;
+        return 0;
 }
 
 int handle_secret_verify(Context *ctx, const Request *req, JsonOut *reply, Failure *f) {
         _cleanup_(secret_buf_freep) SecretBuf *stored = NULL;
         StoredRecord meta = {};
+        const uint8_t *value = NULL;
         size_t size = 0;
-        const uint8_t *value = presented(ctx, req, &size);
         int r;
 
+        r = presented(ctx, req, &value, &size);
+        if (r < 0)
+                return r;
         r = vault_get(ctx->vault, RECORD_SECRET, req->plugin, req->name, &stored, &meta);
         if (r < 0)
                 return not_found(r, f, "secret", req);
@@ -236,11 +234,14 @@ int handle_apikey_lookup(Context *ctx, const Request *req, JsonOut *reply, Failu
         _cleanup_(secret_buf_freep) SecretBuf *stored = NULL;
         uint8_t lookup[APIKEY_LOOKUP_SIZE];
         _cleanup_(freep) char *user = NULL;
+        const uint8_t *key = NULL;
         size_t size = 0;
-        const uint8_t *key = presented(ctx, req, &size);
         int r;
 
         (void) f;
+        r = presented(ctx, req, &key, &size);
+        if (r < 0)
+                return r;
         if (!key || size == 0) {
                 json_out_null(reply, "user");
                 return 0;

@@ -61,9 +61,16 @@ int store_cache_get(StoreCache *c, RecordKind kind, const char *plugin, const ch
 void store_cache_put(StoreCache *c, RecordKind kind, const char *plugin, const char *name, const StoredRecord *rec);
 void store_cache_drop(StoreCache *c, RecordKind kind, const char *plugin, const char *name);
 
+#define SCHEME_SLOTS 64 /* a power of two */
+
 struct Store {
         sqlite3 *db;
         StoreCache *cache;
+        struct SchemeSlot {
+                bool used;
+                bool basic;
+                char name[NAME_SIZE_MAX + 1];
+        } schemes[SCHEME_SLOTS];
         sqlite3_stmt *stmt[_STMT_GLOBAL_MAX];
         sqlite3_stmt *rstmt[_RECORD_KIND_MAX][_RSTMT_MAX];
         sqlite3_stmt *cached[_CACHED_MAX];

@@ -63,8 +63,51 @@ int store_plugin_get(Store *s, const char *name, StoredPlugin *ret) {
         return r;
 }
 
+/* The scheme a plugin's credentials are presented with, remembered per
+ * name: secret.verify and apikey.lookup ask on every call. Dropped by every
+ * write of the plugin row (put, delete_all). */
+static struct SchemeSlot *scheme_slot(Store *s, const char *name) {
+        uint64_t h = 14695981039346656037ULL;
+        for (const char *p = name; *p; p++)
+                h = (h ^ (unsigned char) *p) * 1099511628211ULL;
+        return &s->schemes[h & (SCHEME_SLOTS - 1)];
+}
+
+int store_plugin_basic_auth(Store *s, const char *name, bool *ret) {
+        struct SchemeSlot *slot = scheme_slot(s, name);
+        StoredPlugin p = {};
+
+        if (slot->used && strcmp(slot->name, name) == 0) {
+                *ret = slot->basic;
+                return 0;
+        }
+        int r = store_plugin_get(s, name, &p);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        /* auth_public is compact JSON this daemon wrote of a flat object:
+         * the member appears exactly so, or not at all (a quote inside a
+         * string value would be escaped). */
+        bool basic = r >= 0 && strstr(p.auth_public, "\"authorization_type\":\"basic\"");
+        stored_plugin_done(&p);
+        if (strlen(name) < sizeof(slot->name)) {
+                slot->used = true;
+                strcpy(slot->name, name);
+                slot->basic = basic;
+        }
+        *ret = basic;
+        return 0;
+}
+
+static void scheme_drop(Store *s, const char *name) {
+        struct SchemeSlot *slot = scheme_slot(s, name);
+        if (slot->used && strcmp(slot->name, name) == 0)
+                slot->used = false;
+}
+
 int store_plugin_put(Store *s, const StoredPlugin *p) {
         sqlite3_stmt *st;
+
+        scheme_drop(s, p->name);
         int r = store_cached(s, CACHED_PLUGIN_PUT,
                              "INSERT INTO plugin(" PLUGIN_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6) "
                              "ON CONFLICT(name) DO UPDATE SET domain = excluded.domain, "
@@ -137,6 +180,7 @@ int store_plugin_delete_all(Store *s, const char *name, PluginRemoved *ret) {
 
         if (s->cache)
                 store_cache_clear(s->cache);
+        scheme_drop(s, name);
         r = delete_counting(s, CACHED_PLUGIN_DELETE_SECRETS, "DELETE FROM secret WHERE plugin = ?1", name, &d.secrets);
         if (r >= 0)
                 r = delete_counting(s, CACHED_PLUGIN_DELETE_TOKENS, "DELETE FROM token WHERE plugin = ?1", name,

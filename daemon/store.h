@@ -118,6 +118,10 @@ typedef struct PluginRemoved {
  * stored under its name. -ENOENT if there was none of these. Call inside a
  * transaction. */
 int store_plugin_delete_all(Store *s, const char *name, PluginRemoved *ret);
+/* Whether a plugin's credentials are presented with HTTP Basic (its
+ * manifest's authorization_type); false for bearer and for a plugin that is
+ * not registered. Remembered until the plugin row changes. */
+int store_plugin_basic_auth(Store *s, const char *name, bool *ret);
 /* Names of a plugin's secrets that start with prefix, in order (malloc'd
  * array of malloc'd strings). */
 int store_secret_names(Store *s, const char *plugin, const char *prefix, char ***ret_names, size_t *ret_n);

@@ -662,12 +662,46 @@ static void test_cache_never_stale(void **state) {
         assert_sealed(s, RECORD_SECRET, "q", "b", NULL);
 }
 
+/* The remembered scheme follows the plugin row through every change. */
+static void test_scheme_follows_plugin_row(void **state) {
+        Fixture *f = *state;
+        Store *s = f->store;
+        PluginRemoved removed;
+        bool basic = true;
+
+        StoredPlugin p = { .name = (char *) "svc",
+                           .auth_type = (char *) "service_http",
+                           .auth_public = (char *) "{\"type\":\"service_http\",\"authorization_type\":\"basic\"}",
+                           .version = 1,
+                           .updated_at = 100 };
+        assert_int_equal(store_plugin_basic_auth(s, "svc", &basic), 0);
+        assert_false(basic); /* not registered: bearer */
+        assert_int_equal(store_plugin_put(s, &p), 0);
+        assert_int_equal(store_plugin_basic_auth(s, "svc", &basic), 0);
+        assert_true(basic);
+        assert_int_equal(store_plugin_basic_auth(s, "svc", &basic), 0); /* remembered */
+        assert_true(basic);
+        p.auth_public = (char *) "{\"type\":\"service_http\",\"authorization_type\":\"bearer\"}";
+        p.version = 2;
+        assert_int_equal(store_plugin_put(s, &p), 0);
+        assert_int_equal(store_plugin_basic_auth(s, "svc", &basic), 0);
+        assert_false(basic);
+        p.auth_public = (char *) "{\"type\":\"service_http\",\"authorization_type\":\"basic\"}";
+        assert_int_equal(store_plugin_put(s, &p), 0);
+        assert_int_equal(store_plugin_basic_auth(s, "svc", &basic), 0);
+        assert_true(basic);
+        assert_int_equal(store_plugin_delete_all(s, "svc", &removed), 0);
+        assert_int_equal(store_plugin_basic_auth(s, "svc", &basic), 0);
+        assert_false(basic);
+}
+
 int main(void) {
         if (sodium_init() < 0)
                 return 1;
 
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_cache_never_stale, setup_store, teardown),
+                cmocka_unit_test_setup_teardown(test_scheme_follows_plugin_row, setup_store, teardown),
                 cmocka_unit_test_setup_teardown(test_migrate_from_zero, setup_empty, teardown),
                 cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_empty, teardown),
                 cmocka_unit_test_setup_teardown(test_garbage_file, setup_empty, teardown),

@@ -1,12 +1,14 @@
 /* store-cache.c — recently read records, kept in memory.
  *
  * Owns: a small direct-mapped cache of sealed records (ciphertext and
- * metadata, exactly what the row holds: never a key or a plaintext), so a
- * hot secret.get skips SQLite. It is correct because the daemon is the
- * database's only user (locking_mode=EXCLUSIVE) and every write path
- * drops the entry first: store_record_put() and store_record_delete() drop
- * theirs, store_plugin_delete_all() drops everything. A rolled-back write
- * has dropped its entry too, so the cache only ever misses, never lies. */
+ * metadata, exactly what the row holds: never a key or a plaintext), and
+ * of token sets' refresh state, so a hot secret.get or token.get skips
+ * SQLite. It is correct because the daemon is the database's only user
+ * (locking_mode=EXCLUSIVE) and every write path drops the entry first:
+ * store_record_put() and store_record_delete() drop theirs, the token
+ * state writers of store-token.c theirs, store_plugin_delete_all()
+ * everything. A rolled-back write has dropped its entry too, so the cache
+ * only ever misses, never lies. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,10 @@ typedef struct CacheSlot {
         RecordKind kind;
         char plugin[NAME_SIZE_MAX + 1];
         char name[USER_ID_SIZE_MAX + 1];
+        bool has_record;
         StoredRecord rec; /* sealed is owned by the slot */
+        bool has_token_state;
+        TokenState token_state;
 } CacheSlot;
 
 struct StoreCache {
@@ -45,8 +50,20 @@ static bool slot_is(const CacheSlot *s, RecordKind kind, const char *plugin, con
 
 static void slot_clear(CacheSlot *s) {
         free(s->rec.sealed);
-        s->rec = (StoredRecord) {};
-        s->used = false;
+        *s = (CacheSlot) {};
+}
+
+/* The slot for this key, emptied if it held another. */
+static CacheSlot *slot_claim(StoreCache *c, RecordKind kind, const char *plugin, const char *name) {
+        CacheSlot *s = slot_of(c, kind, plugin, name);
+        if (slot_is(s, kind, plugin, name))
+                return s;
+        slot_clear(s);
+        s->used = true;
+        s->kind = kind;
+        strcpy(s->plugin, plugin);
+        strcpy(s->name, name);
+        return s;
 }
 
 StoreCache *store_cache_new(void) {
@@ -68,7 +85,7 @@ void store_cache_clear(StoreCache *c) {
 
 int store_cache_get(StoreCache *c, RecordKind kind, const char *plugin, const char *name, StoredRecord *ret) {
         CacheSlot *s = slot_of(c, kind, plugin, name);
-        if (!slot_is(s, kind, plugin, name))
+        if (!slot_is(s, kind, plugin, name) || !s->has_record)
                 return -ENOENT;
         uint8_t *sealed = malloc(s->rec.sealed_size);
         if (!sealed)
@@ -87,13 +104,28 @@ void store_cache_put(StoreCache *c, RecordKind kind, const char *plugin, const c
         if (!sealed)
                 return; /* a cache may always forget */
         memcpy(sealed, rec->sealed, rec->sealed_size);
-        CacheSlot *s = slot_of(c, kind, plugin, name);
-        slot_clear(s);
-        *s = (CacheSlot) { .used = true, .kind = kind, .rec = *rec };
+        CacheSlot *s = slot_claim(c, kind, plugin, name);
+        free(s->rec.sealed);
+        s->rec = *rec;
         s->rec.sealed = sealed;
         s->rec.plugin = s->rec.name = NULL;
-        strcpy(s->plugin, plugin);
-        strcpy(s->name, name);
+        s->has_record = true;
+}
+
+int store_cache_get_token_state(StoreCache *c, const char *plugin, const char *user, TokenState *ret) {
+        CacheSlot *s = slot_of(c, RECORD_TOKEN, plugin, user);
+        if (!slot_is(s, RECORD_TOKEN, plugin, user) || !s->has_token_state)
+                return -ENOENT;
+        *ret = s->token_state;
+        return 0;
+}
+
+void store_cache_put_token_state(StoreCache *c, const char *plugin, const char *user, const TokenState *st) {
+        if (strlen(plugin) > NAME_SIZE_MAX || strlen(user) > USER_ID_SIZE_MAX)
+                return;
+        CacheSlot *s = slot_claim(c, RECORD_TOKEN, plugin, user);
+        s->token_state = *st;
+        s->has_token_state = true;
 }
 
 void store_cache_drop(StoreCache *c, RecordKind kind, const char *plugin, const char *name) {

@@ -60,6 +60,8 @@ void store_cache_clear(StoreCache *c);
 int store_cache_get(StoreCache *c, RecordKind kind, const char *plugin, const char *name, StoredRecord *ret);
 void store_cache_put(StoreCache *c, RecordKind kind, const char *plugin, const char *name, const StoredRecord *rec);
 void store_cache_drop(StoreCache *c, RecordKind kind, const char *plugin, const char *name);
+int store_cache_get_token_state(StoreCache *c, const char *plugin, const char *user, TokenState *ret);
+void store_cache_put_token_state(StoreCache *c, const char *plugin, const char *user, const TokenState *st);
 
 #define SCHEME_SLOTS 64 /* a power of two */
 

@@ -12,6 +12,8 @@
 
 int store_token_state_get(Store *s, const char *plugin, const char *user, TokenState *ret) {
         sqlite3_stmt *st;
+        if (s->cache && store_cache_get_token_state(s->cache, plugin, user, ret) >= 0)
+                return 0;
         int r = store_cached(s, CACHED_TOKEN_STATE,
                              "SELECT version, expires_at, state, lease_id, lease_until, lease_version "
                              "FROM token WHERE plugin = ?1 AND name = ?2",
@@ -31,6 +33,8 @@ int store_token_state_get(Store *s, const char *plugin, const char *user, TokenS
                         memcpy(t.lease_id, lease, LEASE_ID_SIZE + 1);
                 t.lease_until = sqlite3_column_int64(st, 4);
                 t.lease_version = sqlite3_column_int64(st, 5);
+                if (s->cache)
+                        store_cache_put_token_state(s->cache, plugin, user, &t);
                 *ret = t;
         } else
                 r = rc == SQLITE_DONE ? -ENOENT : (errno_from_sqlite(rc) ?: -EIO);
@@ -41,6 +45,8 @@ int store_token_state_get(Store *s, const char *plugin, const char *user, TokenS
 int store_token_lease_set(Store *s, const char *plugin, const char *user, const char *lease_id, int64_t until_ms,
                           int64_t version) {
         sqlite3_stmt *st;
+        if (s->cache)
+                store_cache_drop(s->cache, RECORD_TOKEN, plugin, user);
         int r = store_cached(s, CACHED_TOKEN_LEASE_SET,
                              "UPDATE token SET lease_id = ?3, lease_until = ?4, lease_version = ?5 "
                              "WHERE plugin = ?1 AND name = ?2",
@@ -56,6 +62,8 @@ int store_token_lease_set(Store *s, const char *plugin, const char *user, const 
 
 static int set_state(Store *s, const char *plugin, const char *user, const char *state) {
         sqlite3_stmt *st;
+        if (s->cache)
+                store_cache_drop(s->cache, RECORD_TOKEN, plugin, user);
         int r = store_cached(s, CACHED_TOKEN_SET_STATE,
                              "UPDATE token SET state = ?3, lease_id = NULL, lease_until = NULL, "
                              "lease_version = NULL WHERE plugin = ?1 AND name = ?2",

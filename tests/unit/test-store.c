@@ -662,6 +662,43 @@ static void test_cache_never_stale(void **state) {
         assert_sealed(s, RECORD_SECRET, "q", "b", NULL);
 }
 
+/* A token set's refresh state is cached with its record, and follows every
+ * lease and state change, a rolled-back one included. */
+static void test_token_state_cache(void **state) {
+        Fixture *f = *state;
+        Store *s = f->store;
+        TokenState st;
+
+        assert_int_equal(store_lock_exclusive(s), 0);
+        put(s, RECORD_TOKEN, "p", "u", 1, 100, "sealed");
+        assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
+        assert_string_equal(st.lease_id, "");
+        assert_int_equal(store_token_lease_set(s, "p", "u", "0123456789abcdef0123456789abcdef", 5000, 1), 0);
+        assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
+        assert_string_equal(st.lease_id, "0123456789abcdef0123456789abcdef");
+        assert_int_equal(st.lease_until, 5000);
+
+        assert_int_equal(store_begin(s), 0);
+        assert_int_equal(store_token_release(s, "p", "u", true), 0);
+        store_rollback(s);
+        assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
+        assert_false(st.reauth_required);
+        assert_int_equal(st.lease_until, 5000);
+
+        assert_int_equal(store_token_release(s, "p", "u", true), 0);
+        assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
+        assert_true(st.reauth_required);
+        assert_string_equal(st.lease_id, "");
+
+        put(s, RECORD_TOKEN, "p", "u", 2, 101, "sealed2");
+        assert_int_equal(store_token_reset(s, "p", "u"), 0);
+        assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
+        assert_false(st.reauth_required);
+        assert_int_equal(st.version, 2);
+        assert_int_equal(store_record_delete(s, RECORD_TOKEN, "p", "u"), 0);
+        assert_int_equal(store_token_state_get(s, "p", "u", &st), -ENOENT);
+}
+
 /* The remembered scheme follows the plugin row through every change. */
 static void test_scheme_follows_plugin_row(void **state) {
         Fixture *f = *state;
@@ -702,6 +739,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_cache_never_stale, setup_store, teardown),
                 cmocka_unit_test_setup_teardown(test_scheme_follows_plugin_row, setup_store, teardown),
+                cmocka_unit_test_setup_teardown(test_token_state_cache, setup_store, teardown),
                 cmocka_unit_test_setup_teardown(test_migrate_from_zero, setup_empty, teardown),
                 cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_empty, teardown),
                 cmocka_unit_test_setup_teardown(test_garbage_file, setup_empty, teardown),

@@ -194,7 +194,7 @@ int cv_token_get_json(CvClient *c, const char *plugin, const char *user, int min
  * token set once the refresh is committed. */
 typedef struct CvTokenLease {
         char lease[33];
-        int64_t lease_until_ms; /* unix ms: commit before this */
+        int64_t lease_until_ms; /* unix ms: after this another caller may take the lease over */
         char *refresh_token;
         int64_t version; /* of the set the lease was taken on */
 } CvTokenLease;
@@ -204,8 +204,11 @@ typedef struct CvTokenLease {
  * (no refresh token, or it was rejected), -ENOENT. */
 int cv_token_refresh_begin(CvClient *c, const char *plugin, const char *user, int min_valid_sec, int lease_sec,
                            CvTokenLease **ret_lease, CvToken **ret_token);
-/* Store the provider's response while the lease holds; durable before it
- * returns. -EEXIST: the lease expired or the set changed; get it again. */
+/* Store the provider's response; durable before it returns. Accepted while
+ * the lease is still this one and the set unchanged, even past its
+ * deadline if nobody took it over (the provider has already rotated the
+ * refresh token). -EEXIST: the lease was taken over or the set replaced;
+ * get it again. */
 int cv_token_refresh_commit(CvClient *c, const char *plugin, const char *user, const CvTokenLease *lease,
                             const char *response_json, int64_t *ret_version);
 /* Report the provider's error code (e.g. "invalid_grant"). Returns 1 if the

@@ -311,7 +311,7 @@ int handle_token_refresh_commit(Context *ctx, const Request *req, JsonOut *reply
          * still commits: refusing it would drop a refresh token the
          * provider has already rotated. */
         if (!lease_matches(&st, req->lease) || st.version != st.lease_version) {
-                failure(f, "the refresh lease expired or was taken over; get the token set again");
+                failure(f, "the refresh lease was taken over or the token set replaced; get the token set again");
                 r = -EEXIST;
                 goto rollback;
         }

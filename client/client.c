@@ -192,8 +192,9 @@ static int recv_until(CvClient *c, size_t *have, size_t want) {
                                 continue;
                         return errno == EAGAIN ? -ETIMEDOUT : negative_errno();
                 }
+                /* EOF, kept apart from a reset: see client_exchange(). */
                 if (k == 0)
-                        return -ECONNRESET;
+                        return -ENOTCONN;
                 *have += (size_t) k;
         }
         return 0;
@@ -206,12 +207,14 @@ static int exchange(CvClient *c, size_t frame_size, size_t *ret_body_size) {
         size_t have = 0, body_size = 0;
         int r;
 
-        r = send_all(c, c->out_buf, frame_size);
-        if (r < 0)
-                return r;
+        int sent = send_all(c, c->out_buf, frame_size);
+        if (sent < 0 && sent != -EPIPE && sent != -ECONNRESET)
+                return sent;
+        /* Even when the daemon closed before reading our request, it may
+         * have said why first (over a connection cap): read what it left. */
         r = recv_until(c, &have, FRAME_HEADER_SIZE);
         if (r < 0)
-                return r;
+                return sent < 0 ? sent : r;
         /* With the header in, frame_parse() gives the body's length even
          * when the first read brought only part of the body. */
         r = frame_parse(c->in_buf, have, &body, &body_size);
@@ -312,12 +315,18 @@ static int client_exchange(CvClient *c, size_t *ret_body_size) {
                 fresh = true;
         }
         r = exchange(c, frame_size, ret_body_size);
-        if ((r == -ECONNRESET || r == -EPIPE) && !fresh && c->read_only) {
+        /* A connection the daemon closed with our request unread (EPIPE on
+         * send, ECONNRESET) carried nothing out: any request may go again.
+         * EOF after the whole request was sent is ambiguous: only a
+         * request that changes nothing may. */
+        if (!fresh && (r == -EPIPE || r == -ECONNRESET || (r == -ENOTCONN && c->read_only))) {
                 client_disconnect(c);
                 r = client_connect(c);
                 if (r >= 0)
                         r = exchange(c, frame_size, ret_body_size);
         }
+        if (r == -ENOTCONN)
+                r = -ECONNRESET; /* what credvault.h promises for a lost connection */
         sodium_memzero(c->out_buf, frame_size);
         if (r < 0) {
                 buffers_wipe(c, 0, FRAME_SIZE_MAX + 1);

@@ -153,6 +153,18 @@ static void test_connection_cap_per_uid(void **state) {
         free(reply);
         close(fd);
 
+        /* Through the library, a call over the cap says why, whether its
+         * request went out before the daemon closed or not. */
+        for (int i = 0; i < 20; i++) {
+                CvClient *over = NULL;
+                assert_int_equal(cv_client_new(h.socket_path, 5000, &over), 0);
+                if (i % 2)
+                        usleep(20000); /* let the daemon close first */
+                assert_int_equal(cv_health(over, &health), -ESHUTDOWN);
+                assert_string_equal(cv_client_error_code(over), "unavailable");
+                cv_client_free(over);
+        }
+
         if (geteuid() == 0) {
                 /* Another uid, while this one is at its cap. */
                 assert_int_equal(chmod(h.socket_path, 0666), 0);
@@ -176,11 +188,37 @@ static void test_connection_cap_per_uid(void **state) {
         harness_cleanup(&h);
 }
 
+/* The daemon closes idle connections; a write right at that moment is
+ * neither lost nor done twice: the library replaces a connection closed
+ * while idle, and resends a request the daemon never read. */
+static void test_writes_across_idle_closes(void **state) {
+        (void) state;
+        Harness h = { .extra_args = { "--client-idle", "1", NULL } };
+        CvClient *c = NULL;
+        CvSecret *s = NULL;
+        int64_t v = 0;
+
+        assert_int_equal(harness_start(&h), 0);
+        assert_int_equal(cv_client_new(h.socket_path, 5000, &c), 0);
+        for (int i = 1; i <= 6; i++) {
+                assert_int_equal(cv_secret_put(c, "idle", "s", &i, sizeof(i), &v), 0);
+                assert_int_equal(v, i);
+                usleep((useconds_t) (950000 + 60000 * i)); /* around the 1 s idle close */
+        }
+        assert_int_equal(cv_secret_get(c, "idle", "s", &s), 0);
+        assert_int_equal(s->version, 6);
+        cv_secret_free(s);
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        harness_cleanup(&h);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_32_clients_at_once),
                 cmocka_unit_test(test_connection_cap),
                 cmocka_unit_test(test_connection_cap_per_uid),
+                cmocka_unit_test(test_writes_across_idle_closes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

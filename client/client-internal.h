@@ -77,6 +77,11 @@ void json_wipe_decref(json_t *j);
  * argument fails before anything is sent. 0 or -EINVAL with the error set. */
 int check_name(CvClient *c, const char *field, const char *value);
 int check_user(CvClient *c, const char *user);
+int check_plugin_user(CvClient *c, const char *plugin, const char *user);
+
+/* Send the request built and hand back the "version" of the record it
+ * wrote (ret_version may be NULL). */
+int send_for_version(CvClient *c, int64_t *ret_version);
 
 /* Walk every page of a list op. `add` turns one item of the reply's
  * items_key array into the caller's array entry. extra (may be NULL) adds
@@ -88,7 +93,7 @@ int list_all(CvClient *c, const char *op, const char *plugin, const char *items_
 
 /* strdup of an object member that is a string; NULL otherwise. */
 char *json_strdup(json_t *obj, const char *key);
-/* A value as base64, into the request. */
+/* A value as base64, into the request; -EMSGSIZE over the value limit. */
 int out_value(CvClient *c, JsonOut *o, const char *key, const void *value, size_t size);
 /* A delete op by plugin and one key field. */
 int delete_record(CvClient *c, const char *op, const char *plugin, const char *key_field, const char *key);

@@ -517,6 +517,22 @@ int check_user(CvClient *c, const char *user) {
         return client_fail(c, -EINVAL, "bad_request", "user: 1 to 256 bytes without control characters");
 }
 
+int check_plugin_user(CvClient *c, const char *plugin, const char *user) {
+        int r = check_name(c, "plugin", plugin);
+        return r < 0 ? r : check_user(c, user);
+}
+
+int send_for_version(CvClient *c, int64_t *ret_version) {
+        Reply reply;
+        int r = client_send(c, &reply);
+        if (r < 0)
+                return r;
+        if (ret_version)
+                *ret_version = reply_int(&reply, "version", 0);
+        reply_done(&reply);
+        return 0;
+}
+
 char *json_strdup(json_t *obj, const char *key) {
         json_t *v = json_object_get(obj, key);
         return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
@@ -524,6 +540,8 @@ char *json_strdup(json_t *obj, const char *key) {
 
 int out_value(CvClient *c, JsonOut *o, const char *key, const void *value, size_t size) {
         _cleanup_(secret_buf_freep) SecretBuf *b64 = NULL;
+        if (size > CV_SECRET_VALUE_SIZE_MAX)
+                return client_fail(c, -EMSGSIZE, "too_large", "value over 32768 bytes");
         int r = secret_buf_to_base64(value, size, &b64);
         if (r < 0)
                 return client_fail(c, r, "internal", "out of memory");

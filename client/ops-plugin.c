@@ -174,14 +174,8 @@ int cv_oauth_verify_client(CvClient *c, const char *plugin, const char *authoriz
         return r;
 }
 
-static int check_plugin_user(CvClient *c, const char *plugin, const char *user) {
-        int r = check_name(c, "plugin", plugin);
-        return r < 0 ? r : check_user(c, user);
-}
-
 int cv_apikey_put(CvClient *c, const char *plugin, const char *user, const void *key, size_t key_size,
                   int64_t *ret_version) {
-        Reply reply;
         int r;
 
         if (!c || !key || key_size == 0)
@@ -189,21 +183,11 @@ int cv_apikey_put(CvClient *c, const char *plugin, const char *user, const void 
         r = check_plugin_user(c, plugin, user);
         if (r < 0)
                 return r;
-        if (key_size > CV_SECRET_VALUE_SIZE_MAX)
-                return client_fail(c, -EMSGSIZE, "too_large", "key over 32768 bytes");
         JsonOut *o = client_request(c, "apikey.put");
         json_out_cstring(o, "plugin", plugin);
         json_out_cstring(o, "user", user);
         r = out_value(c, o, "value", key, key_size);
-        if (r < 0)
-                return r;
-        r = client_send(c, &reply);
-        if (r < 0)
-                return r;
-        if (ret_version)
-                *ret_version = reply_int(&reply, "version", 0);
-        reply_done(&reply);
-        return 0;
+        return r < 0 ? r : send_for_version(c, ret_version);
 }
 
 static int lookup_reply(CvClient *c, char **ret_user) {

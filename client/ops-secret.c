@@ -42,7 +42,6 @@ static int check_plugin_name(CvClient *c, const char *plugin, const char *name) 
 
 int cv_secret_put(CvClient *c, const char *plugin, const char *name, const void *value, size_t value_size,
                   int64_t *ret_version) {
-        Reply reply;
         int r;
 
         if (!c || (!value && value_size > 0))
@@ -50,21 +49,11 @@ int cv_secret_put(CvClient *c, const char *plugin, const char *name, const void 
         r = check_plugin_name(c, plugin, name);
         if (r < 0)
                 return r;
-        if (value_size > CV_SECRET_VALUE_SIZE_MAX)
-                return client_fail(c, -EMSGSIZE, "too_large", "value over 32768 bytes");
         JsonOut *o = client_request(c, "secret.put");
         json_out_cstring(o, "plugin", plugin);
         json_out_cstring(o, "name", name);
         r = out_value(c, o, "value", value, value_size);
-        if (r < 0)
-                return r;
-        r = client_send(c, &reply);
-        if (r < 0)
-                return r;
-        if (ret_version)
-                *ret_version = reply_int(&reply, "version", 0);
-        reply_done(&reply);
-        return 0;
+        return r < 0 ? r : send_for_version(c, ret_version);
 }
 
 /* A CvSecret from a reply's base64 "value". */
@@ -180,8 +169,6 @@ int cv_secret_verify_value(CvClient *c, const char *plugin, const char *name, co
         r = check_plugin_name(c, plugin, name);
         if (r < 0)
                 return r;
-        if (value_size > CV_SECRET_VALUE_SIZE_MAX)
-                return client_fail(c, -EMSGSIZE, "too_large", "value over 32768 bytes");
         JsonOut *o = client_request(c, "secret.verify");
         json_out_cstring(o, "plugin", plugin);
         json_out_cstring(o, "name", name);

@@ -5,14 +5,8 @@
 
 #include "client-internal.h"
 
-static int check_plugin_user(CvClient *c, const char *plugin, const char *user) {
-        int r = check_name(c, "plugin", plugin);
-        return r < 0 ? r : check_user(c, user);
-}
-
 static int put_token_json(CvClient *c, const char *op, const char *plugin, const char *user, const char *lease,
                           json_t *token, int64_t *ret_version) {
-        Reply reply;
         JsonOut *o = client_request(c, op);
         json_out_cstring(o, "plugin", plugin);
         json_out_cstring(o, "user", user);
@@ -20,13 +14,7 @@ static int put_token_json(CvClient *c, const char *op, const char *plugin, const
                 json_out_cstring(o, "lease", lease);
         json_out_json(o, "token", token);
         json_wipe_decref(token);
-        int r = client_send(c, &reply);
-        if (r < 0)
-                return r;
-        if (ret_version)
-                *ret_version = reply_int(&reply, "version", 0);
-        reply_done(&reply);
-        return 0;
+        return send_for_version(c, ret_version);
 }
 
 int cv_token_put(CvClient *c, const char *plugin, const char *user, const CvToken *token, int64_t *ret_version) {

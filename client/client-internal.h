@@ -24,7 +24,7 @@ struct CvClient {
         char error_code[32];
         char error_message[ERROR_MESSAGE_SIZE_MAX];
         int64_t retry_after_ms;
-        bool read_only;      /* the request being built changes nothing */
+        bool retry_safe;     /* the request being built changes nothing (OP_RETRY_SAFE) */
         unsigned flat_depth; /* nesting the reply may be read in place with: 0 or 1 */
         uint64_t last_used;  /* CLOCK_MONOTONIC ms of the last exchange */
 };
@@ -49,18 +49,19 @@ typedef struct Reply {
  * c->flat_depth = 1 after this call. */
 JsonOut *client_request(CvClient *c, const char *op);
 /* Send the request built and read its reply. An error reply becomes a
- * negative errno with the client's error fields set. Call reply_done() on
- * success. Both buffers are wiped by the time reply_done() returns. */
+ * negative errno with the client's error fields set. Call
+ * client_reply_done() on success. Both buffers are wiped by the time
+ * client_reply_done() returns. */
 int client_send(CvClient *c, Reply *ret);
-void reply_done(Reply *r);
+void client_reply_done(Reply *r);
 
-int64_t reply_int(const Reply *r, const char *key, int64_t missing);
+int64_t client_reply_int(const Reply *r, const char *key, int64_t missing);
 /* NULL if absent or not a string. */
-const char *reply_string(const Reply *r, const char *key, size_t *ret_size);
+const char *client_reply_string(const Reply *r, const char *key, size_t *ret_size);
 /* True only for a member that is true. */
-bool reply_bool(const Reply *r, const char *key);
+bool client_reply_bool(const Reply *r, const char *key);
 /* A member that is an object or array (only non-flat replies have any). */
-json_t *reply_json(const Reply *r, const char *key);
+json_t *client_reply_json(const Reply *r, const char *key);
 
 /* Send a request given as a jansson object (consumed) and return the whole
  * reply as text, error replies included; for cv_call_json(). */
@@ -71,29 +72,37 @@ int client_fail(CvClient *c, int error, const char *code, const char *message);
 
 /* Overwrite every string in a JSON tree, then drop the reference: replies
  * and requests may carry values, and jansson's free does not wipe. */
-void json_wipe_decref(json_t *j);
+void client_json_wipe_decref(json_t *j);
 
 /* Argument checks with the daemon's own rules (proto/request.c), so a bad
  * argument fails before anything is sent. 0 or -EINVAL with the error set. */
-int check_name(CvClient *c, const char *field, const char *value);
-int check_user(CvClient *c, const char *user);
-int check_plugin_user(CvClient *c, const char *plugin, const char *user);
+int client_check_name(CvClient *c, const char *field, const char *value);
+int client_check_user(CvClient *c, const char *user);
+int client_check_plugin_user(CvClient *c, const char *plugin, const char *user);
 
 /* Send the request built and hand back the "version" of the record it
  * wrote (ret_version may be NULL). */
-int send_for_version(CvClient *c, int64_t *ret_version);
+int client_send_for_version(CvClient *c, int64_t *ret_version);
 
 /* Walk every page of a list op. `add` turns one item of the reply's
  * items_key array into the caller's array entry. extra (may be NULL) adds
  * members to each page's request. Returns the count. */
 typedef int (*ListAdd)(json_t *item, void *entry);
-int list_all(CvClient *c, const char *op, const char *plugin, const char *items_key, size_t item_size, ListAdd add,
-             void (*free_all)(void *items, size_t n), void (*extra)(JsonOut *o, const void *userdata),
-             const void *userdata, void **ret_items);
+int client_list_all(CvClient *c, const char *op, const char *plugin, const char *items_key, size_t item_size,
+                    ListAdd add, void (*free_all)(void *items, size_t n),
+                    void (*extra)(JsonOut *o, const void *userdata), const void *userdata, void **ret_items);
 
 /* strdup of an object member that is a string; NULL otherwise. */
-char *json_strdup(json_t *obj, const char *key);
+char *client_json_strdup(json_t *obj, const char *key);
 /* A value as base64, into the request; -EMSGSIZE over the value limit. */
-int out_value(CvClient *c, JsonOut *o, const char *key, const void *value, size_t size);
-/* A delete op by plugin and one key field. */
-int delete_record(CvClient *c, const char *op, const char *plugin, const char *key_field, const char *key);
+int client_out_value(CvClient *c, JsonOut *o, const char *key, const void *value, size_t size);
+/* Check a plugin and the key of one of its records with the daemon's rules
+ * (key_field "user": a user id; any other a name; NULL: the plugin alone),
+ * then start op with "plugin" and key_field as its first members. 0 and
+ * *ret the writer for more members, or -EINVAL with the error set and
+ * nothing started. */
+int client_request_record(CvClient *c, const char *op, const char *plugin, const char *key_field, const char *key,
+                          JsonOut **ret);
+/* A delete op of one record (see client_request_record()), the whole
+ * call. */
+int client_delete_record(CvClient *c, const char *op, const char *plugin, const char *key_field, const char *key);

@@ -5,7 +5,6 @@
  * socket timeouts (SO_SNDTIMEO/SO_RCVTIMEO), so a call costs exactly one
  * send and usually one recv. Buffers that held a frame are wiped. */
 #include <errno.h>
-#include <malloc.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,16 +12,17 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "client-internal.h"
 #include "errors.h"
 #include "frame.h"
+#include "json-wipe.h"
 #include "macro.h"
 #include "request.h"
 #include "secret-buf.h"
+#include "time-util.h"
 
 _Static_assert(CV_NAME_SIZE_MAX == NAME_SIZE_MAX, "credvault.h and proto-limits.h disagree");
 _Static_assert(CV_USER_ID_SIZE_MAX == USER_ID_SIZE_MAX, "credvault.h and proto-limits.h disagree");
@@ -51,12 +51,6 @@ static int set_timeouts(int fd, int timeout_ms) {
         return 0;
 }
 
-static uint64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 static int client_connect(CvClient *c) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_(closep) int fd = -1;
@@ -80,7 +74,7 @@ static int client_connect(CvClient *c) {
                 return client_fail(c, r, "unreachable", msg);
         }
         c->fd = TAKE_FD(fd);
-        c->last_used = now_ms();
+        c->last_used = time_monotonic_ms();
         return 0;
 }
 
@@ -163,7 +157,7 @@ static void json_wipe(json_t *j) {
                         json_wipe(v);
 }
 
-void json_wipe_decref(json_t *j) {
+void client_json_wipe_decref(json_t *j) {
         if (j && j->refcount == 1)
                 json_wipe(j);
         json_decref(j);
@@ -244,21 +238,16 @@ static int transport_error(CvClient *c, int r) {
         }
 }
 
-/* Ops that change nothing, and so may be sent again after a broken
- * connection. */
-static bool op_read_only(const char *op) {
-        static const char *const ops[] = {
-                "health",      "secret.get", "secret.list",   "secret.verify",       "token.get",     "token.list",
-                "plugin.list", "plugin.get", "manifest.auth", "oauth.verify_client", "apikey.lookup", "apikey.list",
-        };
-        for (size_t i = 0; i < ELEMENTSOF(ops); i++)
-                if (strcmp(ops[i], op) == 0)
-                        return true;
-        return false;
+/* Ops that change nothing (OP_RETRY_SAFE in proto's op table), and so may
+ * be sent again after a broken connection. An unknown name (cv_call_json())
+ * is not. */
+static bool op_retry_safe(const char *op) {
+        int o = op_from_string(op);
+        return o >= 0 && (op_flags((Op) o) & OP_RETRY_SAFE);
 }
 
 JsonOut *client_request(CvClient *c, const char *op) {
-        c->read_only = op_read_only(op);
+        c->retry_safe = op_retry_safe(op);
         c->flat_depth = 0;
         c->error_code[0] = c->error_message[0] = '\0';
         c->retry_after_ms = -1;
@@ -281,7 +270,7 @@ static void buffers_wipe(CvClient *c, size_t out_size, size_t in_size) {
  * connections; a busy connection costs no extra system call. */
 static bool connection_closed_while_idle(CvClient *c) {
         char b;
-        if (now_ms() - c->last_used < IDLE_CHECK_AFTER_MS)
+        if (time_monotonic_ms() - c->last_used < IDLE_CHECK_AFTER_MS)
                 return false;
         ssize_t k = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
         return k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR);
@@ -319,7 +308,7 @@ static int client_exchange(CvClient *c, size_t *ret_body_size) {
          * send, ECONNRESET) carried nothing out: any request may go again.
          * EOF after the whole request was sent is ambiguous: only a
          * request that changes nothing may. */
-        if (!fresh && (r == -EPIPE || r == -ECONNRESET || (r == -ENOTCONN && c->read_only))) {
+        if (!fresh && (r == -EPIPE || r == -ECONNRESET || (r == -ENOTCONN && c->retry_safe))) {
                 client_disconnect(c);
                 r = client_connect(c);
                 if (r >= 0)
@@ -332,7 +321,7 @@ static int client_exchange(CvClient *c, size_t *ret_body_size) {
                 buffers_wipe(c, 0, FRAME_SIZE_MAX + 1);
                 return c->error_code[0] ? r : transport_error(c, r);
         }
-        c->last_used = now_ms();
+        c->last_used = time_monotonic_ms();
         c->in_buf[FRAME_HEADER_SIZE + *ret_body_size] = '\0';
         return 0;
 }
@@ -389,10 +378,10 @@ int client_send(CvClient *c, Reply *ret) {
                 if ((ours || (id && id->type == FLAT_NULL)) && ok && ok->type == FLAT_FALSE && error &&
                     error->type == FLAT_OBJECT) {
                         r = reply_error_flat(c, ret, error, id->type == FLAT_NULL);
-                        reply_done(ret);
+                        client_reply_done(ret);
                         return r;
                 }
-                reply_done(ret);
+                client_reply_done(ret);
                 return transport_error(c, -EPROTO);
         }
 
@@ -403,29 +392,29 @@ int client_send(CvClient *c, Reply *ret) {
         if (!json_is_object(reply) || !json_is_boolean(jok) ||
             (json_is_integer(jid) && (uint64_t) json_integer_value(jid) != c->id) ||
             (!json_is_integer(jid) && !json_is_null(jid)) || (json_is_true(jok) && !json_is_integer(jid))) {
-                json_wipe_decref(reply);
+                client_json_wipe_decref(reply);
                 return transport_error(c, -EPROTO);
         }
         if (json_is_false(jok)) {
                 r = reply_error(c, reply);
-                json_wipe_decref(reply);
+                client_json_wipe_decref(reply);
                 return r;
         }
         ret->json = reply;
         return 0;
 }
 
-void reply_done(Reply *r) {
+void client_reply_done(Reply *r) {
         if (!r->client)
                 return;
         if (r->json)
-                json_wipe_decref(r->json);
+                client_json_wipe_decref(r->json);
         else
                 buffers_wipe(r->client, 0, r->wipe_size);
         *r = (Reply) {};
 }
 
-int64_t reply_int(const Reply *r, const char *key, int64_t missing) {
+int64_t client_reply_int(const Reply *r, const char *key, int64_t missing) {
         if (r->json) {
                 json_t *v = json_object_get(r->json, key);
                 return json_is_integer(v) ? (int64_t) json_integer_value(v) : missing;
@@ -434,7 +423,7 @@ int64_t reply_int(const Reply *r, const char *key, int64_t missing) {
         return v && v->type == FLAT_INTEGER ? v->integer : missing;
 }
 
-const char *reply_string(const Reply *r, const char *key, size_t *ret_size) {
+const char *client_reply_string(const Reply *r, const char *key, size_t *ret_size) {
         if (r->json) {
                 json_t *v = json_object_get(r->json, key);
                 if (!json_is_string(v))
@@ -451,14 +440,14 @@ const char *reply_string(const Reply *r, const char *key, size_t *ret_size) {
         return v->str;
 }
 
-bool reply_bool(const Reply *r, const char *key) {
+bool client_reply_bool(const Reply *r, const char *key) {
         if (r->json)
                 return json_is_true(json_object_get(r->json, key));
         const FlatValue *v = json_flat_get(r->flat, r->n_flat, key);
         return v && v->type == FLAT_TRUE;
 }
 
-json_t *reply_json(const Reply *r, const char *key) {
+json_t *client_reply_json(const Reply *r, const char *key) {
         return r->json ? json_object_get(r->json, key) : NULL;
 }
 
@@ -478,7 +467,7 @@ int client_call_text(CvClient *c, json_t *request, char **ret_text) {
                 if (strcmp(key, "v") != 0 && strcmp(key, "id") != 0)
                         json_out_json(o, key, v);
         }
-        json_wipe_decref(request);
+        client_json_wipe_decref(request);
         r = client_exchange(c, &body_size);
         if (r < 0)
                 return r;
@@ -503,7 +492,7 @@ int64_t cv_client_retry_after_ms(const CvClient *c) {
         return c ? c->retry_after_ms : -1;
 }
 
-int check_name(CvClient *c, const char *field, const char *value) {
+int client_check_name(CvClient *c, const char *field, const char *value) {
         char msg[ERROR_MESSAGE_SIZE_MAX];
         if (value && name_check(value) >= 0)
                 return 0;
@@ -511,34 +500,61 @@ int check_name(CvClient *c, const char *field, const char *value) {
         return client_fail(c, -EINVAL, "bad_request", msg);
 }
 
-int check_user(CvClient *c, const char *user) {
+int client_check_user(CvClient *c, const char *user) {
         if (user && user_id_check(user) >= 0)
                 return 0;
         return client_fail(c, -EINVAL, "bad_request", "user: 1 to 256 bytes without control characters");
 }
 
-int check_plugin_user(CvClient *c, const char *plugin, const char *user) {
-        int r = check_name(c, "plugin", plugin);
-        return r < 0 ? r : check_user(c, user);
+int client_check_plugin_user(CvClient *c, const char *plugin, const char *user) {
+        int r = client_check_name(c, "plugin", plugin);
+        return r < 0 ? r : client_check_user(c, user);
 }
 
-int send_for_version(CvClient *c, int64_t *ret_version) {
+int client_request_record(CvClient *c, const char *op, const char *plugin, const char *key_field, const char *key,
+                          JsonOut **ret) {
+        int r = client_check_name(c, "plugin", plugin);
+        if (r >= 0 && key_field)
+                r = strcmp(key_field, "user") == 0 ? client_check_user(c, key) : client_check_name(c, key_field, key);
+        if (r < 0)
+                return r;
+        JsonOut *o = client_request(c, op);
+        json_out_cstring(o, "plugin", plugin);
+        if (key_field)
+                json_out_cstring(o, key_field, key);
+        *ret = o;
+        return 0;
+}
+
+int client_delete_record(CvClient *c, const char *op, const char *plugin, const char *key_field, const char *key) {
+        Reply reply;
+        JsonOut *o;
+        int r = client_request_record(c, op, plugin, key_field, key, &o);
+        if (r >= 0)
+                r = client_send(c, &reply);
+        if (r < 0)
+                return r;
+        client_reply_done(&reply);
+        return 0;
+}
+
+int client_send_for_version(CvClient *c, int64_t *ret_version) {
         Reply reply;
         int r = client_send(c, &reply);
         if (r < 0)
                 return r;
         if (ret_version)
-                *ret_version = reply_int(&reply, "version", 0);
-        reply_done(&reply);
+                *ret_version = client_reply_int(&reply, "version", 0);
+        client_reply_done(&reply);
         return 0;
 }
 
-char *json_strdup(json_t *obj, const char *key) {
+char *client_json_strdup(json_t *obj, const char *key) {
         json_t *v = json_object_get(obj, key);
         return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
 }
 
-int out_value(CvClient *c, JsonOut *o, const char *key, const void *value, size_t size) {
+int client_out_value(CvClient *c, JsonOut *o, const char *key, const void *value, size_t size) {
         _cleanup_(secret_buf_freep) SecretBuf *b64 = NULL;
         if (size > CV_SECRET_VALUE_SIZE_MAX)
                 return client_fail(c, -EMSGSIZE, "too_large", "value over 32768 bytes");
@@ -549,9 +565,9 @@ int out_value(CvClient *c, JsonOut *o, const char *key, const void *value, size_
         return 0;
 }
 
-int list_all(CvClient *c, const char *op, const char *plugin, const char *items_key, size_t item_size, ListAdd add,
-             void (*free_all)(void *items, size_t n), void (*extra)(JsonOut *o, const void *userdata),
-             const void *userdata, void **ret_items) {
+int client_list_all(CvClient *c, const char *op, const char *plugin, const char *items_key, size_t item_size,
+                    ListAdd add, void (*free_all)(void *items, size_t n),
+                    void (*extra)(JsonOut *o, const void *userdata), const void *userdata, void **ret_items) {
         char *after = NULL;
         void *items = NULL;
         size_t n = 0;
@@ -570,14 +586,14 @@ int list_all(CvClient *c, const char *op, const char *plugin, const char *items_
                 if (r < 0)
                         break;
 
-                json_t *array = reply_json(&reply, items_key), *item;
+                json_t *array = client_reply_json(&reply, items_key), *item;
                 size_t i;
                 void *grown =
                         json_is_array(array) ? realloc(items, (n + json_array_size(array) + 1) * item_size) : NULL;
                 if (!grown) {
                         r = json_is_array(array) ? client_fail(c, -ENOMEM, "internal", "out of memory")
                                                  : client_fail(c, -EPROTO, "protocol", "invalid list reply");
-                        reply_done(&reply);
+                        client_reply_done(&reply);
                         break;
                 }
                 items = grown;
@@ -589,8 +605,8 @@ int list_all(CvClient *c, const char *op, const char *plugin, const char *items_
                         n++;
                 }
                 free(after);
-                after = json_strdup(reply.json, "next");
-                reply_done(&reply);
+                after = client_json_strdup(reply.json, "next");
+                client_reply_done(&reply);
                 if (r < 0) {
                         r = client_fail(c, r, "protocol", "invalid list reply");
                         break;
@@ -609,16 +625,6 @@ int list_all(CvClient *c, const char *op, const char *plugin, const char *items_
         return (int) n;
 }
 
-/* jansson does not pass the size to free(), so ask malloc for it. The
- * blocks stay plain malloc() blocks, so code that frees jansson's output
- * with free() keeps working. */
-static void json_free_wiped(void *p) {
-        if (!p)
-                return;
-        sodium_memzero(p, malloc_usable_size(p));
-        free(p);
-}
-
 void cv_json_wipe_on_free(void) {
-        json_set_alloc_funcs(malloc, json_free_wiped);
+        json_wipe_install();
 }

@@ -13,8 +13,8 @@ static int put_token_json(CvClient *c, const char *op, const char *plugin, const
         if (lease)
                 json_out_cstring(o, "lease", lease);
         json_out_json(o, "token", token);
-        json_wipe_decref(token);
-        return send_for_version(c, ret_version);
+        client_json_wipe_decref(token);
+        return client_send_for_version(c, ret_version);
 }
 
 int cv_token_put(CvClient *c, const char *plugin, const char *user, const CvToken *token, int64_t *ret_version) {
@@ -23,7 +23,7 @@ int cv_token_put(CvClient *c, const char *plugin, const char *user, const CvToke
 
         if (!c || !token)
                 return -EINVAL;
-        r = check_plugin_user(c, plugin, user);
+        r = client_check_plugin_user(c, plugin, user);
         if (r < 0)
                 return r;
         if (!token->access_token || !token->token_type)
@@ -35,58 +35,52 @@ int cv_token_put(CvClient *c, const char *plugin, const char *user, const CvToke
          * would quietly be left out: check every one. */
         t = json_pack("{s:s s:s}", "access_token", token->access_token, "token_type", token->token_type);
         if (t && token->refresh_token && json_object_set_new(t, "refresh_token", json_string(token->refresh_token)) < 0)
-                json_wipe_decref(t), t = NULL;
+                client_json_wipe_decref(t), t = NULL;
         if (t && token->scope && json_object_set_new(t, "scope", json_string(token->scope)) < 0)
-                json_wipe_decref(t), t = NULL;
+                client_json_wipe_decref(t), t = NULL;
         if (t && token->expires_at >= 0 && json_object_set_new(t, "expires_at", json_integer(token->expires_at)) < 0)
-                json_wipe_decref(t), t = NULL;
+                client_json_wipe_decref(t), t = NULL;
         if (!t)
                 return client_fail(c, -EINVAL, "bad_request", "token: fields must be valid UTF-8 strings");
         return put_token_json(c, "token.put", plugin, user, NULL, t, ret_version);
 }
 
-/* The caller's token endpoint response, checked to be a JSON object; the
- * daemon checks its fields. */
-static int parse_response(CvClient *c, const char *response_json, json_t **ret) {
+/* token.put or token.refresh_commit of the caller's token endpoint
+ * response, checked to be a JSON object; the daemon checks its fields. */
+static int put_response(CvClient *c, const char *op, const char *plugin, const char *user, const char *lease,
+                        const char *response_json, int64_t *ret_version) {
         json_error_t e;
+        int r = client_check_plugin_user(c, plugin, user);
+        if (r < 0)
+                return r;
         json_t *t = json_loads(response_json, JSON_REJECT_DUPLICATES, &e);
         if (!json_is_object(t)) {
-                json_wipe_decref(t);
+                client_json_wipe_decref(t);
                 return client_fail(c, -EINVAL, "bad_request", "token: the response is not a JSON object");
         }
-        *ret = t;
-        return 0;
+        return put_token_json(c, op, plugin, user, lease, t, ret_version);
 }
 
 int cv_token_put_response(CvClient *c, const char *plugin, const char *user, const char *response_json,
                           int64_t *ret_version) {
-        json_t *t;
-        int r;
-
         if (!c || !response_json)
                 return -EINVAL;
-        r = check_plugin_user(c, plugin, user);
-        if (r < 0)
-                return r;
-        r = parse_response(c, response_json, &t);
-        if (r < 0)
-                return r;
-        return put_token_json(c, "token.put", plugin, user, NULL, t, ret_version);
+        return put_response(c, "token.put", plugin, user, NULL, response_json, ret_version);
 }
 
 static CvToken *token_from_json(json_t *t, const Reply *reply) {
         CvToken *tok = calloc(1, sizeof(CvToken));
         if (!tok)
                 return NULL;
-        tok->access_token = json_strdup(t, "access_token");
-        tok->token_type = json_strdup(t, "token_type");
-        tok->refresh_token = json_strdup(t, "refresh_token");
-        tok->scope = json_strdup(t, "scope");
+        tok->access_token = client_json_strdup(t, "access_token");
+        tok->token_type = client_json_strdup(t, "token_type");
+        tok->refresh_token = client_json_strdup(t, "refresh_token");
+        tok->scope = client_json_strdup(t, "scope");
         json_t *exp = json_object_get(t, "expires_at");
         tok->expires_at = json_is_integer(exp) ? json_integer_value(exp) : -1;
-        tok->version = reply_int(reply, "version", 0);
-        tok->created = reply_int(reply, "created", 0);
-        tok->updated = reply_int(reply, "updated", 0);
+        tok->version = client_reply_int(reply, "version", 0);
+        tok->created = client_reply_int(reply, "created", 0);
+        tok->updated = client_reply_int(reply, "updated", 0);
         if (!tok->access_token || !tok->token_type) {
                 cv_token_free(tok);
                 return NULL;
@@ -96,14 +90,13 @@ static CvToken *token_from_json(json_t *t, const Reply *reply) {
 
 static int send_token_get(CvClient *c, const char *plugin, const char *user, int min_valid_sec, unsigned flat_depth,
                           Reply *reply) {
+        JsonOut *o;
+
         if (!c || min_valid_sec < 0)
                 return -EINVAL;
-        int r = check_plugin_user(c, plugin, user);
+        int r = client_request_record(c, "token.get", plugin, "user", user, &o);
         if (r < 0)
                 return r;
-        JsonOut *o = client_request(c, "token.get");
-        json_out_cstring(o, "plugin", plugin);
-        json_out_cstring(o, "user", user);
         if (min_valid_sec > 0)
                 json_out_int(o, "min_valid", min_valid_sec);
         c->flat_depth = flat_depth;
@@ -119,7 +112,7 @@ static char *flat_strdup(const Reply *r, const FlatValue *object, const char *ke
 
 static CvToken *token_from_reply(const Reply *reply) {
         if (reply->json)
-                return token_from_json(reply_json(reply, "token"), reply);
+                return token_from_json(client_reply_json(reply, "token"), reply);
         const FlatValue *t = json_flat_get(reply->flat, reply->n_flat, "token");
         if (!t || t->type != FLAT_OBJECT)
                 return NULL;
@@ -132,9 +125,9 @@ static CvToken *token_from_reply(const Reply *reply) {
         tok->scope = flat_strdup(reply, t, "scope");
         const FlatValue *exp = json_flat_member(reply->flat, reply->n_flat, t, "expires_at");
         tok->expires_at = exp && exp->type == FLAT_INTEGER ? exp->integer : -1;
-        tok->version = reply_int(reply, "version", 0);
-        tok->created = reply_int(reply, "created", 0);
-        tok->updated = reply_int(reply, "updated", 0);
+        tok->version = client_reply_int(reply, "version", 0);
+        tok->created = client_reply_int(reply, "created", 0);
+        tok->updated = client_reply_int(reply, "updated", 0);
         if (!tok->access_token || !tok->token_type) {
                 cv_token_free(tok);
                 return NULL;
@@ -150,7 +143,7 @@ int cv_token_get_valid(CvClient *c, const char *plugin, const char *user, int mi
         if (r < 0)
                 return r;
         CvToken *tok = token_from_reply(&reply);
-        reply_done(&reply);
+        client_reply_done(&reply);
         if (!tok)
                 return client_fail(c, -EPROTO, "protocol", "credvaultd sent an incomplete token set");
         *ret = tok;
@@ -169,14 +162,14 @@ int cv_token_get_json(CvClient *c, const char *plugin, const char *user, int min
         if (r < 0)
                 return r;
         /* Into our own malloc() memory, whatever allocator jansson has. */
-        json_t *token = reply_json(&reply, "token");
+        json_t *token = client_reply_json(&reply, "token");
         size_t n = token ? json_dumpb(token, NULL, 0, JSON_COMPACT) : 0;
         char *text = n > 0 ? malloc(n + 1) : NULL;
         if (text) {
                 json_dumpb(token, text, n, JSON_COMPACT);
                 text[n] = '\0';
         }
-        reply_done(&reply);
+        client_reply_done(&reply);
         if (!text)
                 return client_fail(c, token ? -ENOMEM : -EPROTO, token ? "internal" : "protocol",
                                    token ? "out of memory" : "credvaultd sent no token set");
@@ -195,10 +188,7 @@ void cv_token_free(CvToken *t) {
 }
 
 int cv_token_delete(CvClient *c, const char *plugin, const char *user) {
-        if (!c)
-                return -EINVAL;
-        int r = check_plugin_user(c, plugin, user);
-        return r < 0 ? r : delete_record(c, "token.delete", plugin, "user", user);
+        return c ? client_delete_record(c, "token.delete", plugin, "user", user) : -EINVAL;
 }
 
 static int add_token_info(json_t *item, void *entry) {
@@ -227,11 +217,11 @@ static void add_expiring(JsonOut *o, const void *userdata) {
 int cv_token_list_expiring(CvClient *c, const char *plugin, int64_t expiring_sec, CvTokenInfo **ret_items) {
         if (!c || !ret_items || expiring_sec < 0)
                 return -EINVAL;
-        int r = check_name(c, "plugin", plugin);
+        int r = client_check_name(c, "plugin", plugin);
         if (r < 0)
                 return r;
-        return list_all(c, "token.list", plugin, "tokens", sizeof(CvTokenInfo), add_token_info, free_token_infos,
-                        add_expiring, &expiring_sec, (void **) ret_items);
+        return client_list_all(c, "token.list", plugin, "tokens", sizeof(CvTokenInfo), add_token_info, free_token_infos,
+                               add_expiring, &expiring_sec, (void **) ret_items);
 }
 
 int cv_token_list(CvClient *c, const char *plugin, CvTokenInfo **ret_items) {
@@ -247,16 +237,14 @@ void cv_token_info_free(CvTokenInfo *items, size_t n_items) {
 int cv_token_refresh_begin(CvClient *c, const char *plugin, const char *user, int min_valid_sec, int lease_sec,
                            CvTokenLease **ret_lease, CvToken **ret_token) {
         Reply reply;
+        JsonOut *o;
         int r;
 
         if (!c || !ret_lease || !ret_token || min_valid_sec < 0 || lease_sec < 0)
                 return -EINVAL;
-        r = check_plugin_user(c, plugin, user);
+        r = client_request_record(c, "token.refresh_begin", plugin, "user", user, &o);
         if (r < 0)
                 return r;
-        JsonOut *o = client_request(c, "token.refresh_begin");
-        json_out_cstring(o, "plugin", plugin);
-        json_out_cstring(o, "user", user);
         json_out_int(o, "min_valid", min_valid_sec);
         if (lease_sec > 0)
                 json_out_int(o, "lease_seconds", lease_sec);
@@ -264,29 +252,29 @@ int cv_token_refresh_begin(CvClient *c, const char *plugin, const char *user, in
         if (r < 0)
                 return r;
 
-        if (!reply_bool(&reply, "refresh")) {
+        if (!client_reply_bool(&reply, "refresh")) {
                 /* Someone refreshed it meanwhile: the current set. */
-                CvToken *tok = token_from_json(reply_json(&reply, "token"), &reply);
-                reply_done(&reply);
+                CvToken *tok = token_from_json(client_reply_json(&reply, "token"), &reply);
+                client_reply_done(&reply);
                 if (!tok)
                         return client_fail(c, -EPROTO, "protocol", "credvaultd sent an incomplete token set");
                 *ret_token = tok;
                 *ret_lease = NULL;
                 return 0;
         }
-        const char *lease = reply_string(&reply, "lease", NULL);
-        const char *rt = reply_string(&reply, "refresh_token", NULL);
+        const char *lease = client_reply_string(&reply, "lease", NULL);
+        const char *rt = client_reply_string(&reply, "refresh_token", NULL);
         CvTokenLease *l = calloc(1, sizeof(CvTokenLease));
         if (!lease || strlen(lease) != 32 || !rt || !l) {
                 free(l);
-                reply_done(&reply);
+                client_reply_done(&reply);
                 return client_fail(c, -EPROTO, "protocol", "credvaultd sent an invalid lease");
         }
         memcpy(l->lease, lease, 33);
         l->refresh_token = strdup(rt);
-        l->lease_until_ms = reply_int(&reply, "lease_until", 0);
-        l->version = reply_int(&reply, "version", 0);
-        reply_done(&reply);
+        l->lease_until_ms = client_reply_int(&reply, "lease_until", 0);
+        l->version = client_reply_int(&reply, "version", 0);
+        client_reply_done(&reply);
         if (!l->refresh_token) {
                 free(l);
                 return client_fail(c, -ENOMEM, "internal", "out of memory");
@@ -298,41 +286,30 @@ int cv_token_refresh_begin(CvClient *c, const char *plugin, const char *user, in
 
 int cv_token_refresh_commit(CvClient *c, const char *plugin, const char *user, const CvTokenLease *lease,
                             const char *response_json, int64_t *ret_version) {
-        json_t *t;
-        int r;
-
         if (!c || !lease || !response_json)
                 return -EINVAL;
-        r = check_plugin_user(c, plugin, user);
-        if (r < 0)
-                return r;
-        r = parse_response(c, response_json, &t);
-        if (r < 0)
-                return r;
-        return put_token_json(c, "token.refresh_commit", plugin, user, lease->lease, t, ret_version);
+        return put_response(c, "token.refresh_commit", plugin, user, lease->lease, response_json, ret_version);
 }
 
 int cv_token_refresh_fail(CvClient *c, const char *plugin, const char *user, const CvTokenLease *lease,
                           const char *oauth_error) {
         Reply reply;
+        JsonOut *o;
         int r;
 
         if (!c || !lease || !oauth_error)
                 return -EINVAL;
-        r = check_plugin_user(c, plugin, user);
+        r = client_request_record(c, "token.refresh_fail", plugin, "user", user, &o);
         if (r < 0)
                 return r;
-        JsonOut *o = client_request(c, "token.refresh_fail");
-        json_out_cstring(o, "plugin", plugin);
-        json_out_cstring(o, "user", user);
         json_out_cstring(o, "lease", lease->lease);
         json_out_cstring(o, "error", oauth_error);
         r = client_send(c, &reply);
         if (r < 0)
                 return r;
-        const char *state = reply_string(&reply, "state", NULL);
+        const char *state = client_reply_string(&reply, "state", NULL);
         r = state && strcmp(state, "reauth_required") == 0;
-        reply_done(&reply);
+        client_reply_done(&reply);
         return r;
 }
 

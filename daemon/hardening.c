@@ -1,6 +1,5 @@
 /* hardening.c — process-wide protections (see hardening.h). */
 #include <errno.h>
-#include <jansson.h>
 #include <sodium.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -10,32 +9,8 @@
 #include <sys/stat.h>
 
 #include "hardening.h"
+#include "json-wipe.h"
 #include "macro.h"
-
-/* jansson does not pass the size to free(), so each block carries it in a
- * header, padded to keep the block aligned for any type. */
-typedef union {
-        size_t size;
-        max_align_t align;
-} WipeHeader;
-
-static void *wiping_malloc(size_t size) {
-        if (size > SIZE_MAX - sizeof(WipeHeader))
-                return NULL;
-        WipeHeader *h = malloc(sizeof(WipeHeader) + size);
-        if (!h)
-                return NULL;
-        h->size = size;
-        return h + 1;
-}
-
-static void wiping_free(void *p) {
-        if (!p)
-                return;
-        WipeHeader *h = (WipeHeader *) p - 1;
-        sodium_memzero(p, h->size);
-        free(h);
-}
 
 int hardening_apply(int *ret_mlock_error) {
         struct rlimit no_core = { 0, 0 };
@@ -49,7 +24,7 @@ int hardening_apply(int *ret_mlock_error) {
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
                 r = negative_errno();
 
-        json_set_alloc_funcs(wiping_malloc, wiping_free);
+        json_wipe_install();
 
         /* Lock every page, present and future, so plaintext in request
          * buffers never reaches swap. MCL_ONFAULT locks pages as they are

@@ -15,12 +15,10 @@
 #include <unistd.h>
 
 #include "hardening.h"
-#include "keyring.h"
 #include "log.h"
 #include "options.h"
 #include "rootkey.h"
 #include "server.h"
-#include "store.h"
 #include "vault.h"
 
 #define DB_FILE "credvault.db"
@@ -70,11 +68,44 @@ static int root_key_load(const Options *o, uint8_t **ret, char *source, size_t s
         return rootkey_read(path, ret);
 }
 
+/* The start-up message and exit code of a vault that would not open. */
+static int vault_open_failed(int r, VaultOpenStep step, const char *db_path, const char *key_source) {
+        if (r == -EKEYREJECTED) {
+                log_error("root key from %s does not match database %s; refusing to start", key_source, db_path);
+                return EXIT_WRONG_KEY;
+        }
+        switch (step) {
+        case VAULT_OPEN_DATABASE:
+                if (r == -EUCLEAN) {
+                        log_error("database %s fails its integrity check; restore it from a backup", db_path);
+                        return EXIT_CORRUPT;
+                }
+                log_error("cannot open database %s: %s", db_path, strerror(-r));
+                return EXIT_STATE_DIR;
+        case VAULT_OPEN_KEY_CHECK:
+                log_error("cannot read key check from %s: %s", db_path, strerror(-r));
+                break;
+        case VAULT_OPEN_MIGRATE:
+                log_error("cannot bring database %s up to date: %s", db_path,
+                          r == -EPROTO ? "written by a newer credvaultd" : strerror(-r));
+                break;
+        case VAULT_OPEN_KEYRING:
+                log_error("cannot load keyring from %s: %s", db_path,
+                          r == -EUCLEAN ? "key rows fail authentication (tampered or damaged)" : strerror(-r));
+                break;
+        case VAULT_OPEN_LOCK:
+                log_error("cannot lock database %s: %s", db_path,
+                          r == -EBUSY ? "another process has it open" : strerror(-r));
+                break;
+        }
+        return r == -EUCLEAN ? EXIT_CORRUPT : EXIT_STATE_DIR;
+}
+
 static int run(const Options *o) {
-        _cleanup_(store_closep) Store *store = NULL;
-        _cleanup_(keyring_freep) Keyring *keyring = NULL;
+        _cleanup_(vault_freep) Vault *vault = NULL;
         uint8_t *root_key = NULL;
         char db_path[PATH_MAX], key_source[PATH_MAX] = "";
+        VaultOpenStep step;
         int r, mlock_error;
 
         r = hardening_apply(&mlock_error);
@@ -110,54 +141,20 @@ static int run(const Options *o) {
         }
 
         snprintf(db_path, sizeof(db_path), "%s/%s", o->state_dir, DB_FILE);
-        r = store_open(db_path, &store);
-        if (r < 0) {
-                rootkey_free(root_key);
-                if (r == -EUCLEAN) {
-                        log_error("database %s fails its integrity check; restore it from a backup", db_path);
-                        return EXIT_CORRUPT;
-                }
-                log_error("cannot open database %s: %s", db_path, strerror(-r));
-                return EXIT_STATE_DIR;
-        }
+        r = vault_open(db_path, TAKE_PTR(root_key), &vault, &step);
+        if (r < 0)
+                return vault_open_failed(r, step, db_path, key_source);
 
-        r = keyring_verify_root(store, root_key);
-        if (r < 0) {
-                rootkey_free(root_key);
-                if (r == -EKEYREJECTED) {
-                        log_error("root key from %s does not match database %s; refusing to start", key_source,
-                                  db_path);
-                        return EXIT_WRONG_KEY;
-                }
-                log_error("cannot read key check from %s: %s", db_path, strerror(-r));
-                return r == -EUCLEAN ? EXIT_CORRUPT : EXIT_STATE_DIR;
-        }
-        r = store_migrate(store);
-        if (r < 0) {
-                rootkey_free(root_key);
-                log_error("cannot bring database %s up to date: %s", db_path,
-                          r == -EPROTO ? "written by a newer credvaultd" : strerror(-r));
-                return r == -EUCLEAN ? EXIT_CORRUPT : EXIT_STATE_DIR;
-        }
-        r = keyring_load(store, TAKE_PTR(root_key), &keyring);
-        if (r < 0) {
-                log_error("cannot load keyring from %s: %s", db_path,
-                          r == -EKEYREJECTED ? "wrong root key"
-                          : r == -EUCLEAN    ? "key rows fail authentication (tampered or damaged)"
-                                             : strerror(-r));
-                return r == -EKEYREJECTED ? EXIT_WRONG_KEY : r == -EUCLEAN ? EXIT_CORRUPT : EXIT_STATE_DIR;
-        }
-
-        r = store_lock_exclusive(store);
-        if (r < 0) {
-                log_error("cannot lock database %s: %s", db_path,
-                          r == -EBUSY ? "another process has it open" : strerror(-r));
-                return EXIT_STATE_DIR;
-        }
-
-        Vault vault = { .store = store, .keyring = keyring };
+        ServerConfig config = {
+                .socket_path = o->socket_path,
+                .idle_exit_sec = o->idle_exit_sec,
+                .max_connections = o->max_connections,
+                .max_connections_per_uid = o->max_connections_per_uid,
+                .client_idle_sec = o->client_idle_sec,
+                .io_timeout_sec = o->io_timeout_sec,
+        };
         Server *server = NULL;
-        r = server_new(o, &vault, &server);
+        r = server_new(&config, vault, &server);
         if (r < 0)
                 return EXIT_SOCKET;
         r = server_run(server);

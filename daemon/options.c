@@ -6,10 +6,8 @@
 #include <stdlib.h>
 
 #include "options.h"
-
-#ifndef CREDVAULT_VERSION
-#define CREDVAULT_VERSION "0"
-#endif
+#include "parse-util.h"
+#include "version.h"
 
 static void help(void) {
         printf("Usage: credvaultd [OPTIONS]\n"
@@ -34,16 +32,6 @@ static void help(void) {
                "  --help, --version\n"
                "\n"
                "See credvaultd(8).\n");
-}
-
-static int parse_int(const char *s, int min, int max, int *ret) {
-        char *end;
-        errno = 0;
-        long v = strtol(s, &end, 10);
-        if (errno || end == s || *end || v < min || v > max)
-                return -EINVAL;
-        *ret = (int) v;
-        return 0;
 }
 
 int options_parse(int argc, char **argv, Options *ret) {

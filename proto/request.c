@@ -1,9 +1,15 @@
 /* request.c — strict request decoding (see request.h).
  *
- * Every op's shape is one json_unpack_ex() format with JSON_STRICT, so an
- * unknown field is an error, never ignored. Error messages carry field names
- * and jansson's type complaints, never field values: a malformed request may
- * hold a secret, and error messages end up in logs. */
+ * A body becomes a list of members (key, JSON type, value): the common flat
+ * object (unescaped strings, integers, no nesting) is read in place by
+ * json_flat_parse(); anything else (a token set, a manifest, escapes, every
+ * malformed body) is parsed by jansson into a tree. Each member is checked
+ * against the op table below: a field the op does not take, or one of the
+ * wrong type, is an error, never ignored, and so is a missing required
+ * field. Lengths, characters and ranges follow, then the value's base64,
+ * the token set and the manifest. Error messages carry field names, never
+ * field values, nor jansson's own messages (they quote the text): a
+ * malformed request may hold a secret, and error messages end up in logs. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -186,40 +192,50 @@ static const Member *members_get(const Members *ms, const char *key) {
 #define F(x) (1u << (x))
 
 /* Every op: its name, the fields it requires and the ones it allows besides
- * v, id and op. A field not listed is refused. Where two fields are
- * alternatives (a presented value or an Authorization header), both are
- * optional here and the check after decoding wants exactly one. */
+ * v, id and op, and its OP_* flags (request.h). This is the one op table:
+ * the daemon's audit and policy and the client library's retry read the
+ * flags through op_flags(). A field not listed is refused. Where two fields
+ * are alternatives (a presented value or an Authorization header), both
+ * are optional here and the check after decoding wants exactly one. */
 static const struct {
         const char *name;
         uint32_t required, optional;
+        unsigned flags;
 } ops[_OP_MAX] = {
-        [OP_HEALTH] = { "health", 0, 0 },
-        [OP_SECRET_PUT] = { "secret.put", F(F_PLUGIN) | F(F_NAME) | F(F_VALUE), 0 },
-        [OP_SECRET_GET] = { "secret.get", F(F_PLUGIN) | F(F_NAME), 0 },
-        [OP_SECRET_LIST] = { "secret.list", 0, F(F_PLUGIN) | F(F_AFTER) | F(F_LIMIT) },
-        [OP_SECRET_DELETE] = { "secret.delete", F(F_PLUGIN) | F(F_NAME), 0 },
-        [OP_SECRET_GENERATE] = { "secret.generate", F(F_PLUGIN) | F(F_NAME), F(F_BYTES) },
-        [OP_SECRET_VERIFY] = { "secret.verify", F(F_PLUGIN) | F(F_NAME), F(F_VALUE) | F(F_AUTHORIZATION) },
-        [OP_TOKEN_PUT] = { "token.put", F(F_PLUGIN) | F(F_USER) | F(F_TOKEN), 0 },
-        [OP_TOKEN_GET] = { "token.get", F(F_PLUGIN) | F(F_USER), F(F_MIN_VALID) },
-        [OP_TOKEN_LIST] = { "token.list", F(F_PLUGIN), F(F_AFTER) | F(F_LIMIT) | F(F_EXPIRING) },
-        [OP_TOKEN_DELETE] = { "token.delete", F(F_PLUGIN) | F(F_USER), 0 },
+        [OP_HEALTH] = { "health", 0, 0, OP_RETRY_SAFE },
+        [OP_SECRET_PUT] = { "secret.put", F(F_PLUGIN) | F(F_NAME) | F(F_VALUE), 0, OP_WRITES },
+        [OP_SECRET_GET] = { "secret.get", F(F_PLUGIN) | F(F_NAME), 0, OP_REVEALS | OP_RETRY_SAFE },
+        [OP_SECRET_LIST] = { "secret.list", 0, F(F_PLUGIN) | F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE },
+        [OP_SECRET_DELETE] = { "secret.delete", F(F_PLUGIN) | F(F_NAME), 0, OP_WRITES },
+        [OP_SECRET_GENERATE] = { "secret.generate", F(F_PLUGIN) | F(F_NAME), F(F_BYTES), OP_WRITES | OP_REVEALS },
+        [OP_SECRET_VERIFY] = { "secret.verify", F(F_PLUGIN) | F(F_NAME), F(F_VALUE) | F(F_AUTHORIZATION),
+                               OP_RETRY_SAFE },
+        [OP_TOKEN_PUT] = { "token.put", F(F_PLUGIN) | F(F_USER) | F(F_TOKEN), 0, OP_WRITES },
+        [OP_TOKEN_GET] = { "token.get", F(F_PLUGIN) | F(F_USER), F(F_MIN_VALID), OP_REVEALS | OP_RETRY_SAFE },
+        [OP_TOKEN_LIST] = { "token.list", F(F_PLUGIN), F(F_AFTER) | F(F_LIMIT) | F(F_EXPIRING), OP_RETRY_SAFE },
+        [OP_TOKEN_DELETE] = { "token.delete", F(F_PLUGIN) | F(F_USER), 0, OP_WRITES },
         [OP_TOKEN_REFRESH_BEGIN] = { "token.refresh_begin", F(F_PLUGIN) | F(F_USER),
-                                     F(F_MIN_VALID) | F(F_LEASE_SECONDS) },
-        [OP_TOKEN_REFRESH_COMMIT] = { "token.refresh_commit", F(F_PLUGIN) | F(F_USER) | F(F_LEASE) | F(F_TOKEN), 0 },
-        [OP_TOKEN_REFRESH_FAIL] = { "token.refresh_fail", F(F_PLUGIN) | F(F_USER) | F(F_LEASE) | F(F_ERROR), 0 },
-        [OP_PLUGIN_REGISTER] = { "plugin.register", F(F_MANIFEST), F(F_PLUGIN) | F(F_DOMAIN) },
-        [OP_PLUGIN_LIST] = { "plugin.list", 0, F(F_AFTER) | F(F_LIMIT) },
-        [OP_PLUGIN_GET] = { "plugin.get", F(F_PLUGIN), F(F_EXPIRING) },
-        [OP_PLUGIN_DELETE] = { "plugin.delete", F(F_PLUGIN), 0 },
-        [OP_MANIFEST_AUTH] = { "manifest.auth", F(F_PLUGIN), 0 },
+                                     F(F_MIN_VALID) | F(F_LEASE_SECONDS), OP_WRITES | OP_REVEALS },
+        [OP_TOKEN_REFRESH_COMMIT] = { "token.refresh_commit", F(F_PLUGIN) | F(F_USER) | F(F_LEASE) | F(F_TOKEN), 0,
+                                      OP_WRITES },
+        [OP_TOKEN_REFRESH_FAIL] = { "token.refresh_fail", F(F_PLUGIN) | F(F_USER) | F(F_LEASE) | F(F_ERROR), 0,
+                                    OP_WRITES },
+        [OP_PLUGIN_REGISTER] = { "plugin.register", F(F_MANIFEST), F(F_PLUGIN) | F(F_DOMAIN), OP_WRITES | OP_ADMIN },
+        [OP_PLUGIN_LIST] = { "plugin.list", 0, F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE },
+        [OP_PLUGIN_GET] = { "plugin.get", F(F_PLUGIN), F(F_EXPIRING), OP_RETRY_SAFE },
+        [OP_PLUGIN_DELETE] = { "plugin.delete", F(F_PLUGIN), 0, OP_WRITES | OP_ADMIN },
+        [OP_MANIFEST_AUTH] = { "manifest.auth", F(F_PLUGIN), 0, OP_REVEALS | OP_RETRY_SAFE },
         [OP_OAUTH_VERIFY_CLIENT] = { "oauth.verify_client", F(F_PLUGIN),
-                                     F(F_AUTHORIZATION) | F(F_CLIENT_ID) | F(F_CLIENT_SECRET) },
-        [OP_APIKEY_PUT] = { "apikey.put", F(F_PLUGIN) | F(F_USER) | F(F_VALUE), 0 },
-        [OP_APIKEY_LOOKUP] = { "apikey.lookup", F(F_PLUGIN), F(F_VALUE) | F(F_AUTHORIZATION) },
-        [OP_APIKEY_LIST] = { "apikey.list", F(F_PLUGIN), F(F_AFTER) | F(F_LIMIT) },
-        [OP_APIKEY_DELETE] = { "apikey.delete", F(F_PLUGIN) | F(F_USER), 0 },
+                                     F(F_AUTHORIZATION) | F(F_CLIENT_ID) | F(F_CLIENT_SECRET), OP_RETRY_SAFE },
+        [OP_APIKEY_PUT] = { "apikey.put", F(F_PLUGIN) | F(F_USER) | F(F_VALUE), 0, OP_WRITES },
+        [OP_APIKEY_LOOKUP] = { "apikey.lookup", F(F_PLUGIN), F(F_VALUE) | F(F_AUTHORIZATION), OP_RETRY_SAFE },
+        [OP_APIKEY_LIST] = { "apikey.list", F(F_PLUGIN), F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE },
+        [OP_APIKEY_DELETE] = { "apikey.delete", F(F_PLUGIN) | F(F_USER), 0, OP_WRITES },
 };
+
+unsigned op_flags(Op op) {
+        return op >= 0 && op < _OP_MAX ? ops[op].flags : 0;
+}
 
 const char *op_to_string(Op op) {
         return op >= 0 && op < _OP_MAX ? ops[op].name : NULL;
@@ -555,7 +571,7 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
 int request_decode(uint8_t *body, size_t body_size, Request *ret, char *errbuf, size_t errbuf_size) {
         int r = request_decode_checked(body, body_size, ret, errbuf, errbuf_size);
         if (r < 0) {
-                /* json_unpack may have filled some fields before it failed:
+                /* Decoding may have filled some fields before it failed:
                  * none of them is checked, so none may be used. */
                 secret_buf_free(ret->value);
                 Request kept = { .root = ret->root, .has_id = ret->has_id, .id = ret->id, .op = ret->op };

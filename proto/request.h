@@ -81,6 +81,18 @@ typedef struct Request {
 int request_decode(uint8_t *body, size_t body_size, Request *ret, char *errbuf, size_t errbuf_size);
 void request_done(Request *r);
 
+/* What an op does, from the one op table (request.c): for the daemon's
+ * audit and policy, and the client library's retry after a lost
+ * connection. */
+enum {
+        OP_WRITES = 1 << 0,     /* changes the database */
+        OP_REVEALS = 1 << 1,    /* a success reply carries a secret value */
+        OP_RETRY_SAFE = 1 << 2, /* read-only: the client library may send it again */
+        OP_ADMIN = 1 << 3,      /* needs an admin principal */
+};
+/* The OP_* flags of op; 0 for op >= _OP_MAX. */
+unsigned op_flags(Op op);
+
 const char *op_to_string(Op op);
 /* -EOPNOTSUPP for an unknown name. */
 int op_from_string(const char *s);

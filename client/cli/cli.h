@@ -2,9 +2,11 @@
  *
  * Owns: the Cli context handed to every command (global options and the
  * command options main.c parsed), the command handlers' signature, the
- * documented exit statuses, and the shared helpers of input.c (stdin and
- * files into wiping buffers, Authorization headers, durations) and
- * output.c (times, tables, JSON, errors).
+ * documented exit statuses, the helpers commands share (main.c: the
+ * connection and simple deletes; cmd-secret.c: storing and listing
+ * secret-like records), and those of input.c (stdin and files into wiping
+ * buffers, Authorization headers, durations) and output.c (times, tables,
+ * record lists, JSON, errors).
  * Never: talk to the daemon other than through libcredvault (credvault.h). */
 #pragma once
 
@@ -88,6 +90,13 @@ typedef int (*CliCommandRun)(Cli *cli, char **args);
  * anything reaches the daemon. The client stays owned by cli. */
 int cli_connect(Cli *cli, CvClient **ret_client);
 
+/* A library call that deletes one record of a plugin (cv_secret_delete,
+ * cv_apikey_delete, cv_token_delete). */
+typedef int (*CliDeleteCall)(CvClient *c, const char *plugin, const char *key);
+/* main.c: the whole of a simple rm command: connect, delete, and report
+ * the error if there is one. */
+int cli_delete_record(Cli *cli, CliDeleteCall delete_call, const char *plugin, const char *key);
+
 /* cmd-plugin.c */
 int cmd_plugin_add(Cli *cli, char **args);
 int cmd_plugin_ls(Cli *cli, char **args);
@@ -121,6 +130,28 @@ int cmd_token_rm(Cli *cli, char **args);
 /* cmd-status.c */
 int cmd_status(Cli *cli, char **args);
 
+/* cmd-secret.c, shared with cmd-apikey.c: API keys are stored, and
+ * listed, the way secrets are. */
+
+/* A library call that stores a value (cv_secret_put, cv_apikey_put). */
+typedef int (*CliValuePut)(CvClient *c, const char *plugin, const char *key, const void *value, size_t value_size,
+                           int64_t *ret_version);
+/* The whole of `secret put` and `apikey put`: read what (a value or a key)
+ * from stdin, byte-exact (empty only with allow_empty), connect, store it
+ * as plugin's record key_value, then report the error or print the version
+ * (cli_version_print() with key_field). */
+int cli_value_put(Cli *cli, CliValuePut put_call, const char *what, bool allow_empty, const char *plugin,
+                  const char *key_field, const char *key_value);
+
+/* A library call that lists CvSecretInfo records (cv_secret_list,
+ * cv_apikey_list). */
+typedef int (*CliSecretInfoList)(CvClient *c, const char *plugin, CvSecretInfo **ret_items);
+typedef struct CliRecordFormat CliRecordFormat;
+/* The whole of `secret ls` and `apikey ls`: connect, list the plugin's
+ * records (plugin may be NULL where the call takes that), then report the
+ * error or print the records as format says. */
+int cli_secret_infos_ls(Cli *cli, CliSecretInfoList list_call, const char *plugin, const CliRecordFormat *format);
+
 /* ---- input.c ---- */
 
 /* Bytes that may be secret: always released with cli_buf_free(), which
@@ -146,6 +177,11 @@ int cli_file_read(const char *path, size_t size_max, CliBuf **ret);
  * size). -EINVAL if the data holds a NUL byte, which would cut it short. */
 int cli_buf_terminate(CliBuf *b);
 
+/* Read a value (a secret, an API key) from stdin, byte-exact, at most
+ * CV_SECRET_VALUE_SIZE_MAX bytes. Prints the error itself, naming what
+ * ("the value"), and with storing that nothing was stored. */
+int cli_stdin_read_value(const char *what, bool storing, CliBuf **ret);
+
 /* Read stdin as text for the library, at most size_max bytes, without NUL
  * bytes; with strip_newline, without one final "\n" or "\r\n" (what echo
  * and a here-string add). Prints the error itself, naming what ("the
@@ -153,16 +189,14 @@ int cli_buf_terminate(CliBuf *b);
 int cli_stdin_read_text(const char *what, size_t size_max, bool strip_newline, CliBuf **ret);
 
 /* A DURATION: an integer of seconds, or one with the unit s, m, h or d
- * ("300", "90s", "5m", "2h", "1d"), at most max seconds. -EINVAL if not. */
+ * ("300", "90s", "5m", "2h", "1d"), at most max seconds. -EINVAL if not
+ * (-ENOMEM if out of memory). */
 int cli_duration_parse(const char *s, int64_t max, int64_t *ret);
 /* The shortest exact form: "300" → "5m", "90" → "90s". Returns buf. */
 #define CLI_DURATION_SIZE 32
 const char *cli_duration_format(int64_t sec, char buf[static CLI_DURATION_SIZE]);
 
 /* ---- output.c ---- */
-
-/* Standard base64 with padding, NUL-terminated (not counted in size). */
-int cli_base64_encode(const void *data, size_t size, CliBuf **ret);
 
 /* "2026-11-28T12:00:00Z"; "-" for t < 0 (unknown). Returns buf. */
 #define CLI_TIME_SIZE 64
@@ -195,6 +229,41 @@ static inline void cli_table_freep(CliTable **t) {
  * N or null}, without "version" when version < 0. Returns 0 on a match,
  * CLI_EXIT_NO_MATCH if not, or a negative errno. */
 int cli_match_print(const Cli *cli, bool match, int64_t version);
+
+/* The version a put stored of plugin's record key_value:
+ * "PLUGIN/KEY version N", or with --json {"plugin": PLUGIN, KEY_FIELD:
+ * KEY, "version": N}. Returns 0 or a negative errno. */
+int cli_version_print(const Cli *cli, const char *plugin, const char *key_field, const char *key_value,
+                      int64_t version);
+
+/* How a list command prints its records: one column of a table, or one
+ * member of a JSON object, for each member of the record it names. */
+typedef enum CliFieldType {
+        CLI_FIELD_STRING,         /* char *, never NULL */
+        CLI_FIELD_STRING_OR_NONE, /* char * or NULL: "-" in a table, null in JSON */
+        CLI_FIELD_INT,            /* int64_t */
+        CLI_FIELD_TIME,           /* int64_t seconds since the epoch: a cli_time_format() time in a table */
+} CliFieldType;
+
+typedef struct CliField {
+        const char *json_key; /* NULL: not in the JSON */
+        const char *header;   /* NULL: not in the table */
+        CliFieldType type;
+        size_t offset; /* of the member in the record: offsetof() */
+} CliField;
+
+#define CLI_FIELDS_MAX 8
+struct CliRecordFormat {
+        size_t record_size;
+        /* In the order the JSON and the table show them, up to the first
+         * with neither a key nor a header. */
+        CliField fields[CLI_FIELDS_MAX];
+};
+
+/* n_records records from records, as format says: with --json an array of
+ * objects on one line, else a table with a header line. Returns 0 or a
+ * negative errno after printing what went wrong. */
+int cli_records_print(const Cli *cli, const CliRecordFormat *format, const void *records, size_t n_records);
 
 /* "credvault: MESSAGE" on stderr; returns r (a negative errno). The
  * message must never contain a secret value. */

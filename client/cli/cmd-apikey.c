@@ -2,42 +2,19 @@
  * of a user_http plugin.
  *
  * Owns: moving a key from stdin to libcredvault byte-exact, asking whose a
- * presented key is, and printing which users have one.
+ * presented key is, and printing which users have one; storing and
+ * listing go through cmd-secret.c's helpers, as keys are kept the way
+ * secrets are.
  * Never: take a key from argv, print a key (lookup prints the user id
  * only), or keep one in memory that is not wiped on release. */
-#include <errno.h>
-#include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
 
 int cmd_apikey_put(Cli *cli, char **args) {
-        _cleanup_(cli_buf_freep) CliBuf *key = NULL;
-        int64_t version = 0;
-        CvClient *c;
-        int r;
-
-        r = cli_stdin_read(CV_SECRET_VALUE_SIZE_MAX, &key);
-        if (r == -EMSGSIZE)
-                return cli_error(r, "the key on stdin is over %d bytes; nothing stored", CV_SECRET_VALUE_SIZE_MAX);
-        if (r < 0)
-                return cli_error(r, "cannot read the key from stdin: %s", strerror(-r));
-        if (key->size == 0)
-                return cli_error(-EINVAL, "the key on stdin is empty; nothing stored");
-        r = cli_connect(cli, &c);
-        if (r < 0)
-                return r;
-        r = cv_apikey_put(c, args[0], args[1], key->data, key->size, &version);
-        if (r < 0)
-                return cli_error_call(c, r);
-
-        if (cli->json)
-                return cli_print_json(json_pack("{s:s s:s s:I}", "plugin", args[0], "user", args[1], "version",
-                                                (json_int_t) version));
-        printf("%s/%s version %" PRId64 "\n", args[0], args[1], version);
-        return 0;
+        return cli_value_put(cli, cv_apikey_put, "the key", false, args[0], "user", args[1]);
 }
 
 int cmd_apikey_lookup(Cli *cli, char **args) {
@@ -49,13 +26,8 @@ int cmd_apikey_lookup(Cli *cli, char **args) {
 
         if (header)
                 r = cli_stdin_read_text("the Authorization header", CLI_AUTHORIZATION_SIZE_MAX, true, &in);
-        else {
-                r = cli_stdin_read(CV_SECRET_VALUE_SIZE_MAX, &in);
-                if (r == -EMSGSIZE)
-                        r = cli_error(r, "the key on stdin is over %d bytes", CV_SECRET_VALUE_SIZE_MAX);
-                else if (r < 0)
-                        r = cli_error(r, "cannot read the key from stdin: %s", strerror(-r));
-        }
+        else
+                r = cli_stdin_read_value("the key", false, &in);
         if (r < 0)
                 return r;
         r = cli_connect(cli, &c);
@@ -80,63 +52,21 @@ int cmd_apikey_lookup(Cli *cli, char **args) {
         return user ? 0 : CLI_EXIT_NO_MATCH;
 }
 
-static int apikeys_print_json(const CvSecretInfo *items, size_t n_items) {
-        json_t *array = json_array();
-
-        for (size_t i = 0; array && i < n_items; i++) {
-                const CvSecretInfo *e = &items[i];
-                if (json_array_append_new(array, json_pack("{s:s s:I s:I s:I}", "user", e->name, "version",
-                                                           (json_int_t) e->version, "created", (json_int_t) e->created,
-                                                           "updated", (json_int_t) e->updated)) < 0) {
-                        json_decref(array);
-                        array = NULL;
-                }
-        }
-        return cli_print_json(array);
-}
-
-static int apikeys_print_table(const CvSecretInfo *items, size_t n_items) {
-        _cleanup_(cli_table_freep) CliTable *t = NULL;
-        char version[24], updated[CLI_TIME_SIZE];
-
-        int r = cli_table_new(3, (const char *const[]) { "USER", "VERSION", "UPDATED" }, &t);
-        for (size_t i = 0; r >= 0 && i < n_items; i++) {
-                snprintf(version, sizeof(version), "%" PRId64, items[i].version);
-                r = cli_table_add(t, (const char *const[]) { items[i].name, version,
-                                                             cli_time_format(items[i].updated, updated) });
-        }
-        if (r >= 0)
-                r = cli_table_print(t);
-        return r < 0 ? cli_error(r, "cannot print the list: %s", strerror(-r)) : 0;
-}
+/* The columns of `apikey ls`: the records' names are the users. */
+static const CliRecordFormat apikey_infos_format = {
+        sizeof(CvSecretInfo),
+        {
+                { "user", "USER", CLI_FIELD_STRING, offsetof(CvSecretInfo, name) },
+                { "version", "VERSION", CLI_FIELD_INT, offsetof(CvSecretInfo, version) },
+                { "created", NULL, CLI_FIELD_TIME, offsetof(CvSecretInfo, created) },
+                { "updated", "UPDATED", CLI_FIELD_TIME, offsetof(CvSecretInfo, updated) },
+        },
+};
 
 int cmd_apikey_ls(Cli *cli, char **args) {
-        CvSecretInfo *items = NULL;
-        CvClient *c;
-        int r;
-
-        r = cli_connect(cli, &c);
-        if (r < 0)
-                return r;
-        r = cv_apikey_list(c, args[0], &items);
-        if (r < 0)
-                return cli_error_call(c, r);
-        size_t n_items = (size_t) r;
-
-        r = cli->json ? apikeys_print_json(items, n_items) : apikeys_print_table(items, n_items);
-        cv_secret_info_free(items, n_items);
-        return r;
+        return cli_secret_infos_ls(cli, cv_apikey_list, args[0], &apikey_infos_format);
 }
 
 int cmd_apikey_rm(Cli *cli, char **args) {
-        CvClient *c;
-        int r;
-
-        r = cli_connect(cli, &c);
-        if (r < 0)
-                return r;
-        r = cv_apikey_delete(c, args[0], args[1]);
-        if (r < 0)
-                return cli_error_call(c, r);
-        return 0;
+        return cli_delete_record(cli, cv_apikey_delete, args[0], args[1]);
 }

@@ -10,6 +10,7 @@
  * an error, since it holds verification tokens. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,37 +76,18 @@ int cmd_plugin_add(Cli *cli, char **args) {
         return 0;
 }
 
-static int plugins_print_json(const CvPluginInfo *items, size_t n_items) {
-        json_t *array = json_array();
-
-        for (size_t i = 0; array && i < n_items; i++) {
-                const CvPluginInfo *e = &items[i];
-                json_t *domain = e->domain ? json_string(e->domain) : json_null();
-                if (json_array_append_new(array, json_pack("{s:s s:s s:o s:I s:I s:I}", "plugin", e->name, "auth_type",
-                                                           e->auth_type, "domain", domain, "version",
-                                                           (json_int_t) e->version, "created", (json_int_t) e->created,
-                                                           "updated", (json_int_t) e->updated)) < 0) {
-                        json_decref(array);
-                        array = NULL;
-                }
-        }
-        return cli_print_json(array);
-}
-
-static int plugins_print_table(const CvPluginInfo *items, size_t n_items) {
-        _cleanup_(cli_table_freep) CliTable *t = NULL;
-        char version[24], updated[CLI_TIME_SIZE];
-
-        int r = cli_table_new(5, (const char *const[]) { "NAME", "AUTH", "DOMAIN", "VERSION", "UPDATED" }, &t);
-        for (size_t i = 0; r >= 0 && i < n_items; i++) {
-                snprintf(version, sizeof(version), "%" PRId64, items[i].version);
-                r = cli_table_add(t, (const char *const[]) { items[i].name, items[i].auth_type, items[i].domain ?: "-",
-                                                             version, cli_time_format(items[i].updated, updated) });
-        }
-        if (r >= 0)
-                r = cli_table_print(t);
-        return r < 0 ? cli_error(r, "cannot print the list: %s", strerror(-r)) : 0;
-}
+/* The columns of `plugin ls`. */
+static const CliRecordFormat plugin_infos_format = {
+        sizeof(CvPluginInfo),
+        {
+                { "plugin", "NAME", CLI_FIELD_STRING, offsetof(CvPluginInfo, name) },
+                { "auth_type", "AUTH", CLI_FIELD_STRING, offsetof(CvPluginInfo, auth_type) },
+                { "domain", "DOMAIN", CLI_FIELD_STRING_OR_NONE, offsetof(CvPluginInfo, domain) },
+                { "version", "VERSION", CLI_FIELD_INT, offsetof(CvPluginInfo, version) },
+                { "created", NULL, CLI_FIELD_TIME, offsetof(CvPluginInfo, created) },
+                { "updated", "UPDATED", CLI_FIELD_TIME, offsetof(CvPluginInfo, updated) },
+        },
+};
 
 int cmd_plugin_ls(Cli *cli, char **args) {
         CvPluginInfo *items = NULL;
@@ -120,7 +102,7 @@ int cmd_plugin_ls(Cli *cli, char **args) {
                 return cli_error_call(c, r);
         size_t n_items = (size_t) r;
 
-        r = cli->json ? plugins_print_json(items, n_items) : plugins_print_table(items, n_items);
+        r = cli_records_print(cli, &plugin_infos_format, items, n_items);
         cv_plugin_info_free(items, n_items);
         return r;
 }

@@ -8,13 +8,15 @@
  * value anywhere but the stdout of `secret get` and `secret generate`, or
  * keep a value in memory that is not wiped on release. */
 #include <errno.h>
-#include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "secret-buf.h"
 
-int cmd_secret_put(Cli *cli, char **args) {
+int cli_value_put(Cli *cli, CliValuePut put_call, const char *what, bool allow_empty, const char *plugin,
+                  const char *key_field, const char *key_value) {
         _cleanup_(cli_buf_freep) CliBuf *value = NULL;
         int64_t version = 0;
         CvClient *c;
@@ -22,29 +24,28 @@ int cmd_secret_put(Cli *cli, char **args) {
 
         /* Read and check all of it before connecting: nothing is sent for
          * a value over the limit. */
-        r = cli_stdin_read(CV_SECRET_VALUE_SIZE_MAX, &value);
-        if (r == -EMSGSIZE)
-                return cli_error(r, "the value on stdin is over %d bytes; nothing stored", CV_SECRET_VALUE_SIZE_MAX);
+        r = cli_stdin_read_value(what, true, &value);
         if (r < 0)
-                return cli_error(r, "cannot read the value from stdin: %s", strerror(-r));
+                return r;
+        if (value->size == 0 && !allow_empty)
+                return cli_error(-EINVAL, "%s on stdin is empty; nothing stored", what);
         r = cli_connect(cli, &c);
         if (r < 0)
                 return r;
-        r = cv_secret_put(c, args[0], args[1], value->data, value->size, &version);
+        r = put_call(c, plugin, key_value, value->data, value->size, &version);
         if (r < 0)
                 return cli_error_call(c, r);
+        return cli_version_print(cli, plugin, key_field, key_value, version);
+}
 
-        if (cli->json)
-                return cli_print_json(json_pack("{s:s s:s s:I}", "plugin", args[0], "name", args[1], "version",
-                                                (json_int_t) version));
-        printf("%s/%s version %" PRId64 "\n", args[0], args[1], version);
-        return 0;
+int cmd_secret_put(Cli *cli, char **args) {
+        return cli_value_put(cli, cv_secret_put, "the value", true, args[0], "name", args[1]);
 }
 
 static int secret_print_json(const char *plugin, const char *name, const CvSecret *s) {
-        _cleanup_(cli_buf_freep) CliBuf *b64 = NULL;
+        _cleanup_(secret_buf_freep) SecretBuf *b64 = NULL;
 
-        int r = cli_base64_encode(s->value, s->value_size, &b64);
+        int r = secret_buf_to_base64(s->value, s->value_size, &b64);
         if (r < 0)
                 return cli_error(r, "out of memory");
         return cli_print_json(json_pack("{s:s s:s s:I s:I s:I s:s%}", "plugin", plugin, "name", name, "version",
@@ -104,17 +105,12 @@ int cmd_secret_verify(Cli *cli, char **args) {
         int r;
 
         /* --raw: the bare value, byte-exact; else a header, which is text. */
-        if (cli_has(cli, CLI_OPT_RAW)) {
-                r = cli_stdin_read(CV_SECRET_VALUE_SIZE_MAX, &in);
-                if (r == -EMSGSIZE)
-                        return cli_error(r, "the value on stdin is over %d bytes", CV_SECRET_VALUE_SIZE_MAX);
-                if (r < 0)
-                        return cli_error(r, "cannot read the value from stdin: %s", strerror(-r));
-        } else {
+        if (cli_has(cli, CLI_OPT_RAW))
+                r = cli_stdin_read_value("the value", false, &in);
+        else
                 r = cli_stdin_read_text("the Authorization header", CLI_AUTHORIZATION_SIZE_MAX, true, &in);
-                if (r < 0)
-                        return r;
-        }
+        if (r < 0)
+                return r;
         r = cli_connect(cli, &c);
         if (r < 0)
                 return r;
@@ -127,38 +123,19 @@ int cmd_secret_verify(Cli *cli, char **args) {
         return cli_match_print(cli, r > 0, version);
 }
 
-static int secrets_print_json(const CvSecretInfo *items, size_t n_items) {
-        json_t *array = json_array();
+/* The columns of `secret ls`. */
+static const CliRecordFormat secret_infos_format = {
+        sizeof(CvSecretInfo),
+        {
+                { "plugin", "PLUGIN", CLI_FIELD_STRING, offsetof(CvSecretInfo, plugin) },
+                { "name", "NAME", CLI_FIELD_STRING, offsetof(CvSecretInfo, name) },
+                { "version", "VERSION", CLI_FIELD_INT, offsetof(CvSecretInfo, version) },
+                { "created", NULL, CLI_FIELD_TIME, offsetof(CvSecretInfo, created) },
+                { "updated", "UPDATED", CLI_FIELD_TIME, offsetof(CvSecretInfo, updated) },
+        },
+};
 
-        for (size_t i = 0; array && i < n_items; i++) {
-                const CvSecretInfo *e = &items[i];
-                if (json_array_append_new(array,
-                                          json_pack("{s:s s:s s:I s:I s:I}", "plugin", e->plugin, "name", e->name,
-                                                    "version", (json_int_t) e->version, "created",
-                                                    (json_int_t) e->created, "updated", (json_int_t) e->updated)) < 0) {
-                        json_decref(array);
-                        array = NULL;
-                }
-        }
-        return cli_print_json(array);
-}
-
-static int secrets_print_table(const CvSecretInfo *items, size_t n_items) {
-        _cleanup_(cli_table_freep) CliTable *t = NULL;
-        char version[24], updated[CLI_TIME_SIZE];
-
-        int r = cli_table_new(4, (const char *const[]) { "PLUGIN", "NAME", "VERSION", "UPDATED" }, &t);
-        for (size_t i = 0; r >= 0 && i < n_items; i++) {
-                snprintf(version, sizeof(version), "%" PRId64, items[i].version);
-                r = cli_table_add(t, (const char *const[]) { items[i].plugin, items[i].name, version,
-                                                             cli_time_format(items[i].updated, updated) });
-        }
-        if (r >= 0)
-                r = cli_table_print(t);
-        return r < 0 ? cli_error(r, "cannot print the list: %s", strerror(-r)) : 0;
-}
-
-int cmd_secret_ls(Cli *cli, char **args) {
+int cli_secret_infos_ls(Cli *cli, CliSecretInfoList list_call, const char *plugin, const CliRecordFormat *format) {
         CvSecretInfo *items = NULL;
         CvClient *c;
         int r;
@@ -166,25 +143,20 @@ int cmd_secret_ls(Cli *cli, char **args) {
         r = cli_connect(cli, &c);
         if (r < 0)
                 return r;
-        r = cv_secret_list(c, args[0], &items);
+        r = list_call(c, plugin, &items);
         if (r < 0)
                 return cli_error_call(c, r);
         size_t n_items = (size_t) r;
 
-        r = cli->json ? secrets_print_json(items, n_items) : secrets_print_table(items, n_items);
+        r = cli_records_print(cli, format, items, n_items);
         cv_secret_info_free(items, n_items);
         return r;
 }
 
-int cmd_secret_rm(Cli *cli, char **args) {
-        CvClient *c;
-        int r;
+int cmd_secret_ls(Cli *cli, char **args) {
+        return cli_secret_infos_ls(cli, cv_secret_list, args[0], &secret_infos_format);
+}
 
-        r = cli_connect(cli, &c);
-        if (r < 0)
-                return r;
-        r = cv_secret_delete(c, args[0], args[1]);
-        if (r < 0)
-                return cli_error_call(c, r);
-        return 0;
+int cmd_secret_rm(Cli *cli, char **args) {
+        return cli_delete_record(cli, cv_secret_delete, args[0], args[1]);
 }

@@ -8,7 +8,6 @@
  * print tokens anywhere but the stdout of `token get` and `token ls
  * --reveal`. */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,12 +64,7 @@ int cmd_token_put(Cli *cli, char **args) {
         r = cv_token_put_response(c, args[0], args[1], (const char *) in->data, &version);
         if (r < 0)
                 return cli_error_call(c, r);
-
-        if (cli->json)
-                return cli_print_json(json_pack("{s:s s:s s:I}", "plugin", args[0], "user", args[1], "version",
-                                                (json_int_t) version));
-        printf("%s/%s version %" PRId64 "\n", args[0], args[1], version);
-        return 0;
+        return cli_version_print(cli, args[0], "user", args[1], version);
 }
 
 /* The stored set as JSON text (cv_token_get_json) parsed, and its
@@ -267,14 +261,5 @@ int cmd_token_ls(Cli *cli, char **args) {
 }
 
 int cmd_token_rm(Cli *cli, char **args) {
-        CvClient *c;
-        int r;
-
-        r = cli_connect(cli, &c);
-        if (r < 0)
-                return r;
-        r = cv_token_delete(c, args[0], args[1]);
-        if (r < 0)
-                return cli_error_call(c, r);
-        return 0;
+        return cli_delete_record(cli, cv_token_delete, args[0], args[1]);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "parse-util.h"
 
 /* First allocation for input; doubled as needed up to the caller's limit. */
 #define INPUT_CHUNK_SIZE 4096
@@ -103,6 +104,16 @@ int cli_buf_terminate(CliBuf *b) {
         return 0;
 }
 
+int cli_stdin_read_value(const char *what, bool storing, CliBuf **ret) {
+        int r = cli_stdin_read(CV_SECRET_VALUE_SIZE_MAX, ret);
+        if (r == -EMSGSIZE)
+                return cli_error(r, "%s on stdin is over %d bytes%s", what, CV_SECRET_VALUE_SIZE_MAX,
+                                 storing ? "; nothing stored" : "");
+        if (r < 0)
+                return cli_error(r, "cannot read %s from stdin: %s", what, strerror(-r));
+        return 0;
+}
+
 int cli_stdin_read_text(const char *what, size_t size_max, bool strip_newline, CliBuf **ret) {
         _cleanup_(cli_buf_freep) CliBuf *b = NULL;
 
@@ -139,26 +150,22 @@ static const struct {
 };
 
 int cli_duration_parse(const char *s, int64_t max, int64_t *ret) {
-        int64_t v = 0, scale = 1;
-        const char *p = s;
+        _cleanup_(freep) char *digits = NULL;
+        int64_t v, scale = 1;
+        size_t n = strlen(s);
 
-        /* Digits by hand: strtoll would take a sign, spaces and "0x". */
-        if (*p < '0' || *p > '9')
-                return -EINVAL;
-        for (; *p >= '0' && *p <= '9'; p++) {
-                if (v > (INT64_MAX - (*p - '0')) / 10)
-                        return -EINVAL;
-                v = v * 10 + (*p - '0');
-        }
-        if (*p) {
-                size_t i = 0;
-                while (i < ELEMENTSOF(duration_units) && duration_units[i].unit != *p)
-                        i++;
-                if (i == ELEMENTSOF(duration_units) || p[1])
-                        return -EINVAL;
-                scale = duration_units[i].seconds;
-        }
-        if (v > max / scale)
+        /* An optional unit after the digits; the digits themselves are
+         * parse_int64()'s (no sign, spaces or "0x"). */
+        for (size_t i = 0; n > 0 && i < ELEMENTSOF(duration_units); i++)
+                if (s[n - 1] == duration_units[i].unit) {
+                        scale = duration_units[i].seconds;
+                        n--;
+                        break;
+                }
+        digits = strndup(s, n);
+        if (!digits)
+                return -ENOMEM;
+        if (parse_int64(digits, 0, max / scale, &v) < 0)
                 return -EINVAL;
         *ret = v * scale;
         return 0;

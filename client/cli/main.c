@@ -19,6 +19,8 @@
 #include <sys/resource.h>
 
 #include "cli.h"
+#include "parse-util.h"
+#include "version.h"
 
 typedef struct CliCommand {
         const char *group;     /* first word: "plugin", "secret", ..., "status" */
@@ -164,6 +166,17 @@ int cli_connect(Cli *cli, CvClient **ret_client) {
         return 0;
 }
 
+int cli_delete_record(Cli *cli, CliDeleteCall delete_call, const char *plugin, const char *key) {
+        CvClient *c = NULL;
+        int r;
+
+        r = cli_connect(cli, &c);
+        if (r < 0)
+                return r;
+        r = delete_call(c, plugin, key);
+        return r < 0 ? cli_error_call(c, r) : 0;
+}
+
 /* The daemon's error code says more than the errno: -ENOENT is "not found"
  * from the daemon but "no socket" from connect. A socket we may not open
  * is "denied", like the daemon refusing us: the fix is the same. */
@@ -215,17 +228,6 @@ static CliExit exit_status_from_error(const Cli *cli, int r) {
         }
 }
 
-/* A positive int of at most max, in decimal. */
-static int parse_positive(const char *s, long max, long *ret) {
-        char *end;
-        errno = 0;
-        long v = strtol(s, &end, 10);
-        if (errno != 0 || end == s || *end || *s < '0' || *s > '9' || v <= 0 || v > max)
-                return -EINVAL;
-        *ret = v;
-        return 0;
-}
-
 enum {
         OPT_SOCKET = 0x100,
         OPT_JSON,
@@ -263,7 +265,7 @@ static const struct {
 /* A command option's argument into cli. Whether the command takes the
  * option is checked once the command is known. */
 static int parse_command_option(Cli *cli, int c, const char *arg) {
-        long v;
+        int v;
 
         switch (c) {
         case OPT_NAME:
@@ -284,7 +286,7 @@ static int parse_command_option(Cli *cli, int c, const char *arg) {
                 break;
         }
         case OPT_BYTES:
-                if (parse_positive(arg, INT_MAX, &v) < 0)
+                if (parse_int(arg, 1, INT_MAX, &v) < 0)
                         return usage_error("--bytes: '%s' is not a number of bytes > 0", arg);
                 cli->bytes = (size_t) v;
                 break;
@@ -315,8 +317,7 @@ static int parse_options(Cli *cli, int argc, char **argv) {
                 { "reveal", no_argument, NULL, OPT_REVEAL },
                 {},
         };
-        long timeout;
-        int c, r;
+        int timeout, c, r;
 
         opterr = 0;
         while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
@@ -330,9 +331,9 @@ static int parse_options(Cli *cli, int argc, char **argv) {
                         cli->json = true;
                         break;
                 case OPT_TIMEOUT:
-                        if (parse_positive(optarg, INT_MAX, &timeout) < 0)
+                        if (parse_int(optarg, 1, INT_MAX, &timeout) < 0)
                                 return usage_error("--timeout: '%s' is not a number of milliseconds > 0", optarg);
-                        cli->timeout_ms = (int) timeout;
+                        cli->timeout_ms = timeout;
                         break;
                 case 'h':
                         usage(stdout);

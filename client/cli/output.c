@@ -1,12 +1,14 @@
 /* output.c — what the CLI prints (see cli.h).
  *
- * Owns: base64, ISO 8601 times, tables, one-line JSON, writing values past
- * stdio, jansson's wiping allocator, and "credvault: ..." error lines.
+ * Owns: ISO 8601 times, tables, one-line JSON, list commands' records (as
+ * a table or JSON, by their columns), writing values past stdio, and
+ * "credvault: ..." error lines. Base64 of a value is common/'s
+ * (secret_buf_to_base64(), constant-time); jansson's wiping allocator is
+ * installed by main.c through libcredvault.
  * Never: let a value pass through stdio's buffer or an unwiped allocation,
  * and never put a value into an error message. */
 #include <errno.h>
 #include <inttypes.h>
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,37 +17,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-
-int cli_base64_encode(const void *data, size_t size, CliBuf **ret) {
-        static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        _cleanup_(cli_buf_freep) CliBuf *b = calloc(1, sizeof(CliBuf));
-        const uint8_t *in = data;
-        size_t i;
-
-        if (!b)
-                return -ENOMEM;
-        b->allocated = (size + 2) / 3 * 4 + 1;
-        b->data = malloc(b->allocated);
-        if (!b->data)
-                return -ENOMEM;
-        for (i = 0; i + 2 < size; i += 3) {
-                uint32_t v = (uint32_t) in[i] << 16 | (uint32_t) in[i + 1] << 8 | in[i + 2];
-                b->data[b->size++] = (uint8_t) alphabet[v >> 18];
-                b->data[b->size++] = (uint8_t) alphabet[(v >> 12) & 63];
-                b->data[b->size++] = (uint8_t) alphabet[(v >> 6) & 63];
-                b->data[b->size++] = (uint8_t) alphabet[v & 63];
-        }
-        if (i < size) {
-                uint32_t v = (uint32_t) in[i] << 16 | (i + 1 < size ? (uint32_t) in[i + 1] << 8 : 0);
-                b->data[b->size++] = (uint8_t) alphabet[v >> 18];
-                b->data[b->size++] = (uint8_t) alphabet[(v >> 12) & 63];
-                b->data[b->size++] = i + 1 < size ? (uint8_t) alphabet[(v >> 6) & 63] : '=';
-                b->data[b->size++] = '=';
-        }
-        b->data[b->size] = '\0';
-        *ret = TAKE_PTR(b);
-        return 0;
-}
 
 const char *cli_time_format(int64_t t, char buf[static CLI_TIME_SIZE]) {
         time_t tt = (time_t) t;
@@ -215,6 +186,123 @@ int cli_match_print(const Cli *cli, bool match, int64_t version) {
         else
                 printf(match ? "match\n" : "no match\n");
         return match ? 0 : CLI_EXIT_NO_MATCH;
+}
+
+int cli_version_print(const Cli *cli, const char *plugin, const char *key_field, const char *key_value,
+                      int64_t version) {
+        if (cli->json)
+                return cli_print_json(json_pack("{s:s s:s s:I}", "plugin", plugin, key_field, key_value, "version",
+                                                (json_int_t) version));
+        printf("%s/%s version %" PRId64 "\n", plugin, key_value, version);
+        return 0;
+}
+
+/* The fields format names: up to the first with neither a key nor a
+ * header. */
+static size_t format_n_fields(const CliRecordFormat *format) {
+        size_t n = 0;
+        while (n < CLI_FIELDS_MAX && (format->fields[n].json_key || format->fields[n].header))
+                n++;
+        return n;
+}
+
+static const char *field_string(const void *record, const CliField *f) {
+        return *(char *const *) ((const char *) record + f->offset);
+}
+
+static int64_t field_int(const void *record, const CliField *f) {
+        return *(const int64_t *) ((const char *) record + f->offset);
+}
+
+/* One record as a JSON object; NULL if out of memory, or if a string is
+ * NULL or not UTF-8. */
+static json_t *record_json(const CliRecordFormat *format, const void *record) {
+        size_t n_fields = format_n_fields(format);
+        json_t *o = json_object();
+
+        for (const CliField *f = format->fields; o && f < format->fields + n_fields; f++) {
+                const char *s;
+                json_t *v;
+
+                if (!f->json_key)
+                        continue;
+                switch (f->type) {
+                case CLI_FIELD_STRING:
+                        v = json_string(field_string(record, f));
+                        break;
+                case CLI_FIELD_STRING_OR_NONE:
+                        s = field_string(record, f);
+                        v = s ? json_string(s) : json_null();
+                        break;
+                default: /* CLI_FIELD_INT, CLI_FIELD_TIME: the number */
+                        v = json_integer(field_int(record, f));
+                }
+                /* json_object_set_new() drops v, and fails for NULL. */
+                if (json_object_set_new(o, f->json_key, v) < 0) {
+                        json_decref(o);
+                        o = NULL;
+                }
+        }
+        return o;
+}
+
+static int records_print_json(const CliRecordFormat *format, const void *records, size_t n_records) {
+        json_t *array = json_array();
+
+        for (size_t i = 0; array && i < n_records; i++) {
+                json_t *o = record_json(format, (const char *) records + i * format->record_size);
+                /* json_array_append_new() fails for NULL. */
+                if (json_array_append_new(array, o) < 0) {
+                        json_decref(array);
+                        array = NULL;
+                }
+        }
+        return cli_print_json(array);
+}
+
+/* A field's table cell, formatted into buf where it is not a string. */
+static const char *field_cell(const void *record, const CliField *f, char buf[static CLI_TIME_SIZE]) {
+        switch (f->type) {
+        case CLI_FIELD_STRING:
+                return field_string(record, f);
+        case CLI_FIELD_STRING_OR_NONE:
+                return field_string(record, f) ?: "-";
+        case CLI_FIELD_INT:
+                snprintf(buf, CLI_TIME_SIZE, "%" PRId64, field_int(record, f));
+                return buf;
+        default: /* CLI_FIELD_TIME */
+                return cli_time_format(field_int(record, f), buf);
+        }
+}
+
+static int records_print_table(const CliRecordFormat *format, const void *records, size_t n_records) {
+        _cleanup_(cli_table_freep) CliTable *t = NULL;
+        const CliField *columns[CLI_FIELDS_MAX];
+        const char *cells[CLI_FIELDS_MAX];
+        char buf[CLI_FIELDS_MAX][CLI_TIME_SIZE];
+        size_t n_fields = format_n_fields(format), n_columns = 0;
+        int r;
+
+        for (const CliField *f = format->fields; f < format->fields + n_fields; f++)
+                if (f->header) {
+                        columns[n_columns] = f;
+                        cells[n_columns++] = f->header;
+                }
+        r = cli_table_new(n_columns, cells, &t);
+        for (size_t i = 0; r >= 0 && i < n_records; i++) {
+                const void *record = (const char *) records + i * format->record_size;
+                for (size_t j = 0; j < n_columns; j++)
+                        cells[j] = field_cell(record, columns[j], buf[j]);
+                r = cli_table_add(t, cells);
+        }
+        if (r >= 0)
+                r = cli_table_print(t);
+        return r < 0 ? cli_error(r, "cannot print the list: %s", strerror(-r)) : 0;
+}
+
+int cli_records_print(const Cli *cli, const CliRecordFormat *format, const void *records, size_t n_records) {
+        return cli->json ? records_print_json(format, records, n_records)
+                         : records_print_table(format, records, n_records);
 }
 
 int cli_error(int r, const char *format, ...) {

@@ -1,4 +1,4 @@
-/* test-envelope.c — daemon/envelope.c: per-value envelope encryption.
+/* test-envelope.c — daemon/crypto/envelope.c: per-value envelope encryption.
  *
  * Shows: known-answer vectors pin the sealed format (fixed KEK, DEK, nonces,
  * record ids and plaintexts give these exact bytes, forever), and the real
@@ -20,7 +20,7 @@
 
 #include "envelope.h"
 #include "proto-limits.h"
-#include "unit-daemon.h"
+#include "unit-crypto.h"
 
 /* The fixed keys and nonces of the known-answer vectors. */
 static uint8_t kat_kek_key[KEK_SIZE];                /* 00 01 .. 1f */
@@ -97,24 +97,18 @@ static const uint8_t root_key[ROOT_KEY_SIZE] = { 0x42, 0x42, 0x42, 0x42, 0x42, 0
                                                  0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42,
                                                  0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x01 };
 
-/* A real keyring on a fresh database (KEK 1, random). */
-static int setup_fixture(void **state) {
-        Fixture *f = calloc(1, sizeof(Fixture));
-        if (!f || fixture_open(f, root_key) < 0)
+/* A real, complete keyring under root_key: KEK 1 (random, primary) and an
+ * index key, as a new vault gets. */
+static int setup_keyring(void **state) {
+        Keyring *k = NULL;
+        if (test_keyring_new(root_key, &k) < 0)
                 return -1;
-        *state = f;
+        *state = k;
         return 0;
 }
 
-static int setup_empty_fixture(void **state) {
-        *state = calloc(1, sizeof(Fixture));
-        return *state ? 0 : -1;
-}
-
-static int teardown_fixture(void **state) {
-        Fixture *f = *state;
-        fixture_close(f);
-        free(f);
+static int teardown_keyring(void **state) {
+        keyring_free(*state);
         return 0;
 }
 
@@ -154,17 +148,18 @@ static void test_known_answers(void **state) {
 }
 
 /* The known answers open through the real keyring and envelope_open(): the
- * database is seeded with KEK 00..1f under both KEK versions used. */
+ * keyring is given KEK 00..1f under both KEK versions used, wrapped as
+ * keyring.c wraps KEKs and unwrapped by keyring_kek_unwrap(). */
 static void test_known_answers_open(void **state) {
-        Fixture *f = *state;
+        (void) state;
+        uint8_t idx[KEK_WRAPPED_SIZE];
         Keyring *k = NULL;
 
-        assert_int_equal(fixture_open_store(f), 0);
-        assert_int_equal(test_kek_seed(f->store, root_key, 1, true, kat_kek_key), 0);
-        uint8_t wrapped[TEST_KEK_WRAPPED_SIZE], nonce[24] = { 9 };
-        test_kek_wrap(root_key, KAT_BIG_KEK_VERSION, kat_kek_key, nonce, wrapped);
-        assert_int_equal(store_kek_insert(f->store, KAT_BIG_KEK_VERSION, false, wrapped, sizeof(wrapped)), 0);
-        assert_int_equal(keyring_load(f->store, root_key_dup(root_key), &k), 0);
+        assert_int_equal(keyring_new(root_key_dup(root_key), &k), 0);
+        assert_int_equal(test_kek_load(k, root_key, 1, true, kat_kek_key), 0);
+        assert_int_equal(test_kek_load(k, root_key, KAT_BIG_KEK_VERSION, false, kat_kek_key), 0);
+        assert_int_equal(keyring_index_key_create(k, idx), 0);
+        assert_int_equal(keyring_complete(k), 0);
         assert_int_equal(keyring_size(k), 2);
 
         for (size_t i = 0; i < ELEMENTSOF(vectors); i++) {
@@ -186,15 +181,15 @@ static void test_known_answers_open(void **state) {
 }
 
 static void test_header_layout(void **state) {
-        Fixture *f = *state;
+        Keyring *k = *state;
         const RecordId id = { RECORD_SECRET, "p", "n", 1 };
         uint8_t *sealed = NULL;
         size_t size = 0;
 
-        seal(f->keyring, &id, "abc", 3, &sealed, &size);
+        seal(k, &id, "abc", 3, &sealed, &size);
         assert_int_equal(sealed[0], ENVELOPE_FORMAT);
         assert_int_equal(ENVELOPE_FORMAT, 1);
-        assert_int_equal(keyring_primary(f->keyring)->version, 1);
+        assert_int_equal(keyring_primary(k)->version, 1);
         static const uint8_t v1[8] = { 0, 0, 0, 0, 0, 0, 0, 1 };
         assert_memory_equal(sealed + 1, v1, 8);
         assert_int_equal(ENVELOPE_OVERHEAD, 1 + 8 + 24 + 48 + 24 + 16);
@@ -213,7 +208,7 @@ static void test_header_layout(void **state) {
 }
 
 static void test_round_trip(void **state) {
-        Fixture *f = *state;
+        Keyring *k = *state;
         static uint8_t value[SECRET_VALUE_SIZE_MAX];
         const size_t sizes[] = { 0, 1, 15, 16, 17, 255, 4096, SECRET_VALUE_SIZE_MAX };
 
@@ -224,11 +219,11 @@ static void test_round_trip(void **state) {
                 SecretBuf *out = NULL;
 
                 randombytes_buf(value, sizes[i]);
-                seal(f->keyring, &id, value, sizes[i], &sealed, &sealed_size);
+                seal(k, &id, value, sizes[i], &sealed, &sealed_size);
                 /* Ciphertext, not the value: no long run of it in the blob. */
                 if (sizes[i] >= 16)
                         assert_null(memmem(sealed, sealed_size, value, 16));
-                assert_int_equal(envelope_open(f->keyring, &id, sealed, sealed_size, &out), 0);
+                assert_int_equal(envelope_open(k, &id, sealed, sealed_size, &out), 0);
                 assert_int_equal(out->size, sizes[i]);
                 if (sizes[i] > 0)
                         assert_memory_equal(out->data, value, sizes[i]);
@@ -238,13 +233,13 @@ static void test_round_trip(void **state) {
 }
 
 static void test_fresh_dek_and_nonces(void **state) {
-        Fixture *f = *state;
+        Keyring *k = *state;
         const RecordId id = { RECORD_SECRET, "p", "n", 1 };
         uint8_t *a = NULL, *b = NULL;
         size_t a_size = 0, b_size = 0;
 
-        seal(f->keyring, &id, "same", 4, &a, &a_size);
-        seal(f->keyring, &id, "same", 4, &b, &b_size);
+        seal(k, &id, "same", 4, &a, &a_size);
+        seal(k, &id, "same", 4, &b, &b_size);
         assert_int_equal(a_size, b_size);
         /* Same record, same value: the nonces, wrapped DEK and ciphertext
          * all differ; only the header is the same. */
@@ -256,7 +251,7 @@ static void test_fresh_dek_and_nonces(void **state) {
 }
 
 static void test_wrong_associated_data(void **state) {
-        Fixture *f = *state;
+        Keyring *k = *state;
         const RecordId id = { RECORD_SECRET, "todo", "client_secret", 3 };
         const RecordId others[] = {
                 { RECORD_SECRET, "tod0", "client_secret", 3 }, /* other plugin */
@@ -271,27 +266,27 @@ static void test_wrong_associated_data(void **state) {
         size_t size = 0;
         SecretBuf *out = NULL;
 
-        seal(f->keyring, &id, "s3cr3t", 6, &sealed, &size);
+        seal(k, &id, "s3cr3t", 6, &sealed, &size);
         for (size_t i = 0; i < ELEMENTSOF(others); i++)
-                assert_open_fails(f->keyring, &others[i], sealed, size, -EUCLEAN);
+                assert_open_fails(k, &others[i], sealed, size, -EUCLEAN);
         /* The right identity still opens it. */
-        assert_int_equal(envelope_open(f->keyring, &id, sealed, size, &out), 0);
+        assert_int_equal(envelope_open(k, &id, sealed, size, &out), 0);
         assert_memory_equal(out->data, "s3cr3t", 6);
         secret_buf_free(out);
         free(sealed);
 }
 
 static void test_swapped_blobs(void **state) {
-        Fixture *f = *state;
+        Keyring *k = *state;
         const RecordId a = { RECORD_SECRET, "todo", "client_id", 1 };
         const RecordId b = { RECORD_SECRET, "todo", "client_secret", 1 };
         uint8_t *sa = NULL, *sb = NULL;
         size_t sa_size = 0, sb_size = 0;
 
-        seal(f->keyring, &a, "value-a", 7, &sa, &sa_size);
-        seal(f->keyring, &b, "value-b", 7, &sb, &sb_size);
-        assert_open_fails(f->keyring, &a, sb, sb_size, -EUCLEAN);
-        assert_open_fails(f->keyring, &b, sa, sa_size, -EUCLEAN);
+        seal(k, &a, "value-a", 7, &sa, &sa_size);
+        seal(k, &b, "value-b", 7, &sb, &sb_size);
+        assert_open_fails(k, &a, sb, sb_size, -EUCLEAN);
+        assert_open_fails(k, &b, sa, sa_size, -EUCLEAN);
 
         /* Splicing: a's wrapped DEK with b's value ciphertext. */
         size_t dek_end = ENVELOPE_HEADER_SIZE + ENVELOPE_NONCE_SIZE + KEK_SIZE + ENVELOPE_TAG_SIZE;
@@ -299,27 +294,27 @@ static void test_swapped_blobs(void **state) {
         assert_non_null(mix);
         memcpy(mix, sa, dek_end);
         memcpy(mix + dek_end, sb + dek_end, sa_size - dek_end);
-        assert_open_fails(f->keyring, &a, mix, sa_size, -EUCLEAN);
-        assert_open_fails(f->keyring, &b, mix, sa_size, -EUCLEAN);
+        assert_open_fails(k, &a, mix, sa_size, -EUCLEAN);
+        assert_open_fails(k, &b, mix, sa_size, -EUCLEAN);
         free(mix);
         free(sa);
         free(sb);
 }
 
 static void test_every_byte_flipped(void **state) {
-        Fixture *f = *state;
+        Keyring *k = *state;
         const RecordId id = { RECORD_SECRET, "p", "n", 1 };
         uint8_t *sealed = NULL;
         size_t size = 0;
         const uint8_t flips[] = { 0x01, 0x80, 0xff };
 
-        seal(f->keyring, &id, "abcde", 5, &sealed, &size);
+        seal(k, &id, "abcde", 5, &sealed, &size);
         for (size_t pos = 0; pos < size; pos++)
                 for (size_t j = 0; j < ELEMENTSOF(flips); j++) {
                         int want = pos == 0 ? -EUCLEAN : pos <= 8 ? -ENOKEY : -EUCLEAN;
                         sealed[pos] ^= flips[j];
                         SecretBuf *out = NULL;
-                        int r = envelope_open(f->keyring, &id, sealed, size, &out);
+                        int r = envelope_open(k, &id, sealed, size, &out);
                         if (r != want)
                                 fail_msg("byte %zu ^ %#x: want %d, got %d", pos, flips[j], want, r);
                         assert_null(out);
@@ -327,70 +322,70 @@ static void test_every_byte_flipped(void **state) {
                 }
         /* And back to the original, it opens. */
         SecretBuf *out = NULL;
-        assert_int_equal(envelope_open(f->keyring, &id, sealed, size, &out), 0);
+        assert_int_equal(envelope_open(k, &id, sealed, size, &out), 0);
         secret_buf_free(out);
         free(sealed);
 }
 
 static void test_truncated_or_extended(void **state) {
-        Fixture *f = *state;
+        Keyring *k = *state;
         const RecordId id = { RECORD_SECRET, "p", "n", 1 };
         uint8_t *sealed = NULL;
         size_t size = 0;
 
-        seal(f->keyring, &id, "abcdefgh", 8, &sealed, &size);
+        seal(k, &id, "abcdefgh", 8, &sealed, &size);
         /* Shorter than any sealed blob: not in the format. */
         for (size_t n = 0; n < ENVELOPE_OVERHEAD; n++)
-                assert_open_fails(f->keyring, &id, sealed, n, -EUCLEAN);
+                assert_open_fails(k, &id, sealed, n, -EUCLEAN);
         /* Long enough to parse, but the value ciphertext is cut: the tag
          * does not authenticate. */
         for (size_t n = ENVELOPE_OVERHEAD; n < size; n++)
-                assert_open_fails(f->keyring, &id, sealed, n, -EUCLEAN);
+                assert_open_fails(k, &id, sealed, n, -EUCLEAN);
 
         uint8_t *longer = malloc(size + 1);
         assert_non_null(longer);
         memcpy(longer, sealed, size);
         longer[size] = 0;
-        assert_open_fails(f->keyring, &id, longer, size + 1, -EUCLEAN);
+        assert_open_fails(k, &id, longer, size + 1, -EUCLEAN);
         free(longer);
         free(sealed);
 }
 
 static void test_unknown_format(void **state) {
-        Fixture *f = *state;
+        Keyring *k = *state;
         const RecordId id = { RECORD_SECRET, "p", "n", 1 };
         uint8_t *sealed = NULL;
         size_t size = 0;
 
-        seal(f->keyring, &id, "x", 1, &sealed, &size);
+        seal(k, &id, "x", 1, &sealed, &size);
         sealed[0] = 0;
-        assert_open_fails(f->keyring, &id, sealed, size, -EUCLEAN);
+        assert_open_fails(k, &id, sealed, size, -EUCLEAN);
         sealed[0] = 2;
-        assert_open_fails(f->keyring, &id, sealed, size, -EUCLEAN);
+        assert_open_fails(k, &id, sealed, size, -EUCLEAN);
         free(sealed);
 }
 
 static void test_unknown_kek_version(void **state) {
-        Fixture *f = *state;
+        Keyring *k = *state;
         const RecordId id = { RECORD_SECRET, "p", "n", 1 };
         uint8_t sealed[ENVELOPE_OVERHEAD + 1];
 
         /* Sealed under a KEK version 2 this keyring does not have. */
         const Kek kek2 = { .version = 2, .key = kat_kek_key };
         envelope_seal_with(&kek2, &id, kat_dek, kat_dek_nonce, kat_value_nonce, (const uint8_t *) "x", 1, sealed);
-        assert_null(keyring_find(f->keyring, 2));
-        assert_open_fails(f->keyring, &id, sealed, sizeof(sealed), -ENOKEY);
+        assert_null(keyring_find(k, 2));
+        assert_open_fails(k, &id, sealed, sizeof(sealed), -ENOKEY);
 
         /* Version 0 and the largest version are unknown too. */
         memset(sealed + 1, 0, 8);
-        assert_open_fails(f->keyring, &id, sealed, sizeof(sealed), -ENOKEY);
+        assert_open_fails(k, &id, sealed, sizeof(sealed), -ENOKEY);
         memset(sealed + 1, 0xff, 8);
-        assert_open_fails(f->keyring, &id, sealed, sizeof(sealed), -ENOKEY);
+        assert_open_fails(k, &id, sealed, sizeof(sealed), -ENOKEY);
 
         /* Version 1 is known but its key is another: it does not open. */
         memset(sealed + 1, 0, 8);
         sealed[8] = 1;
-        assert_open_fails(f->keyring, &id, sealed, sizeof(sealed), -EUCLEAN);
+        assert_open_fails(k, &id, sealed, sizeof(sealed), -EUCLEAN);
 }
 
 int main(void) {
@@ -403,16 +398,16 @@ int main(void) {
 
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_known_answers),
-                cmocka_unit_test_setup_teardown(test_known_answers_open, setup_empty_fixture, teardown_fixture),
-                cmocka_unit_test_setup_teardown(test_header_layout, setup_fixture, teardown_fixture),
-                cmocka_unit_test_setup_teardown(test_round_trip, setup_fixture, teardown_fixture),
-                cmocka_unit_test_setup_teardown(test_fresh_dek_and_nonces, setup_fixture, teardown_fixture),
-                cmocka_unit_test_setup_teardown(test_wrong_associated_data, setup_fixture, teardown_fixture),
-                cmocka_unit_test_setup_teardown(test_swapped_blobs, setup_fixture, teardown_fixture),
-                cmocka_unit_test_setup_teardown(test_every_byte_flipped, setup_fixture, teardown_fixture),
-                cmocka_unit_test_setup_teardown(test_truncated_or_extended, setup_fixture, teardown_fixture),
-                cmocka_unit_test_setup_teardown(test_unknown_format, setup_fixture, teardown_fixture),
-                cmocka_unit_test_setup_teardown(test_unknown_kek_version, setup_fixture, teardown_fixture),
+                cmocka_unit_test(test_known_answers_open),
+                cmocka_unit_test_setup_teardown(test_header_layout, setup_keyring, teardown_keyring),
+                cmocka_unit_test_setup_teardown(test_round_trip, setup_keyring, teardown_keyring),
+                cmocka_unit_test_setup_teardown(test_fresh_dek_and_nonces, setup_keyring, teardown_keyring),
+                cmocka_unit_test_setup_teardown(test_wrong_associated_data, setup_keyring, teardown_keyring),
+                cmocka_unit_test_setup_teardown(test_swapped_blobs, setup_keyring, teardown_keyring),
+                cmocka_unit_test_setup_teardown(test_every_byte_flipped, setup_keyring, teardown_keyring),
+                cmocka_unit_test_setup_teardown(test_truncated_or_extended, setup_keyring, teardown_keyring),
+                cmocka_unit_test_setup_teardown(test_unknown_format, setup_keyring, teardown_keyring),
+                cmocka_unit_test_setup_teardown(test_unknown_kek_version, setup_keyring, teardown_keyring),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

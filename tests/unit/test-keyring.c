@@ -1,13 +1,20 @@
-/* test-keyring.c — daemon/keyring.c: root key check and the KEK ring.
+/* test-keyring.c — daemon/crypto/keyring.c: the root key check and the
+ * keys the root key wraps.
  *
- * Shows: a new database gets KEK 1 as primary and a stored key-check value;
- * reopening with the same root key gives the same KEK (what one keyring
- * sealed, the next one opens); a wrong root key is refused by both
- * keyring_verify_root() and keyring_load() and leaves the database file
- * byte-for-byte unchanged; the key-check value is deterministic, pinned by
- * a known answer, and differs between keys; KEKs wrapped as keyring.c
- * wraps them load with their versions; a tampered, resized, renumbered,
- * demoted or deleted KEK row is -EUCLEAN. */
+ * Shows: a created KEK comes with its wrapping (72 bytes, not holding the
+ * KEK) and becomes the primary; a second keyring under the same root key
+ * unwraps that wrapping to the same KEK, so what one keyring sealed, the
+ * next one opens; the wrapping is the documented format (a test-side
+ * XChaCha20-Poly1305 opens it, and KEKs wrapped by the test load with
+ * their versions and bytes); a wrong root key (even one bit off), another
+ * version as associated data, the index key's label, a wrong size, any
+ * flipped byte or a version already in the ring are -EUCLEAN and add
+ * nothing; keyring_complete() wants a primary KEK (-EUCLEAN) and an index
+ * key (-ENOKEY); the key-check value is deterministic, pinned by a known
+ * answer, differs between keys, and keyring_root_matches() takes only the
+ * right one; the index key round-trips under the same root and is another
+ * key than the KEKs; the compare key is random per keyring. Storing the
+ * wrapped keys is the vault's job: see test-vault.c. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,162 +24,394 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "envelope.h"
-#include "unit-daemon.h"
+#include "unit-crypto.h"
 
 static uint8_t key_a[ROOT_KEY_SIZE], key_b[ROOT_KEY_SIZE];
 
-/* Run SQL on the database file through a connection of its own, as
- * someone with write access to the file would. */
-static void sql_exec(const char *db_path, const char *sql) {
-        sqlite3 *db = NULL;
-        char *err = NULL;
-
-        assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-        if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-                fail_msg("%s: %s", sql, err);
-        sqlite3_close(db);
+static Keyring *keyring_under(const uint8_t root[static ROOT_KEY_SIZE]) {
+        Keyring *k = NULL;
+        assert_int_equal(keyring_new(root_key_dup(root), &k), 0);
+        assert_non_null(k);
+        return k;
 }
 
-/* The start sequence of main.c: open, verify, migrate, load. */
-static int reopen(Fixture *f, const uint8_t *key) {
-        int r = store_open(f->db_path, &f->store);
-        if (r < 0)
-                return r;
-        r = keyring_verify_root(f->store, key);
-        if (r < 0)
-                return r;
-        r = store_migrate(f->store);
-        if (r < 0)
-                return r;
-        return keyring_load(f->store, root_key_dup(key), &f->keyring);
+typedef struct Wrapped {
+        uint8_t kek[KEK_WRAPPED_SIZE];
+        uint8_t index_key[KEK_WRAPPED_SIZE];
+} Wrapped;
+
+/* A complete keyring under key_a whose KEK 1 and index key wrappings are
+ * handed back, as a new vault makes them. */
+static Keyring *keyring_created(Wrapped *w) {
+        Keyring *k = keyring_under(key_a);
+        assert_int_equal(keyring_kek_create(k, 1, w->kek), 0);
+        assert_int_equal(keyring_index_key_create(k, w->index_key), 0);
+        assert_int_equal(keyring_complete(k), 0);
+        return k;
 }
 
-/* A database made with root key a (KEK 1 in it), closed. */
-static void make_database(Fixture *f) {
-        assert_int_equal(fixture_open(f, key_a), 0);
-        fixture_close_db(f);
-}
-
-typedef struct KekRows {
-        size_t n;
-        int64_t version;
-        bool primary;
-        size_t wrapped_size;
-        bool contains_kek;
-        const uint8_t *kek;
-} KekRows;
-
-static int kek_row(int64_t version, bool primary, const uint8_t *wrapped, size_t wrapped_size, void *userdata) {
-        KekRows *rows = userdata;
-        rows->n++;
-        rows->version = version;
-        rows->primary = primary;
-        rows->wrapped_size = wrapped_size;
-        rows->contains_kek = memmem(wrapped, wrapped_size, rows->kek, KEK_SIZE) != NULL;
+/* A keyring under root loading what keyring_created() wrapped. */
+static int keyring_reload(const uint8_t root[static ROOT_KEY_SIZE], const Wrapped *w, Keyring **ret) {
+        Keyring *k = keyring_under(root);
+        int r = keyring_kek_unwrap(k, 1, true, w->kek, sizeof(w->kek));
+        if (r >= 0)
+                r = keyring_index_key_unwrap(k, w->index_key, sizeof(w->index_key));
+        if (r >= 0)
+                r = keyring_complete(k);
+        if (r < 0) {
+                keyring_free(k);
+                return r;
+        }
+        *ret = k;
         return 0;
 }
 
-static void test_new_database(void **state) {
-        Fixture *f = *state;
-        uint8_t want[KEY_CHECK_SIZE];
-        uint8_t *check = NULL;
-        size_t check_size = 0;
+static void test_new_keyring(void **state) {
+        (void) state;
+        uint8_t wrapped[KEK_WRAPPED_SIZE], idx[KEK_WRAPPED_SIZE], kek[KEK_SIZE];
+        Keyring *k = keyring_under(key_a);
 
-        assert_int_equal(fixture_open_store(f), 0);
-        /* Nothing to check a key against yet. */
-        assert_int_equal(keyring_verify_root(f->store, key_a), 0);
-        assert_int_equal(store_meta_get(f->store, "key_check", &check, &check_size), -ENOENT);
+        assert_int_equal(keyring_size(k), 0);
+        assert_null(keyring_find(k, 1));
+        assert_null(keyring_index_key(k));
+        assert_null(keyring_compare_key(k));
+        assert_non_null(keyring_dek_scratch(k));
 
-        assert_int_equal(keyring_load(f->store, root_key_dup(key_a), &f->keyring), 0);
-        assert_int_equal(keyring_size(f->keyring), 1);
-        assert_int_equal(keyring_primary(f->keyring)->version, 1);
-        assert_ptr_equal(keyring_find(f->keyring, 1), keyring_primary(f->keyring));
-        assert_null(keyring_find(f->keyring, 0));
-        assert_null(keyring_find(f->keyring, 2));
-        assert_non_null(keyring_dek_scratch(f->keyring));
+        assert_int_equal(KEK_WRAPPED_SIZE, TEST_KEK_WRAPPED_SIZE);
+        assert_int_equal(KEK_WRAPPED_SIZE, 24 + 32 + 16);
+        assert_int_equal(keyring_kek_create(k, 1, wrapped), 0);
+        assert_int_equal(keyring_size(k), 1);
+        assert_int_equal(keyring_primary(k)->version, 1);
+        assert_ptr_equal(keyring_find(k, 1), keyring_primary(k));
+        assert_null(keyring_find(k, 0));
+        assert_null(keyring_find(k, 2));
+        /* The KEK only wrapped: not in the bytes handed out for storing. */
+        memcpy(kek, keyring_primary(k)->key, KEK_SIZE);
+        assert_null(memmem(wrapped, sizeof(wrapped), kek, KEK_SIZE));
+        assert_null(memmem(wrapped, sizeof(wrapped), kek, 8));
 
-        assert_int_equal(store_meta_get(f->store, "key_check", &check, &check_size), 0);
-        keyring_key_check(key_a, want);
-        assert_int_equal(check_size, KEY_CHECK_SIZE);
-        assert_memory_equal(check, want, KEY_CHECK_SIZE);
-        free(check);
-        assert_int_equal(keyring_verify_root(f->store, key_a), 0);
-
-        /* One row, primary, version 1, holding the KEK only wrapped. */
-        KekRows rows = { .kek = keyring_primary(f->keyring)->key };
-        assert_int_equal(store_kek_foreach(f->store, kek_row, &rows), 0);
-        assert_int_equal(rows.n, 1);
-        assert_int_equal(rows.version, 1);
-        assert_true(rows.primary);
-        assert_int_equal(rows.wrapped_size, TEST_KEK_WRAPPED_SIZE);
-        assert_false(rows.contains_kek);
-        fixture_close(f);
+        /* Not complete without an index key. */
+        assert_int_equal(keyring_complete(k), -ENOKEY);
+        assert_null(keyring_compare_key(k));
+        assert_int_equal(keyring_index_key_create(k, idx), 0);
+        assert_non_null(keyring_index_key(k));
+        assert_null(memmem(idx, sizeof(idx), keyring_index_key(k), 8));
+        assert_int_equal(keyring_complete(k), 0);
+        assert_non_null(keyring_compare_key(k));
+        /* Three different keys. */
+        assert_memory_not_equal(keyring_index_key(k), kek, KEK_SIZE);
+        assert_memory_not_equal(keyring_compare_key(k), kek, KEK_SIZE);
+        assert_memory_not_equal(keyring_compare_key(k), keyring_index_key(k), KEK_SIZE);
+        /* Complete twice: the same compare key. */
+        const uint8_t *compare = keyring_compare_key(k);
+        uint8_t compare_copy[KEK_SIZE];
+        memcpy(compare_copy, compare, KEK_SIZE);
+        assert_int_equal(keyring_complete(k), 0);
+        assert_memory_equal(keyring_compare_key(k), compare_copy, KEK_SIZE);
+        sodium_memzero(kek, sizeof(kek));
+        keyring_free(k);
 }
 
-static void test_reopen_same_key(void **state) {
-        Fixture *f = *state;
+/* What one keyring created and sealed, a keyring under the same root key
+ * unwraps and opens. */
+static void test_unwrap_same_root(void **state) {
+        (void) state;
         const RecordId id = { RECORD_SECRET, "todo", "client_secret", 1 };
-        uint8_t *sealed = NULL, first_kek[KEK_SIZE];
+        uint8_t *sealed = NULL;
         size_t sealed_size = 0;
         int64_t kek_version = 0;
         SecretBuf *out = NULL;
+        Wrapped w;
+        Keyring *b = NULL;
 
-        assert_int_equal(fixture_open(f, key_a), 0);
-        memcpy(first_kek, keyring_primary(f->keyring)->key, KEK_SIZE);
-        assert_int_equal(
-                envelope_seal(f->keyring, &id, (const uint8_t *) "s3cr3t", 6, &sealed, &sealed_size, &kek_version), 0);
-        fixture_close_db(f);
+        Keyring *a = keyring_created(&w);
+        assert_int_equal(envelope_seal(a, &id, (const uint8_t *) "s3cr3t", 6, &sealed, &sealed_size, &kek_version), 0);
+        assert_int_equal(kek_version, 1);
 
-        assert_int_equal(reopen(f, key_a), 0);
-        assert_int_equal(keyring_size(f->keyring), 1);
-        assert_int_equal(keyring_primary(f->keyring)->version, 1);
-        assert_memory_equal(keyring_primary(f->keyring)->key, first_kek, KEK_SIZE);
-        assert_int_equal(envelope_open(f->keyring, &id, sealed, sealed_size, &out), 0);
+        assert_int_equal(keyring_reload(key_a, &w, &b), 0);
+        assert_int_equal(keyring_size(b), 1);
+        assert_int_equal(keyring_primary(b)->version, 1);
+        assert_memory_equal(keyring_primary(b)->key, keyring_primary(a)->key, KEK_SIZE);
+        assert_memory_equal(keyring_index_key(b), keyring_index_key(a), KEK_SIZE);
+        assert_int_equal(envelope_open(b, &id, sealed, sealed_size, &out), 0);
         assert_int_equal(out->size, 6);
         assert_memory_equal(out->data, "s3cr3t", 6);
         secret_buf_free(out);
         free(sealed);
-        sodium_memzero(first_kek, sizeof(first_kek));
-        fixture_close(f);
+        keyring_free(a);
+        keyring_free(b);
+}
+
+/* keyring.c's wrapping is the format unit-crypto.h spells out: the test
+ * opens what keyring.c wrapped, and keyring.c opens what the test wrapped. */
+static void test_wrapping_format(void **state) {
+        (void) state;
+        uint8_t key[KEK_SIZE];
+        Wrapped w;
+
+        Keyring *a = keyring_created(&w);
+        assert_int_equal(test_key_unwrap(TEST_KEK_LABEL, key_a, 1, w.kek, key), 0);
+        assert_memory_equal(key, keyring_primary(a)->key, KEK_SIZE);
+        assert_int_equal(test_key_unwrap(TEST_INDEX_KEY_LABEL, key_a, 1, w.index_key, key), 0);
+        assert_memory_equal(key, keyring_index_key(a), KEK_SIZE);
+        /* The labels keep the two apart. */
+        assert_int_equal(test_key_unwrap(TEST_INDEX_KEY_LABEL, key_a, 1, w.kek, key), -1);
+        assert_int_equal(test_key_unwrap(TEST_KEK_LABEL, key_a, 1, w.index_key, key), -1);
+        keyring_free(a);
+
+        /* An index key wrapped by the test loads as keyring.c's own. */
+        uint8_t idx[KEK_SIZE], nonce[24], wrapped[TEST_KEK_WRAPPED_SIZE];
+        bytes_counting(idx, sizeof(idx), 0x55);
+        randombytes_buf(nonce, sizeof(nonce));
+        test_key_wrap(TEST_INDEX_KEY_LABEL, key_a, 1, idx, nonce, wrapped);
+        Keyring *k = keyring_under(key_a);
+        assert_int_equal(keyring_index_key_unwrap(k, wrapped, sizeof(wrapped)), 0);
+        assert_memory_equal(keyring_index_key(k), idx, KEK_SIZE);
+        keyring_free(k);
+        sodium_memzero(key, sizeof(key));
+}
+
+/* KEKs wrapped by the test as keyring.c wraps them: they load with their
+ * versions and their exact bytes, and the primary is the one marked so. */
+static void test_known_keks_load(void **state) {
+        (void) state;
+        uint8_t kek1[KEK_SIZE], kek2[KEK_SIZE], idx[KEK_WRAPPED_SIZE];
+
+        bytes_counting(kek1, sizeof(kek1), 0x10);
+        bytes_counting(kek2, sizeof(kek2), 0x90);
+        Keyring *k = keyring_under(key_a);
+        assert_int_equal(test_kek_load(k, key_a, 1, false, kek1), 0);
+        assert_int_equal(test_kek_load(k, key_a, 2, true, kek2), 0);
+        assert_int_equal(keyring_index_key_create(k, idx), 0);
+        assert_int_equal(keyring_complete(k), 0);
+
+        assert_int_equal(keyring_size(k), 2);
+        assert_int_equal(keyring_primary(k)->version, 2);
+        assert_memory_equal(keyring_primary(k)->key, kek2, KEK_SIZE);
+        assert_non_null(keyring_find(k, 1));
+        assert_memory_equal(keyring_find(k, 1)->key, kek1, KEK_SIZE);
+
+        /* New writes use the primary; what the older KEK sealed still opens. */
+        const RecordId id = { RECORD_SECRET, "p", "n", 1 };
+        uint8_t *sealed = NULL, old[ENVELOPE_OVERHEAD + 1], dek[KEK_SIZE] = { 1 }, n1[24] = { 2 }, n2[24] = { 3 };
+        size_t sealed_size = 0;
+        int64_t kek_version = 0;
+        SecretBuf *out = NULL;
+        assert_int_equal(envelope_seal(k, &id, (const uint8_t *) "x", 1, &sealed, &sealed_size, &kek_version), 0);
+        assert_int_equal(kek_version, 2);
+        free(sealed);
+        envelope_seal_with(keyring_find(k, 1), &id, dek, n1, n2, (const uint8_t *) "y", 1, old);
+        assert_int_equal(envelope_open(k, &id, old, sizeof(old), &out), 0);
+        assert_int_equal(out->data[0], 'y');
+        secret_buf_free(out);
+        keyring_free(k);
+}
+
+/* A second KEK created becomes the primary; the first stays for opening. */
+static void test_kek_create_rotates(void **state) {
+        (void) state;
+        uint8_t w1[KEK_WRAPPED_SIZE], w2[KEK_WRAPPED_SIZE], key[KEK_SIZE];
+        Keyring *k = keyring_under(key_a);
+
+        assert_int_equal(keyring_kek_create(k, 1, w1), 0);
+        assert_int_equal(keyring_kek_create(k, 2, w2), 0);
+        assert_int_equal(keyring_size(k), 2);
+        assert_int_equal(keyring_primary(k)->version, 2);
+        assert_memory_not_equal(keyring_find(k, 1)->key, keyring_find(k, 2)->key, KEK_SIZE);
+        /* Fresh nonces, and each wrapping is bound to its version. */
+        assert_memory_not_equal(w1, w2, 24);
+        assert_int_equal(test_key_unwrap(TEST_KEK_LABEL, key_a, 2, w2, key), 0);
+        assert_memory_equal(key, keyring_find(k, 2)->key, KEK_SIZE);
+        assert_int_equal(test_key_unwrap(TEST_KEK_LABEL, key_a, 1, w2, key), -1);
+        sodium_memzero(key, sizeof(key));
+        keyring_free(k);
+}
+
+/* Unwrapping fails and adds nothing. */
+static void assert_kek_refused(const uint8_t root[static ROOT_KEY_SIZE], int64_t version, const uint8_t *wrapped,
+                               size_t size, const char *what) {
+        Keyring *k = keyring_under(root);
+        int r = keyring_kek_unwrap(k, version, true, wrapped, size);
+        if (r != -EUCLEAN)
+                fail_msg("%s: want -EUCLEAN, got %d", what, r);
+        assert_int_equal(keyring_size(k), 0);
+        assert_null(keyring_find(k, version));
+        /* Nothing primary was left behind: the ring is not complete. */
+        uint8_t idx[KEK_WRAPPED_SIZE];
+        assert_int_equal(keyring_index_key_create(k, idx), 0);
+        assert_int_equal(keyring_complete(k), -EUCLEAN);
+        keyring_free(k);
 }
 
 static void test_wrong_root_key(void **state) {
-        Fixture *f = *state;
-        uint8_t *before = NULL, *after = NULL;
-        size_t before_size = 0, after_size = 0;
-        Keyring *k = NULL;
+        (void) state;
+        Keyring *b = NULL;
+        Wrapped w;
 
-        make_database(f);
-        assert_int_equal(file_read_all(f->db_path, &before, &before_size), 0);
-        assert_true(before_size > 0);
-
-        assert_int_equal(store_open(f->db_path, &f->store), 0);
-        assert_int_equal(keyring_verify_root(f->store, key_b), -EKEYREJECTED);
-        /* keyring_load() refuses on its own too, even after a (no-op)
-         * migration, and takes the key even so. */
-        assert_int_equal(store_migrate(f->store), 0);
-        assert_int_equal(keyring_load(f->store, root_key_dup(key_b), &k), -EKEYREJECTED);
-        assert_null(k);
+        Keyring *a = keyring_created(&w);
+        assert_kek_refused(key_b, 1, w.kek, sizeof(w.kek), "other root key");
         /* A key one bit away is just as wrong. */
         uint8_t near[ROOT_KEY_SIZE];
         memcpy(near, key_a, sizeof(near));
         near[31] ^= 1;
-        assert_int_equal(keyring_verify_root(f->store, near), -EKEYREJECTED);
-        assert_int_equal(keyring_load(f->store, root_key_dup(near), &k), -EKEYREJECTED);
-        fixture_close_db(f);
+        assert_kek_refused(near, 1, w.kek, sizeof(w.kek), "root key one bit off");
 
-        assert_int_equal(file_read_all(f->db_path, &after, &after_size), 0);
-        assert_int_equal(after_size, before_size);
-        assert_memory_equal(after, before, before_size);
-        free(before);
-        free(after);
+        /* The index key too. */
+        Keyring *k = keyring_under(key_b);
+        assert_int_equal(keyring_index_key_unwrap(k, w.index_key, sizeof(w.index_key)), -EUCLEAN);
+        assert_null(keyring_index_key(k));
+        keyring_free(k);
+        assert_int_equal(keyring_reload(key_b, &w, &b), -EUCLEAN);
 
         /* And the right key still works afterwards. */
-        assert_int_equal(reopen(f, key_a), 0);
-        fixture_close(f);
+        assert_int_equal(keyring_reload(key_a, &w, &b), 0);
+        assert_memory_equal(keyring_primary(b)->key, keyring_primary(a)->key, KEK_SIZE);
+        keyring_free(b);
+        keyring_free(a);
+}
+
+/* The version is associated data: a wrapped KEK cannot pose as another
+ * version, nor as the index key, nor the index key as a KEK. */
+static void test_wrong_version(void **state) {
+        (void) state;
+        Wrapped w;
+        const int64_t versions[] = { 0, 2, -1, INT64_C(0x0100000000000001), INT64_MAX };
+
+        Keyring *a = keyring_created(&w);
+        for (size_t i = 0; i < ELEMENTSOF(versions); i++) {
+                char what[64];
+                snprintf(what, sizeof(what), "KEK 1 as version %lld", (long long) versions[i]);
+                assert_kek_refused(key_a, versions[i], w.kek, sizeof(w.kek), what);
+        }
+        assert_kek_refused(key_a, 1, w.index_key, sizeof(w.index_key), "index key as KEK 1");
+        Keyring *k = keyring_under(key_a);
+        assert_int_equal(keyring_index_key_unwrap(k, w.kek, sizeof(w.kek)), -EUCLEAN);
+        assert_null(keyring_index_key(k));
+        keyring_free(k);
+        keyring_free(a);
+}
+
+static void test_wrong_size(void **state) {
+        (void) state;
+        uint8_t longer[KEK_WRAPPED_SIZE + 8];
+        Wrapped w;
+
+        Keyring *a = keyring_created(&w);
+        const size_t sizes[] = { 0, 1, 24, 40, KEK_WRAPPED_SIZE - 16, KEK_WRAPPED_SIZE - 1 };
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+                char what[64];
+                snprintf(what, sizeof(what), "first %zu bytes", sizes[i]);
+                assert_kek_refused(key_a, 1, w.kek, sizes[i], what);
+        }
+        memcpy(longer, w.kek, sizeof(w.kek));
+        memset(longer + sizeof(w.kek), 0, sizeof(longer) - sizeof(w.kek));
+        assert_kek_refused(key_a, 1, longer, sizeof(w.kek) + 1, "one byte more");
+        assert_kek_refused(key_a, 1, longer, sizeof(longer), "eight bytes more");
+
+        Keyring *k = keyring_under(key_a);
+        assert_int_equal(keyring_index_key_unwrap(k, w.index_key, sizeof(w.index_key) - 1), -EUCLEAN);
+        memcpy(longer, w.index_key, sizeof(w.index_key));
+        assert_int_equal(keyring_index_key_unwrap(k, longer, sizeof(w.index_key) + 1), -EUCLEAN);
+        assert_null(keyring_index_key(k));
+        keyring_free(k);
+        keyring_free(a);
+}
+
+/* Any flipped byte, in the nonce, the ciphertext or the tag. */
+static void test_tampered_byte(void **state) {
+        (void) state;
+        Wrapped w;
+
+        Keyring *a = keyring_created(&w);
+        for (size_t pos = 0; pos < KEK_WRAPPED_SIZE; pos++) {
+                char what[64];
+                snprintf(what, sizeof(what), "byte %zu flipped", pos);
+                w.kek[pos] ^= 0x01;
+                assert_kek_refused(key_a, 1, w.kek, sizeof(w.kek), what);
+                w.kek[pos] ^= 0x01;
+
+                Keyring *k = keyring_under(key_a);
+                w.index_key[pos] ^= 0x80;
+                assert_int_equal(keyring_index_key_unwrap(k, w.index_key, sizeof(w.index_key)), -EUCLEAN);
+                w.index_key[pos] ^= 0x80;
+                keyring_free(k);
+        }
+        /* Random bytes of the right size. */
+        uint8_t noise[KEK_WRAPPED_SIZE];
+        randombytes_buf(noise, sizeof(noise));
+        assert_kek_refused(key_a, 1, noise, sizeof(noise), "random bytes");
+
+        /* Restored, it loads. */
+        Keyring *b = NULL;
+        assert_int_equal(keyring_reload(key_a, &w, &b), 0);
+        keyring_free(b);
+        keyring_free(a);
+}
+
+/* Two KEKs of one version: the ring refuses the second, whichever way it
+ * comes, and keeps the first. */
+static void test_duplicate_version(void **state) {
+        (void) state;
+        uint8_t wrapped[KEK_WRAPPED_SIZE], first[KEK_SIZE], other[KEK_SIZE];
+        Wrapped w;
+
+        Keyring *a = keyring_created(&w);
+        Keyring *k = keyring_under(key_a);
+        assert_int_equal(keyring_kek_unwrap(k, 1, true, w.kek, sizeof(w.kek)), 0);
+        assert_int_equal(keyring_kek_unwrap(k, 1, true, w.kek, sizeof(w.kek)), -EUCLEAN);
+        assert_int_equal(keyring_size(k), 1);
+        memcpy(first, keyring_find(k, 1)->key, KEK_SIZE);
+
+        /* Another KEK as version 1. */
+        bytes_counting(other, sizeof(other), 0x33);
+        assert_int_equal(test_kek_load(k, key_a, 1, false, other), -EUCLEAN);
+        /* Creating version 1 again. */
+        assert_int_equal(keyring_kek_create(k, 1, wrapped), -EUCLEAN);
+        assert_int_equal(keyring_size(k), 1);
+        assert_memory_equal(keyring_find(k, 1)->key, first, KEK_SIZE);
+        assert_int_equal(keyring_primary(k)->version, 1);
+        keyring_free(k);
+        keyring_free(a);
+        sodium_memzero(first, sizeof(first));
+}
+
+static void test_complete_needs_primary_and_index_key(void **state) {
+        (void) state;
+        uint8_t wrapped[KEK_WRAPPED_SIZE], idx[KEK_WRAPPED_SIZE], kek[KEK_SIZE];
+
+        /* Nothing at all; then only an index key. */
+        Keyring *k = keyring_under(key_a);
+        assert_int_equal(keyring_complete(k), -EUCLEAN);
+        assert_int_equal(keyring_index_key_create(k, idx), 0);
+        assert_int_equal(keyring_complete(k), -EUCLEAN);
+        /* KEKs, none of them primary. */
+        bytes_counting(kek, sizeof(kek), 1);
+        assert_int_equal(test_kek_load(k, key_a, 1, false, kek), 0);
+        assert_int_equal(test_kek_load(k, key_a, 2, false, kek), 0);
+        assert_int_equal(keyring_complete(k), -EUCLEAN);
+        assert_null(keyring_compare_key(k));
+        keyring_free(k);
+
+        /* A primary but no index key. */
+        k = keyring_under(key_a);
+        assert_int_equal(keyring_kek_create(k, 1, wrapped), 0);
+        assert_int_equal(keyring_complete(k), -ENOKEY);
+        /* A failed index key unwrap does not count as one. */
+        memset(idx, 0, sizeof(idx));
+        assert_int_equal(keyring_index_key_unwrap(k, idx, sizeof(idx)), -EUCLEAN);
+        assert_int_equal(keyring_complete(k), -ENOKEY);
+        assert_null(keyring_compare_key(k));
+        keyring_free(k);
+
+        /* A loaded (not created) primary and index key: complete. */
+        Wrapped w;
+        Keyring *a = keyring_created(&w), *b = NULL;
+        assert_int_equal(keyring_reload(key_a, &w, &b), 0);
+        assert_non_null(keyring_compare_key(b));
+        keyring_free(a);
+        keyring_free(b);
 }
 
 static void test_key_check_value(void **state) {
@@ -201,150 +440,101 @@ static void test_key_check_value(void **state) {
         char *hex = hex_of(got, sizeof(got));
         assert_string_equal(hex, "67f33e7a0fd3628b3ad4f7c776e7bef4ed920b715ae240ed9a37675ab091c34f");
         free(hex);
+
+        /* A keyring's own check is its root key's. */
+        Keyring *kr = keyring_under(k);
+        keyring_root_check(kr, got);
+        hex = hex_of(got, sizeof(got));
+        assert_string_equal(hex, "67f33e7a0fd3628b3ad4f7c776e7bef4ed920b715ae240ed9a37675ab091c34f");
+        free(hex);
+        keyring_free(kr);
 }
 
-/* KEKs wrapped by the test as keyring.c wraps them: they load with their
- * versions and their exact bytes, and the primary is the one marked so. */
-static void test_known_keks_load(void **state) {
-        Fixture *f = *state;
-        uint8_t kek1[KEK_SIZE], kek2[KEK_SIZE], wrapped[TEST_KEK_WRAPPED_SIZE], nonce[24];
+static void test_root_matches(void **state) {
+        (void) state;
+        uint8_t check_a[KEY_CHECK_SIZE], check_b[KEY_CHECK_SIZE], longer[KEY_CHECK_SIZE + 1];
 
-        bytes_counting(kek1, sizeof(kek1), 0x10);
-        bytes_counting(kek2, sizeof(kek2), 0x90);
-        assert_int_equal(fixture_open_store(f), 0);
-        assert_int_equal(test_kek_seed(f->store, key_a, 1, false, kek1), 0);
-        randombytes_buf(nonce, sizeof(nonce));
-        test_kek_wrap(key_a, 2, kek2, nonce, wrapped);
-        assert_int_equal(store_kek_insert(f->store, 2, true, wrapped, sizeof(wrapped)), 0);
+        keyring_key_check(key_a, check_a);
+        keyring_key_check(key_b, check_b);
+        Keyring *a = keyring_under(key_a), *b = keyring_under(key_b);
 
-        assert_int_equal(keyring_load(f->store, root_key_dup(key_a), &f->keyring), 0);
-        assert_int_equal(keyring_size(f->keyring), 2);
-        assert_int_equal(keyring_primary(f->keyring)->version, 2);
-        assert_memory_equal(keyring_primary(f->keyring)->key, kek2, KEK_SIZE);
-        assert_non_null(keyring_find(f->keyring, 1));
-        assert_memory_equal(keyring_find(f->keyring, 1)->key, kek1, KEK_SIZE);
+        assert_true(keyring_root_matches(a, check_a, sizeof(check_a)));
+        assert_true(keyring_root_matches(b, check_b, sizeof(check_b)));
+        assert_false(keyring_root_matches(a, check_b, sizeof(check_b)));
+        assert_false(keyring_root_matches(b, check_a, sizeof(check_a)));
 
-        /* New writes use the primary; what the older KEK sealed still opens. */
-        const RecordId id = { RECORD_SECRET, "p", "n", 1 };
-        uint8_t *sealed = NULL, old[ENVELOPE_OVERHEAD + 1], dek[KEK_SIZE] = { 1 }, n1[24] = { 2 }, n2[24] = { 3 };
-        size_t sealed_size = 0;
-        int64_t kek_version = 0;
-        SecretBuf *out = NULL;
-        assert_int_equal(envelope_seal(f->keyring, &id, (const uint8_t *) "x", 1, &sealed, &sealed_size, &kek_version),
-                         0);
-        assert_int_equal(kek_version, 2);
-        free(sealed);
-        envelope_seal_with(keyring_find(f->keyring, 1), &id, dek, n1, n2, (const uint8_t *) "y", 1, old);
-        assert_int_equal(envelope_open(f->keyring, &id, old, sizeof(old), &out), 0);
-        assert_int_equal(out->data[0], 'y');
-        secret_buf_free(out);
-        fixture_close(f);
-}
-
-/* Flip one byte of KEK 1's wrapped blob in the file. */
-static void kek_flip_byte(const char *db_path, size_t pos) {
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st = NULL;
-        uint8_t wrapped[TEST_KEK_WRAPPED_SIZE];
-
-        assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db, "SELECT wrapped FROM kek WHERE version = 1", -1, &st, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        assert_int_equal(sqlite3_column_bytes(st, 0), sizeof(wrapped));
-        memcpy(wrapped, sqlite3_column_blob(st, 0), sizeof(wrapped));
-        sqlite3_finalize(st);
-
-        wrapped[pos] ^= 0x01;
-        assert_int_equal(sqlite3_prepare_v2(db, "UPDATE kek SET wrapped = ?1 WHERE version = 1", -1, &st, NULL),
-                         SQLITE_OK);
-        sqlite3_bind_blob(st, 1, wrapped, sizeof(wrapped), SQLITE_STATIC);
-        assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-        sqlite3_finalize(st);
-        assert_int_equal(sqlite3_changes(db), 1);
-        sqlite3_close(db);
-}
-
-static void test_tampered_kek_byte(void **state) {
-        Fixture *f = *state;
-        /* Nonce, ciphertext and tag: first and last byte of each. */
-        const size_t positions[] = { 0, 23, 24, 40, 55, 56, 71 };
-
-        for (size_t i = 0; i < ELEMENTSOF(positions); i++) {
-                make_database(f);
-                kek_flip_byte(f->db_path, positions[i]);
-                int r = reopen(f, key_a);
-                if (r != -EUCLEAN)
-                        fail_msg("byte %zu flipped: want -EUCLEAN, got %d", positions[i], r);
-                assert_null(f->keyring);
-                fixture_close(f);
+        /* Any flipped byte. */
+        for (size_t i = 0; i < KEY_CHECK_SIZE; i++) {
+                check_a[i] ^= 0x01;
+                if (keyring_root_matches(a, check_a, sizeof(check_a)))
+                        fail_msg("byte %zu flipped: matches", i);
+                check_a[i] ^= 0x01;
         }
+        /* Wrong sizes: a prefix of the right value, or more than it. */
+        assert_false(keyring_root_matches(a, check_a, 0));
+        assert_false(keyring_root_matches(a, check_a, 1));
+        assert_false(keyring_root_matches(a, check_a, KEY_CHECK_SIZE - 1));
+        memcpy(longer, check_a, KEY_CHECK_SIZE);
+        longer[KEY_CHECK_SIZE] = 0;
+        assert_false(keyring_root_matches(a, longer, sizeof(longer)));
+        /* All zeros (a wiped value) is no one's. */
+        uint8_t zero[KEY_CHECK_SIZE] = {};
+        assert_false(keyring_root_matches(a, zero, sizeof(zero)));
+        /* The root key itself is not its check. */
+        assert_false(keyring_root_matches(a, key_a, ROOT_KEY_SIZE));
+        assert_true(keyring_root_matches(a, check_a, sizeof(check_a)));
+        keyring_free(a);
+        keyring_free(b);
 }
 
-static void test_tampered_kek_blob(void **state) {
-        Fixture *f = *state;
-        static const char *const tamper[] = {
-                /* fresh random bytes of the right size */
-                "UPDATE kek SET wrapped = randomblob(72)",
-                /* wrong sizes */
-                "UPDATE kek SET wrapped = substr(wrapped, 1, 71)",
-                "UPDATE kek SET wrapped = CAST(wrapped || x'00' AS BLOB)",
-                "UPDATE kek SET wrapped = x''",
-        };
-        for (size_t i = 0; i < ELEMENTSOF(tamper); i++) {
-                make_database(f);
-                sql_exec(f->db_path, tamper[i]);
-                int r = reopen(f, key_a);
-                if (r != -EUCLEAN)
-                        fail_msg("%s: want -EUCLEAN, got %d", tamper[i], r);
-                assert_null(f->keyring);
-                fixture_close(f);
-        }
+static void test_index_key_round_trip(void **state) {
+        (void) state;
+        uint8_t w1[KEK_WRAPPED_SIZE], w2[KEK_WRAPPED_SIZE], first[KEK_SIZE];
+
+        Keyring *a = keyring_under(key_a);
+        assert_int_equal(keyring_index_key_create(a, w1), 0);
+        memcpy(first, keyring_index_key(a), KEK_SIZE);
+
+        Keyring *b = keyring_under(key_a);
+        assert_int_equal(keyring_index_key_unwrap(b, w1, sizeof(w1)), 0);
+        assert_memory_equal(keyring_index_key(b), first, KEK_SIZE);
+        /* Unwrapped again: the same key. */
+        assert_int_equal(keyring_index_key_unwrap(b, w1, sizeof(w1)), 0);
+        assert_memory_equal(keyring_index_key(b), first, KEK_SIZE);
+        /* A failed unwrap leaves none, not the previous one. */
+        w1[30] ^= 1;
+        assert_int_equal(keyring_index_key_unwrap(b, w1, sizeof(w1)), -EUCLEAN);
+        assert_null(keyring_index_key(b));
+        w1[30] ^= 1;
+
+        /* Created again: another key and another wrapping. */
+        assert_int_equal(keyring_index_key_create(a, w2), 0);
+        assert_memory_not_equal(keyring_index_key(a), first, KEK_SIZE);
+        assert_memory_not_equal(w1, w2, sizeof(w1));
+        assert_int_equal(keyring_index_key_unwrap(b, w2, sizeof(w2)), 0);
+        assert_memory_equal(keyring_index_key(b), keyring_index_key(a), KEK_SIZE);
+        sodium_memzero(first, sizeof(first));
+        keyring_free(a);
+        keyring_free(b);
 }
 
-/* A wrapped KEK is bound to its version and its rows cannot vanish. */
-static void test_tampered_kek_rows(void **state) {
-        Fixture *f = *state;
-        static const char *const tamper[] = {
-                /* renumbered: the version is associated data */
-                "UPDATE kek SET version = 2",
-                /* no primary any more */
-                "UPDATE kek SET state = 'active'",
-                /* the ring deleted while the key check stays */
-                "DELETE FROM kek",
-        };
-        for (size_t i = 0; i < ELEMENTSOF(tamper); i++) {
-                make_database(f);
-                sql_exec(f->db_path, tamper[i]);
-                int r = reopen(f, key_a);
-                if (r != -EUCLEAN)
-                        fail_msg("%s: want -EUCLEAN, got %d", tamper[i], r);
-                fixture_close(f);
-        }
-}
+/* The compare key is the process's own: two keyrings of the same vault
+ * (same root, KEKs and index key) have different ones. */
+static void test_compare_key_per_keyring(void **state) {
+        (void) state;
+        Keyring *b = NULL, *c = NULL;
+        Wrapped w;
 
-/* A tampered key check is a wrong key, not a new database. */
-static void test_tampered_key_check(void **state) {
-        Fixture *f = *state;
-
-        make_database(f);
-        sql_exec(f->db_path, "UPDATE meta SET value = zeroblob(32) WHERE key = 'key_check'");
-        assert_int_equal(reopen(f, key_a), -EKEYREJECTED);
-        fixture_close_db(f);
-        sql_exec(f->db_path, "UPDATE meta SET value = x'00' WHERE key = 'key_check'");
-        assert_int_equal(reopen(f, key_a), -EKEYREJECTED);
-        fixture_close(f);
-}
-
-static int setup_fixture(void **state) {
-        *state = calloc(1, sizeof(Fixture));
-        return *state ? 0 : -1;
-}
-
-/* Runs even when a test fails: the temp dir never outlives the test. */
-static int teardown_fixture(void **state) {
-        fixture_close(*state);
-        free(*state);
-        return 0;
+        Keyring *a = keyring_created(&w);
+        assert_int_equal(keyring_reload(key_a, &w, &b), 0);
+        assert_int_equal(keyring_reload(key_a, &w, &c), 0);
+        assert_memory_equal(keyring_index_key(a), keyring_index_key(b), KEK_SIZE);
+        assert_memory_not_equal(keyring_compare_key(a), keyring_compare_key(b), KEK_SIZE);
+        assert_memory_not_equal(keyring_compare_key(b), keyring_compare_key(c), KEK_SIZE);
+        assert_memory_not_equal(keyring_compare_key(a), keyring_index_key(a), KEK_SIZE);
+        keyring_free(a);
+        keyring_free(b);
+        keyring_free(c);
 }
 
 int main(void) {
@@ -354,15 +544,21 @@ int main(void) {
         randombytes_buf(key_b, sizeof(key_b));
 
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_new_database, setup_fixture, teardown_fixture),
-                cmocka_unit_test_setup_teardown(test_reopen_same_key, setup_fixture, teardown_fixture),
-                cmocka_unit_test_setup_teardown(test_wrong_root_key, setup_fixture, teardown_fixture),
+                cmocka_unit_test(test_new_keyring),
+                cmocka_unit_test(test_unwrap_same_root),
+                cmocka_unit_test(test_wrapping_format),
+                cmocka_unit_test(test_known_keks_load),
+                cmocka_unit_test(test_kek_create_rotates),
+                cmocka_unit_test(test_wrong_root_key),
+                cmocka_unit_test(test_wrong_version),
+                cmocka_unit_test(test_wrong_size),
+                cmocka_unit_test(test_tampered_byte),
+                cmocka_unit_test(test_duplicate_version),
+                cmocka_unit_test(test_complete_needs_primary_and_index_key),
                 cmocka_unit_test(test_key_check_value),
-                cmocka_unit_test_setup_teardown(test_known_keks_load, setup_fixture, teardown_fixture),
-                cmocka_unit_test_setup_teardown(test_tampered_kek_byte, setup_fixture, teardown_fixture),
-                cmocka_unit_test_setup_teardown(test_tampered_kek_blob, setup_fixture, teardown_fixture),
-                cmocka_unit_test_setup_teardown(test_tampered_kek_rows, setup_fixture, teardown_fixture),
-                cmocka_unit_test_setup_teardown(test_tampered_key_check, setup_fixture, teardown_fixture),
+                cmocka_unit_test(test_root_matches),
+                cmocka_unit_test(test_index_key_round_trip),
+                cmocka_unit_test(test_compare_key_per_keyring),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

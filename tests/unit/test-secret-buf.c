@@ -1,4 +1,4 @@
-/* test-secret-buf.c — proto/secret-buf.c: plaintext buffers and base64.
+/* test-secret-buf.c — common/secret-buf.c: plaintext buffers and base64.
  *
  * Shows: base64 encode then decode gives the same bytes for every size
  * 0..100 and for SECRET_VALUE_SIZE_MAX; the encoding is standard padded

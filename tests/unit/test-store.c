@@ -1,4 +1,4 @@
-/* test-store.c — daemon/store.c: SQLite storage.
+/* test-store.c — daemon/store/store.c: SQLite storage.
  *
  * Shows: a new file is schema 0 and store_migrate() brings it to the newest
  * user_version (idempotently); records of both kinds put, get, version and
@@ -10,7 +10,8 @@
  * behind in the file; meta and KEK rows round-trip; a garbage file or
  * a damaged database is -EUCLEAN at open; a newer schema is -EPROTO; a
  * committed write is visible to a second, independent connection and a
- * rolled-back one is not. */
+ * rolled-back one is not. Plugins, token state, the API key index and the
+ * record cache have test files of their own (test-store-*.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,75 +21,12 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
-#include "unit-daemon.h"
+#include "unit-sql.h"
+#include "unit-store.h"
 
 /* The newest schema version store.c knows today. */
 #define NEWEST_SCHEMA STORE_SCHEMA_VERSION
-
-static int setup_empty(void **state) {
-        *state = calloc(1, sizeof(Fixture));
-        return *state ? 0 : -1;
-}
-
-/* A migrated store with KEK rows 1 and 2 (records reference them). */
-static int setup_store(void **state) {
-        Fixture *f = calloc(1, sizeof(Fixture));
-        uint8_t wrapped[TEST_KEK_WRAPPED_SIZE] = { 0 };
-
-        *state = f;
-        if (!f || fixture_open_store(f) < 0)
-                return -1;
-        if (store_kek_insert(f->store, 1, false, wrapped, sizeof(wrapped)) < 0 ||
-            store_kek_insert(f->store, 2, true, wrapped, sizeof(wrapped)) < 0)
-                return -1;
-        return 0;
-}
-
-static int teardown(void **state) {
-        fixture_close(*state);
-        free(*state);
-        return 0;
-}
-
-/* A second connection of its own to the file. */
-static sqlite3 *db_open_independent(const char *path) {
-        sqlite3 *db = NULL;
-        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-        return db;
-}
-
-static int64_t sql_int(sqlite3 *db, const char *sql) {
-        sqlite3_stmt *st = NULL;
-        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        int64_t v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        return v;
-}
-
-static void sql_exec(const char *path, const char *sql) {
-        sqlite3 *db = db_open_independent(path);
-        char *err = NULL;
-        if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-                fail_msg("%s: %s", sql, err);
-        sqlite3_close(db);
-}
-
-static void put(Store *s, RecordKind kind, const char *plugin, const char *name, int64_t version, int64_t updated_at,
-                const char *sealed) {
-        StoredRecord rec = {
-                .version = version,
-                .kek_version = 1,
-                .sealed = (uint8_t *) sealed,
-                .sealed_size = strlen(sealed),
-                .updated_at = updated_at,
-        };
-        int r = store_record_put(s, kind, plugin, name, &rec);
-        if (r != 0)
-                fail_msg("put %s/%s: %d", plugin, name, r);
-}
 
 static void test_migrate_from_zero(void **state) {
         Fixture *f = *state;
@@ -109,8 +47,14 @@ static void test_migrate_from_zero(void **state) {
         sqlite3 *db = db_open_independent(f->db_path);
         assert_int_equal(sql_int(db, "PRAGMA user_version"), NEWEST_SCHEMA);
         assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
-                                     "name IN ('meta', 'kek', 'secret', 'token')"),
-                         4);
+                                     "name IN ('meta', 'kek', 'secret', 'token', 'plugin', 'apikey', "
+                                     "'apikey_lookup')"),
+                         7);
+        /* Schema 3's column, and the trigger that keeps the API key index. */
+        assert_int_equal(sql_int(db, "SELECT count(*) FROM pragma_table_info('plugin') WHERE name = 'auth_scheme'"), 1);
+        assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                                     "tbl_name = 'apikey'"),
+                         1);
         sqlite3_stmt *st = NULL;
         assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
         assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -157,7 +101,7 @@ static void test_garbage_file(void **state) {
         f->db_path = path_join(f->dir, "db");
         for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
                 Store *s = NULL;
-                randombytes_buf(noise, sizes[i]);
+                bytes_noise(noise, sizes[i], 0x5eed + i);
                 assert_int_equal(file_write_all(f->db_path, noise, sizes[i], 0600), 0);
                 int r = store_open(f->db_path, &s);
                 if (r != -EUCLEAN)
@@ -177,7 +121,9 @@ static void test_damaged_database(void **state) {
         uint8_t *data = NULL;
         size_t size = 0;
 
-        assert_int_equal(fixture_open(f, (const uint8_t[ROOT_KEY_SIZE]) { 1 }), 0);
+        assert_int_equal(fixture_open_with_keks(f), 0);
+        put_record(f->store, RECORD_SECRET, "p", "n", 1, 1, "sealed");
+        put_record(f->store, RECORD_TOKEN, "p", "u", 1, 1, "sealed");
         fixture_close_db(f);
         assert_int_equal(file_read_all(f->db_path, &data, &size), 0);
         assert_true(size >= 3 * 4096);
@@ -226,10 +172,10 @@ static void test_put_get_both_kinds(void **state) {
         assert_int_equal(store_record_version(f->store, RECORD_SECRET, "todo", "client_secret", &v), 0);
         assert_int_equal(v, 0);
 
-        put(f->store, RECORD_SECRET, "todo", "client_secret", 1, 1000, "sealed-secret");
-        put(f->store, RECORD_TOKEN, "todo", "user@example.com", 4, 1001, "sealed-token");
+        put_record(f->store, RECORD_SECRET, "todo", "client_secret", 1, 1000, "sealed-secret");
+        put_record(f->store, RECORD_TOKEN, "todo", "user@example.com", 4, 1001, "sealed-token");
         /* The same key in the other kind is another record. */
-        put(f->store, RECORD_TOKEN, "todo", "client_secret", 7, 1002, "sealed-token-2");
+        put_record(f->store, RECORD_TOKEN, "todo", "client_secret", 7, 1002, "sealed-token-2");
 
         check_get(f->store, RECORD_SECRET, "todo", "client_secret", 1, "sealed-secret");
         check_get(f->store, RECORD_TOKEN, "todo", "user@example.com", 4, "sealed-token");
@@ -317,8 +263,8 @@ static void test_delete(void **state) {
         StoredRecord got = {};
         int64_t v = -1;
 
-        put(f->store, RECORD_SECRET, "p", "n", 3, 1, "s");
-        put(f->store, RECORD_TOKEN, "p", "n", 1, 1, "t");
+        put_record(f->store, RECORD_SECRET, "p", "n", 3, 1, "s");
+        put_record(f->store, RECORD_TOKEN, "p", "n", 1, 1, "t");
 
         assert_int_equal(store_record_delete(f->store, RECORD_SECRET, "p", "n"), 0);
         assert_int_equal(store_record_get(f->store, RECORD_SECRET, "p", "n", &got), -ENOENT);
@@ -334,7 +280,7 @@ static void test_delete(void **state) {
         assert_int_equal(store_record_delete(f->store, RECORD_TOKEN, "p", "n"), -ENOENT);
 
         /* Deleted, then put again: a new record. */
-        put(f->store, RECORD_SECRET, "p", "n", 1, 50, "again");
+        put_record(f->store, RECORD_SECRET, "p", "n", 1, 50, "again");
         check_get(f->store, RECORD_SECRET, "p", "n", 1, "again");
         assert_int_equal(store_record_get(f->store, RECORD_SECRET, "p", "n", &got), 0);
         assert_int_equal(got.created_at, 50);
@@ -363,7 +309,7 @@ static void put_sorted_shuffled(Store *s, RecordKind kind) {
         const size_t n = ELEMENTSOF(sorted);
         for (size_t i = 0; i < n; i++) {
                 size_t j = (i * 5 + 3) % n; /* 5 is coprime with 13 */
-                put(s, kind, sorted[j][0], sorted[j][1], 1, (int64_t) (100 + j), "x");
+                put_record(s, kind, sorted[j][0], sorted[j][1], 1, (int64_t) (100 + j), "x");
         }
 }
 
@@ -374,7 +320,7 @@ static void test_list_order(void **state) {
 
         assert_int_equal(ELEMENTSOF(sorted), 13);
         put_sorted_shuffled(f->store, RECORD_SECRET);
-        put(f->store, RECORD_TOKEN, "a", "token-only", 1, 1, "x");
+        put_record(f->store, RECORD_TOKEN, "a", "token-only", 1, 1, "x");
 
         assert_int_equal(store_record_list(f->store, RECORD_SECRET, NULL, NULL, NULL, 100, &items, &n), 0);
         assert_int_equal(n, ELEMENTSOF(sorted));
@@ -481,11 +427,11 @@ static void test_deleted_bytes_gone(void **state) {
                 deleted[i] = overwritten[i] = kept[i] = (char) ('a' + i % 26);
         deleted[64] = overwritten[64] = kept[64] = 0;
 
-        put(f->store, RECORD_SECRET, "p", "deleted", 1, 1, deleted);
-        put(f->store, RECORD_SECRET, "p", "overwritten", 1, 1, overwritten);
-        put(f->store, RECORD_SECRET, "p", "kept", 1, 1, kept);
+        put_record(f->store, RECORD_SECRET, "p", "deleted", 1, 1, deleted);
+        put_record(f->store, RECORD_SECRET, "p", "overwritten", 1, 1, overwritten);
+        put_record(f->store, RECORD_SECRET, "p", "kept", 1, 1, kept);
         assert_int_equal(store_record_delete(f->store, RECORD_SECRET, "p", "deleted"), 0);
-        put(f->store, RECORD_SECRET, "p", "overwritten", 2, 2, "the new value");
+        put_record(f->store, RECORD_SECRET, "p", "overwritten", 2, 2, "the new value");
         fixture_close_db(f); /* the last close checkpoints the WAL into the file */
 
         assert_int_equal(file_read_all(f->db_path, &data, &size), 0);
@@ -502,9 +448,9 @@ static void test_count(void **state) {
         assert_int_equal(store_record_count(f->store, RECORD_SECRET, &n), 0);
         assert_int_equal(n, 0);
         put_sorted_shuffled(f->store, RECORD_SECRET);
-        put(f->store, RECORD_TOKEN, "p", "u1", 1, 1, "x");
-        put(f->store, RECORD_TOKEN, "p", "u2", 1, 1, "x");
-        put(f->store, RECORD_TOKEN, "p", "u2", 2, 2, "y"); /* overwrite: still two */
+        put_record(f->store, RECORD_TOKEN, "p", "u1", 1, 1, "x");
+        put_record(f->store, RECORD_TOKEN, "p", "u2", 1, 1, "x");
+        put_record(f->store, RECORD_TOKEN, "p", "u2", 2, 2, "y"); /* overwrite: still two */
         assert_int_equal(store_record_count(f->store, RECORD_SECRET, &n), 0);
         assert_int_equal(n, ELEMENTSOF(sorted));
         assert_int_equal(store_record_count(f->store, RECORD_TOKEN, &n), 0);
@@ -542,7 +488,7 @@ typedef struct KekWalk {
 
 static int kek_walk(int64_t version, bool primary, const uint8_t *wrapped, size_t wrapped_size, void *userdata) {
         KekWalk *w = userdata;
-        assert_int_equal(wrapped_size, TEST_KEK_WRAPPED_SIZE);
+        assert_int_equal(wrapped_size, TEST_WRAPPED_SIZE);
         assert_non_null(wrapped);
         w->versions[w->n] = version;
         w->primary[w->n] = primary;
@@ -552,7 +498,7 @@ static int kek_walk(int64_t version, bool primary, const uint8_t *wrapped, size_
 
 static void test_kek_rows(void **state) {
         Fixture *f = *state;
-        uint8_t wrapped[TEST_KEK_WRAPPED_SIZE] = { 0 };
+        uint8_t wrapped[TEST_WRAPPED_SIZE] = { 0 };
         KekWalk w = {};
 
         /* setup_store inserted 1 (active) and 2 (primary); add 5 and 3. */
@@ -585,12 +531,12 @@ static void test_commit_visible_to_other_connection(void **state) {
         sqlite3 *db = db_open_independent(f->db_path);
 
         /* Autocommit put. */
-        put(f->store, RECORD_SECRET, "p", "auto", 1, 1, "sealed-auto");
+        put_record(f->store, RECORD_SECRET, "p", "auto", 1, 1, "sealed-auto");
         assert_int_equal(sql_int(db, "SELECT count(*) FROM secret WHERE plugin = 'p' AND name = 'auto'"), 1);
 
         /* An explicit transaction: invisible until committed. */
         assert_int_equal(store_begin(f->store), 0);
-        put(f->store, RECORD_SECRET, "p", "tx", 1, 1, "sealed-tx");
+        put_record(f->store, RECORD_SECRET, "p", "tx", 1, 1, "sealed-tx");
         assert_int_equal(sql_int(db, "SELECT count(*) FROM secret WHERE name = 'tx'"), 0);
         assert_int_equal(store_commit(f->store), 0);
         assert_int_equal(sql_int(db, "SELECT count(*) FROM secret WHERE name = 'tx'"), 1);
@@ -598,7 +544,7 @@ static void test_commit_visible_to_other_connection(void **state) {
 
         /* Rolled back: never visible, not even to the store itself. */
         assert_int_equal(store_begin(f->store), 0);
-        put(f->store, RECORD_SECRET, "p", "rolled", 1, 1, "x");
+        put_record(f->store, RECORD_SECRET, "p", "rolled", 1, 1, "x");
         store_rollback(f->store);
         assert_int_equal(sql_int(db, "SELECT count(*) FROM secret WHERE name = 'rolled'"), 0);
         int64_t v = -1;
@@ -616,130 +562,8 @@ static void test_commit_visible_to_other_connection(void **state) {
         check_get(f->store, RECORD_SECRET, "p", "tx", 1, "sealed-tx");
 }
 
-/* With the database held exclusively, reads are cached; every write path
- * must drop what it changes, a rolled-back write included. */
-static void assert_sealed(Store *s, RecordKind kind, const char *plugin, const char *name, const char *want) {
-        StoredRecord rec = {};
-        int r = store_record_get(s, kind, plugin, name, &rec);
-        if (!want) {
-                assert_int_equal(r, -ENOENT);
-                return;
-        }
-        assert_int_equal(r, 0);
-        assert_int_equal(rec.sealed_size, strlen(want));
-        assert_memory_equal(rec.sealed, want, rec.sealed_size);
-        stored_record_done(&rec);
-}
-
-static void test_cache_never_stale(void **state) {
-        Fixture *f = *state;
-        Store *s = f->store;
-        PluginRemoved removed;
-
-        assert_int_equal(store_lock_exclusive(s), 0);
-        put(s, RECORD_SECRET, "p", "a", 1, 100, "one");
-        assert_sealed(s, RECORD_SECRET, "p", "a", "one"); /* now cached */
-        assert_sealed(s, RECORD_SECRET, "p", "a", "one");
-        put(s, RECORD_SECRET, "p", "a", 2, 101, "two");
-        assert_sealed(s, RECORD_SECRET, "p", "a", "two");
-        /* The kinds are apart in the cache too. */
-        put(s, RECORD_TOKEN, "p", "a", 1, 100, "token");
-        assert_sealed(s, RECORD_TOKEN, "p", "a", "token");
-        assert_sealed(s, RECORD_SECRET, "p", "a", "two");
-
-        /* A rolled-back write leaves the committed value readable. */
-        assert_int_equal(store_begin(s), 0);
-        put(s, RECORD_SECRET, "p", "a", 3, 102, "three");
-        store_rollback(s);
-        assert_sealed(s, RECORD_SECRET, "p", "a", "two");
-
-        assert_int_equal(store_record_delete(s, RECORD_SECRET, "p", "a"), 0);
-        assert_sealed(s, RECORD_SECRET, "p", "a", NULL);
-
-        put(s, RECORD_SECRET, "q", "b", 1, 100, "bee");
-        assert_sealed(s, RECORD_SECRET, "q", "b", "bee");
-        assert_int_equal(store_plugin_delete_all(s, "q", &removed), 0);
-        assert_sealed(s, RECORD_SECRET, "q", "b", NULL);
-}
-
-/* A token set's refresh state is cached with its record, and follows every
- * lease and state change, a rolled-back one included. */
-static void test_token_state_cache(void **state) {
-        Fixture *f = *state;
-        Store *s = f->store;
-        TokenState st;
-
-        assert_int_equal(store_lock_exclusive(s), 0);
-        put(s, RECORD_TOKEN, "p", "u", 1, 100, "sealed");
-        assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
-        assert_string_equal(st.lease_id, "");
-        assert_int_equal(store_token_lease_set(s, "p", "u", "0123456789abcdef0123456789abcdef", 5000, 1), 0);
-        assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
-        assert_string_equal(st.lease_id, "0123456789abcdef0123456789abcdef");
-        assert_int_equal(st.lease_until, 5000);
-
-        assert_int_equal(store_begin(s), 0);
-        assert_int_equal(store_token_release(s, "p", "u", true), 0);
-        store_rollback(s);
-        assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
-        assert_false(st.reauth_required);
-        assert_int_equal(st.lease_until, 5000);
-
-        assert_int_equal(store_token_release(s, "p", "u", true), 0);
-        assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
-        assert_true(st.reauth_required);
-        assert_string_equal(st.lease_id, "");
-
-        put(s, RECORD_TOKEN, "p", "u", 2, 101, "sealed2");
-        assert_int_equal(store_token_reset(s, "p", "u"), 0);
-        assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
-        assert_false(st.reauth_required);
-        assert_int_equal(st.version, 2);
-        assert_int_equal(store_record_delete(s, RECORD_TOKEN, "p", "u"), 0);
-        assert_int_equal(store_token_state_get(s, "p", "u", &st), -ENOENT);
-}
-
-/* The remembered scheme follows the plugin row through every change. */
-static void test_scheme_follows_plugin_row(void **state) {
-        Fixture *f = *state;
-        Store *s = f->store;
-        PluginRemoved removed;
-        bool basic = true;
-
-        StoredPlugin p = { .name = (char *) "svc",
-                           .auth_type = (char *) "service_http",
-                           .auth_public = (char *) "{\"type\":\"service_http\",\"authorization_type\":\"basic\"}",
-                           .version = 1,
-                           .updated_at = 100 };
-        assert_int_equal(store_plugin_basic_auth(s, "svc", &basic), 0);
-        assert_false(basic); /* not registered: bearer */
-        assert_int_equal(store_plugin_put(s, &p), 0);
-        assert_int_equal(store_plugin_basic_auth(s, "svc", &basic), 0);
-        assert_true(basic);
-        assert_int_equal(store_plugin_basic_auth(s, "svc", &basic), 0); /* remembered */
-        assert_true(basic);
-        p.auth_public = (char *) "{\"type\":\"service_http\",\"authorization_type\":\"bearer\"}";
-        p.version = 2;
-        assert_int_equal(store_plugin_put(s, &p), 0);
-        assert_int_equal(store_plugin_basic_auth(s, "svc", &basic), 0);
-        assert_false(basic);
-        p.auth_public = (char *) "{\"type\":\"service_http\",\"authorization_type\":\"basic\"}";
-        assert_int_equal(store_plugin_put(s, &p), 0);
-        assert_int_equal(store_plugin_basic_auth(s, "svc", &basic), 0);
-        assert_true(basic);
-        assert_int_equal(store_plugin_delete_all(s, "svc", &removed), 0);
-        assert_int_equal(store_plugin_basic_auth(s, "svc", &basic), 0);
-        assert_false(basic);
-}
-
 int main(void) {
-        if (sodium_init() < 0)
-                return 1;
-
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_cache_never_stale, setup_store, teardown),
-                cmocka_unit_test_setup_teardown(test_scheme_follows_plugin_row, setup_store, teardown),
-                cmocka_unit_test_setup_teardown(test_token_state_cache, setup_store, teardown),
                 cmocka_unit_test_setup_teardown(test_migrate_from_zero, setup_empty, teardown),
                 cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_empty, teardown),
                 cmocka_unit_test_setup_teardown(test_garbage_file, setup_empty, teardown),

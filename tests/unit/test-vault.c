@@ -1,12 +1,20 @@
-/* test-vault.c — daemon/vault.c: where plaintext meets storage.
+/* test-vault.c — daemon/vault/vault.c: opening a vault, and the record
+ * primitives every kind of value goes through.
  *
- * Shows: put then get returns the exact bytes (empty, binary, the largest
- * value) for secrets and token sets, with their metadata; each put of the
- * same record is the next version and get returns the newest; get and
- * delete of a missing record are -ENOENT; the plaintext never appears in
- * the database file or its -wal file, while open or after close; a sealed
- * blob copied into another row (another name, plugin, kind or version) makes
- * vault_get() fail with -EUCLEAN, and the original row still opens. */
+ * Shows, through vault.h only: a new vault stores the root key's check
+ * value (the keyed BLAKE2b documented in keyring.h), one primary KEK 1 and
+ * an index key, all wrapped; reopened under the same key, what was stored
+ * opens (secrets, token sets, API keys); a wrong root key, even one bit
+ * off, is -EKEYREJECTED at the key-check step and leaves the file byte for
+ * byte unchanged, and the right key works afterwards; a tampered key check
+ * is a wrong key, not a new vault; tampered, resized, renumbered, demoted
+ * or deleted KEK rows (the key check staying) and a tampered index key are
+ * -EUCLEAN at the keyring step; a garbage file is -EUCLEAN at the database
+ * step, a newer schema -EPROTO at the migrate step; a second opener is
+ * -EBUSY; stats count; the plaintext never appears in the database file or
+ * its -wal file; a sealed blob moved to another row (another name, plugin,
+ * kind or version) or with a flipped byte fails with -EUCLEAN, and the
+ * original row still opens. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,261 +24,454 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "proto-limits.h"
-#include "unit-daemon.h"
-#include "vault.h"
+#include "unit-sql.h"
+#include "unit-vault.h"
 
-typedef struct VaultFixture {
-        Fixture f;
-        Vault vault;
-} VaultFixture;
-
-static int setup_vault(void **state) {
-        VaultFixture *vf = calloc(1, sizeof(VaultFixture));
-        uint8_t root[ROOT_KEY_SIZE];
-
-        if (!vf)
-                return -1;
-        *state = vf;
-        randombytes_buf(root, sizeof(root));
-        int r = fixture_open(&vf->f, root);
-        sodium_memzero(root, sizeof(root));
-        if (r < 0)
-                return -1;
-        vf->vault = (Vault) { .store = vf->f.store, .keyring = vf->f.keyring };
-        return 0;
-}
-
-static int teardown_vault(void **state) {
-        VaultFixture *vf = *state;
-        fixture_close(&vf->f);
-        free(vf);
-        return 0;
-}
-
-static void sql_exec(const char *db_path, const char *sql) {
-        sqlite3 *db = NULL;
-        char *err = NULL;
-
-        assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-        if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-                fail_msg("%s: %s", sql, err);
-        assert_true(sqlite3_changes(db) > 0);
-        sqlite3_close(db);
-}
-
-static void assert_get(Vault *v, RecordKind kind, const char *plugin, const char *name, const void *want,
-                       size_t want_size, int64_t want_version) {
-        SecretBuf *value = NULL;
-        StoredRecord meta = {};
-        int r = vault_get(v, kind, plugin, name, &value, &meta);
+static void secret_put(Vault *v, const char *plugin, const char *name, const char *value) {
+        int r = vault_secret_put(v, plugin, name, (const uint8_t *) value, strlen(value), NULL);
         if (r != 0)
-                fail_msg("vault_get %s/%s: %d", plugin, name, r);
-        assert_int_equal(value->size, want_size);
-        if (want_size > 0)
-                assert_memory_equal(value->data, want, want_size);
-        assert_int_equal(value->data[want_size], 0);
-        assert_int_equal(meta.version, want_version);
-        assert_null(meta.sealed);
+                fail_msg("put %s/%s: %d", plugin, name, r);
+}
+
+static void assert_secret(Vault *v, const char *plugin, const char *name, const char *want) {
+        SecretBuf *value = NULL;
+        int r = vault_secret_get(v, plugin, name, &value, NULL);
+        if (r != 0)
+                fail_msg("get %s/%s: %d", plugin, name, r);
+        assert_secret_equal(value, want, strlen(want));
         secret_buf_free(value);
 }
 
-static void assert_get_fails(Vault *v, RecordKind kind, const char *plugin, const char *name, int want) {
+static void assert_secret_fails(Vault *v, const char *plugin, const char *name, int want) {
         SecretBuf *value = NULL;
-        int r = vault_get(v, kind, plugin, name, &value, NULL);
+        int r = vault_secret_get(v, plugin, name, &value, NULL);
         if (r != want)
-                fail_msg("vault_get %s/%s: want %d, got %d", plugin, name, want, r);
+                fail_msg("get %s/%s: want %d, got %d", plugin, name, want, r);
         assert_null(value);
 }
 
-static void test_round_trip(void **state) {
-        VaultFixture *vf = *state;
-        Vault *v = &vf->vault;
-        static uint8_t big[SECRET_VALUE_SIZE_MAX];
-        StoredRecord meta = {};
-
-        assert_int_equal(
-                vault_put(v, RECORD_SECRET, "todo", "client_secret", (const uint8_t *) "hunter2", 7, -1, &meta), 0);
-        assert_int_equal(meta.version, 1);
-        assert_int_equal(meta.kek_version, 1);
-        assert_false(meta.has_expires_at);
-        assert_true(meta.updated_at > 0);
-        assert_int_equal(meta.created_at, meta.updated_at);
-        assert_null(meta.sealed);
-        assert_get(v, RECORD_SECRET, "todo", "client_secret", "hunter2", 7, 1);
-
-        assert_int_equal(vault_put(v, RECORD_SECRET, "todo", "empty", (const uint8_t *) "", 0, -1, NULL), 0);
-        assert_get(v, RECORD_SECRET, "todo", "empty", "", 0, 1);
-
-        const uint8_t binary[] = { 0x00, 0xff, 0x00, 0x7f, 0x80, 0x0a };
-        assert_int_equal(vault_put(v, RECORD_SECRET, "todo", "binary", binary, sizeof(binary), -1, NULL), 0);
-        assert_get(v, RECORD_SECRET, "todo", "binary", binary, sizeof(binary), 1);
-
-        randombytes_buf(big, sizeof(big));
-        assert_int_equal(vault_put(v, RECORD_SECRET, "todo", "big", big, sizeof(big), -1, NULL), 0);
-        assert_get(v, RECORD_SECRET, "todo", "big", big, sizeof(big), 1);
-
-        /* A token set, with its expiry. */
-        const char *set = "{\"access_token\":\"at\",\"token_type\":\"Bearer\"}";
-        assert_int_equal(vault_put(v, RECORD_TOKEN, "todo", "user@example.com", (const uint8_t *) set, strlen(set),
-                                   1700000000, &meta),
-                         0);
-        assert_true(meta.has_expires_at);
-        assert_int_equal(meta.expires_at, 1700000000);
-        assert_get(v, RECORD_TOKEN, "todo", "user@example.com", set, strlen(set), 1);
-        StoredRecord got = {};
-        SecretBuf *value = NULL;
-        assert_int_equal(vault_get(v, RECORD_TOKEN, "todo", "user@example.com", &value, &got), 0);
-        assert_true(got.has_expires_at);
-        assert_int_equal(got.expires_at, 1700000000);
-        secret_buf_free(value);
-
-        /* Kinds are apart: no secret of that name. */
-        assert_get_fails(v, RECORD_SECRET, "todo", "user@example.com", -ENOENT);
+/* Open under root and expect failure at a step; the vault stays NULL. */
+static void assert_open_fails(VaultFixture *f, const uint8_t *root, int want, VaultOpenStep want_step,
+                              const char *what) {
+        VaultOpenStep step = (VaultOpenStep) -1;
+        assert_null(f->vault);
+        int r = vault_fixture_open_with(f, root, &step);
+        if (r != want)
+                fail_msg("%s: want %d, got %d", what, want, r);
+        if (step != want_step)
+                fail_msg("%s: failed at step %d, want %d", what, (int) step, (int) want_step);
+        assert_null(f->vault);
 }
 
-static void test_versions_increase(void **state) {
-        VaultFixture *vf = *state;
-        Vault *v = &vf->vault;
-        StoredRecord meta = {};
-        int64_t created = 0;
+/* A vault made under the fixture's key with a secret in it, closed. */
+static void make_vault(VaultFixture *f) {
+        assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        secret_put(f->vault, "todo", "client_secret", "s3cr3t");
+        vault_fixture_close_db(f);
+}
 
-        for (int i = 1; i <= 5; i++) {
-                char value[16];
-                snprintf(value, sizeof(value), "value-%d", i);
-                assert_int_equal(
-                        vault_put(v, RECORD_SECRET, "p", "n", (const uint8_t *) value, strlen(value), -1, &meta), 0);
-                assert_int_equal(meta.version, i);
-                if (i == 1)
-                        created = meta.created_at;
-                assert_int_equal(meta.created_at, created);
-                assert_get(v, RECORD_SECRET, "p", "n", value, strlen(value), i);
+static void test_new_vault(void **state) {
+        VaultFixture *f = *state;
+        VaultOpenStep step = (VaultOpenStep) -1;
+        VaultStats st = { .n_keks = -1 };
+        uint8_t want[32];
+
+        assert_int_equal(vault_fixture_open_with(f, f->root, &step), 0);
+        assert_int_equal(step, VAULT_OPEN_LOCK); /* every step ran */
+        assert_int_equal(vault_stats(f->vault, &st), 0);
+        assert_int_equal(st.kek_primary, 1);
+        assert_int_equal(st.n_keks, 1);
+        assert_int_equal(st.secrets, 0);
+        assert_int_equal(st.tokens, 0);
+        vault_fixture_close_db(f);
+
+        sqlite3 *db = db_open_independent(f->db_path);
+        /* The key-check value: BLAKE2b-256 keyed with the root key over
+         * "credvault key-check v1". */
+        crypto_generichash(want, sizeof(want), (const uint8_t *) "credvault key-check v1", 22, f->root,
+                           sizeof(f->root));
+        sqlite3_stmt *q = NULL;
+        assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'key_check'", -1, &q, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_bytes(q, 0), 32);
+        assert_memory_equal(sqlite3_column_blob(q, 0), want, 32);
+        sqlite3_finalize(q);
+        /* One KEK, primary, version 1, and the index key, both wrapped:
+         * nonce, key, tag. */
+        assert_int_equal(sql_int(db, "SELECT count(*) FROM kek"), 1);
+        assert_int_equal(sql_int(db, "SELECT version = 1 AND state = 'primary' AND length(wrapped) = 72 FROM kek"), 1);
+        assert_int_equal(sql_int(db, "SELECT length(value) FROM meta WHERE key = 'index_key'"), 72);
+        assert_int_equal(sql_int(db, "PRAGMA user_version"), 3);
+        sqlite3_close(db);
+        /* The root key is nowhere in the file. */
+        assert_false(file_contains(f->db_path, f->root, sizeof(f->root)));
+}
+
+static void test_reopen_same_key(void **state) {
+        VaultFixture *f = *state;
+        VaultStats st;
+        char *user = NULL;
+
+        assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        secret_put(f->vault, "todo", "client_secret", "s3cr3t");
+        json_t *set = json_quote("{'access_token':'at-1','token_type':'Bearer','refresh_token':'rt-1'}");
+        assert_int_equal(vault_token_put(f->vault, "todo", "alice", set, NULL), 0);
+        json_decref(set);
+        assert_int_equal(vault_apikey_put(f->vault, "todo", "alice", (const uint8_t *) "key-of-alice", 12, NULL), 0);
+
+        for (int i = 0; i < 2; i++) {
+                assert_int_equal(vault_fixture_reopen(f), 0);
+                assert_secret(f->vault, "todo", "client_secret", "s3cr3t");
+                SecretBuf *text = NULL;
+                assert_int_equal(vault_token_get(f->vault, "todo", "alice", 0, &text, NULL, NULL), 0);
+                assert_non_null(strstr((const char *) text->data, "\"rt-1\""));
+                secret_buf_free(text);
+                /* The index key is the same: the key is found by its hash. */
+                const Presented p = { .value = (const uint8_t *) "key-of-alice", .size = 12 };
+                assert_int_equal(vault_apikey_lookup(f->vault, "todo", &p, &user), 0);
+                assert_non_null(user);
+                assert_string_equal(user, "alice");
+                free(user);
+                user = NULL;
+                /* Still one KEK: reopening creates none. */
+                assert_int_equal(vault_stats(f->vault, &st), 0);
+                assert_int_equal(st.n_keks, 1);
+                assert_int_equal(st.secrets, 1);
+                assert_int_equal(st.tokens, 1);
         }
-        /* Another record has its own count. */
-        assert_int_equal(vault_put(v, RECORD_SECRET, "p", "other", (const uint8_t *) "x", 1, -1, &meta), 0);
-        assert_int_equal(meta.version, 1);
-        assert_int_equal(vault_put(v, RECORD_TOKEN, "p", "n", (const uint8_t *) "x", 1, -1, &meta), 0);
-        assert_int_equal(meta.version, 1);
-        assert_get(v, RECORD_SECRET, "p", "n", "value-5", 7, 5);
 }
 
-static void test_missing_and_delete(void **state) {
-        VaultFixture *vf = *state;
-        Vault *v = &vf->vault;
+static void test_wrong_root_key(void **state) {
+        VaultFixture *f = *state;
+        uint8_t *before = NULL, *after = NULL, other[TEST_ROOT_KEY_SIZE], near[TEST_ROOT_KEY_SIZE];
+        size_t before_size = 0, after_size = 0;
 
-        assert_get_fails(v, RECORD_SECRET, "p", "n", -ENOENT);
-        assert_int_equal(vault_delete(v, RECORD_SECRET, "p", "n"), -ENOENT);
+        make_vault(f);
+        assert_int_equal(file_read_all(f->db_path, &before, &before_size), 0);
+        assert_true(before_size > 0);
 
-        assert_int_equal(vault_put(v, RECORD_SECRET, "p", "n", (const uint8_t *) "x", 1, -1, NULL), 0);
-        assert_int_equal(vault_delete(v, RECORD_SECRET, "p", "n"), 0);
-        assert_get_fails(v, RECORD_SECRET, "p", "n", -ENOENT);
-        assert_int_equal(vault_delete(v, RECORD_SECRET, "p", "n"), -ENOENT);
+        randombytes_buf(other, sizeof(other));
+        assert_open_fails(f, other, -EKEYREJECTED, VAULT_OPEN_KEY_CHECK, "another key");
+        /* A key one bit away is just as wrong. */
+        memcpy(near, f->root, sizeof(near));
+        near[31] ^= 1;
+        assert_open_fails(f, near, -EKEYREJECTED, VAULT_OPEN_KEY_CHECK, "one bit off");
+        memcpy(near, f->root, sizeof(near));
+        near[0] ^= 0x80;
+        assert_open_fails(f, near, -EKEYREJECTED, VAULT_OPEN_KEY_CHECK, "one bit off, first byte");
 
-        /* The store is usable after the failed delete's rollback. */
-        assert_int_equal(vault_put(v, RECORD_SECRET, "p", "n", (const uint8_t *) "y", 1, -1, NULL), 0);
-        assert_get(v, RECORD_SECRET, "p", "n", "y", 1, 1);
+        assert_int_equal(file_read_all(f->db_path, &after, &after_size), 0);
+        assert_int_equal(after_size, before_size);
+        assert_memory_equal(after, before, before_size);
+        free(before);
+        free(after);
+
+        /* And the right key still works afterwards. */
+        assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        assert_secret(f->vault, "todo", "client_secret", "s3cr3t");
 }
 
-static void assert_file_lacks(const char *path, const char *needle) {
-        uint8_t *data = NULL;
-        size_t size = 0;
+/* A fresh fixture directory and key in f, for tests that make several
+ * vaults in a row. */
+static void fixture_renew(VaultFixture *f) {
+        vault_fixture_close(f);
+        f->dir = tmpdir_new();
+        assert_non_null(f->dir);
+        f->db_path = path_join(f->dir, "db");
+        assert_non_null(f->db_path);
+        randombytes_buf(f->root, sizeof(f->root));
+}
 
-        assert_int_equal(file_read_all(path, &data, &size), 0);
-        if (memmem(data, size, needle, strlen(needle)))
-                fail_msg("'%s' found in %s", needle, path);
-        free(data);
+/* A tampered key check is a wrong key, not a new vault. */
+static void test_tampered_key_check(void **state) {
+        VaultFixture *f = *state;
+        static const char *const tamper[] = {
+                "UPDATE meta SET value = zeroblob(32) WHERE key = 'key_check'",
+                "UPDATE meta SET value = x'00' WHERE key = 'key_check'",
+                "UPDATE meta SET value = CAST(value || x'00' AS BLOB) WHERE key = 'key_check'",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(tamper); i++) {
+                make_vault(f);
+                assert_int_equal(sql_exec(f->db_path, tamper[i]), 1);
+                assert_open_fails(f, f->root, -EKEYREJECTED, VAULT_OPEN_KEY_CHECK, tamper[i]);
+                fixture_renew(f);
+        }
+}
+
+/* Flip one byte of KEK 1's wrapped blob in the file. */
+static void kek_flip_byte(const char *db_path, size_t pos) {
+        sqlite3 *db = db_open_independent(db_path);
+        sqlite3_stmt *st = NULL;
+        uint8_t wrapped[72];
+
+        assert_int_equal(sqlite3_prepare_v2(db, "SELECT wrapped FROM kek WHERE version = 1", -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_bytes(st, 0), sizeof(wrapped));
+        memcpy(wrapped, sqlite3_column_blob(st, 0), sizeof(wrapped));
+        sqlite3_finalize(st);
+
+        wrapped[pos] ^= 0x01;
+        assert_int_equal(sqlite3_prepare_v2(db, "UPDATE kek SET wrapped = ?1 WHERE version = 1", -1, &st, NULL),
+                         SQLITE_OK);
+        sqlite3_bind_blob(st, 1, wrapped, sizeof(wrapped), SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_finalize(st);
+        assert_int_equal(sqlite3_changes(db), 1);
+        sqlite3_close(db);
+}
+
+static void test_tampered_kek_byte(void **state) {
+        VaultFixture *f = *state;
+        /* Nonce, ciphertext and tag: first and last byte of each. */
+        const size_t positions[] = { 0, 23, 24, 40, 55, 56, 71 };
+
+        for (size_t i = 0; i < ELEMENTSOF(positions); i++) {
+                char what[32];
+                snprintf(what, sizeof(what), "byte %zu flipped", positions[i]);
+                make_vault(f);
+                kek_flip_byte(f->db_path, positions[i]);
+                assert_open_fails(f, f->root, -EUCLEAN, VAULT_OPEN_KEYRING, what);
+                fixture_renew(f);
+        }
+}
+
+static void test_tampered_kek_blob(void **state) {
+        VaultFixture *f = *state;
+        static const char *const tamper[] = {
+                /* fresh random bytes of the right size */
+                "UPDATE kek SET wrapped = randomblob(72)",
+                /* wrong sizes */
+                "UPDATE kek SET wrapped = substr(wrapped, 1, 71)",
+                "UPDATE kek SET wrapped = CAST(wrapped || x'00' AS BLOB)",
+                "UPDATE kek SET wrapped = x''",
+                /* the index key's wrapping in the KEK's place */
+                "UPDATE kek SET wrapped = (SELECT value FROM meta WHERE key = 'index_key')",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(tamper); i++) {
+                make_vault(f);
+                assert_int_equal(sql_exec(f->db_path, tamper[i]), 1);
+                assert_open_fails(f, f->root, -EUCLEAN, VAULT_OPEN_KEYRING, tamper[i]);
+                fixture_renew(f);
+        }
+}
+
+/* A wrapped KEK is bound to its version, one must be primary, and the ring
+ * cannot vanish while the key check stays. */
+static void test_tampered_kek_rows(void **state) {
+        VaultFixture *f = *state;
+        static const char *const tamper[] = {
+                /* renumbered: the version is associated data (the records
+                 * naming KEK 1 go too, or the foreign key refuses) */
+                "PRAGMA foreign_keys = OFF; UPDATE kek SET version = 2",
+                /* no primary any more */
+                "UPDATE kek SET state = 'active'",
+                /* the ring deleted while the key check stays */
+                "PRAGMA foreign_keys = OFF; DELETE FROM kek",
+                /* a second KEK row, a copy of the first under another version */
+                "INSERT INTO kek(version, state, wrapped, created_at) "
+                "SELECT 2, 'active', wrapped, created_at FROM kek WHERE version = 1",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(tamper); i++) {
+                make_vault(f);
+                assert_true(sql_exec(f->db_path, tamper[i]) > 0);
+                assert_open_fails(f, f->root, -EUCLEAN, VAULT_OPEN_KEYRING, tamper[i]);
+                fixture_renew(f);
+        }
+}
+
+static void test_tampered_index_key(void **state) {
+        VaultFixture *f = *state;
+        static const char *const tamper[] = {
+                "UPDATE meta SET value = randomblob(72) WHERE key = 'index_key'",
+                "UPDATE meta SET value = substr(value, 1, 71) WHERE key = 'index_key'",
+                /* the KEK's wrapping in the index key's place */
+                "UPDATE meta SET value = (SELECT wrapped FROM kek WHERE version = 1) WHERE key = 'index_key'",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(tamper); i++) {
+                make_vault(f);
+                assert_int_equal(sql_exec(f->db_path, tamper[i]), 1);
+                assert_open_fails(f, f->root, -EUCLEAN, VAULT_OPEN_KEYRING, tamper[i]);
+                fixture_renew(f);
+        }
+}
+
+/* A vault from before API keys has no index key: opening creates one. */
+static void test_index_key_created(void **state) {
+        VaultFixture *f = *state;
+        char *user = NULL;
+
+        make_vault(f);
+        assert_int_equal(sql_exec(f->db_path, "DELETE FROM meta WHERE key = 'index_key'"), 1);
+        assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        assert_secret(f->vault, "todo", "client_secret", "s3cr3t");
+        assert_int_equal(vault_apikey_put(f->vault, "todo", "alice", (const uint8_t *) "k", 1, NULL), 0);
+        assert_int_equal(vault_fixture_reopen(f), 0);
+        const Presented p = { .value = (const uint8_t *) "k", .size = 1 };
+        assert_int_equal(vault_apikey_lookup(f->vault, "todo", &p, &user), 0);
+        assert_non_null(user);
+        assert_string_equal(user, "alice");
+        free(user);
+        vault_fixture_close_db(f);
+        assert_int_equal(sql_file_int(f->db_path, "SELECT length(value) FROM meta WHERE key = 'index_key'"), 72);
+}
+
+static void test_garbage_and_newer_file(void **state) {
+        VaultFixture *f = *state;
+        static const char text[] = "this is not a database, just some text that goes on for a while........"
+                                   "..................................................................";
+        uint8_t *before = NULL, *after = NULL;
+        size_t before_size = 0, after_size = 0;
+
+        assert_int_equal(file_write_all(f->db_path, text, sizeof(text), 0600), 0);
+        assert_open_fails(f, f->root, -EUCLEAN, VAULT_OPEN_DATABASE, "text file");
+        assert_int_equal(file_read_all(f->db_path, &after, &after_size), 0);
+        assert_int_equal(after_size, sizeof(text));
+        free(after);
+        assert_int_equal(unlink(f->db_path), 0);
+
+        /* Written by a newer credvaultd: refused, unchanged. */
+        make_vault(f);
+        sql_exec(f->db_path, "PRAGMA user_version = 99");
+        assert_int_equal(file_read_all(f->db_path, &before, &before_size), 0);
+        assert_open_fails(f, f->root, -EPROTO, VAULT_OPEN_MIGRATE, "schema 99");
+        assert_int_equal(file_read_all(f->db_path, &after, &after_size), 0);
+        assert_int_equal(after_size, before_size);
+        assert_memory_equal(after, before, before_size);
+        free(before);
+        free(after);
+}
+
+/* The vault is the database's only user while open. */
+static void test_second_opener_busy(void **state) {
+        VaultFixture *f = *state;
+        Vault *second = NULL;
+
+        assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        secret_put(f->vault, "p", "n", "v");
+        int r = vault_open(f->db_path, root_key_dup(f->root), &second, NULL);
+        assert_int_equal(r, -EBUSY);
+        assert_null(second);
+        /* The first is unharmed. */
+        assert_secret(f->vault, "p", "n", "v");
+        vault_fixture_close_db(f);
+        assert_int_equal(vault_open(f->db_path, root_key_dup(f->root), &second, NULL), 0);
+        vault_free(second);
+}
+
+static void test_stats(void **state) {
+        VaultFixture *f = *state;
+        VaultStats st;
+
+        secret_put(f->vault, "a", "1", "x");
+        secret_put(f->vault, "a", "2", "x");
+        secret_put(f->vault, "b", "1", "x");
+        secret_put(f->vault, "b", "1", "y"); /* a new version, not a new secret */
+        json_t *set = json_quote("{'access_token':'at','token_type':'Bearer'}");
+        assert_int_equal(vault_token_put(f->vault, "a", "alice", set, NULL), 0);
+        assert_int_equal(vault_token_put(f->vault, "b", "alice", set, NULL), 0);
+        json_decref(set);
+        assert_int_equal(vault_stats(f->vault, &st), 0);
+        assert_int_equal(st.secrets, 3);
+        assert_int_equal(st.tokens, 2);
+        assert_int_equal(st.kek_primary, 1);
+        assert_int_equal(st.n_keks, 1);
+        assert_int_equal(vault_secret_delete(f->vault, "a", "1"), 0);
+        assert_int_equal(vault_stats(f->vault, &st), 0);
+        assert_int_equal(st.secrets, 2);
 }
 
 static void test_plaintext_never_on_disk(void **state) {
-        VaultFixture *vf = *state;
-        Vault *v = &vf->vault;
+        VaultFixture *f = *state;
         const char *secret = "PLAINTEXT-MARKER-sk-live-3f9a1c7e5b2d8f4a6c0e";
-        const char *set = "{\"access_token\":\"TOKEN-MARKER-ya29.a0Af\",\"token_type\":\"Bearer\"}";
-        char *wal = NULL;
         struct stat st;
 
         /* Several versions, so old pages are in the files too. */
+        json_t *set = json_quote("{'access_token':'TOKEN-MARKER-ya29.a0Af','token_type':'Bearer',"
+                                 "'refresh_token':'REFRESH-MARKER-1//0g'}");
         for (int i = 0; i < 3; i++) {
-                assert_int_equal(vault_put(v, RECORD_SECRET, "todo", "client_secret", (const uint8_t *) secret,
-                                           strlen(secret), -1, NULL),
-                                 0);
-                assert_int_equal(vault_put(v, RECORD_TOKEN, "todo", "u1", (const uint8_t *) set, strlen(set), -1, NULL),
-                                 0);
+                secret_put(f->vault, "todo", "client_secret", secret);
+                assert_int_equal(vault_token_put(f->vault, "todo", "u1", set, NULL), 0);
+                assert_int_equal(
+                        vault_apikey_put(f->vault, "todo", "u1", (const uint8_t *) "APIKEY-MARKER-7c1e", 18, NULL), 0);
         }
-        assert_get(v, RECORD_SECRET, "todo", "client_secret", secret, strlen(secret), 3);
+        json_decref(set);
+        assert_secret(f->vault, "todo", "client_secret", secret);
 
         /* While open, the writes are in the -wal file: it must hold them
          * (or the check below would prove nothing), as ciphertext. */
-        wal = path_join(vf->f.dir, "db-wal");
+        char *wal = path_join(f->dir, "db-wal");
         assert_int_equal(stat(wal, &st), 0);
         assert_true(st.st_size > 0);
-        uint8_t *data = NULL;
-        size_t size = 0;
-        assert_int_equal(file_read_all(wal, &data, &size), 0);
-        assert_non_null(memmem(data, size, "client_secret", strlen("client_secret")));
-        free(data);
-        assert_file_lacks(wal, "PLAINTEXT-MARKER");
-        assert_file_lacks(wal, "TOKEN-MARKER");
-        assert_file_lacks(vf->f.db_path, "PLAINTEXT-MARKER");
-        assert_file_lacks(vf->f.db_path, "TOKEN-MARKER");
+        assert_true(file_contains(wal, "client_secret", strlen("client_secret")));
+        free(wal);
+        static const char *const markers[] = { "PLAINTEXT-MARKER", "TOKEN-MARKER", "REFRESH-MARKER", "APIKEY-MARKER" };
+        for (size_t i = 0; i < ELEMENTSOF(markers); i++)
+                if (db_files_contain(f->db_path, markers[i]))
+                        fail_msg("'%s' found in the database files", markers[i]);
 
         /* After close, everything is checkpointed into the main file. */
-        fixture_close_db(&vf->f);
-        vf->vault = (Vault) {};
-        assert_int_equal(file_read_all(vf->f.db_path, &data, &size), 0);
-        assert_non_null(memmem(data, size, "client_secret", strlen("client_secret")));
-        free(data);
-        assert_file_lacks(vf->f.db_path, "PLAINTEXT-MARKER");
-        assert_file_lacks(vf->f.db_path, "TOKEN-MARKER");
-        free(wal);
+        vault_fixture_close_db(f);
+        assert_true(file_contains(f->db_path, "client_secret", strlen("client_secret")));
+        for (size_t i = 0; i < ELEMENTSOF(markers); i++)
+                if (file_contains(f->db_path, markers[i], strlen(markers[i])))
+                        fail_msg("'%s' found in the database file", markers[i]);
 }
 
 static void test_blob_moved_to_other_row(void **state) {
-        VaultFixture *vf = *state;
-        Vault *v = &vf->vault;
-        const char *path = vf->f.db_path;
+        VaultFixture *f = *state;
+        const char *path = f->db_path;
 
-        assert_int_equal(vault_put(v, RECORD_SECRET, "todo", "a", (const uint8_t *) "value-a", 7, -1, NULL), 0);
-        assert_int_equal(vault_put(v, RECORD_SECRET, "todo", "b", (const uint8_t *) "value-b", 7, -1, NULL), 0);
-        assert_int_equal(vault_put(v, RECORD_SECRET, "other", "a", (const uint8_t *) "value-o", 7, -1, NULL), 0);
-        assert_int_equal(vault_put(v, RECORD_TOKEN, "todo", "a", (const uint8_t *) "value-t", 7, -1, NULL), 0);
-        assert_int_equal(vault_put(v, RECORD_SECRET, "todo", "c", (const uint8_t *) "value-c", 7, -1, NULL), 0);
-        assert_int_equal(vault_put(v, RECORD_SECRET, "todo", "c", (const uint8_t *) "value-C", 7, -1, NULL), 0);
+        secret_put(f->vault, "todo", "a", "value-a");
+        secret_put(f->vault, "todo", "b", "value-b");
+        secret_put(f->vault, "other", "a", "value-o");
+        json_t *set = json_quote("{'access_token':'at','token_type':'Bearer'}");
+        assert_int_equal(vault_token_put(f->vault, "todo", "a", set, NULL), 0);
+        json_decref(set);
+        secret_put(f->vault, "todo", "c", "value-c");
+        secret_put(f->vault, "todo", "c", "value-C");
+        /* The file is altered while the vault is closed: it holds the
+         * database exclusively while open. */
+        vault_fixture_close_db(f);
 
         /* Another name. */
         sql_exec(path, "UPDATE secret SET sealed = (SELECT sealed FROM secret WHERE plugin = 'todo' AND name = 'a') "
                        "WHERE plugin = 'todo' AND name = 'b'");
-        assert_get_fails(v, RECORD_SECRET, "todo", "b", -EUCLEAN);
         /* Another plugin. */
         sql_exec(path, "UPDATE secret SET sealed = (SELECT sealed FROM secret WHERE plugin = 'todo' AND name = 'a') "
                        "WHERE plugin = 'other' AND name = 'a'");
-        assert_get_fails(v, RECORD_SECRET, "other", "a", -EUCLEAN);
         /* Another kind, same plugin and name. */
         sql_exec(path, "UPDATE token SET sealed = (SELECT sealed FROM secret WHERE plugin = 'todo' AND name = 'a') "
                        "WHERE plugin = 'todo' AND name = 'a'");
-        assert_get_fails(v, RECORD_TOKEN, "todo", "a", -EUCLEAN);
         /* Another version of the same record: the version column moved. */
         sql_exec(path, "UPDATE secret SET version = 1 WHERE plugin = 'todo' AND name = 'c'");
-        assert_get_fails(v, RECORD_SECRET, "todo", "c", -EUCLEAN);
+        assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        assert_secret_fails(f->vault, "todo", "b", -EUCLEAN);
+        assert_secret_fails(f->vault, "other", "a", -EUCLEAN);
+        SecretBuf *text = NULL;
+        assert_int_equal(vault_token_get(f->vault, "todo", "a", 0, &text, NULL, NULL), -EUCLEAN);
+        assert_null(text);
+        assert_secret_fails(f->vault, "todo", "c", -EUCLEAN);
 
         /* The row the blob came from still opens. */
-        assert_get(v, RECORD_SECRET, "todo", "a", "value-a", 7, 1);
+        assert_secret(f->vault, "todo", "a", "value-a");
 
         /* The whole row renamed (blob and version together) fails too. */
+        vault_fixture_close_db(f);
         sql_exec(path, "DELETE FROM secret WHERE plugin = 'todo' AND name = 'b'");
         sql_exec(path, "UPDATE secret SET name = 'b' WHERE plugin = 'todo' AND name = 'a'");
-        assert_get_fails(v, RECORD_SECRET, "todo", "b", -EUCLEAN);
+        assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        assert_secret_fails(f->vault, "todo", "b", -EUCLEAN);
 }
 
 /* Flip one byte (counted from the end when negative) of the one secret
  * row's sealed blob, in the file. */
 static void sealed_flip(const char *db_path, long pos) {
-        sqlite3 *db = NULL;
+        sqlite3 *db = db_open_independent(db_path);
         sqlite3_stmt *st = NULL;
 
-        assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
         assert_int_equal(sqlite3_prepare_v2(db, "SELECT sealed FROM secret", -1, &st, NULL), SQLITE_OK);
         assert_int_equal(sqlite3_step(st), SQLITE_ROW);
         size_t size = (size_t) sqlite3_column_bytes(st, 0);
@@ -289,27 +490,39 @@ static void sealed_flip(const char *db_path, long pos) {
 }
 
 static void test_tampered_blob(void **state) {
-        VaultFixture *vf = *state;
-        Vault *v = &vf->vault;
+        VaultFixture *f = *state;
         const long positions[] = { 40, 100, -1 }; /* wrapped DEK, value nonce, tag */
 
-        assert_int_equal(vault_put(v, RECORD_SECRET, "p", "n", (const uint8_t *) "value", 5, -1, NULL), 0);
+        secret_put(f->vault, "p", "n", "value");
         for (size_t i = 0; i < ELEMENTSOF(positions); i++) {
-                sealed_flip(vf->f.db_path, positions[i]);
-                assert_get_fails(v, RECORD_SECRET, "p", "n", -EUCLEAN);
-                sealed_flip(vf->f.db_path, positions[i]); /* restored, it opens */
-                assert_get(v, RECORD_SECRET, "p", "n", "value", 5, 1);
+                vault_fixture_close_db(f);
+                sealed_flip(f->db_path, positions[i]);
+                assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+                assert_secret_fails(f->vault, "p", "n", -EUCLEAN);
+                vault_fixture_close_db(f);
+                sealed_flip(f->db_path, positions[i]); /* restored, it opens */
+                assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+                assert_secret(f->vault, "p", "n", "value");
         }
 }
 
 int main(void) {
-        if (sodium_init() < 0)
+        if (unit_vault_init() < 0)
                 return 1;
 
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_round_trip, setup_vault, teardown_vault),
-                cmocka_unit_test_setup_teardown(test_versions_increase, setup_vault, teardown_vault),
-                cmocka_unit_test_setup_teardown(test_missing_and_delete, setup_vault, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_new_vault, setup_vault_dir, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_reopen_same_key, setup_vault_dir, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_wrong_root_key, setup_vault_dir, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_tampered_key_check, setup_vault_dir, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_tampered_kek_byte, setup_vault_dir, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_tampered_kek_blob, setup_vault_dir, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_tampered_kek_rows, setup_vault_dir, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_tampered_index_key, setup_vault_dir, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_index_key_created, setup_vault_dir, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_garbage_and_newer_file, setup_vault_dir, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_second_opener_busy, setup_vault_dir, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_stats, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_plaintext_never_on_disk, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_blob_moved_to_other_row, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_tampered_blob, setup_vault, teardown_vault),

@@ -1,0 +1,84 @@
+/* keyring.h — the root key and the KEKs it wraps.
+ *
+ * Owns: the key-check value that proves a root key is the right one, the
+ * versioned KEKs (one primary for new writes) and their wrapping under the
+ * root key. Every key lives in sodium_malloc() memory, read-only once
+ * loaded. Never: touches a record's value (that is the envelope's job) or
+ * storage: the vault reads and writes the wrapped keys, the keyring only
+ * wraps and unwraps them. */
+#pragma once
+
+#include <sodium.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macro.h"
+
+#define KEK_SIZE 32
+
+typedef struct Kek {
+        int64_t version;
+        const uint8_t *key; /* KEK_SIZE bytes of sodium_malloc memory */
+} Kek;
+
+typedef struct Keyring Keyring;
+
+/* A KEK (or another keyring key) wrapped under the root key:
+ * nonce || ciphertext || tag. */
+#define KEK_WRAPPED_SIZE                                                                                               \
+        (crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + KEK_SIZE + crypto_aead_xchacha20poly1305_ietf_ABYTES)
+
+/* An empty keyring for a root key; takes ownership of root_key
+ * (sodium_malloc memory, ROOT_KEY_SIZE bytes), even on failure. */
+int keyring_new(uint8_t *root_key, Keyring **ret);
+void keyring_free(Keyring *k);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Keyring *, keyring_free);
+
+/* The key-check value of a root key: a keyed BLAKE2b of a fixed label, so a
+ * wrong key is told from a right one without decrypting anything. */
+#define KEY_CHECK_SIZE 32
+void keyring_key_check(const uint8_t *root_key, uint8_t ret[static KEY_CHECK_SIZE]);
+/* The key-check value of this keyring's root key, to store in a new vault. */
+void keyring_root_check(const Keyring *k, uint8_t ret[static KEY_CHECK_SIZE]);
+/* Whether a stored key-check value is this keyring's root key's, compared
+ * in constant time. */
+bool keyring_root_matches(const Keyring *k, const uint8_t *check, size_t check_size);
+
+/* Unwrap a stored KEK into the keyring. -EUCLEAN if it does not
+ * authenticate under the root key as that version (tampered rows). */
+int keyring_kek_unwrap(Keyring *k, int64_t version, bool primary, const uint8_t *wrapped, size_t wrapped_size);
+/* Make a fresh KEK of this version the primary, and hand back its wrapping
+ * for the caller to store. */
+int keyring_kek_create(Keyring *k, int64_t version, uint8_t ret_wrapped[static KEK_WRAPPED_SIZE]);
+
+/* The index key (see keyring_index_key()): unwrap the stored one, or create
+ * one and hand back its wrapping. -EUCLEAN as for KEKs. */
+int keyring_index_key_unwrap(Keyring *k, const uint8_t *wrapped, size_t wrapped_size);
+int keyring_index_key_create(Keyring *k, uint8_t ret_wrapped[static KEK_WRAPPED_SIZE]);
+
+/* Finish loading: -EUCLEAN if no KEK is primary, -ENOKEY if there is no
+ * index key. Makes the per-process compare key and turns every key
+ * read-only. */
+int keyring_complete(Keyring *k);
+
+const Kek *keyring_primary(const Keyring *k);
+/* NULL if there is no KEK of that version. */
+const Kek *keyring_find(const Keyring *k, int64_t version);
+size_t keyring_size(const Keyring *k);
+
+/* A key for keyed hashes that index values (API key lookup). Random,
+ * created once, stored wrapped by the root key like the KEKs, so the index
+ * survives restarts and root key rotation. KEK_SIZE bytes. */
+const uint8_t *keyring_index_key(const Keyring *k);
+
+/* A random key of this process, for comparing a presented value with a
+ * stored one as keyed hashes: equal-length digests, compared in constant
+ * time, so neither the content nor the length of the stored value shows in
+ * the timing. KEK_SIZE bytes. */
+const uint8_t *keyring_compare_key(const Keyring *k);
+
+/* KEK_SIZE bytes of locked scratch memory for one data key at a time; the
+ * daemon is single-threaded, and sodium_malloc per request would cost more
+ * than the crypto. Callers wipe it when done. */
+uint8_t *keyring_dek_scratch(Keyring *k);

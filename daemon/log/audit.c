@@ -1,0 +1,154 @@
+/* audit.c — audit records (see audit.h).
+ *
+ * Without the journal, records are lines on stderr. Records of successful
+ * reads are gathered in a buffer and written by the server's flush timer
+ * (every AUDIT_FLUSH_USEC, see server.c), at exit, or when the buffer fills:
+ * a write per request would be a third of a secret.get's system calls. A
+ * crash can lose at most that long of read records. Writes and failures are
+ * written at once: they are rarer, and the ones worth having after a
+ * crash.
+ *
+ * Under systemd each record is a journal entry with CREDVAULT_* fields, so
+ * `journalctl CREDVAULT_PLUGIN=todo` finds every access to one plugin. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "errors.h"
+#include "log.h"
+
+/* Longer than any line: the fields have their own limits (names 128, user
+ * ids 256, units are short); append() cuts anything longer. */
+#define AUDIT_LINE_MAX 1024
+
+static char pending[16 * 1024];
+static size_t pending_size;
+
+static void append(char *line, size_t *n, const char *s) {
+        size_t k = strlen(s);
+        if (k > AUDIT_LINE_MAX - 1 - *n)
+                k = AUDIT_LINE_MAX - 1 - *n;
+        memcpy(line + *n, s, k);
+        *n += k;
+}
+
+/* A value a client chose (a user id) may hold spaces or '=' and so pose
+ * as more fields: outside a safe set every byte is written %XX. UTF-8
+ * bytes stay as they are, user ids being valid UTF-8 without controls. */
+static void append_escaped(char *line, size_t *n, const char *s) {
+        static const char hex[] = "0123456789ABCDEF";
+        for (; *s && *n + 3 < AUDIT_LINE_MAX - 1; s++) {
+                unsigned char c = (unsigned char) *s;
+                if (c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    strchr("_.:@/-+|", c))
+                        line[(*n)++] = (char) c;
+                else {
+                        line[(*n)++] = '%';
+                        line[(*n)++] = hex[c >> 4];
+                        line[(*n)++] = hex[c & 15];
+                }
+        }
+}
+
+static void append_uint(char *line, size_t *n, unsigned v) {
+        char digits[12], *p = digits + sizeof(digits);
+        *--p = '\0';
+        do
+                *--p = (char) ('0' + v % 10);
+        while ((v /= 10) > 0);
+        append(line, n, p);
+}
+
+/* Queue one line (newline added) and write it now or with the next flush. */
+static void audit_line_queue(char *line, size_t n, bool flush_now) {
+        line[n++] = '\n';
+        if (sizeof(pending) - pending_size < n)
+                audit_flush();
+        memcpy(pending + pending_size, line, n);
+        pending_size += n;
+        if (flush_now || pending_size > sizeof(pending) / 2)
+                audit_flush();
+}
+
+void audit_record(const Peer *peer, const Request *req, int result, bool flush_now, bool revealed) {
+        const char *op = op_to_string(req->op);
+        const char *res = result >= 0 ? "ok" : error_code_from_errno(result);
+        const char *object = req->name ?: req->user ?: "";
+
+        if (!op)
+                op = "invalid";
+        if (log_to_journal())
+                sd_journal_send("MESSAGE=audit: %s %s/%s by uid %u: %s", op, req->plugin ?: "", object,
+                                (unsigned) peer->uid, res, "PRIORITY=%i", result >= 0 ? LOG_INFO : LOG_NOTICE,
+                                "CREDVAULT_AUDIT=1", "CREDVAULT_OP=%s", op, "CREDVAULT_PLUGIN=%s", req->plugin ?: "",
+                                "CREDVAULT_NAME=%s", req->name ?: "", "CREDVAULT_USER=%s", req->user ?: "",
+                                "CREDVAULT_RESULT=%s", res, "CREDVAULT_PEER_UID=%u", (unsigned) peer->uid,
+                                "CREDVAULT_PEER_GID=%u", (unsigned) peer->gid, "CREDVAULT_PEER_PID=%d", (int) peer->pid,
+                                "CREDVAULT_PEER_UNIT=%s", peer->unit ?: "", "CREDVAULT_REVEALED=%d", revealed, NULL);
+        else {
+                /* By hand rather than snprintf(): this runs for every
+                 * request, and formatting was most of its cost. */
+                char line[AUDIT_LINE_MAX];
+                size_t n = 0;
+                append(line, &n, "credvaultd: audit op=");
+                append(line, &n, op);
+                append(line, &n, " plugin=");
+                append(line, &n, req->plugin ?: "-");
+                append(line, &n, " object=");
+                if (object[0])
+                        append_escaped(line, &n, object);
+                else
+                        append(line, &n, "-");
+                append(line, &n, " uid=");
+                append_uint(line, &n, peer->uid);
+                append(line, &n, " pid=");
+                append_uint(line, &n, (unsigned) peer->pid);
+                append(line, &n, " unit=");
+                if (peer->unit)
+                        append_escaped(line, &n, peer->unit);
+                else
+                        append(line, &n, "-");
+                append(line, &n, " result=");
+                append(line, &n, res);
+                if (revealed)
+                        append(line, &n, " revealed=yes");
+                audit_line_queue(line, n, flush_now);
+        }
+}
+
+void audit_connection_refused(const Peer *peer, const char *reason) {
+        if (log_to_journal()) {
+                sd_journal_send("MESSAGE=audit: connection of uid %u pid %d refused: %s", (unsigned) peer->uid,
+                                (int) peer->pid, reason, "PRIORITY=%i", LOG_NOTICE, "CREDVAULT_AUDIT=1",
+                                "CREDVAULT_OP=connect", "CREDVAULT_RESULT=refused", "CREDVAULT_REASON=%s", reason,
+                                "CREDVAULT_PEER_UID=%u", (unsigned) peer->uid, "CREDVAULT_PEER_GID=%u",
+                                (unsigned) peer->gid, "CREDVAULT_PEER_PID=%d", (int) peer->pid,
+                                "CREDVAULT_PEER_UNIT=%s", peer->unit ?: "", NULL);
+                return;
+        }
+        char line[AUDIT_LINE_MAX];
+        size_t n = 0;
+        append(line, &n, "credvaultd: audit op=connect uid=");
+        append_uint(line, &n, peer->uid);
+        append(line, &n, " pid=");
+        append_uint(line, &n, (unsigned) peer->pid);
+        append(line, &n, " result=refused reason=");
+        append_escaped(line, &n, reason);
+        audit_line_queue(line, n, true);
+}
+
+void audit_flush(void) {
+        size_t off = 0;
+        while (off < pending_size) {
+                ssize_t k = write(STDERR_FILENO, pending + off, pending_size - off);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                off += (size_t) k;
+        }
+        pending_size = 0;
+}

@@ -1,0 +1,26 @@
+/* audit.h — the audit trail: who did what to which object, and the result.
+ *
+ * Owns: one structured record per request. Never: a value; only the op,
+ * plugin, name or user id, the caller and the error code. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "peer.h"
+#include "request.h"
+
+/* result: 0 or a negative errno. req may be a request that failed to decode
+ * (then only what was decoded is recorded). flush_now: write it at once
+ * rather than with the next timed flush (writes and failures). revealed:
+ * the reply carried a value (the op table's "reveals", on success). */
+void audit_record(const Peer *peer, const Request *req, int result, bool flush_now, bool revealed);
+
+/* A connection refused before any request was read; written at once. */
+void audit_connection_refused(const Peer *peer, const char *reason);
+
+/* How often the server writes gathered records. */
+#define AUDIT_FLUSH_USEC (250 * 1000ULL)
+
+/* Write the records gathered so far (stderr mode); the server calls it from
+ * a timer and at exit. */
+void audit_flush(void);

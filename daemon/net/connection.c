@@ -1,0 +1,388 @@
+/* connection.c — one client connection (see connection.h).
+ *
+ * The life of a request: on_io() reads what the socket has into `in`;
+ * connection_process() cuts whole frames with frame_parse() and hands each
+ * to cfg.on_frame (or a bad one to cfg.on_frame_error), which writes the
+ * answer into the shared scratch buffer; send_reply() frames it and writes
+ * it at once, queueing in `out` only what the socket will not take. Bytes
+ * that carried a request or a reply are wiped as soon as they are consumed
+ * or sent.
+ *
+ * Never: decides what a reply says, not even for a bad frame, nor reaches
+ * into its owner; it knows only its ConnectionConfig. */
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "connection.h"
+#include "frame.h"
+#include "log.h"
+#include "macro.h"
+#include "proto-limits.h"
+#include "time-util.h"
+
+#define IN_ALLOC_INITIAL 4096
+/* While this much of a client's replies is unread, stop reading from it. */
+#define OUT_PENDING_MAX (256 * 1024)
+/* Frames handled per wakeup before yielding to other clients. */
+#define FRAMES_PER_WAKEUP 32
+
+static uint64_t now_usec(Connection *c) {
+        uint64_t t = 0;
+        sd_event_now(c->cfg.event, CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+static size_t out_pending(const Connection *c) {
+        return c->out_size - c->out_sent;
+}
+
+/* realloc() would leave a copy of the old bytes behind; copy and wipe. */
+static int buffer_grow(uint8_t **buf, size_t used, size_t *alloc, size_t want) {
+        uint8_t *n = malloc(want);
+        if (!n)
+                return -ENOMEM;
+        if (*buf) {
+                memcpy(n, *buf, used);
+                sodium_memzero(*buf, *alloc);
+                free(*buf);
+        }
+        *buf = n;
+        *alloc = want;
+        return 0;
+}
+
+static void buffer_free(uint8_t **buf, size_t *alloc) {
+        if (*buf)
+                sodium_memzero(*buf, *alloc);
+        free(*buf);
+        *buf = NULL;
+        *alloc = 0;
+}
+
+static int out_append(Connection *c, const uint8_t *data, size_t size) {
+        if (c->out_sent > 0) {
+                size_t pending = out_pending(c);
+                memmove(c->out, c->out + c->out_sent, pending);
+                sodium_memzero(c->out + pending, c->out_size - pending);
+                c->out_size = pending;
+                c->out_sent = 0;
+        }
+        if (c->out_alloc - c->out_size < size) {
+                size_t want = c->out_alloc ? c->out_alloc : IN_ALLOC_INITIAL;
+                while (want - c->out_size < size)
+                        want *= 2;
+                int r = buffer_grow(&c->out, c->out_size, &c->out_alloc, want);
+                if (r < 0)
+                        return r;
+        }
+        memcpy(c->out + c->out_size, data, size);
+        c->out_size += size;
+        return 0;
+}
+
+static int connection_flush(Connection *c) {
+        while (out_pending(c) > 0) {
+                ssize_t k = send(c->fd, c->out + c->out_sent, out_pending(c), MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                return 0;
+                        return negative_errno();
+                }
+                c->out_sent += (size_t) k;
+                c->last_activity = now_usec(c);
+        }
+        /* All sent: drop the bytes, and a buffer a large reply inflated. */
+        if (c->out_alloc > IN_ALLOC_INITIAL)
+                buffer_free(&c->out, &c->out_alloc);
+        else if (c->out)
+                sodium_memzero(c->out, c->out_size);
+        c->out_size = c->out_sent = 0;
+        return 0;
+}
+
+/* Frame the reply a callback wrote into the scratch buffer and send it,
+ * queueing what the socket does not take; then wipe the scratch buffer.
+ * The callbacks leave out finished, so out->size bytes are the whole
+ * reply; it was written within FRAME_BODY_MAX bytes (reply_init()). */
+static int send_reply(Connection *c, const JsonOut *out) {
+        uint8_t *buf = c->cfg.scratch;
+        size_t n = FRAME_HEADER_SIZE + out->size;
+
+        frame_header_write(buf, (uint32_t) out->size);
+
+        size_t sent = 0;
+        int r = 0;
+        if (out_pending(c) == 0) {
+                ssize_t k = send(c->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (k >= 0) {
+                        sent = (size_t) k;
+                        c->last_activity = now_usec(c);
+                } else if (errno != EAGAIN && errno != EINTR)
+                        r = negative_errno();
+        }
+        if (r >= 0 && sent < n)
+                r = out_append(c, buf + sent, n - sent);
+        sodium_memzero(buf, n);
+        return r;
+}
+
+static void reply_init(Connection *c, JsonOut *out) {
+        json_out_init(out, (char *) c->cfg.scratch + FRAME_HEADER_SIZE, FRAME_BODY_MAX);
+}
+
+/* Drop the first `size` bytes of the input buffer, wiping them. */
+static void in_consume(Connection *c, size_t size) {
+        if (size == 0)
+                return;
+        size_t rest = c->in_size - size;
+        memmove(c->in, c->in + size, rest);
+        sodium_memzero(c->in + rest, c->in_size - rest);
+        c->in_size = rest;
+        if (rest == 0 && c->in_alloc > IN_ALLOC_INITIAL)
+                buffer_free(&c->in, &c->in_alloc);
+}
+
+/* Handle the whole frames in the input buffer, up to the per-wakeup and
+ * output limits. Returns > 0 if frames are left for a later turn. */
+static int connection_process(Connection *c) {
+        size_t off = 0;
+        unsigned n_frames = 0;
+        int r = 0;
+
+        while (!c->closing && off < c->in_size) {
+                const uint8_t *body;
+                size_t body_size;
+                JsonOut out;
+
+                if (n_frames == FRAMES_PER_WAKEUP || out_pending(c) > OUT_PENDING_MAX) {
+                        r = 1;
+                        break;
+                }
+                int k = frame_parse(c->in + off, c->in_size - off, &body, &body_size);
+                if (k == 0)
+                        break;
+                reply_init(c, &out);
+                if (k == -EMSGSIZE || k == -EBADMSG) {
+                        if (k == -EMSGSIZE) {
+                                /* The stream cannot be resynchronised:
+                                 * answer, then close this connection and
+                                 * only this one. */
+                                c->closing = true;
+                                off = c->in_size;
+                        } else
+                                off += FRAME_HEADER_SIZE;
+                        c->cfg.on_frame_error(c->cfg.userdata, &c->peer, k, &out);
+                } else {
+                        /* The body is ours until in_consume(); it is
+                         * parsed in place. */
+                        c->cfg.on_frame(c->cfg.userdata, &c->peer, (uint8_t *) body, body_size, &out);
+                        off += (size_t) k;
+                }
+                n_frames++;
+                int q = send_reply(c, &out);
+                if (q < 0)
+                        return q;
+        }
+
+        in_consume(c, off);
+        if (c->in_size == 0)
+                c->frame_started = 0;
+        else if (off > 0 || c->frame_started == 0)
+                c->frame_started = now_usec(c);
+        return r;
+}
+
+static int connection_read(Connection *c) {
+        if (c->in_size == c->in_alloc) {
+                size_t want = c->in_alloc ? c->in_alloc * 2 : IN_ALLOC_INITIAL;
+                if (want > FRAME_SIZE_MAX)
+                        want = FRAME_SIZE_MAX;
+                if (want == c->in_alloc)
+                        return 0; /* a whole frame is buffered; process first */
+                int r = buffer_grow(&c->in, c->in_size, &c->in_alloc, want);
+                if (r < 0)
+                        return r;
+        }
+        for (;;) {
+                ssize_t k = recv(c->fd, c->in + c->in_size, c->in_alloc - c->in_size, MSG_DONTWAIT);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                return 0;
+                        return negative_errno();
+                }
+                if (k == 0)
+                        c->eof = true;
+                else {
+                        c->in_size += (size_t) k;
+                        c->last_activity = now_usec(c);
+                }
+                return 0;
+        }
+}
+
+static uint64_t connection_deadline(const Connection *c) {
+        if (out_pending(c) > 0)
+                return c->last_activity + c->cfg.io_timeout_usec;
+        if (c->frame_started)
+                return c->frame_started + c->cfg.io_timeout_usec;
+        return c->last_activity + c->cfg.idle_timeout_usec;
+}
+
+/* Pull the timer in when the deadline comes earlier; a later deadline is
+ * found when the timer fires, which saves a timer update per request. */
+static void connection_arm(Connection *c) {
+        uint64_t d = connection_deadline(c);
+        if (d < c->timer_armed) {
+                sd_event_source_set_time(c->timer_source, d);
+                sd_event_source_set_enabled(c->timer_source, SD_EVENT_ONESHOT);
+                c->timer_armed = d;
+        }
+}
+
+/* Work out which events to wait for; > 0 if the connection is finished. */
+static int connection_update(Connection *c, bool more_frames) {
+        uint32_t events = 0;
+
+        if (!c->eof && !c->closing && out_pending(c) <= OUT_PENDING_MAX)
+                events |= EPOLLIN;
+        if (out_pending(c) > 0)
+                events |= EPOLLOUT;
+        if (more_frames && out_pending(c) <= OUT_PENDING_MAX)
+                sd_event_source_set_enabled(c->defer_source, SD_EVENT_ONESHOT);
+
+        if (events == 0 && !more_frames)
+                return 1; /* eof or closing, nothing left to send */
+        if (events) {
+                sd_event_source_set_io_events(c->io_source, events);
+                sd_event_source_set_enabled(c->io_source, SD_EVENT_ON);
+        } else
+                sd_event_source_set_enabled(c->io_source, SD_EVENT_OFF);
+        connection_arm(c);
+        return 0;
+}
+
+static int connection_step(Connection *c, bool readable, bool writable) {
+        int r;
+
+        if (writable) {
+                r = connection_flush(c);
+                if (r < 0)
+                        return r;
+        }
+        if (readable && !c->closing) {
+                r = connection_read(c);
+                if (r < 0)
+                        return r;
+        }
+        int more = connection_process(c);
+        if (more < 0)
+                return more;
+        if (c->eof && !more && c->in_size > 0)
+                c->closing = true; /* a partial frame that can never complete */
+        return connection_update(c, more > 0);
+}
+
+static void connection_finish(Connection *c, int r) {
+        if (r < 0 && r != -ECONNRESET && r != -EPIPE)
+                log_warning("closing connection of uid %u pid %d: %s", (unsigned) c->peer.uid, (int) c->peer.pid,
+                            strerror(-r));
+        c->cfg.on_closed(c->cfg.userdata, c);
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Connection *c = userdata;
+        (void) s, (void) fd;
+        int r = connection_step(c, revents & (EPOLLIN | EPOLLHUP | EPOLLERR), revents & EPOLLOUT);
+        if (r != 0)
+                connection_finish(c, r);
+        return 0;
+}
+
+static int on_defer(sd_event_source *s, void *userdata) {
+        Connection *c = userdata;
+        (void) s;
+        int r = connection_step(c, false, false);
+        if (r != 0)
+                connection_finish(c, r);
+        return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Connection *c = userdata;
+        uint64_t d = connection_deadline(c);
+
+        if (usec >= d) {
+                log_info("closing connection of uid %u pid %d: %s", (unsigned) c->peer.uid, (int) c->peer.pid,
+                         out_pending(c) > 0 ? "replies not read in time"
+                         : c->frame_started ? "request not completed in time"
+                                            : "idle");
+                c->cfg.on_closed(c->cfg.userdata, c);
+                return 0;
+        }
+        c->timer_armed = d;
+        sd_event_source_set_time(s, d);
+        sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+int connection_new(const ConnectionConfig *cfg, int fd, Peer *peer, Connection **ret) {
+        Connection *c;
+        int r;
+
+        c = calloc(1, sizeof(Connection));
+        if (!c) {
+                close(fd);
+                peer_done(peer);
+                return -ENOMEM;
+        }
+        c->cfg = *cfg;
+        c->fd = fd;
+        /* Move, not copy: the unit string is ours now, and the caller's
+         * peer_done() must not free it. */
+        c->peer = *peer;
+        *peer = (Peer) {};
+
+        c->last_activity = now_usec(c);
+        c->timer_armed = connection_deadline(c);
+        r = sd_event_add_io(cfg->event, &c->io_source, fd, EPOLLIN, on_io, c);
+        if (r < 0)
+                goto fail;
+        r = sd_event_add_time(cfg->event, &c->timer_source, CLOCK_MONOTONIC, c->timer_armed, USEC_PER_SEC / 10,
+                              on_timer, c);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(c->timer_source, SD_EVENT_ONESHOT);
+        r = sd_event_add_defer(cfg->event, &c->defer_source, on_defer, c);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(c->defer_source, SD_EVENT_OFF);
+
+        *ret = c;
+        return 0;
+fail:
+        connection_free(c);
+        return r;
+}
+
+void connection_free(Connection *c) {
+        if (!c)
+                return;
+        sd_event_source_disable_unref(c->io_source);
+        sd_event_source_disable_unref(c->timer_source);
+        sd_event_source_disable_unref(c->defer_source);
+        if (c->fd >= 0)
+                close(c->fd);
+        buffer_free(&c->in, &c->in_alloc);
+        buffer_free(&c->out, &c->out_alloc);
+        peer_done(&c->peer);
+        free(c);
+}

@@ -1,0 +1,74 @@
+/* connection.h — one client connection.
+ *
+ * Owns: that client's input and output buffers, its deadlines and its
+ * peer identity. Reads bytes, cuts frames, hands each frame to the owner's
+ * on_frame callback, frames and queues the reply. A slow or hostile client
+ * only ever costs its own buffers: reads are bounded per wakeup, replies are
+ * bounded per connection, and every partial frame or unread reply has a
+ * deadline.
+ *
+ * Never: knows who owns it (everything it needs comes in a ConnectionConfig
+ * at creation), reads the peer's credentials (the owner read them at
+ * accept), writes a reply's content (the callbacks do; the connection only
+ * frames it), or frees itself (on_closed hands it back to the owner). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "json-out.h"
+#include "peer.h"
+
+typedef struct Connection Connection;
+
+typedef struct ConnectionConfig {
+        sd_event *event;
+        /* FRAME_SIZE_MAX bytes, shared by every connection of one event
+         * loop: replies are serialised here and wiped once sent or queued. */
+        uint8_t *scratch;
+        uint64_t io_timeout_usec;   /* a started frame must arrive, a reply drain, this fast */
+        uint64_t idle_timeout_usec; /* close a connection idle this long */
+
+        /* A whole frame. body is the connection's until the callback
+         * returns and may be parsed in place. out is set up over the
+         * scratch buffer; the callback leaves it finished (json_out_finish()
+         * done, and out->size within the frame). */
+        void (*on_frame)(void *userdata, const Peer *peer, uint8_t *body, size_t size, JsonOut *out);
+        /* A frame that could not be cut: error is frame_parse()'s -EMSGSIZE
+         * or -EBADMSG. out as for on_frame. */
+        void (*on_frame_error)(void *userdata, const Peer *peer, int error, JsonOut *out);
+        /* The connection is finished (closed by either side, timed out or
+         * failed): the owner unlinks and connection_free()s it. Called at
+         * most once, from the connection's own event sources; the
+         * connection does not touch c after it. */
+        void (*on_closed)(void *userdata, Connection *c);
+        void *userdata;
+} ConnectionConfig;
+
+struct Connection {
+        ConnectionConfig cfg; /* a copy: the caller's may go away */
+        /* Links of the owner's list; the connection never touches them. */
+        Connection *prev, *next;
+        int fd;
+        Peer peer;
+        sd_event_source *io_source, *timer_source, *defer_source;
+
+        uint8_t *in; /* received, not yet dispatched */
+        size_t in_size, in_alloc;
+        uint8_t *out; /* replies not yet written */
+        size_t out_size, out_sent, out_alloc;
+
+        uint64_t last_activity; /* CLOCK_MONOTONIC usec of the last read or write */
+        uint64_t frame_started; /* when the first byte of a partial frame came; 0 if none */
+        uint64_t timer_armed;   /* the time the timer is set to */
+        bool eof;               /* the client shut down its writing side */
+        bool closing;           /* answer what is queued, then close */
+};
+
+/* Take over an accepted socket and its peer, read by the caller. fd and
+ * *peer are taken on every path, failure included: the socket is closed and
+ * *peer is left empty (peer_done() on it is harmless). */
+int connection_new(const ConnectionConfig *cfg, int fd, Peer *peer, Connection **ret);
+void connection_free(Connection *c);

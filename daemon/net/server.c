@@ -1,0 +1,320 @@
+/* server.c — listener, event loop and client set (see server.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "frame.h"
+#include "log.h"
+#include "macro.h"
+#include "peer.h"
+#include "proto-limits.h"
+#include "server.h"
+#include "time-util.h"
+
+#define ACCEPTS_PER_WAKEUP 64
+/* Socket-activated daemons exit after this long without clients unless
+ * --idle-exit says otherwise; systemd starts them again on demand. */
+#define IDLE_EXIT_DEFAULT_SEC 300
+
+/* Connections of one uid, so that no single service can take every slot
+ * and lock the others out (a scan: there are at most max_connections). */
+static unsigned connections_of_uid(const Server *s, uid_t uid) {
+        unsigned n = 0;
+        for (const Connection *c = s->connections; c; c = c->next)
+                n += c->peer.uid == uid;
+        return n;
+}
+
+static int idle_exit_sec(const Server *s) {
+        if (s->config.idle_exit_sec >= 0)
+                return s->config.idle_exit_sec;
+        return s->socket_activated ? IDLE_EXIT_DEFAULT_SEC : 0;
+}
+
+static void idle_arm(Server *s) {
+        uint64_t now = 0;
+        if (!s->idle_source)
+                return;
+        if (s->n_connections > 0) {
+                sd_event_source_set_enabled(s->idle_source, SD_EVENT_OFF);
+                return;
+        }
+        sd_event_now(s->event, CLOCK_MONOTONIC, &now);
+        sd_event_source_set_time(s->idle_source, now + (uint64_t) idle_exit_sec(s) * USEC_PER_SEC);
+        sd_event_source_set_enabled(s->idle_source, SD_EVENT_ONESHOT);
+}
+
+static int on_idle(sd_event_source *source, uint64_t usec, void *userdata) {
+        Server *s = userdata;
+        (void) source, (void) usec;
+        log_info("no clients for %d s, exiting", idle_exit_sec(s));
+        return sd_event_exit(s->event, 0);
+}
+
+/* A client over a connection cap gets one reply, sent without reading
+ * anything from it, and is closed. The reply is small: if the socket will
+ * not take it at once the client goes without, rather than hold a slot the
+ * cap says we do not have. dispatch writes it, and audits the refusal. */
+static void refuse_over_cap(Server *s, int fd, const Peer *peer) {
+        JsonOut out;
+
+        json_out_init(&out, (char *) s->scratch + FRAME_HEADER_SIZE, FRAME_BODY_MAX);
+        dispatch_refuse(&s->ctx, peer, &out);
+        frame_header_write(s->scratch, (uint32_t) out.size);
+        size_t n = FRAME_HEADER_SIZE + out.size;
+        (void) send(fd, s->scratch, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        sodium_memzero(s->scratch, n);
+        close(fd);
+}
+
+static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        Server *s = userdata;
+        (void) source, (void) revents;
+
+        for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
+                int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (cfd < 0) {
+                        if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+                                return 0;
+                        /* EMFILE and friends: back off for this turn and
+                         * keep serving the clients we have. */
+                        log_warning("accept failed: %s", strerror(errno));
+                        return 0;
+                }
+                /* Read once, here: the per-uid cap needs it, then it moves
+                 * into the connection (or the refusal's audit record). */
+                _cleanup_(peer_done) Peer peer = {};
+                int r = peer_from_socket(cfd, &peer);
+                if (r < 0) {
+                        log_warning("cannot set up connection: %s", strerror(-r));
+                        close(cfd);
+                        continue;
+                }
+                if (s->n_connections >= (unsigned) s->config.max_connections ||
+                    connections_of_uid(s, peer.uid) >= (unsigned) s->config.max_connections_per_uid) {
+                        refuse_over_cap(s, cfd, &peer);
+                        continue;
+                }
+
+                Connection *c;
+                r = connection_new(&s->connection_config, cfd, &peer, &c);
+                if (r < 0) {
+                        log_warning("cannot set up connection: %s", strerror(-r));
+                        continue;
+                }
+                c->next = s->connections;
+                if (s->connections)
+                        s->connections->prev = c;
+                s->connections = c;
+                s->ctx.n_connections = ++s->n_connections;
+                idle_arm(s);
+        }
+        return 0;
+}
+
+/* The connection callbacks: frames go to dispatch, with the server's
+ * context, which connections never see. */
+static void on_connection_frame(void *userdata, const Peer *peer, uint8_t *body, size_t size, JsonOut *out) {
+        Server *s = userdata;
+        dispatch_frame(&s->ctx, peer, body, size, out);
+}
+
+static void on_connection_frame_error(void *userdata, const Peer *peer, int error, JsonOut *out) {
+        Server *s = userdata;
+        dispatch_frame_error(&s->ctx, peer, error, out);
+}
+
+static void on_connection_closed(void *userdata, Connection *c) {
+        Server *s = userdata;
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                s->connections = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        connection_free(c);
+        s->ctx.n_connections = --s->n_connections;
+        idle_arm(s);
+}
+
+static int on_audit_flush(sd_event_source *source, uint64_t usec, void *userdata) {
+        (void) userdata;
+        audit_flush();
+        sd_event_source_set_time(source, usec + AUDIT_FLUSH_USEC);
+        return sd_event_source_set_enabled(source, SD_EVENT_ON);
+}
+
+static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+        Server *s = userdata;
+        (void) source;
+        log_info("received %s, exiting", strsignal((int) si->ssi_signo));
+        return sd_event_exit(s->event, 0);
+}
+
+/* Bind our own socket. A socket file left by a dead daemon is replaced;
+ * one a live daemon answers on is not. */
+static int listen_on_path(const char *path, int *ret_fd) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_(closep) int fd = -1;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return negative_errno();
+
+        struct stat st;
+        if (lstat(path, &st) == 0) {
+                if (!S_ISSOCK(st.st_mode))
+                        return -EEXIST;
+                _cleanup_(closep) int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (probe >= 0 && connect(probe, (struct sockaddr *) &sa, sizeof(sa)) == 0)
+                        return -EADDRINUSE;
+                unlink(path);
+        }
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return negative_errno();
+        /* Like SocketMode=0660 in credvault.socket: owner and group. */
+        if (chmod(path, 0660) < 0 || listen(fd, SOMAXCONN) < 0) {
+                int r = negative_errno();
+                unlink(path);
+                return r;
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
+        Server *s;
+        int r, n;
+
+        s = calloc(1, sizeof(Server));
+        if (!s)
+                return -ENOMEM;
+        s->config = *config;
+        s->listen_fd = -1;
+        s->ctx.vault = vault;
+
+        s->scratch = sodium_malloc(FRAME_SIZE_MAX);
+        if (!s->scratch) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = sd_event_default(&s->event);
+        if (r < 0)
+                goto fail;
+        sd_event_now(s->event, CLOCK_MONOTONIC, &s->ctx.started_usec);
+        s->connection_config = (ConnectionConfig) {
+                .event = s->event,
+                .scratch = s->scratch,
+                .io_timeout_usec = (uint64_t) config->io_timeout_sec * USEC_PER_SEC,
+                .idle_timeout_usec = (uint64_t) config->client_idle_sec * USEC_PER_SEC,
+                .on_frame = on_connection_frame,
+                .on_frame_error = on_connection_frame_error,
+                .on_closed = on_connection_closed,
+                .userdata = s,
+        };
+
+        n = sd_listen_fds(1);
+        if (n < 0) {
+                r = n;
+                goto fail;
+        }
+        if (n > 1) {
+                log_error("socket activation passed %d sockets, expected one", n);
+                r = -EINVAL;
+                goto fail;
+        }
+        if (n == 1) {
+                s->listen_fd = SD_LISTEN_FDS_START;
+                if (sd_is_socket_unix(s->listen_fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
+                        log_error("the activation socket is not a listening Unix stream socket");
+                        r = -EINVAL;
+                        goto fail;
+                }
+                fcntl(s->listen_fd, F_SETFL, fcntl(s->listen_fd, F_GETFL) | O_NONBLOCK);
+                fcntl(s->listen_fd, F_SETFD, FD_CLOEXEC);
+                s->socket_activated = true;
+        } else {
+                r = listen_on_path(config->socket_path, &s->listen_fd);
+                if (r < 0) {
+                        log_error("cannot listen on %s: %s", config->socket_path,
+                                  r == -EADDRINUSE ? "another credvaultd is serving it" : strerror(-r));
+                        goto fail;
+                }
+                s->owns_socket_path = true;
+        }
+
+        r = sd_event_add_io(s->event, &s->listen_source, s->listen_fd, EPOLLIN, on_accept, s);
+        if (r < 0)
+                goto fail;
+        r = sd_event_add_signal(s->event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, on_signal, s);
+        if (r >= 0)
+                r = sd_event_add_signal(s->event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, on_signal, s);
+        if (r < 0)
+                goto fail;
+        signal(SIGPIPE, SIG_IGN);
+        r = sd_event_add_time_relative(s->event, &s->audit_source, CLOCK_MONOTONIC, AUDIT_FLUSH_USEC,
+                                       AUDIT_FLUSH_USEC / 4, on_audit_flush, s);
+        if (r < 0)
+                goto fail;
+        if (idle_exit_sec(s) > 0) {
+                r = sd_event_add_time(s->event, &s->idle_source, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_idle, s);
+                if (r < 0)
+                        goto fail;
+                idle_arm(s);
+        }
+        (void) sd_event_set_watchdog(s->event, true);
+
+        *ret = s;
+        return 0;
+fail:
+        server_free(s);
+        return r;
+}
+
+int server_run(Server *s) {
+        char status[128];
+        snprintf(status, sizeof(status), "READY=1\nSTATUS=Serving on %s",
+                 s->socket_activated ? "the activation socket" : s->config.socket_path);
+        (void) sd_notify(0, status);
+        log_info("ready (%s)", status + strlen("READY=1\nSTATUS="));
+
+        int r = sd_event_loop(s->event);
+        audit_flush();
+        (void) sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
+        return r;
+}
+
+void server_free(Server *s) {
+        if (!s)
+                return;
+        while (s->connections) {
+                Connection *c = s->connections;
+                s->connections = c->next;
+                connection_free(c);
+        }
+        sd_event_source_disable_unref(s->listen_source);
+        sd_event_source_disable_unref(s->idle_source);
+        sd_event_source_disable_unref(s->audit_source);
+        if (s->listen_fd >= 0)
+                close(s->listen_fd);
+        if (s->owns_socket_path)
+                unlink(s->config.socket_path);
+        sd_event_unref(s->event);
+        sodium_free(s->scratch);
+        free(s);
+}

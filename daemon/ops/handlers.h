@@ -1,0 +1,17 @@
+/* handlers.h — helpers the handler files share.
+ *
+ * Owns: how record metadata, values and "not found" look in a reply, the
+ * same for every op. */
+#pragma once
+
+#include "dispatch.h"
+
+/* version, created, updated, expires_at (when known). */
+void handlers_reply_meta(JsonOut *reply, const StoredRecord *m);
+/* A value, base64-encoded. */
+int handlers_reply_value(JsonOut *reply, const char *key, const SecretBuf *value);
+/* Name the missing object in f when r is -ENOENT; returns r. */
+int handlers_not_found(int r, Failure *f, const char *what, const Request *req);
+/* One page of record metadata and its "next" cursor. */
+int handlers_list_page(Context *ctx, RecordKind kind, const Request *req, const char *after_plugin,
+                       const char *after_name, const char *items_key, JsonOut *reply);

@@ -1,0 +1,133 @@
+/* record.h — what is stored, as the layers that pass it around see it.
+ *
+ * Owns: the vocabulary shared by the store (which keeps rows), the envelope
+ * (which binds a record's identity into its ciphertext), the vault (which
+ * joins the two) and the ops (which put metadata into replies): record
+ * kinds and identities, and the metadata of records, plugins and token
+ * sets. Data only: no value, no key, no SQL. The frees are inline so that
+ * no layer has to link another's library for them. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "proto-limits.h"
+
+typedef enum RecordKind {
+        RECORD_SECRET,
+        RECORD_TOKEN,
+        RECORD_APIKEY,
+        _RECORD_KIND_MAX,
+} RecordKind;
+
+/* A record is named by its kind, plugin, name (a secret's name, or the user
+ * id of a token set or an API key) and version. */
+typedef struct RecordId {
+        RecordKind kind;
+        const char *plugin;
+        const char *name;
+        int64_t version;
+} RecordId;
+
+/* One row of a record table. sealed is ciphertext, set only by the store's
+ * get; the vault drops it before metadata travels further up. */
+typedef struct StoredRecord {
+        char *plugin; /* list results only */
+        char *name;   /* list results only: secret name or user id */
+        int64_t version;
+        int64_t kek_version;
+        int64_t created_at; /* unix seconds */
+        int64_t updated_at;
+        bool has_expires_at;
+        int64_t expires_at;
+        uint8_t *sealed; /* get results only */
+        size_t sealed_size;
+} StoredRecord;
+
+static inline void stored_record_done(StoredRecord *r) {
+        free(r->plugin);
+        free(r->name);
+        free(r->sealed);
+        *r = (StoredRecord) {};
+}
+
+static inline void stored_records_free(StoredRecord *r, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                stored_record_done(&r[i]);
+        free(r);
+}
+
+/* The manifest's authorization_type, which says how a plugin's service
+ * token or a user's API key is presented (RFC 9110 §11). */
+typedef enum AuthScheme {
+        AUTH_SCHEME_BEARER,
+        AUTH_SCHEME_BASIC,
+} AuthScheme;
+
+typedef struct StoredPlugin {
+        char *name;
+        char *domain; /* NULL if unknown */
+        char *auth_type;
+        char *auth_public; /* JSON text: the auth block, verification token values null */
+        AuthScheme scheme;
+        int64_t version;
+        int64_t created_at;
+        int64_t updated_at;
+} StoredPlugin;
+
+static inline void stored_plugin_done(StoredPlugin *p) {
+        free(p->name);
+        free(p->domain);
+        free(p->auth_type);
+        free(p->auth_public);
+        *p = (StoredPlugin) {};
+}
+
+static inline void stored_plugins_free(StoredPlugin *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                stored_plugin_done(&p[i]);
+        free(p);
+}
+
+typedef struct PluginRemoved {
+        bool registered;
+        int64_t secrets, tokens, apikeys;
+} PluginRemoved;
+
+/* A token set's refresh state. */
+typedef struct TokenState {
+        int64_t version;
+        bool has_expires_at;
+        int64_t expires_at; /* unix seconds */
+        bool reauth_required;
+        char lease_id[LEASE_ID_SIZE + 1]; /* "" when none */
+        int64_t lease_until;              /* unix ms; 0 when none */
+        int64_t lease_version;            /* the version the lease was taken on */
+} TokenState;
+
+typedef struct TokenInfo {
+        char *user;
+        int64_t version, created_at, updated_at;
+        bool has_expires_at;
+        int64_t expires_at;
+        bool reauth_required;
+        int64_t lease_until; /* unix ms; 0 when none */
+} TokenInfo;
+
+static inline void token_infos_free(TokenInfo *t, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(t[i].user);
+        free(t);
+}
+
+typedef struct TokenStats {
+        int64_t total, expired, expiring, reauth_required, refreshing;
+} TokenStats;
+
+static inline void record_names_free(char **v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}

@@ -1,0 +1,92 @@
+/* store-internal.h — what the store's files share; nothing outside the
+ * store includes it.
+ *
+ * Owns: the Store structure and the statement helpers, so store-plugin.c,
+ * store-token.c and store-apikey.c add their SQL without reaching into
+ * each other. */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+enum {
+        STMT_BEGIN,
+        STMT_COMMIT,
+        STMT_ROLLBACK,
+        STMT_KEK_ALL,
+        STMT_KEK_INSERT,
+        _STMT_GLOBAL_MAX,
+};
+
+enum {
+        RSTMT_GET,
+        RSTMT_VERSION,
+        RSTMT_PUT,
+        RSTMT_DELETE,
+        RSTMT_LIST,
+        RSTMT_COUNT,
+        _RSTMT_MAX,
+};
+
+/* Statements prepared on first use by the other store files. */
+enum {
+        CACHED_PLUGIN_GET,
+        CACHED_PLUGIN_PUT,
+        CACHED_PLUGIN_LIST,
+        CACHED_PLUGIN_DELETE,
+        CACHED_PLUGIN_DELETE_SECRETS,
+        CACHED_PLUGIN_DELETE_TOKENS,
+        CACHED_PLUGIN_DELETE_APIKEYS,
+        CACHED_SECRET_NAMES,
+        CACHED_TOKEN_STATE,
+        CACHED_TOKEN_LEASE_SET,
+        CACHED_TOKEN_SET_STATE,
+        CACHED_TOKEN_LIST,
+        CACHED_TOKEN_STATS,
+        CACHED_APIKEY_INDEX_PUT,
+        CACHED_APIKEY_INDEX_FIND,
+        CACHED_PLUGIN_SCHEME,
+        _CACHED_MAX,
+};
+
+typedef struct StoreCache StoreCache;
+
+/* store-cache.c: see there for why it is always right. */
+StoreCache *store_cache_new(void);
+void store_cache_free(StoreCache *c);
+void store_cache_clear(StoreCache *c);
+/* -ENOENT on a miss; on a hit ret->sealed is a malloc'd copy. */
+int store_cache_get(StoreCache *c, RecordKind kind, const char *plugin, const char *name, StoredRecord *ret);
+void store_cache_put(StoreCache *c, RecordKind kind, const char *plugin, const char *name, const StoredRecord *rec);
+void store_cache_drop(StoreCache *c, RecordKind kind, const char *plugin, const char *name);
+int store_cache_get_token_state(StoreCache *c, const char *plugin, const char *user, TokenState *ret);
+void store_cache_put_token_state(StoreCache *c, const char *plugin, const char *user, const TokenState *st);
+
+#define SCHEME_SLOTS 64 /* a power of two */
+
+struct Store {
+        sqlite3 *db;
+        StoreCache *cache;
+        struct SchemeSlot {
+                bool used;
+                AuthScheme scheme;
+                char name[NAME_SIZE_MAX + 1];
+        } schemes[SCHEME_SLOTS];
+        sqlite3_stmt *stmt[_STMT_GLOBAL_MAX];
+        sqlite3_stmt *rstmt[_RECORD_KIND_MAX][_RSTMT_MAX];
+        sqlite3_stmt *cached[_CACHED_MAX];
+};
+
+/* 0, or a negative errno for an SQLite result code. */
+int store_errno_from_sqlite(int rc);
+/* Run a statement that returns no rows, then reset it. */
+int store_step_done(sqlite3_stmt *st);
+/* Reset a statement and clear its bindings. */
+void store_stmt_finish(sqlite3_stmt *st);
+/* The statement `id`, prepared from sql on first use. */
+int store_cached(Store *s, unsigned id, const char *sql, sqlite3_stmt **ret);
+/* Bind ?1 = plugin, ?2 = name. */
+void store_bind_key(sqlite3_stmt *st, const char *plugin, const char *name);
+/* A malloc'd copy of a text column; NULL for SQL NULL. -ENOMEM. */
+int store_column_strdup(sqlite3_stmt *st, int col, char **ret);

@@ -1,0 +1,252 @@
+/* store-plugin.c — registered plugins and removing a plugin whole.
+ *
+ * A plugin row holds only public data: its name, domain, auth type and the
+ * auth block with verification token values replaced by null. The tokens
+ * themselves are secrets ("verification_token:CONSUMER"), sealed like any. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "store-internal.h"
+
+#define PLUGIN_COLUMNS "name, domain, auth_type, auth_public, version, created_at, updated_at, auth_scheme"
+
+static AuthScheme scheme_from_column(sqlite3_stmt *st, int col) {
+        const char *t = (const char *) sqlite3_column_text(st, col);
+        return t && strcmp(t, "basic") == 0 ? AUTH_SCHEME_BASIC : AUTH_SCHEME_BEARER;
+}
+
+static int read_plugin(sqlite3_stmt *st, StoredPlugin *p) {
+        *p = (StoredPlugin) {};
+        int r = store_column_strdup(st, 0, &p->name);
+        if (r >= 0)
+                r = store_column_strdup(st, 1, &p->domain);
+        if (r >= 0)
+                r = store_column_strdup(st, 2, &p->auth_type);
+        if (r >= 0)
+                r = store_column_strdup(st, 3, &p->auth_public);
+        p->version = sqlite3_column_int64(st, 4);
+        p->created_at = sqlite3_column_int64(st, 5);
+        p->updated_at = sqlite3_column_int64(st, 6);
+        p->scheme = scheme_from_column(st, 7);
+        if (r < 0)
+                stored_plugin_done(p);
+        return r;
+}
+
+int store_plugin_get(Store *s, const char *name, StoredPlugin *ret) {
+        sqlite3_stmt *st;
+        int r = store_cached(s, CACHED_PLUGIN_GET, "SELECT " PLUGIN_COLUMNS " FROM plugin WHERE name = ?1", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                r = read_plugin(st, ret);
+        else
+                r = rc == SQLITE_DONE ? -ENOENT : (store_errno_from_sqlite(rc) ?: -EIO);
+        store_stmt_finish(st);
+        return r;
+}
+
+/* The scheme a plugin's credentials are presented with, remembered per
+ * name: secret.verify and apikey.lookup ask on every call. Dropped by every
+ * write of the plugin row (put, delete_all). */
+static struct SchemeSlot *scheme_slot(Store *s, const char *name) {
+        uint64_t h = hash_fold(hash_fnv1a_string(HASH_FNV1A_INIT, name));
+        return &s->schemes[h & (SCHEME_SLOTS - 1)];
+}
+
+int store_plugin_scheme(Store *s, const char *name, AuthScheme *ret) {
+        struct SchemeSlot *slot = scheme_slot(s, name);
+        AuthScheme scheme = AUTH_SCHEME_BEARER;
+        sqlite3_stmt *st;
+
+        if (slot->used && strcmp(slot->name, name) == 0) {
+                *ret = slot->scheme;
+                return 0;
+        }
+        int r = store_cached(s, CACHED_PLUGIN_SCHEME, "SELECT auth_scheme FROM plugin WHERE name = ?1", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                scheme = scheme_from_column(st, 0);
+        else if (rc != SQLITE_DONE)
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        store_stmt_finish(st);
+        if (r < 0)
+                return r;
+        if (strlen(name) < sizeof(slot->name)) {
+                slot->used = true;
+                strcpy(slot->name, name);
+                slot->scheme = scheme;
+        }
+        *ret = scheme;
+        return 0;
+}
+
+static void scheme_drop(Store *s, const char *name) {
+        struct SchemeSlot *slot = scheme_slot(s, name);
+        if (slot->used && strcmp(slot->name, name) == 0)
+                slot->used = false;
+}
+
+int store_plugin_put(Store *s, const StoredPlugin *p) {
+        sqlite3_stmt *st;
+
+        scheme_drop(s, p->name);
+        int r = store_cached(s, CACHED_PLUGIN_PUT,
+                             "INSERT INTO plugin(" PLUGIN_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) "
+                             "ON CONFLICT(name) DO UPDATE SET domain = excluded.domain, "
+                             "auth_type = excluded.auth_type, auth_public = excluded.auth_public, "
+                             "auth_scheme = excluded.auth_scheme, "
+                             "version = excluded.version, updated_at = excluded.updated_at",
+                             &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
+        if (p->domain)
+                sqlite3_bind_text(st, 2, p->domain, -1, SQLITE_STATIC);
+        else
+                sqlite3_bind_null(st, 2);
+        sqlite3_bind_text(st, 3, p->auth_type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, p->auth_public, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, p->version);
+        sqlite3_bind_int64(st, 6, p->updated_at);
+        sqlite3_bind_text(st, 7, p->scheme == AUTH_SCHEME_BASIC ? "basic" : "bearer", -1, SQLITE_STATIC);
+        return store_step_done(st);
+}
+
+int store_plugin_list(Store *s, const char *after, unsigned limit, StoredPlugin **ret, size_t *ret_n) {
+        sqlite3_stmt *st;
+        StoredPlugin *items;
+        size_t n = 0;
+        int rc = SQLITE_DONE;
+        int r = store_cached(s, CACHED_PLUGIN_LIST,
+                             "SELECT " PLUGIN_COLUMNS " FROM plugin WHERE name > ?1 ORDER BY name LIMIT ?2", &st);
+        if (r < 0)
+                return r;
+        items = calloc(limit ?: 1, sizeof(StoredPlugin));
+        if (!items)
+                return -ENOMEM;
+        sqlite3_bind_text(st, 1, after ?: "", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, (int) limit);
+        while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                r = read_plugin(st, &items[n]);
+                if (r < 0)
+                        break;
+                n++;
+        }
+        if (r >= 0 && n < limit && rc != SQLITE_DONE)
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        store_stmt_finish(st);
+        if (r < 0) {
+                stored_plugins_free(items, n);
+                return r;
+        }
+        *ret = items;
+        *ret_n = n;
+        return 0;
+}
+
+static int delete_counting(Store *s, unsigned id, const char *sql, const char *name, int64_t *ret) {
+        sqlite3_stmt *st;
+        int r = store_cached(s, id, sql, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        r = store_step_done(st);
+        if (r < 0)
+                return r;
+        *ret = sqlite3_changes(s->db);
+        return 0;
+}
+
+int store_plugin_delete_all(Store *s, const char *name, PluginRemoved *ret) {
+        int64_t plugins = 0;
+        PluginRemoved d = {};
+        int r;
+
+        if (s->cache)
+                store_cache_clear(s->cache);
+        scheme_drop(s, name);
+        r = delete_counting(s, CACHED_PLUGIN_DELETE_SECRETS, "DELETE FROM secret WHERE plugin = ?1", name, &d.secrets);
+        if (r >= 0)
+                r = delete_counting(s, CACHED_PLUGIN_DELETE_TOKENS, "DELETE FROM token WHERE plugin = ?1", name,
+                                    &d.tokens);
+        if (r >= 0)
+                r = delete_counting(s, CACHED_PLUGIN_DELETE_APIKEYS, "DELETE FROM apikey WHERE plugin = ?1", name,
+                                    &d.apikeys);
+        if (r >= 0)
+                r = delete_counting(s, CACHED_PLUGIN_DELETE, "DELETE FROM plugin WHERE name = ?1", name, &plugins);
+        if (r < 0)
+                return r;
+        d.registered = plugins > 0;
+        if (!d.registered && d.secrets == 0 && d.tokens == 0 && d.apikeys == 0)
+                return -ENOENT;
+        *ret = d;
+        return 0;
+}
+
+int store_secret_names(Store *s, const char *plugin, const char *prefix, char ***ret_names, size_t *ret_n) {
+        sqlite3_stmt *st;
+        char **names = NULL;
+        size_t n = 0;
+        int rc, r;
+
+        /* substr() rather than LIKE: names may contain LIKE's wildcards. */
+        r = store_cached(s, CACHED_SECRET_NAMES,
+                         "SELECT name FROM secret WHERE plugin = ?1 AND substr(name, 1, length(?2)) = ?2 "
+                         "ORDER BY name",
+                         &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, plugin, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                char **grown = realloc(names, (n + 1) * sizeof(char *));
+                if (!grown) {
+                        r = -ENOMEM;
+                        break;
+                }
+                names = grown;
+                r = store_column_strdup(st, 0, &names[n]);
+                if (r < 0)
+                        break;
+                n++;
+        }
+        if (r >= 0 && rc != SQLITE_DONE)
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        store_stmt_finish(st);
+        if (r < 0) {
+                record_names_free(names, n);
+                return r;
+        }
+        *ret_names = names;
+        *ret_n = n;
+        return 0;
+}
+
+int store_record_count_plugin(Store *s, RecordKind kind, const char *plugin, int64_t *ret) {
+        static const char *const sql[_RECORD_KIND_MAX] = {
+                [RECORD_SECRET] = "SELECT count(*) FROM secret WHERE plugin = ?1",
+                [RECORD_TOKEN] = "SELECT count(*) FROM token WHERE plugin = ?1",
+                [RECORD_APIKEY] = "SELECT count(*) FROM apikey WHERE plugin = ?1",
+        };
+        sqlite3_stmt *st = NULL;
+        /* Rare (plugin.get only): prepared per call. */
+        int rc = sqlite3_prepare_v2(s->db, sql[kind], -1, &st, NULL), r = 0;
+        if (rc != SQLITE_OK)
+                return store_errno_from_sqlite(rc) ?: -EIO;
+        sqlite3_bind_text(st, 1, plugin, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                *ret = sqlite3_column_int64(st, 0);
+        else
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        sqlite3_finalize(st);
+        return r;
+}

@@ -1,0 +1,167 @@
+/* store-token.c — a token set's refresh state: reauth_required and the
+ * refresh lease.
+ *
+ * The lease is coordination data, not a secret: its id, its deadline (unix
+ * ms) and the version of the set it was taken on, which is how a commit
+ * knows nobody changed the set meanwhile (compare-and-swap). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-internal.h"
+
+int store_token_state_get(Store *s, const char *plugin, const char *user, TokenState *ret) {
+        sqlite3_stmt *st;
+        if (s->cache && store_cache_get_token_state(s->cache, plugin, user, ret) >= 0)
+                return 0;
+        int r = store_cached(s, CACHED_TOKEN_STATE,
+                             "SELECT version, expires_at, state, lease_id, lease_until, lease_version "
+                             "FROM token WHERE plugin = ?1 AND name = ?2",
+                             &st);
+        if (r < 0)
+                return r;
+        store_bind_key(st, plugin, user);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                TokenState t = { .version = sqlite3_column_int64(st, 0) };
+                t.has_expires_at = sqlite3_column_type(st, 1) != SQLITE_NULL;
+                t.expires_at = sqlite3_column_int64(st, 1);
+                const char *state = (const char *) sqlite3_column_text(st, 2);
+                t.reauth_required = state && strcmp(state, "reauth_required") == 0;
+                const char *lease = (const char *) sqlite3_column_text(st, 3);
+                if (lease && strlen(lease) == LEASE_ID_SIZE)
+                        memcpy(t.lease_id, lease, LEASE_ID_SIZE + 1);
+                t.lease_until = sqlite3_column_int64(st, 4);
+                t.lease_version = sqlite3_column_int64(st, 5);
+                if (s->cache)
+                        store_cache_put_token_state(s->cache, plugin, user, &t);
+                *ret = t;
+        } else
+                r = rc == SQLITE_DONE ? -ENOENT : (store_errno_from_sqlite(rc) ?: -EIO);
+        store_stmt_finish(st);
+        return r;
+}
+
+/* An UPDATE of one token row, prepared and keyed: its cached record and
+ * state are dropped first, so the cache never outlives the change. */
+static int token_update(Store *s, unsigned id, const char *sql, const char *plugin, const char *user,
+                        sqlite3_stmt **ret) {
+        if (s->cache)
+                store_cache_drop(s->cache, RECORD_TOKEN, plugin, user);
+        int r = store_cached(s, id, sql, ret);
+        if (r < 0)
+                return r;
+        store_bind_key(*ret, plugin, user);
+        return 0;
+}
+
+int store_token_lease_set(Store *s, const char *plugin, const char *user, const char *lease_id, int64_t until_ms,
+                          int64_t version) {
+        sqlite3_stmt *st;
+        int r = token_update(s, CACHED_TOKEN_LEASE_SET,
+                             "UPDATE token SET lease_id = ?3, lease_until = ?4, lease_version = ?5 "
+                             "WHERE plugin = ?1 AND name = ?2",
+                             plugin, user, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 3, lease_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, until_ms);
+        sqlite3_bind_int64(st, 5, version);
+        return store_step_done(st);
+}
+
+static int set_state(Store *s, const char *plugin, const char *user, const char *state) {
+        sqlite3_stmt *st;
+        int r = token_update(s, CACHED_TOKEN_SET_STATE,
+                             "UPDATE token SET state = ?3, lease_id = NULL, lease_until = NULL, "
+                             "lease_version = NULL WHERE plugin = ?1 AND name = ?2",
+                             plugin, user, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
+        return store_step_done(st);
+}
+
+int store_token_reset(Store *s, const char *plugin, const char *user) {
+        return set_state(s, plugin, user, "valid");
+}
+
+int store_token_release(Store *s, const char *plugin, const char *user, bool reauth_required) {
+        return set_state(s, plugin, user, reauth_required ? "reauth_required" : "valid");
+}
+
+int store_token_list(Store *s, const char *plugin, const char *after, unsigned limit, TokenInfo **ret, size_t *ret_n) {
+        sqlite3_stmt *st;
+        TokenInfo *items;
+        size_t n = 0;
+        int rc = SQLITE_DONE;
+        int r = store_cached(s, CACHED_TOKEN_LIST,
+                             "SELECT name, version, created_at, updated_at, expires_at, state, lease_until "
+                             "FROM token WHERE plugin = ?1 AND name > ?2 ORDER BY name LIMIT ?3",
+                             &st);
+        if (r < 0)
+                return r;
+        items = calloc(limit ?: 1, sizeof(TokenInfo));
+        if (!items)
+                return -ENOMEM;
+        sqlite3_bind_text(st, 1, plugin, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, after ?: "", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, (int) limit);
+        while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                TokenInfo *t = &items[n];
+                r = store_column_strdup(st, 0, &t->user);
+                if (r < 0)
+                        break;
+                t->version = sqlite3_column_int64(st, 1);
+                t->created_at = sqlite3_column_int64(st, 2);
+                t->updated_at = sqlite3_column_int64(st, 3);
+                t->has_expires_at = sqlite3_column_type(st, 4) != SQLITE_NULL;
+                t->expires_at = sqlite3_column_int64(st, 4);
+                const char *state = (const char *) sqlite3_column_text(st, 5);
+                t->reauth_required = state && strcmp(state, "reauth_required") == 0;
+                t->lease_until = sqlite3_column_int64(st, 6);
+                n++;
+        }
+        if (r >= 0 && n < limit && rc != SQLITE_DONE)
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        store_stmt_finish(st);
+        if (r < 0) {
+                token_infos_free(items, n);
+                return r;
+        }
+        *ret = items;
+        *ret_n = n;
+        return 0;
+}
+
+int store_token_stats(Store *s, const char *plugin, int64_t now, int64_t horizon, int64_t now_ms, TokenStats *ret) {
+        sqlite3_stmt *st;
+        /* One state per set, in token.list's order of precedence, so the
+         * counts add up to the total. */
+        int r = store_cached(s, CACHED_TOKEN_STATS,
+                             "SELECT count(*), "
+                             "coalesce(sum(k = 'expired'), 0), coalesce(sum(k = 'expiring'), 0), "
+                             "coalesce(sum(k = 'reauth_required'), 0), coalesce(sum(k = 'refreshing'), 0) "
+                             "FROM (SELECT CASE "
+                             "  WHEN state = 'reauth_required' THEN 'reauth_required' "
+                             "  WHEN lease_until IS NOT NULL AND lease_until > ?4 THEN 'refreshing' "
+                             "  WHEN expires_at IS NOT NULL AND expires_at <= ?2 THEN 'expired' "
+                             "  WHEN expires_at IS NOT NULL AND expires_at <= ?2 + ?3 THEN 'expiring' "
+                             "  ELSE 'valid' END AS k FROM token WHERE plugin = ?1)",
+                             &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, plugin, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now);
+        sqlite3_bind_int64(st, 3, horizon);
+        sqlite3_bind_int64(st, 4, now_ms);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                *ret = (TokenStats) { sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                                      sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
+                                      sqlite3_column_int64(st, 4) };
+        else
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        store_stmt_finish(st);
+        return r;
+}

@@ -1,0 +1,578 @@
+/* store.c — SQLite storage (see store.h).
+ *
+ * Durability: WAL with synchronous=FULL, so a COMMIT has reached the disk
+ * before store_commit() returns and the daemon answers. secure_delete so a
+ * deleted row's pages are zeroed rather than left in free pages (they only
+ * ever held ciphertext, but deleted should mean gone). Statements are
+ * prepared once (the record and transaction ones after the schema is up to
+ * date, the rest on first use) and reused. */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-internal.h"
+
+static const char *const global_sql[_STMT_GLOBAL_MAX] = {
+        [STMT_BEGIN] = "BEGIN IMMEDIATE",
+        [STMT_COMMIT] = "COMMIT",
+        [STMT_ROLLBACK] = "ROLLBACK",
+        [STMT_KEK_ALL] = "SELECT version, state, wrapped FROM kek ORDER BY version",
+        [STMT_KEK_INSERT] = "INSERT INTO kek(version, state, wrapped, created_at) "
+                            "VALUES(?1, ?2, ?3, unixepoch())",
+};
+
+/* The record statements, with %s for the table name. */
+static const char *const record_sql[_RSTMT_MAX] = {
+        [RSTMT_GET] = "SELECT version, kek_version, created_at, updated_at, expires_at, sealed "
+                      "FROM %s WHERE plugin = ?1 AND name = ?2",
+        [RSTMT_VERSION] = "SELECT version FROM %s WHERE plugin = ?1 AND name = ?2",
+        [RSTMT_PUT] = "INSERT INTO %s(plugin, name, version, kek_version, sealed, created_at, updated_at, "
+                      "expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) "
+                      "ON CONFLICT(plugin, name) DO UPDATE SET version = excluded.version, "
+                      "kek_version = excluded.kek_version, sealed = excluded.sealed, "
+                      "updated_at = excluded.updated_at, expires_at = excluded.expires_at "
+                      "RETURNING created_at",
+        [RSTMT_DELETE] = "DELETE FROM %s WHERE plugin = ?1 AND name = ?2",
+        [RSTMT_LIST] = "SELECT plugin, name, version, created_at, updated_at, expires_at FROM %s "
+                       "WHERE (?1 IS NULL OR plugin = ?1) AND (plugin > ?2 OR (plugin = ?2 AND name > ?3)) "
+                       "ORDER BY plugin, name LIMIT ?4",
+        [RSTMT_COUNT] = "SELECT count(*) FROM %s",
+};
+
+static const char *const record_table[_RECORD_KIND_MAX] = {
+        [RECORD_SECRET] = "secret",
+        [RECORD_TOKEN] = "token",
+        [RECORD_APIKEY] = "apikey",
+};
+
+/* Migration i takes user_version i to i + 1. Append only; never edit one
+ * that has shipped. */
+static const char *const migrations[] = {
+        "CREATE TABLE meta ("
+        "  key TEXT PRIMARY KEY,"
+        "  value BLOB NOT NULL"
+        ") STRICT;"
+        "CREATE TABLE kek ("
+        "  version INTEGER PRIMARY KEY,"
+        "  state TEXT NOT NULL CHECK (state IN ('primary', 'active', 'retired')),"
+        "  wrapped BLOB NOT NULL,"
+        "  created_at INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE UNIQUE INDEX kek_one_primary ON kek(state) WHERE state = 'primary';"
+        "CREATE TABLE secret ("
+        "  id INTEGER PRIMARY KEY,"
+        "  plugin TEXT NOT NULL,"
+        "  name TEXT NOT NULL,"
+        "  version INTEGER NOT NULL CHECK (version > 0),"
+        "  kek_version INTEGER NOT NULL REFERENCES kek(version),"
+        "  sealed BLOB NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL,"
+        "  expires_at INTEGER,"
+        "  UNIQUE (plugin, name)"
+        ") STRICT;"
+        "CREATE TABLE token ("
+        "  id INTEGER PRIMARY KEY,"
+        "  plugin TEXT NOT NULL,"
+        "  name TEXT NOT NULL," /* the user id */
+        "  version INTEGER NOT NULL CHECK (version > 0),"
+        "  kek_version INTEGER NOT NULL REFERENCES kek(version),"
+        "  sealed BLOB NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL,"
+        "  expires_at INTEGER,"
+        "  UNIQUE (plugin, name)"
+        ") STRICT;",
+
+        /* 2: registered plugins, token set states and refresh leases, API
+         * keys with their keyed-hash lookup index. */
+        "CREATE TABLE plugin ("
+        "  name TEXT PRIMARY KEY,"
+        "  domain TEXT,"
+        "  auth_type TEXT NOT NULL CHECK (auth_type IN ('none', 'service_http', 'user_http', 'oauth')),"
+        "  auth_public TEXT NOT NULL," /* the auth block, verification token values replaced by null */
+        "  version INTEGER NOT NULL CHECK (version > 0),"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL"
+        ") STRICT;"
+        "ALTER TABLE token ADD COLUMN state TEXT NOT NULL DEFAULT 'valid'"
+        "  CHECK (state IN ('valid', 'reauth_required'));"
+        "ALTER TABLE token ADD COLUMN lease_id TEXT;"
+        "ALTER TABLE token ADD COLUMN lease_until INTEGER;" /* unix ms */
+        "ALTER TABLE token ADD COLUMN lease_version INTEGER;"
+        "CREATE TABLE apikey ("
+        "  id INTEGER PRIMARY KEY,"
+        "  plugin TEXT NOT NULL,"
+        "  name TEXT NOT NULL," /* the user id */
+        "  version INTEGER NOT NULL CHECK (version > 0),"
+        "  kek_version INTEGER NOT NULL REFERENCES kek(version),"
+        "  sealed BLOB NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL,"
+        "  expires_at INTEGER,"
+        "  UNIQUE (plugin, name)"
+        ") STRICT;"
+        "CREATE TABLE apikey_lookup ("
+        "  plugin TEXT NOT NULL,"
+        "  lookup BLOB NOT NULL,"
+        "  user TEXT NOT NULL,"
+        "  PRIMARY KEY (plugin, lookup),"
+        "  UNIQUE (plugin, user)"
+        ") STRICT;"
+        "CREATE TRIGGER apikey_lookup_forget AFTER DELETE ON apikey BEGIN"
+        "  DELETE FROM apikey_lookup WHERE plugin = old.plugin AND user = old.name;"
+        "END;",
+
+        /* 3: how a plugin's credentials are presented, as a column rather
+         * than read out of the auth block's text on every check. */
+        "ALTER TABLE plugin ADD COLUMN auth_scheme TEXT NOT NULL DEFAULT 'bearer'"
+        "  CHECK (auth_scheme IN ('bearer', 'basic'));"
+        "UPDATE plugin SET auth_scheme = 'basic'"
+        "  WHERE json_extract(auth_public, '$.authorization_type') = 'basic';",
+};
+
+#define SCHEMA_VERSION ((int) ELEMENTSOF(migrations))
+_Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "store.h names the newest schema");
+
+int store_errno_from_sqlite(int rc) {
+        switch (rc & 0xff) {
+        case SQLITE_OK:
+        case SQLITE_DONE:
+        case SQLITE_ROW:
+                return 0;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+                return -EUCLEAN;
+        case SQLITE_CONSTRAINT:
+                return -EEXIST;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_READONLY:
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                return -EROFS;
+        default:
+                return -EIO;
+        }
+}
+
+static int exec(sqlite3 *db, const char *sql) {
+        return store_errno_from_sqlite(sqlite3_exec(db, sql, NULL, NULL, NULL));
+}
+
+int store_step_done(sqlite3_stmt *st) {
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? 0 : (store_errno_from_sqlite(rc) ?: -EIO);
+}
+
+/* Reset only: every call binds all of a statement's parameters first, so
+ * clearing them again would be work on every request for nothing. */
+void store_stmt_finish(sqlite3_stmt *st) {
+        sqlite3_reset(st);
+}
+
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **ret) {
+        return store_errno_from_sqlite(sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, ret, NULL));
+}
+
+int store_cached(Store *s, unsigned id, const char *sql, sqlite3_stmt **ret) {
+        if (!s->cached[id]) {
+                int r = prepare(s->db, sql, &s->cached[id]);
+                if (r < 0)
+                        return r;
+        }
+        *ret = s->cached[id];
+        return 0;
+}
+
+static int prepare_all(Store *s) {
+        int r;
+
+        for (int i = 0; i < _STMT_GLOBAL_MAX; i++) {
+                r = prepare(s->db, global_sql[i], &s->stmt[i]);
+                if (r < 0)
+                        return r;
+        }
+        for (int k = 0; k < _RECORD_KIND_MAX; k++)
+                for (int i = 0; i < _RSTMT_MAX; i++) {
+                        char sql[512];
+                        /* The formats are the constants in record_sql. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+                        snprintf(sql, sizeof(sql), record_sql[i], record_table[k]);
+#pragma GCC diagnostic pop
+                        r = prepare(s->db, sql, &s->rstmt[k][i]);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+static void finalize_all(Store *s) {
+        for (int i = 0; i < _CACHED_MAX; i++)
+                sqlite3_finalize(s->cached[i]), s->cached[i] = NULL;
+        for (int i = 0; i < _STMT_GLOBAL_MAX; i++)
+                sqlite3_finalize(s->stmt[i]), s->stmt[i] = NULL;
+        for (int k = 0; k < _RECORD_KIND_MAX; k++)
+                for (int i = 0; i < _RSTMT_MAX; i++)
+                        sqlite3_finalize(s->rstmt[k][i]), s->rstmt[k][i] = NULL;
+}
+
+static int quick_check(sqlite3 *db) {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_errno_from_sqlite(rc) ?: -EIO;
+        rc = sqlite3_step(st);
+        bool ok = rc == SQLITE_ROW && strcmp((const char *) sqlite3_column_text(st, 0), "ok") == 0;
+        int r = rc == SQLITE_ROW ? 0 : store_errno_from_sqlite(rc);
+        sqlite3_finalize(st);
+        if (r < 0)
+                return r;
+        return ok ? 0 : -EUCLEAN;
+}
+
+int store_open(const char *path, Store **ret) {
+        _cleanup_(store_closep) Store *s = NULL;
+        int r;
+
+        s = calloc(1, sizeof(Store));
+        if (!s)
+                return -ENOMEM;
+
+        int rc = sqlite3_open_v2(
+                path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+                NULL);
+        if (rc != SQLITE_OK)
+                return store_errno_from_sqlite(rc) ?: -EIO;
+
+        /* The journal mode is the first read of the file: a file that is not
+         * a database fails here with SQLITE_NOTADB. */
+        r = exec(s->db, "PRAGMA journal_mode = WAL");
+        if (r < 0)
+                return r;
+        r = exec(s->db, "PRAGMA synchronous = FULL;"
+                        "PRAGMA foreign_keys = ON;"
+                        "PRAGMA secure_delete = ON;"
+                        "PRAGMA busy_timeout = 2000;");
+        if (r < 0)
+                return r;
+        r = quick_check(s->db);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+void store_close(Store *s) {
+        if (!s)
+                return;
+        store_cache_free(s->cache);
+        finalize_all(s);
+        sqlite3_close(s->db);
+        free(s);
+}
+
+int store_schema_version(Store *s) {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_errno_from_sqlite(rc) ?: -EIO;
+        rc = sqlite3_step(st);
+        int v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : (store_errno_from_sqlite(rc) ?: -EIO);
+        sqlite3_finalize(st);
+        return v;
+}
+
+int store_migrate(Store *s) {
+        int v = store_schema_version(s), r;
+        if (v < 0)
+                return v;
+        if (v > SCHEMA_VERSION)
+                return -EPROTO;
+
+        for (; v < SCHEMA_VERSION; v++) {
+                char bump[64];
+                r = exec(s->db, "BEGIN IMMEDIATE");
+                if (r < 0)
+                        return r;
+                snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
+                r = exec(s->db, migrations[v]);
+                if (r >= 0)
+                        r = exec(s->db, bump);
+                if (r >= 0)
+                        r = exec(s->db, "COMMIT");
+                if (r < 0) {
+                        exec(s->db, "ROLLBACK");
+                        return r;
+                }
+        }
+        if (!s->stmt[0])
+                return prepare_all(s);
+        return 0;
+}
+
+int store_lock_exclusive(Store *s) {
+        /* In WAL mode an exclusive lock also drops the shared-memory index:
+         * no file-locking system calls per read. Nobody else opens the
+         * database while the daemon runs; backups go through the daemon. */
+        int r = exec(s->db, "PRAGMA locking_mode = EXCLUSIVE");
+        if (r < 0)
+                return r;
+        /* The lock is taken by the next read. */
+        r = exec(s->db, "SELECT count(*) FROM meta");
+        if (r < 0)
+                return r;
+        /* Alone with the file, the store may remember what it read. */
+        s->cache = store_cache_new();
+        return s->cache ? 0 : -ENOMEM;
+}
+
+int store_begin(Store *s) {
+        return store_step_done(s->stmt[STMT_BEGIN]);
+}
+
+int store_commit(Store *s) {
+        return store_step_done(s->stmt[STMT_COMMIT]);
+}
+
+void store_rollback(Store *s) {
+        (void) store_step_done(s->stmt[STMT_ROLLBACK]);
+        /* A read inside the transaction may have cached what it wrote:
+         * forget everything, so the caches never outlive a rollback. */
+        if (s->cache)
+                store_cache_clear(s->cache);
+        memset(s->schemes, 0, sizeof(s->schemes));
+}
+
+int store_column_strdup(sqlite3_stmt *st, int col, char **ret) {
+        const char *t = (const char *) sqlite3_column_text(st, col);
+        if (!t) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(t);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int store_column_blob_dup(sqlite3_stmt *st, int col, uint8_t **ret, size_t *ret_size) {
+        const void *p = sqlite3_column_blob(st, col);
+        size_t n = (size_t) sqlite3_column_bytes(st, col);
+        uint8_t *copy = malloc(n ?: 1);
+        if (!copy)
+                return -ENOMEM;
+        if (n > 0)
+                memcpy(copy, p, n);
+        *ret = copy;
+        *ret_size = n;
+        return 0;
+}
+
+/* Meta statements are prepared per call: they run at start only, and the
+ * key check must be able to read meta before store_migrate() runs. */
+int store_meta_get(Store *s, const char *key, uint8_t **ret, size_t *ret_size) {
+        sqlite3_stmt *st = NULL;
+        int r;
+
+        r = prepare(s->db, "SELECT value FROM meta WHERE key = ?1", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                r = store_column_blob_dup(st, 0, ret, ret_size);
+        else
+                r = rc == SQLITE_DONE ? -ENOENT : (store_errno_from_sqlite(rc) ?: -EIO);
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_meta_set(Store *s, const char *key, const uint8_t *value, size_t size) {
+        sqlite3_stmt *st = NULL;
+        int r = prepare(s->db,
+                        "INSERT INTO meta(key, value) VALUES(?1, ?2) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 2, value, (int) size, SQLITE_STATIC);
+        r = store_step_done(st);
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_kek_foreach(Store *s, StoreKekFunc f, void *userdata) {
+        sqlite3_stmt *st = s->stmt[STMT_KEK_ALL];
+        int rc, r = 0;
+
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *state = (const char *) sqlite3_column_text(st, 1);
+                r = f(sqlite3_column_int64(st, 0), state && strcmp(state, "primary") == 0, sqlite3_column_blob(st, 2),
+                      (size_t) sqlite3_column_bytes(st, 2), userdata);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0 && rc != SQLITE_DONE)
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        store_stmt_finish(st);
+        return r;
+}
+
+int store_kek_insert(Store *s, int64_t version, bool primary, const uint8_t *wrapped, size_t wrapped_size) {
+        sqlite3_stmt *st = s->stmt[STMT_KEK_INSERT];
+        sqlite3_bind_int64(st, 1, version);
+        sqlite3_bind_text(st, 2, primary ? "primary" : "active", -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 3, wrapped, (int) wrapped_size, SQLITE_STATIC);
+        return store_step_done(st);
+}
+
+void store_bind_key(sqlite3_stmt *st, const char *plugin, const char *name) {
+        sqlite3_bind_text(st, 1, plugin, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+}
+
+static void read_meta_columns(sqlite3_stmt *st, int first, StoredRecord *rec) {
+        rec->created_at = sqlite3_column_int64(st, first);
+        rec->updated_at = sqlite3_column_int64(st, first + 1);
+        rec->has_expires_at = sqlite3_column_type(st, first + 2) != SQLITE_NULL;
+        rec->expires_at = rec->has_expires_at ? sqlite3_column_int64(st, first + 2) : 0;
+}
+
+int store_record_get(Store *s, RecordKind kind, const char *plugin, const char *name, StoredRecord *ret) {
+        sqlite3_stmt *st = s->rstmt[kind][RSTMT_GET];
+        StoredRecord rec = {};
+        int r;
+
+        if (s->cache && store_cache_get(s->cache, kind, plugin, name, ret) >= 0)
+                return 0;
+
+        store_bind_key(st, plugin, name);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                rec.version = sqlite3_column_int64(st, 0);
+                rec.kek_version = sqlite3_column_int64(st, 1);
+                read_meta_columns(st, 2, &rec);
+                r = store_column_blob_dup(st, 5, &rec.sealed, &rec.sealed_size);
+        } else
+                r = rc == SQLITE_DONE ? -ENOENT : (store_errno_from_sqlite(rc) ?: -EIO);
+        store_stmt_finish(st);
+        if (r < 0)
+                return r;
+        if (s->cache)
+                store_cache_put(s->cache, kind, plugin, name, &rec);
+        *ret = rec;
+        return 0;
+}
+
+int store_record_version(Store *s, RecordKind kind, const char *plugin, const char *name, int64_t *ret) {
+        sqlite3_stmt *st = s->rstmt[kind][RSTMT_VERSION];
+        int r = 0;
+
+        store_bind_key(st, plugin, name);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                *ret = sqlite3_column_int64(st, 0);
+        else if (rc == SQLITE_DONE)
+                *ret = 0;
+        else
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        store_stmt_finish(st);
+        return r;
+}
+
+int store_record_put(Store *s, RecordKind kind, const char *plugin, const char *name, StoredRecord *rec) {
+        sqlite3_stmt *st = s->rstmt[kind][RSTMT_PUT];
+
+        if (s->cache)
+                store_cache_drop(s->cache, kind, plugin, name);
+        store_bind_key(st, plugin, name);
+        sqlite3_bind_int64(st, 3, rec->version);
+        sqlite3_bind_int64(st, 4, rec->kek_version);
+        sqlite3_bind_blob(st, 5, rec->sealed, (int) rec->sealed_size, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, rec->updated_at);
+        if (rec->has_expires_at)
+                sqlite3_bind_int64(st, 7, rec->expires_at);
+        else
+                sqlite3_bind_null(st, 7);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                rec->created_at = sqlite3_column_int64(st, 0);
+                rc = sqlite3_step(st);
+        }
+        store_stmt_finish(st);
+        return rc == SQLITE_DONE ? 0 : (store_errno_from_sqlite(rc) ?: -EIO);
+}
+
+int store_record_delete(Store *s, RecordKind kind, const char *plugin, const char *name) {
+        sqlite3_stmt *st = s->rstmt[kind][RSTMT_DELETE];
+        if (s->cache)
+                store_cache_drop(s->cache, kind, plugin, name);
+        store_bind_key(st, plugin, name);
+        int r = store_step_done(st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+int store_record_list(Store *s, RecordKind kind, const char *plugin, const char *after_plugin, const char *after_name,
+                      unsigned limit, StoredRecord **ret, size_t *ret_n) {
+        sqlite3_stmt *st = s->rstmt[kind][RSTMT_LIST];
+        StoredRecord *items = NULL;
+        size_t n = 0;
+        int rc = SQLITE_DONE, r = 0;
+
+        items = calloc(limit ?: 1, sizeof(StoredRecord));
+        if (!items)
+                return -ENOMEM;
+
+        if (plugin)
+                sqlite3_bind_text(st, 1, plugin, -1, SQLITE_STATIC);
+        else
+                sqlite3_bind_null(st, 1);
+        sqlite3_bind_text(st, 2, after_plugin ?: "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, after_name ?: "", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, (int) limit);
+
+        while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                StoredRecord *rec = &items[n++];
+                rec->plugin = strdup((const char *) sqlite3_column_text(st, 0));
+                rec->name = strdup((const char *) sqlite3_column_text(st, 1));
+                rec->version = sqlite3_column_int64(st, 2);
+                read_meta_columns(st, 3, rec);
+                if (!rec->plugin || !rec->name) {
+                        r = -ENOMEM;
+                        break;
+                }
+        }
+        if (r >= 0 && n < limit && rc != SQLITE_DONE)
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        store_stmt_finish(st);
+        if (r < 0) {
+                stored_records_free(items, n);
+                return r;
+        }
+        *ret = items;
+        *ret_n = n;
+        return 0;
+}
+
+int store_record_count(Store *s, RecordKind kind, int64_t *ret) {
+        sqlite3_stmt *st = s->rstmt[kind][RSTMT_COUNT];
+        int rc = sqlite3_step(st), r = 0;
+        if (rc == SQLITE_ROW)
+                *ret = sqlite3_column_int64(st, 0);
+        else
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        store_stmt_finish(st);
+        return r;
+}

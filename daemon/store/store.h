@@ -1,0 +1,127 @@
+/* store.h — the storage contract: what the vault needs of a database.
+ *
+ * Owns: records (secrets, token sets, API keys: sealed bytes and metadata,
+ * keyed by kind, plugin and name), registered plugins, token sets' refresh
+ * state and leases, wrapped key material, one writer transaction at a time
+ * (durable at commit), schema versions, and paging in (plugin, name) order.
+ * It stores only ciphertext and metadata: it never sees a key or a
+ * plaintext value, and links no crypto library.
+ *
+ * The SQLite engine (store*.c in this folder) implements it; what another
+ * engine would have to provide is in docs/design.md ("The storage
+ * contract"). Records of the three kinds share the record calls below,
+ * selected by RecordKind. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macro.h"
+#include "proto-limits.h"
+#include "record.h"
+
+typedef struct Store Store;
+
+/* Open (creating if missing) the database at path and check its integrity.
+ * -EUCLEAN: the file is not a database or fails PRAGMA quick_check.
+ * Does not create or change the schema: see store_migrate(). */
+int store_open(const char *path, Store **ret);
+void store_close(Store *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
+
+/* The schema version this program writes. */
+#define STORE_SCHEMA_VERSION 3
+
+/* Schema version (PRAGMA user_version); 0 for a new database. */
+int store_schema_version(Store *s);
+/* Bring the schema up to the newest version. -EPROTO if the file is newer
+ * than this program knows. */
+int store_migrate(Store *s);
+
+/* Keep the database to this process (PRAGMA locking_mode=EXCLUSIVE): no
+ * file locking per read, and recently read records are cached in memory
+ * (store-cache.c). For the daemon, which is its only user. */
+int store_lock_exclusive(Store *s);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Commit returns only once the commit is
+ * durable (synchronous=FULL). */
+int store_begin(Store *s);
+int store_commit(Store *s);
+void store_rollback(Store *s);
+
+/* Small named blobs (key-check value, dev-mode markers). -ENOENT if absent. */
+int store_meta_get(Store *s, const char *key, uint8_t **ret, size_t *ret_size);
+int store_meta_set(Store *s, const char *key, const uint8_t *value, size_t size);
+
+/* KEKs wrapped by the root key. The callback sees each row in version order;
+ * a negative return stops the walk and is returned. */
+typedef int (*StoreKekFunc)(int64_t version, bool primary, const uint8_t *wrapped, size_t wrapped_size, void *userdata);
+int store_kek_foreach(Store *s, StoreKekFunc f, void *userdata);
+int store_kek_insert(Store *s, int64_t version, bool primary, const uint8_t *wrapped, size_t wrapped_size);
+
+/* One record. get: -ENOENT if absent. */
+int store_record_get(Store *s, RecordKind kind, const char *plugin, const char *name, StoredRecord *ret);
+/* Current version of a record, 0 if absent. */
+int store_record_version(Store *s, RecordKind kind, const char *plugin, const char *name, int64_t *ret);
+/* Insert or replace from rec's version, kek_version, sealed, updated_at and
+ * expires_at. created_at is kept from an existing row (or set to updated_at)
+ * and written back to rec->created_at. */
+int store_record_put(Store *s, RecordKind kind, const char *plugin, const char *name, StoredRecord *rec);
+/* -ENOENT if absent. */
+int store_record_delete(Store *s, RecordKind kind, const char *plugin, const char *name);
+/* Up to limit records in (plugin, name) order after the cursor (NULLs start
+ * at the beginning); plugin NULL lists every plugin. Metadata only. */
+int store_record_list(Store *s, RecordKind kind, const char *plugin, const char *after_plugin, const char *after_name,
+                      unsigned limit, StoredRecord **ret, size_t *ret_n);
+/* Number of records of a kind. */
+int store_record_count(Store *s, RecordKind kind, int64_t *ret);
+
+/* ---- plugins (store-plugin.c) ---- */
+
+/* -ENOENT if not registered. */
+int store_plugin_get(Store *s, const char *name, StoredPlugin *ret);
+/* Insert or replace by name; created_at is kept from an existing row. */
+int store_plugin_put(Store *s, const StoredPlugin *p);
+int store_plugin_list(Store *s, const char *after, unsigned limit, StoredPlugin **ret, size_t *ret_n);
+
+/* Delete a plugin's registration and every secret, token set and API key
+ * stored under its name. -ENOENT if there was none of these. Call inside a
+ * transaction. */
+int store_plugin_delete_all(Store *s, const char *name, PluginRemoved *ret);
+/* How a plugin's credentials are presented (its manifest's
+ * authorization_type); bearer for a plugin that is not registered.
+ * Remembered until the plugin row changes. */
+int store_plugin_scheme(Store *s, const char *name, AuthScheme *ret);
+/* Names of a plugin's secrets that start with prefix, in order (malloc'd
+ * array of malloc'd strings). */
+int store_secret_names(Store *s, const char *plugin, const char *prefix, char ***ret_names, size_t *ret_n);
+/* Records of a kind under one plugin. */
+int store_record_count_plugin(Store *s, RecordKind kind, const char *plugin, int64_t *ret);
+
+/* ---- token sets: state and refresh leases (store-token.c) ---- */
+
+/* -ENOENT if the user has no token set. */
+int store_token_state_get(Store *s, const char *plugin, const char *user, TokenState *ret);
+int store_token_lease_set(Store *s, const char *plugin, const char *user, const char *lease_id, int64_t until_ms,
+                          int64_t version);
+/* Valid again, no lease (after a put or a committed refresh). */
+int store_token_reset(Store *s, const char *plugin, const char *user);
+/* No lease; reauth_required as given. */
+int store_token_release(Store *s, const char *plugin, const char *user, bool reauth_required);
+
+int store_token_list(Store *s, const char *plugin, const char *after, unsigned limit, TokenInfo **ret, size_t *ret_n);
+
+/* Counts for one plugin: expired (expires_at <= now), expiring (within
+ * horizon seconds), reauth_required, refreshing (lease held at now_ms). */
+int store_token_stats(Store *s, const char *plugin, int64_t now, int64_t horizon, int64_t now_ms, TokenStats *ret);
+
+/* ---- API key lookup index (store-apikey.c) ---- */
+
+#define APIKEY_LOOKUP_SIZE 32
+
+/* Index a user's key by its keyed hash. -EEXIST if the hash belongs to
+ * another user of the plugin. Call inside a transaction. */
+int store_apikey_index_put(Store *s, const char *plugin, const char *user, const uint8_t lookup[static 32]);
+/* The user whose key has this hash; -ENOENT if none. */
+int store_apikey_index_find(Store *s, const char *plugin, const uint8_t lookup[static 32], char **ret_user);

@@ -1,0 +1,234 @@
+/* vault.c — opening a vault, and the record primitives (see vault.h and
+ * vault-internal.h).
+ *
+ * Opening runs in an order that keeps a wrong key harmless: integrity
+ * check, key check (reading only that value), migration, keyring, and last
+ * the exclusive lock that lets the store cache records. */
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "vault-internal.h"
+
+#define META_KEY_CHECK "key_check"
+#define META_INDEX_KEY "index_key"
+
+int vault_end(Vault *v, int r) {
+        if (r >= 0)
+                r = store_commit(v->store);
+        if (r < 0)
+                store_rollback(v->store);
+        return r;
+}
+
+/* Before the schema is touched: the root key must be the one the database
+ * was made with. A new database has nothing to check against. */
+static int root_key_check(Store *store, const Keyring *k) {
+        _cleanup_(freep) uint8_t *have = NULL;
+        size_t have_size = 0;
+        int r = store_schema_version(store);
+        if (r <= 0)
+                return r;
+        r = store_meta_get(store, META_KEY_CHECK, &have, &have_size);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        return keyring_root_matches(k, have, have_size) ? 0 : -EKEYREJECTED;
+}
+
+static int kek_row(int64_t version, bool primary, const uint8_t *wrapped, size_t wrapped_size, void *userdata) {
+        return keyring_kek_unwrap(userdata, version, primary, wrapped, wrapped_size);
+}
+
+/* A new database: its key-check value and KEK 1, in one transaction. */
+static int keyring_init(Store *store, Keyring *k) {
+        uint8_t wrapped[KEK_WRAPPED_SIZE], check[KEY_CHECK_SIZE];
+        _cleanup_(freep) uint8_t *old = NULL;
+        size_t old_size;
+
+        /* KEKs gone but a key check present: rows were removed. */
+        if (store_meta_get(store, META_KEY_CHECK, &old, &old_size) != -ENOENT)
+                return -EUCLEAN;
+        int r = keyring_kek_create(k, 1, wrapped);
+        if (r < 0)
+                return r;
+        keyring_root_check(k, check);
+        r = store_begin(store);
+        if (r < 0)
+                return r;
+        r = store_meta_set(store, META_KEY_CHECK, check, sizeof(check));
+        if (r >= 0)
+                r = store_kek_insert(store, 1, true, wrapped, sizeof(wrapped));
+        if (r >= 0)
+                r = store_commit(store);
+        if (r < 0)
+                store_rollback(store);
+        return r;
+}
+
+/* Unwrap the index key, creating it on first use (new databases, and ones
+ * from before API keys). */
+static int index_key_load(Store *store, Keyring *k) {
+        uint8_t wrapped[KEK_WRAPPED_SIZE];
+        _cleanup_(freep) uint8_t *stored = NULL;
+        size_t stored_size = 0;
+
+        int r = store_meta_get(store, META_INDEX_KEY, &stored, &stored_size);
+        if (r >= 0)
+                return keyring_index_key_unwrap(k, stored, stored_size);
+        if (r != -ENOENT)
+                return r;
+        r = keyring_index_key_create(k, wrapped);
+        if (r < 0)
+                return r;
+        return store_meta_set(store, META_INDEX_KEY, wrapped, sizeof(wrapped));
+}
+
+static int keyring_load(Store *store, Keyring *k) {
+        int r = root_key_check(store, k);
+        if (r < 0)
+                return r;
+        r = store_kek_foreach(store, kek_row, k);
+        if (r < 0)
+                return r;
+        if (keyring_size(k) == 0) {
+                r = keyring_init(store, k);
+                if (r < 0)
+                        return r;
+        }
+        r = index_key_load(store, k);
+        if (r < 0)
+                return r;
+        return keyring_complete(k);
+}
+
+int vault_open(const char *db_path, uint8_t *root_key, Vault **ret, VaultOpenStep *ret_step) {
+        _cleanup_(vault_freep) Vault *v = NULL;
+        VaultOpenStep step = VAULT_OPEN_DATABASE;
+        int r;
+
+        v = calloc(1, sizeof(Vault));
+        if (!v) {
+                sodium_free(root_key);
+                return -ENOMEM;
+        }
+        r = keyring_new(root_key, &v->keyring);
+        if (r >= 0)
+                r = store_open(db_path, &v->store);
+        if (r >= 0) {
+                step = VAULT_OPEN_KEY_CHECK;
+                r = root_key_check(v->store, v->keyring);
+        }
+        if (r >= 0) {
+                step = VAULT_OPEN_MIGRATE;
+                r = store_migrate(v->store);
+        }
+        if (r >= 0) {
+                step = VAULT_OPEN_KEYRING;
+                r = keyring_load(v->store, v->keyring);
+        }
+        if (r >= 0) {
+                step = VAULT_OPEN_LOCK;
+                r = store_lock_exclusive(v->store);
+        }
+        if (ret_step)
+                *ret_step = step;
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+void vault_free(Vault *v) {
+        if (!v)
+                return;
+        store_close(v->store);
+        keyring_free(v->keyring);
+        free(v);
+}
+
+int vault_stats(Vault *v, VaultStats *ret) {
+        VaultStats s = {
+                .kek_primary = keyring_primary(v->keyring)->version,
+                .n_keks = (int64_t) keyring_size(v->keyring),
+        };
+        int r = store_record_count(v->store, RECORD_SECRET, &s.secrets);
+        if (r >= 0)
+                r = store_record_count(v->store, RECORD_TOKEN, &s.tokens);
+        if (r < 0)
+                return r;
+        *ret = s;
+        return 0;
+}
+
+int vault_record_put_locked(Vault *v, RecordKind kind, const char *plugin, const char *name, const uint8_t *plaintext,
+                            size_t size, int64_t expires_at, StoredRecord *ret_meta) {
+        _cleanup_(freep) uint8_t *sealed = NULL;
+        StoredRecord rec = {};
+        int64_t old_version;
+        int r;
+
+        r = store_record_version(v->store, kind, plugin, name, &old_version);
+        if (r < 0)
+                return r;
+        RecordId id = { .kind = kind, .plugin = plugin, .name = name, .version = old_version + 1 };
+        r = envelope_seal(v->keyring, &id, plaintext, size, &sealed, &rec.sealed_size, &rec.kek_version);
+        if (r < 0)
+                return r;
+        rec.sealed = sealed;
+        rec.version = id.version;
+        rec.updated_at = time(NULL);
+        rec.has_expires_at = expires_at >= 0;
+        rec.expires_at = expires_at;
+        r = store_record_put(v->store, kind, plugin, name, &rec);
+        if (r < 0)
+                return r;
+        if (ret_meta) {
+                rec.sealed = NULL;
+                rec.sealed_size = 0;
+                *ret_meta = rec;
+        }
+        return 0;
+}
+
+int vault_record_put(Vault *v, RecordKind kind, const char *plugin, const char *name, const uint8_t *plaintext,
+                     size_t size, int64_t expires_at, StoredRecord *ret_meta) {
+        int r = store_begin(v->store);
+        if (r < 0)
+                return r;
+        return vault_end(v, vault_record_put_locked(v, kind, plugin, name, plaintext, size, expires_at, ret_meta));
+}
+
+int vault_record_get(Vault *v, RecordKind kind, const char *plugin, const char *name, SecretBuf **ret_value,
+                     StoredRecord *ret_meta) {
+        StoredRecord rec = {};
+        int r;
+
+        r = store_record_get(v->store, kind, plugin, name, &rec);
+        if (r < 0)
+                return r;
+        RecordId id = { .kind = kind, .plugin = plugin, .name = name, .version = rec.version };
+        r = envelope_open(v->keyring, &id, rec.sealed, rec.sealed_size, ret_value);
+        free(rec.sealed);
+        rec.sealed = NULL;
+        rec.sealed_size = 0;
+        if (r < 0)
+                return r;
+        if (ret_meta)
+                *ret_meta = rec;
+        return 0;
+}
+
+int vault_record_delete(Vault *v, RecordKind kind, const char *plugin, const char *name) {
+        int r = store_begin(v->store);
+        if (r < 0)
+                return r;
+        return vault_end(v, store_record_delete(v->store, kind, plugin, name));
+}
+
+int vault_record_list(Vault *v, RecordKind kind, const char *plugin, const char *after_plugin, const char *after_name,
+                      unsigned limit, StoredRecord **ret, size_t *ret_n) {
+        return store_record_list(v->store, kind, plugin, after_plugin, after_name, limit, ret, ret_n);
+}

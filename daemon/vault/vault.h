@@ -1,0 +1,204 @@
+/* vault.h — the vault: the only place plaintext meets storage.
+ *
+ * Owns: opening a vault (root key check, schema, keyring), and every
+ * operation on what it keeps: secrets, users' token sets and their refresh
+ * leases, user API keys, registered plugins, and the checks of presented
+ * credentials against stored ones. Each operation is one call that runs
+ * its own transaction, durable before it returns; plaintext is sealed and
+ * opened here and nowhere else. Never: parses requests or formats replies,
+ * logs, or lets a value out but through a SecretBuf the caller wipes.
+ *
+ * Errors are negative errnos: -ENOENT absent, -EUCLEAN a stored record or
+ * key fails authentication (the database was altered), -EBUSY, -ENOSPC and
+ * -EROFS from storage; each call lists the others it chooses on purpose. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "macro.h"
+#include "manifest.h"
+#include "record.h"
+#include "secret-buf.h"
+
+typedef struct Vault Vault;
+
+/* ---- opening (vault.c) ---- */
+
+/* Which step of vault_open() failed, for the start-up message. */
+typedef enum VaultOpenStep {
+        VAULT_OPEN_DATABASE,  /* open or integrity check */
+        VAULT_OPEN_KEY_CHECK, /* reading the key-check value */
+        VAULT_OPEN_MIGRATE,   /* bringing the schema up to date */
+        VAULT_OPEN_KEYRING,   /* unwrapping (or creating) the keyring */
+        VAULT_OPEN_LOCK,      /* taking the database for this process */
+} VaultOpenStep;
+
+/* Open the database at db_path (creating a new vault if there is none)
+ * under root_key, taking ownership of root_key (sodium_malloc memory) even
+ * on failure. The key is checked before the schema is touched, so a wrong
+ * key never changes the file. -EKEYREJECTED wrong root key, -EUCLEAN
+ * damaged or tampered file or keyring, -EPROTO written by a newer
+ * credvaultd, -EBUSY held by another process. ret_step (optional) says
+ * where it failed. */
+int vault_open(const char *db_path, uint8_t *root_key, Vault **ret, VaultOpenStep *ret_step);
+void vault_free(Vault *v);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Vault *, vault_free);
+
+typedef struct VaultStats {
+        int64_t secrets, tokens;
+        int64_t kek_primary; /* version of the primary KEK */
+        int64_t n_keks;
+} VaultStats;
+
+int vault_stats(Vault *v, VaultStats *ret);
+
+/* ---- secrets (vault-secret.c) ---- */
+
+/* Store a new version. ret_meta (optional) gets its metadata. */
+int vault_secret_put(Vault *v, const char *plugin, const char *name, const uint8_t *value, size_t size,
+                     StoredRecord *ret_meta);
+/* Open the current version. ret_meta (optional) gets metadata only. */
+int vault_secret_get(Vault *v, const char *plugin, const char *name, SecretBuf **ret_value, StoredRecord *ret_meta);
+int vault_secret_delete(Vault *v, const char *plugin, const char *name);
+/* Store n_bytes of fresh randomness as URL-safe base64 text (a service
+ * token) and hand the text back. */
+int vault_secret_generate(Vault *v, const char *plugin, const char *name, size_t n_bytes, SecretBuf **ret_value,
+                          StoredRecord *ret_meta);
+
+/* Up to limit records of a kind in (plugin, name) order after the cursor
+ * (NULLs start at the beginning); plugin NULL lists every plugin. Metadata
+ * only (plugin, name and the times). */
+int vault_record_list(Vault *v, RecordKind kind, const char *plugin, const char *after_plugin, const char *after_name,
+                      unsigned limit, StoredRecord **ret, size_t *ret_n);
+
+/* ---- credential checks (vault-credential.c) ----
+ *
+ * A presented value is compared with a stored one as keyed digests, in
+ * constant time; the answer is match or no match, never the value. Where
+ * a request carries an HTTP Authorization header instead of the value, it
+ * is read in the scheme the plugin's manifest declares (bearer or basic). */
+
+typedef struct Presented {
+        const uint8_t *value; /* NULL: use authorization */
+        size_t size;
+        const char *authorization; /* a header value, or NULL */
+} Presented;
+
+/* -ENOENT if the secret is absent. *ret_match; ret_meta (optional) is the
+ * matching version's. */
+int vault_secret_verify(Vault *v, const char *plugin, const char *name, const Presented *p, bool *ret_match,
+                        StoredRecord *ret_meta);
+
+/* OAuth client authentication (RFC 6749 §2.3.1): client_id and
+ * client_secret as client_secret_post, or authorization as
+ * client_secret_basic. -ENOENT if the plugin has either secret missing,
+ * *ret_missing then names it. */
+int vault_oauth_client_check(Vault *v, const char *plugin, const char *client_id, const char *client_secret,
+                             const char *authorization, bool *ret_match, const char **ret_missing);
+
+/* Store a user's API key and index it. -EEXIST if the same key belongs to
+ * another user of the plugin; -EINVAL if it is empty. */
+int vault_apikey_put(Vault *v, const char *plugin, const char *user, const uint8_t *key, size_t size,
+                     StoredRecord *ret_meta);
+/* The user whose key was presented, *ret_user NULL if none. */
+int vault_apikey_lookup(Vault *v, const char *plugin, const Presented *p, char **ret_user);
+int vault_apikey_delete(Vault *v, const char *plugin, const char *user);
+
+/* ---- users' token sets (vault-token.c) ----
+ *
+ * A token set is stored as a token endpoint returned it (RFC 6749 §5.1),
+ * with expires_in turned into an absolute expires_at and the previous
+ * refresh_token kept when a response carries none. Refresh is coordinated
+ * by a lease per set. */
+
+/* Store a token response (checked by proto's token_response_check()).
+ * -EMSGSIZE if the stored set would be over TOKEN_SET_SIZE_MAX with the
+ * previous refresh token kept. */
+int vault_token_put(Vault *v, const char *plugin, const char *user, json_t *response, StoredRecord *ret_meta);
+
+/* The stored set (JSON text), if it stays valid for min_valid more
+ * seconds. -EKEYREVOKED reauth required, -EALREADY another caller holds
+ * the refresh lease, -ESTALE expired or expiring: ret_state (optional)
+ * then tells the deadline and the lease. */
+int vault_token_get(Vault *v, const char *plugin, const char *user, int64_t min_valid, SecretBuf **ret_text,
+                    StoredRecord *ret_meta, TokenState *ret_state);
+int vault_token_delete(Vault *v, const char *plugin, const char *user);
+/* Up to limit token sets (metadata and state) after the cursor, in user
+ * order. */
+int vault_token_list(Vault *v, const char *plugin, const char *after, unsigned limit, TokenInfo **ret, size_t *ret_n);
+
+typedef struct TokenRefresh {
+        bool refresh; /* true: the caller holds the lease and must refresh */
+        char lease[LEASE_ID_SIZE + 1];
+        int64_t lease_until;      /* unix ms */
+        int64_t version;          /* of the set the lease was taken on */
+        SecretBuf *refresh_token; /* refresh: the token to present */
+        SecretBuf *text;          /* !refresh: the set someone refreshed meanwhile */
+        StoredRecord meta;        /* !refresh: its metadata */
+} TokenRefresh;
+
+void token_refresh_done(TokenRefresh *t);
+
+/* Take the refresh lease for lease_seconds, unless the set is (again)
+ * valid for min_valid seconds. -EKEYREVOKED reauth required (or no refresh
+ * token), -EALREADY another caller holds the lease (ret_state tells until
+ * when). */
+int vault_token_refresh_begin(Vault *v, const char *plugin, const char *user, int64_t min_valid, int64_t lease_seconds,
+                              TokenRefresh *ret, TokenState *ret_state);
+/* Store the refreshed set, only while the lease is ours and the set is the
+ * one it was taken on. -EEXIST if not, -EMSGSIZE as for put. */
+int vault_token_refresh_commit(Vault *v, const char *plugin, const char *user, const char *lease, json_t *response,
+                               StoredRecord *ret_meta);
+
+/* What refresh_fail did, and the set's state afterwards. */
+typedef struct TokenRefreshFail {
+        bool applied;
+        const char *state; /* "valid", "expired", "refreshing", "reauth_required" */
+} TokenRefreshFail;
+
+/* Release the lease; invalid_grant marks the set reauth_required. Applied
+ * only for the holder of the current lease on an unchanged set: a failure
+ * from anyone else lost a race against a rotation and revokes nothing. */
+int vault_token_refresh_fail(Vault *v, const char *plugin, const char *user, const char *lease, bool invalid_grant,
+                             TokenRefreshFail *ret);
+
+/* The state name of a token set at unix time now (ms: now_ms), with
+ * "expiring" for sets that expire within horizon seconds. */
+const char *vault_token_state_name(const TokenInfo *t, int64_t now, int64_t now_ms, int64_t horizon);
+
+/* ---- plugins (vault-plugin.c) ---- */
+
+/* Register (or update) a plugin from its manifest's checked auth block:
+ * the public part in the plugin row, each verification token as the secret
+ * "verification_token:CONSUMER"; all in one transaction. -EEXIST if the
+ * name is registered for another domain (*ret_domain then names it,
+ * malloc'd). -EMSGSIZE if the public auth block is over
+ * AUTH_PUBLIC_SIZE_MAX. ret gets the stored row. */
+int vault_plugin_register(Vault *v, const char *name, const char *domain, const ManifestAuth *auth, StoredPlugin *ret,
+                          char **ret_domain);
+int vault_plugin_list(Vault *v, const char *after, unsigned limit, StoredPlugin **ret, size_t *ret_n);
+
+typedef struct PluginSummary {
+        bool registered;
+        StoredPlugin plugin;   /* registered only */
+        StoredRecord *secrets; /* the first page of secrets (metadata) */
+        size_t n_secrets_page;
+        bool secrets_truncated;
+        int64_t n_secrets, n_apikeys;
+        TokenStats tokens;
+} PluginSummary;
+
+void plugin_summary_done(PluginSummary *s);
+/* Everything about a plugin, never a value; "expiring" counts token sets
+ * expiring within horizon seconds. -ENOENT if it is neither registered nor
+ * holds anything. */
+int vault_plugin_summary(Vault *v, const char *plugin, int64_t horizon, unsigned secrets_limit, PluginSummary *ret);
+/* Remove a plugin's registration and everything stored under its name. */
+int vault_plugin_delete(Vault *v, const char *plugin, PluginRemoved *ret);
+/* The auth block as the manifest needs it, verification tokens filled in
+ * (the tree carries values: the caller frees it through the wiping
+ * allocator). -ENOENT if not registered; -ENODATA if a verification token
+ * was deleted (*ret_consumer names it, malloc'd). */
+int vault_manifest_auth(Vault *v, const char *plugin, json_t **ret_auth, char **ret_consumer);

@@ -184,6 +184,10 @@ int keyring_complete(Keyring *k) {
         return 0;
 }
 
+bool keyring_has_primary(const Keyring *k) {
+        return k->has_primary;
+}
+
 const Kek *keyring_primary(const Keyring *k) {
         return &k->keks[k->primary];
 }

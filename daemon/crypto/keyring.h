@@ -62,6 +62,8 @@ int keyring_index_key_create(Keyring *k, uint8_t ret_wrapped[static KEK_WRAPPED_
  * read-only. */
 int keyring_complete(Keyring *k);
 
+bool keyring_has_primary(const Keyring *k);
+/* Only once keyring_has_primary(). */
 const Kek *keyring_primary(const Keyring *k);
 /* NULL if there is no KEK of that version. */
 const Kek *keyring_find(const Keyring *k, int64_t version);

@@ -108,7 +108,7 @@ int handle_plugin_get(Context *ctx, const Request *req, JsonOut *reply, Failure 
         json_out_int(reply, "expiring_within", req->expiring);
         json_out_close_object(reply);
         json_out_int(reply, "apikeys", s.n_apikeys);
-        plugin_summary_done(&s);
+        vault_plugin_summary_done(&s);
         return 0;
 }
 

@@ -121,7 +121,7 @@ int handle_token_list(Context *ctx, const Request *req, JsonOut *reply, Failure 
 }
 
 int handle_token_refresh_begin(Context *ctx, const Request *req, JsonOut *reply, Failure *f) {
-        _cleanup_(token_refresh_done) TokenRefresh t = {};
+        _cleanup_(vault_token_refresh_done) TokenRefresh t = {};
         TokenState st;
         int r;
 

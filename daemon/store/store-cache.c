@@ -7,8 +7,9 @@
  * (locking_mode=EXCLUSIVE) and every write path drops the entry first:
  * store_record_put() and store_record_delete() drop theirs, the token
  * state writers of store-token.c theirs, store_plugin_delete_all()
- * everything. A rolled-back write has dropped its entry too, so the cache
- * only ever misses, never lies. */
+ * everything. A rolled-back write has dropped its entry too, and nothing
+ * is cached while a transaction is open (its reads may see its own
+ * writes), so the cache only ever misses, never lies. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

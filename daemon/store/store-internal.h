@@ -68,6 +68,7 @@ void store_cache_put_token_state(StoreCache *c, const char *plugin, const char *
 struct Store {
         sqlite3 *db;
         StoreCache *cache;
+        bool in_transaction; /* the caches are not filled inside one */
         struct SchemeSlot {
                 bool used;
                 AuthScheme scheme;

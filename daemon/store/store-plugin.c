@@ -79,7 +79,7 @@ int store_plugin_scheme(Store *s, const char *name, AuthScheme *ret) {
         store_stmt_finish(st);
         if (r < 0)
                 return r;
-        if (strlen(name) < sizeof(slot->name)) {
+        if (!s->in_transaction && strlen(name) < sizeof(slot->name)) {
                 slot->used = true;
                 strcpy(slot->name, name);
                 slot->scheme = scheme;

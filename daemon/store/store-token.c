@@ -33,7 +33,7 @@ int store_token_state_get(Store *s, const char *plugin, const char *user, TokenS
                         memcpy(t.lease_id, lease, LEASE_ID_SIZE + 1);
                 t.lease_until = sqlite3_column_int64(st, 4);
                 t.lease_version = sqlite3_column_int64(st, 5);
-                if (s->cache)
+                if (s->cache && !s->in_transaction)
                         store_cache_put_token_state(s->cache, plugin, user, &t);
                 *ret = t;
         } else

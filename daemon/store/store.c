@@ -130,7 +130,7 @@ static const char *const migrations[] = {
         "ALTER TABLE plugin ADD COLUMN auth_scheme TEXT NOT NULL DEFAULT 'bearer'"
         "  CHECK (auth_scheme IN ('bearer', 'basic'));"
         "UPDATE plugin SET auth_scheme = 'basic'"
-        "  WHERE json_extract(auth_public, '$.authorization_type') = 'basic';",
+        "  WHERE json_valid(auth_public) AND json_extract(auth_public, '$.authorization_type') = 'basic';",
 };
 
 #define SCHEMA_VERSION ((int) ELEMENTSOF(migrations))
@@ -337,21 +337,26 @@ int store_lock_exclusive(Store *s) {
         return s->cache ? 0 : -ENOMEM;
 }
 
+/* Inside a transaction the caches are read but never filled: a read there
+ * may see the transaction's own writes, which a rollback would undo. Every
+ * write drops its key's entries, so after a rollback they simply miss. */
 int store_begin(Store *s) {
-        return store_step_done(s->stmt[STMT_BEGIN]);
+        int r = store_step_done(s->stmt[STMT_BEGIN]);
+        if (r >= 0)
+                s->in_transaction = true;
+        return r;
 }
 
 int store_commit(Store *s) {
-        return store_step_done(s->stmt[STMT_COMMIT]);
+        int r = store_step_done(s->stmt[STMT_COMMIT]);
+        if (r >= 0)
+                s->in_transaction = false;
+        return r;
 }
 
 void store_rollback(Store *s) {
         (void) store_step_done(s->stmt[STMT_ROLLBACK]);
-        /* A read inside the transaction may have cached what it wrote:
-         * forget everything, so the caches never outlive a rollback. */
-        if (s->cache)
-                store_cache_clear(s->cache);
-        memset(s->schemes, 0, sizeof(s->schemes));
+        s->in_transaction = false;
 }
 
 int store_column_strdup(sqlite3_stmt *st, int col, char **ret) {
@@ -468,7 +473,7 @@ int store_record_get(Store *s, RecordKind kind, const char *plugin, const char *
         store_stmt_finish(st);
         if (r < 0)
                 return r;
-        if (s->cache)
+        if (s->cache && !s->in_transaction)
                 store_cache_put(s->cache, kind, plugin, name, &rec);
         *ret = rec;
         return 0;

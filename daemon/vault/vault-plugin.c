@@ -107,7 +107,7 @@ static int plugin_register_locked(Vault *v, const char *name, const char *domain
         StoredPlugin p = {
                 .name = (char *) name,
                 .domain = (char *) (domain ?: old.domain),
-                .auth_type = (char *) auth_type_to_string(auth->type),
+                .auth_type = (char *) manifest_auth_type_to_string(auth->type),
                 .auth_public = (char *) auth_public,
                 .scheme = auth_scheme(auth),
                 .version = old.version + 1,
@@ -148,7 +148,7 @@ int vault_plugin_list(Vault *v, const char *after, unsigned limit, StoredPlugin 
         return store_plugin_list(v->store, after, limit, ret, ret_n);
 }
 
-void plugin_summary_done(PluginSummary *s) {
+void vault_plugin_summary_done(PluginSummary *s) {
         stored_plugin_done(&s->plugin);
         stored_records_free(s->secrets, s->n_secrets_page);
         *s = (PluginSummary) {};
@@ -175,13 +175,13 @@ int vault_plugin_summary(Vault *v, const char *plugin, int64_t horizon, unsigned
         if (r >= 0)
                 r = store_record_list(v->store, RECORD_SECRET, plugin, NULL, NULL, secrets_limit + 1, &s.secrets, &n);
         if (r < 0) {
-                plugin_summary_done(&s);
+                vault_plugin_summary_done(&s);
                 return r;
         }
         s.secrets_truncated = n > secrets_limit;
         s.n_secrets_page = s.secrets_truncated ? secrets_limit : n;
         /* The extra one is not the caller's: free it now, so that the page
-         * is all that plugin_summary_done() has to free. */
+         * is all that vault_plugin_summary_done() has to free. */
         for (size_t i = s.n_secrets_page; i < n; i++)
                 stored_record_done(&s.secrets[i]);
         *ret = s;

@@ -165,7 +165,7 @@ int vault_token_list(Vault *v, const char *plugin, const char *after, unsigned l
         return store_token_list(v->store, plugin, after, limit, ret, ret_n);
 }
 
-void token_refresh_done(TokenRefresh *t) {
+void vault_token_refresh_done(TokenRefresh *t) {
         secret_buf_free(t->refresh_token);
         secret_buf_free(t->text);
         stored_record_done(&t->meta);
@@ -174,7 +174,7 @@ void token_refresh_done(TokenRefresh *t) {
 
 int vault_token_refresh_begin(Vault *v, const char *plugin, const char *user, int64_t min_valid, int64_t lease_seconds,
                               TokenRefresh *ret, TokenState *ret_state) {
-        _cleanup_(token_refresh_done) TokenRefresh t = {};
+        _cleanup_(vault_token_refresh_done) TokenRefresh t = {};
         _cleanup_(secret_buf_freep) SecretBuf *text = NULL;
         uint8_t id[LEASE_ID_SIZE / 2];
         TokenState st;

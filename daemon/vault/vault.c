@@ -98,6 +98,10 @@ static int keyring_load(Store *store, Keyring *k) {
                 if (r < 0)
                         return r;
         }
+        /* Refuse a keyring without a primary before writing anything, so
+         * a damaged one is left as it was found. */
+        if (!keyring_has_primary(k))
+                return -EUCLEAN;
         r = index_key_load(store, k);
         if (r < 0)
                 return r;

@@ -113,7 +113,7 @@ int vault_apikey_delete(Vault *v, const char *plugin, const char *user);
  * refresh_token kept when a response carries none. Refresh is coordinated
  * by a lease per set. */
 
-/* Store a token response (checked by proto's token_response_check()).
+/* Store a token response (checked by proto's request_check_token_response()).
  * -EMSGSIZE if the stored set would be over TOKEN_SET_SIZE_MAX with the
  * previous refresh token kept. */
 int vault_token_put(Vault *v, const char *plugin, const char *user, json_t *response, StoredRecord *ret_meta);
@@ -139,7 +139,7 @@ typedef struct TokenRefresh {
         StoredRecord meta;        /* !refresh: its metadata */
 } TokenRefresh;
 
-void token_refresh_done(TokenRefresh *t);
+void vault_token_refresh_done(TokenRefresh *t);
 
 /* Take the refresh lease for lease_seconds, unless the set is (again)
  * valid for min_valid seconds. -EKEYREVOKED reauth required (or no refresh
@@ -190,7 +190,7 @@ typedef struct PluginSummary {
         TokenStats tokens;
 } PluginSummary;
 
-void plugin_summary_done(PluginSummary *s);
+void vault_plugin_summary_done(PluginSummary *s);
 /* Everything about a plugin, never a value; "expiring" counts token sets
  * expiring within horizon seconds. -ENOENT if it is neither registered nor
  * holds anything. */

@@ -96,14 +96,14 @@ static void test_auth_type_names(void **state) {
         (void) state;
         const char *names[] = { "none", "service_http", "user_http", "oauth" };
         for (int i = 0; i < _AUTH_TYPE_MAX; i++) {
-                assert_string_equal(auth_type_to_string(i), names[i]);
-                assert_int_equal(auth_type_from_string(names[i]), i);
+                assert_string_equal(manifest_auth_type_to_string(i), names[i]);
+                assert_int_equal(manifest_auth_type_from_string(names[i]), i);
         }
-        assert_null(auth_type_to_string(_AUTH_TYPE_MAX));
-        assert_null(auth_type_to_string(-1));
-        assert_int_equal(auth_type_from_string("OAuth"), -EINVAL);
-        assert_int_equal(auth_type_from_string(""), -EINVAL);
-        assert_int_equal(auth_type_from_string("oauth2"), -EINVAL);
+        assert_null(manifest_auth_type_to_string(_AUTH_TYPE_MAX));
+        assert_null(manifest_auth_type_to_string(-1));
+        assert_int_equal(manifest_auth_type_from_string("OAuth"), -EINVAL);
+        assert_int_equal(manifest_auth_type_from_string(""), -EINVAL);
+        assert_int_equal(manifest_auth_type_from_string("oauth2"), -EINVAL);
 }
 
 static void test_valid_block_of_each_type(void **state) {
@@ -300,8 +300,8 @@ static void test_verification_tokens(void **state) {
         m = with_tokens(buf);
         assert_int_equal(parse(m), -EBADMSG);
         json_decref(m);
-        assert_int_equal(consumer_check(c64), 0);
-        assert_int_equal(consumer_check(c65), -EINVAL);
+        assert_int_equal(manifest_check_consumer(c64), 0);
+        assert_int_equal(manifest_check_consumer(c65), -EINVAL);
         free(c64);
         free(c65);
 
@@ -479,15 +479,15 @@ static void test_domain_overlong_host(void **state) {
 static void test_domain_and_name_checks(void **state) {
         (void) state;
         char *d253 = repeat('d', DOMAIN_SIZE_MAX), *d254 = repeat('d', DOMAIN_SIZE_MAX + 1);
-        assert_int_equal(domain_check("api.example.com"), 0);
-        assert_int_equal(domain_check("xn--bcher-kva.example"), 0);
-        assert_int_equal(domain_check(d253), 0);
-        assert_int_equal(domain_check(d254), -EINVAL);
-        assert_int_equal(domain_check(""), -EINVAL);
-        assert_int_equal(domain_check("Api.example.com"), -EINVAL);
-        assert_int_equal(domain_check("a_b.example"), -EINVAL);
-        assert_int_equal(domain_check("a.example:80"), -EINVAL);
-        assert_int_equal(domain_check("a example"), -EINVAL);
+        assert_int_equal(manifest_check_domain("api.example.com"), 0);
+        assert_int_equal(manifest_check_domain("xn--bcher-kva.example"), 0);
+        assert_int_equal(manifest_check_domain(d253), 0);
+        assert_int_equal(manifest_check_domain(d254), -EINVAL);
+        assert_int_equal(manifest_check_domain(""), -EINVAL);
+        assert_int_equal(manifest_check_domain("Api.example.com"), -EINVAL);
+        assert_int_equal(manifest_check_domain("a_b.example"), -EINVAL);
+        assert_int_equal(manifest_check_domain("a.example:80"), -EINVAL);
+        assert_int_equal(manifest_check_domain("a example"), -EINVAL);
         free(d253);
         free(d254);
 }

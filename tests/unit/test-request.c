@@ -471,10 +471,10 @@ static void test_names(void **state) {
         (void) state;
         char *n128 = repeat('a', NAME_SIZE_MAX), *n129 = repeat('a', NAME_SIZE_MAX + 1);
 
-        assert_int_equal(name_check("Az09_.:@-"), 0);
-        assert_int_equal(name_check(n128), 0);
-        assert_int_equal(name_check(n129), -EINVAL);
-        assert_int_equal(name_check(""), -EINVAL);
+        assert_int_equal(request_check_name("Az09_.:@-"), 0);
+        assert_int_equal(request_check_name(n128), 0);
+        assert_int_equal(request_check_name(n129), -EINVAL);
+        assert_int_equal(request_check_name(""), -EINVAL);
 
         assert_decode_ok("{'id':1,'op':'secret.get','plugin':'%s','name':'%s'}", n128, n128);
         assert_decode_fails(-EBADMSG, "{'id':1,'op':'secret.get','plugin':'%s','name':'n'}", n129);
@@ -501,9 +501,9 @@ static void test_names(void **state) {
                 assert_non_null(strstr(errbuf, "'plugin'"));
                 request_done(&r);
         }
-        assert_int_equal(name_check("a/b"), -EINVAL);
-        assert_int_equal(name_check("a b"), -EINVAL);
-        assert_int_equal(name_check("caf\xc3\xa9"), -EINVAL);
+        assert_int_equal(request_check_name("a/b"), -EINVAL);
+        assert_int_equal(request_check_name("a b"), -EINVAL);
+        assert_int_equal(request_check_name("caf\xc3\xa9"), -EINVAL);
         free(n128);
         free(n129);
 }
@@ -513,9 +513,9 @@ static void test_user_ids(void **state) {
         char *u256 = repeat('u', USER_ID_SIZE_MAX), *u257 = repeat('u', USER_ID_SIZE_MAX + 1);
         Request r;
 
-        assert_int_equal(user_id_check(u256), 0);
-        assert_int_equal(user_id_check(u257), -EINVAL);
-        assert_int_equal(user_id_check(""), -EINVAL);
+        assert_int_equal(request_check_user_id(u256), 0);
+        assert_int_equal(request_check_user_id(u257), -EINVAL);
+        assert_int_equal(request_check_user_id(""), -EINVAL);
 
         assert_int_equal(decodef(&r, "{'id':1,'op':'token.get','plugin':'p','user':'%s'}", u256), 0);
         assert_string_equal(r.user, u256);
@@ -565,11 +565,11 @@ static void test_user_ids(void **state) {
  * CSI) are control characters too. */
 static void test_user_id_c1_controls(void **state) {
         (void) state;
-        assert_int_equal(user_id_check("a\xc2\x85"
-                                       "b"),
+        assert_int_equal(request_check_user_id("a\xc2\x85"
+                                               "b"),
                          -EINVAL);
-        assert_int_equal(user_id_check("a\xc2\x9b"
-                                       "31m"),
+        assert_int_equal(request_check_user_id("a\xc2\x9b"
+                                               "31m"),
                          -EINVAL);
         assert_decode_fails(-EBADMSG, "{'id':1,'op':'token.get','plugin':'p','user':'a\\u009b31m'}");
 }
@@ -801,11 +801,11 @@ static void test_token_response_check_direct(void **state) {
         json_t *t = json_pack("{s:s s:s}", "access_token", "a", "token_type", "b");
 
         assert_non_null(t);
-        assert_int_equal(token_response_check(t, msg, sizeof(msg)), 0);
+        assert_int_equal(request_check_token_response(t, msg, sizeof(msg)), 0);
         json_decref(t);
 
         t = json_string("a");
-        assert_int_equal(token_response_check(t, msg, sizeof(msg)), -EBADMSG);
+        assert_int_equal(request_check_token_response(t, msg, sizeof(msg)), -EBADMSG);
         assert_non_null(strstr(msg, "token"));
         json_decref(t);
 
@@ -814,19 +814,19 @@ static void test_token_response_check_direct(void **state) {
         memset(big, 'x', TOKEN_SET_SIZE_MAX - 1);
         big[TOKEN_SET_SIZE_MAX - 1] = '\0';
         t = json_pack("{s:s s:s s:s}", "access_token", "a", "token_type", "b", "id_token", big);
-        assert_int_equal(token_response_check(t, msg, sizeof(msg)), -EMSGSIZE);
+        assert_int_equal(request_check_token_response(t, msg, sizeof(msg)), -EMSGSIZE);
         json_decref(t);
         free(big);
 }
 
-/* token_response_check() fails with -EBADMSG, as request_decode() does. */
+/* request_check_token_response() fails with -EBADMSG, as request_decode() does. */
 static void test_token_set_check_errno(void **state) {
         (void) state;
         char msg[ERROR_MESSAGE_SIZE_MAX] = "";
         json_t *t = json_pack("{s:s}", "access_token", "a");
 
         assert_non_null(t);
-        assert_int_equal(token_response_check(t, msg, sizeof(msg)), -EBADMSG);
+        assert_int_equal(request_check_token_response(t, msg, sizeof(msg)), -EBADMSG);
         assert_non_null(strstr(msg, "token_type"));
         json_decref(t);
 }

@@ -444,7 +444,9 @@ static void test_migration_3_backfill(void **state) {
                  "1, 10, 10),"
                  " ('none', NULL, 'none', '{\"type\":\"none\"}', 1, 10, 10),"
                  " ('nested', NULL, 'oauth', '{\"type\":\"oauth\",\"x\":{\"authorization_type\":\"basic\"}}', "
-                 "1, 10, 10)");
+                 "1, 10, 10),"
+                 /* not JSON (a damaged row): the migration must not stop on it */
+                 " ('broken', NULL, 'none', 'not json', 1, 10, 10)");
 
         assert_int_equal(store_open(f->db_path, &f->store), 0);
         assert_int_equal(store_schema_version(f->store), 2);
@@ -455,6 +457,7 @@ static void test_migration_3_backfill(void **state) {
         assert_int_equal(scheme_of(f->store, "bearer"), AUTH_SCHEME_BEARER);
         assert_int_equal(scheme_of(f->store, "none"), AUTH_SCHEME_BEARER);
         assert_int_equal(scheme_of(f->store, "nested"), AUTH_SCHEME_BEARER);
+        assert_int_equal(scheme_of(f->store, "broken"), AUTH_SCHEME_BEARER);
         assert_int_equal(store_plugin_get(f->store, "basic", &got), 0);
         assert_int_equal(got.scheme, AUTH_SCHEME_BASIC);
         assert_int_equal(got.created_at, 10);

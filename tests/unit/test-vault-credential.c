@@ -378,7 +378,7 @@ static void test_apikey_other_users_key(void **state) {
         PluginSummary s = {};
         assert_int_equal(vault_plugin_summary(v, "svc", 0, 10, &s), 0);
         assert_int_equal(s.n_apikeys, 2);
-        plugin_summary_done(&s);
+        vault_plugin_summary_done(&s);
         /* Alice storing her own key again: fine, the next version. */
         StoredRecord meta = {};
         assert_int_equal(vault_apikey_put(v, "svc", "alice", (const uint8_t *) "key-alice", 9, &meta), 0);

@@ -224,7 +224,7 @@ static void test_domain_conflict(void **state) {
         assert_int_equal(s.plugin.version, 1);
         assert_int_equal(s.plugin.scheme, AUTH_SCHEME_BASIC);
         assert_string_equal(s.plugin.domain, "todo.example.com");
-        plugin_summary_done(&s);
+        vault_plugin_summary_done(&s);
         assert_secret(v, "todo", "verification_token:openai", "VT-1");
         assert_no_secret(v, "todo", "verification_token:x");
 
@@ -299,7 +299,7 @@ static void test_register_all_or_nothing(void **state) {
         assert_int_equal(vault_plugin_summary(v, "half", 0, 10, &s), 0);
         assert_int_equal(s.plugin.version, 1);
         assert_int_equal(s.plugin.scheme, AUTH_SCHEME_BEARER);
-        plugin_summary_done(&s);
+        vault_plugin_summary_done(&s);
         assert_secret(v, "half", "verification_token:old", "VT-OLD");
         assert_no_secret(v, "half", "verification_token:aaa");
         json_decref(auth);
@@ -380,7 +380,7 @@ static void test_summary(void **state) {
                 assert_null(s.secrets[i].sealed);
                 assert_string_equal(s.secrets[i].plugin, "todo");
         }
-        plugin_summary_done(&s);
+        vault_plugin_summary_done(&s);
 
         /* A page of two: truncated. And of three exactly: not. */
         assert_int_equal(vault_plugin_summary(v, "todo", 0, 2, &s), 0);
@@ -388,11 +388,11 @@ static void test_summary(void **state) {
         assert_true(s.secrets_truncated);
         assert_int_equal(s.n_secrets, 3);
         assert_int_equal(s.tokens.expiring, 0); /* no horizon */
-        plugin_summary_done(&s);
+        vault_plugin_summary_done(&s);
         assert_int_equal(vault_plugin_summary(v, "todo", 0, 3, &s), 0);
         assert_int_equal(s.n_secrets_page, 3);
         assert_false(s.secrets_truncated);
-        plugin_summary_done(&s);
+        vault_plugin_summary_done(&s);
 
         /* Holding things without a registration. */
         assert_int_equal(vault_plugin_summary(v, "todo2", 600, 10, &s), 0);
@@ -401,7 +401,7 @@ static void test_summary(void **state) {
         assert_int_equal(s.n_secrets, 1);
         assert_int_equal(s.tokens.total, 1);
         assert_int_equal(s.n_apikeys, 0);
-        plugin_summary_done(&s);
+        vault_plugin_summary_done(&s);
 }
 
 static void test_delete(void **state) {
@@ -434,7 +434,7 @@ static void test_delete(void **state) {
 
         /* todo2 untouched; deleted too, it was not registered. */
         assert_int_equal(vault_plugin_summary(v, "todo2", 600, 10, &s), 0);
-        plugin_summary_done(&s);
+        vault_plugin_summary_done(&s);
         assert_int_equal(vault_plugin_delete(v, "todo2", &removed), 0);
         assert_false(removed.registered);
         assert_int_equal(removed.secrets, 1);

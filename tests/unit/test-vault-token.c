@@ -2,7 +2,7 @@
  * their refresh leases.
  *
  * Shows, through vault.h only, with token responses that proto's
- * token_response_check() accepts: a put turns expires_in into an absolute
+ * request_check_token_response() accepts: a put turns expires_in into an absolute
  * expires_at (in the stored set and its metadata) and keeps expires_at or
  * no expiry as given; a response without refresh_token keeps the previous
  * one, a response with one replaces it; get hands back the set only while
@@ -43,7 +43,7 @@
 static json_t *response(const char *text) {
         char err[ERROR_MESSAGE_SIZE_MAX] = "";
         json_t *j = json_quote(text);
-        int r = token_response_check(j, err, sizeof(err));
+        int r = request_check_token_response(j, err, sizeof(err));
         if (r != 0)
                 fail_msg("test response refused (%d: %s): %s", r, err, text);
         return j;
@@ -284,8 +284,8 @@ static void test_refresh_lease(void **state) {
         assert_non_null(t2.text);
         assert_non_null(strstr((const char *) t2.text->data, "\"at-2\""));
         assert_int_equal(t2.meta.version, 2);
-        token_refresh_done(&t2);
-        token_refresh_done(&t);
+        vault_token_refresh_done(&t2);
+        vault_token_refresh_done(&t);
         assert_null(t.refresh_token);
 }
 
@@ -305,7 +305,7 @@ static void test_commit_carries_refresh_token(void **state) {
         assert_string_equal(str(set, "access_token"), "at-2");
         assert_string_equal(str(set, "refresh_token"), "rt-1");
         json_decref(set);
-        token_refresh_done(&t);
+        vault_token_refresh_done(&t);
 }
 
 static void test_commit_stale_lease(void **state) {
@@ -344,8 +344,8 @@ static void test_commit_stale_lease(void **state) {
 
         /* A put while a lease is held: the lease's set is gone, commit
          * refused. */
-        token_refresh_done(&t1);
-        token_refresh_done(&t2);
+        vault_token_refresh_done(&t1);
+        vault_token_refresh_done(&t2);
         put_expiring(v);
         assert_int_equal(vault_token_refresh_begin(v, "todo", "alice", 60, 30, &t1, NULL), 0);
         assert_true(t1.refresh);
@@ -355,7 +355,7 @@ static void test_commit_stale_lease(void **state) {
         assert_string_equal(str(set, "access_token"), "at-put");
         json_decref(set);
         json_decref(late);
-        token_refresh_done(&t1);
+        vault_token_refresh_done(&t1);
 }
 
 /* The compare-and-swap checks the version too: a set whose version moved
@@ -379,7 +379,7 @@ static void test_commit_version_moved(void **state) {
         assert_int_equal(vault_token_refresh_fail(f->vault, "todo", "alice", t.lease, true, &fail), 0);
         assert_false(fail.applied);
         assert_string_equal(fail.state, "refreshing");
-        token_refresh_done(&t);
+        vault_token_refresh_done(&t);
 }
 
 /* A lease past its deadline that nobody took over still commits: the
@@ -397,7 +397,7 @@ static void test_commit_lapsed_lease(void **state) {
         json_t *set = get_ok(v, "alice");
         assert_string_equal(str(set, "refresh_token"), "rt-rotated");
         json_decref(set);
-        token_refresh_done(&t);
+        vault_token_refresh_done(&t);
 }
 
 static void test_refresh_fail(void **state) {
@@ -413,7 +413,7 @@ static void test_refresh_fail(void **state) {
         assert_true(fail.applied);
         assert_string_equal(fail.state, "valid");
         assert_int_equal(get_fails(v, "alice", 60, NULL), -ESTALE); /* no lease now */
-        token_refresh_done(&t);
+        vault_token_refresh_done(&t);
         assert_int_equal(vault_token_refresh_begin(v, "todo", "alice", 60, 30, &t, NULL), 0);
         assert_true(t.refresh);
 
@@ -438,7 +438,7 @@ static void test_refresh_fail(void **state) {
         assert_false(fail.applied);
         assert_string_equal(fail.state, "reauth_required");
         assert_int_equal(get_fails(v, "alice", 0, NULL), -EKEYREVOKED);
-        token_refresh_done(&t);
+        vault_token_refresh_done(&t);
 
         /* The user authorizes again: a put makes it valid. */
         assert_int_equal(
@@ -459,7 +459,7 @@ static void test_refresh_fail(void **state) {
         set = get_ok(v, "alice");
         assert_string_equal(str(set, "access_token"), "at-rotated");
         json_decref(set);
-        token_refresh_done(&t);
+        vault_token_refresh_done(&t);
 
         assert_int_equal(vault_token_refresh_fail(v, "todo", "nobody", t.lease, true, &fail), -ENOENT);
 }
@@ -526,7 +526,7 @@ static void test_too_big_with_carried_refresh_token(void **state) {
         assert_string_equal(str(set, "access_token"), "at-2");
         assert_string_equal(str(set, "refresh_token"), "rt-2");
         json_decref(set);
-        token_refresh_done(&t);
+        vault_token_refresh_done(&t);
         json_decref(resp);
         free(big);
         free(rt);
@@ -547,13 +547,13 @@ static void test_list_and_state_names(void **state) {
                              "{'access_token':'at','token_type':'Bearer','expires_in':10,'refresh_token':'rt'}", NULL),
                          0);
         assert_int_equal(vault_token_refresh_begin(v, "todo", "d-refreshing", 60, 30, &t, NULL), 0);
-        token_refresh_done(&t);
+        vault_token_refresh_done(&t);
         assert_int_equal(put(v, "e-reauth",
                              "{'access_token':'at','token_type':'Bearer','expires_in':10,'refresh_token':'rt'}", NULL),
                          0);
         assert_int_equal(vault_token_refresh_begin(v, "todo", "e-reauth", 60, 30, &t, NULL), 0);
         assert_int_equal(vault_token_refresh_fail(v, "todo", "e-reauth", t.lease, true, &fail), 0);
-        token_refresh_done(&t);
+        vault_token_refresh_done(&t);
         assert_int_equal(put(v, "f-forever", "{'access_token':'at','token_type':'Bearer'}", NULL), 0);
         json_t *other = response("{'access_token':'at','token_type':'Bearer'}");
         assert_int_equal(vault_token_put(v, "other", "a-valid", other, NULL), 0);

@@ -282,6 +282,19 @@ static void test_tampered_kek_rows(void **state) {
         }
 }
 
+/* A keyring refused for want of a primary is refused before anything is
+ * written: the missing index key is not created. */
+static void test_no_primary_writes_nothing(void **state) {
+        VaultFixture *f = *state;
+
+        make_vault(f);
+        assert_int_equal(sql_exec(f->db_path, "UPDATE kek SET state = 'active'; "
+                                              "DELETE FROM meta WHERE key = 'index_key'"),
+                         1);
+        assert_open_fails(f, f->root, -EUCLEAN, VAULT_OPEN_KEYRING, "no primary, no index key");
+        assert_int_equal(sql_file_int(f->db_path, "SELECT count(*) FROM meta WHERE key = 'index_key'"), 0);
+}
+
 static void test_tampered_index_key(void **state) {
         VaultFixture *f = *state;
         static const char *const tamper[] = {
@@ -518,6 +531,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_tampered_kek_byte, setup_vault_dir, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_tampered_kek_blob, setup_vault_dir, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_tampered_kek_rows, setup_vault_dir, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_no_primary_writes_nothing, setup_vault_dir, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_tampered_index_key, setup_vault_dir, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_index_key_created, setup_vault_dir, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_garbage_and_newer_file, setup_vault_dir, teardown_vault),

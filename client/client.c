@@ -494,14 +494,14 @@ int64_t cv_client_retry_after_ms(const CvClient *c) {
 
 int client_check_name(CvClient *c, const char *field, const char *value) {
         char msg[ERROR_MESSAGE_SIZE_MAX];
-        if (value && name_check(value) >= 0)
+        if (value && request_check_name(value) >= 0)
                 return 0;
         snprintf(msg, sizeof(msg), "%s: 1 to 128 characters of A-Z a-z 0-9 _ . : @ -", field);
         return client_fail(c, -EINVAL, "bad_request", msg);
 }
 
 int client_check_user(CvClient *c, const char *user) {
-        if (user && user_id_check(user) >= 0)
+        if (user && request_check_user_id(user) >= 0)
                 return 0;
         return client_fail(c, -EINVAL, "bad_request", "user: 1 to 256 bytes without control characters");
 }

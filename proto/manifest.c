@@ -22,11 +22,11 @@ static const char *const auth_type_names[_AUTH_TYPE_MAX] = {
         [AUTH_OAUTH] = "oauth",
 };
 
-const char *auth_type_to_string(AuthType t) {
+const char *manifest_auth_type_to_string(AuthType t) {
         return t >= 0 && t < _AUTH_TYPE_MAX ? auth_type_names[t] : NULL;
 }
 
-int auth_type_from_string(const char *s) {
+int manifest_auth_type_from_string(const char *s) {
         for (int i = 0; i < _AUTH_TYPE_MAX; i++)
                 if (strcmp(auth_type_names[i], s) == 0)
                         return i;
@@ -74,11 +74,11 @@ static bool chars_in(const char *s, size_t min, size_t max, const char *extra, b
         return true;
 }
 
-int domain_check(const char *s) {
+int manifest_check_domain(const char *s) {
         return chars_in(s, 1, DOMAIN_SIZE_MAX, ".-", false) ? 0 : -EINVAL;
 }
 
-int consumer_check(const char *s) {
+int manifest_check_consumer(const char *s) {
         return chars_in(s, 1, 64, "_.-", true) ? 0 : -EINVAL;
 }
 
@@ -92,7 +92,7 @@ static int check_verification_tokens(json_t *tokens, const char *where, char *er
                 return bad(errbuf, errbuf_size, "field '%s.verification_tokens': more than %d consumers", where,
                            VERIFICATION_TOKENS_MAX);
         json_object_foreach(tokens, consumer, v) {
-                if (consumer_check(consumer) < 0)
+                if (manifest_check_consumer(consumer) < 0)
                         return bad(errbuf, errbuf_size,
                                    "field '%s.verification_tokens': consumer names are 1 to 64 of A-Z a-z 0-9 _ . -",
                                    where);
@@ -124,7 +124,7 @@ static int check_auth(json_t *auth, const char *where, ManifestAuth *ret, char *
                 return bad(errbuf, errbuf_size, "field '%s.type': missing", where);
         if (!json_is_string(type))
                 return bad(errbuf, errbuf_size, "field '%s.type': expected a string", where);
-        int t = auth_type_from_string(json_string_value(type));
+        int t = manifest_auth_type_from_string(json_string_value(type));
         if (t < 0)
                 return bad(errbuf, errbuf_size,
                            "field '%s.type': unknown auth type (none, service_http, user_http, oauth)", where);
@@ -191,7 +191,7 @@ static void url_host(const char *url, char *ret, size_t size) {
         for (size_t i = 0; i < n; i++)
                 ret[i] = (char) tolower((unsigned char) p[i]);
         ret[n] = '\0';
-        if (domain_check(ret) < 0)
+        if (manifest_check_domain(ret) < 0)
                 ret[0] = '\0';
 }
 

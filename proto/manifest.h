@@ -18,9 +18,9 @@ typedef enum AuthType {
         _AUTH_TYPE_MAX,
 } AuthType;
 
-const char *auth_type_to_string(AuthType t);
+const char *manifest_auth_type_to_string(AuthType t);
 /* -EINVAL for an unknown name. */
-int auth_type_from_string(const char *s);
+int manifest_auth_type_from_string(const char *s);
 
 typedef struct ManifestAuth {
         AuthType type;
@@ -40,6 +40,6 @@ int manifest_parse(json_t *manifest, ManifestAuth *ret_auth, const char **ret_na
 json_t *manifest_auth_public(const ManifestAuth *a);
 
 /* Hostnames: 1..253 of [a-z0-9.-]. */
-int domain_check(const char *s);
+int manifest_check_domain(const char *s);
 /* Verification token consumer names ("openai"): 1..64 of [A-Za-z0-9_.-]. */
-int consumer_check(const char *s);
+int manifest_check_consumer(const char *s);

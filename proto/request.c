@@ -20,7 +20,7 @@
 #include "proto-limits.h"
 #include "request.h"
 
-int name_check(const char *s) {
+int request_check_name(const char *s) {
         size_t n = strlen(s);
         if (n == 0 || n > NAME_SIZE_MAX)
                 return -EINVAL;
@@ -33,7 +33,7 @@ int name_check(const char *s) {
         return 0;
 }
 
-int user_id_check(const char *s) {
+int request_check_user_id(const char *s) {
         size_t n = strlen(s);
         if (n == 0 || n > USER_ID_SIZE_MAX)
                 return -EINVAL;
@@ -297,7 +297,7 @@ static int check_range(const char *field, const Member *v, int64_t min, int64_t 
         return 0;
 }
 
-int token_response_check(json_t *token, char *errbuf, size_t errbuf_size) {
+int request_check_token_response(json_t *token, char *errbuf, size_t errbuf_size) {
         static const struct {
                 const char *field;
                 size_t size_max;
@@ -494,13 +494,13 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
         ret->oauth_error = str(values[F_ERROR]);
         ret->token = values[F_TOKEN] ? values[F_TOKEN]->json : NULL;
 
-        if (ret->plugin && name_check(ret->plugin) < 0)
+        if (ret->plugin && request_check_name(ret->plugin) < 0)
                 return bad(errbuf, errbuf_size, "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -", "plugin");
-        if (ret->name && name_check(ret->name) < 0)
+        if (ret->name && request_check_name(ret->name) < 0)
                 return bad(errbuf, errbuf_size, "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -", "name");
-        if (ret->user && user_id_check(ret->user) < 0)
+        if (ret->user && request_check_user_id(ret->user) < 0)
                 return bad(errbuf, errbuf_size, "field '%s': 1 to 256 bytes without control characters", "user");
-        if (ret->domain && domain_check(ret->domain) < 0)
+        if (ret->domain && manifest_check_domain(ret->domain) < 0)
                 return bad(errbuf, errbuf_size, "field '%s': a host name of a-z 0-9 . -", "domain");
         r = check_string("after", ret->after, CURSOR_SIZE_MAX, NULL, errbuf, errbuf_size);
         if (r >= 0)
@@ -548,7 +548,7 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
         if (r < 0)
                 return r;
         if (ret->token) {
-                r = token_response_check(ret->token, errbuf, errbuf_size);
+                r = request_check_token_response(ret->token, errbuf, errbuf_size);
                 if (r < 0)
                         return r;
         }
@@ -561,7 +561,7 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
                 if (!ret->plugin && !ret->manifest_name)
                         return bad(errbuf, errbuf_size, "field '%s': missing (the manifest has no name_for_model)",
                                    "plugin");
-                if (!ret->plugin && name_check(ret->manifest_name) < 0)
+                if (!ret->plugin && request_check_name(ret->manifest_name) < 0)
                         return bad(errbuf, errbuf_size, "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -",
                                    "manifest.name_for_model");
         }

@@ -99,11 +99,11 @@ int op_from_string(const char *s);
 
 /* Checks shared with the client library: name charset and length, user id
  * characters and length. Return 0 or -EINVAL. */
-int name_check(const char *s);
-int user_id_check(const char *s);
+int request_check_name(const char *s);
+int request_check_user_id(const char *s);
 /* A token endpoint's response (RFC 6749 §5.1) as token.put takes it:
  * access_token and token_type required, refresh_token and scope optional
  * strings, expires_in or expires_at optional non-negative integers (not
  * both), any other field kept as it is. -EBADMSG with a message naming the
  * field, -EMSGSIZE if the whole set is over TOKEN_SET_SIZE_MAX. */
-int token_response_check(json_t *token, char *errbuf, size_t errbuf_size);
+int request_check_token_response(json_t *token, char *errbuf, size_t errbuf_size);

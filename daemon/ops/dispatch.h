@@ -44,7 +44,7 @@ void dispatch_frame_error(Context *ctx, const Peer *peer, int error, JsonOut *ou
  * writes the finished reply to send before closing, and audits it. */
 void dispatch_refuse(Context *ctx, const Peer *peer, JsonOut *out);
 
-/* Handlers (daemon/handlers-*.c): each writes its answer's members into
+/* Handlers (daemon/ops/handlers-*.c): each writes its answer's members into
  * reply (inside the object whose "id" and "ok" dispatch has written), or
  * returns a negative errno and fills f. */
 typedef int (*Handler)(Context *ctx, const Request *req, JsonOut *reply, Failure *f);

@@ -8,8 +8,14 @@ cd "$(dirname "$0")/.."
 . scripts/deps.sh
 credvault_install_deps
 
-[ -f build/build.ninja ] || meson setup build >/dev/null
-ninja -C build >/dev/null
+# Quiet when all is well; a failed build prints its errors (ninja writes
+# them to stdout) and stops here.
+if [ ! -f build/build.ninja ]; then
+        log=$(mktemp)
+        meson setup build >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
+        rm -f "$log"
+fi
+ninja -C build --quiet || { echo "demo.sh: the build failed (above)" >&2; exit 1; }
 
 demo=$PWD/.demo
 mkdir -p "$demo"
@@ -21,7 +27,11 @@ daemon=$!
 trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -S "$CREDVAULT_SOCKET" ] && break; sleep 0.05; done
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then
+        step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+else
+        step() { printf '\n$ %s\n' "$*"; }
+fi
 
 step "credvault status"
 $cli status
@@ -45,7 +55,7 @@ $cli secret get todo client_secret; echo
 step "echo '{\"access_token\":\"ya29.demo\",\"token_type\":\"Bearer\",\"refresh_token\":\"1//r\",\"expires_in\":3600}' | credvault token put todo user-42"
 echo '{"access_token":"ya29.demo","token_type":"Bearer","refresh_token":"1//r","expires_in":3600}' | $cli token put todo user-42
 
-step "build/examples/plugin-demo   # a plugin service using libcredvault"
+step "build/examples/plugin-demo todo user-42   # a plugin service using libcredvault"
 build/examples/plugin-demo todo user-42
 
 step "credvault secret generate svc service_token   # printed once"

@@ -3,7 +3,7 @@
  * Plain malloc, not sodium_malloc: these live for one request, and
  * sodium_malloc costs several system calls per allocation, which would be
  * most of a secret.get. The daemon locks all its memory (mlockall) so they
- * never reach swap; long-lived keys use sodium_malloc (daemon/keyring.c). */
+ * never reach swap; long-lived keys use sodium_malloc (daemon/crypto/keyring.c). */
 #include <errno.h>
 #include <stdbool.h>
 #include <sodium.h>

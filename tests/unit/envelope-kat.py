@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # envelope-kat.py — an independent implementation of the sealed format of
-# daemon/envelope.h (format 1), used to check the known-answer vectors in
+# daemon/crypto/envelope.h (format 1), used to check the known-answer vectors in
 # test-envelope.c. Not run by meson (it needs Python's `cryptography`, which
 # the project does not depend on); run it by hand when touching the vectors:
 #     python3 tests/unit/envelope-kat.py

@@ -55,13 +55,24 @@ JsonOut *client_request(CvClient *c, const char *op);
 int client_send(CvClient *c, Reply *ret);
 void client_reply_done(Reply *r);
 
-int64_t client_reply_int(const Reply *r, const char *key, int64_t missing);
-/* NULL if absent or not a string. */
-const char *client_reply_string(const Reply *r, const char *key, size_t *ret_size);
-/* True only for a member that is true. */
-bool client_reply_bool(const Reply *r, const char *key);
-/* A member that is an object or array (only non-flat replies have any). */
+/* Reply members, type-checked: every member a call reads goes through one
+ * of these, so a reply from a buggy daemon (or whoever holds the socket
+ * path) that lacks a member or has one of another type is a clean
+ * -EPROTO ("protocol" set as the client's error), never a silent default.
+ * A string stays in the reply: copy it before client_reply_done(). */
+int client_reply_int(const Reply *r, const char *key, int64_t *ret);
+/* nullable: null gives *ret NULL (e.g. apikey.lookup's user); absent is
+ * still an error. */
+int client_reply_string(const Reply *r, const char *key, bool nullable, const char **ret, size_t *ret_size);
+int client_reply_bool(const Reply *r, const char *key, bool *ret);
+/* version, created and updated, which every reply about a record has. */
+int client_reply_meta(const Reply *r, int64_t *ret_version, int64_t *ret_created, int64_t *ret_updated);
+/* A member that is an object or array (only non-flat replies have any);
+ * NULL if absent. */
 json_t *client_reply_json(const Reply *r, const char *key);
+/* The reply did not say what the protocol says it must: -EPROTO with the
+ * error "protocol" and a message saying what was wrong. */
+int client_fail_protocol(CvClient *c, const char *what);
 
 /* Send a request given as a jansson object (consumed) and return the whole
  * reply as text, error replies included; for cv_call_json(). */
@@ -85,15 +96,22 @@ int client_check_plugin_user(CvClient *c, const char *plugin, const char *user);
 int client_send_for_version(CvClient *c, int64_t *ret_version);
 
 /* Walk every page of a list op. `add` turns one item of the reply's
- * items_key array into the caller's array entry. extra (may be NULL) adds
- * members to each page's request. Returns the count. */
+ * items_key array (an object) into the caller's array entry, zeroed
+ * before; it returns -EPROTO or -ENOMEM for an item it cannot take, and
+ * what it allocated for that entry is freed with the rest by free_all.
+ * extra (may be NULL) adds members to each page's request. Returns the
+ * count; on failure nothing is left allocated. */
 typedef int (*ListAdd)(json_t *item, void *entry);
 int client_list_all(CvClient *c, const char *op, const char *plugin, const char *items_key, size_t item_size,
                     ListAdd add, void (*free_all)(void *items, size_t n),
                     void (*extra)(JsonOut *o, const void *userdata), const void *userdata, void **ret_items);
 
-/* strdup of an object member that is a string; NULL otherwise. */
-char *client_json_strdup(json_t *obj, const char *key);
+/* Members of a JSON object (a list item), type-checked: -EPROTO if absent
+ * or of another type (nullable: null gives *ret NULL), -ENOMEM.
+ * They set no error: client_list_all() says what failed. */
+int client_json_int(json_t *obj, const char *key, int64_t *ret);
+int client_json_strdup(json_t *obj, const char *key, bool nullable, char **ret);
+int client_json_meta(json_t *obj, int64_t *ret_version, int64_t *ret_created, int64_t *ret_updated);
 /* A value as base64, into the request; -EMSGSIZE over the value limit. */
 int client_out_value(CvClient *c, JsonOut *o, const char *key, const void *value, size_t size);
 /* Check a plugin and the key of one of its records with the daemon's rules

@@ -23,6 +23,7 @@
 #include "request.h"
 #include "secret-buf.h"
 #include "time-util.h"
+#include "utf8.h"
 
 _Static_assert(CV_NAME_SIZE_MAX == NAME_SIZE_MAX, "credvault.h and proto-limits.h disagree");
 _Static_assert(CV_USER_ID_SIZE_MAX == USER_ID_SIZE_MAX, "credvault.h and proto-limits.h disagree");
@@ -32,9 +33,20 @@ _Static_assert(CV_TOKEN_TYPE_SIZE_MAX == TOKEN_TYPE_SIZE_MAX, "credvault.h and p
 _Static_assert(CV_TOKEN_SCOPE_SIZE_MAX == TOKEN_SCOPE_SIZE_MAX, "credvault.h and proto-limits.h disagree");
 
 int client_fail(CvClient *c, int error, const char *code, const char *message) {
-        snprintf(c->error_code, sizeof(c->error_code), "%s", code);
-        snprintf(c->error_message, sizeof(c->error_message), "%s", message);
+        /* Cut on a character boundary: the daemon's words (or whoever
+         * answered) may be longer than the buffer, and a caller may put
+         * them in JSON of its own. */
+        snprintf(c->error_code, sizeof(c->error_code), "%.*s", (int) utf8_prefix_size(code, sizeof(c->error_code) - 1),
+                 code);
+        snprintf(c->error_message, sizeof(c->error_message), "%.*s",
+                 (int) utf8_prefix_size(message, sizeof(c->error_message) - 1), message);
         return error;
+}
+
+int client_fail_protocol(CvClient *c, const char *what) {
+        char msg[ERROR_MESSAGE_SIZE_MAX];
+        snprintf(msg, sizeof(msg), "credvaultd sent an invalid reply: %s", what);
+        return client_fail(c, -EPROTO, "protocol", msg);
 }
 
 static void client_disconnect(CvClient *c) {
@@ -326,16 +338,23 @@ static int client_exchange(CvClient *c, size_t *ret_body_size) {
         return 0;
 }
 
-/* The error reply's code and message become the client's error. */
+/* The error reply's code and message become the client's error. An error
+ * object without a code and a message, or with a retry hint that is not a
+ * number, says nothing a caller can act on: a protocol error. "id": null
+ * means the daemon could not read our frame, and may have closed the
+ * connection. */
 static int reply_error(CvClient *c, json_t *reply) {
-        const char *code = "internal", *message = "";
-        json_int_t retry = -1;
-        json_unpack(reply, "{s:{s?s s?s s?I}}", "error", "code", &code, "message", &message, "retry_after_ms", &retry);
-        int r = client_fail(c, error_errno_from_code(code), code, message);
-        c->retry_after_ms = retry;
-        /* "id": null: the daemon could not read our frame, and may have
-         * closed the connection. */
-        if (json_is_null(json_object_get(reply, "id")))
+        json_t *error = json_object_get(reply, "error");
+        json_t *code = json_object_get(error, "code"), *message = json_object_get(error, "message");
+        json_t *retry = json_object_get(error, "retry_after_ms");
+        bool id_null = json_is_null(json_object_get(reply, "id"));
+
+        if (!json_is_string(code) || !json_is_string(message) || (retry && !json_is_integer(retry)))
+                return transport_error(c, -EPROTO);
+        int r = client_fail(c, error_errno_from_code(json_string_value(code)), json_string_value(code),
+                            json_string_value(message));
+        c->retry_after_ms = retry ? json_integer_value(retry) : -1;
+        if (id_null)
                 client_disconnect(c);
         return r;
 }
@@ -345,10 +364,12 @@ static int reply_error_flat(CvClient *c, const Reply *r, const FlatValue *error,
         const FlatValue *code = json_flat_member(r->flat, r->n_flat, error, "code");
         const FlatValue *message = json_flat_member(r->flat, r->n_flat, error, "message");
         const FlatValue *retry = json_flat_member(r->flat, r->n_flat, error, "retry_after_ms");
-        const char *code_s = code && code->type == FLAT_STRING ? code->str : "internal";
-        int e = client_fail(c, error_errno_from_code(code_s), code_s,
-                            message && message->type == FLAT_STRING ? message->str : "");
-        c->retry_after_ms = retry && retry->type == FLAT_INTEGER ? retry->integer : -1;
+
+        if (!code || code->type != FLAT_STRING || !message || message->type != FLAT_STRING ||
+            (retry && retry->type != FLAT_INTEGER))
+                return transport_error(c, -EPROTO);
+        int e = client_fail(c, error_errno_from_code(code->str), code->str, message->str);
+        c->retry_after_ms = retry ? retry->integer : -1;
         if (id_null)
                 client_disconnect(c);
         return e;
@@ -373,7 +394,8 @@ int client_send(CvClient *c, Reply *ret) {
                 bool ours = id && id->type == FLAT_INTEGER && (uint64_t) id->integer == c->id;
                 if (ours && ok && ok->type == FLAT_TRUE)
                         return 0;
-                /* Read with nesting allowed, an error reply is flat too. */
+                /* Read with nesting allowed, an error reply is flat too;
+                 * one whose "error" is not an object is no error reply. */
                 const FlatValue *error = json_flat_get(ret->flat, ret->n_flat, "error");
                 if ((ours || (id && id->type == FLAT_NULL)) && ok && ok->type == FLAT_FALSE && error &&
                     error->type == FLAT_OBJECT) {
@@ -414,41 +436,111 @@ void client_reply_done(Reply *r) {
         *r = (Reply) {};
 }
 
-int64_t client_reply_int(const Reply *r, const char *key, int64_t missing) {
-        if (r->json) {
-                json_t *v = json_object_get(r->json, key);
-                return json_is_integer(v) ? (int64_t) json_integer_value(v) : missing;
-        }
-        const FlatValue *v = json_flat_get(r->flat, r->n_flat, key);
-        return v && v->type == FLAT_INTEGER ? v->integer : missing;
+/* A member that is missing or of the wrong type. */
+static int reply_member_invalid(const Reply *r, const char *key, const char *want) {
+        char what[128];
+        snprintf(what, sizeof(what), "member '%s' missing or not %s", key, want);
+        return client_fail_protocol(r->client, what);
 }
 
-const char *client_reply_string(const Reply *r, const char *key, size_t *ret_size) {
+int client_reply_int(const Reply *r, const char *key, int64_t *ret) {
         if (r->json) {
                 json_t *v = json_object_get(r->json, key);
-                if (!json_is_string(v))
-                        return NULL;
-                if (ret_size)
-                        *ret_size = json_string_length(v);
-                return json_string_value(v);
+                if (!json_is_integer(v))
+                        return reply_member_invalid(r, key, "an integer");
+                *ret = json_integer_value(v);
+                return 0;
         }
         const FlatValue *v = json_flat_get(r->flat, r->n_flat, key);
-        if (!v || v->type != FLAT_STRING)
-                return NULL;
+        if (!v || v->type != FLAT_INTEGER)
+                return reply_member_invalid(r, key, "an integer");
+        *ret = v->integer;
+        return 0;
+}
+
+int client_reply_string(const Reply *r, const char *key, bool nullable, const char **ret, size_t *ret_size) {
+        const char *s = NULL;
+        size_t size = 0;
+
+        if (r->json) {
+                json_t *v = json_object_get(r->json, key);
+                if (json_is_string(v))
+                        s = json_string_value(v), size = json_string_length(v);
+                else if (!(nullable && json_is_null(v)))
+                        return reply_member_invalid(r, key, "a string");
+        } else {
+                const FlatValue *v = json_flat_get(r->flat, r->n_flat, key);
+                if (v && v->type == FLAT_STRING)
+                        s = v->str, size = v->str_size;
+                else if (!(nullable && v && v->type == FLAT_NULL))
+                        return reply_member_invalid(r, key, "a string");
+        }
+        *ret = s;
         if (ret_size)
-                *ret_size = v->str_size;
-        return v->str;
+                *ret_size = size;
+        return 0;
 }
 
-bool client_reply_bool(const Reply *r, const char *key) {
-        if (r->json)
-                return json_is_true(json_object_get(r->json, key));
+int client_reply_bool(const Reply *r, const char *key, bool *ret) {
+        if (r->json) {
+                json_t *v = json_object_get(r->json, key);
+                if (!json_is_boolean(v))
+                        return reply_member_invalid(r, key, "a boolean");
+                *ret = json_is_true(v);
+                return 0;
+        }
         const FlatValue *v = json_flat_get(r->flat, r->n_flat, key);
-        return v && v->type == FLAT_TRUE;
+        if (!v || (v->type != FLAT_TRUE && v->type != FLAT_FALSE))
+                return reply_member_invalid(r, key, "a boolean");
+        *ret = v->type == FLAT_TRUE;
+        return 0;
+}
+
+int client_reply_meta(const Reply *r, int64_t *ret_version, int64_t *ret_created, int64_t *ret_updated) {
+        int64_t version, created, updated;
+        int e = client_reply_int(r, "version", &version);
+        if (e >= 0)
+                e = client_reply_int(r, "created", &created);
+        if (e >= 0)
+                e = client_reply_int(r, "updated", &updated);
+        if (e < 0)
+                return e;
+        *ret_version = version;
+        *ret_created = created;
+        *ret_updated = updated;
+        return 0;
 }
 
 json_t *client_reply_json(const Reply *r, const char *key) {
         return r->json ? json_object_get(r->json, key) : NULL;
+}
+
+/* Whether body is a reply to the request in flight, as client_send() takes
+ * one: one JSON object (so valid UTF-8, and without a NUL byte, which
+ * would stop the caller's cv_free_wiped(p, (size_t) -1) short), "ok" a
+ * boolean, "id" ours (or null on an error reply). body is read in place:
+ * it is no longer JSON afterwards. */
+static bool reply_text_valid(CvClient *c, char *body, size_t size) {
+        FlatValue flat[FLAT_FIELDS_MAX];
+
+        if (memchr(body, '\0', size))
+                return false;
+        int n = json_flat_parse(body, size, flat, 1);
+        if (n >= 0) {
+                const FlatValue *id = json_flat_get(flat, (size_t) n, "id");
+                const FlatValue *ok = json_flat_get(flat, (size_t) n, "ok");
+                if (!id || !ok || (ok->type != FLAT_TRUE && ok->type != FLAT_FALSE))
+                        return false;
+                return (id->type == FLAT_INTEGER && (uint64_t) id->integer == c->id) ||
+                       (id->type == FLAT_NULL && ok->type == FLAT_FALSE);
+        }
+        json_t *reply = json_loadb(body, size, JSON_REJECT_DUPLICATES, NULL);
+        json_t *id = json_object_get(reply, "id"), *ok = json_object_get(reply, "ok");
+        bool valid = json_is_object(reply) && json_is_boolean(ok) &&
+                     ((json_is_integer(id) && (uint64_t) json_integer_value(id) == c->id) ||
+                      (json_is_null(id) && json_is_false(ok)));
+        client_json_wipe_decref(reply);
+        return valid;
 }
 
 int client_call_text(CvClient *c, json_t *request, char **ret_text) {
@@ -474,7 +566,14 @@ int client_call_text(CvClient *c, json_t *request, char **ret_text) {
         char *text = malloc(body_size + 1);
         if (text)
                 memcpy(text, c->in_buf + FRAME_HEADER_SIZE, body_size + 1);
+        /* Checked in the buffer (read in place, which changes it) after
+         * the copy is taken. */
+        bool valid = reply_text_valid(c, (char *) c->in_buf + FRAME_HEADER_SIZE, body_size);
         buffers_wipe(c, 0, FRAME_HEADER_SIZE + body_size + 1);
+        if (!valid) {
+                cv_free_wiped(text, body_size);
+                return transport_error(c, -EPROTO);
+        }
         if (!text)
                 return client_fail(c, -ENOMEM, "internal", "out of memory");
         *ret_text = text;
@@ -540,18 +639,44 @@ int client_delete_record(CvClient *c, const char *op, const char *plugin, const 
 
 int client_send_for_version(CvClient *c, int64_t *ret_version) {
         Reply reply;
+        int64_t version;
         int r = client_send(c, &reply);
         if (r < 0)
                 return r;
-        if (ret_version)
-                *ret_version = client_reply_int(&reply, "version", 0);
+        r = client_reply_int(&reply, "version", &version);
         client_reply_done(&reply);
+        if (r < 0)
+                return r;
+        if (ret_version)
+                *ret_version = version;
         return 0;
 }
 
-char *client_json_strdup(json_t *obj, const char *key) {
+int client_json_int(json_t *obj, const char *key, int64_t *ret) {
         json_t *v = json_object_get(obj, key);
-        return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+        if (!json_is_integer(v))
+                return -EPROTO;
+        *ret = json_integer_value(v);
+        return 0;
+}
+
+int client_json_strdup(json_t *obj, const char *key, bool nullable, char **ret) {
+        json_t *v = json_object_get(obj, key);
+        if (!json_is_string(v)) {
+                if (!nullable || !json_is_null(v))
+                        return -EPROTO;
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(json_string_value(v));
+        return *ret ? 0 : -ENOMEM;
+}
+
+int client_json_meta(json_t *obj, int64_t *ret_version, int64_t *ret_created, int64_t *ret_updated) {
+        int r = client_json_int(obj, "version", ret_version);
+        if (r >= 0)
+                r = client_json_int(obj, "created", ret_created);
+        return r < 0 ? r : client_json_int(obj, "updated", ret_updated);
 }
 
 int client_out_value(CvClient *c, JsonOut *o, const char *key, const void *value, size_t size) {
@@ -586,29 +711,43 @@ int client_list_all(CvClient *c, const char *op, const char *plugin, const char 
                 if (r < 0)
                         break;
 
+                /* An array of items, and "next": a cursor or null. A page
+                 * that is empty yet says more follow would be asked for
+                 * again without end. */
                 json_t *array = client_reply_json(&reply, items_key), *item;
+                json_t *next = client_reply_json(&reply, "next");
                 size_t i;
-                void *grown =
-                        json_is_array(array) ? realloc(items, (n + json_array_size(array) + 1) * item_size) : NULL;
-                if (!grown) {
-                        r = json_is_array(array) ? client_fail(c, -ENOMEM, "internal", "out of memory")
-                                                 : client_fail(c, -EPROTO, "protocol", "invalid list reply");
+                if (!json_is_array(array) || !(json_is_string(next) || json_is_null(next)) ||
+                    (json_is_string(next) && json_array_size(array) == 0)) {
                         client_reply_done(&reply);
+                        r = client_fail_protocol(c, "not a list page");
+                        break;
+                }
+                void *grown = realloc(items, (n + json_array_size(array) + 1) * item_size);
+                if (!grown) {
+                        client_reply_done(&reply);
+                        r = client_fail(c, -ENOMEM, "internal", "out of memory");
                         break;
                 }
                 items = grown;
                 json_array_foreach(array, i, item) {
-                        memset((char *) items + n * item_size, 0, item_size);
-                        r = add(item, (char *) items + n * item_size);
+                        /* Counted before it is filled: what add() leaves
+                         * in a half-filled entry is freed with the rest. */
+                        void *entry = (char *) items + n++ * item_size;
+                        memset(entry, 0, item_size);
+                        r = json_is_object(item) ? add(item, entry) : -EPROTO;
                         if (r < 0)
                                 break;
-                        n++;
                 }
                 free(after);
-                after = client_json_strdup(reply.json, "next");
+                after = NULL;
+                if (r >= 0 && json_is_string(next) && !(after = strdup(json_string_value(next))))
+                        r = -ENOMEM;
                 client_reply_done(&reply);
                 if (r < 0) {
-                        r = client_fail(c, r, "protocol", "invalid list reply");
+                        r = r == -ENOMEM
+                                    ? client_fail(c, r, "internal", "out of memory")
+                                    : client_fail_protocol(c, "a list item lacks a member or has one of another type");
                         break;
                 }
                 if (!after)
@@ -619,8 +758,8 @@ int client_list_all(CvClient *c, const char *op, const char *plugin, const char 
                 free_all(items, n);
                 return r;
         }
-        if (!items)
-                items = calloc(1, item_size);
+        if (!items && !(items = calloc(1, item_size)))
+                return client_fail(c, -ENOMEM, "internal", "out of memory");
         *ret_items = items;
         return (int) n;
 }

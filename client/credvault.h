@@ -22,7 +22,10 @@
  *     internal -EIO            (a code this version does not know: -EPROTO)
  * Transport failures: -ECONNREFUSED / -ENOENT from connect (daemon not
  * running), -ETIMEDOUT (no answer in time), -ECONNRESET (the daemon closed
- * the connection), -EPROTO (an answer that is not valid protocol).
+ * the connection), -EPROTO (an answer that is not valid protocol: not one
+ * JSON object in valid UTF-8, an answer to another request, or a reply
+ * that lacks a member the call reads or has one of another type; the
+ * error code is then "protocol", and nothing is handed back or leaked).
  * After a failed call, cv_client_error_code() and cv_client_error_message()
  * describe it; they never contain a secret value. (cv_client_new() returns
  * no client when it fails, so there its errno is the whole answer.)
@@ -286,7 +289,9 @@ int cv_apikey_list(CvClient *c, const char *plugin, CvSecretInfo **ret_items);
 /* Send one request object (JSON text, without "id": the library adds it)
  * and return the daemon's whole reply as JSON text (malloc'd, wipe-free it
  * with cv_free_wiped()). Returns the reply's size, or a negative errno for
- * a transport failure; an error reply is returned like any other. */
+ * a transport failure; an error reply is returned like any other. The
+ * text is checked to be one JSON object answering this request (-EPROTO
+ * otherwise), so it holds no NUL byte and strlen() gives its size. */
 int cv_call_json(CvClient *c, const char *request_json, char **ret_reply_json);
 /* Wipe size bytes (or strlen(p) if size is (size_t)-1) and free. */
 void cv_free_wiped(void *p, size_t size);

@@ -2,6 +2,7 @@
  * registration from a manifest, oauth client credentials, user API keys
  * (see credvault.h). */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,28 +32,34 @@ int cv_plugin_register(CvClient *c, const char *manifest_json, const char *name,
         r = client_send(c, &reply);
         if (r < 0)
                 return r;
-        int64_t version = client_reply_int(&reply, "version", 0);
-        if (ret_name) {
-                const char *used = client_reply_string(&reply, "plugin", NULL);
-                *ret_name = used ? strdup(used) : NULL;
-                if (!*ret_name) {
-                        client_reply_done(&reply);
-                        return client_fail(c, -ENOMEM, "internal", "out of memory");
-                }
-        }
+        /* The version is the return value: it must not pass for an errno. */
+        int64_t version;
+        const char *used;
+        r = client_reply_int(&reply, "version", &version);
+        if (r >= 0 && (version < 1 || version > INT_MAX))
+                r = client_fail_protocol(c, "member 'version' out of range");
+        if (r >= 0)
+                r = client_reply_string(&reply, "plugin", false, &used, NULL);
+        char *copy = r >= 0 && ret_name ? strdup(used) : NULL;
         client_reply_done(&reply);
+        if (r < 0)
+                return r;
+        if (ret_name) {
+                if (!copy)
+                        return client_fail(c, -ENOMEM, "internal", "out of memory");
+                *ret_name = copy;
+        }
         return (int) version;
 }
 
 static int add_plugin_info(json_t *item, void *entry) {
         CvPluginInfo *e = entry;
-        e->name = client_json_strdup(item, "plugin");
-        e->domain = client_json_strdup(item, "domain");
-        e->auth_type = client_json_strdup(item, "auth_type");
-        e->version = json_integer_value(json_object_get(item, "version"));
-        e->created = json_integer_value(json_object_get(item, "created"));
-        e->updated = json_integer_value(json_object_get(item, "updated"));
-        return e->name && e->auth_type ? 0 : -EPROTO;
+        int r = client_json_strdup(item, "plugin", false, &e->name);
+        if (r >= 0)
+                r = client_json_strdup(item, "domain", true, &e->domain);
+        if (r >= 0)
+                r = client_json_strdup(item, "auth_type", false, &e->auth_type);
+        return r < 0 ? r : client_json_meta(item, &e->version, &e->created, &e->updated);
 }
 
 static void free_plugin_infos(void *items, size_t n) {
@@ -75,10 +82,15 @@ void cv_plugin_info_free(CvPluginInfo *items, size_t n_items) {
         free(items);
 }
 
-/* A reply's member as malloc'd JSON text. */
+/* A reply's member that is an object (key NULL: the whole reply), as
+ * malloc'd JSON text. */
 static int member_text(CvClient *c, Reply *reply, const char *key, char **ret) {
         json_t *v = key ? client_reply_json(reply, key) : reply->json;
-        size_t n = v ? json_dumpb(v, NULL, 0, JSON_COMPACT) : 0;
+        if (!json_is_object(v)) {
+                client_reply_done(reply);
+                return client_fail_protocol(c, "an object missing");
+        }
+        size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT);
         char *text = n > 0 ? malloc(n + 1) : NULL;
         if (text) {
                 json_dumpb(v, text, n, JSON_COMPACT);
@@ -86,8 +98,7 @@ static int member_text(CvClient *c, Reply *reply, const char *key, char **ret) {
         }
         client_reply_done(reply);
         if (!text)
-                return client_fail(c, v ? -ENOMEM : -EPROTO, v ? "internal" : "protocol",
-                                   v ? "out of memory" : "credvaultd sent an incomplete reply");
+                return client_fail(c, -ENOMEM, "internal", "out of memory");
         *ret = text;
         return 0;
 }
@@ -153,9 +164,10 @@ int cv_oauth_verify_client(CvClient *c, const char *plugin, const char *authoriz
         r = client_send(c, &reply);
         if (r < 0)
                 return r;
-        r = client_reply_bool(&reply, "match");
+        bool match;
+        r = client_reply_bool(&reply, "match", &match);
         client_reply_done(&reply);
-        return r;
+        return r < 0 ? r : match;
 }
 
 int cv_apikey_put(CvClient *c, const char *plugin, const char *user, const void *key, size_t key_size,
@@ -173,17 +185,20 @@ int cv_apikey_put(CvClient *c, const char *plugin, const char *user, const void 
 
 static int lookup_reply(CvClient *c, char **ret_user) {
         Reply reply;
+        const char *user;
         int r = client_send(c, &reply);
         if (r < 0)
                 return r;
-        const char *user = client_reply_string(&reply, "user", NULL);
-        if (!user) {
-                client_reply_done(&reply);
-                return 0;
-        }
-        *ret_user = strdup(user);
+        /* "user": null when the key is nobody's. */
+        r = client_reply_string(&reply, "user", true, &user, NULL);
+        char *copy = r >= 0 && user ? strdup(user) : NULL;
         client_reply_done(&reply);
-        return *ret_user ? 1 : client_fail(c, -ENOMEM, "internal", "out of memory");
+        if (r < 0 || !user)
+                return r < 0 ? r : 0;
+        if (!copy)
+                return client_fail(c, -ENOMEM, "internal", "out of memory");
+        *ret_user = copy;
+        return 1;
 }
 
 int cv_apikey_lookup(CvClient *c, const char *plugin, const void *key, size_t key_size, char **ret_user) {
@@ -220,14 +235,8 @@ int cv_apikey_delete(CvClient *c, const char *plugin, const char *user) {
 
 static int add_apikey_info(json_t *item, void *entry) {
         CvSecretInfo *e = entry;
-        const char *user;
-        if (json_unpack(item, "{s:s}", "user", &user) < 0)
-                return -EPROTO;
-        e->name = strdup(user);
-        e->version = json_integer_value(json_object_get(item, "version"));
-        e->created = json_integer_value(json_object_get(item, "created"));
-        e->updated = json_integer_value(json_object_get(item, "updated"));
-        return e->name ? 0 : -ENOMEM;
+        int r = client_json_strdup(item, "user", false, &e->name);
+        return r < 0 ? r : client_json_meta(item, &e->version, &e->created, &e->updated);
 }
 
 static void free_apikey_infos(void *items, size_t n) {
@@ -240,9 +249,15 @@ int cv_apikey_list(CvClient *c, const char *plugin, CvSecretInfo **ret_items) {
         int r = client_check_name(c, "plugin", plugin);
         if (r < 0)
                 return r;
+        CvSecretInfo *items = NULL;
         int n = client_list_all(c, "apikey.list", plugin, "apikeys", sizeof(CvSecretInfo), add_apikey_info,
-                                free_apikey_infos, NULL, NULL, (void **) ret_items);
+                                free_apikey_infos, NULL, NULL, (void **) &items);
         for (int i = 0; i < n; i++)
-                (*ret_items)[i].plugin = strdup(plugin);
+                if (!(items[i].plugin = strdup(plugin))) {
+                        cv_secret_info_free(items, (size_t) n);
+                        return client_fail(c, -ENOMEM, "internal", "out of memory");
+                }
+        if (n >= 0)
+                *ret_items = items;
         return n;
 }

@@ -10,6 +10,7 @@
 
 #include "client-internal.h"
 #include "secret-buf.h"
+#include "utf8.h"
 
 int cv_health(CvClient *c, CvHealth *ret) {
         Reply reply;
@@ -21,17 +22,28 @@ int cv_health(CvClient *c, CvHealth *ret) {
         r = client_send(c, &reply);
         if (r < 0)
                 return r;
-        *ret = (CvHealth) {};
-        const char *version = client_reply_string(&reply, "version", NULL);
-        snprintf(ret->version, sizeof(ret->version), "%s", version ?: "");
-        ret->uptime_sec = client_reply_int(&reply, "uptime", 0);
-        ret->connections = client_reply_int(&reply, "connections", 0);
+        CvHealth h = {};
+        const char *version;
         json_t *keyring = client_reply_json(&reply, "keyring");
-        ret->kek_primary = json_integer_value(json_object_get(keyring, "primary"));
-        ret->keks = json_integer_value(json_object_get(keyring, "keks"));
-        ret->secrets = client_reply_int(&reply, "secrets", 0);
-        ret->tokens = client_reply_int(&reply, "tokens", 0);
+        r = client_reply_string(&reply, "version", false, &version, NULL);
+        if (r >= 0)
+                r = client_reply_int(&reply, "uptime", &h.uptime_sec);
+        if (r >= 0)
+                r = client_reply_int(&reply, "connections", &h.connections);
+        if (r >= 0)
+                r = client_reply_int(&reply, "secrets", &h.secrets);
+        if (r >= 0)
+                r = client_reply_int(&reply, "tokens", &h.tokens);
+        if (r >= 0 &&
+            (client_json_int(keyring, "primary", &h.kek_primary) < 0 || client_json_int(keyring, "keks", &h.keks) < 0))
+                r = client_fail_protocol(c, "member 'keyring' missing or incomplete");
+        if (r >= 0)
+                snprintf(h.version, sizeof(h.version), "%.*s", (int) utf8_prefix_size(version, sizeof(h.version) - 1),
+                         version);
         client_reply_done(&reply);
+        if (r < 0)
+                return r;
+        *ret = h;
         return 0;
 }
 
@@ -57,10 +69,16 @@ int cv_secret_put(CvClient *c, const char *plugin, const char *name, const void 
 static int secret_from_reply(CvClient *c, const Reply *reply, CvSecret **ret) {
         _cleanup_(secret_buf_freep) SecretBuf *value = NULL;
         size_t b64_size = 0;
-        const char *b64 = client_reply_string(reply, "value", &b64_size);
+        const char *b64;
+        int64_t version, created, updated;
 
-        if (!b64 || secret_buf_from_base64(b64, b64_size, &value) < 0)
-                return client_fail(c, -EPROTO, "protocol", "credvaultd sent a value that is not base64");
+        int r = client_reply_string(reply, "value", false, &b64, &b64_size);
+        if (r >= 0)
+                r = client_reply_meta(reply, &version, &created, &updated);
+        if (r < 0)
+                return r;
+        if (secret_buf_from_base64(b64, b64_size, &value) < 0)
+                return client_fail_protocol(c, "a value that is not base64");
         CvSecret *s = calloc(1, sizeof(CvSecret));
         if (s)
                 s->value = malloc(value->size + 1);
@@ -70,9 +88,9 @@ static int secret_from_reply(CvClient *c, const Reply *reply, CvSecret **ret) {
         }
         memcpy(s->value, value->data, value->size + 1);
         s->value_size = value->size;
-        s->version = client_reply_int(reply, "version", 0);
-        s->created = client_reply_int(reply, "created", 0);
-        s->updated = client_reply_int(reply, "updated", 0);
+        s->version = version;
+        s->created = created;
+        s->updated = updated;
         *ret = s;
         return 0;
 }
@@ -121,13 +139,19 @@ void cv_secret_free(CvSecret *s) {
  * "version": N}. */
 static int send_for_match(CvClient *c, int64_t *ret_version) {
         Reply reply;
+        int64_t version = 0;
+        bool match;
         int r = client_send(c, &reply);
         if (r < 0)
                 return r;
-        bool match = client_reply_bool(&reply, "match");
-        if (ret_version)
-                *ret_version = match ? client_reply_int(&reply, "version", 0) : 0;
+        r = client_reply_bool(&reply, "match", &match);
+        if (r >= 0 && match)
+                r = client_reply_int(&reply, "version", &version);
         client_reply_done(&reply);
+        if (r < 0)
+                return r;
+        if (ret_version)
+                *ret_version = version;
         return match ? 1 : 0;
 }
 
@@ -156,15 +180,10 @@ int cv_secret_delete(CvClient *c, const char *plugin, const char *name) {
 
 static int add_secret_info(json_t *item, void *entry) {
         CvSecretInfo *e = entry;
-        const char *plugin, *name;
-        if (json_unpack(item, "{s:s s:s}", "plugin", &plugin, "name", &name) < 0)
-                return -EPROTO;
-        e->plugin = strdup(plugin);
-        e->name = strdup(name);
-        e->version = json_integer_value(json_object_get(item, "version"));
-        e->created = json_integer_value(json_object_get(item, "created"));
-        e->updated = json_integer_value(json_object_get(item, "updated"));
-        return e->plugin && e->name ? 0 : -ENOMEM;
+        int r = client_json_strdup(item, "plugin", false, &e->plugin);
+        if (r >= 0)
+                r = client_json_strdup(item, "name", false, &e->name);
+        return r < 0 ? r : client_json_meta(item, &e->version, &e->created, &e->updated);
 }
 
 static void free_secret_infos(void *items, size_t n) {

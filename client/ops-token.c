@@ -68,26 +68,6 @@ int cv_token_put_response(CvClient *c, const char *plugin, const char *user, con
         return put_response(c, "token.put", plugin, user, NULL, response_json, ret_version);
 }
 
-static CvToken *token_from_json(json_t *t, const Reply *reply) {
-        CvToken *tok = calloc(1, sizeof(CvToken));
-        if (!tok)
-                return NULL;
-        tok->access_token = client_json_strdup(t, "access_token");
-        tok->token_type = client_json_strdup(t, "token_type");
-        tok->refresh_token = client_json_strdup(t, "refresh_token");
-        tok->scope = client_json_strdup(t, "scope");
-        json_t *exp = json_object_get(t, "expires_at");
-        tok->expires_at = json_is_integer(exp) ? json_integer_value(exp) : -1;
-        tok->version = client_reply_int(reply, "version", 0);
-        tok->created = client_reply_int(reply, "created", 0);
-        tok->updated = client_reply_int(reply, "updated", 0);
-        if (!tok->access_token || !tok->token_type) {
-                cv_token_free(tok);
-                return NULL;
-        }
-        return tok;
-}
-
 static int send_token_get(CvClient *c, const char *plugin, const char *user, int min_valid_sec, unsigned flat_depth,
                           Reply *reply) {
         JsonOut *o;
@@ -103,36 +83,94 @@ static int send_token_get(CvClient *c, const char *plugin, const char *user, int
         return client_send(c, reply);
 }
 
-/* A token set read in place from a reply whose "token" is a flat object:
- * the common case, without a jansson tree. */
-static char *flat_strdup(const Reply *r, const FlatValue *object, const char *key) {
-        const FlatValue *v = json_flat_member(r->flat, r->n_flat, object, key);
-        return v && v->type == FLAT_STRING ? strdup(v->str) : NULL;
+/* The reply's "token": an object, read in place (the common case, without
+ * a jansson tree) or from the tree. */
+typedef struct TokenObject {
+        const Reply *reply;
+        const FlatValue *flat;
+        json_t *json;
+} TokenObject;
+
+static int token_object(const Reply *reply, TokenObject *ret) {
+        *ret = (TokenObject) { .reply = reply };
+        if (reply->json) {
+                ret->json = client_reply_json(reply, "token");
+                return json_is_object(ret->json) ? 0 : -EPROTO;
+        }
+        ret->flat = json_flat_get(reply->flat, reply->n_flat, "token");
+        return ret->flat && ret->flat->type == FLAT_OBJECT ? 0 : -EPROTO;
 }
 
-static CvToken *token_from_reply(const Reply *reply) {
-        if (reply->json)
-                return token_from_json(client_reply_json(reply, "token"), reply);
-        const FlatValue *t = json_flat_get(reply->flat, reply->n_flat, "token");
-        if (!t || t->type != FLAT_OBJECT)
-                return NULL;
-        CvToken *tok = calloc(1, sizeof(CvToken));
-        if (!tok)
-                return NULL;
-        tok->access_token = flat_strdup(reply, t, "access_token");
-        tok->token_type = flat_strdup(reply, t, "token_type");
-        tok->refresh_token = flat_strdup(reply, t, "refresh_token");
-        tok->scope = flat_strdup(reply, t, "scope");
-        const FlatValue *exp = json_flat_member(reply->flat, reply->n_flat, t, "expires_at");
-        tok->expires_at = exp && exp->type == FLAT_INTEGER ? exp->integer : -1;
-        tok->version = client_reply_int(reply, "version", 0);
-        tok->created = client_reply_int(reply, "created", 0);
-        tok->updated = client_reply_int(reply, "updated", 0);
-        if (!tok->access_token || !tok->token_type) {
-                cv_token_free(tok);
-                return NULL;
+/* A string member of the set, copied: -EPROTO if it is of another type, or
+ * absent and required; -ENOMEM. */
+static int token_string(const TokenObject *t, const char *key, bool required, char **ret) {
+        const char *s = NULL;
+        if (t->json) {
+                json_t *v = json_object_get(t->json, key);
+                if (v && !json_is_string(v))
+                        return -EPROTO;
+                s = json_string_value(v);
+        } else {
+                const FlatValue *v = json_flat_member(t->reply->flat, t->reply->n_flat, t->flat, key);
+                if (v && v->type != FLAT_STRING)
+                        return -EPROTO;
+                s = v ? v->str : NULL;
         }
-        return tok;
+        if (!s)
+                return required ? -EPROTO : 0;
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* An optional integer member of the set; -1 when absent. */
+static int token_int(const TokenObject *t, const char *key, int64_t *ret) {
+        *ret = -1;
+        if (t->json) {
+                json_t *v = json_object_get(t->json, key);
+                if (v && !json_is_integer(v))
+                        return -EPROTO;
+                if (v)
+                        *ret = json_integer_value(v);
+                return 0;
+        }
+        const FlatValue *v = json_flat_member(t->reply->flat, t->reply->n_flat, t->flat, key);
+        if (v && v->type != FLAT_INTEGER)
+                return -EPROTO;
+        if (v)
+                *ret = v->integer;
+        return 0;
+}
+
+/* The CvToken of a reply that carries a set (token.get, token.refresh_begin
+ * with refresh false) and its record's metadata. */
+static int token_from_reply(CvClient *c, const Reply *reply, CvToken **ret) {
+        TokenObject t;
+        CvToken *tok = NULL;
+        int r = token_object(reply, &t);
+        if (r >= 0 && !(tok = calloc(1, sizeof(CvToken))))
+                r = -ENOMEM;
+        if (r >= 0)
+                r = token_string(&t, "access_token", true, &tok->access_token);
+        if (r >= 0)
+                r = token_string(&t, "token_type", true, &tok->token_type);
+        if (r >= 0)
+                r = token_string(&t, "refresh_token", false, &tok->refresh_token);
+        if (r >= 0)
+                r = token_string(&t, "scope", false, &tok->scope);
+        if (r >= 0)
+                r = token_int(&t, "expires_at", &tok->expires_at);
+        if (r < 0) {
+                cv_token_free(tok);
+                return r == -ENOMEM ? client_fail(c, r, "internal", "out of memory")
+                                    : client_fail_protocol(c, "an incomplete token set");
+        }
+        r = client_reply_meta(reply, &tok->version, &tok->created, &tok->updated);
+        if (r < 0) {
+                cv_token_free(tok);
+                return r;
+        }
+        *ret = tok;
+        return 0;
 }
 
 int cv_token_get_valid(CvClient *c, const char *plugin, const char *user, int min_valid_sec, CvToken **ret) {
@@ -142,12 +180,9 @@ int cv_token_get_valid(CvClient *c, const char *plugin, const char *user, int mi
         int r = send_token_get(c, plugin, user, min_valid_sec, 1, &reply);
         if (r < 0)
                 return r;
-        CvToken *tok = token_from_reply(&reply);
+        r = token_from_reply(c, &reply, ret);
         client_reply_done(&reply);
-        if (!tok)
-                return client_fail(c, -EPROTO, "protocol", "credvaultd sent an incomplete token set");
-        *ret = tok;
-        return 0;
+        return r;
 }
 
 int cv_token_get(CvClient *c, const char *plugin, const char *user, CvToken **ret) {
@@ -163,7 +198,11 @@ int cv_token_get_json(CvClient *c, const char *plugin, const char *user, int min
                 return r;
         /* Into our own malloc() memory, whatever allocator jansson has. */
         json_t *token = client_reply_json(&reply, "token");
-        size_t n = token ? json_dumpb(token, NULL, 0, JSON_COMPACT) : 0;
+        if (!json_is_object(token)) {
+                client_reply_done(&reply);
+                return client_fail_protocol(c, "no token set");
+        }
+        size_t n = json_dumpb(token, NULL, 0, JSON_COMPACT);
         char *text = n > 0 ? malloc(n + 1) : NULL;
         if (text) {
                 json_dumpb(token, text, n, JSON_COMPACT);
@@ -171,8 +210,7 @@ int cv_token_get_json(CvClient *c, const char *plugin, const char *user, int min
         }
         client_reply_done(&reply);
         if (!text)
-                return client_fail(c, token ? -ENOMEM : -EPROTO, token ? "internal" : "protocol",
-                                   token ? "out of memory" : "credvaultd sent no token set");
+                return client_fail(c, -ENOMEM, "internal", "out of memory");
         *ret_json = text;
         return 0;
 }
@@ -193,17 +231,20 @@ int cv_token_delete(CvClient *c, const char *plugin, const char *user) {
 
 static int add_token_info(json_t *item, void *entry) {
         CvTokenInfo *e = entry;
-        const char *user, *state = "valid";
-        if (json_unpack(item, "{s:s s?s}", "user", &user, "state", &state) < 0)
+        json_t *exp = json_object_get(item, "expires_at"), *state = json_object_get(item, "state");
+
+        /* expires_at only when the set has one; a state name must fit. */
+        if ((exp && !json_is_integer(exp)) ||
+            (state && (!json_is_string(state) || json_string_length(state) >= sizeof(e->state))))
                 return -EPROTO;
-        e->user = strdup(user);
-        e->version = json_integer_value(json_object_get(item, "version"));
-        e->created = json_integer_value(json_object_get(item, "created"));
-        e->updated = json_integer_value(json_object_get(item, "updated"));
-        json_t *exp = json_object_get(item, "expires_at");
-        e->expires_at = json_is_integer(exp) ? json_integer_value(exp) : -1;
-        snprintf(e->state, sizeof(e->state), "%s", state);
-        return e->user ? 0 : -ENOMEM;
+        int r = client_json_strdup(item, "user", false, &e->user);
+        if (r >= 0)
+                r = client_json_meta(item, &e->version, &e->created, &e->updated);
+        if (r < 0)
+                return r;
+        e->expires_at = exp ? json_integer_value(exp) : -1;
+        snprintf(e->state, sizeof(e->state), "%s", state ? json_string_value(state) : "valid");
+        return 0;
 }
 
 static void free_token_infos(void *items, size_t n) {
@@ -234,6 +275,18 @@ void cv_token_info_free(CvTokenInfo *items, size_t n_items) {
         free(items);
 }
 
+/* A lease id as the daemon hands them out: LEASE_ID_SIZE lowercase hex
+ * digits. */
+static bool lease_valid(const char *s) {
+        _Static_assert(sizeof(((CvTokenLease *) NULL)->lease) == LEASE_ID_SIZE + 1, "credvault.h and proto-limits.h");
+        if (strlen(s) != LEASE_ID_SIZE)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+                        return false;
+        return true;
+}
+
 int cv_token_refresh_begin(CvClient *c, const char *plugin, const char *user, int min_valid_sec, int lease_sec,
                            CvTokenLease **ret_lease, CvToken **ret_token) {
         Reply reply;
@@ -252,34 +305,45 @@ int cv_token_refresh_begin(CvClient *c, const char *plugin, const char *user, in
         if (r < 0)
                 return r;
 
-        if (!client_reply_bool(&reply, "refresh")) {
+        bool refresh;
+        r = client_reply_bool(&reply, "refresh", &refresh);
+        if (r >= 0 && !refresh) {
                 /* Someone refreshed it meanwhile: the current set. */
-                CvToken *tok = token_from_json(client_reply_json(&reply, "token"), &reply);
+                CvToken *tok = NULL;
+                r = token_from_reply(c, &reply, &tok);
                 client_reply_done(&reply);
-                if (!tok)
-                        return client_fail(c, -EPROTO, "protocol", "credvaultd sent an incomplete token set");
+                if (r < 0)
+                        return r;
                 *ret_token = tok;
                 *ret_lease = NULL;
                 return 0;
         }
-        const char *lease = client_reply_string(&reply, "lease", NULL);
-        const char *rt = client_reply_string(&reply, "refresh_token", NULL);
-        CvTokenLease *l = calloc(1, sizeof(CvTokenLease));
-        if (!lease || strlen(lease) != 32 || !rt || !l) {
-                free(l);
-                client_reply_done(&reply);
-                return client_fail(c, -EPROTO, "protocol", "credvaultd sent an invalid lease");
-        }
-        memcpy(l->lease, lease, 33);
-        l->refresh_token = strdup(rt);
-        l->lease_until_ms = client_reply_int(&reply, "lease_until", 0);
-        l->version = client_reply_int(&reply, "version", 0);
+        const char *lease = NULL, *rt = NULL;
+        CvTokenLease l = {};
+        if (r >= 0)
+                r = client_reply_string(&reply, "lease", false, &lease, NULL);
+        if (r >= 0 && !lease_valid(lease))
+                r = client_fail_protocol(c, "an invalid lease");
+        if (r >= 0)
+                memcpy(l.lease, lease, sizeof(l.lease));
+        if (r >= 0)
+                r = client_reply_string(&reply, "refresh_token", false, &rt, NULL);
+        if (r >= 0)
+                r = client_reply_int(&reply, "lease_until", &l.lease_until_ms);
+        if (r >= 0)
+                r = client_reply_int(&reply, "version", &l.version);
+        CvTokenLease *ret = r >= 0 ? malloc(sizeof(CvTokenLease)) : NULL;
+        char *rt_copy = ret ? strdup(rt) : NULL;
         client_reply_done(&reply);
-        if (!l->refresh_token) {
-                free(l);
+        if (r < 0)
+                return r;
+        if (!rt_copy) {
+                free(ret);
                 return client_fail(c, -ENOMEM, "internal", "out of memory");
         }
-        *ret_lease = l;
+        *ret = l;
+        ret->refresh_token = rt_copy;
+        *ret_lease = ret;
         *ret_token = NULL;
         return 1;
 }
@@ -307,8 +371,10 @@ int cv_token_refresh_fail(CvClient *c, const char *plugin, const char *user, con
         r = client_send(c, &reply);
         if (r < 0)
                 return r;
-        const char *state = client_reply_string(&reply, "state", NULL);
-        r = state && strcmp(state, "reauth_required") == 0;
+        const char *state;
+        r = client_reply_string(&reply, "state", false, &state, NULL);
+        if (r >= 0)
+                r = strcmp(state, "reauth_required") == 0;
         client_reply_done(&reply);
         return r;
 }

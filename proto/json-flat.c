@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "json-flat.h"
+#include "utf8.h"
 
 typedef struct Cursor {
         const char *p, *end;
@@ -12,36 +13,6 @@ typedef struct Cursor {
 static void skip_ws(Cursor *c) {
         while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
                 c->p++;
-}
-
-/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlong forms, no
- * surrogates, nothing past U+10FFFF), or 0 if it is not one. */
-static size_t utf8_sequence(const unsigned char *p, const unsigned char *end) {
-        unsigned char c = p[0];
-        size_t n;
-        unsigned min;
-        unsigned v;
-
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xc2 && c <= 0xdf)
-                n = 2, v = c & 0x1f, min = 0x80;
-        else if (c >= 0xe0 && c <= 0xef)
-                n = 3, v = c & 0x0f, min = 0x800;
-        else if (c >= 0xf0 && c <= 0xf4)
-                n = 4, v = c & 0x07, min = 0x10000;
-        else
-                return 0;
-        if ((size_t) (end - p) < n)
-                return 0;
-        for (size_t i = 1; i < n; i++) {
-                if ((p[i] & 0xc0) != 0x80)
-                        return 0;
-                v = v << 6 | (p[i] & 0x3f);
-        }
-        if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-                return 0;
-        return n;
 }
 
 /* A string without escapes or control characters; c->p is past the quote
@@ -66,7 +37,7 @@ static int parse_string(Cursor *c, const char **ret_start, const char **ret_clos
                 }
                 if (ch == '\\' || ch < 0x20)
                         return -ENOTSUP;
-                size_t n = ch < 0x80 ? 1 : utf8_sequence(p, end);
+                size_t n = utf8_sequence_size(p, end);
                 if (n == 0)
                         return -ENOTSUP;
                 p += n;

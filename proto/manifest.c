@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "manifest.h"
 #include "proto-limits.h"
+#include "utf8.h"
 
 static const char *const auth_type_names[_AUTH_TYPE_MAX] = {
         [AUTH_NONE] = "none",
@@ -144,8 +145,8 @@ static int check_auth(json_t *auth, const char *where, ManifestAuth *ret, char *
                         if (strcmp(auth_fields[i].name, key) == 0 && (auth_fields[i].types & (1u << t)))
                                 rule = &auth_fields[i];
                 if (!rule)
-                        return bad(errbuf, errbuf_size, "field '%s.%.64s': not a field of auth type %s", where, key,
-                                   auth_type_names[t]);
+                        return bad(errbuf, errbuf_size, "field '%s.%.*s': not a field of auth type %s", where,
+                                   (int) utf8_prefix_size(key, ERROR_FIELD_NAME_SIZE_MAX), key, auth_type_names[t]);
                 if (!json_is_string(v))
                         return bad(errbuf, errbuf_size, "field '%s.%s': expected a string", where, key);
                 if (json_string_length(v) > rule->size_max)

@@ -29,9 +29,19 @@
 #define TOKEN_SECRET_SIZE_MAX (8 * 1024) /* access_token, refresh_token */
 #define TOKEN_TYPE_SIZE_MAX 64
 #define TOKEN_SCOPE_SIZE_MAX (4 * 1024)
-/* A whole token set, compact JSON, other fields included: a reply carrying
- * it always fits a frame. */
-#define TOKEN_SET_SIZE_MAX (48 * 1024)
+/* A token endpoint's response as token.put and token.refresh_commit take
+ * it: compact JSON, other fields included. */
+#define TOKEN_RESPONSE_SIZE_MAX (48 * 1024)
+/* Storing a response writes expires_in as expires_at: a key of the same
+ * length, and a number of at most 20 characters (any int64) in place of
+ * one of at least 1. */
+#define TOKEN_SET_GROWTH_MAX 19
+/* A whole token set as stored, compact JSON. Any response within
+ * TOKEN_RESPONSE_SIZE_MAX fits once its expires_at is written, so only a
+ * refresh token carried over from the previous set can push a set over;
+ * and a reply carrying a set (token.get: some 200 bytes besides) always
+ * fits a frame. */
+#define TOKEN_SET_SIZE_MAX (TOKEN_RESPONSE_SIZE_MAX + TOKEN_SET_GROWTH_MAX)
 /* A token lives at most ten years; expires_at is before the year 10000. */
 #define TOKEN_EXPIRES_IN_MAX (3650LL * 86400)
 #define TOKEN_EXPIRES_AT_MAX 253402300799LL
@@ -51,6 +61,11 @@
 
 /* Longest error message the daemon sends; longer ones are cut. */
 #define ERROR_MESSAGE_SIZE_MAX 256
+/* An unknown field's name, as a message quotes it: cut to this many bytes,
+ * on a character boundary. */
+#define ERROR_FIELD_NAME_SIZE_MAX 64
+/* Members of a request object; no op has nearly that many fields. */
+#define REQUEST_MEMBERS_MAX 40
 
 /* A list cursor: "plugin/name" for secrets, a user id for tokens. */
 #define CURSOR_SIZE_MAX (NAME_SIZE_MAX + 1 + USER_ID_SIZE_MAX)

@@ -19,6 +19,7 @@
 #include "json-flat.h"
 #include "proto-limits.h"
 #include "request.h"
+#include "utf8.h"
 
 int request_check_name(const char *s) {
         size_t n = strlen(s);
@@ -133,9 +134,10 @@ typedef struct Member {
 } Member;
 
 typedef struct Members {
-        Member m[FLAT_FIELDS_MAX + 8];
+        Member m[REQUEST_MEMBERS_MAX];
         size_t n;
 } Members;
+_Static_assert(REQUEST_MEMBERS_MAX >= FLAT_FIELDS_MAX, "every flat object's members fit");
 
 /* The members of a flat object, as json-flat.c found them. */
 static void members_from_flat(Members *ms, const FlatValue *v, size_t n) {
@@ -153,8 +155,8 @@ static void members_from_flat(Members *ms, const FlatValue *v, size_t n) {
         ms->n = n;
 }
 
-/* The members of a jansson object; -EBADMSG if there are more than any op
- * has fields (the per-op check would refuse them anyway). */
+/* The members of a jansson object; -EBADMSG if there are more than
+ * REQUEST_MEMBERS_MAX (the per-op check would refuse them anyway). */
 static int members_from_json(Members *ms, json_t *root) {
         const char *key;
         json_t *v;
@@ -345,8 +347,10 @@ int request_check_token_response(json_t *token, char *errbuf, size_t errbuf_size
         }
         if (json_object_get(token, "expires_in") && json_object_get(token, "expires_at"))
                 return bad(errbuf, errbuf_size, "field 'token': expires_in and expires_at are alternatives");
-        if (json_dumpb(token, NULL, 0, JSON_COMPACT) > TOKEN_SET_SIZE_MAX) {
-                snprintf(errbuf, errbuf_size, "field 'token': over %d bytes as JSON", TOKEN_SET_SIZE_MAX);
+        /* As sent; the set stored from it may grow by TOKEN_SET_GROWTH_MAX,
+         * which TOKEN_SET_SIZE_MAX has room for. */
+        if (json_dumpb(token, NULL, 0, JSON_COMPACT) > TOKEN_RESPONSE_SIZE_MAX) {
+                snprintf(errbuf, errbuf_size, "field 'token': over %d bytes as JSON", TOKEN_RESPONSE_SIZE_MAX);
                 return -EMSGSIZE;
         }
         return 0;
@@ -386,7 +390,8 @@ static int decode_fields(Request *r, const Members *ms, const Member *values[sta
                 const Member *m = &ms->m[i];
                 int f = field_lookup(m->key, m->key_size);
                 if (f < 0 || !(allowed & F(f)))
-                        return bad(errbuf, errbuf_size, "field '%.64s': not a field of %s", m->key, ops[r->op].name);
+                        return bad(errbuf, errbuf_size, "field '%.*s': not a field of %s",
+                                   (int) utf8_prefix_size(m->key, ERROR_FIELD_NAME_SIZE_MAX), m->key, ops[r->op].name);
                 if (m->type != fields[f].type)
                         return bad(errbuf, errbuf_size, "field '%s': expected %s", m->key, type_name(fields[f].type));
                 values[f] = m;
@@ -423,6 +428,14 @@ static int decode_value(Request *r, const Member *v, char *errbuf, size_t errbuf
         return 0;
 }
 
+/* The id, if it is one: an integer, not negative. */
+static void request_set_id(Request *r, bool is_integer, int64_t id) {
+        if (is_integer && id >= 0) {
+                r->has_id = true;
+                r->id = (uint64_t) id;
+        }
+}
+
 static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret, char *errbuf, size_t errbuf_size) {
         const Member *values[_F_MAX] = {};
         FlatValue flat[FLAT_FIELDS_MAX];
@@ -451,17 +464,20 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
                         snprintf(errbuf, errbuf_size, "a request must be a JSON object");
                         return -EBADMSG;
                 }
-                if (members_from_json(&ms, ret->root) < 0)
+                if (members_from_json(&ms, ret->root) < 0) {
+                        /* Refused as a whole, but answered with its id
+                         * all the same: the tree has it. */
+                        json_t *id = json_object_get(ret->root, "id");
+                        request_set_id(ret, json_is_integer(id), json_integer_value(id));
                         return bad(errbuf, errbuf_size, "too many fields");
+                }
         }
 
         /* Read id and op first, so even a bad request is answered with its
          * own id. */
         const Member *jid = members_get(&ms, "id");
-        if (jid && jid->type == JSON_INTEGER && jid->integer >= 0) {
-                ret->has_id = true;
-                ret->id = (uint64_t) jid->integer;
-        }
+        if (jid)
+                request_set_id(ret, jid->type == JSON_INTEGER, jid->integer);
         if (!jid)
                 return bad(errbuf, errbuf_size, "field '%s': missing", "id");
         if (!ret->has_id)

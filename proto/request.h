@@ -105,5 +105,7 @@ int request_check_user_id(const char *s);
  * access_token and token_type required, refresh_token and scope optional
  * strings, expires_in or expires_at optional non-negative integers (not
  * both), any other field kept as it is. -EBADMSG with a message naming the
- * field, -EMSGSIZE if the whole set is over TOKEN_SET_SIZE_MAX. */
+ * field, -EMSGSIZE if the whole response is over TOKEN_RESPONSE_SIZE_MAX as
+ * compact JSON (the set stored from one within it, expires_at written,
+ * fits TOKEN_SET_SIZE_MAX unless a refresh token is carried over). */
 int request_check_token_response(json_t *token, char *errbuf, size_t errbuf_size);

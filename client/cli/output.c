@@ -53,7 +53,7 @@ int cli_write_secret_line(const char *s) {
 }
 
 int cli_print_json(json_t *j) {
-        _cleanup_(cli_json_decrefp) json_t *owned = j;
+        _cleanup_(cli_json_decrefp) _unused_ json_t *owned = j;
         _cleanup_(cli_buf_freep) CliBuf *text = NULL;
         int r;
 

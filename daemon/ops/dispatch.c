@@ -8,6 +8,7 @@
 #include "dispatch.h"
 #include "errors.h"
 #include "log.h"
+#include "utf8.h"
 
 /* The handler of each op; what the op is (writes, reveals a value, needs
  * admin) is proto's op table (op_flags()). */
@@ -46,20 +47,6 @@ int failure_set(Failure *f, const char *fmt, ...) {
         return 0;
 }
 
-/* Messages are cut to ERROR_MESSAGE_SIZE_MAX bytes, which may split a UTF-8
- * sequence of a user id they name: drop a trailing incomplete sequence, so
- * the reply stays valid JSON. */
-static size_t utf8_trimmed_size(const char *s) {
-        size_t n = strlen(s), start = n;
-        while (start > 0 && ((unsigned char) s[start - 1] & 0xc0) == 0x80)
-                start--;
-        if (start == 0)
-                return n;
-        unsigned char lead = (unsigned char) s[start - 1];
-        size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-        return n - (start - 1) < need ? start - 1 : n;
-}
-
 /* Messages for errors a handler did not describe. Internal errors say no
  * more than that: their detail goes to the log, not to the client. */
 static const char *default_message(int error) {
@@ -91,7 +78,10 @@ static void error_reply(JsonOut *out, bool has_id, uint64_t id, int error, const
         json_out_bool(out, "ok", false);
         json_out_open_object(out, "error");
         json_out_cstring(out, "code", error_code_from_errno(error));
-        json_out_string(out, "message", message, utf8_trimmed_size(message));
+        /* Messages are cut to ERROR_MESSAGE_SIZE_MAX bytes, which may split
+         * a character of a user id they name: the reply must stay valid
+         * UTF-8, or no JSON parser reads it. */
+        json_out_string(out, "message", message, utf8_prefix_size(message, ERROR_MESSAGE_SIZE_MAX - 1));
         if (f->retry_after_ms >= 0)
                 json_out_int(out, "retry_after_ms", f->retry_after_ms);
         if (f->expires_at >= 0)

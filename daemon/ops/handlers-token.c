@@ -32,11 +32,18 @@ static int reauth_required(Failure *f) {
         return -EKEYREVOKED;
 }
 
-/* The response fitted, but with the refresh token kept from the previous
- * set it no longer would. */
-static int too_large(int r, Failure *f) {
-        if (r == -EMSGSIZE)
-                failure_set(f, "field 'token': over %d bytes as JSON with the previous refresh_token kept",
+/* The response fitted (proto checked it against TOKEN_RESPONSE_SIZE_MAX),
+ * but the set stored from it would not. TOKEN_SET_SIZE_MAX has room for
+ * expires_in written as expires_at, so only a refresh token carried over
+ * from the previous set can do that, and only to a response without one of
+ * its own: the message names it only then. */
+static int too_large(int r, const Request *req, Failure *f) {
+        if (r != -EMSGSIZE)
+                return r;
+        if (json_object_get(req->token, "refresh_token"))
+                failure_set(f, "field 'token': over %d bytes as stored JSON", TOKEN_SET_SIZE_MAX);
+        else
+                failure_set(f, "field 'token': over %d bytes as stored JSON with the previous refresh_token kept",
                             TOKEN_SET_SIZE_MAX);
         return r;
 }
@@ -52,7 +59,7 @@ int handle_token_put(Context *ctx, const Request *req, JsonOut *reply, Failure *
         StoredRecord meta = {};
         int r = vault_token_put(ctx->vault, req->plugin, req->user, req->token, &meta);
         if (r < 0)
-                return too_large(r, f);
+                return too_large(r, req, f);
         handlers_reply_meta(reply, &meta);
         return 0;
 }
@@ -156,7 +163,7 @@ int handle_token_refresh_commit(Context *ctx, const Request *req, JsonOut *reply
                 return r;
         }
         if (r < 0)
-                return too_large(handlers_not_found(r, f, "token set for user", req), f);
+                return too_large(handlers_not_found(r, f, "token set for user", req), req, f);
         handlers_reply_meta(reply, &meta);
         return 0;
 }

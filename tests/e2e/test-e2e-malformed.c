@@ -153,6 +153,46 @@ static void test_long_utf8_in_error_message(void **state) {
         expect_error_and_continue(body, (size_t) n, "bad_request", "health");
 }
 
+/* A 70-byte field name whose 64th byte falls inside a 4-byte character
+ * (62 × 'a', then U+100000 twice). */
+#define KEY_70 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xf4\x80\x80\x80\xf4\x80\x80\x80"
+
+/* An unknown field is named in the message, cut to 64 bytes on a
+ * character boundary: the reply is valid UTF-8 (harness_recv_frame()
+ * checks every reply), on the in-place path, the jansson path and in a
+ * manifest's auth block; through libcredvault it is bad_request, not an
+ * unreadable reply. */
+static void test_long_field_name_cut_on_character(void **state) {
+        (void) state;
+        CvClient *c = NULL;
+
+        EXPECT("{\"id\":4,\"op\":\"health\",\"" KEY_70 "\":1}", "bad_request", "not a field of health");
+        EXPECT("{\"id\":4,\"op\":\"health\",\"" KEY_70 "\":1,\"x\":[1]}", "bad_request", "not a field of health");
+        EXPECT("{\"id\":5,\"op\":\"plugin.register\",\"plugin\":\"p\",\"manifest\":{\"type\":\"none\",\"" KEY_70
+               "\":\"x\"}}",
+               "bad_request", "not a field of auth type none");
+
+        assert_int_equal(cv_client_new(h.socket_path, TIMEOUT_MS, &c), 0);
+        assert_int_equal(cv_plugin_register(c, "{\"type\":\"none\",\"" KEY_70 "\":\"x\"}", "p", NULL, NULL), -EINVAL);
+        assert_string_equal(cv_client_error_code(c), "bad_request");
+        assert_non_null(strstr(cv_client_error_message(c), "not a field of auth type none"));
+        cv_client_free(c);
+        assert_bystander_served();
+}
+
+/* Over the member limit (40) a request is refused as a whole, and still
+ * answered with its id, which was readable. */
+static void test_too_many_members_keeps_id(void **state) {
+        (void) state;
+        char body[1024];
+        int n = snprintf(body, sizeof(body), "{\"op\":\"health\"");
+        for (int i = 0; i < 40; i++)
+                n += snprintf(body + n, sizeof(body) - (size_t) n, ",\"m%d\":%d", i, i);
+        n += snprintf(body + n, sizeof(body) - (size_t) n, ",\"id\":77}");
+        expect_error_and_continue(body, (size_t) n, "bad_request", "\"id\":77,");
+        expect_error_and_continue(body, (size_t) n, "bad_request", "too many fields");
+}
+
 static void test_empty_frame_is_answered(void **state) {
         (void) state;
         expect_error_and_continue("", 0, "bad_request", "empty frame");
@@ -254,6 +294,8 @@ int main(void) {
                 cmocka_unit_test(test_wrong_types_and_fields),
                 cmocka_unit_test(test_overlong_strings),
                 cmocka_unit_test(test_long_utf8_in_error_message),
+                cmocka_unit_test(test_long_field_name_cut_on_character),
+                cmocka_unit_test(test_too_many_members_keeps_id),
                 cmocka_unit_test(test_empty_frame_is_answered),
                 cmocka_unit_test(test_oversized_length_closes),
                 cmocka_unit_test(test_garbage_closes),

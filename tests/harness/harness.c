@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -21,10 +22,71 @@
 #include "harness.h"
 
 #define READY_TIMEOUT_MS 20000
+#define EXIT_TIMEOUT_MS 20000
+#define WRAPPER_WORDS_MAX 24
 
 const char *harness_daemon_path(void) {
         const char *p = getenv("CREDVAULTD");
         return p && *p ? p : "credvaultd";
+}
+
+int harness_time_scale(void) {
+        const char *e = getenv("CV_TEST_TIME_SCALE");
+        int scale = e ? atoi(e) : 1;
+        return scale < 1 ? 1 : scale > 100 ? 100 : scale;
+}
+
+/* CREDVAULTD_WRAPPER split on spaces, once; NULL-terminated. */
+static char *const *wrapper_words(void) {
+        static char *words[WRAPPER_WORDS_MAX + 1];
+        static char *copy;
+        const char *e = getenv("CREDVAULTD_WRAPPER");
+
+        if (!copy && e && *e) {
+                copy = strdup(e);
+                int n = 0;
+                for (char *save = NULL, *w = strtok_r(copy, " ", &save); w && n < WRAPPER_WORDS_MAX;
+                     w = strtok_r(NULL, " ", &save))
+                        words[n++] = w;
+        }
+        return words;
+}
+
+bool harness_wrapped(void) {
+        return wrapper_words()[0] != NULL;
+}
+
+/* A daemon under a wrapper that reported errors fails the test process at
+ * exit, even if the test never looked at the exit status (a daemon stopped
+ * by harness_cleanup() after a passing test). */
+static bool wrapper_failed;
+
+static void wrapper_check_at_exit(void) {
+        if (!wrapper_failed)
+                return;
+        fprintf(stderr, "harness: credvaultd under CREDVAULTD_WRAPPER exited %d: the wrapper found errors\n",
+                HARNESS_WRAPPER_ERROR_EXIT);
+        fflush(NULL);
+        _exit(HARNESS_WRAPPER_ERROR_EXIT);
+}
+
+/* Put the wrapper's words into argv at *n, if there is a wrapper. */
+static void argv_add_wrapper(const char **argv, int *n) {
+        static bool registered;
+        char *const *w = wrapper_words();
+        if (!w[0])
+                return;
+        if (!registered) {
+                atexit(wrapper_check_at_exit);
+                registered = true;
+        }
+        for (; *w; w++)
+                argv[(*n)++] = *w;
+}
+
+static void exit_status_note(int status) {
+        if (harness_wrapped() && status == HARNESS_WRAPPER_ERROR_EXIT)
+                wrapper_failed = true;
 }
 
 static int write_key(const char *path) {
@@ -44,7 +106,7 @@ static int write_key(const char *path) {
         return ok ? 0 : -EIO;
 }
 
-static int wait_ready(int notify_fd, pid_t pid) {
+static int wait_ready(Harness *h, int notify_fd, pid_t pid) {
         struct timespec start, now;
         clock_gettime(CLOCK_MONOTONIC, &start);
 
@@ -53,10 +115,14 @@ static int wait_ready(int notify_fd, pid_t pid) {
                 int status;
                 clock_gettime(CLOCK_MONOTONIC, &now);
                 long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-                if (elapsed > READY_TIMEOUT_MS)
+                if (elapsed > (long) READY_TIMEOUT_MS * harness_time_scale())
                         return -ETIMEDOUT;
-                if (waitpid(pid, &status, WNOHANG) == pid)
-                        return -ECHILD; /* it exited before becoming ready */
+                if (waitpid(pid, &status, WNOHANG) == pid) {
+                        /* It exited before becoming ready. */
+                        h->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                        exit_status_note(h->exit_status);
+                        return -ECHILD;
+                }
                 struct pollfd p = { .fd = notify_fd, .events = POLLIN };
                 if (poll(&p, 1, 100) <= 0)
                         continue;
@@ -76,10 +142,12 @@ static int trigger_activation(Harness *h, pid_t pid) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", h->socket_path);
 
-        for (int i = 0; i < READY_TIMEOUT_MS / 10; i++) {
+        for (int i = 0; i < READY_TIMEOUT_MS / 10 * harness_time_scale(); i++) {
                 int status;
-                if (waitpid(pid, &status, WNOHANG) == pid)
+                if (waitpid(pid, &status, WNOHANG) == pid) {
+                        h->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
                         return -ECHILD;
+                }
                 int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
                 if (fd < 0)
                         return -errno;
@@ -95,8 +163,17 @@ static int trigger_activation(Harness *h, pid_t pid) {
 static int spawn(Harness *h) {
         char notify_path[108];
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd, r;
+        int fd, r, stalled[2] = { -1, -1 };
 
+        h->exit_status = -1;
+        if (h->stderr_stalled) {
+                if (h->stderr_reader > 0)
+                        close(h->stderr_reader);
+                h->stderr_reader = -1;
+                if (pipe2(stalled, O_CLOEXEC) < 0)
+                        return -errno;
+                h->stderr_reader = stalled[0];
+        }
         snprintf(notify_path, sizeof(notify_path), "%s/notify", h->dir);
         unlink(notify_path);
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -109,7 +186,7 @@ static int spawn(Harness *h) {
                 return r;
         }
 
-        const char *argv[32];
+        const char *argv[32 + WRAPPER_WORDS_MAX];
         int n = 0;
         if (h->socket_activate) {
                 argv[n++] = "systemd-socket-activate";
@@ -118,6 +195,7 @@ static int spawn(Harness *h) {
                 argv[n++] = "-E";
                 argv[n++] = "NOTIFY_SOCKET";
         }
+        argv_add_wrapper(argv, &n);
         argv[n++] = harness_daemon_path();
         argv[n++] = "--state-dir";
         argv[n++] = h->state_dir;
@@ -135,6 +213,8 @@ static int spawn(Harness *h) {
         if (pid < 0) {
                 r = -errno;
                 close(fd);
+                if (stalled[1] >= 0)
+                        close(stalled[1]);
                 return r;
         }
         if (pid == 0) {
@@ -143,6 +223,18 @@ static int spawn(Harness *h) {
                         dup2(log, STDERR_FILENO);
                         dup2(log, STDOUT_FILENO);
                 }
+                if (stalled[1] >= 0)
+                        dup2(stalled[1], STDERR_FILENO);
+                if (h->nofile_soft || h->nofile_hard) {
+                        struct rlimit rl;
+                        getrlimit(RLIMIT_NOFILE, &rl);
+                        if (h->nofile_hard)
+                                rl.rlim_max = h->nofile_hard;
+                        if (h->nofile_soft)
+                                rl.rlim_cur = h->nofile_soft;
+                        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                                _exit(126);
+                }
                 setenv("NOTIFY_SOCKET", notify_path, 1);
                 unsetenv("LISTEN_FDS");
                 unsetenv("LISTEN_PID");
@@ -150,10 +242,12 @@ static int spawn(Harness *h) {
                 execvp(argv[0], (char *const *) argv);
                 _exit(127);
         }
+        if (stalled[1] >= 0)
+                close(stalled[1]);
         h->pid = pid;
         r = h->socket_activate ? trigger_activation(h, pid) : 0;
         if (r >= 0)
-                r = wait_ready(fd, pid);
+                r = wait_ready(h, fd, pid);
         close(fd);
         if (r < 0) {
                 if (r != -ECHILD)
@@ -190,13 +284,13 @@ int harness_restart(Harness *h) {
 
 static int wait_exit(Harness *h) {
         int status;
-        for (int i = 0; i < 2000; i++) { /* 20 s */
+        for (int i = 0; i < EXIT_TIMEOUT_MS / 10 * harness_time_scale(); i++) {
                 pid_t p = waitpid(h->pid, &status, WNOHANG);
                 if (p == h->pid) {
                         h->pid = 0;
-                        if (WIFEXITED(status))
-                                return WEXITSTATUS(status);
-                        return 128 + WTERMSIG(status);
+                        int r = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                        exit_status_note(r);
+                        return r;
                 }
                 if (p < 0)
                         return -errno;
@@ -230,12 +324,27 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 void harness_cleanup(Harness *h) {
         if (h->pid > 0)
                 harness_stop(h);
+        if (h->stderr_stalled && h->stderr_reader > 0) {
+                close(h->stderr_reader);
+                h->stderr_reader = -1;
+        }
         if (h->dir[0] && !getenv("CV_KEEP_TEST_DIR"))
                 nftw(h->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int harness_run_daemon(const char *const *argv, int timeout_ms) {
-        int status;
+        const char *wrapped[64 + WRAPPER_WORDS_MAX];
+        int status, n = 0;
+
+        /* The daemon itself runs under the wrapper, other commands not. */
+        if (strcmp(argv[0], harness_daemon_path()) == 0)
+                argv_add_wrapper(wrapped, &n);
+        for (int i = 0; argv[i] && n < 63 + WRAPPER_WORDS_MAX; i++)
+                wrapped[n++] = argv[i];
+        wrapped[n] = NULL;
+        argv = wrapped;
+        timeout_ms *= harness_time_scale();
+
         pid_t pid = fork();
         if (pid < 0)
                 return -errno;
@@ -250,8 +359,11 @@ int harness_run_daemon(const char *const *argv, int timeout_ms) {
         }
         for (int waited = 0; waited < timeout_ms; waited += 10) {
                 pid_t p = waitpid(pid, &status, WNOHANG);
-                if (p == pid)
-                        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                if (p == pid) {
+                        int r = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                        exit_status_note(r);
+                        return r;
+                }
                 usleep(10000);
         }
         kill(pid, SIGKILL);
@@ -321,6 +433,39 @@ static int recv_exact(int fd, void *buf, size_t size, int timeout_ms) {
         return 0;
 }
 
+/* The offset of the first byte that does not begin a valid UTF-8 sequence
+ * (RFC 3629: no overlong form, surrogate or code point past U+10FFFF), or
+ * size if there is none. Written apart from proto/ on purpose: it checks
+ * the daemon's replies, so it must not share the daemon's code. */
+static size_t utf8_invalid_at(const unsigned char *p, size_t size) {
+        for (size_t i = 0; i < size;) {
+                unsigned c = p[i], n, v, min;
+                if (c < 0x80) {
+                        i++;
+                        continue;
+                }
+                if (c >= 0xc2 && c <= 0xdf)
+                        n = 2, v = c & 0x1f, min = 0x80;
+                else if (c >= 0xe0 && c <= 0xef)
+                        n = 3, v = c & 0x0f, min = 0x800;
+                else if (c >= 0xf0 && c <= 0xf4)
+                        n = 4, v = c & 0x07, min = 0x10000;
+                else
+                        return i;
+                if (size - i < n)
+                        return i;
+                for (unsigned k = 1; k < n; k++) {
+                        if ((p[i + k] & 0xc0) != 0x80)
+                                return i;
+                        v = v << 6 | (p[i + k] & 0x3f);
+                }
+                if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+                        return i;
+                i += n;
+        }
+        return size;
+}
+
 int harness_recv_frame(int fd, int timeout_ms, char **ret_body) {
         unsigned char header[4];
         int r = recv_exact(fd, header, 4, timeout_ms);
@@ -338,6 +483,14 @@ int harness_recv_frame(int fd, int timeout_ms, char **ret_body) {
                 return r;
         }
         body[size] = '\0';
+        /* Every reply must be valid UTF-8, or no JSON parser takes it: say
+         * so loudly, whatever the test expected. */
+        size_t bad = utf8_invalid_at((const unsigned char *) body, size);
+        if (bad < size) {
+                fprintf(stderr, "harness: reply frame is not valid UTF-8 at byte %zu of %zu\n", bad, size);
+                free(body);
+                return -EILSEQ;
+        }
         *ret_body = body;
         return 0;
 }
@@ -390,4 +543,41 @@ int harness_read_file(const char *path, char **ret, size_t *ret_size) {
         *ret = buf;
         *ret_size = size;
         return 0;
+}
+
+/* Fields 14 and 15 of /proc/PID/stat, after the command name in
+ * parentheses (which may hold spaces). */
+int harness_daemon_cpu_ms(const Harness *h, long *ret) {
+        char path[64], *data = NULL;
+        size_t size;
+        unsigned long utime, stime;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) h->pid);
+        int r = harness_read_file(path, &data, &size);
+        if (r < 0)
+                return r;
+        data[size] = '\0'; /* harness_read_file() leaves room */
+        const char *p = strrchr(data, ')');
+        r = p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) == 2 ? 0
+                                                                                                           : -EBADMSG;
+        free(data);
+        if (r < 0)
+                return r;
+        *ret = (long) ((utime + stime) * 1000 / (unsigned long) sysconf(_SC_CLK_TCK));
+        return 0;
+}
+
+int harness_daemon_rss_kib(const Harness *h, long *ret) {
+        char path[64], *data = NULL;
+        size_t size;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int) h->pid);
+        int r = harness_read_file(path, &data, &size);
+        if (r < 0)
+                return r;
+        data[size] = '\0'; /* harness_read_file() leaves room */
+        const char *p = strstr(data, "\nVmRSS:");
+        r = p && sscanf(p + 8, "%ld", ret) == 1 ? 0 : -EBADMSG;
+        free(data);
+        return r;
 }

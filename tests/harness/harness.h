@@ -4,7 +4,14 @@
  * file), spawning credvaultd from the build tree (path in $CREDVAULTD, set
  * by meson), waiting for its sd_notify READY=1 on a private NOTIFY_SOCKET,
  * and stopping it with SIGTERM or SIGKILL. Every end-to-end test, C or
- * shell (through cv-harness), starts the daemon through this file. */
+ * shell (through cv-harness), starts the daemon through this file.
+ *
+ * Environment: CREDVAULTD_WRAPPER, words to run the daemon under (e.g.
+ * "valgrind --error-exitcode=99 ..."); a daemon under a wrapper that exits
+ * HARNESS_WRAPPER_ERROR_EXIT fails the test process even where the test
+ * does not check the exit status. CV_TEST_TIME_SCALE, a factor for the
+ * harness's timeouts and for tests that scale their work
+ * (harness_time_scale()). */
 #pragma once
 
 #include <stdbool.h>
@@ -19,7 +26,19 @@ typedef struct Harness {
         pid_t pid;                 /* 0 when not running */
         bool socket_activate;      /* start under systemd-socket-activate */
         const char *extra_args[8]; /* more credvaultd arguments, NULL-terminated */
+        /* RLIMIT_NOFILE for the daemon (soft, hard); 0: inherited. */
+        unsigned long nofile_soft, nofile_hard;
+        /* stderr is a pipe that nobody reads (log_file stays empty): the
+         * read end is stderr_reader, open until harness_cleanup(). */
+        bool stderr_stalled;
+        int stderr_reader;
+        /* The exit status of a daemon that exited before it was ready
+         * (harness_start() then fails with -ECHILD), else -1. */
+        int exit_status;
 } Harness;
+
+/* The exit status of a wrapper that found errors. */
+#define HARNESS_WRAPPER_ERROR_EXIT 99
 
 /* Create the directory and a root key, then start the daemon. Options are
  * read from h (socket_activate, extra_args); zero-initialise it first.
@@ -41,6 +60,16 @@ int harness_run_daemon(const char *const *argv, int timeout_ms);
 
 /* Path of the credvaultd binary under test. */
 const char *harness_daemon_path(void);
+/* True when the daemon runs under CREDVAULTD_WRAPPER. */
+bool harness_wrapped(void);
+/* CV_TEST_TIME_SCALE (1 to 100, default 1): how much slower than usual the
+ * daemon runs here. Tests divide their work or multiply their deadlines. */
+int harness_time_scale(void);
+
+/* What the daemon process costs, from /proc: CPU time (user + system) in
+ * milliseconds, and resident memory (VmRSS) in KiB. */
+int harness_daemon_cpu_ms(const Harness *h, long *ret);
+int harness_daemon_rss_kib(const Harness *h, long *ret);
 
 /* Raw protocol access for tests that must send what the library never
  * would. All return negative errno on failure. */

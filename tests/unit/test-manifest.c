@@ -2,7 +2,8 @@
  *
  * Shows: a valid block of each auth type passes, bare or inside a whole
  * ai-plugin.json; each auth type's required fields are required; a field of
- * another auth type or of none is refused by name; wrong types and strings
+ * another auth type or of none is refused by name (cut on a character
+ * boundary, so the message stays UTF-8); wrong types and strings
  * over their limits are refused; verification tokens are checked (consumer
  * names, count, length, printable ASCII) and never quoted in a message;
  * name_for_model and the host of api.url are read from a whole manifest;
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -163,6 +165,41 @@ static void test_unknown_and_foreign_fields(void **state) {
         assert_block_fails("extra", "{'name_for_model':'x','auth':{'type':'none','extra':1}}");
         /* The message says which auth type the field is not part of. */
         assert_block_fails("service_http", "{'type':'service_http','authorization_type':'bearer','scope':'s'}");
+}
+
+/* Whether s is valid UTF-8, by jansson's check rather than proto's own. */
+static bool utf8_valid(const char *s) {
+        json_t *j = json_string(s);
+        json_decref(j);
+        return j != NULL;
+}
+
+/* An unknown field's name is quoted cut to ERROR_FIELD_NAME_SIZE_MAX bytes
+ * on a character boundary, wherever the limit falls in a character of 2, 3
+ * or 4 bytes: the message stays valid UTF-8. */
+static void test_unknown_field_cut_on_character(void **state) {
+        (void) state;
+        static const char *const wide_chars[] = { "\xc3\xa9", "\xe2\x82\xac", "\xf4\x80\x80\x80" };
+        for (size_t w = 0; w < ELEMENTSOF(wide_chars); w++)
+                for (size_t n_ascii = ERROR_FIELD_NAME_SIZE_MAX - 8; n_ascii <= ERROR_FIELD_NAME_SIZE_MAX + 2;
+                     n_ascii++) {
+                        char key[128] = "";
+                        memset(key, 'a', n_ascii);
+                        for (int k = 0; k < 6; k++)
+                                strcat(key, wide_chars[w]);
+                        json_t *m = json_pack("{s:s s:s}", "type", "none", key, "x");
+                        assert_non_null(m);
+                        assert_int_equal(parse(m), -EBADMSG);
+                        if (!utf8_valid(errbuf))
+                                fail_msg("%zu + %zu-byte characters: message not UTF-8: %s", n_ascii, w + 2, errbuf);
+                        assert_non_null(strstr(errbuf, "not a field of auth type none"));
+                        const char *quoted = strstr(errbuf, "'manifest.") + strlen("'manifest.");
+                        size_t n = (size_t) (strchr(quoted, '\'') - quoted);
+                        assert_true(n <= ERROR_FIELD_NAME_SIZE_MAX);
+                        assert_true(n + w + 2 > ERROR_FIELD_NAME_SIZE_MAX);
+                        assert_memory_equal(quoted, key, n);
+                        json_decref(m);
+                }
 }
 
 static void test_wrong_types(void **state) {
@@ -539,6 +576,7 @@ int main(void) {
                 cmocka_unit_test(test_valid_block_of_each_type),
                 cmocka_unit_test(test_required_fields),
                 cmocka_unit_test(test_unknown_and_foreign_fields),
+                cmocka_unit_test(test_unknown_field_cut_on_character),
                 cmocka_unit_test(test_wrong_types),
                 cmocka_unit_test(test_size_limits),
                 cmocka_unit_test(test_verification_tokens),

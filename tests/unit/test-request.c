@@ -6,7 +6,9 @@
  * characters, non-objects, truncated JSON and trailing bytes are refused;
  * names, user ids, values, list limits and token sets are held to their
  * documented limits; an error message never contains a value, even for
- * invalid JSON; after a failed decode no unchecked field is left set.
+ * invalid JSON, and names an unknown field cut on a character boundary;
+ * a request over the member limit is refused with its id kept; after a
+ * failed decode no unchecked field is left set.
  *
  * JSON in this file is written with ' for " to stay readable; decodef()
  * swaps them back. Tests that need exact bytes call decode_raw(). */
@@ -21,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "json-flat.h"
 #include "proto-limits.h"
 #include "request.h"
 
@@ -63,6 +66,16 @@ static char *repeat(char c, size_t n) {
         memset(s, c, n);
         s[n] = 0;
         return s;
+}
+
+/* U+00E9, U+20AC and U+100000: characters of 2, 3 and 4 bytes. */
+static const char *const wide_chars[] = { "\xc3\xa9", "\xe2\x82\xac", "\xf4\x80\x80\x80" };
+
+/* Whether s is valid UTF-8, by jansson's check rather than proto's own. */
+static bool utf8_valid(const char *s) {
+        json_t *j = json_string(s);
+        json_decref(j);
+        return j != NULL;
 }
 
 /* A failed decode: a message was written, and nothing unchecked is left. */
@@ -312,6 +325,70 @@ static void test_unknown_field(void **state) {
                         fail_msg("message '%s' does not name '%s'", errbuf, field);
                 request_done(&r);
         }
+}
+
+/* An unknown field is named in the message cut to ERROR_FIELD_NAME_SIZE_MAX
+ * bytes on a character boundary, wherever the limit falls in a character
+ * of 2, 3 or 4 bytes: the message (and so the reply) stays valid UTF-8, on
+ * the in-place path and through jansson alike. */
+static void test_unknown_field_cut_on_character(void **state) {
+        (void) state;
+        for (size_t w = 0; w < ELEMENTSOF(wide_chars); w++)
+                for (size_t n_ascii = ERROR_FIELD_NAME_SIZE_MAX - 8; n_ascii <= ERROR_FIELD_NAME_SIZE_MAX + 2;
+                     n_ascii++)
+                        for (int tree = 0; tree < 2; tree++) {
+                                char key[128] = "";
+                                Request r;
+
+                                memset(key, 'a', n_ascii);
+                                for (int k = 0; k < 6; k++)
+                                        strcat(key, wide_chars[w]);
+                                assert_int_equal(
+                                        decodef(&r, "{'id':1,'op':'health','%s':1%s}", key, tree ? ",'x':[1]" : ""),
+                                        -EBADMSG);
+                                if (!utf8_valid(errbuf))
+                                        fail_msg("%zu + %zu-byte characters: message not UTF-8: %s", n_ascii, w + 2,
+                                                 errbuf);
+                                assert_non_null(strstr(errbuf, "not a field of health"));
+                                /* The name as quoted: the key's first bytes,
+                                 * at most one character short of the limit. */
+                                const char *quoted = strchr(errbuf, '\'') + 1;
+                                size_t n = (size_t) (strchr(quoted, '\'') - quoted);
+                                assert_true(n <= ERROR_FIELD_NAME_SIZE_MAX);
+                                assert_true(n + w + 2 > ERROR_FIELD_NAME_SIZE_MAX);
+                                assert_memory_equal(quoted, key, n);
+                                request_done(&r);
+                        }
+}
+
+/* Up to REQUEST_MEMBERS_MAX members are read (the op then refuses those it
+ * does not take); more are refused as a whole ("too many fields"), on
+ * either parser, and the reply still carries the id wherever it is. */
+static void test_member_count(void **state) {
+        (void) state;
+        const size_t counts[] = { FLAT_FIELDS_MAX, FLAT_FIELDS_MAX + 1, REQUEST_MEMBERS_MAX, REQUEST_MEMBERS_MAX + 1,
+                                  200 };
+        for (size_t i = 0; i < ELEMENTSOF(counts); i++)
+                for (int id_last = 0; id_last < 2; id_last++) {
+                        char body[4096];
+                        Request r;
+                        int n = snprintf(body, sizeof(body), "{%s'op':'health'", id_last ? "" : "'id':7,");
+                        for (size_t k = 0; k < counts[i] - 2; k++)
+                                n += snprintf(body + n, sizeof(body) - (size_t) n, ",'m%zu':1", k);
+                        n += snprintf(body + n, sizeof(body) - (size_t) n, "%s}", id_last ? ",'id':7" : "");
+                        assert_true((size_t) n < sizeof(body));
+
+                        assert_int_equal(decodef(&r, "%s", body), -EBADMSG);
+                        if (counts[i] <= REQUEST_MEMBERS_MAX)
+                                assert_non_null(strstr(errbuf, "'m0': not a field of health"));
+                        else
+                                assert_string_equal(errbuf, "too many fields");
+                        if (!r.has_id || r.id != 7)
+                                fail_msg("%zu members, id %s: the id was not kept", counts[i],
+                                         id_last ? "last" : "first");
+                        assert_failed_clean(&r);
+                        request_done(&r);
+                }
 }
 
 static void test_wrong_types(void **state) {
@@ -809,14 +886,40 @@ static void test_token_response_check_direct(void **state) {
         assert_non_null(strstr(msg, "token"));
         json_decref(t);
 
-        /* A set over TOKEN_SET_SIZE_MAX as JSON is too large. */
-        char *big = malloc(TOKEN_SET_SIZE_MAX);
-        memset(big, 'x', TOKEN_SET_SIZE_MAX - 1);
-        big[TOKEN_SET_SIZE_MAX - 1] = '\0';
+        /* A response over TOKEN_RESPONSE_SIZE_MAX as JSON is too large. */
+        char *big = malloc(TOKEN_RESPONSE_SIZE_MAX);
+        memset(big, 'x', TOKEN_RESPONSE_SIZE_MAX - 1);
+        big[TOKEN_RESPONSE_SIZE_MAX - 1] = '\0';
         t = json_pack("{s:s s:s s:s}", "access_token", "a", "token_type", "b", "id_token", big);
         assert_int_equal(request_check_token_response(t, msg, sizeof(msg)), -EMSGSIZE);
         json_decref(t);
         free(big);
+}
+
+/* A response of exactly TOKEN_RESPONSE_SIZE_MAX bytes of compact JSON is
+ * taken, one byte more is too large; and whatever it is, the set stored
+ * from it (expires_in written as expires_at) has room under
+ * TOKEN_SET_SIZE_MAX. */
+static void test_token_response_size_boundary(void **state) {
+        (void) state;
+        char msg[ERROR_MESSAGE_SIZE_MAX] = "";
+
+        _Static_assert(TOKEN_SET_SIZE_MAX >= TOKEN_RESPONSE_SIZE_MAX + sizeof("-9223372036854775808") - 1 - 1,
+                       "an expires_at of any int64 in place of expires_in 0 must fit the stored limit");
+        _Static_assert(TOKEN_SET_SIZE_MAX + 1024 <= FRAME_BODY_MAX, "a reply carrying a stored set fits a frame");
+        for (size_t extra = 0; extra < 2; extra++) {
+                json_t *t = json_pack("{s:s s:s s:i s:s}", "access_token", "a", "token_type", "Bearer", "expires_in", 0,
+                                      "id_token", "");
+                size_t pad = TOKEN_RESPONSE_SIZE_MAX - json_dumpb(t, NULL, 0, JSON_COMPACT) + extra;
+                char *s = repeat('x', pad);
+                json_object_set_new(t, "id_token", json_string(s));
+                assert_int_equal(json_dumpb(t, NULL, 0, JSON_COMPACT), TOKEN_RESPONSE_SIZE_MAX + extra);
+                assert_int_equal(request_check_token_response(t, msg, sizeof(msg)), extra ? -EMSGSIZE : 0);
+                if (extra)
+                        assert_non_null(strstr(msg, "over 49152 bytes"));
+                json_decref(t);
+                free(s);
+        }
 }
 
 /* request_check_token_response() fails with -EBADMSG, as request_decode() does. */
@@ -994,6 +1097,8 @@ int main(void) {
                 cmocka_unit_test(test_id),
                 cmocka_unit_test(test_unknown_op),
                 cmocka_unit_test(test_unknown_field),
+                cmocka_unit_test(test_unknown_field_cut_on_character),
+                cmocka_unit_test(test_member_count),
                 cmocka_unit_test(test_wrong_types),
                 cmocka_unit_test(test_duplicate_keys),
                 cmocka_unit_test(test_bad_utf8),
@@ -1014,6 +1119,7 @@ int main(void) {
                 cmocka_unit_test(test_token_too_long),
                 cmocka_unit_test(test_token_expires_at),
                 cmocka_unit_test(test_token_response_check_direct),
+                cmocka_unit_test(test_token_response_size_boundary),
                 cmocka_unit_test(test_token_set_check_errno),
                 cmocka_unit_test(test_error_never_contains_value),
                 cmocka_unit_test(test_invalid_json_error_never_contains_value),

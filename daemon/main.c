@@ -1,16 +1,20 @@
 /* main.c — credvaultd start-up: from the command line to a serving loop.
  *
- * Owns: the order of start-up and its exit codes. Every check that can
- * refuse to start (root key, state directory, integrity, key check) runs
- * before the socket is served, and the key check runs before the schema is
- * touched, so a wrong key never changes the database. */
+ * Owns: the order of start-up, its exit codes and its messages. Every
+ * check that can refuse to start (state directory, its lock, root key,
+ * integrity, key check) runs before the socket is served, and the key check
+ * runs before the schema is touched, so a wrong key never changes the
+ * database. Each refusal names the path it is about and the system's own
+ * cause, with the exit status credvaultd(8) documents for it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,23 +28,135 @@
 #define DB_FILE "credvault.db"
 #define DEV_KEY_FILE "dev-root.key"
 #define CREDENTIAL_NAME "credvault.key"
+#define LOCK_FILE "credvault.lock"
 
+/* The state directory holds the database and, with --dev, the root key:
+ * only the daemon's user may enter it. One we own is made 0700 if it was
+ * open to others (systemd's StateDirectoryMode= is 0700 too); one owned by
+ * someone else is refused, as its owner could open it again, or plant a
+ * key or a database in it. Returns 0 or an exit status, having said why. */
 static int state_dir_prepare(const char *dir) {
+        _cleanup_(closep) int fd = -1;
         struct stat st;
 
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return negative_errno();
-        if (stat(dir, &st) < 0)
-                return negative_errno();
-        if (!S_ISDIR(st.st_mode))
-                return -ENOTDIR;
-        if (access(dir, R_OK | W_OK | X_OK) < 0)
-                return negative_errno();
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+                log_error("cannot create state directory %s: %s", dir, strerror(errno));
+                return EXIT_STATE_DIR;
+        }
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                log_error("state directory %s is unusable: %s", dir,
+                          errno == ENOTDIR ? "not a directory" : strerror(errno));
+                return EXIT_STATE_DIR;
+        }
+        if (st.st_uid != geteuid()) {
+                log_error("state directory %s is owned by uid %u, not by this daemon's uid %u: chown it to the "
+                          "daemon's user, or use another",
+                          dir, (unsigned) st.st_uid, (unsigned) geteuid());
+                return EXIT_STATE_DIR;
+        }
+        if (st.st_mode & 0077) {
+                if (fchmod(fd, 0700) < 0) {
+                        log_error("state directory %s has mode %04o, open to other users, and cannot be made 0700: "
+                                  "%s",
+                                  dir, (unsigned) (st.st_mode & 07777), strerror(errno));
+                        return EXIT_STATE_DIR;
+                }
+                log_warning("state directory %s had mode %04o, open to other users; changed it to 0700", dir,
+                            (unsigned) (st.st_mode & 07777));
+        }
+        if (access(dir, R_OK | W_OK | X_OK) < 0) {
+                log_error("state directory %s is unusable: %s", dir, strerror(errno));
+                return EXIT_STATE_DIR;
+        }
         return 0;
 }
 
+/* The pid a lock file names, or 0. */
+static pid_t lock_file_pid(int fd) {
+        char buf[32];
+        ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        long pid = strtol(buf, NULL, 10);
+        return pid > 0 && pid <= INT_MAX ? (pid_t) pid : 0;
+}
+
+/* One daemon per state directory, from its first moment: an flock()ed
+ * file, taken before the key is read or the database opened (SQLite's own
+ * lock comes later, and cannot say who holds it). It holds the holder's
+ * pid so that a second daemon can name it. The lock goes with the process;
+ * the file stays, since removing it would race with the next daemon.
+ * Returns 0 or an exit status, having said why; *ret_fd stays open for as
+ * long as the daemon runs. */
+static int state_dir_lock(const char *dir, int *ret_fd) {
+        _cleanup_(closep) int fd = -1;
+        char path[PATH_MAX], pid[32];
+
+        snprintf(path, sizeof(path), "%s/%s", dir, LOCK_FILE);
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+                log_error("cannot open lock file %s: %s", path, strerror(errno));
+                return EXIT_STATE_DIR;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno != EWOULDBLOCK) {
+                        log_error("cannot lock %s: %s", path, strerror(errno));
+                        return EXIT_STATE_DIR;
+                }
+                pid_t holder = lock_file_pid(fd);
+                if (holder > 0)
+                        log_error("database %s/%s is in use by credvaultd pid %d (it holds %s); refusing to start a "
+                                  "second daemon on the same state directory",
+                                  dir, DB_FILE, (int) holder, path);
+                else
+                        log_error("database %s/%s is in use by another credvaultd (it holds %s); refusing to start "
+                                  "a second daemon on the same state directory",
+                                  dir, DB_FILE, path);
+                return EXIT_STATE_DIR;
+        }
+        /* The pid only names the holder; the lock is what counts, so a
+         * full disk here is left to the steps that must write. */
+        int n = snprintf(pid, sizeof(pid), "%d\n", (int) getpid());
+        if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t) n, 0) != n)
+                log_warning("cannot write the pid to lock file %s: %s", path, strerror(errno));
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* Why a key file was refused, in words that say what to do. */
+static void root_key_read_failed(const char *path, int r) {
+        struct stat st;
+
+        switch (r) {
+        case -EBADMSG:
+                log_error("cannot read root key %s: not a key: it must hold exactly 32 raw bytes, or 64 hex digits "
+                          "optionally followed by a newline (hex text of another length, such as a 128-bit key of "
+                          "32 hex digits, is refused)",
+                          path);
+                break;
+        case -EBADFD:
+                log_error("cannot read root key %s: not a regular file", path);
+                break;
+        case -EPERM:
+                if (stat(path, &st) < 0) {
+                        log_error("cannot read root key %s: %s", path, strerror(errno));
+                        break;
+                }
+                log_error("root key %s is owned by uid %u with mode %04o: it must be owned by this daemon's user "
+                          "(uid %u) or root, and be neither readable by others nor writable by group or others "
+                          "(chown it, chmod 0600 it)",
+                          path, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777), (unsigned) geteuid());
+                break;
+        default:
+                log_error("cannot read root key %s: %s", path, strerror(-r));
+        }
+}
+
 /* Where the root key comes from, in order: --root-key-file, the systemd
- * credential, the development key (--dev only). */
+ * credential, the development key (--dev only). Returns 0 or an exit
+ * status, having said why; source is where the key came from. */
 static int root_key_load(const Options *o, uint8_t **ret, char *source, size_t source_size) {
         const char *creds = getenv("CREDENTIALS_DIRECTORY");
         char path[PATH_MAX];
@@ -56,16 +172,60 @@ static int root_key_load(const Options *o, uint8_t **ret, char *source, size_t s
                 if (r >= 0)
                         log_warning("development mode: generated a root key in %s; never use --dev in production",
                                     path);
-                else if (r != -EEXIST)
-                        return r;
+                else if (r != -EEXIST) {
+                        /* The key would be written into the state directory:
+                         * what fails here (a full disk) is the directory's. */
+                        log_error("cannot create the development root key %s: %s", path, strerror(-r));
+                        return EXIT_STATE_DIR;
+                }
         } else {
                 snprintf(path, sizeof(path), "%s/%s", o->state_dir, DEV_KEY_FILE);
                 if (access(path, F_OK) == 0)
                         log_error("%s is a development key; it is used only with --dev", path);
-                return -ENOKEY;
+                log_error("no root key: pass --root-key-file FILE, provide the systemd credential '%s' "
+                          "(LoadCredentialEncrypted=), or use --dev for a development vault",
+                          CREDENTIAL_NAME);
+                return EXIT_NO_KEY;
         }
         snprintf(source, source_size, "%s", path);
-        return rootkey_read(path, ret);
+        r = rootkey_read(path, ret);
+        if (r < 0) {
+                root_key_read_failed(path, r);
+                return EXIT_NO_KEY;
+        }
+        return 0;
+}
+
+/* Who holds a database: SQLite locks with fcntl() locks on the bytes from
+ * 1 GiB up, so F_GETLK names the holder (unless it used open file
+ * description locks). 0 if nobody, or it cannot be told. */
+static pid_t database_holder(const char *path, char *ret_comm, size_t comm_size) {
+        _cleanup_(closep) int fd = -1, comm = -1;
+        struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0x40000000, .l_len = 512 };
+        char comm_path[64];
+
+        snprintf(ret_comm, comm_size, "%s", "unknown");
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0 || fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK || fl.l_pid <= 0)
+                return 0;
+        snprintf(comm_path, sizeof(comm_path), "/proc/%d/comm", (int) fl.l_pid);
+        comm = open(comm_path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = comm >= 0 ? read(comm, ret_comm, comm_size - 1) : -1;
+        if (n > 0) {
+                ret_comm[n] = '\0';
+                ret_comm[strcspn(ret_comm, "\n")] = '\0';
+        }
+        return fl.l_pid;
+}
+
+static void database_busy(const char *db_path) {
+        char comm[64];
+        pid_t holder = database_holder(db_path, comm, sizeof(comm));
+        if (holder > 0)
+                log_error("database %s is in use by another process (pid %d, %s); the daemon must be its only user",
+                          db_path, (int) holder, comm);
+        else
+                log_error("database %s is in use by another process; the daemon must be its only user", db_path);
 }
 
 /* The start-up message and exit code of a vault that would not open. */
@@ -74,13 +234,20 @@ static int vault_open_failed(int r, VaultOpenStep step, const char *db_path, con
                 log_error("root key from %s does not match database %s; refusing to start", key_source, db_path);
                 return EXIT_WRONG_KEY;
         }
+        if (r == -EBUSY) {
+                database_busy(db_path);
+                return EXIT_STATE_DIR;
+        }
         switch (step) {
         case VAULT_OPEN_DATABASE:
                 if (r == -EUCLEAN) {
                         log_error("database %s fails its integrity check; restore it from a backup", db_path);
                         return EXIT_CORRUPT;
                 }
-                log_error("cannot open database %s: %s", db_path, strerror(-r));
+                if (r == -EACCES || r == -EROFS)
+                        log_error("cannot open database %s for reading and writing: %s", db_path, strerror(-r));
+                else
+                        log_error("cannot open database %s: %s", db_path, strerror(-r));
                 return EXIT_STATE_DIR;
         case VAULT_OPEN_KEY_CHECK:
                 log_error("cannot read key check from %s: %s", db_path, strerror(-r));
@@ -94,8 +261,7 @@ static int vault_open_failed(int r, VaultOpenStep step, const char *db_path, con
                           r == -EUCLEAN ? "key rows fail authentication (tampered or damaged)" : strerror(-r));
                 break;
         case VAULT_OPEN_LOCK:
-                log_error("cannot lock database %s: %s", db_path,
-                          r == -EBUSY ? "another process has it open" : strerror(-r));
+                log_error("cannot lock database %s: %s", db_path, strerror(-r));
                 break;
         }
         return r == -EUCLEAN ? EXIT_CORRUPT : EXIT_STATE_DIR;
@@ -103,6 +269,7 @@ static int vault_open_failed(int r, VaultOpenStep step, const char *db_path, con
 
 static int run(const Options *o) {
         _cleanup_(vault_freep) Vault *vault = NULL;
+        _cleanup_(closep) int lock_fd = -1;
         uint8_t *root_key = NULL;
         char db_path[PATH_MAX], key_source[PATH_MAX] = "";
         VaultOpenStep step;
@@ -120,25 +287,12 @@ static int run(const Options *o) {
         }
 
         r = state_dir_prepare(o->state_dir);
-        if (r < 0) {
-                log_error("state directory %s is unusable: %s", o->state_dir, strerror(-r));
-                return EXIT_STATE_DIR;
-        }
-
-        r = root_key_load(o, &root_key, key_source, sizeof(key_source));
-        if (r == -ENOKEY) {
-                log_error("no root key: pass --root-key-file FILE, provide the systemd credential '%s' "
-                          "(LoadCredentialEncrypted=), or use --dev for a development vault",
-                          CREDENTIAL_NAME);
-                return EXIT_NO_KEY;
-        }
-        if (r < 0) {
-                log_error("cannot read root key %s: %s", key_source,
-                          r == -EBADMSG ? "not 32 bytes or 64 hex digits"
-                          : r == -EPERM ? "readable by others or writable by group/others; chmod 0600 it"
-                                        : strerror(-r));
-                return EXIT_NO_KEY;
-        }
+        if (r == 0)
+                r = state_dir_lock(o->state_dir, &lock_fd);
+        if (r == 0)
+                r = root_key_load(o, &root_key, key_source, sizeof(key_source));
+        if (r != 0)
+                return r;
 
         snprintf(db_path, sizeof(db_path), "%s/%s", o->state_dir, DB_FILE);
         r = vault_open(db_path, TAKE_PTR(root_key), &vault, &step);
@@ -172,5 +326,16 @@ int main(int argc, char **argv) {
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
         log_open();
+
+        /* A cap the descriptor limit cannot serve is a usage error: the
+         * daemon would find out only when accept() fails under load. */
+        uint64_t nofile = 0;
+        r = server_fds_reserve((unsigned) o.max_connections, &nofile);
+        if (r == -EMFILE) {
+                log_error("--max-connections %d needs %d file descriptors, but the limit is %" PRIu64
+                          " (RLIMIT_NOFILE, LimitNOFILE= in the unit): lower --max-connections or raise the limit",
+                          o.max_connections, o.max_connections + SERVER_FDS_RESERVED, nofile);
+                return EXIT_USAGE;
+        }
         return run(&o);
 }

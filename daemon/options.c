@@ -7,6 +7,7 @@
 
 #include "options.h"
 #include "parse-util.h"
+#include "server.h"
 #include "version.h"
 
 static void help(void) {
@@ -24,14 +25,16 @@ static void help(void) {
                "                        the state directory on first start\n"
                "  --idle-exit SECONDS   exit after this long without clients\n"
                "                        (default 300 when socket-activated, 0 = never)\n"
-               "  --max-connections N   concurrent client connections (default 256)\n"
+               "  --max-connections N   concurrent client connections (default 256);\n"
+               "                        needs N+%d file descriptors (RLIMIT_NOFILE)\n"
                "  --max-connections-per-uid N\n"
                "                        of which one uid may hold (default 64)\n"
                "  --client-idle SECONDS close idle client connections (default 300)\n"
                "  --io-timeout SECONDS  deadline for a started frame or a reply (default 10)\n"
                "  --help, --version\n"
                "\n"
-               "See credvaultd(8).\n");
+               "See credvaultd(8).\n",
+               SERVER_FDS_RESERVED);
 }
 
 int options_parse(int argc, char **argv, Options *ret) {

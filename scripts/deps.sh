@@ -9,9 +9,10 @@ CREDVAULT_PACKAGES=(
   libcmocka-dev scdoc systemd python3 clang-format git
 )
 
+# Extra packages a mode needs may be named: credvault_install_deps valgrind.
 credvault_install_deps() {
   local missing=()
-  for p in "${CREDVAULT_PACKAGES[@]}"; do
+  for p in "${CREDVAULT_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -23,5 +24,5 @@ credvault_install_deps() {
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-  credvault_install_deps
+  credvault_install_deps "$@"
 fi

@@ -100,9 +100,12 @@ int envelope_open(Keyring *k, const RecordId *id, const uint8_t *sealed, size_t 
         /* Stored data in no format we wrote is damage, not a bad request. */
         if (sealed_size < ENVELOPE_OVERHEAD || sealed[0] != ENVELOPE_FORMAT)
                 return -EUCLEAN;
+        /* The keyring holds every KEK this vault ever made (retired ones
+         * too), so a version it does not know was written into the header
+         * by someone else: damage, like a failed tag, not a missing key. */
         const Kek *kek = keyring_find(k, (int64_t) get_u64(sealed + 1));
         if (!kek)
-                return -ENOKEY;
+                return -EUCLEAN;
         size_t ad_size = build_ad(sealed, id, ad);
 
         const uint8_t *p = sealed + ENVELOPE_HEADER_SIZE;

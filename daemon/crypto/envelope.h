@@ -31,8 +31,9 @@ int envelope_seal(Keyring *k, const RecordId *id, const uint8_t *plaintext, size
                   size_t *ret_sealed_size, int64_t *ret_kek_version);
 
 /* Open a sealed blob for record id. -EUCLEAN if it does not authenticate
- * (tampered, or belonging to another record or version) or is in no known
- * format, -ENOKEY if its KEK is not in the keyring. */
+ * (tampered, or belonging to another record or version), is in no known
+ * format, or names a KEK version the keyring does not have (the keyring
+ * keeps every KEK it made, so that header was altered). */
 int envelope_open(Keyring *k, const RecordId *id, const uint8_t *sealed, size_t sealed_size, SecretBuf **ret);
 
 /* The deterministic core of envelope_seal(), for known-answer tests: the

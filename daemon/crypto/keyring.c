@@ -2,7 +2,8 @@
  *
  * KEKs are wrapped with XChaCha20-Poly1305 under the root key, with the
  * KEK's version as associated data so a wrapped KEK cannot pose as another
- * version. The index key is wrapped the same way under its own label. */
+ * version. The index key and the MAC key are wrapped the same way, each
+ * under its own label, so neither can pose as the other or as a KEK. */
 #include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -11,9 +12,11 @@
 #include "keyring.h"
 #include "rootkey.h"
 
-#define KEY_CHECK_LABEL "credvault key-check v1"
+#define KEY_CHECK_LABEL "credvault key-check v2"
+#define KEY_CHECK_LABEL_V1 "credvault key-check v1"
 #define KEK_AD_LABEL "credvault kek v1"
 #define INDEX_KEY_AD_LABEL "credvault idx v1"
+#define MAC_KEY_AD_LABEL "credvault mac v1"
 #define KEY_AD_SIZE (sizeof(KEK_AD_LABEL) + 8)
 
 struct Keyring {
@@ -24,26 +27,37 @@ struct Keyring {
         bool has_primary;
         uint8_t *dek_scratch;
         uint8_t *index_key; /* NULL until unwrapped or created */
+        uint8_t *mac_key;   /* NULL until unwrapped or created */
         uint8_t *compare_key;
 };
 
 _Static_assert(sizeof(KEK_AD_LABEL) == sizeof(INDEX_KEY_AD_LABEL), "labels of one size");
+_Static_assert(sizeof(KEK_AD_LABEL) == sizeof(MAC_KEY_AD_LABEL), "labels of one size");
+
+static void key_check_of(const char *label, const uint8_t *root_key, uint8_t ret[static KEY_CHECK_SIZE]) {
+        crypto_generichash(ret, KEY_CHECK_SIZE, (const uint8_t *) label, strlen(label), root_key, ROOT_KEY_SIZE);
+}
 
 void keyring_key_check(const uint8_t *root_key, uint8_t ret[static KEY_CHECK_SIZE]) {
-        crypto_generichash(ret, KEY_CHECK_SIZE, (const uint8_t *) KEY_CHECK_LABEL, strlen(KEY_CHECK_LABEL), root_key,
-                           ROOT_KEY_SIZE);
+        key_check_of(KEY_CHECK_LABEL, root_key, ret);
 }
 
 void keyring_root_check(const Keyring *k, uint8_t ret[static KEY_CHECK_SIZE]) {
         keyring_key_check(k->root, ret);
 }
 
-bool keyring_root_matches(const Keyring *k, const uint8_t *check, size_t check_size) {
-        uint8_t want[KEY_CHECK_SIZE];
-        keyring_key_check(k->root, want);
-        bool match = check_size == KEY_CHECK_SIZE && sodium_memcmp(want, check, KEY_CHECK_SIZE) == 0;
+KeyCheckMatch keyring_root_matches(const Keyring *k, const uint8_t *check, size_t check_size) {
+        uint8_t want[KEY_CHECK_SIZE], want_v1[KEY_CHECK_SIZE];
+
+        if (check_size != KEY_CHECK_SIZE)
+                return KEY_CHECK_WRONG;
+        key_check_of(KEY_CHECK_LABEL, k->root, want);
+        key_check_of(KEY_CHECK_LABEL_V1, k->root, want_v1);
+        bool current = sodium_memcmp(want, check, KEY_CHECK_SIZE) == 0;
+        bool v1 = sodium_memcmp(want_v1, check, KEY_CHECK_SIZE) == 0;
         sodium_memzero(want, sizeof(want));
-        return match;
+        sodium_memzero(want_v1, sizeof(want_v1));
+        return current ? KEY_CHECK_CURRENT : v1 ? KEY_CHECK_V1 : KEY_CHECK_WRONG;
 }
 
 static void key_ad(const char *label, int64_t version, uint8_t ad[static KEY_AD_SIZE]) {
@@ -114,6 +128,7 @@ void keyring_free(Keyring *k) {
         sodium_free(k->root);
         sodium_free(k->dek_scratch);
         sodium_free(k->index_key);
+        sodium_free(k->mac_key);
         sodium_free(k->compare_key);
         free(k);
 }
@@ -166,6 +181,99 @@ int keyring_index_key_create(Keyring *k, uint8_t ret_wrapped[static KEK_WRAPPED_
         return key_create(k, INDEX_KEY_AD_LABEL, 1, &k->index_key, ret_wrapped);
 }
 
+int keyring_mac_key_unwrap(Keyring *k, const uint8_t *wrapped, size_t wrapped_size) {
+        sodium_free(k->mac_key);
+        k->mac_key = NULL;
+        return key_unwrap(k, MAC_KEY_AD_LABEL, 1, wrapped, wrapped_size, &k->mac_key);
+}
+
+int keyring_mac_key_create(Keyring *k, uint8_t ret_wrapped[static KEK_WRAPPED_SIZE]) {
+        sodium_free(k->mac_key);
+        k->mac_key = NULL;
+        return key_create(k, MAC_KEY_AD_LABEL, 1, &k->mac_key, ret_wrapped);
+}
+
+bool keyring_has_mac_key(const Keyring *k) {
+        return k->mac_key != NULL;
+}
+
+static void be32(uint8_t *out, uint32_t v) {
+        for (int i = 0; i < 4; i++)
+                out[i] = (uint8_t) (v >> (24 - 8 * i));
+}
+
+/* A field's header: its size, or MAC_FIELD_ABSENT. */
+#define MAC_FIELD_ABSENT UINT32_MAX
+#define MAC_FIELD_SIZE_MAX (UINT32_MAX - 1)
+
+static uint32_t field_header(const MacField *f) {
+        return f->data ? (uint32_t) f->size : MAC_FIELD_ABSENT;
+}
+
+/* Rows of fixed fields (a token set's state) fit here and are hashed in
+ * one call: per-field updates would cost more than the hashing on
+ * token.get. */
+#define MAC_INLINE_SIZE 512
+
+int keyring_mac(const Keyring *k, const MacField *fields, size_t n_fields, uint8_t ret[static KEYRING_MAC_SIZE]) {
+        uint8_t buf[MAC_INLINE_SIZE];
+        size_t total = 4;
+
+        if (!k->mac_key)
+                return -ENOKEY;
+        if (n_fields > MAC_FIELD_SIZE_MAX)
+                return -E2BIG;
+        for (size_t i = 0; i < n_fields; i++) {
+                if (fields[i].data && fields[i].size > MAC_FIELD_SIZE_MAX)
+                        return -E2BIG;
+                total += 4 + (fields[i].data ? fields[i].size : 0);
+        }
+
+        if (total <= sizeof(buf)) {
+                /* Metadata only: nothing here to wipe. */
+                size_t at = 4;
+                be32(buf, (uint32_t) n_fields);
+                for (size_t i = 0; i < n_fields; i++) {
+                        be32(buf + at, field_header(&fields[i]));
+                        at += 4;
+                        if (fields[i].data && fields[i].size > 0) {
+                                memcpy(buf + at, fields[i].data, fields[i].size);
+                                at += fields[i].size;
+                        }
+                }
+                crypto_generichash(ret, KEYRING_MAC_SIZE, buf, total, k->mac_key, KEK_SIZE);
+                return 0;
+        }
+
+        /* The same bytes, streamed: a plugin row's auth block may be long. */
+        crypto_generichash_state st;
+        crypto_generichash_init(&st, k->mac_key, KEK_SIZE, KEYRING_MAC_SIZE);
+        be32(buf, (uint32_t) n_fields);
+        crypto_generichash_update(&st, buf, 4);
+        for (size_t i = 0; i < n_fields; i++) {
+                be32(buf, field_header(&fields[i]));
+                crypto_generichash_update(&st, buf, 4);
+                if (fields[i].data && fields[i].size > 0)
+                        crypto_generichash_update(&st, fields[i].data, fields[i].size);
+        }
+        crypto_generichash_final(&st, ret, KEYRING_MAC_SIZE);
+        /* Its chaining value after the key block would forge MACs. */
+        sodium_memzero(&st, sizeof(st));
+        return 0;
+}
+
+int keyring_mac_check(const Keyring *k, const MacField *fields, size_t n_fields, const uint8_t *mac, size_t mac_size) {
+        uint8_t want[KEYRING_MAC_SIZE];
+        int r = keyring_mac(k, fields, n_fields, want);
+        if (r < 0)
+                return r;
+        /* For altered fields, want is the MAC a forger would need. */
+        if (mac_size != KEYRING_MAC_SIZE || sodium_memcmp(want, mac, KEYRING_MAC_SIZE) != 0)
+                r = -EUCLEAN;
+        sodium_memzero(want, sizeof(want));
+        return r;
+}
+
 int keyring_complete(Keyring *k) {
         if (!k->has_primary)
                 return -EUCLEAN;
@@ -180,6 +288,8 @@ int keyring_complete(Keyring *k) {
         for (size_t i = 0; i < k->n_keks; i++)
                 sodium_mprotect_readonly((void *) k->keks[i].key);
         sodium_mprotect_readonly(k->index_key);
+        if (k->mac_key)
+                sodium_mprotect_readonly(k->mac_key);
         sodium_mprotect_readonly(k->compare_key);
         return 0;
 }

@@ -1,11 +1,12 @@
-/* keyring.h — the root key and the KEKs it wraps.
+/* keyring.h — the root key and the keys it wraps.
  *
  * Owns: the key-check value that proves a root key is the right one, the
- * versioned KEKs (one primary for new writes) and their wrapping under the
- * root key. Every key lives in sodium_malloc() memory, read-only once
- * loaded. Never: touches a record's value (that is the envelope's job) or
- * storage: the vault reads and writes the wrapped keys, the keyring only
- * wraps and unwraps them. */
+ * versioned KEKs (one primary for new writes), the index key, the MAC key
+ * that authenticates stored metadata, and their wrapping under the root
+ * key. Every key lives in sodium_malloc() memory, read-only once loaded.
+ * Never: touches a record's value (that is the envelope's job) or storage:
+ * the vault reads and writes the wrapped keys and decides what a MAC
+ * covers, the keyring only wraps, unwraps and computes. */
 #pragma once
 
 #include <sodium.h>
@@ -36,14 +37,26 @@ void keyring_free(Keyring *k);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Keyring *, keyring_free);
 
 /* The key-check value of a root key: a keyed BLAKE2b of a fixed label, so a
- * wrong key is told from a right one without decrypting anything. */
+ * wrong key is told from a right one without decrypting anything. The
+ * label is "credvault key-check v2"; vaults from before metadata MACs hold
+ * the same of "credvault key-check v1". The version says whether the
+ * vault's metadata is authenticated (see keyring_mac()), and only the root
+ * key can write it: a database writer cannot make a vault look older to
+ * get its rows MAC'd afresh. */
 #define KEY_CHECK_SIZE 32
 void keyring_key_check(const uint8_t *root_key, uint8_t ret[static KEY_CHECK_SIZE]);
-/* The key-check value of this keyring's root key, to store in a new vault. */
+/* The key-check value of this keyring's root key, to store in a new vault
+ * (or when the vault's metadata has just been MAC'd). */
 void keyring_root_check(const Keyring *k, uint8_t ret[static KEY_CHECK_SIZE]);
-/* Whether a stored key-check value is this keyring's root key's, compared
- * in constant time. */
-bool keyring_root_matches(const Keyring *k, const uint8_t *check, size_t check_size);
+
+typedef enum KeyCheckMatch {
+        KEY_CHECK_WRONG,   /* another root key's, or no key-check value at all */
+        KEY_CHECK_V1,      /* this root key's, of a vault from before metadata MACs */
+        KEY_CHECK_CURRENT, /* this root key's */
+} KeyCheckMatch;
+
+/* Whose a stored key-check value is, compared in constant time. */
+KeyCheckMatch keyring_root_matches(const Keyring *k, const uint8_t *check, size_t check_size);
 
 /* Unwrap a stored KEK into the keyring. -EUCLEAN if it does not
  * authenticate under the root key as that version (tampered rows). */
@@ -57,9 +70,38 @@ int keyring_kek_create(Keyring *k, int64_t version, uint8_t ret_wrapped[static K
 int keyring_index_key_unwrap(Keyring *k, const uint8_t *wrapped, size_t wrapped_size);
 int keyring_index_key_create(Keyring *k, uint8_t ret_wrapped[static KEK_WRAPPED_SIZE]);
 
+/* The MAC key (see keyring_mac()): unwrap the stored one, or create one and
+ * hand back its wrapping. -EUCLEAN as for KEKs. */
+int keyring_mac_key_unwrap(Keyring *k, const uint8_t *wrapped, size_t wrapped_size);
+int keyring_mac_key_create(Keyring *k, uint8_t ret_wrapped[static KEK_WRAPPED_SIZE]);
+bool keyring_has_mac_key(const Keyring *k);
+
+/* One field of what a MAC covers. data NULL is an absent field (an SQL
+ * NULL), told apart from an empty one. */
+typedef struct MacField {
+        const void *data;
+        size_t size;
+} MacField;
+
+#define KEYRING_MAC_SIZE 32
+
+/* The MAC of a sequence of fields: keyed BLAKE2b-256 under the MAC key
+ * (random, created once, wrapped by the root key like the KEKs) over the
+ * number of fields (4 bytes, big-endian) and each field as its size (4
+ * bytes, big-endian; ffffffff for an absent one) and its bytes, so that no
+ * two sequences encode alike. The caller makes the first field a label
+ * naming what is covered. Binds stored metadata (plugin rows, token-set
+ * state) to the keyring, so that a database writer without the root key
+ * cannot change it undetected. -ENOKEY if there is no MAC key, -E2BIG for
+ * a field of 4 GiB or more. */
+int keyring_mac(const Keyring *k, const MacField *fields, size_t n_fields, uint8_t ret[static KEYRING_MAC_SIZE]);
+/* 0 if mac is the fields' MAC (compared in constant time), -EUCLEAN if not
+ * or if mac_size is not KEYRING_MAC_SIZE, -ENOKEY if there is no MAC key. */
+int keyring_mac_check(const Keyring *k, const MacField *fields, size_t n_fields, const uint8_t *mac, size_t mac_size);
+
 /* Finish loading: -EUCLEAN if no KEK is primary, -ENOKEY if there is no
  * index key. Makes the per-process compare key and turns every key
- * read-only. */
+ * read-only (the MAC key too, if there is one: the vault requires it). */
 int keyring_complete(Keyring *k);
 
 bool keyring_has_primary(const Keyring *k);

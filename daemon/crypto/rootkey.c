@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,13 @@
  * key file, and reading it whole would put arbitrary bytes in locked memory. */
 #define KEY_FILE_SIZE_MAX 66
 
+static bool all_hex(const uint8_t *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') || (p[i] >= 'A' && p[i] <= 'F')))
+                        return false;
+        return n > 0;
+}
+
 int rootkey_read(const char *path, uint8_t **ret_key) {
         _cleanup_(closep) int fd = -1;
         uint8_t *buf = NULL, *key = NULL;
@@ -20,13 +28,23 @@ int rootkey_read(const char *path, uint8_t **ret_key) {
         size_t n = 0;
         int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO opens at once instead of waiting for a writer
+         * (start-up hung there), and is refused below before any read. It
+         * changes nothing for a regular file. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return negative_errno();
         if (fstat(fd, &st) < 0)
                 return negative_errno();
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
         if (!S_ISREG(st.st_mode))
-                return -EBADMSG;
+                return -EBADFD;
+        /* Whoever owns the file can replace it with a key they know, or read
+         * it whatever its mode is now: only we, or root, who can do all of
+         * that anyway (and writes systemd's credentials). */
+        if (st.st_uid != geteuid() && st.st_uid != 0)
+                return -EPERM;
         /* A key anyone can read is not a secret any more, and one others can
          * write could be swapped for a key they know. */
         if (st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP))
@@ -55,15 +73,23 @@ int rootkey_read(const char *path, uint8_t **ret_key) {
                 }
         }
 
+        /* Hex text is read as hex, whatever its length: 32 hex digits are
+         * a 128-bit key someone wrote as text, and taking them as 32 raw
+         * bytes would hide that (see rootkey.h). */
         size_t text = n;
         while (text > 0 && (buf[text - 1] == '\n' || buf[text - 1] == '\r'))
                 text--;
         size_t bin_size = 0;
-        if (n == ROOT_KEY_SIZE)
+        if (all_hex(buf, text)) {
+                if (text != 2 * ROOT_KEY_SIZE ||
+                    sodium_hex2bin(key, ROOT_KEY_SIZE, (const char *) buf, text, NULL, &bin_size, NULL) != 0 ||
+                    bin_size != ROOT_KEY_SIZE) {
+                        r = -EBADMSG;
+                        goto finish;
+                }
+        } else if (n == ROOT_KEY_SIZE)
                 memcpy(key, buf, ROOT_KEY_SIZE);
-        else if (text != 2 * ROOT_KEY_SIZE ||
-                 sodium_hex2bin(key, ROOT_KEY_SIZE, (const char *) buf, text, NULL, &bin_size, NULL) != 0 ||
-                 bin_size != ROOT_KEY_SIZE) {
+        else {
                 r = -EBADMSG;
                 goto finish;
         }
@@ -88,10 +114,20 @@ int rootkey_generate(const char *path) {
                 r = negative_errno();
                 goto finish;
         }
-        if (write(fd, key, ROOT_KEY_SIZE) != ROOT_KEY_SIZE || fsync(fd) < 0) {
-                r = errno > 0 ? -errno : -EIO;
-                unlink(path);
+        /* A short write is a full disk; the next write says so. */
+        for (size_t done = 0; r >= 0 && done < ROOT_KEY_SIZE;) {
+                ssize_t k = write(fd, key + done, ROOT_KEY_SIZE - done);
+                if (k > 0)
+                        done += (size_t) k;
+                else if (k == 0)
+                        r = -ENOSPC;
+                else if (errno != EINTR)
+                        r = negative_errno();
         }
+        if (r >= 0 && fsync(fd) < 0)
+                r = negative_errno();
+        if (r < 0)
+                unlink(path);
 finish:
         if (fd >= 0)
                 close(fd);

@@ -10,13 +10,25 @@
 
 #define ROOT_KEY_SIZE 32
 
-/* Read a key file: exactly 32 raw bytes, or 64 hex digits with an optional
- * trailing newline. -EBADMSG for any other content, -ENOENT if missing,
- * -EPERM if others can read it, or anyone but its owner can write it. */
+/* Read a key file. Its content is one of:
+ *   - hex text: hex digits only, optionally followed by a newline (LF or
+ *     CRLF); it must be exactly 64 digits;
+ *   - otherwise exactly 32 raw bytes.
+ * So 32 hex digits (a 128-bit key written as text) are refused, never taken
+ * as 32 raw bytes. A random 32-byte key is hex text with probability under
+ * 2^-100, so no real raw key is refused.
+ * The file must be a regular file owned by the effective uid or by root
+ * (systemd writes credentials as root, and root can replace any file
+ * anyway), neither readable by others nor writable by group or others.
+ * Errors: -ENOENT missing, -EISDIR a directory, -EBADFD not a regular file
+ * (a FIFO or device is refused before the first read, so it cannot block),
+ * -EPERM wrong owner or mode, -EBADMSG any other content, or open()'s
+ * errno. */
 int rootkey_read(const char *path, uint8_t **ret_key);
 
-/* Create path with a fresh random key (mode 0600, never overwriting).
- * -EEXIST if it already exists. */
+/* Create path with a fresh random key (mode 0600, never overwriting, never
+ * following a symlink). -EEXIST if it already exists; on any other failure
+ * (-ENOSPC on a full disk) nothing is left at path. */
 int rootkey_generate(const char *path);
 
 /* Wipe and free a key from rootkey_read(); accepts NULL. */

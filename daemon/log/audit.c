@@ -1,20 +1,19 @@
 /* audit.c — audit records (see audit.h).
  *
- * Without the journal, records are lines on stderr. Records of successful
- * reads are gathered in a buffer and written by the server's flush timer
- * (every AUDIT_FLUSH_USEC, see server.c), at exit, or when the buffer fills:
- * a write per request would be a third of a secret.get's system calls. A
- * crash can lose at most that long of read records. Writes and failures are
- * written at once: they are rarer, and the ones worth having after a
- * crash.
+ * Without the journal, records are lines on stderr, through log.c's queue,
+ * which never blocks (a stalled reader costs records, counted, never a
+ * request). Records of successful reads are gathered there and written by
+ * the server's flush timer (every AUDIT_FLUSH_USEC, see server.c), at exit,
+ * or once LOG_BATCH_SIZE is waiting: a write per request would be a third
+ * of a secret.get's system calls. A crash can lose at most that long of
+ * read records. Writes and failures are written at once: they are rarer,
+ * and the ones worth having after a crash.
  *
  * Under systemd each record is a journal entry with CREDVAULT_* fields, so
  * `journalctl CREDVAULT_PLUGIN=todo` finds every access to one plugin. */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-journal.h>
-#include <unistd.h>
 
 #include "audit.h"
 #include "errors.h"
@@ -22,10 +21,7 @@
 
 /* Longer than any line: the fields have their own limits (names 128, user
  * ids 256, units are short); append() cuts anything longer. */
-#define AUDIT_LINE_MAX 1024
-
-static char pending[16 * 1024];
-static size_t pending_size;
+#define AUDIT_LINE_MAX LOG_LINE_MAX
 
 static void append(char *line, size_t *n, const char *s) {
         size_t k = strlen(s);
@@ -65,12 +61,7 @@ static void append_uint(char *line, size_t *n, unsigned v) {
 /* Queue one line (newline added) and write it now or with the next flush. */
 static void audit_line_queue(char *line, size_t n, bool flush_now) {
         line[n++] = '\n';
-        if (sizeof(pending) - pending_size < n)
-                audit_flush();
-        memcpy(pending + pending_size, line, n);
-        pending_size += n;
-        if (flush_now || pending_size > sizeof(pending) / 2)
-                audit_flush();
+        log_line_queue(line, n, flush_now);
 }
 
 void audit_record(const Peer *peer, const Request *req, int result, bool flush_now, bool revealed) {
@@ -141,14 +132,5 @@ void audit_connection_refused(const Peer *peer, const char *reason) {
 }
 
 void audit_flush(void) {
-        size_t off = 0;
-        while (off < pending_size) {
-                ssize_t k = write(STDERR_FILENO, pending + off, pending_size - off);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        break;
-                off += (size_t) k;
-        }
-        pending_size = 0;
+        log_flush();
 }

@@ -21,6 +21,7 @@ void audit_connection_refused(const Peer *peer, const char *reason);
 /* How often the server writes gathered records. */
 #define AUDIT_FLUSH_USEC (250 * 1000ULL)
 
-/* Write the records gathered so far (stderr mode); the server calls it from
- * a timer and at exit. */
+/* Write the records gathered so far (stderr mode), as far as stderr takes
+ * them without blocking (log_flush()); the server calls it from a timer and
+ * at exit. */
 void audit_flush(void);

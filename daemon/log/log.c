@@ -1,16 +1,73 @@
 /* log.c — log lines to the journal or stderr (see log.h).
  *
  * JOURNAL_STREAM is how systemd tells a service that its stderr is the
- * journal; then sd_journal_send() gives the same lines with fields. */
+ * journal; then sd_journal_send() gives the same lines with fields.
+ *
+ * stderr is written without ever waiting for its reader: a daemon whose
+ * log reader stalls (a pipe nobody drains, a terminal on hold) must go on
+ * serving. O_NONBLOCK on fd 2 itself would change the file description
+ * every other holder of it shares (the shell, the supervisor), so:
+ *   - a socket is written with send(MSG_DONTWAIT);
+ *   - a pipe, FIFO or terminal is reopened through /proc/self/fd/2, which
+ *     gives a file description of our own, with O_NONBLOCK;
+ *   - a regular file is written as it is (its writes do not wait for a
+ *     reader);
+ *   - anything else (no /proc) is written only when poll() says it has
+ *     room, in pieces of at most PIPE_BUF bytes.
+ * What stderr does not take stays queued, a line cut by a short write
+ * included, so the reader sees whole lines; when the queue is full, new
+ * lines are dropped and counted. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <systemd/sd-journal.h>
+#include <unistd.h>
 
 #include "log.h"
 
+typedef enum LogOutput {
+        LOG_OUTPUT_NONE,   /* stderr is closed: lines go nowhere */
+        LOG_OUTPUT_WRITE,  /* write() to out_fd, which does not block */
+        LOG_OUTPUT_SOCKET, /* send(MSG_DONTWAIT) to fd 2 */
+        LOG_OUTPUT_POLL,   /* write() to fd 2 when poll() says it has room */
+} LogOutput;
+
 static int journal = -1;
+static LogOutput output = LOG_OUTPUT_NONE;
+static int out_fd = -1;
+
+static char queue[LOG_QUEUE_SIZE];
+static size_t queue_size;
+static unsigned long n_dropped;
+static bool stalled; /* the last write would have blocked; wait for log_flush() */
+
+static void output_open(void) {
+        struct stat st;
+
+        if (fstat(STDERR_FILENO, &st) < 0) {
+                output = LOG_OUTPUT_NONE;
+                return;
+        }
+        if (S_ISSOCK(st.st_mode)) {
+                output = LOG_OUTPUT_SOCKET;
+                out_fd = STDERR_FILENO;
+        } else if (S_ISREG(st.st_mode)) {
+                output = LOG_OUTPUT_WRITE;
+                out_fd = STDERR_FILENO;
+        } else {
+                out_fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+                output = out_fd >= 0 ? LOG_OUTPUT_WRITE : LOG_OUTPUT_POLL;
+                if (out_fd < 0)
+                        out_fd = STDERR_FILENO;
+        }
+}
 
 void log_open(void) {
         const char *e = getenv("JOURNAL_STREAM");
@@ -19,12 +76,117 @@ void log_open(void) {
 
         journal = e && sscanf(e, "%lu:%lu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) >= 0 && st.st_dev == dev &&
                   st.st_ino == ino;
+        if (!journal && out_fd < 0) {
+                output_open();
+                /* A last try for what is still queued (a refusal to start
+                 * logged while the reader was stalled); it does not wait
+                 * either. */
+                atexit(log_flush);
+        }
 }
 
 int log_to_journal(void) {
         if (journal < 0)
                 log_open();
         return journal;
+}
+
+/* Write some of data without waiting: bytes written, or -errno (-EAGAIN
+ * when stderr has no room now). */
+static ssize_t output_write(const char *data, size_t size) {
+        ssize_t k;
+
+        if (output == LOG_OUTPUT_POLL) {
+                struct pollfd p = { .fd = out_fd, .events = POLLOUT };
+                if (poll(&p, 1, 0) < 0)
+                        return -errno;
+                if (p.revents & (POLLERR | POLLHUP | POLLNVAL))
+                        return -EPIPE;
+                if (!(p.revents & POLLOUT))
+                        return -EAGAIN;
+                if (size > PIPE_BUF)
+                        size = PIPE_BUF;
+        }
+        do
+                k = output == LOG_OUTPUT_SOCKET ? send(out_fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL)
+                                                : write(out_fd, data, size);
+        while (k < 0 && errno == EINTR);
+        return k < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : k;
+}
+
+/* The line that reports dropped lines, queued once the queue is empty. */
+static void dropped_note_queue(void) {
+        int n = snprintf(queue, sizeof(queue), "credvaultd: %lu log lines dropped: stderr was not read fast enough\n",
+                         n_dropped);
+        queue_size = (size_t) n;
+        n_dropped = 0;
+}
+
+/* Drop the first n bytes of the queue, keeping the rest in order. In
+ * pieces of at most n bytes, each a memcpy() between ranges that do not
+ * overlap: glibc's fortified memmove() on this static array is seen by
+ * valgrind as a memcpy() of overlapping ranges, an error in
+ * `scripts/test.sh --valgrind`. The rest is rarely more than a cut line. */
+static void queue_drop_front(size_t n) {
+        if (n == 0)
+                return;
+        for (size_t i = 0; i + n < queue_size; i += n) {
+                size_t k = queue_size - (i + n);
+                memcpy(queue + i, queue + i + n, k < n ? k : n);
+        }
+        queue_size -= n;
+}
+
+void log_flush(void) {
+        size_t off = 0;
+
+        if (output == LOG_OUTPUT_NONE) {
+                queue_size = 0;
+                return;
+        }
+        for (;;) {
+                while (off < queue_size) {
+                        ssize_t k = output_write(queue + off, queue_size - off);
+                        if (k == -EAGAIN || k == 0) {
+                                stalled = true;
+                                break;
+                        }
+                        if (k < 0) {
+                                /* The reader is gone (EPIPE) or stderr is
+                                 * broken: nothing queued can be written. */
+                                off = queue_size;
+                                break;
+                        }
+                        off += (size_t) k;
+                        stalled = false;
+                }
+                if (off < queue_size || n_dropped == 0)
+                        break;
+                /* Caught up after dropping lines: say how many. */
+                dropped_note_queue();
+                off = 0;
+        }
+        queue_drop_front(off);
+}
+
+void log_line_queue(const char *line, size_t size, bool flush_now) {
+        if (size > LOG_LINE_MAX)
+                size = LOG_LINE_MAX;
+        if (output == LOG_OUTPUT_NONE || size == 0)
+                return;
+        if (sizeof(queue) - queue_size < size && !stalled)
+                log_flush();
+        if (sizeof(queue) - queue_size < size) {
+                n_dropped++;
+                return;
+        }
+        memcpy(queue + queue_size, line, size);
+        queue_size += size;
+        /* While the reader is stalled, only log_flush() (the server's
+         * timer) tries again: a write per line would be a wasted system
+         * call per request. */
+        if (!stalled && (flush_now || queue_size >= LOG_BATCH_SIZE))
+                log_flush();
 }
 
 void log_msg(int priority, const char *fmt, ...) {
@@ -34,9 +196,15 @@ void log_msg(int priority, const char *fmt, ...) {
         if (log_to_journal())
                 sd_journal_printv(priority, fmt, ap);
         else {
-                fputs("credvaultd: ", stderr);
-                vfprintf(stderr, fmt, ap);
-                fputc('\n', stderr);
+                char line[LOG_LINE_MAX];
+                static const char prefix[] = "credvaultd: ";
+                memcpy(line, prefix, sizeof(prefix) - 1);
+                int n = vsnprintf(line + sizeof(prefix) - 1, sizeof(line) - sizeof(prefix), fmt, ap);
+                size_t size = sizeof(prefix) - 1 + (n < 0 ? 0 : (size_t) n);
+                if (size > sizeof(line) - 1)
+                        size = sizeof(line) - 1;
+                line[size++] = '\n';
+                log_line_queue(line, size, true);
         }
         va_end(ap);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -26,6 +27,32 @@
 /* Socket-activated daemons exit after this long without clients unless
  * --idle-exit says otherwise; systemd starts them again on demand. */
 #define IDLE_EXIT_DEFAULT_SEC 300
+/* When accept() fails for want of descriptors (or memory) the listener
+ * stays readable, and retrying at once would spin on it. It is switched
+ * off until a connection closes, or this long (the shortage may be the
+ * system's, ENFILE, or the limit lowered under us). */
+#define ACCEPT_RETRY_USEC (250 * 1000ULL)
+/* At most one warning about it this often; the pauses in between are
+ * counted in the next. */
+#define ACCEPT_WARN_INTERVAL_USEC (10 * USEC_PER_SEC)
+
+int server_fds_reserve(unsigned max_connections, uint64_t *ret_limit) {
+        struct rlimit rl;
+        rlim_t need = (rlim_t) max_connections + SERVER_FDS_RESERVED;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return negative_errno();
+        /* The hard limit, or if the kernel refuses that (a hard limit of
+         * infinity is over fs.nr_open), what is needed. */
+        const rlim_t want[] = { rl.rlim_max, need };
+        for (size_t i = 0; i < ELEMENTSOF(want) && rl.rlim_cur < rl.rlim_max; i++) {
+                struct rlimit raised = { want[i], rl.rlim_max };
+                if (want[i] > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &raised) == 0)
+                        rl.rlim_cur = want[i];
+        }
+        *ret_limit = (uint64_t) rl.rlim_cur;
+        return rl.rlim_cur >= need ? 0 : -EMFILE;
+}
 
 /* Connections of one uid, so that no single service can take every slot
  * and lock the others out (a scan: there are at most max_connections). */
@@ -78,6 +105,44 @@ static void refuse_over_cap(Server *s, int fd, const Peer *peer) {
         close(fd);
 }
 
+/* Stop accepting (clients wait in the listen backlog) and keep serving
+ * the clients we have; see ACCEPT_RETRY_USEC. */
+static void accept_pause(Server *s, int error) {
+        uint64_t now = 0;
+
+        sd_event_now(s->event, CLOCK_MONOTONIC, &now);
+        s->n_accept_pauses++;
+        if (s->accept_warned_usec == 0 || now >= s->accept_warned_usec + ACCEPT_WARN_INTERVAL_USEC) {
+                if (s->n_accept_pauses > 1)
+                        log_warning("cannot accept connections: %s (%u open); new clients wait until one closes "
+                                    "(%u times since the last warning)",
+                                    strerror(error), s->n_connections, s->n_accept_pauses);
+                else
+                        log_warning("cannot accept connections: %s (%u open); new clients wait until one closes",
+                                    strerror(error), s->n_connections);
+                s->accept_warned_usec = now;
+                s->n_accept_pauses = 0;
+        }
+        s->accept_paused = true;
+        sd_event_source_set_enabled(s->listen_source, SD_EVENT_OFF);
+        sd_event_source_set_time(s->accept_retry_source, now + ACCEPT_RETRY_USEC);
+        sd_event_source_set_enabled(s->accept_retry_source, SD_EVENT_ONESHOT);
+}
+
+static void accept_resume(Server *s) {
+        if (!s->accept_paused)
+                return;
+        s->accept_paused = false;
+        sd_event_source_set_enabled(s->accept_retry_source, SD_EVENT_OFF);
+        sd_event_source_set_enabled(s->listen_source, SD_EVENT_ON);
+}
+
+static int on_accept_retry(sd_event_source *source, uint64_t usec, void *userdata) {
+        (void) source, (void) usec;
+        accept_resume(userdata);
+        return 0;
+}
+
 static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         Server *s = userdata;
         (void) source, (void) revents;
@@ -85,11 +150,13 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
         for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
                 int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (cfd < 0) {
-                        if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+                        if (errno == EAGAIN || errno == EINTR)
                                 return 0;
-                        /* EMFILE and friends: back off for this turn and
-                         * keep serving the clients we have. */
-                        log_warning("accept failed: %s", strerror(errno));
+                        if (errno == ECONNABORTED)
+                                continue; /* that client left; others may wait */
+                        /* EMFILE, ENFILE, ENOBUFS, ENOMEM, or anything we
+                         * cannot fix by trying again at once. */
+                        accept_pause(s, errno);
                         return 0;
                 }
                 /* Read once, here: the per-uid cap needs it, then it moves
@@ -146,6 +213,7 @@ static void on_connection_closed(void *userdata, Connection *c) {
         connection_free(c);
         s->ctx.n_connections = --s->n_connections;
         idle_arm(s);
+        accept_resume(s); /* a descriptor is free again */
 }
 
 static int on_audit_flush(sd_event_source *source, uint64_t usec, void *userdata) {
@@ -261,6 +329,11 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
         r = sd_event_add_io(s->event, &s->listen_source, s->listen_fd, EPOLLIN, on_accept, s);
         if (r < 0)
                 goto fail;
+        r = sd_event_add_time(s->event, &s->accept_retry_source, CLOCK_MONOTONIC, 0, ACCEPT_RETRY_USEC / 10,
+                              on_accept_retry, s);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(s->accept_retry_source, SD_EVENT_OFF);
         r = sd_event_add_signal(s->event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, on_signal, s);
         if (r >= 0)
                 r = sd_event_add_signal(s->event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, on_signal, s);
@@ -308,6 +381,7 @@ void server_free(Server *s) {
                 connection_free(c);
         }
         sd_event_source_disable_unref(s->listen_source);
+        sd_event_source_disable_unref(s->accept_retry_source);
         sd_event_source_disable_unref(s->idle_source);
         sd_event_source_disable_unref(s->audit_source);
         if (s->listen_fd >= 0)

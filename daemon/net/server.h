@@ -2,7 +2,9 @@
  *
  * Owns: socket activation (sd_listen_fds) or binding our own socket,
  * accepting under a connection cap, reading each client's identity once at
- * accept, exit on idle, SIGTERM/SIGINT, and sd_notify. Each accepted socket
+ * accept, exit on idle, SIGTERM/SIGINT, and sd_notify; the file descriptor
+ * budget (a connection cap the descriptor limit can serve) and backing off
+ * when accept() runs out of descriptors anyway. Each accepted socket
  * becomes a Connection (connection.h), wired to dispatch through callbacks;
  * the server keeps the list and frees each connection when it reports
  * itself closed.
@@ -12,10 +14,18 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 #include "connection.h"
 #include "dispatch.h"
+
+/* Descriptors the daemon needs besides one per connection: stdio, the
+ * database with its WAL and shared memory, the listener, the event loop's
+ * epoll, signal and timer descriptors, the journal, what reading a peer's
+ * identity opens for a moment (pidfd, /proc files), the connection refused
+ * at the cap, and room for SQLite's temporary files. */
+#define SERVER_FDS_RESERVED 32
 
 /* What the server is told by its owner (main.c, from the command line). */
 typedef struct ServerConfig {
@@ -37,7 +47,13 @@ typedef struct Server {
         sd_event_source *listen_source;
         sd_event_source *idle_source;
         sd_event_source *audit_source;
-        Connection *connections; /* doubly linked list */
+        /* accept() ran out of descriptors (or memory): the listener is off
+         * until a connection closes or this timer fires. */
+        sd_event_source *accept_retry_source;
+        bool accept_paused;
+        uint64_t accept_warned_usec; /* when the last such warning was logged */
+        unsigned n_accept_pauses;    /* pauses since that warning */
+        Connection *connections;     /* doubly linked list */
         unsigned n_connections;
         /* Replies are serialised here, then written or queued; one buffer
          * serves every connection since the daemon is single-threaded. */
@@ -46,6 +62,12 @@ typedef struct Server {
          * the timeouts and the callbacks into dispatch. */
         ConnectionConfig connection_config;
 } Server;
+
+/* Raise the soft RLIMIT_NOFILE to the hard limit (the daemon never calls
+ * select(), so high descriptors are harmless) and check that
+ * max_connections connections fit, with SERVER_FDS_RESERVED more. *ret_limit
+ * is the soft limit afterwards; -EMFILE if max_connections do not fit it. */
+int server_fds_reserve(unsigned max_connections, uint64_t *ret_limit);
 
 /* Set up the listener (socket activation or config->socket_path, which
  * must outlive the server) on the default event loop. -EADDRINUSE if

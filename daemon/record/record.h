@@ -4,8 +4,9 @@
  * (which binds a record's identity into its ciphertext), the vault (which
  * joins the two) and the ops (which put metadata into replies): record
  * kinds and identities, and the metadata of records, plugins and token
- * sets. Data only: no value, no key, no SQL. The frees are inline so that
- * no layer has to link another's library for them. */
+ * sets, and the MACs that bind a row's metadata to the keyring. Data only:
+ * no value, no key, no SQL. The frees are inline so that no layer has to
+ * link another's library for them. */
 #pragma once
 
 #include <stdbool.h>
@@ -59,6 +60,19 @@ static inline void stored_records_free(StoredRecord *r, size_t n) {
         free(r);
 }
 
+/* The MAC of a row's metadata (keyed BLAKE2b under the keyring's MAC key,
+ * see keyring_mac()): computed and checked by the vault, kept by the store
+ * as opaque bytes beside the row, so that a database writer without the
+ * root key cannot change what it covers undetected. size is what the row
+ * holds: 0 for none (SQL NULL); anything but RECORD_MAC_SIZE never
+ * authenticates. */
+#define RECORD_MAC_SIZE 32
+
+typedef struct RecordMac {
+        uint8_t bytes[RECORD_MAC_SIZE];
+        size_t size;
+} RecordMac;
+
 /* The manifest's authorization_type, which says how a plugin's service
  * token or a user's API key is presented (RFC 9110 §11). */
 typedef enum AuthScheme {
@@ -75,6 +89,7 @@ typedef struct StoredPlugin {
         int64_t version;
         int64_t created_at;
         int64_t updated_at;
+        RecordMac mac; /* over every field above (vault-mac.c) */
 } StoredPlugin;
 
 static inline void stored_plugin_done(StoredPlugin *p) {
@@ -105,6 +120,7 @@ typedef struct TokenState {
         char lease_id[LEASE_ID_SIZE + 1]; /* "" when none */
         int64_t lease_until;              /* unix ms; 0 when none */
         int64_t lease_version;            /* the version the lease was taken on */
+        RecordMac mac;                    /* over the plugin, the user and every field above */
 } TokenState;
 
 typedef struct TokenInfo {
@@ -114,6 +130,10 @@ typedef struct TokenInfo {
         int64_t expires_at;
         bool reauth_required;
         int64_t lease_until; /* unix ms; 0 when none */
+        /* The rest of the state, for the vault to check the row's MAC. */
+        char lease_id[LEASE_ID_SIZE + 1];
+        int64_t lease_version;
+        RecordMac mac;
 } TokenInfo;
 
 static inline void token_infos_free(TokenInfo *t, size_t n) {

@@ -46,7 +46,9 @@ enum {
         CACHED_TOKEN_STATS,
         CACHED_APIKEY_INDEX_PUT,
         CACHED_APIKEY_INDEX_FIND,
-        CACHED_PLUGIN_SCHEME,
+        CACHED_PLUGIN_MAC_SET,
+        CACHED_TOKEN_MAC_SET,
+        CACHED_TOKEN_ALL,
         _CACHED_MAX,
 };
 
@@ -63,17 +65,10 @@ void store_cache_drop(StoreCache *c, RecordKind kind, const char *plugin, const 
 int store_cache_get_token_state(StoreCache *c, const char *plugin, const char *user, TokenState *ret);
 void store_cache_put_token_state(StoreCache *c, const char *plugin, const char *user, const TokenState *st);
 
-#define SCHEME_SLOTS 64 /* a power of two */
-
 struct Store {
         sqlite3 *db;
         StoreCache *cache;
-        bool in_transaction; /* the caches are not filled inside one */
-        struct SchemeSlot {
-                bool used;
-                AuthScheme scheme;
-                char name[NAME_SIZE_MAX + 1];
-        } schemes[SCHEME_SLOTS];
+        bool in_transaction; /* the cache is not filled inside one */
         sqlite3_stmt *stmt[_STMT_GLOBAL_MAX];
         sqlite3_stmt *rstmt[_RECORD_KIND_MAX][_RSTMT_MAX];
         sqlite3_stmt *cached[_CACHED_MAX];
@@ -91,3 +86,8 @@ int store_cached(Store *s, unsigned id, const char *sql, sqlite3_stmt **ret);
 void store_bind_key(sqlite3_stmt *st, const char *plugin, const char *name);
 /* A malloc'd copy of a text column; NULL for SQL NULL. -ENOMEM. */
 int store_column_strdup(sqlite3_stmt *st, int col, char **ret);
+/* A MAC column as the row holds it: size 0 for NULL, the blob's own size
+ * otherwise (its first RECORD_MAC_SIZE bytes copied). */
+void store_column_mac(sqlite3_stmt *st, int col, RecordMac *ret);
+/* Bind a MAC: NULL (or size 0) binds SQL NULL. */
+void store_bind_mac(sqlite3_stmt *st, int idx, const RecordMac *mac);

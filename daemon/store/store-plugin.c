@@ -1,16 +1,18 @@
 /* store-plugin.c — registered plugins and removing a plugin whole.
  *
- * A plugin row holds only public data: its name, domain, auth type and the
- * auth block with verification token values replaced by null. The tokens
- * themselves are secrets ("verification_token:CONSUMER"), sealed like any. */
+ * A plugin row holds only public data: its name, domain, auth type, the
+ * auth block with verification token values replaced by null, the scheme
+ * credentials are presented in, and the MAC the vault keeps over all of
+ * these (opaque here). The tokens themselves are secrets
+ * ("verification_token:CONSUMER"), sealed like any. The vault remembers
+ * the schemes it has checked, so secret.verify reads no row here. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "hash.h"
 #include "store-internal.h"
 
-#define PLUGIN_COLUMNS "name, domain, auth_type, auth_public, version, created_at, updated_at, auth_scheme"
+#define PLUGIN_COLUMNS "name, domain, auth_type, auth_public, version, created_at, updated_at, auth_scheme, mac"
 
 static AuthScheme scheme_from_column(sqlite3_stmt *st, int col) {
         const char *t = (const char *) sqlite3_column_text(st, col);
@@ -30,6 +32,7 @@ static int read_plugin(sqlite3_stmt *st, StoredPlugin *p) {
         p->created_at = sqlite3_column_int64(st, 5);
         p->updated_at = sqlite3_column_int64(st, 6);
         p->scheme = scheme_from_column(st, 7);
+        store_column_mac(st, 8, &p->mac);
         if (r < 0)
                 stored_plugin_done(p);
         return r;
@@ -50,60 +53,15 @@ int store_plugin_get(Store *s, const char *name, StoredPlugin *ret) {
         return r;
 }
 
-/* The scheme a plugin's credentials are presented with, remembered per
- * name: secret.verify and apikey.lookup ask on every call. Dropped by every
- * write of the plugin row (put, delete_all). */
-static struct SchemeSlot *scheme_slot(Store *s, const char *name) {
-        uint64_t h = hash_fold(hash_fnv1a_string(HASH_FNV1A_INIT, name));
-        return &s->schemes[h & (SCHEME_SLOTS - 1)];
-}
-
-int store_plugin_scheme(Store *s, const char *name, AuthScheme *ret) {
-        struct SchemeSlot *slot = scheme_slot(s, name);
-        AuthScheme scheme = AUTH_SCHEME_BEARER;
-        sqlite3_stmt *st;
-
-        if (slot->used && strcmp(slot->name, name) == 0) {
-                *ret = slot->scheme;
-                return 0;
-        }
-        int r = store_cached(s, CACHED_PLUGIN_SCHEME, "SELECT auth_scheme FROM plugin WHERE name = ?1", &st);
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-                scheme = scheme_from_column(st, 0);
-        else if (rc != SQLITE_DONE)
-                r = store_errno_from_sqlite(rc) ?: -EIO;
-        store_stmt_finish(st);
-        if (r < 0)
-                return r;
-        if (!s->in_transaction && strlen(name) < sizeof(slot->name)) {
-                slot->used = true;
-                strcpy(slot->name, name);
-                slot->scheme = scheme;
-        }
-        *ret = scheme;
-        return 0;
-}
-
-static void scheme_drop(Store *s, const char *name) {
-        struct SchemeSlot *slot = scheme_slot(s, name);
-        if (slot->used && strcmp(slot->name, name) == 0)
-                slot->used = false;
-}
-
 int store_plugin_put(Store *s, const StoredPlugin *p) {
         sqlite3_stmt *st;
 
-        scheme_drop(s, p->name);
         int r = store_cached(s, CACHED_PLUGIN_PUT,
-                             "INSERT INTO plugin(" PLUGIN_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) "
+                             "INSERT INTO plugin(" PLUGIN_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8) "
                              "ON CONFLICT(name) DO UPDATE SET domain = excluded.domain, "
                              "auth_type = excluded.auth_type, auth_public = excluded.auth_public, "
                              "auth_scheme = excluded.auth_scheme, "
-                             "version = excluded.version, updated_at = excluded.updated_at",
+                             "version = excluded.version, updated_at = excluded.updated_at, mac = excluded.mac",
                              &st);
         if (r < 0)
                 return r;
@@ -117,7 +75,21 @@ int store_plugin_put(Store *s, const StoredPlugin *p) {
         sqlite3_bind_int64(st, 5, p->version);
         sqlite3_bind_int64(st, 6, p->updated_at);
         sqlite3_bind_text(st, 7, p->scheme == AUTH_SCHEME_BASIC ? "basic" : "bearer", -1, SQLITE_STATIC);
+        store_bind_mac(st, 8, &p->mac);
         return store_step_done(st);
+}
+
+int store_plugin_mac_set(Store *s, const char *name, const RecordMac *mac) {
+        sqlite3_stmt *st;
+        int r = store_cached(s, CACHED_PLUGIN_MAC_SET, "UPDATE plugin SET mac = ?2 WHERE name = ?1", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        store_bind_mac(st, 2, mac);
+        r = store_step_done(st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
 int store_plugin_list(Store *s, const char *after, unsigned limit, StoredPlugin **ret, size_t *ret_n) {
@@ -172,7 +144,6 @@ int store_plugin_delete_all(Store *s, const char *name, PluginRemoved *ret) {
 
         if (s->cache)
                 store_cache_clear(s->cache);
-        scheme_drop(s, name);
         r = delete_counting(s, CACHED_PLUGIN_DELETE_SECRETS, "DELETE FROM secret WHERE plugin = ?1", name, &d.secrets);
         if (r >= 0)
                 r = delete_counting(s, CACHED_PLUGIN_DELETE_TOKENS, "DELETE FROM token WHERE plugin = ?1", name,

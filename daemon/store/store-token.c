@@ -3,36 +3,46 @@
  *
  * The lease is coordination data, not a secret: its id, its deadline (unix
  * ms) and the version of the set it was taken on, which is how a commit
- * knows nobody changed the set meanwhile (compare-and-swap). */
+ * knows nobody changed the set meanwhile (compare-and-swap). Each state
+ * write sets the row's MAC in the same statement: the vault computes it
+ * over the state it writes, and the store keeps it as opaque bytes. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store-internal.h"
 
+/* The state columns, in this order, for read_state(). */
+#define STATE_COLUMNS "version, expires_at, state, lease_id, lease_until, lease_version, mac"
+
+static void read_state(sqlite3_stmt *st, int first, TokenState *ret) {
+        TokenState t = { .version = sqlite3_column_int64(st, first) };
+        t.has_expires_at = sqlite3_column_type(st, first + 1) != SQLITE_NULL;
+        t.expires_at = sqlite3_column_int64(st, first + 1);
+        const char *state = (const char *) sqlite3_column_text(st, first + 2);
+        t.reauth_required = state && strcmp(state, "reauth_required") == 0;
+        const char *lease = (const char *) sqlite3_column_text(st, first + 3);
+        if (lease && strlen(lease) == LEASE_ID_SIZE)
+                memcpy(t.lease_id, lease, LEASE_ID_SIZE + 1);
+        t.lease_until = sqlite3_column_int64(st, first + 4);
+        t.lease_version = sqlite3_column_int64(st, first + 5);
+        store_column_mac(st, first + 6, &t.mac);
+        *ret = t;
+}
+
 int store_token_state_get(Store *s, const char *plugin, const char *user, TokenState *ret) {
         sqlite3_stmt *st;
         if (s->cache && store_cache_get_token_state(s->cache, plugin, user, ret) >= 0)
                 return 0;
         int r = store_cached(s, CACHED_TOKEN_STATE,
-                             "SELECT version, expires_at, state, lease_id, lease_until, lease_version "
-                             "FROM token WHERE plugin = ?1 AND name = ?2",
-                             &st);
+                             "SELECT " STATE_COLUMNS " FROM token WHERE plugin = ?1 AND name = ?2", &st);
         if (r < 0)
                 return r;
         store_bind_key(st, plugin, user);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
-                TokenState t = { .version = sqlite3_column_int64(st, 0) };
-                t.has_expires_at = sqlite3_column_type(st, 1) != SQLITE_NULL;
-                t.expires_at = sqlite3_column_int64(st, 1);
-                const char *state = (const char *) sqlite3_column_text(st, 2);
-                t.reauth_required = state && strcmp(state, "reauth_required") == 0;
-                const char *lease = (const char *) sqlite3_column_text(st, 3);
-                if (lease && strlen(lease) == LEASE_ID_SIZE)
-                        memcpy(t.lease_id, lease, LEASE_ID_SIZE + 1);
-                t.lease_until = sqlite3_column_int64(st, 4);
-                t.lease_version = sqlite3_column_int64(st, 5);
+                TokenState t;
+                read_state(st, 0, &t);
                 if (s->cache && !s->in_transaction)
                         store_cache_put_token_state(s->cache, plugin, user, &t);
                 *ret = t;
@@ -56,10 +66,10 @@ static int token_update(Store *s, unsigned id, const char *sql, const char *plug
 }
 
 int store_token_lease_set(Store *s, const char *plugin, const char *user, const char *lease_id, int64_t until_ms,
-                          int64_t version) {
+                          int64_t version, const RecordMac *mac) {
         sqlite3_stmt *st;
         int r = token_update(s, CACHED_TOKEN_LEASE_SET,
-                             "UPDATE token SET lease_id = ?3, lease_until = ?4, lease_version = ?5 "
+                             "UPDATE token SET lease_id = ?3, lease_until = ?4, lease_version = ?5, mac = ?6 "
                              "WHERE plugin = ?1 AND name = ?2",
                              plugin, user, &st);
         if (r < 0)
@@ -67,27 +77,62 @@ int store_token_lease_set(Store *s, const char *plugin, const char *user, const 
         sqlite3_bind_text(st, 3, lease_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, until_ms);
         sqlite3_bind_int64(st, 5, version);
+        store_bind_mac(st, 6, mac);
         return store_step_done(st);
 }
 
-static int set_state(Store *s, const char *plugin, const char *user, const char *state) {
+static int set_state(Store *s, const char *plugin, const char *user, const char *state, const RecordMac *mac) {
         sqlite3_stmt *st;
         int r = token_update(s, CACHED_TOKEN_SET_STATE,
                              "UPDATE token SET state = ?3, lease_id = NULL, lease_until = NULL, "
-                             "lease_version = NULL WHERE plugin = ?1 AND name = ?2",
+                             "lease_version = NULL, mac = ?4 WHERE plugin = ?1 AND name = ?2",
                              plugin, user, &st);
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
+        store_bind_mac(st, 4, mac);
         return store_step_done(st);
 }
 
-int store_token_reset(Store *s, const char *plugin, const char *user) {
-        return set_state(s, plugin, user, "valid");
+int store_token_reset(Store *s, const char *plugin, const char *user, const RecordMac *mac) {
+        return set_state(s, plugin, user, "valid", mac);
 }
 
-int store_token_release(Store *s, const char *plugin, const char *user, bool reauth_required) {
-        return set_state(s, plugin, user, reauth_required ? "reauth_required" : "valid");
+int store_token_release(Store *s, const char *plugin, const char *user, bool reauth_required, const RecordMac *mac) {
+        return set_state(s, plugin, user, reauth_required ? "reauth_required" : "valid", mac);
+}
+
+int store_token_mac_set(Store *s, const char *plugin, const char *user, const RecordMac *mac) {
+        sqlite3_stmt *st;
+        int r = token_update(s, CACHED_TOKEN_MAC_SET, "UPDATE token SET mac = ?3 WHERE plugin = ?1 AND name = ?2",
+                             plugin, user, &st);
+        if (r < 0)
+                return r;
+        store_bind_mac(st, 3, mac);
+        r = store_step_done(st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+int store_token_foreach(Store *s, StoreTokenFunc f, void *userdata) {
+        sqlite3_stmt *st;
+        int rc, r = store_cached(s, CACHED_TOKEN_ALL,
+                                 "SELECT plugin, name, " STATE_COLUMNS " FROM token ORDER BY plugin, name", &st);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                TokenState t;
+                read_state(st, 2, &t);
+                r = f((const char *) sqlite3_column_text(st, 0), (const char *) sqlite3_column_text(st, 1), &t,
+                      userdata);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0 && rc != SQLITE_DONE)
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        store_stmt_finish(st);
+        return r;
 }
 
 int store_token_list(Store *s, const char *plugin, const char *after, unsigned limit, TokenInfo **ret, size_t *ret_n) {
@@ -96,7 +141,7 @@ int store_token_list(Store *s, const char *plugin, const char *after, unsigned l
         size_t n = 0;
         int rc = SQLITE_DONE;
         int r = store_cached(s, CACHED_TOKEN_LIST,
-                             "SELECT name, version, created_at, updated_at, expires_at, state, lease_until "
+                             "SELECT name, created_at, updated_at, " STATE_COLUMNS " "
                              "FROM token WHERE plugin = ?1 AND name > ?2 ORDER BY name LIMIT ?3",
                              &st);
         if (r < 0)
@@ -112,14 +157,18 @@ int store_token_list(Store *s, const char *plugin, const char *after, unsigned l
                 r = store_column_strdup(st, 0, &t->user);
                 if (r < 0)
                         break;
-                t->version = sqlite3_column_int64(st, 1);
-                t->created_at = sqlite3_column_int64(st, 2);
-                t->updated_at = sqlite3_column_int64(st, 3);
-                t->has_expires_at = sqlite3_column_type(st, 4) != SQLITE_NULL;
-                t->expires_at = sqlite3_column_int64(st, 4);
-                const char *state = (const char *) sqlite3_column_text(st, 5);
-                t->reauth_required = state && strcmp(state, "reauth_required") == 0;
-                t->lease_until = sqlite3_column_int64(st, 6);
+                t->created_at = sqlite3_column_int64(st, 1);
+                t->updated_at = sqlite3_column_int64(st, 2);
+                TokenState state;
+                read_state(st, 3, &state);
+                t->version = state.version;
+                t->has_expires_at = state.has_expires_at;
+                t->expires_at = state.expires_at;
+                t->reauth_required = state.reauth_required;
+                t->lease_until = state.lease_until;
+                memcpy(t->lease_id, state.lease_id, sizeof(t->lease_id));
+                t->lease_version = state.lease_version;
+                t->mac = state.mac;
                 n++;
         }
         if (r >= 0 && n < limit && rc != SQLITE_DONE)

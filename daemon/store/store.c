@@ -5,12 +5,17 @@
  * deleted row's pages are zeroed rather than left in free pages (they only
  * ever held ciphertext, but deleted should mean gone). Statements are
  * prepared once (the record and transaction ones after the schema is up to
- * date, the rest on first use) and reused. */
+ * date, the rest on first use) and reused.
+ *
+ * Locking: store_open() shares the file (tests, tools and the start-up
+ * checks read it beside other connections); store_lock_exclusive() makes
+ * it the daemon's alone, at once rather than at its first write. */
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store-internal.h"
 
@@ -131,9 +136,19 @@ static const char *const migrations[] = {
         "  CHECK (auth_scheme IN ('bearer', 'basic'));"
         "UPDATE plugin SET auth_scheme = 'basic'"
         "  WHERE json_valid(auth_public) AND json_extract(auth_public, '$.authorization_type') = 'basic';",
+
+        /* 4: a MAC over each plugin row and each token set's state, which
+         * the vault computes under a key the root key wraps (opaque here).
+         * Rows from before are NULL until the vault's first open fills
+         * them in. */
+        "ALTER TABLE plugin ADD COLUMN mac BLOB;"
+        "ALTER TABLE token ADD COLUMN mac BLOB;",
 };
 
 #define SCHEMA_VERSION ((int) ELEMENTSOF(migrations))
+
+/* How long a statement waits for a lock another connection holds. */
+#define BUSY_TIMEOUT_MS 2000
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "store.h names the newest schema");
 
 int store_errno_from_sqlite(int rc) {
@@ -163,8 +178,20 @@ int store_errno_from_sqlite(int rc) {
         }
 }
 
+/* Like store_errno_from_sqlite(), but an open or I/O failure is reported
+ * as the system call's own errno (EACCES, EISDIR, ENOSPC, EROFS...), which
+ * SQLite keeps for exactly these two codes: its own would all read
+ * "Input/output error". */
+static int errno_from_db(sqlite3 *db, int rc) {
+        int e = store_errno_from_sqlite(rc);
+        int code = rc & 0xff;
+        if ((code == SQLITE_CANTOPEN || code == SQLITE_IOERR) && db && sqlite3_system_errno(db) > 0)
+                return -sqlite3_system_errno(db);
+        return e;
+}
+
 static int exec(sqlite3 *db, const char *sql) {
-        return store_errno_from_sqlite(sqlite3_exec(db, sql, NULL, NULL, NULL));
+        return errno_from_db(db, sqlite3_exec(db, sql, NULL, NULL, NULL));
 }
 
 int store_step_done(sqlite3_stmt *st) {
@@ -240,6 +267,62 @@ static int quick_check(sqlite3 *db) {
         return ok ? 0 : -EUCLEAN;
 }
 
+/* Open the file with the store's settings. exclusive: PRAGMA
+ * locking_mode=EXCLUSIVE before the journal mode is first read, so SQLite
+ * keeps the WAL index in its own memory (no -shm file, no file locking per
+ * read) and holds an exclusive lock on the file from the first read on;
+ * then an empty write transaction takes that lock now, or fails -EBUSY if
+ * someone else has the file. */
+static int database_open(const char *path, bool exclusive, sqlite3 **ret) {
+        sqlite3 *db = NULL;
+        int r;
+
+        int rc = sqlite3_open_v2(
+                path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+                NULL);
+        if (rc != SQLITE_OK) {
+                r = errno_from_db(db, rc) ?: -EIO;
+                goto fail;
+        }
+        /* Before the first read: the exclusive lock is taken by it, and a
+         * file a checkpointing reader holds for a moment is worth a wait. */
+        sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+        /* SQLite opens a file it may not write read-only, silently: every
+         * write would then fail. Refuse it, with the reason. */
+        if (sqlite3_db_readonly(db, "main") > 0) {
+                r = access(path, W_OK) < 0 ? negative_errno() : -EROFS;
+                goto fail;
+        }
+        if (exclusive) {
+                r = exec(db, "PRAGMA locking_mode = EXCLUSIVE");
+                if (r < 0)
+                        goto fail;
+        }
+        /* The journal mode is the first read of the file: a file that is not
+         * a database fails here with SQLITE_NOTADB. */
+        r = exec(db, "PRAGMA journal_mode = WAL");
+        if (r < 0)
+                goto fail;
+        r = exec(db, "PRAGMA synchronous = FULL;"
+                     "PRAGMA foreign_keys = ON;"
+                     "PRAGMA secure_delete = ON;");
+        if (r < 0)
+                goto fail;
+        if (exclusive) {
+                r = exec(db, "BEGIN IMMEDIATE");
+                if (r < 0)
+                        goto fail;
+                r = exec(db, "COMMIT");
+                if (r < 0)
+                        goto fail;
+        }
+        *ret = db;
+        return 0;
+fail:
+        sqlite3_close(db);
+        return r;
+}
+
 int store_open(const char *path, Store **ret) {
         _cleanup_(store_closep) Store *s = NULL;
         int r;
@@ -247,22 +330,13 @@ int store_open(const char *path, Store **ret) {
         s = calloc(1, sizeof(Store));
         if (!s)
                 return -ENOMEM;
-
-        int rc = sqlite3_open_v2(
-                path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                NULL);
-        if (rc != SQLITE_OK)
-                return store_errno_from_sqlite(rc) ?: -EIO;
-
-        /* The journal mode is the first read of the file: a file that is not
-         * a database fails here with SQLITE_NOTADB. */
-        r = exec(s->db, "PRAGMA journal_mode = WAL");
-        if (r < 0)
-                return r;
-        r = exec(s->db, "PRAGMA synchronous = FULL;"
-                        "PRAGMA foreign_keys = ON;"
-                        "PRAGMA secure_delete = ON;"
-                        "PRAGMA busy_timeout = 2000;");
+        r = database_open(path, false, &s->db);
+        /* A full disk has no room for the -shm file of a shared WAL index
+         * (a socket-activated daemon restarts after every idle exit): open
+         * the file exclusive then, where SQLite keeps that index in memory,
+         * so that a vault still starts, and serves reads, on a full disk. */
+        if (r == -ENOSPC)
+                r = database_open(path, true, &s->db);
         if (r < 0)
                 return r;
         r = quick_check(s->db);
@@ -322,16 +396,31 @@ int store_migrate(Store *s) {
 }
 
 int store_lock_exclusive(Store *s) {
-        /* In WAL mode an exclusive lock also drops the shared-memory index:
-         * no file-locking system calls per read. Nobody else opens the
-         * database while the daemon runs; backups go through the daemon. */
-        int r = exec(s->db, "PRAGMA locking_mode = EXCLUSIVE");
+        _cleanup_(freep) char *path = NULL;
+        bool prepared = s->stmt[0];
+        int r;
+
+        /* A shared connection cannot become one that keeps its WAL index in
+         * memory (that is settled when it first reads the WAL), and a second
+         * connection cannot take the file while the first has it open: so
+         * close it and open the file again, exclusive, and prepare the
+         * statements again. No other credvaultd can come in between (the
+         * daemon holds its state directory's lock file from the start); a
+         * tool that did would make this fail -EBUSY, never share the file. */
+        path = strdup(sqlite3_db_filename(s->db, "main"));
+        if (!path)
+                return -ENOMEM;
+        finalize_all(s);
+        sqlite3_close(s->db);
+        s->db = NULL;
+        r = database_open(path, true, &s->db);
         if (r < 0)
                 return r;
-        /* The lock is taken by the next read. */
-        r = exec(s->db, "SELECT count(*) FROM meta");
-        if (r < 0)
-                return r;
+        if (prepared) {
+                r = prepare_all(s);
+                if (r < 0)
+                        return r;
+        }
         /* Alone with the file, the store may remember what it read. */
         s->cache = store_cache_new();
         return s->cache ? 0 : -ENOMEM;
@@ -579,5 +668,41 @@ int store_record_count(Store *s, RecordKind kind, int64_t *ret) {
         else
                 r = store_errno_from_sqlite(rc) ?: -EIO;
         store_stmt_finish(st);
+        return r;
+}
+
+void store_column_mac(sqlite3_stmt *st, int col, RecordMac *ret) {
+        const void *p = sqlite3_column_blob(st, col);
+        *ret = (RecordMac) { .size = (size_t) sqlite3_column_bytes(st, col) };
+        if (p)
+                memcpy(ret->bytes, p, ret->size < RECORD_MAC_SIZE ? ret->size : RECORD_MAC_SIZE);
+        else
+                ret->size = 0;
+}
+
+void store_bind_mac(sqlite3_stmt *st, int idx, const RecordMac *mac) {
+        if (mac && mac->size > 0)
+                sqlite3_bind_blob(st, idx, mac->bytes,
+                                  (int) (mac->size < RECORD_MAC_SIZE ? mac->size : RECORD_MAC_SIZE), SQLITE_STATIC);
+        else
+                sqlite3_bind_null(st, idx);
+}
+
+/* At start only: prepared per call. */
+int store_is_empty(Store *s, bool *ret) {
+        sqlite3_stmt *st = NULL;
+        int r = prepare(s->db,
+                        "SELECT EXISTS (SELECT 1 FROM secret) OR EXISTS (SELECT 1 FROM token) OR "
+                        "EXISTS (SELECT 1 FROM apikey) OR EXISTS (SELECT 1 FROM apikey_lookup) OR "
+                        "EXISTS (SELECT 1 FROM plugin)",
+                        &st);
+        if (r < 0)
+                return r;
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                *ret = sqlite3_column_int(st, 0) == 0;
+        else
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        sqlite3_finalize(st);
         return r;
 }

@@ -25,13 +25,17 @@ typedef struct Store Store;
 
 /* Open (creating if missing) the database at path and check its integrity.
  * -EUCLEAN: the file is not a database or fails PRAGMA quick_check.
- * Does not create or change the schema: see store_migrate(). */
+ * -EACCES or -EROFS: the file cannot be written (SQLite would open it
+ * read-only, and every write would fail). -EBUSY: another process holds
+ * it. A file that cannot be opened gives the system's errno (-EACCES,
+ * -EISDIR, -ENOSPC, ...), not -EIO. Shares the file with other
+ * connections. Does not create or change the schema: see store_migrate(). */
 int store_open(const char *path, Store **ret);
 void store_close(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
 
 /* The schema version this program writes. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* Schema version (PRAGMA user_version); 0 for a new database. */
 int store_schema_version(Store *s);
@@ -39,9 +43,13 @@ int store_schema_version(Store *s);
  * than this program knows. */
 int store_migrate(Store *s);
 
-/* Keep the database to this process (PRAGMA locking_mode=EXCLUSIVE): no
- * file locking per read, and recently read records are cached in memory
- * (store-cache.c). For the daemon, which is its only user. */
+/* Keep the database to this process from now on, before any write: no
+ * other connection can read or write it until store_close(). The file is
+ * reopened with PRAGMA locking_mode=EXCLUSIVE set before WAL is first read,
+ * so there is no -shm file and no file locking per read, and recently read
+ * records are cached in memory (store-cache.c). -EBUSY if another process
+ * has the file; after a failure the store can only be closed. For the
+ * daemon, which is the database's only user while it runs. */
 int store_lock_exclusive(Store *s);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Commit returns only once the commit is
@@ -53,6 +61,10 @@ void store_rollback(Store *s);
 /* Small named blobs (key-check value, dev-mode markers). -ENOENT if absent. */
 int store_meta_get(Store *s, const char *key, uint8_t **ret, size_t *ret_size);
 int store_meta_set(Store *s, const char *key, const uint8_t *value, size_t size);
+
+/* Whether the database holds no record, plugin or index row at all (a
+ * keyring may be made for it). *ret true if empty. */
+int store_is_empty(Store *s, bool *ret);
 
 /* KEKs wrapped by the root key. The callback sees each row in version order;
  * a negative return stops the walk and is returned. */
@@ -79,20 +91,24 @@ int store_record_count(Store *s, RecordKind kind, int64_t *ret);
 
 /* ---- plugins (store-plugin.c) ---- */
 
+/* Rows carry a MAC (RecordMac in record.h) the vault computes over their
+ * fields: the store keeps it beside the row as opaque bytes, returns it with
+ * the row and never looks inside. */
+
 /* -ENOENT if not registered. */
 int store_plugin_get(Store *s, const char *name, StoredPlugin *ret);
-/* Insert or replace by name; created_at is kept from an existing row. */
+/* Insert or replace by name, p->mac included (size 0: none); created_at is
+ * kept from an existing row. */
 int store_plugin_put(Store *s, const StoredPlugin *p);
 int store_plugin_list(Store *s, const char *after, unsigned limit, StoredPlugin **ret, size_t *ret_n);
+/* Replace only the MAC of a plugin row (the vault's upgrade of rows from
+ * before MACs). -ENOENT if there is no such row. */
+int store_plugin_mac_set(Store *s, const char *name, const RecordMac *mac);
 
 /* Delete a plugin's registration and every secret, token set and API key
  * stored under its name. -ENOENT if there was none of these. Call inside a
  * transaction. */
 int store_plugin_delete_all(Store *s, const char *name, PluginRemoved *ret);
-/* How a plugin's credentials are presented (its manifest's
- * authorization_type); bearer for a plugin that is not registered.
- * Remembered until the plugin row changes. */
-int store_plugin_scheme(Store *s, const char *name, AuthScheme *ret);
 /* Names of a plugin's secrets that start with prefix, in order (malloc'd
  * array of malloc'd strings). */
 int store_secret_names(Store *s, const char *plugin, const char *prefix, char ***ret_names, size_t *ret_n);
@@ -101,19 +117,32 @@ int store_record_count_plugin(Store *s, RecordKind kind, const char *plugin, int
 
 /* ---- token sets: state and refresh leases (store-token.c) ---- */
 
-/* -ENOENT if the user has no token set. */
+/* -ENOENT if the user has no token set. ret->mac is the row's. */
 int store_token_state_get(Store *s, const char *plugin, const char *user, TokenState *ret);
+/* The state writers set the row's MAC to mac (NULL: none) with the state,
+ * in the same statement. */
 int store_token_lease_set(Store *s, const char *plugin, const char *user, const char *lease_id, int64_t until_ms,
-                          int64_t version);
+                          int64_t version, const RecordMac *mac);
 /* Valid again, no lease (after a put or a committed refresh). */
-int store_token_reset(Store *s, const char *plugin, const char *user);
+int store_token_reset(Store *s, const char *plugin, const char *user, const RecordMac *mac);
 /* No lease; reauth_required as given. */
-int store_token_release(Store *s, const char *plugin, const char *user, bool reauth_required);
+int store_token_release(Store *s, const char *plugin, const char *user, bool reauth_required, const RecordMac *mac);
+/* Replace only the MAC (the vault's upgrade of rows from before MACs).
+ * -ENOENT if there is no such row. */
+int store_token_mac_set(Store *s, const char *plugin, const char *user, const RecordMac *mac);
+/* Every token set's state, of every plugin, in (plugin, user) order. The
+ * callback must not write to the store; a negative return stops the walk
+ * and is returned. */
+typedef int (*StoreTokenFunc)(const char *plugin, const char *user, const TokenState *st, void *userdata);
+int store_token_foreach(Store *s, StoreTokenFunc f, void *userdata);
 
+/* Up to limit sets of a plugin after the cursor, in user order, each with
+ * its whole state and MAC. */
 int store_token_list(Store *s, const char *plugin, const char *after, unsigned limit, TokenInfo **ret, size_t *ret_n);
 
 /* Counts for one plugin: expired (expires_at <= now), expiring (within
- * horizon seconds), reauth_required, refreshing (lease held at now_ms). */
+ * horizon seconds), reauth_required, refreshing (lease held at now_ms).
+ * Over the columns as they are: a summary, no MAC is checked. */
 int store_token_stats(Store *s, const char *plugin, int64_t now, int64_t horizon, int64_t now_ms, TokenStats *ret);
 
 /* ---- API key lookup index (store-apikey.c) ---- */

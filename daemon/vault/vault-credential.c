@@ -55,7 +55,9 @@ static int presented(Vault *v, const char *plugin, const Presented *p, const uin
                 *ret_size = p->size;
                 return 0;
         }
-        int r = store_plugin_scheme(v->store, plugin, &scheme);
+        /* From the plugin's checked row: a scheme flipped in the database
+         * is -EUCLEAN, never the scheme a header is read in. */
+        int r = vault_plugin_scheme(v, plugin, &scheme);
         if (r < 0)
                 return r;
         const char *cred =

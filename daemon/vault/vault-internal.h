@@ -1,8 +1,9 @@
 /* vault-internal.h — what the vault's files share; nothing outside the
  * vault includes it.
  *
- * Owns: the Vault structure and the record primitives every kind of value
- * goes through: seal and store, read and open, delete. */
+ * Owns: the Vault structure, the record primitives every kind of value
+ * goes through (seal and store, read and open, delete), and the MACs of
+ * the metadata that is not sealed (plugin rows, token-set state). */
 #pragma once
 
 #include "envelope.h"
@@ -10,9 +11,21 @@
 #include "store.h"
 #include "vault.h"
 
+#define VAULT_SCHEME_SLOTS 64 /* a power of two */
+
 struct Vault {
         Store *store;
         Keyring *keyring;
+        /* The schemes of plugins whose rows' MACs checked (bearer for a
+         * plugin not registered), so that secret.verify and apikey.lookup
+         * neither read nor hash the row on every call. Right because every
+         * change of a plugin row goes through vault-plugin.c, which drops
+         * the name's slot first, and the vault holds the database alone. */
+        struct SchemeSlot {
+                bool used;
+                AuthScheme scheme;
+                char name[NAME_SIZE_MAX + 1];
+        } schemes[VAULT_SCHEME_SLOTS];
 };
 
 /* Seal and store a new version of a record inside the caller's
@@ -32,3 +45,29 @@ int vault_record_delete(Vault *v, RecordKind kind, const char *plugin, const cha
 /* Commit if r >= 0, else roll back; returns r or the commit's error. For
  * the end of a transaction begun with store_begin(). */
 int vault_end(Vault *v, int r);
+
+/* ---- metadata MACs (vault-mac.c) ----
+ *
+ * Each write of a plugin row or of a token set's state stores the MAC the
+ * vault computes here; each read that decides anything checks it first.
+ * A row whose MAC does not check, or that has none, is -EUCLEAN: never
+ * used. */
+
+/* Set p->mac over p's fields (created_at as the row will hold it). */
+int vault_plugin_mac(const Keyring *k, StoredPlugin *p);
+int vault_plugin_check(const Keyring *k, const StoredPlugin *p);
+/* Set st->mac over the set's identity and st's fields. */
+int vault_token_state_mac(const Keyring *k, const char *plugin, const char *user, TokenState *st);
+int vault_token_state_check(const Keyring *k, const char *plugin, const char *user, const TokenState *st);
+int vault_token_info_check(const Keyring *k, const char *plugin, const TokenInfo *t);
+/* MAC every plugin row and token set as it stands (a vault from before
+ * MACs, trusted once on upgrade); inside the caller's transaction. */
+int vault_mac_backfill(Store *s, const Keyring *k);
+
+/* ---- plugins (vault-plugin.c) ---- */
+
+/* The scheme a plugin's credentials are presented in, from its checked
+ * row (bearer if it is not registered); remembered per name. -EUCLEAN if
+ * the row's MAC does not check. Outside a transaction only: what it
+ * remembers must be committed. */
+int vault_plugin_scheme(Vault *v, const char *plugin, AuthScheme *ret);

@@ -4,19 +4,73 @@
  * the plugin row, with each verification token's value replaced by null;
  * each verification token is a secret named "verification_token:CONSUMER",
  * sealed like any other; manifest_auth puts the two back together. Also a
- * plugin's summary and removing a plugin whole. Never: a verification
- * token's value in the plugin row, or a registration half written: the
- * row and its tokens are one transaction. */
+ * plugin's summary and removing a plugin whole, and the schemes of checked
+ * rows that the credential checks ask for on every call. Every row written
+ * carries its MAC (vault-mac.c), and every row read is checked before
+ * anything is taken from it. Never: a verification token's value in the
+ * plugin row, a registration half written (the row and its tokens are one
+ * transaction), or a row whose MAC does not check. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "hash.h"
 #include "time-util.h"
 #include "vault-internal.h"
 
 #define VERIFICATION_PREFIX "verification_token:"
+
+/* store_plugin_get() of a row whose MAC checks; -EUCLEAN (and nothing in
+ * *ret) if it does not. */
+static int plugin_get_checked(Vault *v, const char *name, StoredPlugin *ret) {
+        StoredPlugin p = {};
+        int r = store_plugin_get(v->store, name, &p);
+        if (r < 0)
+                return r;
+        r = vault_plugin_check(v->keyring, &p);
+        if (r < 0) {
+                stored_plugin_done(&p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+static struct SchemeSlot *scheme_slot(Vault *v, const char *name) {
+        uint64_t h = hash_fold(hash_fnv1a_string(HASH_FNV1A_INIT, name));
+        return &v->schemes[h & (VAULT_SCHEME_SLOTS - 1)];
+}
+
+/* Before every change of the row: a rolled-back one then only misses. */
+static void scheme_forget(Vault *v, const char *name) {
+        struct SchemeSlot *slot = scheme_slot(v, name);
+        if (slot->used && strcmp(slot->name, name) == 0)
+                slot->used = false;
+}
+
+int vault_plugin_scheme(Vault *v, const char *plugin, AuthScheme *ret) {
+        struct SchemeSlot *slot = scheme_slot(v, plugin);
+        StoredPlugin p = {};
+
+        if (slot->used && strcmp(slot->name, plugin) == 0) {
+                *ret = slot->scheme;
+                return 0;
+        }
+        int r = plugin_get_checked(v, plugin, &p);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        AuthScheme scheme = r >= 0 ? p.scheme : AUTH_SCHEME_BEARER;
+        stored_plugin_done(&p);
+        if (strlen(plugin) < sizeof(slot->name)) {
+                slot->used = true;
+                strcpy(slot->name, plugin);
+                slot->scheme = scheme;
+        }
+        *ret = scheme;
+        return 0;
+}
 
 /* The auth block with each verification token's value replaced by null: the
  * consumers stay visible (and in their order), the values do not. */
@@ -89,9 +143,12 @@ static int plugin_register_locked(Vault *v, const char *name, const char *domain
         StoredPlugin old = {};
         int r;
 
-        r = store_plugin_get(v->store, name, &old);
+        /* A tampered row is not replaced: its domain decides whether this
+         * registration may take the name. */
+        r = plugin_get_checked(v, name, &old);
         if (r < 0 && r != -ENOENT)
                 return r;
+        bool existed = r >= 0;
         /* Names are not unique across real plugins: one registered for
          * another domain is a different plugin, never silently replaced. */
         if (r >= 0 && old.domain && domain && strcmp(old.domain, domain) != 0) {
@@ -113,7 +170,11 @@ static int plugin_register_locked(Vault *v, const char *name, const char *domain
                 .version = old.version + 1,
                 .updated_at = time(NULL),
         };
-        r = store_plugin_put(v->store, &p);
+        /* As the row will hold it: an update keeps created_at. */
+        p.created_at = existed ? old.created_at : p.updated_at;
+        r = vault_plugin_mac(v->keyring, &p);
+        if (r >= 0)
+                r = store_plugin_put(v->store, &p);
         if (r >= 0)
                 r = verification_tokens_store(v, name, auth->verification_tokens);
         stored_plugin_done(&old);
@@ -134,6 +195,7 @@ int vault_plugin_register(Vault *v, const char *name, const char *domain, const 
          * that reply always fits a frame. */
         if (strlen(auth_public) > AUTH_PUBLIC_SIZE_MAX)
                 return -EMSGSIZE;
+        scheme_forget(v, name);
         r = store_begin(v->store);
         if (r < 0)
                 return r;
@@ -141,11 +203,25 @@ int vault_plugin_register(Vault *v, const char *name, const char *domain, const 
         if (r < 0)
                 return r;
         /* Read back for created_at, which an update keeps. */
-        return store_plugin_get(v->store, name, ret);
+        return plugin_get_checked(v, name, ret);
 }
 
 int vault_plugin_list(Vault *v, const char *after, unsigned limit, StoredPlugin **ret, size_t *ret_n) {
-        return store_plugin_list(v->store, after, limit, ret, ret_n);
+        StoredPlugin *items = NULL;
+        size_t n = 0;
+
+        int r = store_plugin_list(v->store, after, limit, &items, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = vault_plugin_check(v->keyring, &items[i]);
+        if (r < 0) {
+                stored_plugins_free(items, n);
+                return r;
+        }
+        *ret = items;
+        *ret_n = n;
+        return 0;
 }
 
 void vault_plugin_summary_done(PluginSummary *s) {
@@ -159,7 +235,7 @@ int vault_plugin_summary(Vault *v, const char *plugin, int64_t horizon, unsigned
         size_t n = 0;
         int r;
 
-        r = store_plugin_get(v->store, plugin, &s.plugin);
+        r = plugin_get_checked(v, plugin, &s.plugin);
         if (r < 0 && r != -ENOENT)
                 return r;
         s.registered = r >= 0;
@@ -189,6 +265,8 @@ int vault_plugin_summary(Vault *v, const char *plugin, int64_t horizon, unsigned
 }
 
 int vault_plugin_delete(Vault *v, const char *plugin, PluginRemoved *ret) {
+        /* Needs no check of the row: deleting is how a tampered one goes. */
+        scheme_forget(v, plugin);
         int r = store_begin(v->store);
         if (r < 0)
                 return r;
@@ -203,7 +281,7 @@ int vault_manifest_auth(Vault *v, const char *plugin, json_t **ret_auth, char **
 
         if (ret_consumer)
                 *ret_consumer = NULL;
-        r = store_plugin_get(v->store, plugin, &p);
+        r = plugin_get_checked(v, plugin, &p);
         if (r < 0)
                 return r;
         json_t *auth = json_loads(p.auth_public, 0, NULL);

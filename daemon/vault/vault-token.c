@@ -6,7 +6,10 @@
  * a commit is accepted only while the lease is the holder's and the set is
  * the one it was taken on (compare-and-swap on the version), and is durable
  * before it returns, so a refresh token the provider rotated is never lost.
- * Each call is one transaction of its own.
+ * Each call is one transaction of its own. Every state written carries
+ * its MAC (vault-mac.c) and every state read is checked before it decides
+ * anything, so a database writer cannot revoke a set, extend it, or take or
+ * drop a lease behind the vault's back.
  *
  * Never: writes a message or a reply (the errno and the state say what
  * happened; ops words it), or lets a refresh token or a set out but in a
@@ -86,10 +89,33 @@ static int token_set_build(Vault *v, const char *plugin, const char *user, json_
         return 0;
 }
 
+/* The set's state, checked; -EUCLEAN if its MAC does not check. */
+static int token_state_get(Vault *v, const char *plugin, const char *user, TokenState *ret) {
+        int r = store_token_state_get(v->store, plugin, user, ret);
+        if (r < 0)
+                return r;
+        return vault_token_state_check(v->keyring, plugin, user, ret);
+}
+
+/* Write a new state (inside the caller's transaction) with its MAC: a
+ * lease taken (lease_id set) or none (lease_id ""). */
+static int token_state_write(Vault *v, const char *plugin, const char *user, TokenState *st) {
+        int r = vault_token_state_mac(v->keyring, plugin, user, st);
+        if (r < 0)
+                return r;
+        if (st->lease_id[0])
+                return store_token_lease_set(v->store, plugin, user, st->lease_id, st->lease_until, st->lease_version,
+                                             &st->mac);
+        if (st->reauth_required)
+                return store_token_release(v->store, plugin, user, true, &st->mac);
+        return store_token_reset(v->store, plugin, user, &st->mac);
+}
+
 /* Build, seal and store a set, and clear any lease or reauth state; inside
  * the caller's transaction. */
 static int token_set_store(Vault *v, const char *plugin, const char *user, json_t *response, StoredRecord *ret_meta) {
         _cleanup_(secret_buf_freep) SecretBuf *text = NULL;
+        StoredRecord meta = {};
         json_t *set = NULL;
         int64_t expires_at;
         int r;
@@ -111,10 +137,21 @@ static int token_set_store(Vault *v, const char *plugin, const char *user, json_
         json_decref(set);
         if (r < 0)
                 return r;
-        r = vault_record_put_locked(v, RECORD_TOKEN, plugin, user, text->data, text->size, expires_at, ret_meta);
+        r = vault_record_put_locked(v, RECORD_TOKEN, plugin, user, text->data, text->size, expires_at, &meta);
         if (r < 0)
                 return r;
-        return store_token_reset(v->store, plugin, user);
+        /* Valid, no lease, and the version and expiry just written. */
+        TokenState st = {
+                .version = meta.version,
+                .has_expires_at = meta.has_expires_at,
+                .expires_at = meta.has_expires_at ? meta.expires_at : 0,
+        };
+        r = token_state_write(v, plugin, user, &st);
+        if (r < 0)
+                return r;
+        if (ret_meta)
+                *ret_meta = meta;
+        return 0;
 }
 
 /* Begin a transaction and read the set's state in it; rolled back again if
@@ -123,7 +160,7 @@ static int token_state_begin(Vault *v, const char *plugin, const char *user, Tok
         int r = store_begin(v->store);
         if (r < 0)
                 return r;
-        r = store_token_state_get(v->store, plugin, user, ret);
+        r = token_state_get(v, plugin, user, ret);
         if (r < 0)
                 store_rollback(v->store);
         return r;
@@ -142,8 +179,9 @@ int vault_token_get(Vault *v, const char *plugin, const char *user, int64_t min_
         int r;
 
         /* Nothing is written here, so no transaction: the hot path stays
-         * two reads (both served from the store's cache when warm). */
-        r = store_token_state_get(v->store, plugin, user, &st);
+         * two reads (both served from the store's cache when warm) and one
+         * MAC over the state. */
+        r = token_state_get(v, plugin, user, &st);
         if (r < 0)
                 return r;
         if (st.reauth_required)
@@ -154,7 +192,20 @@ int vault_token_get(Vault *v, const char *plugin, const char *user, int64_t min_
                 /* While someone refreshes, waiting beats a second refresh. */
                 return lease_active(&st, time_realtime_ms()) ? -EALREADY : -ESTALE;
         }
-        return vault_record_get(v, RECORD_TOKEN, plugin, user, ret_text, ret_meta);
+        _cleanup_(secret_buf_freep) SecretBuf *text = NULL;
+        StoredRecord meta = {};
+        r = vault_record_get(v, RECORD_TOKEN, plugin, user, &text, &meta);
+        if (r < 0)
+                return r;
+        /* One row: the sealed set's version (bound by its associated data)
+         * and expiry are the checked state's. */
+        if (meta.version != st.version || meta.has_expires_at != st.has_expires_at ||
+            (st.has_expires_at && meta.expires_at != st.expires_at))
+                return -EUCLEAN;
+        *ret_text = TAKE_PTR(text);
+        if (ret_meta)
+                *ret_meta = meta;
+        return 0;
 }
 
 int vault_token_delete(Vault *v, const char *plugin, const char *user) {
@@ -162,7 +213,21 @@ int vault_token_delete(Vault *v, const char *plugin, const char *user) {
 }
 
 int vault_token_list(Vault *v, const char *plugin, const char *after, unsigned limit, TokenInfo **ret, size_t *ret_n) {
-        return store_token_list(v->store, plugin, after, limit, ret, ret_n);
+        TokenInfo *items = NULL;
+        size_t n = 0;
+
+        int r = store_token_list(v->store, plugin, after, limit, &items, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = vault_token_info_check(v->keyring, plugin, &items[i]);
+        if (r < 0) {
+                token_infos_free(items, n);
+                return r;
+        }
+        *ret = items;
+        *ret_n = n;
+        return 0;
 }
 
 void vault_token_refresh_done(TokenRefresh *t) {
@@ -229,7 +294,10 @@ int vault_token_refresh_begin(Vault *v, const char *plugin, const char *user, in
         t.refresh = true;
         t.lease_until = now + lease_seconds * MSEC_PER_SEC;
         t.version = st.version;
-        r = store_token_lease_set(v->store, plugin, user, t.lease, t.lease_until, st.version);
+        memcpy(st.lease_id, t.lease, sizeof(st.lease_id));
+        st.lease_until = t.lease_until;
+        st.lease_version = st.version;
+        r = token_state_write(v, plugin, user, &st);
         r = vault_end(v, r);
         if (r < 0)
                 return r;
@@ -284,7 +352,10 @@ int vault_token_refresh_fail(Vault *v, const char *plugin, const char *user, con
                 };
                 return 0;
         }
-        r = store_token_release(v->store, plugin, user, invalid_grant);
+        st.reauth_required = invalid_grant;
+        st.lease_id[0] = '\0';
+        st.lease_until = st.lease_version = 0;
+        r = token_state_write(v, plugin, user, &st);
         r = vault_end(v, r);
         if (r < 0)
                 return r;

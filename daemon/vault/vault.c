@@ -3,7 +3,10 @@
  *
  * Opening runs in an order that keeps a wrong key harmless: integrity
  * check, key check (reading only that value), migration, keyring, and last
- * the exclusive lock that lets the store cache records. */
+ * the exclusive lock that lets the store cache records. The keyring is
+ * made only for a database that holds nothing, and the metadata MACs of a
+ * vault from before them are made once, on that upgrade (see
+ * docs/design.md, "Metadata authentication"). */
 #include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -13,6 +16,10 @@
 
 #define META_KEY_CHECK "key_check"
 #define META_INDEX_KEY "index_key"
+#define META_MAC_KEY "mac_key"
+
+/* The first schema whose plugin and token rows carry MACs. */
+#define MAC_SCHEMA_VERSION 4
 
 int vault_end(Vault *v, int r) {
         if (r >= 0)
@@ -22,36 +29,59 @@ int vault_end(Vault *v, int r) {
         return r;
 }
 
+/* What the key check found, before the schema was touched. */
+typedef struct KeyCheck {
+        int schema;         /* user_version before migrating; 0 for a new file */
+        bool stored;        /* a key-check value was there */
+        KeyCheckMatch kind; /* and whose it is, when stored */
+} KeyCheck;
+
 /* Before the schema is touched: the root key must be the one the database
  * was made with. A new database has nothing to check against. */
-static int root_key_check(Store *store, const Keyring *k) {
+static int root_key_check(Store *store, const Keyring *k, KeyCheck *ret) {
         _cleanup_(freep) uint8_t *have = NULL;
         size_t have_size = 0;
+
+        *ret = (KeyCheck) {};
         int r = store_schema_version(store);
         if (r <= 0)
                 return r;
+        ret->schema = r;
         r = store_meta_get(store, META_KEY_CHECK, &have, &have_size);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
                 return r;
-        return keyring_root_matches(k, have, have_size) ? 0 : -EKEYREJECTED;
+        ret->stored = true;
+        ret->kind = keyring_root_matches(k, have, have_size);
+        return ret->kind == KEY_CHECK_WRONG ? -EKEYREJECTED : 0;
 }
 
 static int kek_row(int64_t version, bool primary, const uint8_t *wrapped, size_t wrapped_size, void *userdata) {
         return keyring_kek_unwrap(userdata, version, primary, wrapped, wrapped_size);
 }
 
-/* A new database: its key-check value and KEK 1, in one transaction. */
+/* A new database: its key-check value, KEK 1 and the MAC key, in one
+ * transaction. Only for a database that holds nothing: records without a
+ * keyring mean its rows were removed, and a new keyring would take any
+ * root key offered and leave every record unreadable. */
 static int keyring_init(Store *store, Keyring *k) {
-        uint8_t wrapped[KEK_WRAPPED_SIZE], check[KEY_CHECK_SIZE];
+        uint8_t wrapped[KEK_WRAPPED_SIZE], mac_wrapped[KEK_WRAPPED_SIZE], check[KEY_CHECK_SIZE];
         _cleanup_(freep) uint8_t *old = NULL;
         size_t old_size;
+        bool empty = false;
 
         /* KEKs gone but a key check present: rows were removed. */
         if (store_meta_get(store, META_KEY_CHECK, &old, &old_size) != -ENOENT)
                 return -EUCLEAN;
-        int r = keyring_kek_create(k, 1, wrapped);
+        int r = store_is_empty(store, &empty);
+        if (r < 0)
+                return r;
+        if (!empty)
+                return -EUCLEAN;
+        r = keyring_kek_create(k, 1, wrapped);
+        if (r >= 0)
+                r = keyring_mac_key_create(k, mac_wrapped);
         if (r < 0)
                 return r;
         keyring_root_check(k, check);
@@ -61,6 +91,8 @@ static int keyring_init(Store *store, Keyring *k) {
         r = store_meta_set(store, META_KEY_CHECK, check, sizeof(check));
         if (r >= 0)
                 r = store_kek_insert(store, 1, true, wrapped, sizeof(wrapped));
+        if (r >= 0)
+                r = store_meta_set(store, META_MAC_KEY, mac_wrapped, sizeof(mac_wrapped));
         if (r >= 0)
                 r = store_commit(store);
         if (r < 0)
@@ -86,11 +118,63 @@ static int index_key_load(Store *store, Keyring *k) {
         return store_meta_set(store, META_INDEX_KEY, wrapped, sizeof(wrapped));
 }
 
-static int keyring_load(Store *store, Keyring *k) {
-        int r = root_key_check(store, k);
+/* Unwrap the MAC key (a vault made just now has it already), writing
+ * nothing; *ret_upgrade if this is a vault from before MACs, whose rows
+ * are to be MAC'd as they stand. That is so only when its key-check value
+ * is the old one, which only the root key can have written, and its
+ * schema is older than MACs: a database writer who removes the MAC key
+ * (or every MAC) cannot have the rows trusted afresh. */
+static int mac_key_load(Store *store, Keyring *k, const KeyCheck *kc, bool *ret_upgrade) {
+        _cleanup_(freep) uint8_t *stored = NULL;
+        size_t stored_size = 0;
+
+        *ret_upgrade = false;
+        if (keyring_has_mac_key(k))
+                return 0;
+        bool before_macs = kc->stored && kc->kind == KEY_CHECK_V1;
+        /* An old key-check value in a newer schema was put back. */
+        if (before_macs && kc->schema >= MAC_SCHEMA_VERSION)
+                return -EUCLEAN;
+        int r = store_meta_get(store, META_MAC_KEY, &stored, &stored_size);
+        if (r >= 0)
+                return before_macs ? -EUCLEAN : keyring_mac_key_unwrap(k, stored, stored_size);
+        if (r != -ENOENT)
+                return r;
+        if (!before_macs)
+                return -EUCLEAN;
+        *ret_upgrade = true;
+        return 0;
+}
+
+/* A vault from before MACs: a MAC key, every plugin row and token state
+ * MAC'd as it stands (trust on upgrade), and the current key-check value,
+ * which says from now on that every row has a MAC; one transaction. */
+static int mac_upgrade(Store *store, Keyring *k) {
+        uint8_t wrapped[KEK_WRAPPED_SIZE], check[KEY_CHECK_SIZE];
+
+        int r = keyring_mac_key_create(k, wrapped);
         if (r < 0)
                 return r;
-        r = store_kek_foreach(store, kek_row, k);
+        keyring_root_check(k, check);
+        r = store_begin(store);
+        if (r < 0)
+                return r;
+        r = store_meta_set(store, META_MAC_KEY, wrapped, sizeof(wrapped));
+        if (r >= 0)
+                r = vault_mac_backfill(store, k);
+        if (r >= 0)
+                r = store_meta_set(store, META_KEY_CHECK, check, sizeof(check));
+        if (r >= 0)
+                r = store_commit(store);
+        if (r < 0)
+                store_rollback(store);
+        return r;
+}
+
+static int keyring_load(Store *store, Keyring *k, const KeyCheck *kc) {
+        bool upgrade = false;
+
+        int r = store_kek_foreach(store, kek_row, k);
         if (r < 0)
                 return r;
         if (keyring_size(k) == 0) {
@@ -98,19 +182,29 @@ static int keyring_load(Store *store, Keyring *k) {
                 if (r < 0)
                         return r;
         }
-        /* Refuse a keyring without a primary before writing anything, so
-         * a damaged one is left as it was found. */
+        /* Refuse a keyring without a primary, or without its MAC key,
+         * before writing anything, so a damaged one is left as it was
+         * found. */
         if (!keyring_has_primary(k))
                 return -EUCLEAN;
+        r = mac_key_load(store, k, kc, &upgrade);
+        if (r < 0)
+                return r;
         r = index_key_load(store, k);
         if (r < 0)
                 return r;
+        if (upgrade) {
+                r = mac_upgrade(store, k);
+                if (r < 0)
+                        return r;
+        }
         return keyring_complete(k);
 }
 
 int vault_open(const char *db_path, uint8_t *root_key, Vault **ret, VaultOpenStep *ret_step) {
         _cleanup_(vault_freep) Vault *v = NULL;
         VaultOpenStep step = VAULT_OPEN_DATABASE;
+        KeyCheck kc = {};
         int r;
 
         v = calloc(1, sizeof(Vault));
@@ -123,7 +217,7 @@ int vault_open(const char *db_path, uint8_t *root_key, Vault **ret, VaultOpenSte
                 r = store_open(db_path, &v->store);
         if (r >= 0) {
                 step = VAULT_OPEN_KEY_CHECK;
-                r = root_key_check(v->store, v->keyring);
+                r = root_key_check(v->store, v->keyring, &kc);
         }
         if (r >= 0) {
                 step = VAULT_OPEN_MIGRATE;
@@ -131,7 +225,7 @@ int vault_open(const char *db_path, uint8_t *root_key, Vault **ret, VaultOpenSte
         }
         if (r >= 0) {
                 step = VAULT_OPEN_KEYRING;
-                r = keyring_load(v->store, v->keyring);
+                r = keyring_load(v->store, v->keyring, &kc);
         }
         if (r >= 0) {
                 step = VAULT_OPEN_LOCK;

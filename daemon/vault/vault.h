@@ -8,9 +8,10 @@
  * opened here and nowhere else. Never: parses requests or formats replies,
  * logs, or lets a value out but through a SecretBuf the caller wipes.
  *
- * Errors are negative errnos: -ENOENT absent, -EUCLEAN a stored record or
- * key fails authentication (the database was altered), -EBUSY, -ENOSPC and
- * -EROFS from storage; each call lists the others it chooses on purpose. */
+ * Errors are negative errnos: -ENOENT absent, -EUCLEAN a stored record, a
+ * key, or a plugin row's or token set's metadata fails authentication (the
+ * database was altered), -EBUSY, -ENOSPC and -EROFS from storage; each
+ * call lists the others it chooses on purpose. */
 #pragma once
 
 #include <jansson.h>
@@ -39,9 +40,11 @@ typedef enum VaultOpenStep {
  * under root_key, taking ownership of root_key (sodium_malloc memory) even
  * on failure. The key is checked before the schema is touched, so a wrong
  * key never changes the file. -EKEYREJECTED wrong root key, -EUCLEAN
- * damaged or tampered file or keyring, -EPROTO written by a newer
- * credvaultd, -EBUSY held by another process. ret_step (optional) says
- * where it failed. */
+ * damaged or tampered file or keyring (records without a keyring too: a
+ * keyring is made only for a database that holds nothing), -EPROTO
+ * written by a newer credvaultd, -EBUSY held by another process. A vault
+ * from before metadata MACs has its rows MAC'd here, once. ret_step
+ * (optional) says where it failed. */
 int vault_open(const char *db_path, uint8_t *root_key, Vault **ret, VaultOpenStep *ret_step);
 void vault_free(Vault *v);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Vault *, vault_free);

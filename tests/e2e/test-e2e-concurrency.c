@@ -3,7 +3,10 @@
  * 32 threads, each with its own connection, write and read their own
  * secrets and tokens concurrently; every answer must be the client's own.
  * A daemon started with a small --max-connections answers the client over
- * the cap with "unavailable" and keeps serving the others. */
+ * the cap with "unavailable" and keeps serving the others. Out of file
+ * descriptors, it stops accepting (no busy loop, no flood of log lines)
+ * and serves again once a connection closes; a --max-connections the
+ * descriptor limit cannot serve is refused at start. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -13,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -213,12 +218,139 @@ static void test_writes_across_idle_closes(void **state) {
         harness_cleanup(&h);
 }
 
+static long now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long file_size(const char *path) {
+        struct stat st;
+        return stat(path, &st) == 0 ? (long) st.st_size : -1;
+}
+
+static bool log_contains(const Harness *h, const char *needle) {
+        char *log = NULL;
+        size_t size = 0;
+        if (harness_read_file(h->log_file, &log, &size) < 0)
+                return false;
+        bool found = memmem(log, size, needle, strlen(needle)) != NULL;
+        free(log);
+        return found;
+}
+
+#define EMFILE_LIMIT 48
+#define EMFILE_CLIENTS 80
+
+/* The descriptor limit is lowered under the running daemon (as when it is
+ * lower than the daemon was told, or the system runs out): accept() fails
+ * with EMFILE while clients wait in the backlog. The daemon must not spin
+ * on the still-readable listener nor log each failure, must keep serving
+ * the clients it has, and must take the waiting ones once others leave. */
+static void test_out_of_descriptors_backs_off(void **state) {
+        (void) state;
+        Harness h = { .extra_args = { "--max-connections", "1000", "--max-connections-per-uid", "1000", NULL } };
+        struct rlimit low = { EMFILE_LIMIT, EMFILE_LIMIT };
+        int fds[EMFILE_CLIENTS];
+        CvClient *c = NULL;
+        CvHealth health;
+        long cpu_before, cpu_after;
+
+        assert_int_equal(harness_start(&h), 0);
+        assert_int_equal(cv_client_new(h.socket_path, 5000, &c), 0);
+        assert_int_equal(cv_health(c, &health), 0);
+        assert_int_equal(prlimit(h.pid, RLIMIT_NOFILE, &low, NULL), 0);
+
+        for (int i = 0; i < EMFILE_CLIENTS; i++) {
+                fds[i] = harness_connect_raw(&h);
+                assert_true(fds[i] >= 0);
+        }
+        usleep(200000); /* the daemon takes what it can, then hits the limit */
+        long log_before = file_size(h.log_file);
+        assert_int_equal(harness_daemon_cpu_ms(&h, &cpu_before), 0);
+        long t0 = now_ms();
+        sleep(3);
+        /* The client it already has is served while the others wait. */
+        assert_int_equal(cv_health(c, &health), 0);
+        assert_int_equal(harness_daemon_cpu_ms(&h, &cpu_after), 0);
+        long elapsed = now_ms() - t0, log_after = file_size(h.log_file);
+        print_message("out of descriptors: %ld ms of CPU in %ld ms, log grew %ld bytes\n", cpu_after - cpu_before,
+                      elapsed, log_after - log_before);
+        assert_true(cpu_after - cpu_before < elapsed / 10);
+        assert_true(log_after - log_before < 1024);
+        assert_true(log_contains(&h, "Too many open files"));
+
+        /* The last client is still in the backlog; once the others leave
+         * it is taken and served. */
+        for (int i = 0; i < EMFILE_CLIENTS - 1; i++)
+                close(fds[i]);
+        const char req[] = "{\"id\":7,\"op\":\"health\"}";
+        char *reply = NULL;
+        int fd = fds[EMFILE_CLIENTS - 1];
+        assert_int_equal(harness_send_frame(fd, req, sizeof(req) - 1), 0);
+        assert_int_equal(harness_recv_frame(fd, 5000 * harness_time_scale(), &reply), 0);
+        assert_non_null(strstr(reply, "\"ok\":true"));
+        free(reply);
+        close(fd);
+        cv_client_free(c);
+        assert_int_equal(cv_client_new(h.socket_path, 5000, &c), 0);
+        assert_int_equal(cv_health(c, &health), 0);
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        harness_cleanup(&h);
+}
+
+/* --max-connections must fit the descriptor limit. A soft limit below it is
+ * raised to the hard limit; a hard limit that cannot serve it is refused at
+ * start, with a message that says so. */
+static void test_max_connections_fits_descriptor_limit(void **state) {
+        (void) state;
+        Harness h = { .nofile_soft = 64,
+                      .nofile_hard = 4096,
+                      .extra_args = { "--max-connections", "1000", "--max-connections-per-uid", "1000", NULL } };
+        char path[64], *limits = NULL;
+        size_t size;
+
+        /* valgrind keeps the descriptors over the soft limit it was
+         * started with for itself, and refuses to raise it. */
+        if (!harness_wrapped()) {
+                assert_int_equal(harness_start(&h), 0);
+                snprintf(path, sizeof(path), "/proc/%d/limits", (int) h.pid);
+                assert_int_equal(harness_read_file(path, &limits, &size), 0);
+                limits[size] = '\0';
+                const char *line = strstr(limits, "Max open files");
+                assert_non_null(line);
+                unsigned long soft = 0, hard = 0;
+                assert_int_equal(sscanf(line, "Max open files %lu %lu", &soft, &hard), 2);
+                assert_int_equal(soft, 4096);
+                assert_int_equal(hard, 4096);
+                free(limits);
+                assert_int_equal(harness_stop(&h), 0);
+                harness_cleanup(&h);
+        }
+
+        Harness low = { .nofile_soft = 64, .nofile_hard = 64, .extra_args = { "--max-connections", "256", NULL } };
+        assert_int_equal(harness_start(&low), -ECHILD);
+        assert_int_equal(low.exit_status, 2);
+        assert_true(log_contains(&low, "--max-connections 256"));
+        assert_true(log_contains(&low, "descriptors"));
+        harness_cleanup(&low);
+
+        /* What the limit can serve is served. */
+        Harness fits = { .nofile_soft = 64, .nofile_hard = 64, .extra_args = { "--max-connections", "16", NULL } };
+        assert_int_equal(harness_start(&fits), 0);
+        assert_int_equal(harness_stop(&fits), 0);
+        harness_cleanup(&fits);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_32_clients_at_once),
                 cmocka_unit_test(test_connection_cap),
                 cmocka_unit_test(test_connection_cap_per_uid),
                 cmocka_unit_test(test_writes_across_idle_closes),
+                cmocka_unit_test(test_out_of_descriptors_backs_off),
+                cmocka_unit_test(test_max_connections_fits_descriptor_limit),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

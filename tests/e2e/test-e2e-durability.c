@@ -1,11 +1,14 @@
 /* test-e2e-durability.c — what an acknowledged write survives.
  *
  * kill -9 right after an acknowledged write keeps it; a burst of writes
- * killed mid-stream keeps every acknowledged one; SIGTERM exits 0 and a
+ * killed mid-stream keeps every acknowledged one; 100 kills during
+ * concurrent writes lose none, byte for byte; SIGTERM exits 0 and a
  * restart serves everything; the database and WAL never hold a value in
  * the clear, and neither does the daemon's log. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -107,6 +111,220 @@ static void test_kill9_during_burst(void **state) {
         harness_cleanup(&h);
 }
 
+#define KILL_ROUNDS 100
+#define KILL_WRITERS 4
+#define KILL_KEYS 8            /* per writer, overwritten in turn */
+#define KILL_FRESH_MAX 65536   /* per writer, each written once */
+#define KILL_ACKS_PER_ROUND 40 /* acknowledged writes before the kill, at least */
+
+/* Each writer owns its keys, so it alone knows what was acknowledged. */
+typedef struct KillWriter {
+        const Harness *h;
+        int index;
+        /* Overwritten keys: the version last acknowledged (or seen after a
+         * restart), and whether a write of the next was cut off. */
+        int64_t version[KILL_KEYS];
+        bool in_flight[KILL_KEYS];
+        int next_key;
+        /* Keys written once: 0 unwritten, 1 acknowledged, 2 cut off,
+         * 3 cut off and found absent. Those below n_checked were checked
+         * after a restart. */
+        unsigned char fresh[KILL_FRESH_MAX];
+        int n_fresh, n_checked;
+        bool fresh_turn;
+        long n_acked;
+        char error[200];
+} KillWriter;
+
+static atomic_bool killing;
+static atomic_long round_acks;
+
+/* The value written as `version` of a key: 1 to 2048 bytes that depend on
+ * the writer, the key and the version, so that any mix-up shows. */
+static size_t kill_value(const KillWriter *w, bool fresh, int key, int64_t version, uint8_t *buf) {
+        uint32_t x = 2166136261u;
+        uint32_t seed[4] = { (uint32_t) w->index, fresh, (uint32_t) key, (uint32_t) version };
+        for (int i = 0; i < 4; i++)
+                x = (x ^ seed[i]) * 16777619u;
+        size_t size = 1 + x % 2048;
+        for (size_t i = 0; i < size; i++) {
+                x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+                buf[i] = (uint8_t) x;
+        }
+        return size;
+}
+
+static void kill_name(bool fresh, int key, char *buf, size_t size) {
+        snprintf(buf, size, fresh ? "fresh-%d" : "key-%d", key);
+}
+
+static void kill_plugin(const KillWriter *w, char *buf, size_t size) {
+        snprintf(buf, size, "writer-%d", w->index);
+}
+
+/* Write until the daemon dies. A failure before the kill is a defect. */
+static void *kill_writer_run(void *userdata) {
+        KillWriter *w = userdata;
+        CvClient *c = NULL;
+        char plugin[32], name[32];
+        uint8_t value[2048];
+
+        kill_plugin(w, plugin, sizeof(plugin));
+        if (cv_client_new(w->h->socket_path, 5000, &c) < 0) {
+                snprintf(w->error, sizeof(w->error), "cannot connect");
+                return NULL;
+        }
+        for (;;) {
+                bool fresh = w->fresh_turn = !w->fresh_turn;
+                int key;
+                int64_t expected, v = 0;
+                if (fresh) {
+                        if (w->n_fresh == KILL_FRESH_MAX)
+                                continue;
+                        key = w->n_fresh++;
+                        w->fresh[key] = 2;
+                        expected = 1;
+                } else {
+                        key = w->next_key++ % KILL_KEYS;
+                        w->in_flight[key] = true;
+                        expected = w->version[key] + 1;
+                }
+                kill_name(fresh, key, name, sizeof(name));
+                size_t size = kill_value(w, fresh, key, expected, value);
+                if (cv_secret_put(c, plugin, name, value, size, &v) < 0) {
+                        if (!atomic_load(&killing))
+                                snprintf(w->error, sizeof(w->error), "put %s before the kill: %s %s", name,
+                                         cv_client_error_code(c), cv_client_error_message(c));
+                        break;
+                }
+                if (v != expected) {
+                        snprintf(w->error, sizeof(w->error), "put %s: version %lld, expected %lld", name, (long long) v,
+                                 (long long) expected);
+                        break;
+                }
+                if (fresh)
+                        w->fresh[key] = 1;
+                else {
+                        w->version[key] = v;
+                        w->in_flight[key] = false;
+                }
+                w->n_acked++;
+                atomic_fetch_add(&round_acks, 1);
+        }
+        cv_client_free(c);
+        return NULL;
+}
+
+/* One key after a restart: there, with the acknowledged version (or the
+ * next, if a write of it was cut off after its commit), byte for byte the
+ * value written as that version. Returns the version found, 0 if none. */
+static int64_t kill_check_key(CvClient *c, const KillWriter *w, bool fresh, int key, int64_t acked, bool cut_off) {
+        char plugin[32], name[32];
+        uint8_t value[2048];
+        CvSecret *s = NULL;
+
+        kill_plugin(w, plugin, sizeof(plugin));
+        kill_name(fresh, key, name, sizeof(name));
+        int r = cv_secret_get(c, plugin, name, &s);
+        if (r == -ENOENT && acked == 0)
+                return 0;
+        if (r < 0)
+                fail_msg("%s/%s (acknowledged version %lld) lost: %s", plugin, name, (long long) acked,
+                         cv_client_error_message(c));
+        if (s->version != acked && !(cut_off && s->version == acked + 1))
+                fail_msg("%s/%s: version %lld, acknowledged %lld%s", plugin, name, (long long) s->version,
+                         (long long) acked, cut_off ? " and one cut off" : "");
+        size_t size = kill_value(w, fresh, key, s->version, value);
+        if (s->value_size != size || memcmp(s->value, value, size) != 0)
+                fail_msg("%s/%s version %lld: value differs from the one written", plugin, name,
+                         (long long) s->version);
+        int64_t version = s->version;
+        cv_secret_free(s);
+        return version;
+}
+
+/* After a restart: every key a writer overwrites, and every key written
+ * once since the last check (all of them when `all`). */
+static void kill_check_writer(CvClient *c, KillWriter *w, bool all) {
+        for (int k = 0; k < KILL_KEYS; k++) {
+                w->version[k] = kill_check_key(c, w, false, k, w->version[k], w->in_flight[k]);
+                w->in_flight[k] = false;
+        }
+        for (int k = all ? 0 : w->n_checked; k < w->n_fresh; k++) {
+                if (w->fresh[k] == 1)
+                        kill_check_key(c, w, true, k, 1, false);
+                else if (w->fresh[k] == 2)
+                        w->fresh[k] = kill_check_key(c, w, true, k, 0, true) ? 1 : 3;
+        }
+        w->n_checked = w->n_fresh;
+}
+
+static long now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* KILL_WRITERS threads write (each its own keys, overwritten and new)
+ * while the daemon is killed with SIGKILL, KILL_ROUNDS times, at a random
+ * moment after at least KILL_ACKS_PER_ROUND acknowledgements. After each
+ * restart, everything acknowledged since the last one is read back and
+ * compared byte for byte; at the end, everything ever acknowledged. */
+static void test_kill9_during_concurrent_writes(void **state) {
+        (void) state;
+        static KillWriter writers[KILL_WRITERS];
+        pthread_t threads[KILL_WRITERS];
+        Harness h = {};
+        CvClient *c = NULL;
+        long total = 0, t0 = now_ms();
+        int rounds = KILL_ROUNDS / harness_time_scale();
+        unsigned seed = (unsigned) time(NULL);
+
+        if (rounds < 10)
+                rounds = 10;
+        print_message("seed %u, %d rounds\n", seed, rounds);
+        srand(seed);
+        memset(writers, 0, sizeof(writers));
+        assert_int_equal(harness_start(&h), 0);
+        for (int round = 0; round <= rounds; round++) {
+                if (round > 0) {
+                        assert_int_equal(harness_restart(&h), 0);
+                        assert_int_equal(cv_client_new(h.socket_path, 5000 * harness_time_scale(), &c), 0);
+                        for (int i = 0; i < KILL_WRITERS; i++)
+                                kill_check_writer(c, &writers[i], round == rounds);
+                        cv_client_free(c);
+                }
+                if (round == rounds)
+                        break;
+
+                atomic_store(&killing, false);
+                atomic_store(&round_acks, 0);
+                for (int i = 0; i < KILL_WRITERS; i++) {
+                        writers[i].h = &h;
+                        writers[i].index = i;
+                        assert_int_equal(pthread_create(&threads[i], NULL, kill_writer_run, &writers[i]), 0);
+                }
+                long deadline = now_ms() + 20000L * harness_time_scale();
+                while (atomic_load(&round_acks) < KILL_ACKS_PER_ROUND && now_ms() < deadline)
+                        usleep(1000);
+                usleep((useconds_t) (rand() % 20000));
+                atomic_store(&killing, true);
+                assert_int_equal(harness_kill(&h), 128 + 9);
+                for (int i = 0; i < KILL_WRITERS; i++) {
+                        pthread_join(threads[i], NULL);
+                        if (writers[i].error[0])
+                                fail_msg("round %d, writer %d: %s", round, i, writers[i].error);
+                }
+        }
+        for (int i = 0; i < KILL_WRITERS; i++)
+                total += writers[i].n_acked;
+        print_message("%d SIGKILLs, %ld acknowledged writes, all read back intact, in %ld ms\n", rounds, total,
+                      now_ms() - t0);
+        assert_true(total >= (long) rounds * KILL_ACKS_PER_ROUND);
+        assert_int_equal(harness_stop(&h), 0);
+        harness_cleanup(&h);
+}
+
 static void assert_file_lacks(const char *path, const char *needle) {
         char *data = NULL;
         size_t size = 0;
@@ -168,6 +386,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_kill9_after_ack_keeps_write),
                 cmocka_unit_test(test_kill9_during_burst),
+                cmocka_unit_test(test_kill9_during_concurrent_writes),
                 cmocka_unit_test(test_no_value_in_files_or_log),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

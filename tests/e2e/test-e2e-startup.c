@@ -4,7 +4,12 @@
  * key, the key is wrong (and then leaves the database byte-for-byte as it
  * was), the state directory is unusable, the database fails its integrity
  * check, the development key is present without --dev, the command line is
- * wrong, or another daemon serves the socket. SIGTERM exits 0. */
+ * wrong, or another daemon serves the socket. SIGTERM exits 0. A key file
+ * that is a FIFO is refused at once (it used to hang start-up), so is one
+ * owned by another user, and 32 hex digits (a 128-bit key that was read as
+ * 32 raw bytes). A state directory others can enter is tightened to 0700.
+ * Each refusal names the path and the system's cause (not "Input/output
+ * error"). Faults on a running daemon are in test-e2e-faults.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -64,6 +69,52 @@ static int run(const char *state_dir, const char *key, const char *socket, const
         return harness_run_daemon(argv, RUN_TIMEOUT_MS);
 }
 
+/* harness_run_daemon() with the daemon's stderr kept: the test's own stderr
+ * points at a file for the call, and CV_TEST_VERBOSE lets the harness pass
+ * it on. Returns the exit status; *ret_log is what the daemon said. */
+static int run_argv_logged(const char *const *argv, char **ret_log) {
+        char path[256], *data = NULL;
+        size_t size = 0;
+        const char *verbose = getenv("CV_TEST_VERBOSE");
+
+        snprintf(path, sizeof(path), "%s/refusal.log", h.dir);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        fflush(stderr);
+        int saved = dup(STDERR_FILENO);
+        assert_true(saved >= 0);
+        assert_true(dup2(fd, STDERR_FILENO) >= 0);
+        close(fd);
+        setenv("CV_TEST_VERBOSE", "1", 1);
+        int r = harness_run_daemon(argv, RUN_TIMEOUT_MS);
+        if (!verbose)
+                unsetenv("CV_TEST_VERBOSE");
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        assert_int_equal(harness_read_file(path, &data, &size), 0);
+        *ret_log = strndup(data, size);
+        free(data);
+        assert_non_null(*ret_log);
+        return r;
+}
+
+static int run_logged(const char *state_dir, const char *key, const char *socket, char **ret_log) {
+        const char *argv[] = {
+                harness_daemon_path(), "--state-dir", state_dir, "--root-key-file", key, "--socket", socket, NULL
+        };
+        return run_argv_logged(argv, ret_log);
+}
+
+/* The daemon's message holds every one of the strings (NULL-terminated). */
+static void assert_says(const char *log, ...) {
+        va_list ap;
+        va_start(ap, log);
+        for (const char *want; (want = va_arg(ap, const char *));)
+                if (!strstr(log, want))
+                        fail_msg("the daemon did not say '%s'; it said: %s", want, log);
+        va_end(ap);
+}
+
 static void write_file(const char *path, const void *data, size_t size, mode_t mode) {
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
         assert_true(fd >= 0);
@@ -88,6 +139,49 @@ static void test_unreadable_or_malformed_key(void **state) {
         snprintf(path, sizeof(path), "%s/public.key", h.dir);
         write_file(path, "0123456789abcdef0123456789abcdef", 32, 0644);
         assert_int_equal(run(h.state_dir, path, h.socket_path, NULL), EXIT_NO_KEY);
+}
+
+/* A FIFO as the key file: opening it for reading used to wait for a writer
+ * that never came, so start-up hung (and harness_run_daemon() timed out). */
+static void test_fifo_key(void **state) {
+        (void) state;
+        char path[256], *log = NULL;
+        snprintf(path, sizeof(path), "%s/fifo.key", h.dir);
+        assert_int_equal(mkfifo(path, 0600), 0);
+        assert_int_equal(run_logged(h.state_dir, path, h.socket_path, &log), EXIT_NO_KEY);
+        assert_says(log, path, "not a regular file", NULL);
+        free(log);
+}
+
+/* A key file another user owns: that user could swap in a key they know. */
+static void test_key_owned_by_another_user(void **state) {
+        (void) state;
+        char path[256], *log = NULL, *key = NULL;
+        size_t size = 0;
+
+        if (geteuid() != 0)
+                skip(); /* needs chown */
+        snprintf(path, sizeof(path), "%s/theirs.key", h.dir);
+        assert_int_equal(harness_read_file(h.key_file, &key, &size), 0);
+        write_file(path, key, size, 0600);
+        free(key);
+        assert_int_equal(chown(path, 65534, 65534), 0);
+        assert_int_equal(run_logged(h.state_dir, path, h.socket_path, &log), EXIT_NO_KEY);
+        assert_says(log, path, "owned by uid 65534", NULL);
+        free(log);
+}
+
+/* 32 hex digits are a 128-bit key; they used to be read as 32 raw bytes,
+ * so such a vault started (here: on the existing one, with a key that
+ * does not match, exit 4). Hex text must be 64 digits. */
+static void test_hex_key_of_32_digits(void **state) {
+        (void) state;
+        char path[256], *log = NULL;
+        snprintf(path, sizeof(path), "%s/short-hex.key", h.dir);
+        write_file(path, "0123456789abcdef0123456789abcdef", 32, 0600);
+        assert_int_equal(run_logged(h.state_dir, path, h.socket_path, &log), EXIT_NO_KEY);
+        assert_says(log, path, "64 hex digits", NULL);
+        free(log);
 }
 
 static void test_wrong_key_changes_nothing(void **state) {
@@ -125,6 +219,78 @@ static void test_state_dir_unusable(void **state) {
         write_file(path, "x", 1, 0600);
         assert_int_equal(run(path, h.key_file, h.socket_path, NULL), EXIT_STATE_DIR);
         assert_int_equal(run("/proc/credvault-cannot-exist", h.key_file, h.socket_path, NULL), EXIT_STATE_DIR);
+}
+
+/* A state directory others can enter or write is tightened to 0700 (and
+ * said so), before the key or the database is touched. */
+static void test_state_dir_mode_tightened(void **state) {
+        (void) state;
+        const mode_t modes[] = { 0755, 0777, 0750, 0701 };
+        struct stat st;
+
+        for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+                char *log = NULL, want[32];
+                assert_int_equal(chmod(h.state_dir, modes[i]), 0);
+                assert_int_equal(harness_restart(&h), 0);
+                assert_int_equal(stat(h.state_dir, &st), 0);
+                assert_int_equal(st.st_mode & 07777, 0700);
+                assert_int_equal(harness_stop(&h), 0);
+                size_t size = 0;
+                assert_int_equal(harness_read_file(h.log_file, &log, &size), 0);
+                char *text = strndup(log, size);
+                free(log);
+                snprintf(want, sizeof(want), "mode %04o", (unsigned) modes[i]);
+                assert_says(text, h.state_dir, want, "0700", NULL);
+                free(text);
+        }
+}
+
+/* Each start-up failure names the path and the system's own cause, with
+ * its documented status: they all used to say "Input/output error". */
+static void test_refusals_name_path_and_cause(void **state) {
+        (void) state;
+        char dir[256], db[300], key[300], *log = NULL, *data = NULL;
+        size_t size = 0;
+
+        /* The database is a directory. */
+        snprintf(dir, sizeof(dir), "%s/dir-db", h.dir);
+        snprintf(db, sizeof(db), "%s/credvault.db", dir);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        assert_int_equal(mkdir(db, 0700), 0);
+        assert_int_equal(run_logged(dir, h.key_file, h.socket_path, &log), EXIT_STATE_DIR);
+        assert_says(log, db, "Is a directory", NULL);
+        free(log);
+
+        /* The database cannot be read by the daemon's user: run it as
+         * nobody, with a state directory and key of its own. */
+        if (geteuid() != 0)
+                skip(); /* needs a second user */
+        assert_int_equal(chmod(h.dir, 0711), 0);
+        snprintf(dir, sizeof(dir), "%s/nobody-state", h.dir);
+        snprintf(db, sizeof(db), "%s/credvault.db", dir);
+        snprintf(key, sizeof(key), "%s/nobody.key", h.dir);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        assert_int_equal(chown(dir, 65534, 65534), 0);
+        assert_int_equal(harness_read_file(h.key_file, &data, &size), 0);
+        write_file(key, data, size, 0600);
+        free(data);
+        assert_int_equal(chown(key, 65534, 65534), 0);
+        write_file(db, "", 0, 0600); /* root's */
+        const char *argv[] = { "setpriv",
+                               "--reuid=65534",
+                               "--regid=65534",
+                               "--clear-groups",
+                               harness_daemon_path(),
+                               "--state-dir",
+                               dir,
+                               "--root-key-file",
+                               key,
+                               "--socket",
+                               h.socket_path,
+                               NULL };
+        assert_int_equal(run_argv_logged(argv, &log), EXIT_STATE_DIR);
+        assert_says(log, db, "Permission denied", NULL);
+        free(log);
 }
 
 static void test_corrupt_database(void **state) {
@@ -208,8 +374,13 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_no_key, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unreadable_or_malformed_key, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fifo_key, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_key_owned_by_another_user, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_hex_key_of_32_digits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_wrong_key_changes_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_state_dir_unusable, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_state_dir_mode_tightened, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_refusals_name_path_and_cause, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt_database, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_damaged_page, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dev_key_needs_dev, setup, teardown),

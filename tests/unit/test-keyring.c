@@ -11,10 +11,19 @@
  * flipped byte or a version already in the ring are -EUCLEAN and add
  * nothing; keyring_complete() wants a primary KEK (-EUCLEAN) and an index
  * key (-ENOKEY); the key-check value is deterministic, pinned by a known
- * answer, differs between keys, and keyring_root_matches() takes only the
- * right one; the index key round-trips under the same root and is another
- * key than the KEKs; the compare key is random per keyring. Storing the
- * wrapped keys is the vault's job: see test-vault.c. */
+ * answer (label "credvault key-check v2"), differs between keys, and
+ * keyring_root_matches() tells the right one from a wrong one, and the
+ * right root key's check of a vault from before metadata MACs (label v1)
+ * as such; the index key round-trips under the same root and is another
+ * key than the KEKs; the compare key is random per keyring; the MAC key
+ * round-trips, is refused wrapped as another key (and another key wrapped
+ * as it), and keyring_mac() is pinned by a known answer (field encoding
+ * checked with Python's hashlib, short fields in one buffer and a long
+ * one streamed), tells an absent field from an empty one and a field
+ * boundary moved, differs per MAC key, and keyring_mac_check() takes only
+ * the exact MAC (-EUCLEAN for a flipped byte or another size, -ENOKEY
+ * without a MAC key). Storing the wrapped keys is the vault's job: see
+ * test-vault.c. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -433,56 +442,81 @@ static void test_key_check_value(void **state) {
         assert_memory_not_equal(a1, key_a, KEY_CHECK_SIZE);
 
         /* Known answer: BLAKE2b-256 keyed with the root key 00..1f over the
-         * label "credvault key-check v1" (checked with Python's hashlib). */
+         * label "credvault key-check v2" (checked with Python's hashlib). */
         uint8_t k[ROOT_KEY_SIZE], got[KEY_CHECK_SIZE];
         bytes_counting(k, sizeof(k), 0);
         keyring_key_check(k, got);
         char *hex = hex_of(got, sizeof(got));
-        assert_string_equal(hex, "67f33e7a0fd3628b3ad4f7c776e7bef4ed920b715ae240ed9a37675ab091c34f");
+        assert_string_equal(hex, "8f741da534103385e58b16a71e13904975944a8b25d4b962800cb830898f1e67");
         free(hex);
 
         /* A keyring's own check is its root key's. */
         Keyring *kr = keyring_under(k);
         keyring_root_check(kr, got);
         hex = hex_of(got, sizeof(got));
-        assert_string_equal(hex, "67f33e7a0fd3628b3ad4f7c776e7bef4ed920b715ae240ed9a37675ab091c34f");
+        assert_string_equal(hex, "8f741da534103385e58b16a71e13904975944a8b25d4b962800cb830898f1e67");
         free(hex);
+        /* The same of label v1, as vaults from before metadata MACs hold
+         * it (67f33e7a...c34f by hashlib): this key's, of that kind. */
+        static const uint8_t v1[KEY_CHECK_SIZE] = {
+                0x67, 0xf3, 0x3e, 0x7a, 0x0f, 0xd3, 0x62, 0x8b, 0x3a, 0xd4, 0xf7, 0xc7, 0x76, 0xe7, 0xbe, 0xf4,
+                0xed, 0x92, 0x0b, 0x71, 0x5a, 0xe2, 0x40, 0xed, 0x9a, 0x37, 0x67, 0x5a, 0xb0, 0x91, 0xc3, 0x4f,
+        };
+        assert_int_equal(keyring_root_matches(kr, v1, sizeof(v1)), KEY_CHECK_V1);
+        assert_int_equal(keyring_root_matches(kr, got, sizeof(got)), KEY_CHECK_CURRENT);
         keyring_free(kr);
+}
+
+/* The key-check value of label v1, as a vault from before metadata MACs
+ * stored it. */
+static void key_check_v1(const uint8_t root[static ROOT_KEY_SIZE], uint8_t ret[static KEY_CHECK_SIZE]) {
+        crypto_generichash(ret, KEY_CHECK_SIZE, (const uint8_t *) "credvault key-check v1", 22, root, ROOT_KEY_SIZE);
 }
 
 static void test_root_matches(void **state) {
         (void) state;
         uint8_t check_a[KEY_CHECK_SIZE], check_b[KEY_CHECK_SIZE], longer[KEY_CHECK_SIZE + 1];
+        uint8_t v1_a[KEY_CHECK_SIZE], v1_b[KEY_CHECK_SIZE];
 
         keyring_key_check(key_a, check_a);
         keyring_key_check(key_b, check_b);
+        key_check_v1(key_a, v1_a);
+        key_check_v1(key_b, v1_b);
         Keyring *a = keyring_under(key_a), *b = keyring_under(key_b);
 
-        assert_true(keyring_root_matches(a, check_a, sizeof(check_a)));
-        assert_true(keyring_root_matches(b, check_b, sizeof(check_b)));
-        assert_false(keyring_root_matches(a, check_b, sizeof(check_b)));
-        assert_false(keyring_root_matches(b, check_a, sizeof(check_a)));
+        assert_int_equal(keyring_root_matches(a, check_a, sizeof(check_a)), KEY_CHECK_CURRENT);
+        assert_int_equal(keyring_root_matches(b, check_b, sizeof(check_b)), KEY_CHECK_CURRENT);
+        assert_int_equal(keyring_root_matches(a, check_b, sizeof(check_b)), KEY_CHECK_WRONG);
+        assert_int_equal(keyring_root_matches(b, check_a, sizeof(check_a)), KEY_CHECK_WRONG);
+        /* Label v1: the right key's is told apart, another key's is wrong. */
+        assert_int_equal(keyring_root_matches(a, v1_a, sizeof(v1_a)), KEY_CHECK_V1);
+        assert_int_equal(keyring_root_matches(a, v1_b, sizeof(v1_b)), KEY_CHECK_WRONG);
+        assert_int_equal(keyring_root_matches(b, v1_a, sizeof(v1_a)), KEY_CHECK_WRONG);
 
-        /* Any flipped byte. */
+        /* Any flipped byte, of either kind. */
         for (size_t i = 0; i < KEY_CHECK_SIZE; i++) {
                 check_a[i] ^= 0x01;
-                if (keyring_root_matches(a, check_a, sizeof(check_a)))
+                v1_a[i] ^= 0x01;
+                if (keyring_root_matches(a, check_a, sizeof(check_a)) != KEY_CHECK_WRONG ||
+                    keyring_root_matches(a, v1_a, sizeof(v1_a)) != KEY_CHECK_WRONG)
                         fail_msg("byte %zu flipped: matches", i);
                 check_a[i] ^= 0x01;
+                v1_a[i] ^= 0x01;
         }
         /* Wrong sizes: a prefix of the right value, or more than it. */
-        assert_false(keyring_root_matches(a, check_a, 0));
-        assert_false(keyring_root_matches(a, check_a, 1));
-        assert_false(keyring_root_matches(a, check_a, KEY_CHECK_SIZE - 1));
+        assert_int_equal(keyring_root_matches(a, check_a, 0), KEY_CHECK_WRONG);
+        assert_int_equal(keyring_root_matches(a, check_a, 1), KEY_CHECK_WRONG);
+        assert_int_equal(keyring_root_matches(a, check_a, KEY_CHECK_SIZE - 1), KEY_CHECK_WRONG);
+        assert_int_equal(keyring_root_matches(a, v1_a, KEY_CHECK_SIZE - 1), KEY_CHECK_WRONG);
         memcpy(longer, check_a, KEY_CHECK_SIZE);
         longer[KEY_CHECK_SIZE] = 0;
-        assert_false(keyring_root_matches(a, longer, sizeof(longer)));
+        assert_int_equal(keyring_root_matches(a, longer, sizeof(longer)), KEY_CHECK_WRONG);
         /* All zeros (a wiped value) is no one's. */
         uint8_t zero[KEY_CHECK_SIZE] = {};
-        assert_false(keyring_root_matches(a, zero, sizeof(zero)));
+        assert_int_equal(keyring_root_matches(a, zero, sizeof(zero)), KEY_CHECK_WRONG);
         /* The root key itself is not its check. */
-        assert_false(keyring_root_matches(a, key_a, ROOT_KEY_SIZE));
-        assert_true(keyring_root_matches(a, check_a, sizeof(check_a)));
+        assert_int_equal(keyring_root_matches(a, key_a, ROOT_KEY_SIZE), KEY_CHECK_WRONG);
+        assert_int_equal(keyring_root_matches(a, check_a, sizeof(check_a)), KEY_CHECK_CURRENT);
         keyring_free(a);
         keyring_free(b);
 }
@@ -537,6 +571,132 @@ static void test_compare_key_per_keyring(void **state) {
         keyring_free(c);
 }
 
+static void test_mac_key_round_trip(void **state) {
+        (void) state;
+        uint8_t w1[KEK_WRAPPED_SIZE], w2[KEK_WRAPPED_SIZE], idx[KEK_WRAPPED_SIZE], kek[KEK_WRAPPED_SIZE];
+        uint8_t mac_a[KEYRING_MAC_SIZE], mac_b[KEYRING_MAC_SIZE];
+        const MacField f[] = { { "label", 5 }, { "x", 1 } };
+
+        Keyring *a = keyring_under(key_a), *b = keyring_under(key_a), *c = keyring_under(key_b);
+        assert_false(keyring_has_mac_key(a));
+        assert_int_equal(keyring_mac(a, f, ELEMENTSOF(f), mac_a), -ENOKEY);
+        assert_int_equal(keyring_mac_key_create(a, w1), 0);
+        assert_true(keyring_has_mac_key(a));
+        assert_int_equal(keyring_mac_key_unwrap(b, w1, sizeof(w1)), 0);
+        assert_int_equal(keyring_mac(a, f, ELEMENTSOF(f), mac_a), 0);
+        assert_int_equal(keyring_mac(b, f, ELEMENTSOF(f), mac_b), 0);
+        assert_memory_equal(mac_a, mac_b, sizeof(mac_a));
+        /* It is the test's format: the test opens it as "credvault mac v1". */
+        uint8_t key[KEK_SIZE];
+        assert_int_equal(test_key_unwrap(TEST_MAC_KEY_LABEL, key_a, 1, w1, key), 0);
+        assert_int_equal(test_key_unwrap(TEST_INDEX_KEY_LABEL, key_a, 1, w1, key), -1);
+        sodium_memzero(key, sizeof(key));
+
+        /* Another root key; the index key's or a KEK's wrapping in its
+         * place; a MAC key's wrapping as the index key: all refused, and a
+         * refused unwrap leaves no MAC key. */
+        assert_int_equal(keyring_mac_key_unwrap(c, w1, sizeof(w1)), -EUCLEAN);
+        assert_false(keyring_has_mac_key(c));
+        assert_int_equal(keyring_index_key_create(a, idx), 0);
+        assert_int_equal(keyring_kek_create(a, 1, kek), 0);
+        assert_int_equal(keyring_mac_key_unwrap(b, idx, sizeof(idx)), -EUCLEAN);
+        assert_false(keyring_has_mac_key(b));
+        assert_int_equal(keyring_mac_key_unwrap(b, kek, sizeof(kek)), -EUCLEAN);
+        assert_int_equal(keyring_index_key_unwrap(b, w1, sizeof(w1)), -EUCLEAN);
+        assert_int_equal(keyring_mac_key_unwrap(b, w1, sizeof(w1) - 1), -EUCLEAN);
+        for (size_t pos = 0; pos < sizeof(w1); pos += 7) {
+                w1[pos] ^= 0x04;
+                assert_int_equal(keyring_mac_key_unwrap(b, w1, sizeof(w1)), -EUCLEAN);
+                w1[pos] ^= 0x04;
+        }
+
+        /* Created again: another key, other MACs. */
+        assert_int_equal(keyring_mac_key_create(c, w2), 0);
+        assert_int_equal(keyring_mac(c, f, ELEMENTSOF(f), mac_b), 0);
+        assert_memory_not_equal(mac_a, mac_b, sizeof(mac_a));
+        /* complete() takes it along (read-only) and still computes. */
+        assert_int_equal(keyring_complete(a), 0);
+        assert_int_equal(keyring_mac(a, f, ELEMENTSOF(f), mac_b), 0);
+        assert_memory_equal(mac_a, mac_b, sizeof(mac_a));
+        keyring_free(a);
+        keyring_free(b);
+        keyring_free(c);
+}
+
+/* A keyring whose MAC key is 40..5f. */
+static Keyring *keyring_known_mac_key(void) {
+        uint8_t key[KEK_SIZE], nonce[24] = { 9 }, wrapped[TEST_KEK_WRAPPED_SIZE];
+        Keyring *k = keyring_under(key_a);
+        bytes_counting(key, sizeof(key), 0x40);
+        test_key_wrap(TEST_MAC_KEY_LABEL, key_a, 1, key, nonce, wrapped);
+        assert_int_equal(keyring_mac_key_unwrap(k, wrapped, sizeof(wrapped)), 0);
+        return k;
+}
+
+static void mac_hex(const Keyring *k, const MacField *f, size_t n, char ret[static 2 * KEYRING_MAC_SIZE + 1]) {
+        uint8_t mac[KEYRING_MAC_SIZE];
+        assert_int_equal(keyring_mac(k, f, n, mac), 0);
+        char *hex = hex_of(mac, sizeof(mac));
+        memcpy(ret, hex, 2 * KEYRING_MAC_SIZE + 1);
+        free(hex);
+}
+
+static void test_mac(void **state) {
+        (void) state;
+        const uint8_t seven[8] = { 0, 0, 0, 0, 0, 0, 0, 7 };
+        char got[2 * KEYRING_MAC_SIZE + 1], other[2 * KEYRING_MAC_SIZE + 1];
+        uint8_t mac[KEYRING_MAC_SIZE];
+
+        Keyring *k = keyring_known_mac_key();
+        /* Known answer: BLAKE2b-256 keyed with 40..5f over be32(5) |
+         * be32(5) "label" | be32(3) "abc" | ffffffff | be32(0) | be32(8)
+         * be64(7), by Python's hashlib. */
+        const MacField f[] = { { "label", 5 }, { "abc", 3 }, { NULL, 0 }, { "", 0 }, { seven, 8 } };
+        mac_hex(k, f, ELEMENTSOF(f), got);
+        assert_string_equal(got, "60665b128678aa2fbc35dad1aa89fa1d60fff8313f6d6b74fa40140807c27d47");
+        /* A long field (hashed in pieces rather than in one buffer): the
+         * same encoding, be32(3) | be32(5) "label" | be32(600) "xx..." |
+         * ffffffff. */
+        char *long_field = malloc(600);
+        assert_non_null(long_field);
+        memset(long_field, 'x', 600);
+        const MacField g[] = { { "label", 5 }, { long_field, 600 }, { NULL, 0 } };
+        mac_hex(k, g, ELEMENTSOF(g), other);
+        assert_string_equal(other, "3d788ee9b38955d191f13be63ed6b0657f68fc3e63d386bb458be5206b6daaa0");
+        free(long_field);
+
+        /* Absent is not empty; a moved boundary, another order or one
+         * field fewer is another MAC. */
+        const MacField empty_for_absent[] = { { "label", 5 }, { "abc", 3 }, { "", 0 }, { "", 0 }, { seven, 8 } };
+        mac_hex(k, empty_for_absent, ELEMENTSOF(empty_for_absent), other);
+        assert_string_not_equal(got, other);
+        const MacField moved[] = { { "label", 5 }, { "ab", 2 }, { NULL, 0 }, { "c", 1 }, { seven, 8 } };
+        mac_hex(k, moved, ELEMENTSOF(moved), other);
+        assert_string_not_equal(got, other);
+        const MacField swapped[] = { { "label", 5 }, { "abc", 3 }, { "", 0 }, { NULL, 0 }, { seven, 8 } };
+        mac_hex(k, swapped, ELEMENTSOF(swapped), other);
+        assert_string_not_equal(got, other);
+        mac_hex(k, f, ELEMENTSOF(f) - 1, other);
+        assert_string_not_equal(got, other);
+
+        /* The check takes the exact MAC only. */
+        assert_int_equal(keyring_mac(k, f, ELEMENTSOF(f), mac), 0);
+        assert_int_equal(keyring_mac_check(k, f, ELEMENTSOF(f), mac, sizeof(mac)), 0);
+        assert_int_equal(keyring_mac_check(k, moved, ELEMENTSOF(moved), mac, sizeof(mac)), -EUCLEAN);
+        for (size_t i = 0; i < sizeof(mac); i++) {
+                mac[i] ^= 0x80;
+                if (keyring_mac_check(k, f, ELEMENTSOF(f), mac, sizeof(mac)) != -EUCLEAN)
+                        fail_msg("byte %zu flipped: checks", i);
+                mac[i] ^= 0x80;
+        }
+        assert_int_equal(keyring_mac_check(k, f, ELEMENTSOF(f), mac, sizeof(mac) - 1), -EUCLEAN);
+        assert_int_equal(keyring_mac_check(k, f, ELEMENTSOF(f), NULL, 0), -EUCLEAN);
+        Keyring *none = keyring_under(key_a);
+        assert_int_equal(keyring_mac_check(none, f, ELEMENTSOF(f), mac, sizeof(mac)), -ENOKEY);
+        keyring_free(none);
+        keyring_free(k);
+}
+
 int main(void) {
         if (sodium_init() < 0)
                 return 1;
@@ -559,6 +719,8 @@ int main(void) {
                 cmocka_unit_test(test_root_matches),
                 cmocka_unit_test(test_index_key_round_trip),
                 cmocka_unit_test(test_compare_key_per_keyring),
+                cmocka_unit_test(test_mac_key_round_trip),
+                cmocka_unit_test(test_mac),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,12 +2,18 @@
  *
  * Shows: a key file of exactly 32 raw bytes, or of 64 hex digits with or
  * without a trailing newline, gives those 32 bytes; 31 or 33 bytes, 63 or 65
- * hex digits, non-hex text, an empty or a big file are -EBADMSG; a file
- * others can read is -EPERM whatever it holds (group-readable is allowed); a
- * missing file is -ENOENT; rootkey_generate() makes a 0600 file of 32 random
- * bytes, even under a permissive umask, that reads back, and never
- * overwrites: a second generate is -EEXIST and leaves the key as it was. */
+ * hex digits, non-hex text, an empty or a big file are -EBADMSG, and so is
+ * hex text of any other length, above all 32 hex digits (a 128-bit key
+ * that must not pass for 32 raw bytes); a file others can read is -EPERM
+ * whatever it holds (group-readable is allowed), and so is a file owned by
+ * a user other than the reader or root; a directory is -EISDIR and a FIFO
+ * or a device -EBADFD, at once, without waiting for a writer; a missing
+ * file is -ENOENT; rootkey_generate() makes a 0600 file of 32 random bytes,
+ * even under a permissive umask, that reads back, and never overwrites: a
+ * second generate is -EEXIST and leaves the key as it was. */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -78,10 +86,34 @@ static void test_raw_32_bytes(void **state) {
         write_key_file(d->key, raw, sizeof(raw));
         assert_reads(d->key, raw);
 
-        /* Bytes that look like text or end in a newline are still raw. */
-        memcpy(raw, "0123456789abcdef0123456789abcde\n", ROOT_KEY_SIZE);
+        /* Bytes that look like text, but not like hex digits, or end in a
+         * newline are still raw. */
+        memcpy(raw, "correct horse battery staple!!\r\n", ROOT_KEY_SIZE);
         write_key_file(d->key, raw, sizeof(raw));
         assert_reads(d->key, raw);
+        memcpy(raw, "0123456789abcdef0123456789abcdeg", ROOT_KEY_SIZE);
+        write_key_file(d->key, raw, sizeof(raw));
+        assert_reads(d->key, raw);
+}
+
+/* Hex text is read as hex, so it must be 64 digits: 32 hex digits are a
+ * 128-bit key, which must not be taken as 32 raw bytes (that was a root
+ * key of half the strength its owner thought). */
+static void test_hex_of_another_length(void **state) {
+        Dir *d = *state;
+        static const char *const texts[] = {
+                "0123456789abcdef0123456789abcdef",   "0123456789ABCDEF0123456789ABCDEF",
+                "0123456789abcdef0123456789abcde\n",  "0123456789abcdef0123456789abcd\r\n",
+                "0123456789abcdef0123456789abcdef\n", "0123456789abcdef",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
+                write_key_file(d->key, texts[i], strlen(texts[i]));
+                uint8_t *key = NULL;
+                int r = rootkey_read(d->key, &key);
+                if (r != -EBADMSG)
+                        fail_msg("'%s': want -EBADMSG, got %d", texts[i], r);
+                assert_null(key);
+        }
 }
 
 static void test_hex_64(void **state) {
@@ -150,7 +182,71 @@ static void test_bad_content(void **state) {
         assert_read_fails(d->key, -EBADMSG);
 
         /* Not a regular file. */
-        assert_read_fails(d->path, -EBADMSG);
+        assert_read_fails(d->path, -EISDIR);
+}
+
+/* A FIFO where the key should be: refused at once. Opening it for reading
+ * used to wait for a writer, and start-up with it, forever; the alarm
+ * turns such a hang into a failure. */
+static void test_fifo_or_device(void **state) {
+        Dir *d = *state;
+
+        assert_int_equal(mkfifo(d->key, 0600), 0);
+        alarm(10);
+        assert_read_fails(d->key, -EBADFD);
+        alarm(0);
+        assert_read_fails("/dev/null", -EBADFD);
+}
+
+/* Run rootkey_read() in a child as uid/gid; its exit status is the result
+ * (0, or the negated errno). */
+static int read_as(const char *path, uid_t uid, gid_t gid) {
+        int status;
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                uint8_t *key = NULL;
+                if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+                        _exit(100);
+                int r = rootkey_read(path, &key);
+                rootkey_free(key);
+                _exit(r < 0 ? -r : 0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_not_equal(WEXITSTATUS(status), 100);
+        return -WEXITSTATUS(status);
+}
+
+/* A key file owned by another user is refused: that user could replace it
+ * with a key they know (or read it, whatever its mode says now). Root's
+ * files are allowed: root can do all of that anyway, and systemd writes
+ * credentials as root. */
+static void test_owner(void **state) {
+        Dir *d = *state;
+        const uid_t nobody = 65534, other = 4242;
+
+        if (geteuid() != 0)
+                skip(); /* needs chown and a second user */
+        assert_int_equal(chmod(d->path, 0711), 0);
+        write_key_file(d->key, hex_key, strlen(hex_key));
+
+        /* Read by root: its own file, and a file another user owns. */
+        uint8_t want[ROOT_KEY_SIZE];
+        for (size_t i = 0; i < ROOT_KEY_SIZE; i++)
+                want[i] = (uint8_t) i;
+        assert_reads(d->key, want);
+        assert_int_equal(chown(d->key, nobody, nobody), 0);
+        assert_read_fails(d->key, -EPERM);
+
+        /* Read by nobody: its own file, root's (group-readable for it), and
+         * not another user's. */
+        assert_int_equal(read_as(d->key, nobody, nobody), 0);
+        assert_int_equal(chown(d->key, 0, nobody), 0);
+        assert_int_equal(chmod(d->key, 0640), 0);
+        assert_int_equal(read_as(d->key, nobody, nobody), 0);
+        assert_int_equal(chown(d->key, other, nobody), 0);
+        assert_int_equal(read_as(d->key, nobody, nobody), -EPERM);
 }
 
 static void test_readable_by_others(void **state) {
@@ -255,6 +351,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_raw_32_bytes, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_hex_64, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_bad_content, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_hex_of_another_length, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_fifo_or_device, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_owner, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_readable_by_others, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_writable_by_others, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_missing, setup_dir, teardown_dir),

@@ -130,25 +130,25 @@ static void test_token_state_cache(void **state) {
         put_record(s, RECORD_TOKEN, "p", "u", 1, 100, "sealed");
         assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
         assert_string_equal(st.lease_id, "");
-        assert_int_equal(store_token_lease_set(s, "p", "u", LEASE_1, 5000, 1), 0);
+        assert_int_equal(store_token_lease_set(s, "p", "u", LEASE_1, 5000, 1, NULL), 0);
         assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
         assert_string_equal(st.lease_id, LEASE_1);
         assert_int_equal(st.lease_until, 5000);
 
         assert_int_equal(store_begin(s), 0);
-        assert_int_equal(store_token_release(s, "p", "u", true), 0);
+        assert_int_equal(store_token_release(s, "p", "u", true, NULL), 0);
         store_rollback(s);
         assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
         assert_false(st.reauth_required);
         assert_int_equal(st.lease_until, 5000);
 
-        assert_int_equal(store_token_release(s, "p", "u", true), 0);
+        assert_int_equal(store_token_release(s, "p", "u", true, NULL), 0);
         assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
         assert_true(st.reauth_required);
         assert_string_equal(st.lease_id, "");
 
         put_record(s, RECORD_TOKEN, "p", "u", 2, 101, "sealed2");
-        assert_int_equal(store_token_reset(s, "p", "u"), 0);
+        assert_int_equal(store_token_reset(s, "p", "u", NULL), 0);
         assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
         assert_false(st.reauth_required);
         assert_int_equal(st.version, 2);
@@ -166,7 +166,7 @@ static void test_token_state_and_record(void **state) {
         put_record(s, RECORD_TOKEN, "p", "u", 1, 100, "v1");
         assert_sealed(s, RECORD_TOKEN, "p", "u", "v1");
         assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
-        assert_int_equal(store_token_lease_set(s, "p", "u", LEASE_1, 5000, 1), 0);
+        assert_int_equal(store_token_lease_set(s, "p", "u", LEASE_1, 5000, 1, NULL), 0);
         assert_sealed(s, RECORD_TOKEN, "p", "u", "v1");
         assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
         assert_string_equal(st.lease_id, LEASE_1);
@@ -175,7 +175,7 @@ static void test_token_state_and_record(void **state) {
         assert_int_equal(st.version, 2);
         assert_string_equal(st.lease_id, LEASE_1); /* the put keeps the lease */
         assert_sealed(s, RECORD_TOKEN, "p", "u", "v2");
-        assert_int_equal(store_token_reset(s, "p", "u"), 0);
+        assert_int_equal(store_token_reset(s, "p", "u", NULL), 0);
         assert_sealed(s, RECORD_TOKEN, "p", "u", "v2");
         assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
         assert_string_equal(st.lease_id, "");
@@ -192,7 +192,7 @@ static void test_token_state_rolled_back_after_read(void **state) {
         assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
 
         assert_int_equal(store_begin(s), 0);
-        assert_int_equal(store_token_lease_set(s, "p", "u", LEASE_1, 5000, 1), 0);
+        assert_int_equal(store_token_lease_set(s, "p", "u", LEASE_1, 5000, 1, NULL), 0);
         assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
         assert_string_equal(st.lease_id, LEASE_1); /* inside: the lease */
         store_rollback(s);
@@ -201,7 +201,7 @@ static void test_token_state_rolled_back_after_read(void **state) {
         assert_int_equal(st.lease_until, 0);
 
         assert_int_equal(store_begin(s), 0);
-        assert_int_equal(store_token_release(s, "p", "u", true), 0);
+        assert_int_equal(store_token_release(s, "p", "u", true, NULL), 0);
         assert_int_equal(store_token_state_get(s, "p", "u", &st), 0);
         assert_true(st.reauth_required);
         store_rollback(s);
@@ -280,7 +280,7 @@ static void test_uncacheable(void **state) {
         assert_int_equal(store_token_state_get(s, "p", long_name, &st), 0);
         put_record(s, RECORD_SECRET, long_plugin, "n", 2, 2, "two");
         put_record(s, RECORD_TOKEN, "p", long_name, 2, 2, "two");
-        assert_int_equal(store_token_lease_set(s, "p", long_name, LEASE_1, 77, 2), 0);
+        assert_int_equal(store_token_lease_set(s, "p", long_name, LEASE_1, 77, 2, NULL), 0);
         assert_sealed(s, RECORD_SECRET, long_plugin, "n", "two");
         assert_sealed(s, RECORD_TOKEN, "p", long_name, "two");
         assert_int_equal(store_token_state_get(s, "p", long_name, &st), 0);

@@ -6,14 +6,17 @@
  * refused; list is in name order and pages with the after cursor;
  * store_plugin_delete_all() removes the registration and every secret,
  * token set and API key (with its index row) of that plugin and of no
- * other, counts each, and is -ENOENT when there was nothing;
- * store_plugin_scheme() is bearer for an unregistered plugin, reads the
- * auth_scheme column, is remembered, and follows every put and delete of
- * the row (200 names over its 64 slots, each its own; a rolled-back put or
- * delete leaves the committed scheme); migration 3 fills auth_scheme from
- * a version-2 database's auth blocks; store_secret_names() matches a
- * prefix literally (no LIKE wildcards) in order; the per-plugin counts
- * count. */
+ * other, counts each, and is -ENOENT when there was nothing; the row's
+ * MAC is kept as the opaque bytes given (none is NULL, and a blob of
+ * another size is reported with its size), returned by get and list,
+ * replaced alone by store_plugin_mac_set() (-ENOENT without a row);
+ * migration 3 fills auth_scheme from a version-2 database's auth blocks,
+ * and migration 4 adds the MAC column, NULL in the rows it finds;
+ * store_secret_names() matches a prefix literally (no LIKE wildcards) in
+ * order; the per-plugin counts count; store_is_empty() is true only while
+ * no secret, token set, API key, index row or plugin row is there (KEK and
+ * meta rows do not count). (The scheme secret.verify reads is
+ * remembered by the vault, from checked rows: test-vault-credential.c.) */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,11 +44,19 @@ static StoredPlugin plugin_row(const char *name, AuthScheme scheme, int64_t vers
         };
 }
 
+/* The scheme of the plugin's row. */
 static AuthScheme scheme_of(Store *s, const char *name) {
-        AuthScheme scheme = 99;
-        assert_int_equal(store_plugin_scheme(s, name, &scheme), 0);
-        assert_true(scheme == AUTH_SCHEME_BEARER || scheme == AUTH_SCHEME_BASIC);
+        StoredPlugin got = {};
+        assert_int_equal(store_plugin_get(s, name, &got), 0);
+        AuthScheme scheme = got.scheme;
+        stored_plugin_done(&got);
         return scheme;
+}
+
+static RecordMac mac_of(uint8_t fill) {
+        RecordMac m = { .size = RECORD_MAC_SIZE };
+        memset(m.bytes, fill, sizeof(m.bytes));
+        return m;
 }
 
 static void test_put_get(void **state) {
@@ -305,121 +316,52 @@ static void test_delete_all_rolled_back(void **state) {
         assert_int_equal(scheme_of(f->store, "p"), AUTH_SCHEME_BASIC);
 }
 
-/* The remembered scheme follows the plugin row through every change. */
-static void test_scheme_follows_plugin_row(void **state) {
+/* The MAC is opaque bytes beside the row: kept, returned, replaced. */
+static void test_mac_kept(void **state) {
         Fixture *f = *state;
-        Store *s = f->store;
-        PluginRemoved removed;
-
-        assert_int_equal(scheme_of(s, "svc"), AUTH_SCHEME_BEARER); /* not registered */
-        StoredPlugin p = plugin_row("svc", AUTH_SCHEME_BASIC, 1, 100);
-        assert_int_equal(store_plugin_put(s, &p), 0);
-        assert_int_equal(scheme_of(s, "svc"), AUTH_SCHEME_BASIC);
-        assert_int_equal(scheme_of(s, "svc"), AUTH_SCHEME_BASIC); /* remembered */
-        p = plugin_row("svc", AUTH_SCHEME_BEARER, 2, 101);
-        assert_int_equal(store_plugin_put(s, &p), 0);
-        assert_int_equal(scheme_of(s, "svc"), AUTH_SCHEME_BEARER);
-        p = plugin_row("svc", AUTH_SCHEME_BASIC, 3, 102);
-        assert_int_equal(store_plugin_put(s, &p), 0);
-        assert_int_equal(scheme_of(s, "svc"), AUTH_SCHEME_BASIC);
-        /* Another plugin's put leaves it alone. */
-        StoredPlugin other = plugin_row("other", AUTH_SCHEME_BEARER, 1, 1);
-        assert_int_equal(store_plugin_put(s, &other), 0);
-        assert_int_equal(scheme_of(s, "svc"), AUTH_SCHEME_BASIC);
-        assert_int_equal(scheme_of(s, "other"), AUTH_SCHEME_BEARER);
-        assert_int_equal(store_plugin_delete_all(s, "svc", &removed), 0);
-        assert_int_equal(scheme_of(s, "svc"), AUTH_SCHEME_BEARER);
-        /* Registered again after the delete. */
-        assert_int_equal(store_plugin_put(s, &p), 0);
-        assert_int_equal(scheme_of(s, "svc"), AUTH_SCHEME_BASIC);
-        /* The column is what counts, not the auth block's text. */
-        p.auth_public = (char *) "{\"type\":\"service_http\",\"authorization_type\":\"basic\"}";
-        p.scheme = AUTH_SCHEME_BEARER;
-        assert_int_equal(store_plugin_put(s, &p), 0);
-        assert_int_equal(scheme_of(s, "svc"), AUTH_SCHEME_BEARER);
-        assert_int_equal(sql_file_int(f->db_path, "SELECT auth_scheme = 'bearer' FROM plugin WHERE name = 'svc'"), 1);
-}
-
-/* What the store remembers is the row's until the row changes through the
- * store; shown by changing it behind the store's back (possible only
- * without the exclusive lock). */
-static void test_scheme_remembered(void **state) {
-        Fixture *f = *state;
+        StoredPlugin got = {}, *items = NULL;
+        size_t n = 0;
 
         StoredPlugin p = plugin_row("svc", AUTH_SCHEME_BASIC, 1, 100);
+        p.mac = mac_of(0xa5);
         assert_int_equal(store_plugin_put(f->store, &p), 0);
-        assert_int_equal(scheme_of(f->store, "svc"), AUTH_SCHEME_BASIC);
-        assert_int_equal(sql_exec(f->db_path, "UPDATE plugin SET auth_scheme = 'bearer' WHERE name = 'svc'"), 1);
-        assert_int_equal(scheme_of(f->store, "svc"), AUTH_SCHEME_BASIC);
-        /* A store that has not asked yet reads the column. */
-        assert_int_equal(fixture_reopen(f), 0);
-        assert_int_equal(scheme_of(f->store, "svc"), AUTH_SCHEME_BEARER);
-}
+        assert_int_equal(store_plugin_get(f->store, "svc", &got), 0);
+        assert_int_equal(got.mac.size, RECORD_MAC_SIZE);
+        assert_memory_equal(got.mac.bytes, p.mac.bytes, RECORD_MAC_SIZE);
+        stored_plugin_done(&got);
+        assert_int_equal(store_plugin_list(f->store, NULL, 10, &items, &n), 0);
+        assert_int_equal(n, 1);
+        assert_memory_equal(items[0].mac.bytes, p.mac.bytes, RECORD_MAC_SIZE);
+        stored_plugins_free(items, n);
 
-/* Many names share the 64 slots: each still gets its own scheme, through
- * a put of every other one. */
-static void test_scheme_many_plugins(void **state) {
-        Fixture *f = *state;
-        char name[32];
-
-        for (int i = 0; i < 200; i++) {
-                snprintf(name, sizeof(name), "plugin-%d", i);
-                StoredPlugin p = plugin_row(name, i % 3 == 0 ? AUTH_SCHEME_BASIC : AUTH_SCHEME_BEARER, 1, 1);
-                assert_int_equal(store_plugin_put(f->store, &p), 0);
-        }
-        for (int round = 0; round < 2; round++)
-                for (int i = 0; i < 200; i++) {
-                        snprintf(name, sizeof(name), "plugin-%d", i);
-                        AuthScheme want =
-                                (i % 3 == 0) != (round == 1 && i % 2 == 0) ? AUTH_SCHEME_BASIC : AUTH_SCHEME_BEARER;
-                        if (scheme_of(f->store, name) != want)
-                                fail_msg("round %d, %s: wrong scheme", round, name);
-                        if (round == 0 && i % 2 == 0) {
-                                /* Flip every even one after reading it. */
-                                StoredPlugin p = plugin_row(
-                                        name, want == AUTH_SCHEME_BASIC ? AUTH_SCHEME_BEARER : AUTH_SCHEME_BASIC, 2, 2);
-                                assert_int_equal(store_plugin_put(f->store, &p), 0);
-                        }
-                }
-        /* A name longer than any plugin name is still answered. */
-        char longname[NAME_SIZE_MAX + 20];
-        memset(longname, 'n', sizeof(longname) - 1);
-        longname[sizeof(longname) - 1] = 0;
-        StoredPlugin p = plugin_row(longname, AUTH_SCHEME_BASIC, 1, 1);
+        /* An update replaces it; none is NULL in the file. */
+        p = plugin_row("svc", AUTH_SCHEME_BASIC, 2, 101);
         assert_int_equal(store_plugin_put(f->store, &p), 0);
-        assert_int_equal(scheme_of(f->store, longname), AUTH_SCHEME_BASIC);
-        p.scheme = AUTH_SCHEME_BEARER;
-        assert_int_equal(store_plugin_put(f->store, &p), 0);
-        assert_int_equal(scheme_of(f->store, longname), AUTH_SCHEME_BEARER);
-}
+        assert_int_equal(sql_file_int(f->db_path, "SELECT mac IS NULL FROM plugin WHERE name = 'svc'"), 1);
+        assert_int_equal(store_plugin_get(f->store, "svc", &got), 0);
+        assert_int_equal(got.mac.size, 0);
+        stored_plugin_done(&got);
 
-/* A rolled-back change of the row leaves the committed scheme, even when
- * it was asked for inside the transaction. */
-static void test_scheme_rolled_back(void **state) {
-        Fixture *f = *state;
-        PluginRemoved removed;
+        /* Replaced alone. */
+        RecordMac m = mac_of(0x3c);
+        assert_int_equal(store_plugin_mac_set(f->store, "svc", &m), 0);
+        assert_int_equal(store_plugin_get(f->store, "svc", &got), 0);
+        assert_memory_equal(got.mac.bytes, m.bytes, RECORD_MAC_SIZE);
+        assert_int_equal(got.version, 2);
+        assert_int_equal(got.updated_at, 101);
+        stored_plugin_done(&got);
+        assert_int_equal(store_plugin_mac_set(f->store, "nobody", &m), -ENOENT);
 
-        StoredPlugin p = plugin_row("svc", AUTH_SCHEME_BASIC, 1, 100);
-        assert_int_equal(store_plugin_put(f->store, &p), 0);
-        assert_int_equal(scheme_of(f->store, "svc"), AUTH_SCHEME_BASIC);
-
-        assert_int_equal(store_begin(f->store), 0);
-        p = plugin_row("svc", AUTH_SCHEME_BEARER, 2, 101);
-        assert_int_equal(store_plugin_put(f->store, &p), 0);
-        store_rollback(f->store);
-        assert_int_equal(scheme_of(f->store, "svc"), AUTH_SCHEME_BASIC);
-
-        assert_int_equal(store_begin(f->store), 0);
-        assert_int_equal(store_plugin_put(f->store, &p), 0);
-        assert_int_equal(scheme_of(f->store, "svc"), AUTH_SCHEME_BEARER); /* inside: the new row */
-        store_rollback(f->store);
-        assert_int_equal(scheme_of(f->store, "svc"), AUTH_SCHEME_BASIC);
-
-        assert_int_equal(store_begin(f->store), 0);
-        assert_int_equal(store_plugin_delete_all(f->store, "svc", &removed), 0);
-        assert_int_equal(scheme_of(f->store, "svc"), AUTH_SCHEME_BEARER); /* inside: gone */
-        store_rollback(f->store);
-        assert_int_equal(scheme_of(f->store, "svc"), AUTH_SCHEME_BASIC);
+        /* What someone else wrote is reported as it is, by its size. */
+        assert_int_equal(sql_exec(f->db_path, "UPDATE plugin SET mac = zeroblob(33)"), 1);
+        assert_int_equal(store_plugin_get(f->store, "svc", &got), 0);
+        assert_int_equal(got.mac.size, 33);
+        stored_plugin_done(&got);
+        assert_int_equal(sql_exec(f->db_path, "UPDATE plugin SET mac = x'0102'"), 1);
+        assert_int_equal(store_plugin_get(f->store, "svc", &got), 0);
+        assert_int_equal(got.mac.size, 2);
+        assert_int_equal(got.mac.bytes[1], 2);
+        stored_plugin_done(&got);
 }
 
 /* A version-2 database (no auth_scheme column) whose plugins were
@@ -432,7 +374,8 @@ static void test_migration_3_backfill(void **state) {
         assert_int_equal(fixture_open_store(f), 0);
         fixture_close_db(f);
         /* Back to schema 2, as an older credvaultd left it. */
-        sql_exec(f->db_path, "ALTER TABLE plugin DROP COLUMN auth_scheme; PRAGMA user_version = 2;");
+        sql_exec(f->db_path, "ALTER TABLE plugin DROP COLUMN mac; ALTER TABLE token DROP COLUMN mac; "
+                             "ALTER TABLE plugin DROP COLUMN auth_scheme; PRAGMA user_version = 2;");
         assert_int_equal(sql_file_int(f->db_path, "SELECT count(*) FROM pragma_table_info('plugin') "
                                                   "WHERE name = 'auth_scheme'"),
                          0);
@@ -451,7 +394,7 @@ static void test_migration_3_backfill(void **state) {
         assert_int_equal(store_open(f->db_path, &f->store), 0);
         assert_int_equal(store_schema_version(f->store), 2);
         assert_int_equal(store_migrate(f->store), 0);
-        assert_int_equal(store_schema_version(f->store), 3);
+        assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);
 
         assert_int_equal(scheme_of(f->store, "basic"), AUTH_SCHEME_BASIC);
         assert_int_equal(scheme_of(f->store, "bearer"), AUTH_SCHEME_BEARER);
@@ -466,6 +409,8 @@ static void test_migration_3_backfill(void **state) {
         assert_int_equal(store_plugin_get(f->store, "bearer", &got), 0);
         assert_string_equal(got.auth_public, "{\"type\":\"user_http\",\"authorization_type\":\"bearer\"}");
         assert_int_equal(got.scheme, AUTH_SCHEME_BEARER);
+        /* Migration 4: no MAC yet (the vault makes them). */
+        assert_int_equal(got.mac.size, 0);
         stored_plugin_done(&got);
 }
 
@@ -526,6 +471,38 @@ static void test_count_plugin(void **state) {
         assert_int_equal(count_plugin(f->store, RECORD_SECRET, "P"), 0);
 }
 
+static void assert_empty(Store *s, bool want) {
+        bool empty = !want;
+        assert_int_equal(store_is_empty(s, &empty), 0);
+        assert_int_equal(empty, want);
+}
+
+static void test_is_empty(void **state) {
+        Fixture *f = *state;
+        static const char *const rows[] = {
+                "INSERT INTO secret(plugin, name, version, kek_version, sealed, created_at, updated_at) "
+                "VALUES('p', 'n', 1, 1, x'00', 1, 1)",
+                "INSERT INTO token(plugin, name, version, kek_version, sealed, created_at, updated_at) "
+                "VALUES('p', 'n', 1, 1, x'00', 1, 1)",
+                "INSERT INTO apikey(plugin, name, version, kek_version, sealed, created_at, updated_at) "
+                "VALUES('p', 'n', 1, 1, x'00', 1, 1)",
+                "INSERT INTO apikey_lookup(plugin, lookup, user) VALUES('p', x'00', 'u')",
+                "INSERT INTO plugin(name, auth_type, auth_public, version, created_at, updated_at) "
+                "VALUES('p', 'none', '{}', 1, 1, 1)",
+        };
+
+        /* KEK rows (the fixture's) and meta rows are not records. */
+        assert_int_equal(store_meta_set(f->store, "key_check", (const uint8_t *) "x", 1), 0);
+        assert_empty(f->store, true);
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                assert_int_equal(sql_exec(f->db_path, rows[i]), 1);
+                assert_empty(f->store, false);
+                sql_exec(f->db_path, "DELETE FROM apikey_lookup; DELETE FROM apikey; DELETE FROM token; "
+                                     "DELETE FROM secret; DELETE FROM plugin");
+                assert_empty(f->store, true);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_put_get, setup_store, teardown),
@@ -533,13 +510,11 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_list, setup_store, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_all, setup_store, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_all_rolled_back, setup_store, teardown),
-                cmocka_unit_test_setup_teardown(test_scheme_follows_plugin_row, setup_store, teardown),
-                cmocka_unit_test_setup_teardown(test_scheme_remembered, setup_store, teardown),
-                cmocka_unit_test_setup_teardown(test_scheme_many_plugins, setup_store, teardown),
-                cmocka_unit_test_setup_teardown(test_scheme_rolled_back, setup_store, teardown),
+                cmocka_unit_test_setup_teardown(test_mac_kept, setup_store, teardown),
                 cmocka_unit_test_setup_teardown(test_migration_3_backfill, setup_empty, teardown),
                 cmocka_unit_test_setup_teardown(test_secret_names, setup_store, teardown),
                 cmocka_unit_test_setup_teardown(test_count_plugin, setup_store, teardown),
+                cmocka_unit_test_setup_teardown(test_is_empty, setup_store, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,7 +10,12 @@
  * its state; list is in user order within one plugin, pages with the after
  * cursor and carries the metadata and state; stats give each set exactly
  * one state (reauth_required before refreshing before expired before
- * expiring), counted for one plugin. Everything holds after a reopen. */
+ * expiring), counted for one plugin. Each state writer stores the MAC it
+ * is given (NULL: none) as opaque bytes, which state_get (cached or not)
+ * and list return with the whole state; store_token_mac_set() replaces
+ * only the MAC (-ENOENT without a set); store_token_foreach() walks every
+ * set of every plugin in order and stops at a negative return.
+ * Everything holds after a reopen. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -88,7 +93,7 @@ static void test_lease(void **state) {
         TokenState st;
 
         put_token(f->store, "p", "u", 4, 100, 5000);
-        assert_int_equal(store_token_lease_set(f->store, "p", "u", LEASE_1, 1700000000123, 4), 0);
+        assert_int_equal(store_token_lease_set(f->store, "p", "u", LEASE_1, 1700000000123, 4, NULL), 0);
         st = state_of(f->store, "p", "u");
         assert_string_equal(st.lease_id, LEASE_1);
         assert_int_equal(st.lease_until, 1700000000123);
@@ -97,7 +102,7 @@ static void test_lease(void **state) {
         assert_int_equal(st.version, 4);
 
         /* Taken over: the new lease replaces the old. */
-        assert_int_equal(store_token_lease_set(f->store, "p", "u", LEASE_2, 1700000030000, 4), 0);
+        assert_int_equal(store_token_lease_set(f->store, "p", "u", LEASE_2, 1700000030000, 4, NULL), 0);
         st = state_of(f->store, "p", "u");
         assert_string_equal(st.lease_id, LEASE_2);
         assert_int_equal(st.lease_until, 1700000030000);
@@ -125,20 +130,20 @@ static void test_reset_and_release(void **state) {
         TokenState st;
 
         put_token(f->store, "p", "u", 2, 100, 5000);
-        assert_int_equal(store_token_lease_set(f->store, "p", "u", LEASE_1, 9000, 2), 0);
-        assert_int_equal(store_token_reset(f->store, "p", "u"), 0);
+        assert_int_equal(store_token_lease_set(f->store, "p", "u", LEASE_1, 9000, 2, NULL), 0);
+        assert_int_equal(store_token_reset(f->store, "p", "u", NULL), 0);
         st = state_of(f->store, "p", "u");
         assert_valid_no_lease(&st);
         assert_int_equal(st.version, 2);
 
         /* Released without invalid_grant: valid, no lease. */
-        assert_int_equal(store_token_lease_set(f->store, "p", "u", LEASE_1, 9000, 2), 0);
-        assert_int_equal(store_token_release(f->store, "p", "u", false), 0);
+        assert_int_equal(store_token_lease_set(f->store, "p", "u", LEASE_1, 9000, 2, NULL), 0);
+        assert_int_equal(store_token_release(f->store, "p", "u", false, NULL), 0);
         assert_valid_no_lease((TokenState[]) { state_of(f->store, "p", "u") });
 
         /* Released with it: reauth_required, no lease. */
-        assert_int_equal(store_token_lease_set(f->store, "p", "u", LEASE_1, 9000, 2), 0);
-        assert_int_equal(store_token_release(f->store, "p", "u", true), 0);
+        assert_int_equal(store_token_lease_set(f->store, "p", "u", LEASE_1, 9000, 2, NULL), 0);
+        assert_int_equal(store_token_release(f->store, "p", "u", true, NULL), 0);
         st = state_of(f->store, "p", "u");
         assert_true(st.reauth_required);
         assert_string_equal(st.lease_id, "");
@@ -149,11 +154,11 @@ static void test_reset_and_release(void **state) {
         st = state_of(f->store, "p", "u");
         assert_true(st.reauth_required);
         assert_int_equal(st.version, 3);
-        assert_int_equal(store_token_reset(f->store, "p", "u"), 0);
+        assert_int_equal(store_token_reset(f->store, "p", "u", NULL), 0);
         assert_valid_no_lease((TokenState[]) { state_of(f->store, "p", "u") });
 
         /* Deleted and stored again: a fresh set, valid. */
-        assert_int_equal(store_token_release(f->store, "p", "u", true), 0);
+        assert_int_equal(store_token_release(f->store, "p", "u", true, NULL), 0);
         assert_int_equal(store_record_delete(f->store, RECORD_TOKEN, "p", "u"), 0);
         assert_int_equal(store_token_state_get(f->store, "p", "u", &st), -ENOENT);
         put_token(f->store, "p", "u", 1, 102, -1);
@@ -181,8 +186,8 @@ static void test_list(void **state) {
         put_token(f->store, "q", "alice", 1, 1, -1);
         put_token(f->store, "p.q", "alice", 1, 1, -1);
         put_record(f->store, RECORD_SECRET, "p", "secret-not-user", 1, 1, "x");
-        assert_int_equal(store_token_release(f->store, "p", "bob", true), 0);
-        assert_int_equal(store_token_lease_set(f->store, "p", "carol", LEASE_1, 4242, 5), 0);
+        assert_int_equal(store_token_release(f->store, "p", "bob", true, NULL), 0);
+        assert_int_equal(store_token_lease_set(f->store, "p", "carol", LEASE_1, 4242, 5, NULL), 0);
 
         assert_int_equal(store_token_list(f->store, "p", NULL, 100, &items, &n), 0);
         assert_int_equal(n, n_users);
@@ -258,17 +263,17 @@ static void test_stats(void **state) {
         put_token(s, "p", "valid", 1, 1, 1101);
         put_token(s, "p", "valid-forever", 1, 1, -1);
         put_token(s, "p", "reauth", 1, 1, 900);
-        assert_int_equal(store_token_release(s, "p", "reauth", true), 0);
+        assert_int_equal(store_token_release(s, "p", "reauth", true, NULL), 0);
         put_token(s, "p", "refreshing", 1, 1, 900);
-        assert_int_equal(store_token_lease_set(s, "p", "refreshing", LEASE_1, now_ms + 1, 1), 0);
+        assert_int_equal(store_token_lease_set(s, "p", "refreshing", LEASE_1, now_ms + 1, 1, NULL), 0);
         /* A lease whose deadline is now is no longer held. */
         put_token(s, "p", "lease-lapsed", 1, 1, 1050);
-        assert_int_equal(store_token_lease_set(s, "p", "lease-lapsed", LEASE_1, now_ms, 1), 0);
+        assert_int_equal(store_token_lease_set(s, "p", "lease-lapsed", LEASE_1, now_ms, 1, NULL), 0);
         /* Reauth required and leased (a lease taken on a revoked set):
          * reauth_required comes first. */
         put_token(s, "p", "reauth-leased", 1, 1, -1);
-        assert_int_equal(store_token_release(s, "p", "reauth-leased", true), 0);
-        assert_int_equal(store_token_lease_set(s, "p", "reauth-leased", LEASE_2, now_ms + 5000, 1), 0);
+        assert_int_equal(store_token_release(s, "p", "reauth-leased", true, NULL), 0);
+        assert_int_equal(store_token_lease_set(s, "p", "reauth-leased", LEASE_2, now_ms + 5000, 1, NULL), 0);
         /* Another plugin's sets do not count. */
         put_token(s, "q", "expired", 1, 1, 1);
         put_token(s, "p2", "expired", 1, 1, 1);
@@ -284,6 +289,115 @@ static void test_stats(void **state) {
                      (TokenStats) { .total = 10, .expired = 6, .expiring = 1, .reauth_required = 2 });
 }
 
+static RecordMac mac_of(uint8_t fill) {
+        RecordMac m = { .size = RECORD_MAC_SIZE };
+        memset(m.bytes, fill, sizeof(m.bytes));
+        return m;
+}
+
+static void assert_mac(const RecordMac *got, const RecordMac *want) {
+        assert_int_equal(got->size, want ? want->size : 0);
+        if (want)
+                assert_memory_equal(got->bytes, want->bytes, want->size);
+}
+
+static void test_mac_kept(void **state) {
+        Fixture *f = *state;
+        RecordMac m1 = mac_of(1), m2 = mac_of(2), m3 = mac_of(3), m4 = mac_of(4);
+        TokenInfo *items = NULL;
+        size_t n = 0;
+
+        /* A new set has none (the vault's reset gives it one). */
+        put_token(f->store, "p", "u", 1, 100, 5000);
+        assert_mac(&((TokenState[]) { state_of(f->store, "p", "u") })[0].mac, NULL);
+        assert_int_equal(store_token_reset(f->store, "p", "u", &m1), 0);
+        assert_mac(&((TokenState[]) { state_of(f->store, "p", "u") })[0].mac, &m1);
+
+        /* Each writer stores its own, with the state, past the cache. */
+        assert_int_equal(store_lock_exclusive(f->store), 0);
+        assert_int_equal(store_token_lease_set(f->store, "p", "u", LEASE_1, 9000, 1, &m2), 0);
+        TokenState st = state_of(f->store, "p", "u");
+        assert_mac(&st.mac, &m2);
+        st = state_of(f->store, "p", "u"); /* cached: the same */
+        assert_mac(&st.mac, &m2);
+        assert_string_equal(st.lease_id, LEASE_1);
+        assert_int_equal(store_token_release(f->store, "p", "u", true, &m3), 0);
+        assert_mac(&((TokenState[]) { state_of(f->store, "p", "u") })[0].mac, &m3);
+
+        /* Only the MAC. */
+        assert_int_equal(store_token_mac_set(f->store, "p", "u", &m4), 0);
+        st = state_of(f->store, "p", "u");
+        assert_mac(&st.mac, &m4);
+        assert_true(st.reauth_required);
+        assert_int_equal(st.version, 1);
+        assert_int_equal(store_token_mac_set(f->store, "p", "nobody", &m4), -ENOENT);
+
+        /* list carries the whole state and the MAC. */
+        put_token(f->store, "p", "v", 7, 100, -1);
+        assert_int_equal(store_token_lease_set(f->store, "p", "v", LEASE_2, 4242, 7, &m1), 0);
+        assert_int_equal(store_token_list(f->store, "p", NULL, 10, &items, &n), 0);
+        assert_int_equal(n, 2);
+        assert_mac(&items[0].mac, &m4);
+        assert_string_equal(items[0].lease_id, "");
+        assert_int_equal(items[0].lease_version, 0);
+        assert_mac(&items[1].mac, &m1);
+        assert_string_equal(items[1].lease_id, LEASE_2);
+        assert_int_equal(items[1].lease_until, 4242);
+        assert_int_equal(items[1].lease_version, 7);
+        token_infos_free(items, n);
+
+        /* NULL writes none. */
+        assert_int_equal(store_token_reset(f->store, "p", "v", NULL), 0);
+        assert_mac(&((TokenState[]) { state_of(f->store, "p", "v") })[0].mac, NULL);
+        assert_int_equal(fixture_reopen(f), 0);
+        assert_mac(&((TokenState[]) { state_of(f->store, "p", "u") })[0].mac, &m4);
+}
+
+typedef struct Walk {
+        char seen[8][32];
+        int64_t versions[8];
+        size_t n;
+        size_t stop_after;
+} Walk;
+
+static int walk_one(const char *plugin, const char *user, const TokenState *st, void *userdata) {
+        Walk *w = userdata;
+        if (w->n == w->stop_after)
+                return -ECANCELED;
+        assert_true(w->n < ELEMENTSOF(w->seen));
+        snprintf(w->seen[w->n], sizeof(w->seen[w->n]), "%s/%s", plugin, user);
+        w->versions[w->n++] = st->version;
+        return 0;
+}
+
+static void test_foreach(void **state) {
+        Fixture *f = *state;
+        Walk w = { .stop_after = SIZE_MAX };
+
+        assert_int_equal(store_token_foreach(f->store, walk_one, &w), 0);
+        assert_int_equal(w.n, 0);
+        put_token(f->store, "q", "a", 3, 1, -1);
+        put_token(f->store, "p", "b", 2, 1, 10);
+        put_token(f->store, "p", "a", 1, 1, -1);
+        put_record(f->store, RECORD_SECRET, "p", "c", 1, 1, "x");
+        assert_int_equal(store_token_foreach(f->store, walk_one, &w), 0);
+        assert_int_equal(w.n, 3);
+        assert_string_equal(w.seen[0], "p/a");
+        assert_string_equal(w.seen[1], "p/b");
+        assert_string_equal(w.seen[2], "q/a");
+        assert_int_equal(w.versions[1], 2);
+        assert_int_equal(w.versions[2], 3);
+
+        /* A negative return stops the walk and is returned. */
+        w = (Walk) { .stop_after = 1 };
+        assert_int_equal(store_token_foreach(f->store, walk_one, &w), -ECANCELED);
+        assert_int_equal(w.n, 1);
+        /* And the statement is reusable. */
+        w = (Walk) { .stop_after = SIZE_MAX };
+        assert_int_equal(store_token_foreach(f->store, walk_one, &w), 0);
+        assert_int_equal(w.n, 3);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_state_of_stored_set, setup_store, teardown),
@@ -291,6 +405,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_reset_and_release, setup_store, teardown),
                 cmocka_unit_test_setup_teardown(test_list, setup_store, teardown),
                 cmocka_unit_test_setup_teardown(test_stats, setup_store, teardown),
+                cmocka_unit_test_setup_teardown(test_mac_kept, setup_store, teardown),
+                cmocka_unit_test_setup_teardown(test_foreach, setup_store, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

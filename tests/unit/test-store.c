@@ -10,15 +10,24 @@
  * behind in the file; meta and KEK rows round-trip; a garbage file or
  * a damaged database is -EUCLEAN at open; a newer schema is -EPROTO; a
  * committed write is visible to a second, independent connection and a
- * rolled-back one is not. Plugins, token state, the API key index and the
+ * rolled-back one is not. After store_lock_exclusive() the file is the
+ * store's alone: another connection can neither write nor read it, at once
+ * and without a write by the store first, until the store closes; a store
+ * that cannot take it is -EBUSY. A database file the process cannot write
+ * is refused at open (-EACCES), and an open that fails says why (a
+ * directory is -EISDIR, an unreadable file -EACCES), not -EIO. Plugins, token state, the API key index and the
  * record cache have test files of their own (test-store-*.c). */
 #include <errno.h>
+#include <grp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -562,6 +571,139 @@ static void test_commit_visible_to_other_connection(void **state) {
         check_get(f->store, RECORD_SECRET, "p", "tx", 1, "sealed-tx");
 }
 
+/* What a second connection's statement gets: SQLITE_OK (or ROW) when it
+ * could run, SQLITE_BUSY when the file is held. */
+static int other_connection_try(const char *path, const char *sql) {
+        sqlite3 *db = db_open_independent(path);
+        sqlite3_stmt *st = NULL;
+        sqlite3_busy_timeout(db, 50);
+        int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+                rc = sqlite3_step(st);
+                if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+                        rc = SQLITE_OK;
+        }
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return rc & 0xff;
+}
+
+/* The daemon's store keeps the file to itself from the moment it takes the
+ * lock, not from its first write: before, a second daemon or an sqlite3
+ * shell could write behind its cache. */
+static void test_lock_exclusive_keeps_others_out(void **state) {
+        Fixture *f = *state;
+
+        put_record(f->store, RECORD_SECRET, "p", "n", 1, 1, "sealed");
+        assert_int_equal(other_connection_try(f->db_path, "UPDATE secret SET version = 7"), SQLITE_OK);
+        assert_int_equal(store_lock_exclusive(f->store), 0);
+
+        /* Nothing written since the lock: still nobody else writes, or reads. */
+        assert_int_equal(other_connection_try(f->db_path, "UPDATE secret SET version = 8"), SQLITE_BUSY);
+        assert_int_equal(other_connection_try(f->db_path, "SELECT count(*) FROM secret"), SQLITE_BUSY);
+        check_get(f->store, RECORD_SECRET, "p", "n", 7, "sealed");
+
+        /* The store itself reads and writes as before (its statements
+         * survived the lock), and its writes stay its own. */
+        put_record(f->store, RECORD_SECRET, "p", "m", 1, 1, "sealed-m");
+        assert_int_equal(store_begin(f->store), 0);
+        put_record(f->store, RECORD_SECRET, "p", "tx", 1, 1, "sealed-tx");
+        assert_int_equal(store_commit(f->store), 0);
+        check_get(f->store, RECORD_SECRET, "p", "m", 1, "sealed-m");
+        assert_int_equal(other_connection_try(f->db_path, "DELETE FROM secret"), SQLITE_BUSY);
+
+        /* Closed, the file is free again and holds every write. */
+        fixture_close_db(f);
+        assert_int_equal(sql_file_int(f->db_path, "SELECT count(*) FROM secret"), 3);
+        assert_int_equal(sql_file_int(f->db_path, "SELECT version FROM secret WHERE name = 'n'"), 7);
+}
+
+/* A file another connection is writing cannot be taken: -EBUSY (after the
+ * busy timeout), and the other connection's transaction is not disturbed.
+ * Nor can a file another connection merely reads. */
+static void test_lock_exclusive_busy(void **state) {
+        Fixture *f = *state;
+        sqlite3 *db = db_open_independent(f->db_path);
+
+        assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE; INSERT INTO meta VALUES('other', x'01')", NULL, NULL, NULL),
+                         SQLITE_OK);
+        assert_int_equal(store_lock_exclusive(f->store), -EBUSY);
+        assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sql_int(db, "SELECT count(*) FROM meta WHERE key = 'other'"), 1);
+
+        fixture_close_db(f);
+        assert_int_equal(store_open(f->db_path, &f->store), 0);
+        assert_int_equal(sqlite3_exec(db, "BEGIN; SELECT count(*) FROM meta", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(store_lock_exclusive(f->store), -EBUSY);
+        assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+}
+
+/* Run store_open() on path in a child as nobody (when root) and return its
+ * result; as any other user, in this process. */
+static int open_as_nobody(const char *path) {
+        Store *s = NULL;
+        int status;
+
+        if (geteuid() != 0) {
+                int r = store_open(path, &s);
+                store_close(s);
+                return r;
+        }
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+                        _exit(100);
+                int r = store_open(path, &s);
+                store_close(s);
+                _exit(r < 0 ? -r : 0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_not_equal(WEXITSTATUS(status), 100);
+        return -WEXITSTATUS(status);
+}
+
+/* SQLite opens a file it cannot write read-only, silently: every write
+ * would then fail. The store refuses it instead. */
+static void test_open_read_only_file(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(fixture_open_store(f), 0);
+        fixture_close_db(f);
+        assert_int_equal(chmod(f->dir, 0711), 0);
+        if (geteuid() == 0)
+                assert_int_equal(chown(f->dir, 65534, 65534), 0);
+        if (geteuid() == 0)
+                assert_int_equal(chown(f->db_path, 65534, 65534), 0);
+        assert_int_equal(chmod(f->db_path, 0400), 0);
+        assert_int_equal(open_as_nobody(f->db_path), -EACCES);
+
+        /* Writable again, it opens. */
+        assert_int_equal(chmod(f->db_path, 0600), 0);
+        assert_int_equal(open_as_nobody(f->db_path), 0);
+}
+
+/* The cause of a failed open is the system's, not SQLite's "I/O error". */
+static void test_open_failure_cause(void **state) {
+        Fixture *f = *state;
+        Store *s = NULL;
+
+        f->dir = tmpdir_new();
+        assert_non_null(f->dir);
+        f->db_path = path_join(f->dir, "db");
+        assert_int_equal(mkdir(f->db_path, 0700), 0);
+        assert_int_equal(store_open(f->db_path, &s), -EISDIR);
+        assert_null(s);
+        assert_int_equal(rmdir(f->db_path), 0);
+
+        assert_int_equal(file_write_all(f->db_path, "", 0, 0600), 0);
+        assert_int_equal(chmod(f->dir, 0711), 0);
+        assert_int_equal(chmod(f->db_path, 0000), 0);
+        assert_int_equal(open_as_nobody(f->db_path), -EACCES);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_migrate_from_zero, setup_empty, teardown),
@@ -581,6 +723,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_meta, setup_store, teardown),
                 cmocka_unit_test_setup_teardown(test_kek_rows, setup_store, teardown),
                 cmocka_unit_test_setup_teardown(test_commit_visible_to_other_connection, setup_store, teardown),
+                cmocka_unit_test_setup_teardown(test_lock_exclusive_keeps_others_out, setup_store, teardown),
+                cmocka_unit_test_setup_teardown(test_lock_exclusive_busy, setup_store, teardown),
+                cmocka_unit_test_setup_teardown(test_open_read_only_file, setup_empty, teardown),
+                cmocka_unit_test_setup_teardown(test_open_failure_cause, setup_empty, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,14 @@
  * and leaves both users' keys as they were; a new key replaces the old; an
  * empty key is -EINVAL; a deleted key finds nobody; an index row that
  * names another user finds nobody, and one whose key was removed behind
- * the vault's back is -EUCLEAN. */
+ * the vault's back is -EUCLEAN. The scheme is read from the plugin's row
+ * only if its MAC checks: its scheme column, its auth block's
+ * authorization_type or its MAC changed in the file makes a header
+ * verify and a header lookup -EUCLEAN (a presented value needs no scheme
+ * and still matches), until the plugin is registered anew; the scheme the
+ * vault remembers follows each registration and deletion of 100 plugins
+ * sharing its 64 slots, and a registration rolled back leaves the
+ * committed scheme. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,23 +40,6 @@
 
 static void secret_put(Vault *v, const char *plugin, const char *name, const char *value) {
         assert_int_equal(vault_secret_put(v, plugin, name, (const uint8_t *) value, strlen(value), NULL), 0);
-}
-
-/* Register plugin with a service_http auth block of this
- * authorization_type ("bearer" or "basic"). */
-static void register_scheme(Vault *v, const char *plugin, const char *authorization_type) {
-        char text[256], err[ERROR_MESSAGE_SIZE_MAX];
-        ManifestAuth auth;
-        StoredPlugin p = {};
-        const char *name = NULL;
-        char domain[DOMAIN_SIZE_MAX + 1];
-
-        snprintf(text, sizeof(text), "{'type':'service_http','authorization_type':'%s'}", authorization_type);
-        json_t *m = json_quote(text);
-        assert_int_equal(manifest_parse(m, &auth, &name, domain, sizeof(domain), err, sizeof(err)), 0);
-        assert_int_equal(vault_plugin_register(v, plugin, NULL, &auth, &p, NULL), 0);
-        stored_plugin_done(&p);
-        json_decref(m);
 }
 
 /* secret_verify of a presented value (size -1: strlen) or header. */
@@ -440,6 +430,105 @@ static void test_apikey_index_tampered(void **state) {
         assert_null(user);
 }
 
+/* Issue 7 #9: which scheme secret.verify reads a header in is the plugin's
+ * as registered, or nothing. */
+static void test_scheme_tampered(void **state) {
+        VaultFixture *f = *state;
+        static const char *const tamper[] = {
+                "UPDATE plugin SET auth_scheme = 'bearer'",
+                "UPDATE plugin SET auth_scheme = 'bearer', "
+                "auth_public = json_set(auth_public, '$.authorization_type', 'bearer')",
+                "UPDATE plugin SET auth_public = json_set(auth_public, '$.authorization_type', 'bearer')",
+                "UPDATE plugin SET mac = NULL",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(tamper); i++) {
+                register_scheme(f->vault, "svc", "basic");
+                secret_put(f->vault, "svc", "service_token", "tok-123");
+                assert_int_equal(apikey_put(f->vault, "svc", "alice", "key-alice"), 0);
+                assert_true(verify_header(f->vault, "svc", "Basic tok-123"));
+                vault_fixture_close_db(f);
+                assert_int_equal(sql_exec(f->db_path, tamper[i]), 1);
+                assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+
+                bool match = true;
+                const Presented bearer = { .authorization = "Bearer tok-123" };
+                const Presented basic = { .authorization = "Basic tok-123" };
+                int r = vault_secret_verify(f->vault, "svc", "service_token", &bearer, &match, NULL);
+                if (r != -EUCLEAN)
+                        fail_msg("%s: verify Bearer: %d", tamper[i], r);
+                assert_int_equal(vault_secret_verify(f->vault, "svc", "service_token", &basic, &match, NULL), -EUCLEAN);
+                char *user = NULL;
+                const Presented key = { .authorization = "Bearer key-alice" };
+                assert_int_equal(vault_apikey_lookup(f->vault, "svc", &key, &user), -EUCLEAN);
+                assert_null(user);
+                /* A presented value needs no scheme. */
+                assert_true(verify(f->vault, "svc", "service_token", "tok-123", -1, NULL));
+                assert_lookup(f->vault, "svc", "key-alice", NULL, "alice");
+                /* Registered anew (after a delete), it is the registration's. */
+                PluginRemoved removed;
+                assert_int_equal(vault_plugin_delete(f->vault, "svc", &removed), 0);
+        }
+}
+
+/* The remembered schemes over many plugins: each its own, following each
+ * registration, each deletion and a reopen. */
+static void test_scheme_many_plugins(void **state) {
+        VaultFixture *f = *state;
+        char name[32];
+        PluginRemoved removed;
+
+        for (int i = 0; i < 100; i++) {
+                snprintf(name, sizeof(name), "plugin-%d", i);
+                register_scheme(f->vault, name, i % 3 == 0 ? "basic" : "bearer");
+                secret_put(f->vault, name, "service_token", "t");
+        }
+        for (int round = 0; round < 3; round++) {
+                if (round == 2)
+                        assert_int_equal(vault_fixture_reopen(f), 0);
+                for (int i = 0; i < 100; i++) {
+                        snprintf(name, sizeof(name), "plugin-%d", i);
+                        bool basic = (i % 3 == 0) != (round >= 1 && i % 2 == 0);
+                        if (round >= 1 && i % 10 == 5)
+                                basic = false; /* deleted: not registered, bearer */
+                        if (verify_header(f->vault, name, basic ? "Basic t" : "Bearer t") != true ||
+                            verify_header(f->vault, name, basic ? "Bearer t" : "Basic t") != false)
+                                fail_msg("round %d, %s: wrong scheme", round, name);
+                        if (round == 0 && i % 10 == 5) {
+                                assert_int_equal(vault_plugin_delete(f->vault, name, &removed), 0);
+                                secret_put(f->vault, name, "service_token", "t");
+                        } else if (round == 0 && i % 2 == 0)
+                                register_scheme(f->vault, name, basic ? "bearer" : "basic");
+                }
+        }
+}
+
+/* A registration that fails half way leaves the scheme committed before,
+ * even when it was asked for just before. */
+static void test_scheme_rolled_back(void **state) {
+        VaultFixture *f = *state;
+        char consumer[NAME_SIZE_MAX + 1];
+        StoredPlugin p = {};
+
+        register_scheme(f->vault, "svc", "basic");
+        secret_put(f->vault, "svc", "service_token", "t");
+        assert_true(verify_header(f->vault, "svc", "Basic t"));
+        /* A consumer name too long for a secret name fails the token's
+         * put after the row's (see test-vault-plugin.c). */
+        memset(consumer, 'c', NAME_SIZE_MAX);
+        consumer[NAME_SIZE_MAX] = 0;
+        json_t *auth = json_pack("{s:s, s:s, s:{s:s}}", "type", "service_http", "authorization_type", "bearer",
+                                 "verification_tokens", consumer, "VT-LONG");
+        assert_non_null(auth);
+        const ManifestAuth m = { .type = AUTH_SERVICE_HTTP,
+                                 .auth = auth,
+                                 .verification_tokens = json_object_get(auth, "verification_tokens") };
+        assert_true(vault_plugin_register(f->vault, "svc", NULL, &m, &p, NULL) < 0);
+        json_decref(auth);
+        assert_true(verify_header(f->vault, "svc", "Basic t"));
+        assert_false(verify_header(f->vault, "svc", "Bearer t"));
+}
+
 int main(void) {
         if (unit_vault_init() < 0)
                 return 1;
@@ -455,6 +544,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_apikey_other_users_key, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_apikey_replace_and_delete, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_apikey_index_tampered, setup_vault, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_scheme_tampered, setup_vault, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_scheme_many_plugins, setup_vault, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_scheme_rolled_back, setup_vault, teardown_vault),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

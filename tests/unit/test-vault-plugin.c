@@ -17,7 +17,12 @@
  * neither registered nor holds anything; delete removes everything under
  * the name and counts it; manifest_auth gives the auth block back with
  * the verification tokens filled in, -ENOENT if not registered, -ENODATA
- * naming the consumer whose token was deleted. */
+ * naming the consumer whose token was deleted. Every plugin row carries a
+ * MAC: a row changed in the file behind the vault's back (its auth block,
+ * scheme, domain, auth type, version, times, name, or its MAC nulled,
+ * cut, or taken from another row) is -EUCLEAN to manifest_auth, list,
+ * summary and a new registration, and delete still removes it, after
+ * which the name registers afresh. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +34,7 @@
 #include <cmocka.h>
 
 #include "proto-limits.h"
+#include "unit-sql.h"
 #include "unit-vault.h"
 
 /* A manifest read as plugin.register reads it. auth borrows from json. */
@@ -490,6 +496,92 @@ static void test_manifest_auth(void **state) {
         json_decref(auth);
 }
 
+static void assert_plugin_refused(Vault *v, const char *name, const char *what) {
+        json_t *auth = NULL;
+        StoredPlugin *items = NULL;
+        size_t n = 0;
+        PluginSummary sum = {};
+        char *domain = NULL;
+
+        int r = vault_manifest_auth(v, name, &auth, NULL);
+        if (r != -EUCLEAN)
+                fail_msg("%s: manifest_auth %d", what, r);
+        assert_null(auth);
+        r = vault_plugin_list(v, NULL, 10, &items, &n);
+        if (r != -EUCLEAN)
+                fail_msg("%s: list %d", what, r);
+        r = vault_plugin_summary(v, name, 600, 10, &sum);
+        if (r != -EUCLEAN)
+                fail_msg("%s: summary %d", what, r);
+        /* Not replaced either: its domain decides who may take the name. */
+        if (strcmp(name, "todo") == 0) {
+                r = register_manifest(v, TODO_MANIFEST("'openai':'VT-2'"), NULL, &domain);
+                if (r != -EUCLEAN)
+                        fail_msg("%s: register again %d", what, r);
+                assert_null(domain);
+        }
+}
+
+/* Issue 7 #9: the plugin row is bound to the keyring. */
+static void test_row_tampered(void **state) {
+        VaultFixture *f = *state;
+        static const struct {
+                const char *sql, *victim;
+        } tamper[] = {
+                /* what secret.verify and the assistant are given */
+                { "UPDATE plugin SET auth_public = json_set(auth_public, '$.authorization_type', 'bearer') "
+                  "WHERE name = 'todo'",
+                  "todo" },
+                { "UPDATE plugin SET auth_public = json_set(auth_public, '$.verification_tokens.evil', NULL) "
+                  "WHERE name = 'todo'",
+                  "todo" },
+                { "UPDATE plugin SET auth_scheme = 'bearer' WHERE name = 'todo'", "todo" },
+                { "UPDATE plugin SET domain = 'evil.example.com' WHERE name = 'todo'", "todo" },
+                { "UPDATE plugin SET domain = NULL WHERE name = 'todo'", "todo" },
+                { "UPDATE plugin SET auth_type = 'none' WHERE name = 'todo'", "todo" },
+                { "UPDATE plugin SET version = version + 1 WHERE name = 'todo'", "todo" },
+                { "UPDATE plugin SET created_at = created_at - 1 WHERE name = 'todo'", "todo" },
+                { "UPDATE plugin SET updated_at = updated_at + 1 WHERE name = 'todo'", "todo" },
+                /* the MAC itself */
+                { "UPDATE plugin SET mac = NULL WHERE name = 'todo'", "todo" },
+                { "UPDATE plugin SET mac = x'' WHERE name = 'todo'", "todo" },
+                { "UPDATE plugin SET mac = substr(mac, 1, 31) WHERE name = 'todo'", "todo" },
+                { "UPDATE plugin SET mac = CAST(mac || x'00' AS BLOB) WHERE name = 'todo'", "todo" },
+                { "UPDATE plugin SET mac = zeroblob(32) WHERE name = 'todo'", "todo" },
+                /* two rows' MACs swapped */
+                { "UPDATE plugin SET mac = CASE name WHEN 'todo' THEN (SELECT mac FROM plugin WHERE name = 'other') "
+                  "ELSE (SELECT mac FROM plugin WHERE name = 'todo') END",
+                  "todo" },
+                /* a whole row under another name */
+                { "DELETE FROM plugin WHERE name = 'other'; UPDATE plugin SET name = 'other' WHERE name = 'todo'",
+                  "other" },
+        };
+        PluginRemoved removed;
+
+        for (size_t i = 0; i < ELEMENTSOF(tamper); i++) {
+                assert_int_equal(register_manifest(f->vault, TODO_MANIFEST("'openai':'VT-1'"), NULL, NULL), 0);
+                assert_int_equal(
+                        register_manifest(f->vault, "{'name_for_model':'other','auth':{'type':'none'}}", NULL, NULL),
+                        0);
+                vault_fixture_close_db(f);
+                assert_true(sql_exec(f->db_path, tamper[i].sql) > 0);
+                assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+                assert_plugin_refused(f->vault, tamper[i].victim, tamper[i].sql);
+                /* Deleting is how it goes; then the name is free again. */
+                assert_int_equal(vault_plugin_delete(f->vault, tamper[i].victim, &removed), 0);
+                assert_true(removed.registered);
+                vault_plugin_delete(f->vault, "todo", &removed);
+                vault_plugin_delete(f->vault, "other", &removed);
+        }
+        StoredPlugin p = {};
+        assert_int_equal(register_manifest(f->vault, TODO_MANIFEST("'openai':'VT-3'"), &p, NULL), 0);
+        assert_int_equal(p.version, 1);
+        stored_plugin_done(&p);
+        json_t *auth = NULL;
+        assert_int_equal(vault_manifest_auth(f->vault, "todo", &auth, NULL), 0);
+        json_decref(auth);
+}
+
 int main(void) {
         if (unit_vault_init() < 0)
                 return 1;
@@ -505,6 +597,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_summary, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_delete, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_manifest_auth, setup_vault, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_row_tampered, setup_vault, teardown_vault),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

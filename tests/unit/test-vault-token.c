@@ -22,7 +22,11 @@
  * a refresh token cannot be refreshed (-EKEYREVOKED); -EMSGSIZE when the
  * carried-over refresh token pushes the set over TOKEN_SET_SIZE_MAX, for
  * put and commit alike, leaving the stored set (and the lease); list and
- * vault_token_state_name() describe the sets; delete removes one. */
+ * vault_token_state_name() describe the sets; delete removes one. Each
+ * set's state carries a MAC: its version, expiry, reauth state or any part
+ * of its lease changed in the file behind the vault's back, or its MAC
+ * nulled, cut or swapped with another set's, is -EUCLEAN to get,
+ * refresh_begin, commit, fail and list, and a new put makes it whole. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -360,7 +364,8 @@ static void test_commit_stale_lease(void **state) {
 
 /* The compare-and-swap checks the version too: a set whose version moved
  * while its lease stayed (only possible behind the vault's back, as every
- * put clears the lease) takes neither a commit nor a revocation. */
+ * put clears the lease) takes neither a commit nor a revocation; with the
+ * state's MAC, such a change is refused as damage before either. */
 static void test_commit_version_moved(void **state) {
         VaultFixture *f = *state;
         TokenRefresh t = {};
@@ -374,12 +379,105 @@ static void test_commit_version_moved(void **state) {
         assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
 
         json_t *resp = response("{'access_token':'at-2','token_type':'Bearer','refresh_token':'rt-2'}");
-        assert_int_equal(vault_token_refresh_commit(f->vault, "todo", "alice", t.lease, resp, NULL), -EEXIST);
+        assert_int_equal(vault_token_refresh_commit(f->vault, "todo", "alice", t.lease, resp, NULL), -EUCLEAN);
         json_decref(resp);
-        assert_int_equal(vault_token_refresh_fail(f->vault, "todo", "alice", t.lease, true, &fail), 0);
-        assert_false(fail.applied);
-        assert_string_equal(fail.state, "refreshing");
+        assert_int_equal(vault_token_refresh_fail(f->vault, "todo", "alice", t.lease, true, &fail), -EUCLEAN);
         vault_token_refresh_done(&t);
+}
+
+/* Issue 7 #9: a token set's state is bound to the keyring. */
+static void test_state_tampered(void **state) {
+        VaultFixture *f = *state;
+        static const char *const tamper[] = {
+                /* extended, shortened, made eternal */
+                "UPDATE token SET expires_at = expires_at + 86400 WHERE name = 'alice'",
+                "UPDATE token SET expires_at = 1 WHERE name = 'alice'",
+                "UPDATE token SET expires_at = NULL WHERE name = 'alice'",
+                /* revoked, or a revocation lifted (see below) */
+                "UPDATE token SET state = 'reauth_required' WHERE name = 'alice'",
+                /* a lease dropped, moved, extended, or put on another version */
+                "UPDATE token SET lease_id = NULL, lease_until = NULL, lease_version = NULL WHERE name = 'alice'",
+                "UPDATE token SET lease_id = '0123456789abcdef0123456789abcdef' WHERE name = 'alice'",
+                "UPDATE token SET lease_until = lease_until + 3600000 WHERE name = 'alice'",
+                "UPDATE token SET lease_version = lease_version + 1 WHERE name = 'alice'",
+                "UPDATE token SET version = version + 1 WHERE name = 'alice'",
+                /* the MAC itself */
+                "UPDATE token SET mac = NULL WHERE name = 'alice'",
+                "UPDATE token SET mac = substr(mac, 1, 16) WHERE name = 'alice'",
+                "UPDATE token SET mac = randomblob(32) WHERE name = 'alice'",
+                /* two sets' MACs swapped, or the state and MAC of another set copied */
+                "UPDATE token SET mac = CASE name WHEN 'alice' THEN (SELECT mac FROM token WHERE name = 'bob') "
+                "ELSE (SELECT mac FROM token WHERE name = 'alice') END",
+                "UPDATE token SET (expires_at, state, lease_id, lease_until, lease_version, mac) = "
+                "(SELECT expires_at, state, lease_id, lease_until, lease_version, mac FROM token WHERE name = 'bob') "
+                "WHERE name = 'alice'",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(tamper); i++) {
+                TokenRefresh t = {};
+                TokenRefreshFail fail = {};
+                TokenInfo *items = NULL;
+                size_t n = 0;
+                const char *what = tamper[i];
+
+                put_expiring(f->vault);
+                assert_int_equal(put(f->vault, "bob",
+                                     "{'access_token':'at-b','token_type':'Bearer','expires_in':10,"
+                                     "'refresh_token':'rt-b'}",
+                                     NULL),
+                                 0);
+                /* Alice's lease held. */
+                assert_int_equal(vault_token_refresh_begin(f->vault, "todo", "alice", 60, 300, &t, NULL), 0);
+                assert_true(t.refresh);
+                vault_fixture_close_db(f);
+                assert_true(sql_exec(f->db_path, what) > 0);
+                assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+
+                int r = get_fails(f->vault, "alice", 0, NULL);
+                if (r != -EUCLEAN)
+                        fail_msg("%s: get %d", what, r);
+                TokenRefresh t2 = {};
+                r = vault_token_refresh_begin(f->vault, "todo", "alice", 60, 300, &t2, NULL);
+                if (r != -EUCLEAN)
+                        fail_msg("%s: refresh_begin %d", what, r);
+                json_t *resp = response("{'access_token':'at-2','token_type':'Bearer','refresh_token':'rt-2'}");
+                r = vault_token_refresh_commit(f->vault, "todo", "alice", t.lease, resp, NULL);
+                json_decref(resp);
+                if (r != -EUCLEAN)
+                        fail_msg("%s: commit %d", what, r);
+                r = vault_token_refresh_fail(f->vault, "todo", "alice", t.lease, true, &fail);
+                if (r != -EUCLEAN)
+                        fail_msg("%s: fail %d", what, r);
+                r = vault_token_list(f->vault, "todo", NULL, 10, &items, &n);
+                if (r != -EUCLEAN)
+                        fail_msg("%s: list %d", what, r);
+                vault_token_refresh_done(&t);
+
+                /* A new put makes it whole; Bob's set is his own. */
+                put_expiring(f->vault);
+                json_t *set = get_ok(f->vault, "alice");
+                json_decref(set);
+                if (!strstr(what, "bob")) {
+                        set = get_ok(f->vault, "bob");
+                        json_decref(set);
+                }
+                assert_int_equal(vault_token_delete(f->vault, "todo", "alice"), 0);
+                assert_int_equal(vault_token_delete(f->vault, "todo", "bob"), 0);
+        }
+
+        /* A revocation lifted in the file does not lift it. */
+        TokenRefresh t = {};
+        TokenRefreshFail fail = {};
+        put_expiring(f->vault);
+        assert_int_equal(vault_token_refresh_begin(f->vault, "todo", "alice", 60, 300, &t, NULL), 0);
+        assert_int_equal(vault_token_refresh_fail(f->vault, "todo", "alice", t.lease, true, &fail), 0);
+        assert_true(fail.applied);
+        vault_token_refresh_done(&t);
+        assert_int_equal(get_fails(f->vault, "alice", 0, NULL), -EKEYREVOKED);
+        vault_fixture_close_db(f);
+        assert_int_equal(sql_exec(f->db_path, "UPDATE token SET state = 'valid' WHERE name = 'alice'"), 1);
+        assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        assert_int_equal(get_fails(f->vault, "alice", 0, NULL), -EUCLEAN);
 }
 
 /* A lease past its deadline that nobody took over still commits: the
@@ -614,6 +712,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_commit_carries_refresh_token, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_commit_stale_lease, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_commit_version_moved, setup_vault, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_state_tampered, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_commit_lapsed_lease, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_refresh_fail, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_refresh_needs_refresh_token, setup_vault, teardown_vault),

@@ -14,7 +14,19 @@
  * -EBUSY; stats count; the plaintext never appears in the database file or
  * its -wal file; a sealed blob moved to another row (another name, plugin,
  * kind or version) or with a flipped byte fails with -EUCLEAN, and the
- * original row still opens. */
+ * original row still opens. A new vault also holds a wrapped MAC key and
+ * the key-check value of label v2. The keyring is made only for a
+ * database that holds nothing: with its meta and KEK rows deleted, one
+ * that still holds a secret, a token set, an API key, an index row or a
+ * plugin row is -EUCLEAN at the keyring step, under any root key, and is
+ * left byte for byte unchanged; an empty one becomes a new vault. A vault
+ * of schema 3 (no MAC columns, no MAC key, key check of label v1) opens:
+ * its plugin rows and token states are MAC'd as they stand, the key check
+ * becomes v2, and what was stored (scheme, sets, a lease) works as before;
+ * a wrong key still leaves it unchanged; after the upgrade a tampered row
+ * is -EUCLEAN. The upgrade cannot be had again: the MAC key deleted (with
+ * the MACs nulled, or the whole schema made to look like 3 again), or the
+ * old key check put back into schema 4, is -EUCLEAN at the keyring step. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -89,8 +101,8 @@ static void test_new_vault(void **state) {
 
         sqlite3 *db = db_open_independent(f->db_path);
         /* The key-check value: BLAKE2b-256 keyed with the root key over
-         * "credvault key-check v1". */
-        crypto_generichash(want, sizeof(want), (const uint8_t *) "credvault key-check v1", 22, f->root,
+         * "credvault key-check v2" (v2: its metadata is MAC'd). */
+        crypto_generichash(want, sizeof(want), (const uint8_t *) "credvault key-check v2", 22, f->root,
                            sizeof(f->root));
         sqlite3_stmt *q = NULL;
         assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'key_check'", -1, &q, NULL),
@@ -104,7 +116,12 @@ static void test_new_vault(void **state) {
         assert_int_equal(sql_int(db, "SELECT count(*) FROM kek"), 1);
         assert_int_equal(sql_int(db, "SELECT version = 1 AND state = 'primary' AND length(wrapped) = 72 FROM kek"), 1);
         assert_int_equal(sql_int(db, "SELECT length(value) FROM meta WHERE key = 'index_key'"), 72);
-        assert_int_equal(sql_int(db, "PRAGMA user_version"), 3);
+        /* And the MAC key, wrapped the same way under its own label. */
+        assert_int_equal(sql_int(db, "SELECT length(value) FROM meta WHERE key = 'mac_key'"), 72);
+        assert_int_equal(sql_int(db, "SELECT count(*) FROM meta WHERE value = (SELECT value FROM meta "
+                                     "WHERE key = 'mac_key')"),
+                         1);
+        assert_int_equal(sql_int(db, "PRAGMA user_version"), 4);
         sqlite3_close(db);
         /* The root key is nowhere in the file. */
         assert_false(file_contains(f->db_path, f->root, sizeof(f->root)));
@@ -519,6 +536,234 @@ static void test_tampered_blob(void **state) {
         }
 }
 
+/* The file's bytes, and that they (and no -wal) are still what they were. */
+static void assert_file_unchanged(const char *db_path, const uint8_t *before, size_t before_size) {
+        uint8_t *after = NULL;
+        size_t after_size = 0;
+        struct stat st;
+        char *wal = NULL;
+
+        assert_int_equal(file_read_all(db_path, &after, &after_size), 0);
+        assert_int_equal(after_size, before_size);
+        assert_memory_equal(after, before, before_size);
+        free(after);
+        assert_true(asprintf(&wal, "%s-wal", db_path) >= 0);
+        assert_true(stat(wal, &st) < 0 || st.st_size == 0);
+        free(wal);
+}
+
+/* A vault holding one of each: a secret, a token set, an API key (and its
+ * index row), and a registered plugin; closed. */
+static void make_full_vault(VaultFixture *f) {
+        assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        secret_put(f->vault, "todo", "client_secret", "s3cr3t");
+        json_t *set = json_quote("{'access_token':'at','token_type':'Bearer','refresh_token':'rt','expires_in':10}");
+        assert_int_equal(vault_token_put(f->vault, "todo", "alice", set, NULL), 0);
+        json_decref(set);
+        assert_int_equal(vault_apikey_put(f->vault, "todo", "alice", (const uint8_t *) "key-of-alice", 12, NULL), 0);
+        register_scheme(f->vault, "svc", "basic");
+        vault_fixture_close_db(f);
+}
+
+#define KEYRING_GONE "PRAGMA foreign_keys = OFF; DELETE FROM meta; DELETE FROM kek; "
+
+/* Issue 7 #6: the keyring's rows deleted while records remain must not
+ * give a new keyring (which would take any root key offered). */
+static void test_keyring_gone_records_present(void **state) {
+        VaultFixture *f = *state;
+        static const char *const keep_only[] = {
+                /* everything */
+                "",
+                /* one kind of row only */
+                "DELETE FROM token; DELETE FROM apikey; DELETE FROM plugin",
+                "DELETE FROM secret; DELETE FROM apikey; DELETE FROM plugin",
+                "DELETE FROM secret; DELETE FROM token; DELETE FROM plugin",
+                "DELETE FROM secret; DELETE FROM token; DROP TRIGGER apikey_lookup_forget; DELETE FROM apikey; "
+                "DELETE FROM plugin",
+                "DELETE FROM secret; DELETE FROM token; DELETE FROM apikey",
+        };
+        uint8_t other[TEST_ROOT_KEY_SIZE];
+
+        for (size_t i = 0; i < ELEMENTSOF(keep_only); i++) {
+                uint8_t *before = NULL;
+                size_t before_size = 0;
+                char sql[512];
+
+                make_full_vault(f);
+                snprintf(sql, sizeof(sql), KEYRING_GONE "%s", keep_only[i]);
+                sql_exec(f->db_path, sql);
+                assert_int_equal(file_read_all(f->db_path, &before, &before_size), 0);
+                /* Under the right key or any other. */
+                assert_open_fails(f, f->root, -EUCLEAN, VAULT_OPEN_KEYRING, keep_only[i]);
+                randombytes_buf(other, sizeof(other));
+                assert_open_fails(f, other, -EUCLEAN, VAULT_OPEN_KEYRING, keep_only[i]);
+                assert_file_unchanged(f->db_path, before, before_size);
+                assert_int_equal(sql_file_int(f->db_path, "SELECT count(*) FROM kek"), 0);
+                assert_int_equal(sql_file_int(f->db_path, "SELECT count(*) FROM meta"), 0);
+                free(before);
+                fixture_renew(f);
+        }
+}
+
+/* With nothing stored, no keyring is a new vault, under whatever key. */
+static void test_keyring_gone_empty_store(void **state) {
+        VaultFixture *f = *state;
+        VaultStats st;
+
+        make_full_vault(f);
+        sql_exec(f->db_path, KEYRING_GONE "DELETE FROM secret; DELETE FROM token; DELETE FROM apikey; "
+                                          "DELETE FROM plugin");
+        randombytes_buf(f->root, sizeof(f->root));
+        assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        assert_int_equal(vault_stats(f->vault, &st), 0);
+        assert_int_equal(st.n_keks, 1);
+        assert_int_equal(st.secrets, 0);
+        secret_put(f->vault, "p", "n", "v");
+        assert_int_equal(vault_fixture_reopen(f), 0);
+        assert_secret(f->vault, "p", "n", "v");
+}
+
+/* The file as a credvaultd of schema 3 left it: no MAC columns, no MAC
+ * key, and the key-check value of label v1. */
+static void downgrade_to_v3(const char *db_path, const uint8_t root[static TEST_ROOT_KEY_SIZE]) {
+        uint8_t v1[32];
+        sqlite3_stmt *st = NULL;
+
+        crypto_generichash(v1, sizeof(v1), (const uint8_t *) "credvault key-check v1", 22, root, TEST_ROOT_KEY_SIZE);
+        sql_exec(db_path, "ALTER TABLE plugin DROP COLUMN mac; ALTER TABLE token DROP COLUMN mac; "
+                          "DELETE FROM meta WHERE key = 'mac_key'; PRAGMA user_version = 3");
+        sqlite3 *db = db_open_independent(db_path);
+        assert_int_equal(sqlite3_prepare_v2(db, "UPDATE meta SET value = ?1 WHERE key = 'key_check'", -1, &st, NULL),
+                         SQLITE_OK);
+        sqlite3_bind_blob(st, 1, v1, sizeof(v1), SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_finalize(st);
+        assert_int_equal(sqlite3_changes(db), 1);
+        sqlite3_close(db);
+}
+
+static bool verify_basic(Vault *v, const char *plugin, const char *header) {
+        const Presented p = { .authorization = header };
+        bool match = false;
+        int r = vault_secret_verify(v, plugin, "service_token", &p, &match, NULL);
+        if (r != 0)
+                fail_msg("verify %s: %d", plugin, r);
+        return match;
+}
+
+static void test_upgrade_from_v3(void **state) {
+        VaultFixture *f = *state;
+        TokenRefresh t = {};
+        uint8_t *before = NULL, other[TEST_ROOT_KEY_SIZE];
+        size_t before_size = 0;
+
+        make_full_vault(f);
+        assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        secret_put(f->vault, "svc", "service_token", "dXNlcjpwYXNz");
+        register_scheme(f->vault, "other", "bearer");
+        /* A lease taken before the upgrade. */
+        assert_int_equal(vault_token_refresh_begin(f->vault, "todo", "alice", 60, 300, &t, NULL), 0);
+        assert_true(t.refresh);
+        vault_fixture_close_db(f);
+        downgrade_to_v3(f->db_path, f->root);
+
+        /* A wrong key is still refused with the file unchanged. */
+        assert_int_equal(file_read_all(f->db_path, &before, &before_size), 0);
+        randombytes_buf(other, sizeof(other));
+        assert_open_fails(f, other, -EKEYREJECTED, VAULT_OPEN_KEY_CHECK, "v3, another key");
+        assert_file_unchanged(f->db_path, before, before_size);
+        free(before);
+
+        assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        assert_true(verify_basic(f->vault, "svc", "Basic dXNlcjpwYXNz"));
+        assert_false(verify_basic(f->vault, "svc", "Bearer dXNlcjpwYXNz"));
+        json_t *resp = json_quote("{'access_token':'at-2','token_type':'Bearer','refresh_token':'rt-2'}");
+        assert_int_equal(vault_token_refresh_commit(f->vault, "todo", "alice", t.lease, resp, NULL), 0);
+        json_decref(resp);
+        vault_token_refresh_done(&t);
+        SecretBuf *text = NULL;
+        assert_int_equal(vault_token_get(f->vault, "todo", "alice", 0, &text, NULL, NULL), 0);
+        assert_non_null(strstr((const char *) text->data, "\"rt-2\""));
+        secret_buf_free(text);
+        assert_secret(f->vault, "todo", "client_secret", "s3cr3t");
+        vault_fixture_close_db(f);
+
+        /* Schema 4, every row MAC'd, the key check of label v2. */
+        uint8_t want[32];
+        crypto_generichash(want, sizeof(want), (const uint8_t *) "credvault key-check v2", 22, f->root,
+                           sizeof(f->root));
+        sqlite3 *db = db_open_independent(f->db_path);
+        assert_int_equal(sql_int(db, "PRAGMA user_version"), 4);
+        assert_int_equal(sql_int(db, "SELECT count(*) FROM plugin WHERE length(mac) = 32"), 2);
+        assert_int_equal(sql_int(db, "SELECT count(*) FROM token WHERE length(mac) = 32"), 1);
+        assert_int_equal(sql_int(db, "SELECT length(value) FROM meta WHERE key = 'mac_key'"), 72);
+        sqlite3_stmt *q = NULL;
+        assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'key_check'", -1, &q, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        assert_memory_equal(sqlite3_column_blob(q, 0), want, 32);
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+
+        /* From now on a change behind the vault's back is refused, and so
+         * is a row whose MAC was nulled: the backfill is not done again. */
+        sql_exec(f->db_path, "UPDATE plugin SET auth_scheme = 'bearer' WHERE name = 'svc'; "
+                             "UPDATE token SET mac = NULL WHERE name = 'alice'");
+        assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        const Presented p = { .authorization = "Bearer dXNlcjpwYXNz" };
+        bool match = true;
+        assert_int_equal(vault_secret_verify(f->vault, "svc", "service_token", &p, &match, NULL), -EUCLEAN);
+        text = NULL;
+        assert_int_equal(vault_token_get(f->vault, "todo", "alice", 0, &text, NULL, NULL), -EUCLEAN);
+        assert_null(text);
+}
+
+/* What a database writer could try to have the rows MAC'd afresh. */
+static void test_upgrade_not_replayed(void **state) {
+        VaultFixture *f = *state;
+        static const char *const tamper[] = {
+                /* the MAC key deleted */
+                "DELETE FROM meta WHERE key = 'mac_key'",
+                /* and every MAC nulled */
+                "DELETE FROM meta WHERE key = 'mac_key'; UPDATE plugin SET mac = NULL; UPDATE token SET mac = NULL",
+                /* the schema made to look like 3 again, the key check kept */
+                "ALTER TABLE plugin DROP COLUMN mac; ALTER TABLE token DROP COLUMN mac; "
+                "DELETE FROM meta WHERE key = 'mac_key'; PRAGMA user_version = 3",
+                /* the key check deleted too */
+                "DELETE FROM meta WHERE key IN ('mac_key', 'key_check')",
+                /* the MAC key's wrapping replaced by the index key's */
+                "UPDATE meta SET value = (SELECT value FROM meta WHERE key = 'index_key') WHERE key = 'mac_key'",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(tamper); i++) {
+                make_full_vault(f);
+                sql_exec(f->db_path, tamper[i]);
+                assert_open_fails(f, f->root, -EUCLEAN, VAULT_OPEN_KEYRING, tamper[i]);
+                fixture_renew(f);
+        }
+
+        /* The old key check put back (from a copy made before the
+         * upgrade) into the upgraded schema, with or without the MAC key. */
+        for (int with_mac_key = 0; with_mac_key < 2; with_mac_key++) {
+                make_full_vault(f);
+                uint8_t v1[32];
+                sqlite3_stmt *st = NULL;
+                crypto_generichash(v1, sizeof(v1), (const uint8_t *) "credvault key-check v1", 22, f->root,
+                                   sizeof(f->root));
+                sqlite3 *db = db_open_independent(f->db_path);
+                assert_int_equal(
+                        sqlite3_prepare_v2(db, "UPDATE meta SET value = ?1 WHERE key = 'key_check'", -1, &st, NULL),
+                        SQLITE_OK);
+                sqlite3_bind_blob(st, 1, v1, sizeof(v1), SQLITE_STATIC);
+                assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+                sqlite3_finalize(st);
+                sqlite3_close(db);
+                if (!with_mac_key)
+                        sql_exec(f->db_path, "DELETE FROM meta WHERE key = 'mac_key'");
+                assert_open_fails(f, f->root, -EUCLEAN, VAULT_OPEN_KEYRING, "v1 key check in schema 4");
+                fixture_renew(f);
+        }
+}
+
 int main(void) {
         if (unit_vault_init() < 0)
                 return 1;
@@ -540,6 +785,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_plaintext_never_on_disk, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_blob_moved_to_other_row, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_tampered_blob, setup_vault, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_keyring_gone_records_present, setup_vault_dir, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_keyring_gone_empty_store, setup_vault_dir, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_upgrade_from_v3, setup_vault_dir, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_upgrade_not_replayed, setup_vault_dir, teardown_vault),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,7 +31,8 @@ static inline void bytes_counting(uint8_t *p, size_t n, uint8_t start) {
 /* How keyring.c wraps a key: nonce || XChaCha20-Poly1305(key) under the
  * root key, the associated data being the label (with its NUL) and the
  * version as 8 big-endian bytes. KEKs are labelled "credvault kek v1", the
- * index key "credvault idx v1" with version 1. Spelled out here so a test
+ * index key "credvault idx v1" and the MAC key "credvault mac v1", both
+ * with version 1. Spelled out here so a test
  * can give a keyring keys it knows and read back what keyring.c wrapped;
  * these are the bytes stored in every vault, so if keyring.c changes the
  * format, the tests that use this fail, which is the point. */
@@ -39,6 +40,7 @@ static inline void bytes_counting(uint8_t *p, size_t n, uint8_t start) {
         (crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + KEK_SIZE + crypto_aead_xchacha20poly1305_ietf_ABYTES)
 #define TEST_KEK_LABEL "credvault kek v1"
 #define TEST_INDEX_KEY_LABEL "credvault idx v1"
+#define TEST_MAC_KEY_LABEL "credvault mac v1"
 
 static inline void test_key_ad(const char *label, int64_t version, uint8_t ad[static sizeof(TEST_KEK_LABEL) + 8]) {
         memcpy(ad, label, sizeof(TEST_KEK_LABEL));

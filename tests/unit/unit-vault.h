@@ -11,9 +11,11 @@
 
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "json-wipe.h"
+#include "proto-limits.h"
 #include "unit-util.h"
 #include "vault.h"
 
@@ -133,6 +135,25 @@ static inline void assert_secret_equal(const SecretBuf *b, const void *want, siz
                 fail_msg("value of %zu bytes '%.*s', want %zu bytes '%.*s'", b->size, (int) b->size,
                          (const char *) b->data, want_size, (int) want_size, (const char *) want);
         assert_int_equal(b->data[b->size], 0); /* NUL after, not counted */
+}
+
+/* Register plugin (no domain) with a service_http auth block of this
+ * authorization_type ("bearer" or "basic"), as plugin.register would. */
+static inline void register_scheme(Vault *v, const char *plugin, const char *authorization_type) {
+        char text[256], err[ERROR_MESSAGE_SIZE_MAX];
+        ManifestAuth auth;
+        StoredPlugin p = {};
+        const char *name = NULL;
+        char domain[DOMAIN_SIZE_MAX + 1];
+
+        snprintf(text, sizeof(text), "{'type':'service_http','authorization_type':'%s'}", authorization_type);
+        json_t *m = json_quote(text);
+        assert_int_equal(manifest_parse(m, &auth, &name, domain, sizeof(domain), err, sizeof(err)), 0);
+        int r = vault_plugin_register(v, plugin, NULL, &auth, &p, NULL);
+        if (r != 0)
+                fail_msg("register %s: %d", plugin, r);
+        stored_plugin_done(&p);
+        json_decref(m);
 }
 
 /* Whether the file (and its -wal, if any) holds the bytes. */

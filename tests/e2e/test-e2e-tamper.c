@@ -1,0 +1,195 @@
+/* test-e2e-tamper.c — the database changed behind a stopped daemon.
+ *
+ * Someone who can write the database file but has no root key edits it
+ * while the daemon is stopped, and the restarted daemon must notice rather
+ * than act on the change: a plugin's authorization_type flipped (its auth
+ * block and its scheme column) makes secret.verify, manifest.auth and
+ * plugin.get answer `corrupt`, never a match in the new scheme, until the
+ * plugin is deleted and registered again; a token set's expiry moved
+ * makes token.get `corrupt`; and the keyring's rows deleted while records
+ * remain keep the daemon from starting (exit 6) under any root key,
+ * leaving the file as it was. The edits go through SQLite's own library,
+ * as a tool like sqlite3(1) would make them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "credvault.h"
+#include "harness.h"
+
+/* daemon/main.c's database file in the state directory. */
+#define DB_FILE "credvault.db"
+/* daemon/options.h: the database fails its integrity check. */
+#define EXIT_CORRUPT 6
+
+#define BASIC_MANIFEST                                                                                                 \
+        "{\"schema_version\":\"v1\",\"name_for_model\":\"svc\","                                                       \
+        "\"auth\":{\"type\":\"service_http\",\"authorization_type\":\"basic\","                                        \
+        "\"verification_tokens\":{\"openai\":\"vt-1\"}},"                                                              \
+        "\"api\":{\"type\":\"openapi\",\"url\":\"https://svc.example.com/openapi.yaml\"}}"
+#define TOKEN_VALUE "dXNlcjpwYXNzd29yZA=="
+
+/* Run SQL on the stopped daemon's database; returns the rows changed. */
+static int db_exec(const Harness *h, const char *sql) {
+        char path[256];
+        sqlite3 *db = NULL;
+        char *err = NULL;
+
+        snprintf(path, sizeof(path), "%s/%s", h->state_dir, DB_FILE);
+        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+        if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+                fail_msg("%s: %s", sql, err);
+        int n = sqlite3_changes(db);
+        sqlite3_close(db);
+        return n;
+}
+
+static CvClient *client(const Harness *h) {
+        CvClient *c = NULL;
+        assert_int_equal(cv_client_new(h->socket_path, 5000, &c), 0);
+        return c;
+}
+
+/* One request on a raw connection; the reply must carry this error code. */
+static void assert_reply_code(const Harness *h, const char *request, const char *code) {
+        char want[64], *reply = NULL;
+        int fd = harness_connect_raw(h);
+        assert_true(fd >= 0);
+        assert_int_equal(harness_send_frame(fd, request, strlen(request)), 0);
+        assert_int_equal(harness_recv_frame(fd, 5000, &reply), 0);
+        snprintf(want, sizeof(want), "\"code\":\"%s\"", code);
+        if (!strstr(reply, want))
+                fail_msg("%s: want %s, got %s", request, code, reply);
+        free(reply);
+        close(fd);
+}
+
+static void test_plugin_scheme_flipped(void **state) {
+        (void) state;
+        Harness h = {};
+        int64_t version = 0;
+
+        assert_int_equal(harness_start(&h), 0);
+        CvClient *c = client(&h);
+        assert_int_equal(cv_plugin_register(c, BASIC_MANIFEST, NULL, NULL, NULL), 1);
+        assert_int_equal(cv_secret_put(c, "svc", "service_token", TOKEN_VALUE, strlen(TOKEN_VALUE), NULL), 0);
+        assert_int_equal(cv_secret_verify(c, "svc", "service_token", "Basic " TOKEN_VALUE, &version), 1);
+        assert_int_equal(cv_secret_verify(c, "svc", "service_token", "Bearer " TOKEN_VALUE, NULL), 0);
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+
+        /* The plugin's authorization_type made bearer, in its auth block
+         * and in the column the checks read. */
+        assert_int_equal(db_exec(&h, "UPDATE plugin SET auth_scheme = 'bearer', "
+                                     "auth_public = json_set(auth_public, '$.authorization_type', 'bearer') "
+                                     "WHERE name = 'svc'"),
+                         1);
+        assert_int_equal(harness_restart(&h), 0);
+        c = client(&h);
+        assert_int_equal(cv_secret_verify(c, "svc", "service_token", "Bearer " TOKEN_VALUE, NULL), -EUCLEAN);
+        assert_int_equal(cv_secret_verify(c, "svc", "service_token", "Basic " TOKEN_VALUE, NULL), -EUCLEAN);
+        assert_reply_code(&h,
+                          "{\"id\":1,\"op\":\"secret.verify\",\"plugin\":\"svc\",\"name\":\"service_token\","
+                          "\"authorization\":\"Bearer " TOKEN_VALUE "\"}",
+                          "corrupt");
+        assert_reply_code(&h, "{\"id\":1,\"op\":\"manifest.auth\",\"plugin\":\"svc\"}", "corrupt");
+        assert_reply_code(&h, "{\"id\":1,\"op\":\"plugin.get\",\"plugin\":\"svc\"}", "corrupt");
+
+        /* Deleted and registered again, it is the registration's again. */
+        assert_int_equal(cv_plugin_delete(c, "svc"), 0);
+        assert_int_equal(cv_plugin_register(c, BASIC_MANIFEST, NULL, NULL, NULL), 1);
+        assert_int_equal(cv_secret_put(c, "svc", "service_token", TOKEN_VALUE, strlen(TOKEN_VALUE), NULL), 0);
+        assert_int_equal(cv_secret_verify(c, "svc", "service_token", "Basic " TOKEN_VALUE, NULL), 1);
+        assert_int_equal(cv_secret_verify(c, "svc", "service_token", "Bearer " TOKEN_VALUE, NULL), 0);
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        harness_cleanup(&h);
+}
+
+static void test_token_expiry_moved(void **state) {
+        (void) state;
+        Harness h = {};
+        CvToken *t = NULL;
+        CvToken tok = { .access_token = "at-1", .token_type = "Bearer", .expires_at = 4102444800 };
+
+        assert_int_equal(harness_start(&h), 0);
+        CvClient *c = client(&h);
+        assert_int_equal(cv_token_put(c, "svc", "alice", &tok, NULL), 0);
+        assert_int_equal(cv_token_get(c, "svc", "alice", &t), 0);
+        cv_token_free(t);
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+
+        assert_int_equal(db_exec(&h, "UPDATE token SET expires_at = expires_at + 1 WHERE name = 'alice'"), 1);
+        assert_int_equal(harness_restart(&h), 0);
+        c = client(&h);
+        t = NULL;
+        assert_int_equal(cv_token_get(c, "svc", "alice", &t), -EUCLEAN);
+        assert_null(t);
+        assert_reply_code(&h, "{\"id\":1,\"op\":\"token.get\",\"plugin\":\"svc\",\"user\":\"alice\"}", "corrupt");
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        harness_cleanup(&h);
+}
+
+/* The whole file, to compare. */
+static void read_db(const Harness *h, char **ret, size_t *ret_size) {
+        char path[256];
+        snprintf(path, sizeof(path), "%s/%s", h->state_dir, DB_FILE);
+        assert_int_equal(harness_read_file(path, ret, ret_size), 0);
+}
+
+static void test_keyring_rows_deleted(void **state) {
+        (void) state;
+        Harness h = {};
+        char *before = NULL, *after = NULL;
+        size_t before_size = 0, after_size = 0;
+
+        assert_int_equal(harness_start(&h), 0);
+        CvClient *c = client(&h);
+        assert_int_equal(cv_secret_put(c, "svc", "s", "v", 1, NULL), 0);
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+
+        db_exec(&h, "PRAGMA foreign_keys = OFF; DELETE FROM meta; DELETE FROM kek");
+        read_db(&h, &before, &before_size);
+        /* Under its own root key and under a new one. */
+        assert_int_equal(harness_restart(&h), -ECHILD);
+        assert_int_equal(h.exit_status, EXIT_CORRUPT);
+        uint8_t key[32];
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(read(fd, key, sizeof(key)), sizeof(key));
+        close(fd);
+        fd = open(h.key_file, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, key, sizeof(key)), sizeof(key));
+        close(fd);
+        assert_int_equal(harness_restart(&h), -ECHILD);
+        assert_int_equal(h.exit_status, EXIT_CORRUPT);
+        read_db(&h, &after, &after_size);
+        assert_int_equal(after_size, before_size);
+        assert_memory_equal(after, before, before_size);
+        free(before);
+        free(after);
+        harness_cleanup(&h);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_plugin_scheme_flipped),
+                cmocka_unit_test(test_token_expiry_moved),
+                cmocka_unit_test(test_keyring_rows_deleted),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

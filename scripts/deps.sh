@@ -9,6 +9,11 @@ CREDVAULT_PACKAGES=(
   libcmocka-dev scdoc systemd python3 clang-format git
 )
 
+# What the fuzz targets need (tests/fuzz/, docs/testing.md): clang and its
+# libFuzzer runtime. Installed by .ci/run; scripts/test.sh fuzzes only when
+# they are there.
+CREDVAULT_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+
 # Extra packages a mode needs may be named: credvault_install_deps valgrind.
 credvault_install_deps() {
   local missing=()

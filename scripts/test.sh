@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh — build credvault and run every test (unit, end-to-end, CLI,
-# systemd units). Exit status: meson test's.
+# systemd units, and the fuzz targets for $CV_FUZZ_SECONDS each, default
+# 10, when clang is installed). Exit status: meson test's.
 #
 #   --sanitize  the same suite in an address+undefined sanitizer build
 #               (build-asan/)
@@ -66,5 +67,11 @@ if [ "$mode" = --valgrind ]; then
   else
     rm -rf "$vglogs"
   fi
+fi
+# The fuzz targets, each for a while (tests/fuzz/run-all.sh: a clang build
+# in build-fuzz/), when clang with libFuzzer is installed; the build above
+# has replayed their seed corpora either way.
+if [ -z "$mode" ] && tests/fuzz/run-all.sh --available; then
+  tests/fuzz/run-all.sh build-fuzz || status=1
 fi
 exit $status

@@ -65,6 +65,8 @@ static void audit_line_queue(char *line, size_t n, bool flush_now) {
 }
 
 void audit_record(const Peer *peer, const Request *req, int result, bool flush_now, bool revealed) {
+        /* plugin.register may name its plugin only in the manifest. */
+        const char *plugin = req->plugin ?: req->manifest_name;
         const char *op = op_to_string(req->op);
         const char *res = result >= 0 ? "ok" : error_code_from_errno(result);
         const char *object = req->name ?: req->user ?: "";
@@ -72,12 +74,12 @@ void audit_record(const Peer *peer, const Request *req, int result, bool flush_n
         if (!op)
                 op = "invalid";
         if (log_to_journal())
-                sd_journal_send("MESSAGE=audit: %s %s/%s by uid %u: %s", op, req->plugin ?: "", object,
-                                (unsigned) peer->uid, res, "PRIORITY=%i", result >= 0 ? LOG_INFO : LOG_NOTICE,
-                                "CREDVAULT_AUDIT=1", "CREDVAULT_OP=%s", op, "CREDVAULT_PLUGIN=%s", req->plugin ?: "",
-                                "CREDVAULT_NAME=%s", req->name ?: "", "CREDVAULT_USER=%s", req->user ?: "",
-                                "CREDVAULT_RESULT=%s", res, "CREDVAULT_PEER_UID=%u", (unsigned) peer->uid,
-                                "CREDVAULT_PEER_GID=%u", (unsigned) peer->gid, "CREDVAULT_PEER_PID=%d", (int) peer->pid,
+                sd_journal_send("MESSAGE=audit: %s %s/%s by uid %u: %s", op, plugin ?: "", object, (unsigned) peer->uid,
+                                res, "PRIORITY=%i", result >= 0 ? LOG_INFO : LOG_NOTICE, "CREDVAULT_AUDIT=1",
+                                "CREDVAULT_OP=%s", op, "CREDVAULT_PLUGIN=%s", plugin ?: "", "CREDVAULT_NAME=%s",
+                                req->name ?: "", "CREDVAULT_USER=%s", req->user ?: "", "CREDVAULT_RESULT=%s", res,
+                                "CREDVAULT_PEER_UID=%u", (unsigned) peer->uid, "CREDVAULT_PEER_GID=%u",
+                                (unsigned) peer->gid, "CREDVAULT_PEER_PID=%d", (int) peer->pid,
                                 "CREDVAULT_PEER_UNIT=%s", peer->unit ?: "", "CREDVAULT_REVEALED=%d", revealed, NULL);
         else {
                 /* By hand rather than snprintf(): this runs for every
@@ -87,7 +89,7 @@ void audit_record(const Peer *peer, const Request *req, int result, bool flush_n
                 append(line, &n, "credvaultd: audit op=");
                 append(line, &n, op);
                 append(line, &n, " plugin=");
-                append(line, &n, req->plugin ?: "-");
+                append(line, &n, plugin ?: "-");
                 append(line, &n, " object=");
                 if (object[0])
                         append_escaped(line, &n, object);

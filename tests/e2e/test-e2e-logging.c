@@ -101,6 +101,29 @@ static void test_bad_frames_are_audited(void **state) {
         harness_cleanup(&h);
 }
 
+/* A registration that names its plugin only in the manifest is audited
+ * under that name, so every access to a plugin can be found by it. */
+static void test_register_audited_under_manifest_name(void **state) {
+        (void) state;
+        Harness h = {};
+        static const char request[] =
+                "{\"v\":1,\"id\":1,\"op\":\"plugin.register\",\"manifest\":{\"name_for_model\":\"todo\","
+                "\"auth\":{\"type\":\"none\"}}}";
+        char *reply = NULL;
+
+        assert_int_equal(harness_start(&h), 0);
+        int fd = harness_connect_raw(&h);
+        assert_true(fd >= 0);
+        assert_int_equal(harness_send_frame(fd, request, sizeof(request) - 1), 0);
+        assert_int_equal(harness_recv_frame(fd, TIMEOUT_MS, &reply), 0);
+        assert_non_null(strstr(reply, "\"ok\":true"));
+        free(reply);
+        close(fd);
+        ASSERT_LOGGED(&h, "audit op=plugin.register plugin=todo ", "result=ok");
+        assert_int_equal(harness_stop(&h), 0);
+        harness_cleanup(&h);
+}
+
 /* A connection refused at the cap, overall or for its uid, is audited
  * with the reason, though no request was read from it. */
 static void test_refused_connections_are_audited(void **state) {
@@ -198,6 +221,7 @@ static void test_stalled_log_reader_blocks_nothing(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_bad_frames_are_audited),
+                cmocka_unit_test(test_register_audited_under_manifest_name),
                 cmocka_unit_test(test_refused_connections_are_audited),
                 cmocka_unit_test(test_stalled_log_reader_blocks_nothing),
         };

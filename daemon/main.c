@@ -1,11 +1,12 @@
 /* main.c — credvaultd start-up: from the command line to a serving loop.
  *
  * Owns: the order of start-up, its exit codes and its messages. Every
- * check that can refuse to start (state directory, its lock, root key,
- * integrity, key check) runs before the socket is served, and the key check
- * runs before the schema is touched, so a wrong key never changes the
- * database. Each refusal names the path it is about and the system's own
- * cause, with the exit status credvaultd(8) documents for it. */
+ * check that can refuse to start (state directory, its lock, the files in
+ * it, root key, integrity, key check, a metadata upgrade not asked for)
+ * runs before the socket is served, and the key check runs before the
+ * schema is touched, so a wrong key never changes the database. Each
+ * refusal names the path it is about and the system's own cause, with the
+ * exit status credvaultd(8) documents for it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -31,10 +32,14 @@
 #define LOCK_FILE "credvault.lock"
 
 /* The state directory holds the database and, with --dev, the root key:
- * only the daemon's user may enter it. One we own is made 0700 if it was
- * open to others (systemd's StateDirectoryMode= is 0700 too); one owned by
- * someone else is refused, as its owner could open it again, or plant a
- * key or a database in it. Returns 0 or an exit status, having said why. */
+ * only the daemon's user may enter it. One we own that others could only
+ * read or search is made 0700 (systemd's StateDirectoryMode= is 0700 too):
+ * nobody else could have put anything in it. One that group or others
+ * could write is refused, not tightened: whatever they planted (a symbolic
+ * link as the database, a lock file of their own) would stay, and be
+ * trusted. One owned by someone else is refused, as its owner could open
+ * it again, or plant a key or a database in it. Returns 0 or an exit
+ * status, having said why. */
 static int state_dir_prepare(const char *dir) {
         _cleanup_(closep) int fd = -1;
         struct stat st;
@@ -55,6 +60,13 @@ static int state_dir_prepare(const char *dir) {
                           dir, (unsigned) st.st_uid, (unsigned) geteuid());
                 return EXIT_STATE_DIR;
         }
+        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+                log_error("state directory %s has mode %04o: writable by group or others, who could have put files "
+                          "in it (a symbolic link as the database, a lock file of their own); refusing to start: "
+                          "chmod 0700 it and check its contents",
+                          dir, (unsigned) (st.st_mode & 07777));
+                return EXIT_STATE_DIR;
+        }
         if (st.st_mode & 0077) {
                 if (fchmod(fd, 0700) < 0) {
                         log_error("state directory %s has mode %04o, open to other users, and cannot be made 0700: "
@@ -68,6 +80,58 @@ static int state_dir_prepare(const char *dir) {
         if (access(dir, R_OK | W_OK | X_OK) < 0) {
                 log_error("state directory %s is unusable: %s", dir, strerror(errno));
                 return EXIT_STATE_DIR;
+        }
+        return 0;
+}
+
+/* A file in the state directory (st from lstat(), or fstat() of what was
+ * opened without following links) must be a regular file of the daemon's
+ * own, with no other name: anything else was put there by someone else, or
+ * is a hard link to a file elsewhere. Returns 0 or an exit status, having
+ * said why. */
+static int state_file_check(const char *path, const struct stat *st) {
+        const char *what = NULL;
+        char why[96];
+
+        if (S_ISLNK(st->st_mode))
+                what = "is a symbolic link";
+        else if (!S_ISREG(st->st_mode))
+                what = S_ISDIR(st->st_mode) ? strerror(EISDIR) : "not a regular file";
+        else if (st->st_uid != geteuid()) {
+                snprintf(why, sizeof(why), "is owned by uid %u, not by this daemon's uid %u", (unsigned) st->st_uid,
+                         (unsigned) geteuid());
+                what = why;
+        } else if (st->st_nlink != 1) {
+                snprintf(why, sizeof(why), "has %ju hard links, not one", (uintmax_t) st->st_nlink);
+                what = why;
+        }
+        if (!what)
+                return 0;
+        log_error("%s: %s; refusing to start: check the state directory's contents, and remove what does not "
+                  "belong there",
+                  path, what);
+        return EXIT_STATE_DIR;
+}
+
+/* The database and SQLite's files beside it: each absent, or one that
+ * state_file_check() accepts, before SQLite opens any of them. Returns 0
+ * or an exit status, having said why. */
+static int database_files_check(const char *dir) {
+        static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+        char path[PATH_MAX];
+        struct stat st;
+
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                snprintf(path, sizeof(path), "%s/%s%s", dir, DB_FILE, suffixes[i]);
+                if (lstat(path, &st) < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        log_error("cannot check %s: %s", path, strerror(errno));
+                        return EXIT_STATE_DIR;
+                }
+                int r = state_file_check(path, &st);
+                if (r != 0)
+                        return r;
         }
         return 0;
 }
@@ -93,13 +157,25 @@ static pid_t lock_file_pid(int fd) {
 static int state_dir_lock(const char *dir, int *ret_fd) {
         _cleanup_(closep) int fd = -1;
         char path[PATH_MAX], pid[32];
+        struct stat st;
+        int r;
 
         snprintf(path, sizeof(path), "%s/%s", dir, LOCK_FILE);
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
-        if (fd < 0) {
+        /* Never following a link, and only a file of our own: one someone
+         * else made could be held locked by them, keeping every daemon
+         * out. */
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK, 0600);
+        if (fd < 0 && errno == ELOOP) {
+                struct stat lst = { .st_mode = S_IFLNK };
+                return state_file_check(path, &lst);
+        }
+        if (fd < 0 || fstat(fd, &st) < 0) {
                 log_error("cannot open lock file %s: %s", path, strerror(errno));
                 return EXIT_STATE_DIR;
         }
+        r = state_file_check(path, &st);
+        if (r != 0)
+                return r;
         if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
                 if (errno != EWOULDBLOCK) {
                         log_error("cannot lock %s: %s", path, strerror(errno));
@@ -139,6 +215,11 @@ static void root_key_read_failed(const char *path, int r) {
         case -EBADFD:
                 log_error("cannot read root key %s: not a regular file", path);
                 break;
+        case -ELOOP:
+                log_error("cannot read root key %s: it is a symbolic link; a key the daemon finds by name (the "
+                          "development key, the systemd credential) must be the file itself",
+                          path);
+                break;
         case -EPERM:
                 if (stat(path, &st) < 0) {
                         log_error("cannot read root key %s: %s", path, strerror(errno));
@@ -155,16 +236,20 @@ static void root_key_read_failed(const char *path, int r) {
 }
 
 /* Where the root key comes from, in order: --root-key-file, the systemd
- * credential, the development key (--dev only). Returns 0 or an exit
- * status, having said why; source is where the key came from. */
+ * credential, the development key (--dev only). The operator's
+ * --root-key-file may be a symbolic link; the credential (a regular file
+ * systemd writes) and the development key (in the state directory) are
+ * read only as the file itself. Returns 0 or an exit status, having said
+ * why; source is where the key came from. */
 static int root_key_load(const Options *o, uint8_t **ret, char *source, size_t source_size) {
         const char *creds = getenv("CREDENTIALS_DIRECTORY");
         char path[PATH_MAX];
+        struct stat st;
         int r;
 
         if (o->root_key_file)
                 snprintf(path, sizeof(path), "%s", o->root_key_file);
-        else if (creds && snprintf(path, sizeof(path), "%s/%s", creds, CREDENTIAL_NAME) > 0 && access(path, F_OK) == 0)
+        else if (creds && snprintf(path, sizeof(path), "%s/%s", creds, CREDENTIAL_NAME) > 0 && lstat(path, &st) == 0)
                 ;
         else if (o->dev) {
                 snprintf(path, sizeof(path), "%s/%s", o->state_dir, DEV_KEY_FILE);
@@ -188,7 +273,7 @@ static int root_key_load(const Options *o, uint8_t **ret, char *source, size_t s
                 return EXIT_NO_KEY;
         }
         snprintf(source, source_size, "%s", path);
-        r = rootkey_read(path, ret);
+        r = o->root_key_file ? rootkey_read(path, ret) : rootkey_read_nofollow(path, ret);
         if (r < 0) {
                 root_key_read_failed(path, r);
                 return EXIT_NO_KEY;
@@ -205,7 +290,7 @@ static pid_t database_holder(const char *path, char *ret_comm, size_t comm_size)
         char comm_path[64];
 
         snprintf(ret_comm, comm_size, "%s", "unknown");
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
         if (fd < 0 || fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK || fl.l_pid <= 0)
                 return 0;
         snprintf(comm_path, sizeof(comm_path), "/proc/%d/comm", (int) fl.l_pid);
@@ -244,7 +329,11 @@ static int vault_open_failed(int r, VaultOpenStep step, const char *db_path, con
                         log_error("database %s fails its integrity check; restore it from a backup", db_path);
                         return EXIT_CORRUPT;
                 }
-                if (r == -EACCES || r == -EROFS)
+                if (r == -ELOOP)
+                        log_error("database %s is a symbolic link; refusing to start: check the state directory's "
+                                  "contents",
+                                  db_path);
+                else if (r == -EACCES || r == -EROFS)
                         log_error("cannot open database %s for reading and writing: %s", db_path, strerror(-r));
                 else
                         log_error("cannot open database %s: %s", db_path, strerror(-r));
@@ -252,6 +341,15 @@ static int vault_open_failed(int r, VaultOpenStep step, const char *db_path, con
         case VAULT_OPEN_KEY_CHECK:
                 log_error("cannot read key check from %s: %s", db_path, strerror(-r));
                 break;
+        case VAULT_OPEN_UPGRADE:
+                log_error("database %s is from before metadata authentication: its plugin rows and token states "
+                          "carry no MACs. Upgrading it trusts them as they are now and authenticates them from then "
+                          "on, and nothing in the file can show they were not altered: someone who could write it "
+                          "can make a newer vault look this old (from an old backup) to have altered rows trusted. "
+                          "Check that this is the database you expect, then start once with "
+                          "--trust-metadata-upgrade; refusing to start, the file is unchanged",
+                          db_path);
+                return EXIT_STATE_DIR;
         case VAULT_OPEN_MIGRATE:
                 log_error("cannot bring database %s up to date: %s", db_path,
                           r == -EPROTO ? "written by a newer credvaultd" : strerror(-r));
@@ -272,7 +370,7 @@ static int run(const Options *o) {
         _cleanup_(closep) int lock_fd = -1;
         uint8_t *root_key = NULL;
         char db_path[PATH_MAX], key_source[PATH_MAX] = "";
-        VaultOpenStep step;
+        VaultOpenResult opened = {};
         int r, mlock_error;
 
         r = hardening_apply(&mlock_error);
@@ -290,14 +388,25 @@ static int run(const Options *o) {
         if (r == 0)
                 r = state_dir_lock(o->state_dir, &lock_fd);
         if (r == 0)
+                r = database_files_check(o->state_dir);
+        if (r == 0)
                 r = root_key_load(o, &root_key, key_source, sizeof(key_source));
         if (r != 0)
                 return r;
 
         snprintf(db_path, sizeof(db_path), "%s/%s", o->state_dir, DB_FILE);
-        r = vault_open(db_path, TAKE_PTR(root_key), &vault, &step);
+        r = vault_open(db_path, TAKE_PTR(root_key), o->trust_metadata_upgrade ? VAULT_OPEN_TRUST_METADATA_UPGRADE : 0,
+                       &vault, &opened);
         if (r < 0)
-                return vault_open_failed(r, step, db_path, key_source);
+                return vault_open_failed(r, opened.step, db_path, key_source);
+        if (opened.upgraded)
+                log_warning("--trust-metadata-upgrade: database %s upgraded to authenticated metadata; trusted "
+                            "%" PRId64 " plugin rows and %" PRId64 " token states as they were; remove the option",
+                            db_path, opened.plugins_trusted, opened.tokens_trusted);
+        else if (o->trust_metadata_upgrade)
+                log_warning("--trust-metadata-upgrade: database %s needs no upgrade; remove the option, so that a "
+                            "database made to look older is refused",
+                            db_path);
 
         ServerConfig config = {
                 .socket_path = o->socket_path,

@@ -23,6 +23,9 @@ static void help(void) {
                "                        (default $CREDENTIALS_DIRECTORY/credvault.key)\n"
                "  --dev                 development mode: generate a root key into\n"
                "                        the state directory on first start\n"
+               "  --trust-metadata-upgrade\n"
+               "                        trust the plugin rows and token states of a\n"
+               "                        vault from before metadata authentication, once\n"
                "  --idle-exit SECONDS   exit after this long without clients\n"
                "                        (default 300 when socket-activated, 0 = never)\n"
                "  --max-connections N   concurrent client connections (default 256);\n"
@@ -48,7 +51,8 @@ int options_parse(int argc, char **argv, Options *ret) {
                 ARG_CLIENT_IDLE,
                 ARG_IO,
                 ARG_VERSION,
-                ARG_MAXCONN_UID
+                ARG_MAXCONN_UID,
+                ARG_TRUST_UPGRADE,
         };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET },
@@ -62,6 +66,7 @@ int options_parse(int argc, char **argv, Options *ret) {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "max-connections-per-uid", required_argument, NULL, ARG_MAXCONN_UID },
+                { "trust-metadata-upgrade", no_argument, NULL, ARG_TRUST_UPGRADE },
                 {},
         };
         Options o = {
@@ -89,6 +94,9 @@ int options_parse(int argc, char **argv, Options *ret) {
                         break;
                 case ARG_DEV:
                         o.dev = true;
+                        break;
+                case ARG_TRUST_UPGRADE:
+                        o.trust_metadata_upgrade = true;
                         break;
                 case ARG_IDLE:
                         r = parse_int(optarg, 0, INT_MAX / 1000, &o.idle_exit_sec);

@@ -10,7 +10,7 @@ enum {
         EXIT_USAGE = 2,     /* bad command line */
         EXIT_NO_KEY = 3,    /* no root key configured, or unreadable */
         EXIT_WRONG_KEY = 4, /* root key does not match the database */
-        EXIT_STATE_DIR = 5, /* state directory or database unusable */
+        EXIT_STATE_DIR = 5, /* state directory or database unusable, or needs --trust-metadata-upgrade */
         EXIT_CORRUPT = 6,   /* database fails its integrity check */
         EXIT_SOCKET = 7,    /* cannot listen on the socket */
 };
@@ -20,7 +20,8 @@ typedef struct Options {
         const char *state_dir;
         const char *root_key_file;
         bool dev;
-        int idle_exit_sec; /* -1: default (300 when socket-activated, else never) */
+        bool trust_metadata_upgrade; /* MAC a vault's unauthenticated rows as they stand, once */
+        int idle_exit_sec;           /* -1: default (300 when socket-activated, else never) */
         int max_connections;
         int max_connections_per_uid;
         int client_idle_sec; /* close a client connection idle this long */

@@ -40,9 +40,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Keyring *, keyring_free);
  * wrong key is told from a right one without decrypting anything. The
  * label is "credvault key-check v2"; vaults from before metadata MACs hold
  * the same of "credvault key-check v1". The version says whether the
- * vault's metadata is authenticated (see keyring_mac()), and only the root
- * key can write it: a database writer cannot make a vault look older to
- * get its rows MAC'd afresh. */
+ * vault's metadata is authenticated (see keyring_mac()). Only the root key
+ * can make either value, but an old backup holds a v1 one: so an old value
+ * is never taken as leave to MAC rows afresh on its own (the daemon wants
+ * --trust-metadata-upgrade for that; see vault_open()). */
 #define KEY_CHECK_SIZE 32
 void keyring_key_check(const uint8_t *root_key, uint8_t ret[static KEY_CHECK_SIZE]);
 /* The key-check value of this keyring's root key, to store in a new vault

@@ -21,7 +21,7 @@ static bool all_hex(const uint8_t *p, size_t n) {
         return n > 0;
 }
 
-int rootkey_read(const char *path, uint8_t **ret_key) {
+static int key_file_read(const char *path, int open_flags, uint8_t **ret_key) {
         _cleanup_(closep) int fd = -1;
         uint8_t *buf = NULL, *key = NULL;
         struct stat st;
@@ -31,7 +31,7 @@ int rootkey_read(const char *path, uint8_t **ret_key) {
         /* O_NONBLOCK: a FIFO opens at once instead of waiting for a writer
          * (start-up hung there), and is refused below before any read. It
          * changes nothing for a regular file. */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | open_flags);
         if (fd < 0)
                 return negative_errno();
         if (fstat(fd, &st) < 0)
@@ -99,6 +99,14 @@ finish:
         sodium_free(buf); /* sodium_free wipes */
         sodium_free(key);
         return r;
+}
+
+int rootkey_read(const char *path, uint8_t **ret_key) {
+        return key_file_read(path, 0, ret_key);
+}
+
+int rootkey_read_nofollow(const char *path, uint8_t **ret_key) {
+        return key_file_read(path, O_NOFOLLOW, ret_key);
 }
 
 int rootkey_generate(const char *path) {

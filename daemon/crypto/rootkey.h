@@ -23,8 +23,12 @@
  * Errors: -ENOENT missing, -EISDIR a directory, -EBADFD not a regular file
  * (a FIFO or device is refused before the first read, so it cannot block),
  * -EPERM wrong owner or mode, -EBADMSG any other content, or open()'s
- * errno. */
+ * errno. A symbolic link is followed: an operator may name one.
+ * rootkey_read_nofollow() is the same for a file the daemon finds by name
+ * in a directory (the development key, the systemd credential), which
+ * must be the file itself: a symbolic link is -ELOOP. */
 int rootkey_read(const char *path, uint8_t **ret_key);
+int rootkey_read_nofollow(const char *path, uint8_t **ret_key);
 
 /* Create path with a fresh random key (mode 0600, never overwriting, never
  * following a symlink). -EEXIST if it already exists; on any other failure

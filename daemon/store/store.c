@@ -277,11 +277,17 @@ static int database_open(const char *path, bool exclusive, sqlite3 **ret) {
         sqlite3 *db = NULL;
         int r;
 
-        int rc = sqlite3_open_v2(
-                path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                NULL);
+        /* NOFOLLOW: the file is the one in the state directory, never what
+         * a symbolic link planted there points at (-ELOOP). */
+        int rc = sqlite3_open_v2(path, &db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                                         SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW,
+                                 NULL);
         if (rc != SQLITE_OK) {
-                r = errno_from_db(db, rc) ?: -EIO;
+                if (rc == SQLITE_CANTOPEN_SYMLINK || (db && sqlite3_extended_errcode(db) == SQLITE_CANTOPEN_SYMLINK))
+                        r = -ELOOP;
+                else
+                        r = errno_from_db(db, rc) ?: -EIO;
                 goto fail;
         }
         /* Before the first read: the exclusive lock is taken by it, and a

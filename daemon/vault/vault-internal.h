@@ -61,8 +61,9 @@ int vault_token_state_mac(const Keyring *k, const char *plugin, const char *user
 int vault_token_state_check(const Keyring *k, const char *plugin, const char *user, const TokenState *st);
 int vault_token_info_check(const Keyring *k, const char *plugin, const TokenInfo *t);
 /* MAC every plugin row and token set as it stands (a vault from before
- * MACs, trusted once on upgrade); inside the caller's transaction. */
-int vault_mac_backfill(Store *s, const Keyring *k);
+ * MACs, trusted once on an upgrade the operator asked for); inside the
+ * caller's transaction. *ret_plugins and *ret_tokens count the rows. */
+int vault_mac_backfill(Store *s, const Keyring *k, int64_t *ret_plugins, int64_t *ret_tokens);
 
 /* ---- plugins (vault-plugin.c) ---- */
 

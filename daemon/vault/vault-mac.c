@@ -4,8 +4,9 @@
  * keyring's MAC binds (keyring_mac()), each kind under a label of its own
  * and with the row's identity (plugin name; plugin and user), so that a
  * MAC moved to another row or another kind of row does not check; and the
- * one-time upgrade of rows written before MACs existed. Never: MACs a row
- * it has not just written itself, but in that upgrade.
+ * one-time upgrade of rows written before MACs existed, which runs only
+ * when the operator asked for it (--trust-metadata-upgrade). Never: MACs
+ * a row it has not just written itself, but in that upgrade.
  *
  * What is not covered, and why: a sealed record's version and KEK version
  * are already bound by the envelope's associated data; a secret's or API
@@ -172,10 +173,11 @@ static int token_mac_collect(const char *plugin, const char *user, const TokenSt
         return 0;
 }
 
-static int plugins_backfill(Store *s, const Keyring *k) {
+static int plugins_backfill(Store *s, const Keyring *k, int64_t *ret_n) {
         _cleanup_(freep) char *after = NULL;
         int r;
 
+        *ret_n = 0;
         for (;;) {
                 StoredPlugin *page = NULL;
                 size_t n = 0;
@@ -186,6 +188,8 @@ static int plugins_backfill(Store *s, const Keyring *k) {
                         r = vault_plugin_mac(k, &page[i]);
                         if (r >= 0)
                                 r = store_plugin_mac_set(s, page[i].name, &page[i].mac);
+                        if (r >= 0)
+                                (*ret_n)++;
                 }
                 if (r >= 0 && n > 0) {
                         free(after);
@@ -201,18 +205,19 @@ static int plugins_backfill(Store *s, const Keyring *k) {
         }
 }
 
-static int tokens_backfill(Store *s, const Keyring *k) {
+static int tokens_backfill(Store *s, const Keyring *k, int64_t *ret_n) {
         TokenMacs t = { .keyring = k };
         int r = store_token_foreach(s, token_mac_collect, &t);
         for (size_t i = 0; i < t.n && r >= 0; i++)
                 r = store_token_mac_set(s, t.items[i].plugin, t.items[i].user, &t.items[i].mac);
+        *ret_n = (int64_t) t.n;
         token_macs_done(&t);
         return r;
 }
 
-int vault_mac_backfill(Store *s, const Keyring *k) {
-        int r = plugins_backfill(s, k);
+int vault_mac_backfill(Store *s, const Keyring *k, int64_t *ret_plugins, int64_t *ret_tokens) {
+        int r = plugins_backfill(s, k, ret_plugins);
         if (r < 0)
                 return r;
-        return tokens_backfill(s, k);
+        return tokens_backfill(s, k, ret_tokens);
 }

@@ -5,8 +5,8 @@
  * check, key check (reading only that value), migration, keyring, and last
  * the exclusive lock that lets the store cache records. The keyring is
  * made only for a database that holds nothing, and the metadata MACs of a
- * vault from before them are made once, on that upgrade (see
- * docs/design.md, "Metadata authentication"). */
+ * vault from before them are made once, on an upgrade only the operator
+ * can ask for (see docs/design.md, "Metadata authentication"). */
 #include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -55,6 +55,15 @@ static int root_key_check(Store *store, const Keyring *k, KeyCheck *ret) {
         ret->stored = true;
         ret->kind = keyring_root_matches(k, have, have_size);
         return ret->kind == KEY_CHECK_WRONG ? -EKEYREJECTED : 0;
+}
+
+/* Whether the file looks like a vault from before MACs, whose rows the
+ * upgrade would MAC as they stand. Anyone who can write the file can make
+ * it look so (an old key-check value from a backup, the MAC key and the
+ * MAC columns dropped, user_version 3): what it says decides only whether
+ * to ask, never whether to trust. */
+static bool metadata_upgrade_needed(const KeyCheck *kc) {
+        return kc->stored && kc->kind == KEY_CHECK_V1 && kc->schema < MAC_SCHEMA_VERSION;
 }
 
 static int kek_row(int64_t version, bool primary, const uint8_t *wrapped, size_t wrapped_size, void *userdata) {
@@ -121,10 +130,12 @@ static int index_key_load(Store *store, Keyring *k) {
 /* Unwrap the MAC key (a vault made just now has it already), writing
  * nothing; *ret_upgrade if this is a vault from before MACs, whose rows
  * are to be MAC'd as they stand. That is so only when its key-check value
- * is the old one, which only the root key can have written, and its
- * schema is older than MACs: a database writer who removes the MAC key
- * (or every MAC) cannot have the rows trusted afresh. */
-static int mac_key_load(Store *store, Keyring *k, const KeyCheck *kc, bool *ret_upgrade) {
+ * is the old one and its schema is older than MACs, and only when the
+ * operator vouched for the file (trusted): the old key-check value is in
+ * every backup from before the upgrade, so a database writer could put it
+ * back with the rows they want MAC'd. Without the MAC key and the old
+ * value, a file is refused whatever the operator says. */
+static int mac_key_load(Store *store, Keyring *k, const KeyCheck *kc, bool trusted, bool *ret_upgrade) {
         _cleanup_(freep) uint8_t *stored = NULL;
         size_t stored_size = 0;
 
@@ -142,6 +153,8 @@ static int mac_key_load(Store *store, Keyring *k, const KeyCheck *kc, bool *ret_
                 return r;
         if (!before_macs)
                 return -EUCLEAN;
+        if (!trusted)
+                return -EPERM;
         *ret_upgrade = true;
         return 0;
 }
@@ -149,7 +162,7 @@ static int mac_key_load(Store *store, Keyring *k, const KeyCheck *kc, bool *ret_
 /* A vault from before MACs: a MAC key, every plugin row and token state
  * MAC'd as it stands (trust on upgrade), and the current key-check value,
  * which says from now on that every row has a MAC; one transaction. */
-static int mac_upgrade(Store *store, Keyring *k) {
+static int mac_upgrade(Store *store, Keyring *k, VaultOpenResult *res) {
         uint8_t wrapped[KEK_WRAPPED_SIZE], check[KEY_CHECK_SIZE];
 
         int r = keyring_mac_key_create(k, wrapped);
@@ -161,17 +174,21 @@ static int mac_upgrade(Store *store, Keyring *k) {
                 return r;
         r = store_meta_set(store, META_MAC_KEY, wrapped, sizeof(wrapped));
         if (r >= 0)
-                r = vault_mac_backfill(store, k);
+                r = vault_mac_backfill(store, k, &res->plugins_trusted, &res->tokens_trusted);
         if (r >= 0)
                 r = store_meta_set(store, META_KEY_CHECK, check, sizeof(check));
         if (r >= 0)
                 r = store_commit(store);
-        if (r < 0)
+        if (r < 0) {
                 store_rollback(store);
-        return r;
+                res->plugins_trusted = res->tokens_trusted = 0;
+                return r;
+        }
+        res->upgraded = true;
+        return 0;
 }
 
-static int keyring_load(Store *store, Keyring *k, const KeyCheck *kc) {
+static int keyring_load(Store *store, Keyring *k, const KeyCheck *kc, bool trusted, VaultOpenResult *res) {
         bool upgrade = false;
 
         int r = store_kek_foreach(store, kek_row, k);
@@ -187,23 +204,24 @@ static int keyring_load(Store *store, Keyring *k, const KeyCheck *kc) {
          * found. */
         if (!keyring_has_primary(k))
                 return -EUCLEAN;
-        r = mac_key_load(store, k, kc, &upgrade);
+        r = mac_key_load(store, k, kc, trusted, &upgrade);
         if (r < 0)
                 return r;
         r = index_key_load(store, k);
         if (r < 0)
                 return r;
         if (upgrade) {
-                r = mac_upgrade(store, k);
+                r = mac_upgrade(store, k, res);
                 if (r < 0)
                         return r;
         }
         return keyring_complete(k);
 }
 
-int vault_open(const char *db_path, uint8_t *root_key, Vault **ret, VaultOpenStep *ret_step) {
+int vault_open(const char *db_path, uint8_t *root_key, VaultOpenFlags flags, Vault **ret, VaultOpenResult *ret_result) {
         _cleanup_(vault_freep) Vault *v = NULL;
-        VaultOpenStep step = VAULT_OPEN_DATABASE;
+        VaultOpenResult res = { .step = VAULT_OPEN_DATABASE };
+        bool trusted = flags & VAULT_OPEN_TRUST_METADATA_UPGRADE;
         KeyCheck kc = {};
         int r;
 
@@ -216,23 +234,30 @@ int vault_open(const char *db_path, uint8_t *root_key, Vault **ret, VaultOpenSte
         if (r >= 0)
                 r = store_open(db_path, &v->store);
         if (r >= 0) {
-                step = VAULT_OPEN_KEY_CHECK;
+                res.step = VAULT_OPEN_KEY_CHECK;
                 r = root_key_check(v->store, v->keyring, &kc);
         }
+        /* Before the schema is touched, so that a refused file is left as
+         * it was found. */
         if (r >= 0) {
-                step = VAULT_OPEN_MIGRATE;
+                res.step = VAULT_OPEN_UPGRADE;
+                if (metadata_upgrade_needed(&kc) && !trusted)
+                        r = -EPERM;
+        }
+        if (r >= 0) {
+                res.step = VAULT_OPEN_MIGRATE;
                 r = store_migrate(v->store);
         }
         if (r >= 0) {
-                step = VAULT_OPEN_KEYRING;
-                r = keyring_load(v->store, v->keyring, &kc);
+                res.step = VAULT_OPEN_KEYRING;
+                r = keyring_load(v->store, v->keyring, &kc, trusted, &res);
         }
         if (r >= 0) {
-                step = VAULT_OPEN_LOCK;
+                res.step = VAULT_OPEN_LOCK;
                 r = store_lock_exclusive(v->store);
         }
-        if (ret_step)
-                *ret_step = step;
+        if (ret_result)
+                *ret_result = res;
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(v);

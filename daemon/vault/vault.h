@@ -31,21 +31,40 @@ typedef struct Vault Vault;
 typedef enum VaultOpenStep {
         VAULT_OPEN_DATABASE,  /* open or integrity check */
         VAULT_OPEN_KEY_CHECK, /* reading the key-check value */
+        VAULT_OPEN_UPGRADE,   /* a vault from before metadata MACs, not to be trusted */
         VAULT_OPEN_MIGRATE,   /* bringing the schema up to date */
         VAULT_OPEN_KEYRING,   /* unwrapping (or creating) the keyring */
         VAULT_OPEN_LOCK,      /* taking the database for this process */
 } VaultOpenStep;
+
+typedef enum VaultOpenFlags {
+        /* A vault from before metadata MACs (schema 3, key check of label
+         * v1) may be upgraded: its plugin rows and token states are MAC'd
+         * as they stand, trusted once. Only the operator can vouch for
+         * that: nothing in the file can (a database writer can make it
+         * look like schema 3 again). Without the flag such a vault is
+         * -EPERM at VAULT_OPEN_UPGRADE, and left unchanged. */
+        VAULT_OPEN_TRUST_METADATA_UPGRADE = 1 << 0,
+} VaultOpenFlags;
+
+/* What vault_open() did, or where it failed. */
+typedef struct VaultOpenResult {
+        VaultOpenStep step;                      /* on failure, where */
+        bool upgraded;                           /* the metadata upgrade ran */
+        int64_t plugins_trusted, tokens_trusted; /* upgraded: the rows it MAC'd as they stood */
+} VaultOpenResult;
 
 /* Open the database at db_path (creating a new vault if there is none)
  * under root_key, taking ownership of root_key (sodium_malloc memory) even
  * on failure. The key is checked before the schema is touched, so a wrong
  * key never changes the file. -EKEYREJECTED wrong root key, -EUCLEAN
  * damaged or tampered file or keyring (records without a keyring too: a
- * keyring is made only for a database that holds nothing), -EPROTO
- * written by a newer credvaultd, -EBUSY held by another process. A vault
- * from before metadata MACs has its rows MAC'd here, once. ret_step
- * (optional) says where it failed. */
-int vault_open(const char *db_path, uint8_t *root_key, Vault **ret, VaultOpenStep *ret_step);
+ * keyring is made only for a database that holds nothing), -EPERM a vault
+ * from before metadata MACs without VAULT_OPEN_TRUST_METADATA_UPGRADE (the
+ * file is left unchanged), -EPROTO written by a newer credvaultd, -EBUSY
+ * held by another process. ret_result (optional) says where it failed, or
+ * whether the upgrade ran and what it trusted. */
+int vault_open(const char *db_path, uint8_t *root_key, VaultOpenFlags flags, Vault **ret, VaultOpenResult *ret_result);
 void vault_free(Vault *v);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Vault *, vault_free);
 

@@ -14,12 +14,20 @@
  * others are served. A second daemon on the same state is refused (status
  * 5) naming the first one's pid, and the database is locked against any
  * other SQLite writer, while the first daemon keeps serving and writing.
+ * Files another user planted in the state directory are never trusted: a
+ * lock file or -wal file of theirs is refused (status 5) naming it and its
+ * owner, and a state directory they could write to (where they put a
+ * symbolic link as the database and -wal file, and a lock file of their
+ * own) is refused as it is, writing nothing through the links; tightened
+ * by hand without a look inside, it is still refused for each planted
+ * file, until they are gone.
  *
  * Needs root (mount, chown, a second user): otherwise it exits 77 and says
  * why. A test that needs mount(2) and cannot have it is skipped, saying so. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -433,6 +441,131 @@ static void test_state_dir_owned_by_another_user(void **state) {
         assert_int_equal(harness_restart(&h), 0);
 }
 
+/* ---- files planted by another user ---- */
+
+enum { PLANT_SYMLINK, PLANT_FILE };
+
+/* As nobody, as an attacker would: a symbolic link at path to target, or
+ * an empty file at path. */
+static void plant_as_nobody(int what, const char *path, const char *target) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+                        _exit(2);
+                if (what == PLANT_SYMLINK)
+                        _exit(symlink(target, path) < 0 ? 1 : 0);
+                int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+                _exit(fd < 0 ? 1 : 0);
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fail_msg("nobody could not plant %s", path);
+}
+
+static int run_on(const char *state_dir, char **ret_log) {
+        const char *argv[] = { harness_daemon_path(),
+                               "--state-dir",
+                               state_dir,
+                               "--root-key-file",
+                               h.key_file,
+                               "--socket",
+                               h.socket_path,
+                               "--idle-exit",
+                               "1",
+                               NULL };
+        return run_argv_logged(argv, ret_log);
+}
+
+/* A lock file another user owns (they could hold it locked and keep every
+ * daemon out), or a -wal file of theirs (SQLite would replay it). */
+static void test_lock_and_wal_of_another_user(void **state) {
+        (void) state;
+        char lock[256], wal[256], *log = NULL;
+
+        assert_int_equal(harness_start(&h), 0);
+        assert_int_equal(harness_stop(&h), 0);
+        snprintf(lock, sizeof(lock), "%s/credvault.lock", h.state_dir);
+        snprintf(wal, sizeof(wal), "%s/credvault.db-wal", h.state_dir);
+
+        assert_int_equal(chown(lock, NOBODY, NOBODY), 0);
+        assert_int_equal(run_on(h.state_dir, &log), EXIT_STATE_DIR);
+        assert_says(log, lock, "owned by uid 65534", NULL);
+        free(log);
+        assert_int_equal(unlink(lock), 0);
+
+        write_file(wal, "", 0, 0600);
+        assert_int_equal(chown(wal, NOBODY, NOBODY), 0);
+        assert_int_equal(run_on(h.state_dir, &log), EXIT_STATE_DIR);
+        assert_says(log, wal, "owned by uid 65534", NULL);
+        free(log);
+        assert_int_equal(unlink(wal), 0);
+
+        assert_int_equal(run_on(h.state_dir, &log), 0);
+        free(log);
+}
+
+/* The reviewer's plant.sh: while the state directory was world-writable,
+ * nobody put a symbolic link to a file of theirs as the database and its
+ * -wal file, and a lock file of their own. The daemon used to tighten the
+ * directory and open the database through the link, into a file nobody
+ * could read and write. */
+static void test_planted_state_dir(void **state) {
+        (void) state;
+        char dir[256], pub[256], db[300], wal[300], lock[300], target[300], *log = NULL;
+        struct stat st;
+
+        assert_int_equal(harness_start(&h), 0);
+        assert_int_equal(harness_stop(&h), 0);
+        assert_int_equal(chmod(h.dir, 0711), 0);
+        snprintf(dir, sizeof(dir), "%s/planted", h.dir);
+        snprintf(pub, sizeof(pub), "%s/pub", h.dir);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        assert_int_equal(chmod(dir, 0777), 0);
+        assert_int_equal(mkdir(pub, 0755), 0);
+        assert_int_equal(chown(pub, NOBODY, NOBODY), 0);
+        snprintf(db, sizeof(db), "%s/credvault.db", dir);
+        snprintf(wal, sizeof(wal), "%s/credvault.db-wal", dir);
+        snprintf(lock, sizeof(lock), "%s/credvault.lock", dir);
+        snprintf(target, sizeof(target), "%s/db", pub);
+        plant_as_nobody(PLANT_SYMLINK, db, target);
+        snprintf(target, sizeof(target), "%s/wal", pub);
+        plant_as_nobody(PLANT_SYMLINK, wal, target);
+        plant_as_nobody(PLANT_FILE, lock, NULL);
+
+        /* Refused as it is: not tightened, nothing made through a link. */
+        assert_int_equal(run_on(dir, &log), EXIT_STATE_DIR);
+        assert_says(log, dir, "mode 0777", "chmod 0700", NULL);
+        free(log);
+        assert_int_equal(stat(dir, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0777);
+
+        /* Tightened by hand without a look inside: each planted file is
+         * refused in turn, naming it. */
+        assert_int_equal(chmod(dir, 0700), 0);
+        assert_int_equal(run_on(dir, &log), EXIT_STATE_DIR);
+        assert_says(log, lock, "owned by uid 65534", NULL);
+        free(log);
+        assert_int_equal(unlink(lock), 0);
+        assert_int_equal(run_on(dir, &log), EXIT_STATE_DIR);
+        assert_says(log, db, "symbolic link", NULL);
+        free(log);
+        assert_int_equal(unlink(db), 0);
+        assert_int_equal(run_on(dir, &log), EXIT_STATE_DIR);
+        assert_says(log, wal, "symbolic link", NULL);
+        free(log);
+        assert_int_equal(unlink(wal), 0);
+        snprintf(target, sizeof(target), "%s/db", pub);
+        assert_int_equal(access(target, F_OK), -1);
+        snprintf(target, sizeof(target), "%s/wal", pub);
+        assert_int_equal(access(target, F_OK), -1);
+
+        /* Cleared, a new vault starts there. */
+        assert_int_equal(run_on(dir, &log), 0);
+        free(log);
+}
+
 /* ---- corruption ---- */
 
 #define N_PAGE_SECRETS 300
@@ -704,6 +837,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_read_only_mount, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_read_only_database, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_state_dir_owned_by_another_user, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_lock_and_wal_of_another_user, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_planted_state_dir, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt_page, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt_record, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_second_daemon, setup, teardown),

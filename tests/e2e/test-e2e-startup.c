@@ -7,9 +7,15 @@
  * wrong, or another daemon serves the socket. SIGTERM exits 0. A key file
  * that is a FIFO is refused at once (it used to hang start-up), so is one
  * owned by another user, and 32 hex digits (a 128-bit key that was read as
- * 32 raw bytes). A state directory others can enter is tightened to 0700.
- * Each refusal names the path and the system's cause (not "Input/output
- * error"). Faults on a running daemon are in test-e2e-faults.c. */
+ * 32 raw bytes). A state directory others can only read or enter is
+ * tightened to 0700; one group or others can write is refused (status 5),
+ * left as it was, as anything planted in it would be trusted. A database,
+ * -wal or lock file that is a symbolic link, or has a second hard link, is
+ * refused (status 5) naming it, and so is a development key that is a
+ * symbolic link (status 3), while an operator's --root-key-file may be
+ * one. Each refusal names the path and the system's cause (not
+ * "Input/output error"). Faults on a running daemon, and files planted by
+ * another user, are in test-e2e-faults.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -221,11 +227,12 @@ static void test_state_dir_unusable(void **state) {
         assert_int_equal(run("/proc/credvault-cannot-exist", h.key_file, h.socket_path, NULL), EXIT_STATE_DIR);
 }
 
-/* A state directory others can enter or write is tightened to 0700 (and
- * said so), before the key or the database is touched. */
+/* A state directory others can read or enter, but not write, is
+ * tightened to 0700 (and said so), before the key or the database is
+ * touched: nobody else could have put anything in it. */
 static void test_state_dir_mode_tightened(void **state) {
         (void) state;
-        const mode_t modes[] = { 0755, 0777, 0750, 0701 };
+        const mode_t modes[] = { 0755, 0750, 0701, 0711 };
         struct stat st;
 
         for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
@@ -243,6 +250,114 @@ static void test_state_dir_mode_tightened(void **state) {
                 assert_says(text, h.state_dir, want, "0700", NULL);
                 free(text);
         }
+}
+
+/* A state directory group or others could write used to be tightened
+ * too, and whatever they had planted in it trusted: now it is refused,
+ * its mode left as it was, until its owner has looked. */
+static void test_state_dir_writable_refused(void **state) {
+        (void) state;
+        const mode_t modes[] = { 0777, 0770, 0730, 0702, 01777 };
+        struct stat st;
+
+        for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+                char *log = NULL, want[32];
+                assert_int_equal(chmod(h.state_dir, modes[i]), 0);
+                assert_int_equal(run_logged(h.state_dir, h.key_file, h.socket_path, &log), EXIT_STATE_DIR);
+                snprintf(want, sizeof(want), "mode %04o", (unsigned) modes[i]);
+                assert_says(log, h.state_dir, want, "writable by group or others", "chmod 0700", NULL);
+                free(log);
+                assert_int_equal(stat(h.state_dir, &st), 0);
+                assert_int_equal(st.st_mode & 07777, modes[i]);
+        }
+        assert_int_equal(chmod(h.state_dir, 0700), 0);
+        assert_int_equal(harness_restart(&h), 0);
+        assert_int_equal(harness_stop(&h), 0);
+}
+
+/* The database, its -wal file or the lock file as a symbolic link (to a
+ * file elsewhere, which someone else could write), or with a second hard
+ * link: refused, naming it, and nothing is written through it. */
+static void test_state_files_not_followed(void **state) {
+        (void) state;
+        char db[256], wal[256], lock[256], elsewhere[256], *log = NULL, *before = NULL, *after = NULL;
+        size_t before_size = 0, after_size = 0;
+
+        snprintf(db, sizeof(db), "%s/credvault.db", h.state_dir);
+        snprintf(wal, sizeof(wal), "%s/credvault.db-wal", h.state_dir);
+        snprintf(lock, sizeof(lock), "%s/credvault.lock", h.state_dir);
+        snprintf(elsewhere, sizeof(elsewhere), "%s/elsewhere.db", h.dir);
+
+        /* The database moved out, a symbolic link to it left in its place. */
+        assert_int_equal(rename(db, elsewhere), 0);
+        assert_int_equal(symlink(elsewhere, db), 0);
+        assert_int_equal(harness_read_file(elsewhere, &before, &before_size), 0);
+        assert_int_equal(run_logged(h.state_dir, h.key_file, h.socket_path, &log), EXIT_STATE_DIR);
+        assert_says(log, db, "symbolic link", NULL);
+        free(log);
+        assert_int_equal(harness_read_file(elsewhere, &after, &after_size), 0);
+        assert_int_equal(after_size, before_size);
+        assert_memory_equal(after, before, before_size);
+        free(before);
+        free(after);
+        assert_int_equal(unlink(db), 0);
+
+        /* A hard link to it in the state directory. */
+        assert_int_equal(link(elsewhere, db), 0);
+        assert_int_equal(run_logged(h.state_dir, h.key_file, h.socket_path, &log), EXIT_STATE_DIR);
+        assert_says(log, db, "2 hard links", NULL);
+        free(log);
+        assert_int_equal(unlink(elsewhere), 0);
+
+        /* A -wal file that is a symbolic link (dangling: it would be
+         * created). */
+        assert_int_equal(symlink(elsewhere, wal), 0);
+        assert_int_equal(run_logged(h.state_dir, h.key_file, h.socket_path, &log), EXIT_STATE_DIR);
+        assert_says(log, wal, "symbolic link", NULL);
+        free(log);
+        assert_int_equal(access(elsewhere, F_OK), -1);
+        assert_int_equal(unlink(wal), 0);
+
+        /* The lock file. */
+        assert_int_equal(unlink(lock), 0);
+        assert_int_equal(symlink(elsewhere, lock), 0);
+        assert_int_equal(run_logged(h.state_dir, h.key_file, h.socket_path, &log), EXIT_STATE_DIR);
+        assert_says(log, lock, "symbolic link", NULL);
+        free(log);
+        assert_int_equal(access(elsewhere, F_OK), -1);
+        assert_int_equal(unlink(lock), 0);
+
+        /* Cleared, it serves again. */
+        assert_int_equal(harness_restart(&h), 0);
+        assert_int_equal(harness_stop(&h), 0);
+}
+
+/* The development key is looked for by name in the state directory: a
+ * symbolic link there is refused. An operator's --root-key-file may be
+ * one. */
+static void test_key_symlinks(void **state) {
+        (void) state;
+        char dev_state[256], socket[256], key[300], real[300], link_path[300], *log = NULL;
+
+        snprintf(dev_state, sizeof(dev_state), "%s/devstate", h.dir);
+        snprintf(socket, sizeof(socket), "%s/devsock", h.dir);
+        snprintf(key, sizeof(key), "%s/dev-root.key", dev_state);
+        snprintf(real, sizeof(real), "%s/real.key", h.dir);
+        assert_int_equal(mkdir(dev_state, 0700), 0);
+        assert_int_equal(symlink(h.key_file, key), 0);
+        const char *argv[] = { harness_daemon_path(), "--state-dir", dev_state, "--socket", socket, "--dev", NULL };
+        assert_int_equal(run_argv_logged(argv, &log), EXIT_NO_KEY);
+        assert_says(log, key, "symbolic link", NULL);
+        free(log);
+
+        /* --root-key-file through a symbolic link: followed. */
+        snprintf(link_path, sizeof(link_path), "%s/link.key", h.dir);
+        assert_int_equal(symlink(h.key_file, link_path), 0);
+        assert_int_equal(rename(h.key_file, real), 0);
+        assert_int_equal(unlink(link_path), 0);
+        assert_int_equal(symlink(real, h.key_file), 0);
+        assert_int_equal(harness_restart(&h), 0);
+        assert_int_equal(harness_stop(&h), 0);
 }
 
 /* Each start-up failure names the path and the system's own cause, with
@@ -288,6 +403,14 @@ static void test_refusals_name_path_and_cause(void **state) {
                                "--socket",
                                h.socket_path,
                                NULL };
+        /* Root's file in nobody's directory was not put there by the
+         * daemon: refused, naming its owner. */
+        assert_int_equal(run_argv_logged(argv, &log), EXIT_STATE_DIR);
+        assert_says(log, db, "owned by uid 0", NULL);
+        free(log);
+        /* The daemon's own file, which it may not read. */
+        assert_int_equal(chown(db, 65534, 65534), 0);
+        assert_int_equal(chmod(db, 0), 0);
         assert_int_equal(run_argv_logged(argv, &log), EXIT_STATE_DIR);
         assert_says(log, db, "Permission denied", NULL);
         free(log);
@@ -380,6 +503,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_wrong_key_changes_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_state_dir_unusable, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_state_dir_mode_tightened, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_state_dir_writable_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_state_files_not_followed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_key_symlinks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refusals_name_path_and_cause, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt_database, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_damaged_page, setup, teardown),

@@ -8,8 +8,13 @@
  * plugin is deleted and registered again; a token set's expiry moved
  * makes token.get `corrupt`; and the keyring's rows deleted while records
  * remain keep the daemon from starting (exit 6) under any root key,
- * leaving the file as it was. The edits go through SQLite's own library,
- * as a tool like sqlite3(1) would make them. */
+ * leaving the file as it was. An upgraded vault made to look like one from
+ * before metadata MACs (the key check of a backup from before the upgrade
+ * put back, the MAC key and columns dropped, user_version 3) with a plugin
+ * row altered is refused (exit 5, naming --trust-metadata-upgrade) and
+ * left as it was; only with that option is it upgraded, the daemon saying
+ * how many rows it trusted. The edits go through SQLite's own library, as
+ * a tool like sqlite3(1) would make them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -22,6 +27,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "credvault.h"
@@ -29,7 +35,9 @@
 
 /* daemon/main.c's database file in the state directory. */
 #define DB_FILE "credvault.db"
-/* daemon/options.h: the database fails its integrity check. */
+/* daemon/options.h: the database is unusable (or needs an upgrade not
+ * asked for); it fails its integrity check. */
+#define EXIT_STATE_DIR 5
 #define EXIT_CORRUPT 6
 
 #define BASIC_MANIFEST                                                                                                 \
@@ -185,11 +193,101 @@ static void test_keyring_rows_deleted(void **state) {
         harness_cleanup(&h);
 }
 
+/* The daemon's log since the last truncation, NUL-terminated. */
+static char *daemon_log(const Harness *h) {
+        char *data = NULL, *text;
+        size_t size = 0;
+        assert_int_equal(harness_read_file(h->log_file, &data, &size), 0);
+        text = strndup(data, size);
+        free(data);
+        assert_non_null(text);
+        return text;
+}
+
+static void assert_log_says(const Harness *h, const char *want) {
+        char *log = daemon_log(h);
+        if (!strstr(log, want))
+                fail_msg("the daemon did not say '%s'; it said: %s", want, log);
+        free(log);
+}
+
+/* The reviewer's downgrade (a database writer with a copy of the file from
+ * before the metadata upgrade): the old key-check value put back, the MAC
+ * key and the MAC columns dropped, user_version 3, and the plugin's scheme
+ * changed. The daemon used to take that for a vault from before MACs and
+ * MAC the altered row. Its root key makes the old key-check value here, as
+ * a backup would hold it (keyring.h: BLAKE2b of the label, keyed by it). */
+static void test_metadata_downgrade(void **state) {
+        (void) state;
+        Harness h = {};
+        CvToken tok = { .access_token = "at-1", .token_type = "Bearer", .expires_at = 4102444800 };
+        char *key = NULL, *before = NULL, *after = NULL, sql[512], hex[2 * 32 + 1];
+        size_t key_size = 0, before_size = 0, after_size = 0;
+        uint8_t v1[32];
+
+        assert_int_equal(harness_start(&h), 0);
+        CvClient *c = client(&h);
+        assert_int_equal(cv_plugin_register(c, BASIC_MANIFEST, NULL, NULL, NULL), 1);
+        assert_int_equal(cv_secret_put(c, "svc", "service_token", TOKEN_VALUE, strlen(TOKEN_VALUE), NULL), 0);
+        assert_int_equal(cv_token_put(c, "svc", "alice", &tok, NULL), 0);
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+
+        assert_int_equal(harness_read_file(h.key_file, &key, &key_size), 0);
+        assert_int_equal(key_size, 32);
+        crypto_generichash(v1, sizeof(v1), (const uint8_t *) "credvault key-check v1", 22, (const uint8_t *) key,
+                           key_size);
+        free(key);
+        sodium_bin2hex(hex, sizeof(hex), v1, sizeof(v1));
+        snprintf(sql, sizeof(sql),
+                 "UPDATE meta SET value = X'%s' WHERE key = 'key_check'; DELETE FROM meta WHERE key = 'mac_key'; "
+                 "ALTER TABLE plugin DROP COLUMN mac; ALTER TABLE token DROP COLUMN mac; "
+                 "UPDATE plugin SET auth_scheme = 'bearer', "
+                 "auth_public = json_set(auth_public, '$.authorization_type', 'bearer') WHERE name = 'svc'; "
+                 "PRAGMA user_version = 3",
+                 hex);
+        db_exec(&h, sql);
+
+        /* Refused, the file unchanged, the option named. */
+        read_db(&h, &before, &before_size);
+        assert_int_equal(truncate(h.log_file, 0), 0);
+        assert_int_equal(harness_restart(&h), -ECHILD);
+        assert_int_equal(h.exit_status, EXIT_STATE_DIR);
+        read_db(&h, &after, &after_size);
+        assert_int_equal(after_size, before_size);
+        assert_memory_equal(after, before, before_size);
+        free(before);
+        free(after);
+        assert_log_says(&h, "--trust-metadata-upgrade");
+        assert_log_says(&h, DB_FILE);
+
+        /* The operator vouches for the file: the rows are trusted as they
+         * are, and counted. */
+        h.extra_args[0] = "--trust-metadata-upgrade";
+        assert_int_equal(truncate(h.log_file, 0), 0);
+        assert_int_equal(harness_restart(&h), 0);
+        c = client(&h);
+        assert_int_equal(cv_secret_verify(c, "svc", "service_token", "Bearer " TOKEN_VALUE, NULL), 1);
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        assert_log_says(&h, "trusted 1 plugin rows and 1 token states");
+
+        /* Given again, the option does nothing, and says so. */
+        assert_int_equal(truncate(h.log_file, 0), 0);
+        assert_int_equal(harness_restart(&h), 0);
+        assert_int_equal(harness_stop(&h), 0);
+        assert_log_says(&h, "needs no upgrade");
+        harness_cleanup(&h);
+}
+
 int main(void) {
+        if (sodium_init() < 0)
+                return 1;
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_plugin_scheme_flipped),
                 cmocka_unit_test(test_token_expiry_moved),
                 cmocka_unit_test(test_keyring_rows_deleted),
+                cmocka_unit_test(test_metadata_downgrade),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

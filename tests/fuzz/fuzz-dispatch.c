@@ -41,7 +41,7 @@ static Vault *open_vault(void) {
         uint8_t *key = sodium_malloc(ROOT_KEY_SIZE);
         FUZZ_CHECK(key, "out of memory");
         memcpy(key, root_key, ROOT_KEY_SIZE);
-        int r = vault_open(db_path, key, &v, NULL);
+        int r = vault_open(db_path, key, 0, &v, NULL);
         FUZZ_CHECK(r >= 0, "vault_open: %s", strerror(-r));
         return v;
 }

@@ -36,7 +36,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         uint8_t *key = sodium_malloc(32);
         FUZZ_CHECK(key, "out of memory");
         randombytes_buf(key, 32);
-        int r = vault_open(db, key, &vault, NULL);
+        int r = vault_open(db, key, 0, &vault, NULL);
         FUZZ_CHECK(r >= 0, "vault_open: %s", strerror(-r));
         free(db);
         return 0;

@@ -20,13 +20,18 @@
  * that still holds a secret, a token set, an API key, an index row or a
  * plugin row is -EUCLEAN at the keyring step, under any root key, and is
  * left byte for byte unchanged; an empty one becomes a new vault. A vault
- * of schema 3 (no MAC columns, no MAC key, key check of label v1) opens:
- * its plugin rows and token states are MAC'd as they stand, the key check
- * becomes v2, and what was stored (scheme, sets, a lease) works as before;
- * a wrong key still leaves it unchanged; after the upgrade a tampered row
- * is -EUCLEAN. The upgrade cannot be had again: the MAC key deleted (with
- * the MACs nulled, or the whole schema made to look like 3 again), or the
- * old key check put back into schema 4, is -EUCLEAN at the keyring step. */
+ * of schema 3 (no MAC columns, no MAC key, key check of label v1) is
+ * -EPERM at the upgrade step without VAULT_OPEN_TRUST_METADATA_UPGRADE,
+ * left byte for byte unchanged, and so is an upgraded vault a database
+ * writer made look like schema 3 again (the old key check from a backup, a
+ * row altered). With the flag it opens: its plugin rows and token states
+ * are MAC'd as they stand (and counted), the key check becomes v2, and
+ * what was stored (scheme, sets, a lease) works as before; a wrong key
+ * still leaves it unchanged; after the upgrade a tampered row is -EUCLEAN,
+ * flag or not. The upgrade cannot be had again without the old key check,
+ * flag or not: the MAC key deleted (with the MACs nulled, or the whole
+ * schema made to look like 3 again), or the old key check put back into
+ * schema 4, is -EUCLEAN at the keyring step. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -381,13 +386,13 @@ static void test_second_opener_busy(void **state) {
 
         assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
         secret_put(f->vault, "p", "n", "v");
-        int r = vault_open(f->db_path, root_key_dup(f->root), &second, NULL);
+        int r = vault_open(f->db_path, root_key_dup(f->root), 0, &second, NULL);
         assert_int_equal(r, -EBUSY);
         assert_null(second);
         /* The first is unharmed. */
         assert_secret(f->vault, "p", "n", "v");
         vault_fixture_close_db(f);
-        assert_int_equal(vault_open(f->db_path, root_key_dup(f->root), &second, NULL), 0);
+        assert_int_equal(vault_open(f->db_path, root_key_dup(f->root), 0, &second, NULL), 0);
         vault_free(second);
 }
 
@@ -674,7 +679,13 @@ static void test_upgrade_from_v3(void **state) {
         assert_file_unchanged(f->db_path, before, before_size);
         free(before);
 
+        /* The operator vouches for the file: the rows are trusted, and
+         * counted. */
+        f->open_flags = VAULT_OPEN_TRUST_METADATA_UPGRADE;
         assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        assert_true(f->opened.upgraded);
+        assert_int_equal(f->opened.plugins_trusted, 2);
+        assert_int_equal(f->opened.tokens_trusted, 1);
         assert_true(verify_basic(f->vault, "svc", "Basic dXNlcjpwYXNz"));
         assert_false(verify_basic(f->vault, "svc", "Bearer dXNlcjpwYXNz"));
         json_t *resp = json_quote("{'access_token':'at-2','token_type':'Bearer','refresh_token':'rt-2'}");
@@ -706,10 +717,12 @@ static void test_upgrade_from_v3(void **state) {
         sqlite3_close(db);
 
         /* From now on a change behind the vault's back is refused, and so
-         * is a row whose MAC was nulled: the backfill is not done again. */
+         * is a row whose MAC was nulled: the backfill is not done again,
+         * though the flag is still given. */
         sql_exec(f->db_path, "UPDATE plugin SET auth_scheme = 'bearer' WHERE name = 'svc'; "
                              "UPDATE token SET mac = NULL WHERE name = 'alice'");
         assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        assert_false(f->opened.upgraded);
         const Presented p = { .authorization = "Bearer dXNlcjpwYXNz" };
         bool match = true;
         assert_int_equal(vault_secret_verify(f->vault, "svc", "service_token", &p, &match, NULL), -EUCLEAN);
@@ -718,7 +731,49 @@ static void test_upgrade_from_v3(void **state) {
         assert_null(text);
 }
 
-/* What a database writer could try to have the rows MAC'd afresh. */
+/* Open under the fixture's key without the flag: -EPERM at the upgrade
+ * step, the file left byte for byte as it was. */
+static void assert_upgrade_refused(VaultFixture *f, const char *what) {
+        uint8_t *before = NULL;
+        size_t before_size = 0;
+
+        f->open_flags = 0;
+        assert_int_equal(file_read_all(f->db_path, &before, &before_size), 0);
+        assert_open_fails(f, f->root, -EPERM, VAULT_OPEN_UPGRADE, what);
+        assert_file_unchanged(f->db_path, before, before_size);
+        free(before);
+        assert_int_equal(sql_file_int(f->db_path, "PRAGMA user_version"), 3);
+        assert_int_equal(sql_file_int(f->db_path, "SELECT count(*) FROM meta WHERE key = 'mac_key'"), 0);
+}
+
+/* Nothing in the file can say its rows are to be trusted: a vault from
+ * before MACs is upgraded only when the operator asks for it. Without
+ * that, a database writer who kept a copy of the file from before the
+ * upgrade could make an upgraded vault look old again (its key check put
+ * back, the MAC key and columns dropped, user_version 3) with a row
+ * altered, and have the altered row MAC'd (the reviewer's downgrade). */
+static void test_upgrade_needs_trust(void **state) {
+        VaultFixture *f = *state;
+
+        make_full_vault(f);
+        downgrade_to_v3(f->db_path, f->root);
+        assert_upgrade_refused(f, "v3 without the flag");
+
+        /* The genuine upgrade, asked for. */
+        f->open_flags = VAULT_OPEN_TRUST_METADATA_UPGRADE;
+        assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        assert_true(f->opened.upgraded);
+        vault_fixture_close_db(f);
+
+        /* The downgrade, a row altered: refused, not trusted. */
+        downgrade_to_v3(f->db_path, f->root);
+        sql_exec(f->db_path, "UPDATE plugin SET auth_scheme = 'bearer' WHERE name = 'svc'");
+        assert_upgrade_refused(f, "an upgraded vault made to look like v3");
+        assert_int_equal(sql_file_int(f->db_path, "SELECT count(*) FROM plugin WHERE auth_scheme = 'bearer'"), 1);
+}
+
+/* What a database writer could try to have the rows MAC'd afresh; the
+ * operator's flag does not help them. */
 static void test_upgrade_not_replayed(void **state) {
         VaultFixture *f = *state;
         static const char *const tamper[] = {
@@ -734,10 +789,11 @@ static void test_upgrade_not_replayed(void **state) {
                 /* the MAC key's wrapping replaced by the index key's */
                 "UPDATE meta SET value = (SELECT value FROM meta WHERE key = 'index_key') WHERE key = 'mac_key'",
         };
-        for (size_t i = 0; i < ELEMENTSOF(tamper); i++) {
+        for (size_t i = 0; i < 2 * ELEMENTSOF(tamper); i++) {
                 make_full_vault(f);
-                sql_exec(f->db_path, tamper[i]);
-                assert_open_fails(f, f->root, -EUCLEAN, VAULT_OPEN_KEYRING, tamper[i]);
+                sql_exec(f->db_path, tamper[i / 2]);
+                f->open_flags = i % 2 ? VAULT_OPEN_TRUST_METADATA_UPGRADE : 0;
+                assert_open_fails(f, f->root, -EUCLEAN, VAULT_OPEN_KEYRING, tamper[i / 2]);
                 fixture_renew(f);
         }
 
@@ -759,6 +815,7 @@ static void test_upgrade_not_replayed(void **state) {
                 sqlite3_close(db);
                 if (!with_mac_key)
                         sql_exec(f->db_path, "DELETE FROM meta WHERE key = 'mac_key'");
+                f->open_flags = VAULT_OPEN_TRUST_METADATA_UPGRADE;
                 assert_open_fails(f, f->root, -EUCLEAN, VAULT_OPEN_KEYRING, "v1 key check in schema 4");
                 fixture_renew(f);
         }
@@ -788,6 +845,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_keyring_gone_records_present, setup_vault_dir, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_keyring_gone_empty_store, setup_vault_dir, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_upgrade_from_v3, setup_vault_dir, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_upgrade_needs_trust, setup_vault_dir, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_upgrade_not_replayed, setup_vault_dir, teardown_vault),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

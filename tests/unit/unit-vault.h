@@ -27,6 +27,8 @@ typedef struct VaultFixture {
         char *db_path;
         Vault *vault;
         uint8_t root[TEST_ROOT_KEY_SIZE];
+        VaultOpenFlags open_flags; /* what every open of the fixture passes */
+        VaultOpenResult opened;    /* what the last open said */
 } VaultFixture;
 
 /* A root key in sodium_malloc memory, as vault_open() takes it. */
@@ -37,13 +39,18 @@ static inline uint8_t *root_key_dup(const uint8_t key[static TEST_ROOT_KEY_SIZE]
         return k;
 }
 
-/* vault_open() of the fixture's file under root (ret_step optional). */
+/* vault_open() of the fixture's file under root, with the fixture's
+ * flags (ret_step optional; f->opened gets the whole result). */
 static inline int vault_fixture_open_with(VaultFixture *f, const uint8_t root[static TEST_ROOT_KEY_SIZE],
                                           VaultOpenStep *ret_step) {
         uint8_t *key = root_key_dup(root);
+        f->opened = (VaultOpenResult) {};
         if (!key)
                 return -ENOMEM;
-        return vault_open(f->db_path, key, &f->vault, ret_step);
+        int r = vault_open(f->db_path, key, f->open_flags, &f->vault, &f->opened);
+        if (ret_step)
+                *ret_step = f->opened.step;
+        return r;
 }
 
 static inline void vault_fixture_close_db(VaultFixture *f) {

@@ -102,8 +102,25 @@ int client_send_for_version(CvClient *c, int64_t *ret_version);
  * extra (may be NULL) adds members to each page's request. Returns the
  * count; on failure nothing is left allocated. */
 typedef int (*ListAdd)(json_t *item, void *entry);
-int client_list_all(CvClient *c, const char *op, const char *plugin, const char *items_key, size_t item_size,
-                    ListAdd add, void (*free_all)(void *items, size_t n),
+/* The key of a list item, which the daemon makes the "next" cursor of a
+ * page from its last item: secret.list "plugin/name" (the item's plugin
+ * and name), token.list and apikey.list the item's user, plugin.list the
+ * item's plugin (the name). A page whose "next" is not its last item's
+ * key, or does not sort strictly after the cursor the page was asked
+ * with, is -EPROTO: otherwise a daemon (or whoever holds the socket path)
+ * could keep the walk going forever. */
+typedef enum ListKey {
+        LIST_KEY_PLUGIN_NAME,
+        LIST_KEY_USER,
+        LIST_KEY_PLUGIN,
+} ListKey;
+/* A walk stops with -EPROTO ("protocol") past this many items in all; the
+ * count is returned as an int. At some 100 bytes an item, 10 million
+ * items are about 1 GB: no vault is near that, and a daemon handing out
+ * pages with ever-larger cursors cannot grow the caller beyond it. */
+#define LIST_ITEMS_MAX 10000000
+int client_list_all(CvClient *c, const char *op, const char *plugin, const char *items_key, ListKey key,
+                    size_t item_size, ListAdd add, void (*free_all)(void *items, size_t n),
                     void (*extra)(JsonOut *o, const void *userdata), const void *userdata, void **ret_items);
 
 /* Members of a JSON object (a list item), type-checked: -EPROTO if absent

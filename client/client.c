@@ -5,6 +5,7 @@
  * socket timeouts (SO_SNDTIMEO/SO_RCVTIMEO), so a call costs exactly one
  * send and usually one recv. Buffers that held a frame are wiped. */
 #include <errno.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -690,8 +691,53 @@ int client_out_value(CvClient *c, JsonOut *o, const char *key, const void *value
         return 0;
 }
 
-int client_list_all(CvClient *c, const char *op, const char *plugin, const char *items_key, size_t item_size,
-                    ListAdd add, void (*free_all)(void *items, size_t n),
+_Static_assert(LIST_ITEMS_MAX == 10000000 && LIST_ITEMS_MAX <= INT_MAX,
+               "the message in client_list_all() and the int count");
+
+/* A list item's key, as the daemon forms its cursor from the last item of
+ * a page: "plugin/name" for secret.list, "user" for token.list and
+ * apikey.list, "plugin" for plugin.list. NULL if the item has no such key
+ * (add() has then already refused it) or on ENOMEM (*ret_enomem set). */
+static char *list_item_key(json_t *item, ListKey key, bool *ret_enomem) {
+        const char *field = key == LIST_KEY_USER ? "user" : key == LIST_KEY_PLUGIN ? "plugin" : "name";
+        json_t *v = json_object_get(item, field);
+        char *s = NULL;
+        if (!json_is_string(v))
+                return NULL;
+        if (key != LIST_KEY_PLUGIN_NAME)
+                s = strdup(json_string_value(v));
+        else {
+                json_t *p = json_object_get(item, "plugin");
+                if (!json_is_string(p))
+                        return NULL;
+                if (asprintf(&s, "%s/%s", json_string_value(p), json_string_value(v)) < 0)
+                        s = NULL;
+        }
+        if (!s)
+                *ret_enomem = true;
+        return s;
+}
+
+/* Cursors in the daemon's order: "plugin/name" by plugin, then by name
+ * (the store's ORDER BY plugin, name; '/' is in neither alphabet, and '-'
+ * and '.' sort before it, so the whole strings would compare otherwise);
+ * any other byte-wise, as SQLite's BINARY collation does. */
+static int list_cursor_cmp(ListKey key, const char *a, const char *b) {
+        if (key == LIST_KEY_PLUGIN_NAME) {
+                size_t na = strcspn(a, "/"), nb = strcspn(b, "/");
+                int d = memcmp(a, b, na < nb ? na : nb);
+                if (d != 0)
+                        return d;
+                if (na != nb)
+                        return na < nb ? -1 : 1;
+                a += na + (a[na] == '/');
+                b += nb + (b[nb] == '/');
+        }
+        return strcmp(a, b);
+}
+
+int client_list_all(CvClient *c, const char *op, const char *plugin, const char *items_key, ListKey key,
+                    size_t item_size, ListAdd add, void (*free_all)(void *items, size_t n),
                     void (*extra)(JsonOut *o, const void *userdata), const void *userdata, void **ret_items) {
         char *after = NULL;
         void *items = NULL;
@@ -713,7 +759,8 @@ int client_list_all(CvClient *c, const char *op, const char *plugin, const char 
 
                 /* An array of items, and "next": a cursor or null. A page
                  * that is empty yet says more follow would be asked for
-                 * again without end. */
+                 * again without end; so would one whose cursor does not
+                 * move forward. */
                 json_t *array = client_reply_json(&reply, items_key), *item;
                 json_t *next = client_reply_json(&reply, "next");
                 size_t i;
@@ -721,6 +768,11 @@ int client_list_all(CvClient *c, const char *op, const char *plugin, const char 
                     (json_is_string(next) && json_array_size(array) == 0)) {
                         client_reply_done(&reply);
                         r = client_fail_protocol(c, "not a list page");
+                        break;
+                }
+                if (json_array_size(array) > LIST_ITEMS_MAX - n) {
+                        client_reply_done(&reply);
+                        r = client_fail_protocol(c, "a list of more than 10000000 items");
                         break;
                 }
                 void *grown = realloc(items, (n + json_array_size(array) + 1) * item_size);
@@ -739,11 +791,30 @@ int client_list_all(CvClient *c, const char *op, const char *plugin, const char 
                         if (r < 0)
                                 break;
                 }
+                /* The next cursor is the last item's key, as the daemon
+                 * forms it, and sorts strictly after the one asked with. */
+                bool cursor_bad = false;
+                if (r >= 0 && json_is_string(next)) {
+                        bool enomem = false;
+                        char *last = list_item_key(json_array_get(array, json_array_size(array) - 1), key, &enomem);
+                        const char *cursor = json_string_value(next);
+                        if (enomem)
+                                r = -ENOMEM;
+                        else if (!last || strcmp(last, cursor) != 0 ||
+                                 (after && list_cursor_cmp(key, cursor, after) <= 0))
+                                cursor_bad = true;
+                        free(last);
+                }
                 free(after);
                 after = NULL;
-                if (r >= 0 && json_is_string(next) && !(after = strdup(json_string_value(next))))
+                if (r >= 0 && !cursor_bad && json_is_string(next) && !(after = strdup(json_string_value(next))))
                         r = -ENOMEM;
                 client_reply_done(&reply);
+                if (cursor_bad) {
+                        r = client_fail_protocol(
+                                c, "a list page's next cursor is not its last item's key, after the previous cursor");
+                        break;
+                }
                 if (r < 0) {
                         r = r == -ENOMEM
                                     ? client_fail(c, r, "internal", "out of memory")
@@ -761,7 +832,7 @@ int client_list_all(CvClient *c, const char *op, const char *plugin, const char 
         if (!items && !(items = calloc(1, item_size)))
                 return client_fail(c, -ENOMEM, "internal", "out of memory");
         *ret_items = items;
-        return (int) n;
+        return (int) n; /* n <= LIST_ITEMS_MAX <= INT_MAX */
 }
 
 void cv_json_wipe_on_free(void) {

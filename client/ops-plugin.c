@@ -69,8 +69,8 @@ static void free_plugin_infos(void *items, size_t n) {
 int cv_plugin_list(CvClient *c, CvPluginInfo **ret_items) {
         if (!c || !ret_items)
                 return -EINVAL;
-        return client_list_all(c, "plugin.list", NULL, "plugins", sizeof(CvPluginInfo), add_plugin_info,
-                               free_plugin_infos, NULL, NULL, (void **) ret_items);
+        return client_list_all(c, "plugin.list", NULL, "plugins", LIST_KEY_PLUGIN, sizeof(CvPluginInfo),
+                               add_plugin_info, free_plugin_infos, NULL, NULL, (void **) ret_items);
 }
 
 void cv_plugin_info_free(CvPluginInfo *items, size_t n_items) {
@@ -250,8 +250,8 @@ int cv_apikey_list(CvClient *c, const char *plugin, CvSecretInfo **ret_items) {
         if (r < 0)
                 return r;
         CvSecretInfo *items = NULL;
-        int n = client_list_all(c, "apikey.list", plugin, "apikeys", sizeof(CvSecretInfo), add_apikey_info,
-                                free_apikey_infos, NULL, NULL, (void **) &items);
+        int n = client_list_all(c, "apikey.list", plugin, "apikeys", LIST_KEY_USER, sizeof(CvSecretInfo),
+                                add_apikey_info, free_apikey_infos, NULL, NULL, (void **) &items);
         for (int i = 0; i < n; i++)
                 if (!(items[i].plugin = strdup(plugin))) {
                         cv_secret_info_free(items, (size_t) n);

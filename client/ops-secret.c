@@ -198,8 +198,8 @@ int cv_secret_list(CvClient *c, const char *plugin, CvSecretInfo **ret_items) {
                 if (r < 0)
                         return r;
         }
-        return client_list_all(c, "secret.list", plugin, "secrets", sizeof(CvSecretInfo), add_secret_info,
-                               free_secret_infos, NULL, NULL, (void **) ret_items);
+        return client_list_all(c, "secret.list", plugin, "secrets", LIST_KEY_PLUGIN_NAME, sizeof(CvSecretInfo),
+                               add_secret_info, free_secret_infos, NULL, NULL, (void **) ret_items);
 }
 
 void cv_secret_info_free(CvSecretInfo *items, size_t n_items) {

@@ -261,8 +261,8 @@ int cv_token_list_expiring(CvClient *c, const char *plugin, int64_t expiring_sec
         int r = client_check_name(c, "plugin", plugin);
         if (r < 0)
                 return r;
-        return client_list_all(c, "token.list", plugin, "tokens", sizeof(CvTokenInfo), add_token_info, free_token_infos,
-                               add_expiring, &expiring_sec, (void **) ret_items);
+        return client_list_all(c, "token.list", plugin, "tokens", LIST_KEY_USER, sizeof(CvTokenInfo), add_token_info,
+                               free_token_infos, add_expiring, &expiring_sec, (void **) ret_items);
 }
 
 int cv_token_list(CvClient *c, const char *plugin, CvTokenInfo **ret_items) {

@@ -2,7 +2,8 @@
  *
  * Without the journal, records are lines on stderr, through log.c's queue,
  * which never blocks (a stalled reader costs records, counted, never a
- * request). Records of successful reads are gathered there and written by
+ * request; the records of successful writes and of revealing reads have a
+ * reserve in that queue that failing requests cannot take, see log.h). Records of successful reads are gathered there and written by
  * the server's flush timer (every AUDIT_FLUSH_USEC, see server.c), at exit,
  * or once LOG_BATCH_SIZE is waiting: a write per request would be a third
  * of a secret.get's system calls. A crash can lose at most that long of
@@ -58,10 +59,12 @@ static void append_uint(char *line, size_t *n, unsigned v) {
         append(line, n, p);
 }
 
-/* Queue one line (newline added) and write it now or with the next flush. */
-static void audit_line_queue(char *line, size_t n, bool flush_now) {
+/* Queue one line (newline added) and write it now or with the next flush.
+ * reserved: a record of a successful write or of a read that revealed a
+ * value, which may use the queue's reserve (see log.h). */
+static void audit_line_queue(char *line, size_t n, bool flush_now, bool reserved) {
         line[n++] = '\n';
-        log_line_queue(line, n, flush_now);
+        log_line_queue(line, n, flush_now, reserved);
 }
 
 void audit_record(const Peer *peer, const Request *req, int result, bool flush_now, bool revealed) {
@@ -108,7 +111,9 @@ void audit_record(const Peer *peer, const Request *req, int result, bool flush_n
                 append(line, &n, res);
                 if (revealed)
                         append(line, &n, " revealed=yes");
-                audit_line_queue(line, n, flush_now);
+                /* Successful writes are the ones flushed at once. A flood
+                 * of failures cannot push these out (log.h). */
+                audit_line_queue(line, n, flush_now, result >= 0 && (flush_now || revealed));
         }
 }
 
@@ -130,7 +135,7 @@ void audit_connection_refused(const Peer *peer, const char *reason) {
         append_uint(line, &n, (unsigned) peer->pid);
         append(line, &n, " result=refused reason=");
         append_escaped(line, &n, reason);
-        audit_line_queue(line, n, true);
+        audit_line_queue(line, n, true, false);
 }
 
 void audit_flush(void) {

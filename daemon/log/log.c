@@ -16,7 +16,13 @@
  *     room, in pieces of at most PIPE_BUF bytes.
  * What stderr does not take stays queued, a line cut by a short write
  * included, so the reader sees whole lines; when the queue is full, new
- * lines are dropped and counted. */
+ * lines are dropped and counted. The queue is one buffer of
+ * LOG_QUEUE_SIZE + LOG_RESERVE_SIZE bytes of which a line that is not
+ * reserved may only fill the first LOG_QUEUE_SIZE: so the reserve is
+ * never taken by other lines, nothing queued is ever pushed out, and the
+ * order of lines is kept. A write error other than EAGAIN (a reader gone,
+ * ENOSPC on a file) loses what is queued: those lines are counted too,
+ * and the note that follows says why. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -43,9 +49,15 @@ static int journal = -1;
 static LogOutput output = LOG_OUTPUT_NONE;
 static int out_fd = -1;
 
-static char queue[LOG_QUEUE_SIZE];
+static char queue[LOG_QUEUE_SIZE + LOG_RESERVE_SIZE];
 static size_t queue_size;
-static unsigned long n_dropped;
+static unsigned long n_dropped;          /* lines, reserved ones included */
+static unsigned long n_dropped_reserved; /* of those, reserved lines that found even the reserve full */
+static int drop_error;                   /* the write error that lost lines, or 0 */
+/* The note on dropped lines at the queue's front, until it is written:
+ * its bytes, and the counts it reports. */
+static size_t note_end;
+static unsigned long note_dropped, note_dropped_reserved;
 static bool stalled; /* the last write would have blocked; wait for log_flush() */
 
 static void output_open(void) {
@@ -114,12 +126,38 @@ static ssize_t output_write(const char *data, size_t size) {
         return k < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : k;
 }
 
-/* The line that reports dropped lines, queued once the queue is empty. */
+/* The lines that report dropped lines, queued once the queue is empty. */
 static void dropped_note_queue(void) {
-        int n = snprintf(queue, sizeof(queue), "credvaultd: %lu log lines dropped: stderr was not read fast enough\n",
-                         n_dropped);
-        queue_size = (size_t) n;
-        n_dropped = 0;
+        int n = 0;
+        if (n_dropped_reserved > 0)
+                n += snprintf(queue + n, sizeof(queue) - (size_t) n,
+                              "credvaultd: AUDIT RECORDS LOST: %lu audit records of successful reads/writes dropped "
+                              "(of the log lines below): stderr was not read fast enough\n",
+                              n_dropped_reserved);
+        if (n_dropped > 0) {
+                if (drop_error > 0)
+                        n += snprintf(queue + n, sizeof(queue) - (size_t) n,
+                                      "credvaultd: %lu log lines dropped: writing stderr failed: %s\n", n_dropped,
+                                      strerror(drop_error));
+                else
+                        n += snprintf(queue + n, sizeof(queue) - (size_t) n,
+                                      "credvaultd: %lu log lines dropped: stderr was not read fast enough\n",
+                                      n_dropped);
+        }
+        queue_size = note_end = (size_t) n;
+        note_dropped = n_dropped;
+        note_dropped_reserved = n_dropped_reserved;
+        n_dropped = n_dropped_reserved = 0;
+        drop_error = 0;
+}
+
+/* Lines lost from the queue: whole lines, and a line cut by a short write
+ * before them counts as one. */
+static unsigned long lines_in(const char *data, size_t size) {
+        unsigned long n = 0;
+        for (const char *p = data, *end = data + size; (p = memchr(p, '\n', (size_t) (end - p))); p++)
+                n++;
+        return n;
 }
 
 /* Drop the first n bytes of the queue, keeping the rest in order. In
@@ -139,9 +177,10 @@ static void queue_drop_front(size_t n) {
 
 void log_flush(void) {
         size_t off = 0;
+        bool failed = false;
 
         if (output == LOG_OUTPUT_NONE) {
-                queue_size = 0;
+                queue_size = note_end = 0;
                 return;
         }
         for (;;) {
@@ -153,31 +192,49 @@ void log_flush(void) {
                         }
                         if (k < 0) {
                                 /* The reader is gone (EPIPE) or stderr is
-                                 * broken: nothing queued can be written. */
+                                 * broken (ENOSPC): what is queued cannot
+                                 * be written now. Counted, like lines
+                                 * that found the queue full, and said by
+                                 * the next flush, if a write succeeds
+                                 * then; a note lost with them is owed
+                                 * again. */
+                                size_t from = off > note_end ? off : note_end;
+                                n_dropped += lines_in(queue + from, queue_size - from);
+                                if (off < note_end) {
+                                        n_dropped += note_dropped;
+                                        n_dropped_reserved += note_dropped_reserved;
+                                }
+                                drop_error = (int) -k;
+                                failed = true;
                                 off = queue_size;
                                 break;
                         }
                         off += (size_t) k;
                         stalled = false;
                 }
-                if (off < queue_size || n_dropped == 0)
+                if (off < queue_size || n_dropped == 0 || failed)
                         break;
                 /* Caught up after dropping lines: say how many. */
                 dropped_note_queue();
                 off = 0;
         }
         queue_drop_front(off);
+        note_end = note_end > off ? note_end - off : 0;
 }
 
-void log_line_queue(const char *line, size_t size, bool flush_now) {
+void log_line_queue(const char *line, size_t size, bool flush_now, bool reserved) {
+        size_t limit = reserved ? sizeof(queue) : LOG_QUEUE_SIZE;
+
         if (size > LOG_LINE_MAX)
                 size = LOG_LINE_MAX;
         if (output == LOG_OUTPUT_NONE || size == 0)
                 return;
-        if (sizeof(queue) - queue_size < size && !stalled)
+        if (queue_size + size > limit && !stalled)
                 log_flush();
-        if (sizeof(queue) - queue_size < size) {
+        if (queue_size + size > limit) {
                 n_dropped++;
+                if (reserved)
+                        n_dropped_reserved++;
                 return;
         }
         memcpy(queue + queue_size, line, size);
@@ -204,7 +261,7 @@ void log_msg(int priority, const char *fmt, ...) {
                 if (size > sizeof(line) - 1)
                         size = sizeof(line) - 1;
                 line[size++] = '\n';
-                log_line_queue(line, size, true);
+                log_line_queue(line, size, true, false);
         }
         va_end(ap);
 }

@@ -45,7 +45,9 @@ static struct {
         pthread_mutex_t lock;
         const char *reply; /* with ID, then reply_size bytes in all */
         size_t reply_size;
-        const char *last_page; /* after PAGES_MAX replies, this one instead */
+        const char *last_page;     /* after PAGES_MAX replies, this one instead */
+        const char *const *script; /* else, if set: the n-th reply, the last one repeated */
+        size_t script_size;
         unsigned n_replies;
         int listen_fd;
         char dir[64];
@@ -84,7 +86,12 @@ static void serve_connection(int fd) {
                 pthread_mutex_lock(&fake.lock);
                 const char *reply = fake.reply;
                 size_t reply_size = fake.reply_size;
-                if (fake.last_page && ++fake.n_replies > PAGES_MAX) {
+                unsigned nth = fake.n_replies++;
+                if (fake.script) {
+                        reply = fake.script[nth < fake.script_size ? nth : fake.script_size - 1];
+                        reply_size = strlen(reply);
+                }
+                if (fake.last_page && nth >= PAGES_MAX) {
                         reply = fake.last_page;
                         reply_size = strlen(reply);
                 }
@@ -128,6 +135,23 @@ static void answer_bytes(const char *reply, size_t size) {
         fake.reply = reply;
         fake.reply_size = size;
         fake.last_page = NULL;
+        fake.script = NULL;
+        fake.script_size = 0;
+        fake.n_replies = 0;
+        pthread_mutex_unlock(&fake.lock);
+}
+
+/* Answer the n-th request with pages[n], and every later one with the
+ * last page; then, after PAGES_MAX in all, with end (a last page, so a
+ * client that would page forever ends instead and fails the test rather
+ * than hang it). */
+static void answer_pages(const char *const *pages, size_t n_pages, const char *end) {
+        pthread_mutex_lock(&fake.lock);
+        fake.reply = NULL;
+        fake.reply_size = 0;
+        fake.script = pages;
+        fake.script_size = n_pages;
+        fake.last_page = end;
         fake.n_replies = 0;
         pthread_mutex_unlock(&fake.lock);
 }
@@ -250,6 +274,112 @@ static void test_list_without_end(void **state) {
         pthread_mutex_unlock(&fake.lock);
         assert_protocol_error(cv_plugin_list(c, &items));
         assert_null(items);
+        assert_client_usable();
+}
+
+#define PAGE(items_key, items, next) "{\"id\":" ID ",\"ok\":true,\"" items_key "\":[" items "],\"next\":" next "}"
+#define META ",\"version\":1,\"created\":1,\"updated\":1}"
+#define SECRET(plugin, name) "{\"plugin\":\"" plugin "\",\"name\":\"" name "\"" META
+#define USER(user) "{\"user\":\"" user "\",\"state\":\"valid\"" META
+#define PLUGIN(name) "{\"plugin\":\"" name "\",\"domain\":null,\"auth_type\":\"none\"" META
+
+/* Each list call, given pages whose next cursor does not move forward (the
+ * same cursor again, one before it, or one that is not the page's last
+ * item), fails with -EPROTO at once instead of asking again and again. */
+static void test_list_cursor_not_advancing(void **state) {
+        (void) state;
+        static const char *const plugin_same[] = { PAGE("plugins", PLUGIN("a"), "\"a\"") };
+        static const char *const plugin_back[] = { PAGE("plugins", PLUGIN("b"), "\"b\""),
+                                                   PAGE("plugins", PLUGIN("a"), "\"a\"") };
+        static const char *const plugin_not_last[] = { PAGE("plugins", PLUGIN("a"), "\"a\""),
+                                                       PAGE("plugins", PLUGIN("b"), "\"c\"") };
+        static const char *const plugin_not_last_first[] = { PAGE("plugins", PLUGIN("b") "," PLUGIN("c"), "\"b\"") };
+        static const char *const secret_same[] = { PAGE("secrets", SECRET("p", "n"), "\"p/n\"") };
+        static const char *const secret_back[] = { PAGE("secrets", SECRET("p", "n"), "\"p/n\""),
+                                                   PAGE("secrets", SECRET("p", "m"), "\"p/m\"") };
+        static const char *const secret_not_last[] = { PAGE("secrets", SECRET("p", "n"), "\"p/m\"") };
+        static const char *const token_same[] = { PAGE("tokens", USER("u"), "\"u\"") };
+        static const char *const token_back[] = { PAGE("tokens", USER("v"), "\"v\""),
+                                                  PAGE("tokens", USER("u"), "\"u\"") };
+        static const char *const apikey_same[] = { PAGE("apikeys", USER("u"), "\"u\"") };
+        static const char *const apikey_back[] = { PAGE("apikeys", USER("v"), "\"v\""),
+                                                   PAGE("apikeys", USER("u"), "\"u\"") };
+        static const struct {
+                const char *const *pages;
+                size_t n_pages;
+                int list; /* 0 plugin, 1 secret, 2 token, 3 apikey */
+        } cases[] = {
+                { plugin_same, 1, 0 },           { plugin_back, 2, 0 }, { plugin_not_last, 2, 0 },
+                { plugin_not_last_first, 1, 0 }, { secret_same, 1, 1 }, { secret_back, 2, 1 },
+                { secret_not_last, 1, 1 },       { token_same, 1, 2 },  { token_back, 2, 2 },
+                { apikey_same, 1, 3 },           { apikey_back, 2, 3 },
+        };
+        static const char *const ends[] = {
+                PAGE("plugins", "", "null"),
+                PAGE("secrets", "", "null"),
+                PAGE("tokens", "", "null"),
+                PAGE("apikeys", "", "null"),
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                CvPluginInfo *plugins = NULL;
+                CvSecretInfo *secrets = NULL;
+                CvTokenInfo *tokens = NULL;
+                int r;
+                answer_pages(cases[i].pages, cases[i].n_pages, ends[cases[i].list]);
+                switch (cases[i].list) {
+                case 0:
+                        r = cv_plugin_list(c, &plugins);
+                        break;
+                case 1:
+                        r = cv_secret_list(c, NULL, &secrets);
+                        break;
+                case 2:
+                        r = cv_token_list(c, "p", &tokens);
+                        break;
+                default:
+                        r = cv_apikey_list(c, "p", &secrets);
+                        break;
+                }
+                if (r >= 0)
+                        fail_msg("case %zu: %d items after %u pages, not -EPROTO", i, r, fake.n_replies);
+                assert_protocol_error(r);
+                assert_null(plugins);
+                assert_null(secrets);
+                assert_null(tokens);
+                /* Refused at the first page that does not move on. */
+                assert_true(fake.n_replies <= cases[i].n_pages + 1);
+        }
+        assert_client_usable();
+}
+
+/* Cursors that do move on are followed to the end, in the daemon's order:
+ * secrets by plugin and then name, so "a/z" comes before "a-b/x" although
+ * '-' sorts before '/'. */
+static void test_list_cursor_advancing(void **state) {
+        (void) state;
+        static const char *const secret_pages[] = {
+                PAGE("secrets", SECRET("a", "y") "," SECRET("a", "z"), "\"a/z\""),
+                PAGE("secrets", SECRET("a-b", "x"), "\"a-b/x\""),
+                PAGE("secrets", SECRET("a-b", "y"), "null"),
+        };
+        static const char *const token_pages[] = {
+                PAGE("tokens", USER("u"), "\"u\""),
+                PAGE("tokens", USER("u/2"), "\"u/2\""),
+                PAGE("tokens", USER("v"), "null"),
+        };
+        CvSecretInfo *secrets = NULL;
+        CvTokenInfo *tokens = NULL;
+
+        answer_pages(secret_pages, 3, NULL);
+        assert_int_equal(cv_secret_list(c, NULL, &secrets), 4);
+        assert_string_equal(secrets[2].plugin, "a-b");
+        assert_string_equal(secrets[3].name, "y");
+        cv_secret_info_free(secrets, 4);
+        answer_pages(token_pages, 3, NULL);
+        assert_int_equal(cv_token_list(c, "p", &tokens), 3);
+        assert_string_equal(tokens[1].user, "u/2");
+        cv_token_info_free(tokens, 3);
         assert_client_usable();
 }
 
@@ -483,10 +613,13 @@ static void test_reply_members_checked(void **state) {
 }
 
 int main(void) {
+        /* A client that pages forever fails the test instead of hanging it. */
+        alarm(60);
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_plugin_list_bad_entry), cmocka_unit_test(test_list_without_end),
-                cmocka_unit_test(test_other_lists_bad_entry), cmocka_unit_test(test_plugin_register_without_plugin),
-                cmocka_unit_test(test_call_json_bad_replies), cmocka_unit_test(test_error_reply_without_code),
+                cmocka_unit_test(test_plugin_list_bad_entry),     cmocka_unit_test(test_list_without_end),
+                cmocka_unit_test(test_list_cursor_not_advancing), cmocka_unit_test(test_list_cursor_advancing),
+                cmocka_unit_test(test_other_lists_bad_entry),     cmocka_unit_test(test_plugin_register_without_plugin),
+                cmocka_unit_test(test_call_json_bad_replies),     cmocka_unit_test(test_error_reply_without_code),
                 cmocka_unit_test(test_reply_members_checked),
         };
         return cmocka_run_group_tests(tests, setup, teardown);

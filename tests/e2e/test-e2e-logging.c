@@ -5,7 +5,8 @@
  * connection refused over a cap, an empty frame, a frame declared over the
  * size limit. A log reader that stops reading (stderr a pipe nobody reads)
  * costs log lines, counted and reported once the reader catches up, and
- * never a request. */
+ * never a request; a flood of failing requests cannot make it cost the
+ * records of another client's successful reads. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -218,12 +219,124 @@ static void test_stalled_log_reader_blocks_nothing(void **state) {
         harness_cleanup(&h);
 }
 
+/* Read the stalled stderr pipe until a line holding `until` has come, or
+ * TIMEOUT_MS pass; returns all that was read (malloc'd, NUL-terminated). */
+static char *drain_until(const Harness *h, const char *until) {
+        size_t size = 4 << 20, got = 0;
+        char *drained = malloc(size);
+        assert_non_null(drained);
+        drained[0] = '\0';
+        for (long deadline = now_ms() + TIMEOUT_MS * harness_time_scale();
+             !strstr(drained, until) && now_ms() < deadline && got < size - 1;) {
+                struct pollfd p = { .fd = h->stderr_reader, .events = POLLIN };
+                if (poll(&p, 1, 100) <= 0)
+                        continue;
+                ssize_t k = read(h->stderr_reader, drained + got, size - 1 - got);
+                if (k <= 0)
+                        break;
+                got += (size_t) k;
+                drained[got] = '\0';
+        }
+        return drained;
+}
+
+#define FLOOD_REQUESTS 4000
+#define REVEALS_OVER_RESERVE 400
+
+/* One client floods the daemon with cheap failing requests while stderr
+ * is not read, so the log queue is full of their records; another
+ * client's successful secret.get then still has its audit record written
+ * once the reader drains (the queue's reserve, log.h), ahead of the note
+ * on dropped lines. Records of successful reads past the reserve too are
+ * reported apart, as lost audit records. */
+static void test_flood_of_failures_keeps_reveal_records(void **state) {
+        (void) state;
+        Harness h = { .stderr_stalled = true };
+        CvClient *flooder = NULL, *reader = NULL;
+        CvSecret *s = NULL;
+        char uid[32];
+
+        uid_field(uid, sizeof(uid));
+        assert_int_equal(harness_start(&h), 0);
+        assert_int_equal(cv_client_new(h.socket_path, TIMEOUT_MS, &flooder), 0);
+        assert_int_equal(cv_client_new(h.socket_path, TIMEOUT_MS, &reader), 0);
+        assert_int_equal(cv_secret_put(reader, "victim-plugin", "revealed-secret", "v", 1, NULL), 0);
+        /* Enough failures to fill the pipe (64 KiB) and the queue (64
+         * KiB) many times over: each record is about 100 bytes. */
+        for (int i = 0; i < FLOOD_REQUESTS; i++)
+                assert_int_equal(cv_secret_get(flooder, "nope", "x", &s), -ENOENT);
+        assert_int_equal(cv_secret_get(reader, "victim-plugin", "revealed-secret", &s), 0);
+        cv_secret_free(s);
+        s = NULL;
+
+        char *drained = drain_until(&h, "log lines dropped");
+        char *hidden = strstr(drained, "audit op=secret.get plugin=victim-plugin object=revealed-secret");
+        char *note = strstr(drained, "log lines dropped");
+        if (!note)
+                fail_msg("no 'log lines dropped' note after the reader came back");
+        if (!hidden || hidden > note)
+                fail_msg("the successful secret.get's audit record was dropped under the flood");
+        assert_non_null(strstr(hidden, "result=ok revealed=yes"));
+        assert_null(strstr(drained, "AUDIT RECORDS LOST"));
+        free(drained);
+
+        /* The pipe is drained: fill it and the queue again, then reveal more
+         * than the reserve holds. */
+        for (int i = 0; i < FLOOD_REQUESTS; i++)
+                assert_int_equal(cv_secret_get(flooder, "nope", "x", &s), -ENOENT);
+        for (int i = 0; i < REVEALS_OVER_RESERVE; i++) {
+                assert_int_equal(cv_secret_get(reader, "victim-plugin", "revealed-secret", &s), 0);
+                cv_secret_free(s);
+                s = NULL;
+        }
+        drained = drain_until(&h, "log lines dropped");
+        note = strstr(drained, "AUDIT RECORDS LOST: ");
+        if (!note)
+                fail_msg("no note on lost audit records of successful reads");
+        print_message("%.*s\n", (int) strcspn(note, "\n"), note);
+        assert_non_null(strstr(note, "audit records of successful reads/writes dropped"));
+        free(drained);
+
+        cv_client_free(flooder);
+        cv_client_free(reader);
+        assert_int_equal(harness_stop(&h), 0);
+        harness_cleanup(&h);
+}
+
+#define FSIZE_LIMIT (256 * 1024)
+
+/* stderr a regular file whose writes start failing (EFBIG past the file
+ * size limit, as ENOSPC on a full disk): the lines lost are counted, and
+ * once writes succeed again (the file emptied) a note says how many and
+ * why. */
+static void test_failed_log_writes_are_counted(void **state) {
+        (void) state;
+        Harness h = { .fsize_limit = FSIZE_LIMIT };
+        CvClient *c = NULL;
+        CvSecret *s = NULL;
+
+        assert_int_equal(harness_start(&h), 0);
+        assert_int_equal(cv_client_new(h.socket_path, TIMEOUT_MS, &c), 0);
+        assert_int_equal(cv_secret_put(c, "full", "s", "v", 1, NULL), 0);
+        /* Failures are written at once, a line per write: some 100 bytes
+         * each, so the file reaches its limit well before the end. */
+        for (int i = 0; i < 2 * FSIZE_LIMIT / 100; i++)
+                assert_int_equal(cv_secret_get(c, "full", "nope", &s), -ENOENT);
+        assert_int_equal(truncate(h.log_file, 0), 0);
+        ASSERT_LOGGED(&h, "log lines dropped: writing stderr failed: File too large");
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        harness_cleanup(&h);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_bad_frames_are_audited),
                 cmocka_unit_test(test_register_audited_under_manifest_name),
                 cmocka_unit_test(test_refused_connections_are_audited),
                 cmocka_unit_test(test_stalled_log_reader_blocks_nothing),
+                cmocka_unit_test(test_flood_of_failures_keeps_reveal_records),
+                cmocka_unit_test(test_failed_log_writes_are_counted),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

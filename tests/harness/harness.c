@@ -235,6 +235,12 @@ static int spawn(Harness *h) {
                         if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
                                 _exit(126);
                 }
+                if (h->fsize_limit) {
+                        struct rlimit rl = { h->fsize_limit, h->fsize_limit };
+                        signal(SIGXFSZ, SIG_IGN);
+                        if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+                                _exit(126);
+                }
                 setenv("NOTIFY_SOCKET", notify_path, 1);
                 unsetenv("LISTEN_FDS");
                 unsetenv("LISTEN_PID");

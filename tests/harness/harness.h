@@ -32,6 +32,9 @@ typedef struct Harness {
          * read end is stderr_reader, open until harness_cleanup(). */
         bool stderr_stalled;
         int stderr_reader;
+        /* RLIMIT_FSIZE for the daemon, with SIGXFSZ ignored, so that a
+         * write past it fails with EFBIG (as on a full disk); 0: inherited. */
+        unsigned long fsize_limit;
         /* The exit status of a daemon that exited before it was ready
          * (harness_start() then fails with -ECHILD), else -1. */
         int exit_status;

@@ -225,10 +225,15 @@ static void root_key_read_failed(const char *path, int r) {
                         log_error("cannot read root key %s: %s", path, strerror(errno));
                         break;
                 }
-                log_error("root key %s is owned by uid %u with mode %04o: it must be owned by this daemon's user "
-                          "(uid %u) or root, and be neither readable by others nor writable by group or others "
-                          "(chown it, chmod 0600 it)",
-                          path, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777), (unsigned) geteuid());
+                /* Name the rule the file broke: its owner, or its mode. */
+                if (st.st_uid != geteuid() && st.st_uid != 0)
+                        log_error("root key %s is owned by uid %u: it must be owned by this daemon's user (uid %u) "
+                                  "or root; chown it",
+                                  path, (unsigned) st.st_uid, (unsigned) geteuid());
+                else
+                        log_error("root key %s has mode %04o: it must be neither readable by others nor writable "
+                                  "by group or others; chmod 0600 it",
+                                  path, (unsigned) (st.st_mode & 07777));
                 break;
         default:
                 log_error("cannot read root key %s: %s", path, strerror(-r));

@@ -15,7 +15,8 @@ if [ ! -f build/build.ninja ]; then
         meson setup build >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
         rm -f "$log"
 fi
-ninja -C build --quiet || { echo "demo.sh: the build failed (above)" >&2; exit 1; }
+out=$(ninja -C build --quiet 2>&1) || { printf '%s\n' "$out"; echo "demo.sh: the build failed (above)" >&2; exit 1; }
+[ -z "$out" ] || [ "$out" = "ninja: no work to do." ] || printf '%s\n' "$out"
 
 demo=$PWD/.demo
 mkdir -p "$demo"
@@ -75,3 +76,4 @@ step "credvault token ls todo"
 $cli token ls todo
 
 printf '\nThe daemon log (one audit line per request, no values) is in %s\n' "$demo/credvaultd.log"
+printf 'The vault is kept in %s between runs (rm -rf %s to start over).\n' "$demo/state" "$demo"

@@ -34,6 +34,7 @@ check_none "handlers include no store, keyring or envelope header" \
         '#include "(store|store-internal|keyring|envelope|rootkey)\.h"' daemon/ops
 check_none "the store never names libsodium" 'sodium' daemon/store
 check_none "crypto never names SQLite or the store" 'sqlite|store_|"store\.h"' daemon/crypto
+check_none "the policy never names SQLite, libsodium or the vault" 'sqlite|sodium|vault_|store_' daemon/policy
 check_none "the CLI is built on the public API and common/ only" \
         '#include "(request|frame|json-flat|json-out|errors|manifest|proto-limits|client-internal)\.h"' client/cli
 

@@ -194,7 +194,7 @@ static const Member *members_get(const Members *ms, const char *key) {
 #define F(x) (1u << (x))
 
 /* Every op: its name, the fields it requires and the ones it allows besides
- * v, id and op, and its OP_* flags (request.h). This is the one op table:
+ * v, id and op, its OP_* flags and its class (request.h). This is the one op table:
  * the daemon's audit and policy and the client library's retry read the
  * flags through op_flags(). A field not listed is refused. Where two fields
  * are alternatives (a presented value or an Authorization header), both
@@ -203,40 +203,51 @@ static const struct {
         const char *name;
         uint32_t required, optional;
         unsigned flags;
+        OpClass op_class;
 } ops[_OP_MAX] = {
-        [OP_HEALTH] = { "health", 0, 0, OP_RETRY_SAFE },
-        [OP_SECRET_PUT] = { "secret.put", F(F_PLUGIN) | F(F_NAME) | F(F_VALUE), 0, OP_WRITES },
-        [OP_SECRET_GET] = { "secret.get", F(F_PLUGIN) | F(F_NAME), 0, OP_REVEALS | OP_RETRY_SAFE },
-        [OP_SECRET_LIST] = { "secret.list", 0, F(F_PLUGIN) | F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE },
-        [OP_SECRET_DELETE] = { "secret.delete", F(F_PLUGIN) | F(F_NAME), 0, OP_WRITES },
-        [OP_SECRET_GENERATE] = { "secret.generate", F(F_PLUGIN) | F(F_NAME), F(F_BYTES), OP_WRITES | OP_REVEALS },
-        [OP_SECRET_VERIFY] = { "secret.verify", F(F_PLUGIN) | F(F_NAME), F(F_VALUE) | F(F_AUTHORIZATION),
-                               OP_RETRY_SAFE },
-        [OP_TOKEN_PUT] = { "token.put", F(F_PLUGIN) | F(F_USER) | F(F_TOKEN), 0, OP_WRITES },
-        [OP_TOKEN_GET] = { "token.get", F(F_PLUGIN) | F(F_USER), F(F_MIN_VALID), OP_REVEALS | OP_RETRY_SAFE },
-        [OP_TOKEN_LIST] = { "token.list", F(F_PLUGIN), F(F_AFTER) | F(F_LIMIT) | F(F_EXPIRING), OP_RETRY_SAFE },
-        [OP_TOKEN_DELETE] = { "token.delete", F(F_PLUGIN) | F(F_USER), 0, OP_WRITES },
+        [OP_HEALTH] = { "health", 0, 0, OP_RETRY_SAFE, OP_CLASS_PUBLIC },
+        [OP_SECRET_PUT] = { "secret.put", F(F_PLUGIN) | F(F_NAME) | F(F_VALUE), 0, OP_WRITES, OP_CLASS_WRITE },
+        [OP_SECRET_GET] = { "secret.get", F(F_PLUGIN) | F(F_NAME), 0, OP_REVEALS | OP_RETRY_SAFE, OP_CLASS_READ },
+        [OP_SECRET_LIST] = { "secret.list", 0, F(F_PLUGIN) | F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE, OP_CLASS_READ },
+        [OP_SECRET_DELETE] = { "secret.delete", F(F_PLUGIN) | F(F_NAME), 0, OP_WRITES, OP_CLASS_WRITE },
+        [OP_SECRET_GENERATE] = { "secret.generate", F(F_PLUGIN) | F(F_NAME), F(F_BYTES), OP_WRITES | OP_REVEALS,
+                                 OP_CLASS_WRITE },
+        [OP_SECRET_VERIFY] = { "secret.verify", F(F_PLUGIN) | F(F_NAME), F(F_VALUE) | F(F_AUTHORIZATION), OP_RETRY_SAFE,
+                               OP_CLASS_VERIFY },
+        [OP_TOKEN_PUT] = { "token.put", F(F_PLUGIN) | F(F_USER) | F(F_TOKEN), 0, OP_WRITES, OP_CLASS_WRITE },
+        [OP_TOKEN_GET] = { "token.get", F(F_PLUGIN) | F(F_USER), F(F_MIN_VALID), OP_REVEALS | OP_RETRY_SAFE,
+                           OP_CLASS_READ },
+        [OP_TOKEN_LIST] = { "token.list", F(F_PLUGIN), F(F_AFTER) | F(F_LIMIT) | F(F_EXPIRING), OP_RETRY_SAFE,
+                            OP_CLASS_READ },
+        [OP_TOKEN_DELETE] = { "token.delete", F(F_PLUGIN) | F(F_USER), 0, OP_WRITES, OP_CLASS_WRITE },
         [OP_TOKEN_REFRESH_BEGIN] = { "token.refresh_begin", F(F_PLUGIN) | F(F_USER),
-                                     F(F_MIN_VALID) | F(F_LEASE_SECONDS), OP_WRITES | OP_REVEALS },
+                                     F(F_MIN_VALID) | F(F_LEASE_SECONDS), OP_WRITES | OP_REVEALS, OP_CLASS_REFRESH },
         [OP_TOKEN_REFRESH_COMMIT] = { "token.refresh_commit", F(F_PLUGIN) | F(F_USER) | F(F_LEASE) | F(F_TOKEN), 0,
-                                      OP_WRITES },
+                                      OP_WRITES, OP_CLASS_REFRESH },
         [OP_TOKEN_REFRESH_FAIL] = { "token.refresh_fail", F(F_PLUGIN) | F(F_USER) | F(F_LEASE) | F(F_ERROR), 0,
-                                    OP_WRITES },
-        [OP_PLUGIN_REGISTER] = { "plugin.register", F(F_MANIFEST), F(F_PLUGIN) | F(F_DOMAIN), OP_WRITES | OP_ADMIN },
-        [OP_PLUGIN_LIST] = { "plugin.list", 0, F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE },
-        [OP_PLUGIN_GET] = { "plugin.get", F(F_PLUGIN), F(F_EXPIRING), OP_RETRY_SAFE },
-        [OP_PLUGIN_DELETE] = { "plugin.delete", F(F_PLUGIN), 0, OP_WRITES | OP_ADMIN },
-        [OP_MANIFEST_AUTH] = { "manifest.auth", F(F_PLUGIN), 0, OP_REVEALS | OP_RETRY_SAFE },
+                                    OP_WRITES, OP_CLASS_REFRESH },
+        [OP_PLUGIN_REGISTER] = { "plugin.register", F(F_MANIFEST), F(F_PLUGIN) | F(F_DOMAIN), OP_WRITES | OP_ADMIN,
+                                 OP_CLASS_ADMIN },
+        [OP_PLUGIN_LIST] = { "plugin.list", 0, F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE, OP_CLASS_READ },
+        [OP_PLUGIN_GET] = { "plugin.get", F(F_PLUGIN), F(F_EXPIRING), OP_RETRY_SAFE, OP_CLASS_READ },
+        [OP_PLUGIN_DELETE] = { "plugin.delete", F(F_PLUGIN), 0, OP_WRITES | OP_ADMIN, OP_CLASS_ADMIN },
+        [OP_MANIFEST_AUTH] = { "manifest.auth", F(F_PLUGIN), 0, OP_REVEALS | OP_RETRY_SAFE, OP_CLASS_READ },
         [OP_OAUTH_VERIFY_CLIENT] = { "oauth.verify_client", F(F_PLUGIN),
-                                     F(F_AUTHORIZATION) | F(F_CLIENT_ID) | F(F_CLIENT_SECRET), OP_RETRY_SAFE },
-        [OP_APIKEY_PUT] = { "apikey.put", F(F_PLUGIN) | F(F_USER) | F(F_VALUE), 0, OP_WRITES },
-        [OP_APIKEY_LOOKUP] = { "apikey.lookup", F(F_PLUGIN), F(F_VALUE) | F(F_AUTHORIZATION), OP_RETRY_SAFE },
-        [OP_APIKEY_LIST] = { "apikey.list", F(F_PLUGIN), F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE },
-        [OP_APIKEY_DELETE] = { "apikey.delete", F(F_PLUGIN) | F(F_USER), 0, OP_WRITES },
+                                     F(F_AUTHORIZATION) | F(F_CLIENT_ID) | F(F_CLIENT_SECRET), OP_RETRY_SAFE,
+                                     OP_CLASS_VERIFY },
+        [OP_APIKEY_PUT] = { "apikey.put", F(F_PLUGIN) | F(F_USER) | F(F_VALUE), 0, OP_WRITES, OP_CLASS_WRITE },
+        [OP_APIKEY_LOOKUP] = { "apikey.lookup", F(F_PLUGIN), F(F_VALUE) | F(F_AUTHORIZATION), OP_RETRY_SAFE,
+                               OP_CLASS_VERIFY },
+        [OP_APIKEY_LIST] = { "apikey.list", F(F_PLUGIN), F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE, OP_CLASS_READ },
+        [OP_APIKEY_DELETE] = { "apikey.delete", F(F_PLUGIN) | F(F_USER), 0, OP_WRITES, OP_CLASS_WRITE },
 };
 
 unsigned op_flags(Op op) {
         return op >= 0 && op < _OP_MAX ? ops[op].flags : 0;
+}
+
+OpClass op_class(Op op) {
+        return op >= 0 && op < _OP_MAX ? ops[op].op_class : _OP_CLASS_INVALID;
 }
 
 const char *op_to_string(Op op) {

@@ -93,6 +93,19 @@ enum {
 /* The OP_* flags of op; 0 for op >= _OP_MAX. */
 unsigned op_flags(Op op);
 
+/* The class of an op, which a policy grants (docs/security.md). */
+typedef enum OpClass {
+        _OP_CLASS_INVALID = 0, /* op >= _OP_MAX */
+        OP_CLASS_PUBLIC,       /* health: whoever may connect; not grantable */
+        OP_CLASS_READ,         /* secret.get, *.list, token.get, plugin.get, manifest.auth */
+        OP_CLASS_VERIFY,       /* secret.verify, apikey.lookup, oauth.verify_client */
+        OP_CLASS_WRITE,        /* *.put, *.delete, secret.generate */
+        OP_CLASS_REFRESH,      /* token.refresh_begin/commit/fail */
+        OP_CLASS_ADMIN,        /* plugin.register and .delete, key ops */
+        _OP_CLASS_MAX,
+} OpClass;
+OpClass op_class(Op op);
+
 const char *op_to_string(Op op);
 /* -EOPNOTSUPP for an unknown name. */
 int op_from_string(const char *s);

@@ -13,40 +13,18 @@
 
 #include "policy-internal.h"
 
-/* The class of every op.
- * NOTE: this belongs in proto's one op table (proto/request.c, beside the
- * OP_* flags) and will move there; it lives here only while that file is
- * being changed elsewhere. The assert catches an op added at the end of
- * Op without a class; test-policy checks that none before it lacks one. */
-static const PolicyClass op_classes[] = {
-        [OP_HEALTH] = POLICY_CLASS_PUBLIC,
-        [OP_SECRET_PUT] = POLICY_CLASS_WRITE,
-        [OP_SECRET_GET] = POLICY_CLASS_READ,
-        [OP_SECRET_LIST] = POLICY_CLASS_READ,
-        [OP_SECRET_DELETE] = POLICY_CLASS_WRITE,
-        [OP_TOKEN_PUT] = POLICY_CLASS_WRITE,
-        [OP_TOKEN_GET] = POLICY_CLASS_READ,
-        [OP_TOKEN_LIST] = POLICY_CLASS_READ,
-        [OP_TOKEN_DELETE] = POLICY_CLASS_WRITE,
-        [OP_TOKEN_REFRESH_BEGIN] = POLICY_CLASS_REFRESH,
-        [OP_TOKEN_REFRESH_COMMIT] = POLICY_CLASS_REFRESH,
-        [OP_TOKEN_REFRESH_FAIL] = POLICY_CLASS_REFRESH,
-        [OP_SECRET_GENERATE] = POLICY_CLASS_WRITE,
-        [OP_SECRET_VERIFY] = POLICY_CLASS_VERIFY,
-        [OP_PLUGIN_REGISTER] = POLICY_CLASS_ADMIN,
-        [OP_PLUGIN_LIST] = POLICY_CLASS_READ,
-        [OP_PLUGIN_GET] = POLICY_CLASS_READ,
-        [OP_PLUGIN_DELETE] = POLICY_CLASS_ADMIN,
-        /* The verification tokens the assistant is shown with a plugin's
-         * manifest: read by the plugin's own service. */
-        [OP_MANIFEST_AUTH] = POLICY_CLASS_READ,
-        [OP_OAUTH_VERIFY_CLIENT] = POLICY_CLASS_VERIFY,
-        [OP_APIKEY_PUT] = POLICY_CLASS_WRITE,
-        [OP_APIKEY_LOOKUP] = POLICY_CLASS_VERIFY,
-        [OP_APIKEY_LIST] = POLICY_CLASS_READ,
-        [OP_APIKEY_DELETE] = POLICY_CLASS_WRITE,
-};
-_Static_assert(ELEMENTSOF(op_classes) == _OP_MAX, "every op of proto/request.h needs a policy class");
+/* The class of every op is proto's op table's (op_class()); the two enums
+ * are kept one for one. manifest.auth is read: the verification tokens the
+ * assistant is shown with a plugin's manifest are read by the plugin's own
+ * service. */
+_Static_assert((int) POLICY_CLASS_PUBLIC == (int) OP_CLASS_PUBLIC && (int) POLICY_CLASS_READ == (int) OP_CLASS_READ &&
+                       (int) POLICY_CLASS_VERIFY == (int) OP_CLASS_VERIFY &&
+                       (int) POLICY_CLASS_WRITE == (int) OP_CLASS_WRITE &&
+                       (int) POLICY_CLASS_REFRESH == (int) OP_CLASS_REFRESH &&
+                       (int) POLICY_CLASS_ADMIN == (int) OP_CLASS_ADMIN &&
+                       (int) _POLICY_CLASS_INVALID == (int) _OP_CLASS_INVALID &&
+                       (int) _POLICY_CLASS_MAX == (int) _OP_CLASS_MAX,
+               "PolicyClass follows proto's OpClass");
 
 static const char *const class_names[_POLICY_CLASS_MAX] = {
         [POLICY_CLASS_PUBLIC] = "public", [POLICY_CLASS_READ] = "read",       [POLICY_CLASS_VERIFY] = "verify",
@@ -54,7 +32,7 @@ static const char *const class_names[_POLICY_CLASS_MAX] = {
 };
 
 PolicyClass policy_op_class(Op op) {
-        return op >= 0 && op < _OP_MAX ? op_classes[op] : _POLICY_CLASS_INVALID;
+        return (PolicyClass) op_class(op);
 }
 
 const char *policy_class_to_string(PolicyClass c) {

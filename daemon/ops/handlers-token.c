@@ -110,11 +110,11 @@ int handle_token_list(Context *ctx, const Request *req, JsonOut *reply, Failure 
         for (size_t i = 0; i < n && i < req->limit; i++) {
                 json_out_open_object(reply, NULL);
                 json_out_cstring(reply, "user", items[i].user);
-                json_out_int(reply, "version", items[i].version);
+                json_out_int(reply, "version", items[i].state.version);
                 json_out_int(reply, "created", items[i].created_at);
                 json_out_int(reply, "updated", items[i].updated_at);
-                if (items[i].has_expires_at)
-                        json_out_int(reply, "expires_at", items[i].expires_at);
+                if (items[i].state.has_expires_at)
+                        json_out_int(reply, "expires_at", items[i].state.expires_at);
                 json_out_cstring(reply, "state", vault_token_state_name(&items[i], now, now_ms, req->expiring));
                 json_out_close_object(reply);
         }

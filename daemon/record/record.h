@@ -123,17 +123,12 @@ typedef struct TokenState {
         RecordMac mac;                    /* over the plugin, the user and every field above */
 } TokenState;
 
+/* One token set of a list: its user, times and state (whose MAC the
+ * vault checks). */
 typedef struct TokenInfo {
         char *user;
-        int64_t version, created_at, updated_at;
-        bool has_expires_at;
-        int64_t expires_at;
-        bool reauth_required;
-        int64_t lease_until; /* unix ms; 0 when none */
-        /* The rest of the state, for the vault to check the row's MAC. */
-        char lease_id[LEASE_ID_SIZE + 1];
-        int64_t lease_version;
-        RecordMac mac;
+        int64_t created_at, updated_at;
+        TokenState state;
 } TokenInfo;
 
 static inline void token_infos_free(TokenInfo *t, size_t n) {

@@ -159,16 +159,7 @@ int store_token_list(Store *s, const char *plugin, const char *after, unsigned l
                         break;
                 t->created_at = sqlite3_column_int64(st, 1);
                 t->updated_at = sqlite3_column_int64(st, 2);
-                TokenState state;
-                read_state(st, 3, &state);
-                t->version = state.version;
-                t->has_expires_at = state.has_expires_at;
-                t->expires_at = state.expires_at;
-                t->reauth_required = state.reauth_required;
-                t->lease_until = state.lease_until;
-                memcpy(t->lease_id, state.lease_id, sizeof(t->lease_id));
-                t->lease_version = state.lease_version;
-                t->mac = state.mac;
+                read_state(st, 3, &t->state);
                 n++;
         }
         if (r >= 0 && n < limit && rc != SQLITE_DONE)

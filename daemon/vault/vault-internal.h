@@ -59,7 +59,6 @@ int vault_plugin_check(const Keyring *k, const StoredPlugin *p);
 /* Set st->mac over the set's identity and st's fields. */
 int vault_token_state_mac(const Keyring *k, const char *plugin, const char *user, TokenState *st);
 int vault_token_state_check(const Keyring *k, const char *plugin, const char *user, const TokenState *st);
-int vault_token_info_check(const Keyring *k, const char *plugin, const TokenInfo *t);
 /* MAC every plugin row and token set as it stands (a vault from before
  * MACs, trusted once on an upgrade the operator asked for); inside the
  * caller's transaction. *ret_plugins and *ret_tokens count the rows. */

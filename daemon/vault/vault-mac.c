@@ -110,20 +110,6 @@ int vault_token_state_check(const Keyring *k, const char *plugin, const char *us
         return keyring_mac_check(k, f, TOKEN_MAC_FIELDS, st->mac.bytes, st->mac.size);
 }
 
-int vault_token_info_check(const Keyring *k, const char *plugin, const TokenInfo *t) {
-        TokenState st = {
-                .version = t->version,
-                .has_expires_at = t->has_expires_at,
-                .expires_at = t->expires_at,
-                .reauth_required = t->reauth_required,
-                .lease_until = t->lease_until,
-                .lease_version = t->lease_version,
-                .mac = t->mac,
-        };
-        memcpy(st.lease_id, t->lease_id, sizeof(st.lease_id));
-        return vault_token_state_check(k, plugin, t->user, &st);
-}
-
 /* ---- the upgrade of rows from before MACs ---- */
 
 #define BACKFILL_PAGE 64

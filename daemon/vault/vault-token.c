@@ -41,13 +41,14 @@ static bool valid_for(const TokenState *st, int64_t seconds) {
 }
 
 const char *vault_token_state_name(const TokenInfo *t, int64_t now, int64_t now_ms, int64_t horizon) {
-        if (t->reauth_required)
+        const TokenState *st = &t->state;
+        if (st->reauth_required)
                 return "reauth_required";
-        if (t->lease_until > now_ms)
+        if (st->lease_until > now_ms)
                 return "refreshing";
-        if (t->has_expires_at && t->expires_at <= now)
+        if (st->has_expires_at && st->expires_at <= now)
                 return "expired";
-        if (t->has_expires_at && t->expires_at <= now + horizon)
+        if (st->has_expires_at && st->expires_at <= now + horizon)
                 return "expiring";
         return "valid";
 }
@@ -220,7 +221,7 @@ int vault_token_list(Vault *v, const char *plugin, const char *after, unsigned l
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n && r >= 0; i++)
-                r = vault_token_info_check(v->keyring, plugin, &items[i]);
+                r = vault_token_state_check(v->keyring, plugin, items[i].user, &items[i].state);
         if (r < 0) {
                 token_infos_free(items, n);
                 return r;

@@ -193,14 +193,14 @@ static void test_list(void **state) {
         assert_int_equal(n, n_users);
         for (size_t i = 0; i < n; i++) {
                 assert_string_equal(items[i].user, users[i]);
-                assert_int_equal(items[i].version, (int64_t) i + 1);
+                assert_int_equal(items[i].state.version, (int64_t) i + 1);
                 assert_int_equal(items[i].created_at, 100 + (int64_t) i);
                 assert_int_equal(items[i].updated_at, 100 + (int64_t) i);
-                assert_int_equal(items[i].has_expires_at, i % 2 == 0);
+                assert_int_equal(items[i].state.has_expires_at, i % 2 == 0);
                 if (i % 2 == 0)
-                        assert_int_equal(items[i].expires_at, 1000 + (int64_t) i);
-                assert_int_equal(items[i].reauth_required, strcmp(users[i], "bob") == 0);
-                assert_int_equal(items[i].lease_until, strcmp(users[i], "carol") == 0 ? 4242 : 0);
+                        assert_int_equal(items[i].state.expires_at, 1000 + (int64_t) i);
+                assert_int_equal(items[i].state.reauth_required, strcmp(users[i], "bob") == 0);
+                assert_int_equal(items[i].state.lease_until, strcmp(users[i], "carol") == 0 ? 4242 : 0);
         }
         token_infos_free(items, n);
 
@@ -337,13 +337,13 @@ static void test_mac_kept(void **state) {
         assert_int_equal(store_token_lease_set(f->store, "p", "v", LEASE_2, 4242, 7, &m1), 0);
         assert_int_equal(store_token_list(f->store, "p", NULL, 10, &items, &n), 0);
         assert_int_equal(n, 2);
-        assert_mac(&items[0].mac, &m4);
-        assert_string_equal(items[0].lease_id, "");
-        assert_int_equal(items[0].lease_version, 0);
-        assert_mac(&items[1].mac, &m1);
-        assert_string_equal(items[1].lease_id, LEASE_2);
-        assert_int_equal(items[1].lease_until, 4242);
-        assert_int_equal(items[1].lease_version, 7);
+        assert_mac(&items[0].state.mac, &m4);
+        assert_string_equal(items[0].state.lease_id, "");
+        assert_int_equal(items[0].state.lease_version, 0);
+        assert_mac(&items[1].state.mac, &m1);
+        assert_string_equal(items[1].state.lease_id, LEASE_2);
+        assert_int_equal(items[1].state.lease_until, 4242);
+        assert_int_equal(items[1].state.lease_version, 7);
         token_infos_free(items, n);
 
         /* NULL writes none. */

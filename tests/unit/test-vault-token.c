@@ -278,7 +278,7 @@ static void test_refresh_lease(void **state) {
         size_t n = 0;
         assert_int_equal(vault_token_list(v, "todo", NULL, 10, &items, &n), 0);
         assert_int_equal(n, 1);
-        assert_int_equal(items[0].lease_until, 0);
+        assert_int_equal(items[0].state.lease_until, 0);
         token_infos_free(items, n);
 
         /* Refreshed meanwhile: begin hands back the set, no lease. */
@@ -667,7 +667,7 @@ static void test_list_and_state_names(void **state) {
         for (size_t i = 0; i < n; i++) {
                 assert_string_equal(items[i].user, want[i][0]);
                 assert_string_equal(vault_token_state_name(&items[i], now, ms, 600), want[i][1]);
-                assert_int_equal(items[i].version, 1);
+                assert_int_equal(items[i].state.version, 1);
         }
         /* With no horizon nothing is expiring. */
         assert_string_equal(vault_token_state_name(&items[1], now, ms, 0), "valid");

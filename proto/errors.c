@@ -16,7 +16,7 @@ static const struct {
         { EBADMSG, "bad_request" },
         { EOPNOTSUPP, "unknown_op" },
         { EACCES, "unauthorized" },
-        { EPERM, "unauthorized" },
+        { EPERM, "denied" },
         { ENOENT, "not_found" },
         { EEXIST, "conflict" },
         { EMSGSIZE, "too_large" },

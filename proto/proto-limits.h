@@ -68,6 +68,9 @@
 #define REQUEST_MEMBERS_MAX 40
 
 /* A list cursor: "plugin/name" for secrets, a user id for tokens. */
+/* audit.list's principal filter: "unit:" and a unit name, or "uid:N". */
+#define PRINCIPAL_SIZE_MAX 300
+
 #define CURSOR_SIZE_MAX (NAME_SIZE_MAX + 1 + USER_ID_SIZE_MAX)
 
 /* Plugin manifests: the auth block's strings and verification tokens. */

@@ -89,6 +89,11 @@ typedef enum Field {
         F_ERROR,
         F_BYTES,
         F_EXPIRING,
+        F_SINCE,
+        F_UNTIL,
+        F_BEFORE,
+        F_PRINCIPAL,
+        F_AUDIT_OP,
         _F_MAX,
 } Field;
 
@@ -120,7 +125,13 @@ static const struct {
         [F_ERROR] = FIELD("error", JSON_STRING),
         [F_BYTES] = FIELD("bytes", JSON_INTEGER),
         [F_EXPIRING] = FIELD("expiring", JSON_INTEGER),
+        [F_SINCE] = FIELD("since", JSON_INTEGER),
+        [F_UNTIL] = FIELD("until", JSON_INTEGER),
+        [F_BEFORE] = FIELD("before", JSON_INTEGER),
+        [F_PRINCIPAL] = FIELD("principal", JSON_STRING),
+        [F_AUDIT_OP] = FIELD("audit_op", JSON_STRING),
 };
+_Static_assert(_F_MAX <= 32, "field sets are 32-bit masks");
 
 /* One member of the request object, from either parser. */
 typedef struct Member {
@@ -240,6 +251,13 @@ static const struct {
                                OP_CLASS_VERIFY },
         [OP_APIKEY_LIST] = { "apikey.list", F(F_PLUGIN), F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE, OP_CLASS_READ },
         [OP_APIKEY_DELETE] = { "apikey.delete", F(F_PLUGIN) | F(F_USER), 0, OP_WRITES, OP_CLASS_WRITE },
+        [OP_WHOAMI] = { "whoami", 0, 0, OP_RETRY_SAFE, OP_CLASS_PUBLIC },
+        [OP_AUDIT_LIST] = { "audit.list", 0,
+                            F(F_SINCE) | F(F_UNTIL) | F(F_PLUGIN) | F(F_PRINCIPAL) | F(F_AUDIT_OP) | F(F_AFTER) |
+                                    F(F_LIMIT),
+                            OP_RETRY_SAFE | OP_ADMIN, OP_CLASS_ADMIN },
+        [OP_AUDIT_VERIFY] = { "audit.verify", 0, 0, OP_RETRY_SAFE | OP_ADMIN, OP_CLASS_ADMIN },
+        [OP_AUDIT_PRUNE] = { "audit.prune", F(F_BEFORE), 0, OP_WRITES | OP_ADMIN, OP_CLASS_ADMIN },
 };
 
 unsigned op_flags(Op op) {
@@ -520,6 +538,8 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
         ret->lease = str(values[F_LEASE]);
         ret->oauth_error = str(values[F_ERROR]);
         ret->token = values[F_TOKEN] ? values[F_TOKEN]->json : NULL;
+        ret->principal = str(values[F_PRINCIPAL]);
+        ret->audit_op = str(values[F_AUDIT_OP]);
 
         if (ret->plugin && request_check_name(ret->plugin) < 0)
                 return bad(errbuf, errbuf_size, "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -", "plugin");
@@ -541,6 +561,11 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
                 r = check_string("lease", ret->lease, LEASE_ID_SIZE, is_lease_id, errbuf, errbuf_size);
         if (r >= 0)
                 r = check_string("error", ret->oauth_error, 64, is_error_code, errbuf, errbuf_size);
+        if (r >= 0)
+                r = check_string("principal", ret->principal, PRINCIPAL_SIZE_MAX, is_printable_ascii, errbuf,
+                                 errbuf_size);
+        if (r >= 0)
+                r = check_string("audit_op", ret->audit_op, 32, is_printable_ascii, errbuf, errbuf_size);
         if (r < 0)
                 return r;
 
@@ -557,6 +582,14 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
                                 GENERATE_BYTES_DEFAULT, &ret->bytes, errbuf, errbuf_size);
         if (r >= 0)
                 r = check_range("expiring", values[F_EXPIRING], 0, 3660LL * 86400, 300, &ret->expiring, errbuf,
+                                errbuf_size);
+        /* Unix seconds up to the year 9999; 0 is "not given". */
+        if (r >= 0)
+                r = check_range("since", values[F_SINCE], 0, TOKEN_EXPIRES_AT_MAX, 0, &ret->since, errbuf, errbuf_size);
+        if (r >= 0)
+                r = check_range("until", values[F_UNTIL], 0, TOKEN_EXPIRES_AT_MAX, 0, &ret->until, errbuf, errbuf_size);
+        if (r >= 0)
+                r = check_range("before", values[F_BEFORE], 1, TOKEN_EXPIRES_AT_MAX, 0, &ret->before, errbuf,
                                 errbuf_size);
         if (r < 0)
                 return r;

@@ -40,6 +40,10 @@ typedef enum Op {
         OP_APIKEY_LOOKUP,
         OP_APIKEY_LIST,
         OP_APIKEY_DELETE,
+        OP_WHOAMI,
+        OP_AUDIT_LIST,
+        OP_AUDIT_VERIFY,
+        OP_AUDIT_PRUNE,
         _OP_MAX,
 } Op;
 
@@ -70,6 +74,10 @@ typedef struct Request {
         int64_t lease_seconds;   /* token.refresh_begin */
         int64_t bytes;           /* secret.generate: random bytes */
         int64_t expiring;        /* plugin.get, token.list: "expiring soon" horizon, seconds */
+        int64_t since, until;    /* audit.list: unix seconds, 0 if not given */
+        int64_t before;          /* audit.prune: unix seconds */
+        const char *principal;   /* audit.list: "uid:N" or "unit:NAME" */
+        const char *audit_op;    /* audit.list: the op of the records wanted */
 } Request;
 
 /* Decode and check one frame body. The body is parsed in place (strings of

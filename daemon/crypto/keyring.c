@@ -17,6 +17,7 @@
 #define KEK_AD_LABEL "credvault kek v1"
 #define INDEX_KEY_AD_LABEL "credvault idx v1"
 #define MAC_KEY_AD_LABEL "credvault mac v1"
+#define AUDIT_KEY_CONTEXT "credvault audit chain v1"
 #define KEY_AD_SIZE (sizeof(KEK_AD_LABEL) + 8)
 
 struct Keyring {
@@ -28,6 +29,7 @@ struct Keyring {
         uint8_t *dek_scratch;
         uint8_t *index_key; /* NULL until unwrapped or created */
         uint8_t *mac_key;   /* NULL until unwrapped or created */
+        uint8_t *audit_key; /* derived from the MAC key by keyring_complete() */
         uint8_t *compare_key;
 };
 
@@ -129,6 +131,7 @@ void keyring_free(Keyring *k) {
         sodium_free(k->dek_scratch);
         sodium_free(k->index_key);
         sodium_free(k->mac_key);
+        sodium_free(k->audit_key);
         sodium_free(k->compare_key);
         free(k);
 }
@@ -285,11 +288,23 @@ int keyring_complete(Keyring *k) {
                         return -ENOMEM;
                 crypto_generichash_keygen(k->compare_key);
         }
+        /* Derived, not stored: the chain is bound to the vault's MAC key,
+         * and a key of its own keeps its messages apart from keyring_mac()'s,
+         * so no audit MAC can pass for a metadata MAC or the other way. */
+        if (k->mac_key && !k->audit_key) {
+                k->audit_key = sodium_malloc(KEYRING_MAC_SIZE);
+                if (!k->audit_key)
+                        return -ENOMEM;
+                crypto_generichash(k->audit_key, KEYRING_MAC_SIZE, (const uint8_t *) AUDIT_KEY_CONTEXT,
+                                   strlen(AUDIT_KEY_CONTEXT), k->mac_key, KEK_SIZE);
+        }
         for (size_t i = 0; i < k->n_keks; i++)
                 sodium_mprotect_readonly((void *) k->keks[i].key);
         sodium_mprotect_readonly(k->index_key);
         if (k->mac_key)
                 sodium_mprotect_readonly(k->mac_key);
+        if (k->audit_key)
+                sodium_mprotect_readonly(k->audit_key);
         sodium_mprotect_readonly(k->compare_key);
         return 0;
 }
@@ -323,4 +338,8 @@ const uint8_t *keyring_index_key(const Keyring *k) {
 
 const uint8_t *keyring_compare_key(const Keyring *k) {
         return k->compare_key;
+}
+
+const uint8_t *keyring_audit_key(const Keyring *k) {
+        return k->audit_key;
 }

@@ -101,8 +101,9 @@ int keyring_mac(const Keyring *k, const MacField *fields, size_t n_fields, uint8
 int keyring_mac_check(const Keyring *k, const MacField *fields, size_t n_fields, const uint8_t *mac, size_t mac_size);
 
 /* Finish loading: -EUCLEAN if no KEK is primary, -ENOKEY if there is no
- * index key. Makes the per-process compare key and turns every key
- * read-only (the MAC key too, if there is one: the vault requires it). */
+ * index key. Makes the per-process compare key, derives the audit key
+ * from the MAC key (if there is one: the vault requires it), and turns
+ * every key read-only. */
 int keyring_complete(Keyring *k);
 
 bool keyring_has_primary(const Keyring *k);
@@ -116,6 +117,12 @@ size_t keyring_size(const Keyring *k);
  * created once, stored wrapped by the root key like the KEKs, so the index
  * survives restarts and root key rotation. KEK_SIZE bytes. */
 const uint8_t *keyring_index_key(const Keyring *k);
+
+/* The key of the audit trail's MAC chain: keyed BLAKE2b-256 of the fixed
+ * context "credvault audit chain v1" under the MAC key, derived by
+ * keyring_complete(); NULL before that or without a MAC key.
+ * KEYRING_MAC_SIZE bytes. The vault decides what the chain covers. */
+const uint8_t *keyring_audit_key(const Keyring *k);
 
 /* A random key of this process, for comparing a presented value with a
  * stored one as keyed hashes: equal-length digests, compared in constant

@@ -146,3 +146,38 @@ static inline void record_names_free(char **v, size_t n) {
                 free(v[i]);
         free(v);
 }
+
+/* ---- the audit trail ----
+ *
+ * One record per request, refused connection or bad frame: who asked
+ * (from the kernel), what for, and the result; never a value. Records
+ * are chained: each one's MAC covers the previous record's MAC and every
+ * field below, under a key only the keyring holds (vault-audit.c). */
+
+#define AUDIT_UNIT_SIZE_MAX 256
+#define AUDIT_OP_SIZE_MAX 32
+#define AUDIT_RESULT_SIZE_MAX 32
+
+typedef struct AuditEntry {
+        int64_t seq;       /* 1, 2, ... assigned when appended; 0 before */
+        int64_t time_usec; /* CLOCK_REALTIME, when the request was read */
+        uint32_t uid, gid;
+        int32_t pid;
+        bool revealed;                          /* the reply carried a value */
+        char unit[AUDIT_UNIT_SIZE_MAX + 1];     /* the caller's unit; "" if none */
+        char op[AUDIT_OP_SIZE_MAX + 1];         /* "secret.get", or "connect", "frame", "invalid" */
+        char plugin[NAME_SIZE_MAX + 1];         /* "" if none */
+        char object[USER_ID_SIZE_MAX + 1];      /* the name or user id; "" if none */
+        char result[AUDIT_RESULT_SIZE_MAX + 1]; /* "ok" or the wire's error code */
+        RecordMac mac;
+} AuditEntry;
+
+/* Which records audit.list returns; every condition must hold. */
+typedef struct AuditFilter {
+        int64_t since_usec; /* time_usec >= since_usec; 0: from the first */
+        int64_t until_usec; /* time_usec < until_usec; 0: to the last */
+        const char *plugin; /* NULL: any */
+        const char *op;     /* NULL: any */
+        const char *unit;   /* NULL: any */
+        int64_t uid;        /* -1: any */
+} AuditFilter;

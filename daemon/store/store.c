@@ -143,6 +143,35 @@ static const char *const migrations[] = {
          * them in. */
         "ALTER TABLE plugin ADD COLUMN mac BLOB;"
         "ALTER TABLE token ADD COLUMN mac BLOB;",
+
+        /* 5: the audit trail, append only, each row MAC'd by the vault
+         * over the previous row's MAC and its own fields (opaque here);
+         * seq is assigned by the vault, not by SQLite, because it is under
+         * the MAC. Absent unit, plugin and object are NULL. The anchor is
+         * the seq and MAC of the last record a prune removed (no row:
+         * never pruned). time_usec is indexed for prune and for list's
+         * since/until; the other filters scan in seq order: every index is
+         * paid for on each request's insert, and listing is rare. */
+        "CREATE TABLE audit ("
+        "  seq INTEGER PRIMARY KEY,"
+        "  time_usec INTEGER NOT NULL,"
+        "  uid INTEGER NOT NULL,"
+        "  gid INTEGER NOT NULL,"
+        "  pid INTEGER NOT NULL,"
+        "  unit TEXT,"
+        "  op TEXT NOT NULL,"
+        "  plugin TEXT,"
+        "  object TEXT,"
+        "  result TEXT NOT NULL,"
+        "  revealed INTEGER NOT NULL CHECK (revealed IN (0, 1)),"
+        "  mac BLOB NOT NULL"
+        ") STRICT;"
+        "CREATE INDEX audit_time ON audit(time_usec);"
+        "CREATE TABLE audit_anchor ("
+        "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+        "  seq INTEGER NOT NULL CHECK (seq > 0),"
+        "  mac BLOB NOT NULL"
+        ") STRICT;",
 };
 
 #define SCHEMA_VERSION ((int) ELEMENTSOF(migrations))
@@ -449,6 +478,10 @@ int store_commit(Store *s) {
         return r;
 }
 
+const char *store_error_message(Store *s) {
+        return sqlite3_errmsg(s->db);
+}
+
 void store_rollback(Store *s) {
         (void) store_step_done(s->stmt[STMT_ROLLBACK]);
         s->in_transaction = false;
@@ -700,7 +733,8 @@ int store_is_empty(Store *s, bool *ret) {
         int r = prepare(s->db,
                         "SELECT EXISTS (SELECT 1 FROM secret) OR EXISTS (SELECT 1 FROM token) OR "
                         "EXISTS (SELECT 1 FROM apikey) OR EXISTS (SELECT 1 FROM apikey_lookup) OR "
-                        "EXISTS (SELECT 1 FROM plugin)",
+                        "EXISTS (SELECT 1 FROM plugin) OR EXISTS (SELECT 1 FROM audit) OR "
+                        "EXISTS (SELECT 1 FROM audit_anchor)",
                         &st);
         if (r < 0)
                 return r;

@@ -35,7 +35,7 @@ void store_close(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
 
 /* The schema version this program writes. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* Schema version (PRAGMA user_version); 0 for a new database. */
 int store_schema_version(Store *s);
@@ -57,13 +57,18 @@ int store_lock_exclusive(Store *s);
 int store_begin(Store *s);
 int store_commit(Store *s);
 void store_rollback(Store *s);
+/* SQLite's message for the last failed call (a constraint, a trigger's
+ * RAISE text, "database or disk is full"): names no value. Valid until
+ * the next call on s. */
+const char *store_error_message(Store *s);
 
 /* Small named blobs (key-check value, dev-mode markers). -ENOENT if absent. */
 int store_meta_get(Store *s, const char *key, uint8_t **ret, size_t *ret_size);
 int store_meta_set(Store *s, const char *key, const uint8_t *value, size_t size);
 
-/* Whether the database holds no record, plugin or index row at all (a
- * keyring may be made for it). *ret true if empty. */
+/* Whether the database holds no record, plugin, index or audit row at
+ * all (a keyring may be made for it: audit records without one were
+ * chained under a key that is gone). *ret true if empty. */
 int store_is_empty(Store *s, bool *ret);
 
 /* KEKs wrapped by the root key. The callback sees each row in version order;
@@ -154,3 +159,47 @@ int store_token_stats(Store *s, const char *plugin, int64_t now, int64_t horizon
 int store_apikey_index_put(Store *s, const char *plugin, const char *user, const uint8_t lookup[static 32]);
 /* The user whose key has this hash; -ENOENT if none. */
 int store_apikey_index_find(Store *s, const char *plugin, const uint8_t lookup[static 32], char **ret_user);
+
+/* ---- the audit trail (store-audit.c) ----
+ *
+ * Rows of AuditEntry (record.h) in seq order, and the anchor: the seq and
+ * MAC of the last record a prune removed. The vault assigns each row's seq
+ * and computes its MAC; the store keeps the MAC as opaque bytes and never
+ * checks it. Appends and prunes run inside the caller's transaction. */
+
+/* Append n entries as they stand (seq and mac included); "" unit, plugin
+ * and object are stored as NULL. A constraint failure (a row of that seq
+ * exists, or a trigger refuses the row: the table is not as the vault
+ * left it) is -EUCLEAN; -ENOSPC, -EROFS, -EIO from storage. Inside a
+ * transaction: on failure some may be written until the rollback. */
+int store_audit_append(Store *s, const AuditEntry *entries, size_t n);
+
+/* The chain's head: the last row's seq and MAC, else the anchor's, else
+ * 0 and a MAC of size 0 (genesis). */
+int store_audit_head(Store *s, int64_t *ret_seq, RecordMac *ret_mac);
+
+/* The anchor: -ENOENT if there has been no prune that removed anything. */
+int store_audit_anchor_get(Store *s, int64_t *ret_seq, RecordMac *ret_mac);
+
+/* Remove the longest run of records from the first on whose time_usec is
+ * before before_usec, but never the last record, and make the last one
+ * removed the anchor (its MAC copied as the row held it). Only a prefix
+ * is removed, so the records kept stay contiguous from the anchor even
+ * where the clock went back. *ret_through is the anchor's seq afterwards
+ * (0 if there is none), *ret_removed the rows removed. Inside a
+ * transaction. */
+int store_audit_prune(Store *s, int64_t before_usec, int64_t *ret_through, int64_t *ret_removed);
+
+/* Up to limit records matching f (NULL: all) with seq > after_seq, in seq
+ * order; malloc'd array (free()), *ret_n may be 0. A filter string of ""
+ * matches records without that field. */
+int store_audit_list(Store *s, const AuditFilter *f, int64_t after_seq, unsigned limit, AuditEntry **ret,
+                     size_t *ret_n);
+
+/* Every record in seq order, one row in memory at a time. A row whose
+ * fields do not fit an AuditEntry (too long, an embedded NUL, an id out of
+ * range: written behind the vault's back) is given with a MAC of size 0,
+ * so that it cannot check. The callback must not write to the store; a
+ * negative return stops the walk and is returned. */
+typedef int (*StoreAuditFunc)(const AuditEntry *e, void *userdata);
+int store_audit_foreach(Store *s, StoreAuditFunc f, void *userdata);

@@ -26,6 +26,24 @@ struct Vault {
                 AuthScheme scheme;
                 char name[NAME_SIZE_MAX + 1];
         } schemes[VAULT_SCHEME_SLOTS];
+
+        /* The audit trail (vault-audit.c). The chain's head is the last
+         * committed record's seq and MAC (the anchor's, or 0 and zeros at
+         * genesis): what the next record chains from. A transaction that
+         * appends records advances it, and a rollback puts it back. */
+        int64_t audit_seq;
+        uint8_t audit_mac[RECORD_MAC_SIZE];
+        int64_t audit_anchor_seq; /* the last pruned record's; 0 if never pruned */
+        AuditEntry *audit_batch;  /* VAULT_AUDIT_BATCH_MAX entries, allocated on first use */
+        size_t audit_n;           /* queued in audit_batch */
+        AuditEntry audit_stage;   /* the write request's record, while audit_staged */
+        enum {
+                AUDIT_STAGE_NONE,
+                AUDIT_STAGE_WAITING, /* staged, no commit took it yet */
+                AUDIT_STAGE_TAKEN,   /* committed with a write */
+        } audit_stage_state;
+        int audit_error;        /* 0, or why the last write of records failed */
+        char audit_reason[128]; /* and SQLite's words for it */
 };
 
 /* Seal and store a new version of a record inside the caller's
@@ -43,8 +61,20 @@ int vault_record_get(Vault *v, RecordKind kind, const char *plugin, const char *
 int vault_record_delete(Vault *v, RecordKind kind, const char *plugin, const char *name);
 
 /* Commit if r >= 0, else roll back; returns r or the commit's error. For
- * the end of a transaction begun with store_begin(). */
+ * the end of a transaction begun with store_begin(). Before committing,
+ * appends the queued audit records and the staged one (vault-audit.c):
+ * -ESHUTDOWN if they cannot be appended, and then nothing commits. */
 int vault_end(Vault *v, int r);
+
+/* ---- the audit trail (vault-audit.c) ---- */
+
+/* Read the chain's head, at open. */
+int vault_audit_load(Vault *v);
+/* vault_end(): r < 0 rolls back; else append the batch (and the staged
+ * record, if take_stage) and commit, or roll back and keep them. */
+int vault_audit_commit(Vault *v, int r, bool take_stage);
+/* Write what is queued (best effort) and free the batch, at vault_free(). */
+void vault_audit_free(Vault *v);
 
 /* ---- metadata MACs (vault-mac.c) ----
  *

@@ -21,12 +21,10 @@
 /* The first schema whose plugin and token rows carry MACs. */
 #define MAC_SCHEMA_VERSION 4
 
+/* Every write transaction ends here, so every write carries the audit
+ * records gathered before it, and its own, in its commit. */
 int vault_end(Vault *v, int r) {
-        if (r >= 0)
-                r = store_commit(v->store);
-        if (r < 0)
-                store_rollback(v->store);
-        return r;
+        return vault_audit_commit(v, r, true);
 }
 
 /* What the key check found, before the schema was touched. */
@@ -256,6 +254,10 @@ int vault_open(const char *db_path, uint8_t *root_key, VaultOpenFlags flags, Vau
                 res.step = VAULT_OPEN_LOCK;
                 r = store_lock_exclusive(v->store);
         }
+        /* Once the file is this process's alone: nobody else appends, so
+         * the head read now stays the head. */
+        if (r >= 0)
+                r = vault_audit_load(v);
         if (ret_result)
                 *ret_result = res;
         if (r < 0)
@@ -267,6 +269,7 @@ int vault_open(const char *db_path, uint8_t *root_key, VaultOpenFlags flags, Vau
 void vault_free(Vault *v) {
         if (!v)
                 return;
+        vault_audit_free(v);
         store_close(v->store);
         keyring_free(v->keyring);
         free(v);

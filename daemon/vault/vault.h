@@ -224,3 +224,65 @@ int vault_plugin_delete(Vault *v, const char *plugin, PluginRemoved *ret);
  * allocator). -ENOENT if not registered; -ENODATA if a verification token
  * was deleted (*ret_consumer names it, malloc'd). */
 int vault_manifest_auth(Vault *v, const char *plugin, json_t **ret_auth, char **ret_consumer);
+
+/* ---- the audit trail (vault-audit.c) ----
+ *
+ * An append-only table of AuditEntry rows, each MAC'd over the previous
+ * one's MAC and its own fields with a key derived from the keyring, so
+ * that only this vault can extend the chain. A write's record commits in
+ * the write's own transaction (staged before the write, appended by
+ * vault_end()); every other record waits in a bounded in-memory batch
+ * that the server flushes every VAULT_AUDIT_FLUSH_USEC, that any write
+ * transaction takes along, and that is flushed at once when it is full.
+ * A crash loses at most the batch window. */
+
+/* The batch window, and the batch size that forces a flush. */
+#define VAULT_AUDIT_FLUSH_USEC (250 * 1000ULL)
+#define VAULT_AUDIT_BATCH_MAX 4096
+
+/* e (whose result the vault sets to "ok") is appended inside the next
+ * write transaction that commits, after the records waiting in the
+ * batch: call before the op's vault call. A stage that no commit took is
+ * dropped by vault_audit_add(). */
+void vault_audit_stage(Vault *v, const AuditEntry *e);
+/* Record e, the request's final record: nothing more if it was staged
+ * and a commit took it; otherwise queued in the batch (and the batch
+ * written now if full). -ESHUTDOWN if the batch is full and cannot be
+ * written: the request must be refused. Ends the stage. */
+int vault_audit_add(Vault *v, const AuditEntry *e);
+/* Write the batch in one transaction. 0, or -errno and the records stay
+ * queued (the status then says why). */
+int vault_audit_flush(Vault *v);
+
+typedef struct VaultAuditStatus {
+        bool failing;       /* the last write of records failed */
+        int error;          /* and its -errno (-ENOSPC, -EROFS, -EIO, ...) */
+        size_t queued;      /* records waiting in the batch */
+        int64_t last_seq;   /* of the last record written */
+        int64_t anchor_seq; /* the last pruned record; 0 if never pruned */
+        const char *reason; /* failing: SQLite's message (never a value), else "" */
+} VaultAuditStatus;
+void vault_audit_status(Vault *v, VaultAuditStatus *ret);
+
+/* Up to limit records matching f with seq > after_seq, oldest first;
+ * the batch is flushed first so the answer is complete. */
+int vault_audit_list(Vault *v, const AuditFilter *f, int64_t after_seq, unsigned limit, AuditEntry **ret,
+                     size_t *ret_n);
+
+typedef struct AuditVerify {
+        int64_t records;    /* checked */
+        int64_t anchor_seq; /* the last pruned record; 0 if never pruned */
+        int64_t first_seq, last_seq;
+        /* -EUCLEAN: where and what */
+        int64_t bad_seq;     /* the first record that does not check (or the anchor's seq) */
+        const char *problem; /* static text: "edited, inserted or reordered", "missing", ... */
+} AuditVerify;
+/* Check the whole chain from the anchor: 0 intact, -EUCLEAN with
+ * ret->bad_seq and ret->problem. The batch is flushed first. */
+int vault_audit_verify(Vault *v, AuditVerify *ret);
+/* Remove the records older than before_usec (but never the last one),
+ * keeping the chain verifiable: the last removed record becomes the
+ * anchor, and the request's staged record (the one vault_audit_stage()
+ * got) says "through SEQ" in its object, which verify checks the anchor
+ * against. *ret_removed counts them. */
+int vault_audit_prune(Vault *v, int64_t before_usec, int64_t *ret_removed);

@@ -242,6 +242,7 @@ static void test_metadata_downgrade(void **state) {
         snprintf(sql, sizeof(sql),
                  "UPDATE meta SET value = X'%s' WHERE key = 'key_check'; DELETE FROM meta WHERE key = 'mac_key'; "
                  "ALTER TABLE plugin DROP COLUMN mac; ALTER TABLE token DROP COLUMN mac; "
+                 "DROP TABLE audit; DROP TABLE audit_anchor; "
                  "UPDATE plugin SET auth_scheme = 'bearer', "
                  "auth_public = json_set(auth_public, '$.authorization_type', 'bearer') WHERE name = 'svc'; "
                  "PRAGMA user_version = 3",

@@ -19,9 +19,10 @@ static const struct {
         const char *code;
         int error;
 } documented[] = {
-        { "not_found", ENOENT }, { "bad_request", EINVAL }, { "unknown_op", EOPNOTSUPP }, { "unauthorized", EACCES },
-        { "conflict", EEXIST },  { "too_large", EMSGSIZE }, { "rate_limited", EBUSY },    { "unavailable", ESHUTDOWN },
-        { "corrupt", EUCLEAN },  { "internal", EIO },
+        { "not_found", ENOENT },    { "bad_request", EINVAL }, { "unknown_op", EOPNOTSUPP },
+        { "unauthorized", EACCES }, { "denied", EPERM },       { "conflict", EEXIST },
+        { "too_large", EMSGSIZE },  { "rate_limited", EBUSY }, { "unavailable", ESHUTDOWN },
+        { "corrupt", EUCLEAN },     { "internal", EIO },
 };
 
 static void test_documented_codes_round_trip(void **state) {
@@ -37,7 +38,7 @@ static void test_documented_codes_round_trip(void **state) {
 static void test_internal_errnos_map_to_codes(void **state) {
         (void) state;
         assert_string_equal(error_code_from_errno(-EBADMSG), "bad_request");
-        assert_string_equal(error_code_from_errno(-EPERM), "unauthorized");
+        assert_string_equal(error_code_from_errno(-EPERM), "denied");
         assert_string_equal(error_code_from_errno(-E2BIG), "too_large");
 }
 

@@ -135,6 +135,10 @@ static void test_op_classes_cover_op_table(void **state) {
                 { "token.refresh_fail", POLICY_CLASS_REFRESH },
                 { "plugin.register", POLICY_CLASS_ADMIN },
                 { "plugin.delete", POLICY_CLASS_ADMIN },
+                { "whoami", POLICY_CLASS_PUBLIC },
+                { "audit.list", POLICY_CLASS_ADMIN },
+                { "audit.verify", POLICY_CLASS_ADMIN },
+                { "audit.prune", POLICY_CLASS_ADMIN },
         };
         assert_int_equal(sizeof(expected) / sizeof(expected[0]), _OP_MAX);
         for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
@@ -208,10 +212,10 @@ static void test_worked_example(void **state) {
         assert_false(allowed(p, &deploy, OP_PLUGIN_REGISTER, "todo"));
         assert_false(allowed(p, &deploy, OP_SECRET_GET, "weather"));
 
-        /* anyone else: nothing but health. */
+        /* anyone else: nothing but health and whoami. */
         for (int op = 0; op < _OP_MAX; op++) {
-                assert_int_equal(allowed(p, &stranger, op, "weather"), op == OP_HEALTH);
-                assert_int_equal(allowed(p, &stranger, op, NULL), op == OP_HEALTH);
+                assert_int_equal(allowed(p, &stranger, op, "weather"), op == OP_HEALTH || op == OP_WHOAMI);
+                assert_int_equal(allowed(p, &stranger, op, NULL), op == OP_HEALTH || op == OP_WHOAMI);
         }
 
         /* root: everything, as the file sets no "admins". */
@@ -394,9 +398,9 @@ static void test_default_deny(void **state) {
         assert_int_equal(policy_new_default(&none), 0);
         for (int op = 0; op < _OP_MAX; op++) {
                 PolicyDecision d = policy_check(empty, &peer, op, "a");
-                assert_int_equal(d.allowed, op == OP_HEALTH);
+                assert_int_equal(d.allowed, op == OP_HEALTH || op == OP_WHOAMI);
                 assert_false(d.admin);
-                assert_int_equal(policy_check(none, &peer, op, "a").allowed, op == OP_HEALTH);
+                assert_int_equal(policy_check(none, &peer, op, "a").allowed, op == OP_HEALTH || op == OP_WHOAMI);
         }
         /* An op outside the table is denied, whoever asks. */
         Peer root = { .uid = 0 };

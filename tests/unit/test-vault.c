@@ -126,7 +126,7 @@ static void test_new_vault(void **state) {
         assert_int_equal(sql_int(db, "SELECT count(*) FROM meta WHERE value = (SELECT value FROM meta "
                                      "WHERE key = 'mac_key')"),
                          1);
-        assert_int_equal(sql_int(db, "PRAGMA user_version"), 4);
+        assert_int_equal(sql_int(db, "PRAGMA user_version"), 5);
         sqlite3_close(db);
         /* The root key is nowhere in the file. */
         assert_false(file_contains(f->db_path, f->root, sizeof(f->root)));
@@ -629,13 +629,14 @@ static void test_keyring_gone_empty_store(void **state) {
 }
 
 /* The file as a credvaultd of schema 3 left it: no MAC columns, no MAC
- * key, and the key-check value of label v1. */
+ * key, no audit tables, and the key-check value of label v1. */
 static void downgrade_to_v3(const char *db_path, const uint8_t root[static TEST_ROOT_KEY_SIZE]) {
         uint8_t v1[32];
         sqlite3_stmt *st = NULL;
 
         crypto_generichash(v1, sizeof(v1), (const uint8_t *) "credvault key-check v1", 22, root, TEST_ROOT_KEY_SIZE);
         sql_exec(db_path, "ALTER TABLE plugin DROP COLUMN mac; ALTER TABLE token DROP COLUMN mac; "
+                          "DROP TABLE audit; DROP TABLE audit_anchor; "
                           "DELETE FROM meta WHERE key = 'mac_key'; PRAGMA user_version = 3");
         sqlite3 *db = db_open_independent(db_path);
         assert_int_equal(sqlite3_prepare_v2(db, "UPDATE meta SET value = ?1 WHERE key = 'key_check'", -1, &st, NULL),
@@ -704,7 +705,7 @@ static void test_upgrade_from_v3(void **state) {
         crypto_generichash(want, sizeof(want), (const uint8_t *) "credvault key-check v2", 22, f->root,
                            sizeof(f->root));
         sqlite3 *db = db_open_independent(f->db_path);
-        assert_int_equal(sql_int(db, "PRAGMA user_version"), 4);
+        assert_int_equal(sql_int(db, "PRAGMA user_version"), 5);
         assert_int_equal(sql_int(db, "SELECT count(*) FROM plugin WHERE length(mac) = 32"), 2);
         assert_int_equal(sql_int(db, "SELECT count(*) FROM token WHERE length(mac) = 32"), 1);
         assert_int_equal(sql_int(db, "SELECT length(value) FROM meta WHERE key = 'mac_key'"), 72);
@@ -783,6 +784,7 @@ static void test_upgrade_not_replayed(void **state) {
                 "DELETE FROM meta WHERE key = 'mac_key'; UPDATE plugin SET mac = NULL; UPDATE token SET mac = NULL",
                 /* the schema made to look like 3 again, the key check kept */
                 "ALTER TABLE plugin DROP COLUMN mac; ALTER TABLE token DROP COLUMN mac; "
+                "DROP TABLE audit; DROP TABLE audit_anchor; "
                 "DELETE FROM meta WHERE key = 'mac_key'; PRAGMA user_version = 3",
                 /* the key check deleted too */
                 "DELETE FROM meta WHERE key IN ('mac_key', 'key_check')",

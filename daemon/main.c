@@ -22,6 +22,7 @@
 #include "hardening.h"
 #include "log.h"
 #include "options.h"
+#include "policy.h"
 #include "rootkey.h"
 #include "server.h"
 #include "vault.h"
@@ -370,8 +371,47 @@ static int vault_open_failed(int r, VaultOpenStep step, const char *db_path, con
         return r == -EUCLEAN ? EXIT_CORRUPT : EXIT_STATE_DIR;
 }
 
+/* --check-policy FILE: what `credvault policy check` runs. */
+static int policy_check_file(const char *path) {
+        _cleanup_(policy_freep) Policy *p = NULL;
+        char err[POLICY_ERROR_SIZE] = "";
+        int r = policy_load(path, &p, err, sizeof(err));
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", path, err[0] ? err : strerror(-r));
+                return EXIT_FAILURE;
+        }
+        size_t n = policy_principal_count(p);
+        printf("%s: valid (%zu principal%s)\n", path, n, n == 1 ? "" : "s");
+        return EXIT_SUCCESS;
+}
+
+/* The policy file to serve under: --policy, else the default path if it
+ * exists; NULL for none. The file is loaded once here to refuse a bad one
+ * before the start goes any further. */
+static int policy_choose(const Options *o, const char **ret) {
+        _cleanup_(policy_freep) Policy *p = NULL;
+        char err[POLICY_ERROR_SIZE] = "";
+        const char *path = o->policy_path;
+
+        if (!path) {
+                if (access(POLICY_PATH_DEFAULT, F_OK) < 0) {
+                        *ret = NULL;
+                        return 0;
+                }
+                path = POLICY_PATH_DEFAULT;
+        }
+        int r = policy_load(path, &p, err, sizeof(err));
+        if (r < 0) {
+                log_error("policy %s: %s; refusing to start", path, err[0] ? err : strerror(-r));
+                return EXIT_POLICY;
+        }
+        *ret = path;
+        return 0;
+}
+
 static int run(const Options *o) {
         _cleanup_(vault_freep) Vault *vault = NULL;
+        const char *policy_path = NULL;
         _cleanup_(closep) int lock_fd = -1;
         uint8_t *root_key = NULL;
         char db_path[PATH_MAX], key_source[PATH_MAX] = "";
@@ -388,6 +428,12 @@ static int run(const Options *o) {
                 log_error("libsodium failed to initialise");
                 return EXIT_FAILURE;
         }
+
+        /* Before anything is opened: a policy that cannot be read stops the
+         * start, rather than serving with less (or more) than was meant. */
+        r = policy_choose(o, &policy_path);
+        if (r != 0)
+                return r;
 
         r = state_dir_prepare(o->state_dir);
         if (r == 0)
@@ -415,6 +461,7 @@ static int run(const Options *o) {
 
         ServerConfig config = {
                 .socket_path = o->socket_path,
+                .policy_path = policy_path,
                 .idle_exit_sec = o->idle_exit_sec,
                 .max_connections = o->max_connections,
                 .max_connections_per_uid = o->max_connections_per_uid,
@@ -439,6 +486,8 @@ int main(int argc, char **argv) {
         int r = options_parse(argc, argv, &o);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+        if (o.check_policy_path)
+                return policy_check_file(o.check_policy_path);
         log_open();
 
         /* A cap the descriptor limit cannot serve is a usage error: the

@@ -26,6 +26,9 @@ static void help(void) {
                "  --trust-metadata-upgrade\n"
                "                        trust the plugin rows and token states of a\n"
                "                        vault from before metadata authentication, once\n"
+               "  --policy FILE         who may do what (default /etc/credvault/policy.json\n"
+               "                        if it exists; without one only admins are served)\n"
+               "  --check-policy FILE   validate a policy file and exit (0 valid, 1 not)\n"
                "  --idle-exit SECONDS   exit after this long without clients\n"
                "                        (default 300 when socket-activated, 0 = never)\n"
                "  --max-connections N   concurrent client connections (default 256);\n"
@@ -53,6 +56,8 @@ int options_parse(int argc, char **argv, Options *ret) {
                 ARG_VERSION,
                 ARG_MAXCONN_UID,
                 ARG_TRUST_UPGRADE,
+                ARG_POLICY,
+                ARG_CHECK_POLICY,
         };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET },
@@ -67,6 +72,8 @@ int options_parse(int argc, char **argv, Options *ret) {
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "max-connections-per-uid", required_argument, NULL, ARG_MAXCONN_UID },
                 { "trust-metadata-upgrade", no_argument, NULL, ARG_TRUST_UPGRADE },
+                { "policy", required_argument, NULL, ARG_POLICY },
+                { "check-policy", required_argument, NULL, ARG_CHECK_POLICY },
                 {},
         };
         Options o = {
@@ -97,6 +104,12 @@ int options_parse(int argc, char **argv, Options *ret) {
                         break;
                 case ARG_TRUST_UPGRADE:
                         o.trust_metadata_upgrade = true;
+                        break;
+                case ARG_POLICY:
+                        o.policy_path = optarg;
+                        break;
+                case ARG_CHECK_POLICY:
+                        o.check_policy_path = optarg;
                         break;
                 case ARG_IDLE:
                         r = parse_int(optarg, 0, INT_MAX / 1000, &o.idle_exit_sec);

@@ -13,6 +13,7 @@ enum {
         EXIT_STATE_DIR = 5, /* state directory or database unusable, or needs --trust-metadata-upgrade */
         EXIT_CORRUPT = 6,   /* database fails its integrity check */
         EXIT_SOCKET = 7,    /* cannot listen on the socket */
+        EXIT_POLICY = 8,    /* the policy file is missing, unsafe or does not validate */
 };
 
 typedef struct Options {
@@ -21,7 +22,11 @@ typedef struct Options {
         const char *root_key_file;
         bool dev;
         bool trust_metadata_upgrade; /* MAC a vault's unauthenticated rows as they stand, once */
-        int idle_exit_sec;           /* -1: default (300 when socket-activated, else never) */
+        /* The policy file; NULL: POLICY_PATH_DEFAULT if it exists, else
+         * none (only admins are served). */
+        const char *policy_path;
+        const char *check_policy_path; /* --check-policy: validate this file and exit */
+        int idle_exit_sec;             /* -1: default (300 when socket-activated, else never) */
         int max_connections;
         int max_connections_per_uid;
         int client_idle_sec; /* close a client connection idle this long */

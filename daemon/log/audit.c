@@ -20,6 +20,10 @@
 #include "errors.h"
 #include "log.h"
 
+/* Every audit record in the journal carries it: `journalctl
+ * MESSAGE_ID=d3c6c1d1a7b94c0c9a1f0e8b5c2a7f41` is the whole trail. */
+#define AUDIT_MESSAGE_ID "MESSAGE_ID=d3c6c1d1a7b94c0c9a1f0e8b5c2a7f41"
+
 /* Longer than any line: the fields have their own limits (names 128, user
  * ids 256, units are short); append() cuts anything longer. */
 #define AUDIT_LINE_MAX LOG_LINE_MAX
@@ -78,11 +82,11 @@ void audit_record(const Peer *peer, const Request *req, int result, bool flush_n
                 op = "invalid";
         if (log_to_journal())
                 sd_journal_send("MESSAGE=audit: %s %s/%s by uid %u: %s", op, plugin ?: "", object, (unsigned) peer->uid,
-                                res, "PRIORITY=%i", result >= 0 ? LOG_INFO : LOG_NOTICE, "CREDVAULT_AUDIT=1",
-                                "CREDVAULT_OP=%s", op, "CREDVAULT_PLUGIN=%s", plugin ?: "", "CREDVAULT_NAME=%s",
-                                req->name ?: "", "CREDVAULT_USER=%s", req->user ?: "", "CREDVAULT_RESULT=%s", res,
-                                "CREDVAULT_PEER_UID=%u", (unsigned) peer->uid, "CREDVAULT_PEER_GID=%u",
-                                (unsigned) peer->gid, "CREDVAULT_PEER_PID=%d", (int) peer->pid,
+                                res, AUDIT_MESSAGE_ID, "PRIORITY=%i", result >= 0 ? LOG_INFO : LOG_NOTICE,
+                                "CREDVAULT_AUDIT=1", "CREDVAULT_OP=%s", op, "CREDVAULT_PLUGIN=%s", plugin ?: "",
+                                "CREDVAULT_NAME=%s", req->name ?: "", "CREDVAULT_USER=%s", req->user ?: "",
+                                "CREDVAULT_RESULT=%s", res, "CREDVAULT_PEER_UID=%u", (unsigned) peer->uid,
+                                "CREDVAULT_PEER_GID=%u", (unsigned) peer->gid, "CREDVAULT_PEER_PID=%d", (int) peer->pid,
                                 "CREDVAULT_PEER_UNIT=%s", peer->unit ?: "", "CREDVAULT_REVEALED=%d", revealed, NULL);
         else {
                 /* By hand rather than snprintf(): this runs for every
@@ -120,10 +124,10 @@ void audit_record(const Peer *peer, const Request *req, int result, bool flush_n
 void audit_connection_refused(const Peer *peer, const char *reason) {
         if (log_to_journal()) {
                 sd_journal_send("MESSAGE=audit: connection of uid %u pid %d refused: %s", (unsigned) peer->uid,
-                                (int) peer->pid, reason, "PRIORITY=%i", LOG_NOTICE, "CREDVAULT_AUDIT=1",
-                                "CREDVAULT_OP=connect", "CREDVAULT_RESULT=refused", "CREDVAULT_REASON=%s", reason,
-                                "CREDVAULT_PEER_UID=%u", (unsigned) peer->uid, "CREDVAULT_PEER_GID=%u",
-                                (unsigned) peer->gid, "CREDVAULT_PEER_PID=%d", (int) peer->pid,
+                                (int) peer->pid, reason, AUDIT_MESSAGE_ID, "PRIORITY=%i", LOG_NOTICE,
+                                "CREDVAULT_AUDIT=1", "CREDVAULT_OP=connect", "CREDVAULT_RESULT=refused",
+                                "CREDVAULT_REASON=%s", reason, "CREDVAULT_PEER_UID=%u", (unsigned) peer->uid,
+                                "CREDVAULT_PEER_GID=%u", (unsigned) peer->gid, "CREDVAULT_PEER_PID=%d", (int) peer->pid,
                                 "CREDVAULT_PEER_UNIT=%s", peer->unit ?: "", NULL);
                 return;
         }

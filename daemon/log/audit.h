@@ -1,7 +1,8 @@
 /* audit.h — the audit trail: who did what to which object, and the result.
  *
  * Owns: one structured record per request. Never: a value; only the op,
- * plugin, name or user id, the caller and the error code. */
+ * plugin, name or user id, the caller and the error code. The journal or
+ * stderr copy; the audit table (vault-audit.c) is the one that is chained. */
 #pragma once
 
 #include <stdbool.h>

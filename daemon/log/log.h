@@ -42,6 +42,7 @@ void log_msg(int priority, const char *fmt, ...) _printf_(2, 3);
 
 #define log_error(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_notice(...) log_msg(LOG_NOTICE, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 
 /* True when structured journal fields reach the journal directly. */

@@ -5,7 +5,10 @@
  * on_frame callback, frames and queues the reply. A slow or hostile client
  * only ever costs its own buffers: reads are bounded per wakeup, replies are
  * bounded per connection, and every partial frame or unread reply has a
- * deadline.
+ * deadline. A busy client does not cost others their turn either: frames
+ * are handled a few at a time, when the scheduler (scheduler.h) gives the
+ * connection's principal its turn, and a connection reads nothing more
+ * while it has a whole frame waiting, so a flood waits in its own socket.
  *
  * Never: knows who owns it (everything it needs comes in a ConnectionConfig
  * at creation), reads the peer's credentials (the owner read them at
@@ -20,6 +23,7 @@
 
 #include "json-out.h"
 #include "peer.h"
+#include "scheduler.h"
 
 typedef struct Connection Connection;
 
@@ -28,14 +32,19 @@ typedef struct ConnectionConfig {
         /* FRAME_SIZE_MAX bytes, shared by every connection of one event
          * loop: replies are serialised here and wiped once sent or queued. */
         uint8_t *scratch;
+        /* Takes turns among the connections of one event loop, by
+         * principal; shared like scratch. */
+        Scheduler *scheduler;
         uint64_t io_timeout_usec;   /* a started frame must arrive, a reply drain, this fast */
         uint64_t idle_timeout_usec; /* close a connection idle this long */
 
         /* A whole frame. body is the connection's until the callback
-         * returns and may be parsed in place. out is set up over the
-         * scratch buffer; the callback leaves it finished (json_out_finish()
-         * done, and out->size within the frame). */
-        void (*on_frame)(void *userdata, const Peer *peer, uint8_t *body, size_t size, JsonOut *out);
+         * returns and may be parsed in place. principal is the
+         * connection's (below). out is set up over the scratch buffer;
+         * the callback leaves it finished (json_out_finish() done, and
+         * out->size within the frame). */
+        void (*on_frame)(void *userdata, const Peer *peer, uint64_t principal, uint8_t *body, size_t size,
+                         JsonOut *out);
         /* A frame that could not be cut: error is frame_parse()'s -EMSGSIZE
          * or -EBADMSG. out as for on_frame. */
         void (*on_frame_error)(void *userdata, const Peer *peer, int error, JsonOut *out);
@@ -53,7 +62,11 @@ struct Connection {
         Connection *prev, *next;
         int fd;
         Peer peer;
-        sd_event_source *io_source, *timer_source, *defer_source;
+        /* The owner's key for the peer: its turns are its principal's
+         * (the scheduler's key), and each frame is handed over with it. */
+        uint64_t principal;
+        SchedulerEntry turn;
+        sd_event_source *io_source, *timer_source;
 
         uint8_t *in; /* received, not yet dispatched */
         size_t in_size, in_alloc;
@@ -67,8 +80,13 @@ struct Connection {
         bool closing;           /* answer what is queued, then close */
 };
 
-/* Take over an accepted socket and its peer, read by the caller. fd and
- * *peer are taken on every path, failure included: the socket is closed and
- * *peer is left empty (peer_done() on it is harmless). */
-int connection_new(const ConnectionConfig *cfg, int fd, Peer *peer, Connection **ret);
+/* Take over an accepted socket and its peer, read by the caller, whose
+ * turns are taken as principal's. fd and *peer are taken on every path,
+ * failure included: the socket is closed and *peer is left empty
+ * (peer_done() on it is harmless). */
+int connection_new(const ConnectionConfig *cfg, int fd, Peer *peer, uint64_t principal, Connection **ret);
+/* The peer counts as another principal from now on (a policy reload):
+ * its next frames are handed over with it, and its turns move to it.
+ * -ENOMEM: the frames are, but the turns stay with the old principal's. */
+int connection_set_principal(Connection *c, uint64_t principal);
 void connection_free(Connection *c);

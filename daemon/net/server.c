@@ -14,7 +14,6 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "audit.h"
 #include "frame.h"
 #include "log.h"
 #include "macro.h"
@@ -175,7 +174,7 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
                 }
 
                 Connection *c;
-                r = connection_new(&s->connection_config, cfd, &peer, &c);
+                r = connection_new(&s->connection_config, cfd, &peer, dispatch_principal(&s->ctx, &peer), &c);
                 if (r < 0) {
                         log_warning("cannot set up connection: %s", strerror(-r));
                         continue;
@@ -192,9 +191,10 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
 
 /* The connection callbacks: frames go to dispatch, with the server's
  * context, which connections never see. */
-static void on_connection_frame(void *userdata, const Peer *peer, uint8_t *body, size_t size, JsonOut *out) {
+static void on_connection_frame(void *userdata, const Peer *peer, uint64_t principal, uint8_t *body, size_t size,
+                                JsonOut *out) {
         Server *s = userdata;
-        dispatch_frame(&s->ctx, peer, body, size, out);
+        dispatch_frame(&s->ctx, peer, principal, body, size, out);
 }
 
 static void on_connection_frame_error(void *userdata, const Peer *peer, int error, JsonOut *out) {
@@ -217,9 +217,9 @@ static void on_connection_closed(void *userdata, Connection *c) {
 }
 
 static int on_audit_flush(sd_event_source *source, uint64_t usec, void *userdata) {
-        (void) userdata;
-        audit_flush();
-        sd_event_source_set_time(source, usec + AUDIT_FLUSH_USEC);
+        Server *s = userdata;
+        dispatch_flush(&s->ctx);
+        sd_event_source_set_time(source, usec + VAULT_AUDIT_FLUSH_USEC);
         return sd_event_source_set_enabled(source, SD_EVENT_ON);
 }
 
@@ -228,6 +228,25 @@ static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si,
         (void) source;
         log_info("received %s, exiting", strsignal((int) si->ssi_signo));
         return sd_event_exit(s->event, 0);
+}
+
+/* SIGHUP: the policy file again (dispatch logs what came of it), then
+ * every client's principal under the policy now in force, which its
+ * next frame is checked and rate-limited as and its turns are taken as. */
+static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+        Server *s = userdata;
+        unsigned n_unmoved = 0;
+        (void) source, (void) si;
+
+        (void) dispatch_policy_reload(&s->ctx);
+        for (Connection *c = s->connections; c; c = c->next)
+                if (connection_set_principal(c, dispatch_principal(&s->ctx, &c->peer)) < 0)
+                        n_unmoved++;
+        if (n_unmoved > 0)
+                log_warning("out of memory: %u connections keep taking turns with their principal before the "
+                            "reload",
+                            n_unmoved);
+        return 0;
 }
 
 /* Bind our own socket. A socket file left by a dead daemon is replaced;
@@ -275,6 +294,9 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
         s->config = *config;
         s->listen_fd = -1;
         s->ctx.vault = vault;
+        r = dispatch_policy_init(&s->ctx, config->policy_path);
+        if (r < 0)
+                goto fail;
 
         s->scratch = sodium_malloc(FRAME_SIZE_MAX);
         if (!s->scratch) {
@@ -285,9 +307,13 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
         if (r < 0)
                 goto fail;
         sd_event_now(s->event, CLOCK_MONOTONIC, &s->ctx.started_usec);
+        r = scheduler_new(s->event, (size_t) config->max_connections, &s->scheduler);
+        if (r < 0)
+                goto fail;
         s->connection_config = (ConnectionConfig) {
                 .event = s->event,
                 .scratch = s->scratch,
+                .scheduler = s->scheduler,
                 .io_timeout_usec = (uint64_t) config->io_timeout_sec * USEC_PER_SEC,
                 .idle_timeout_usec = (uint64_t) config->client_idle_sec * USEC_PER_SEC,
                 .on_frame = on_connection_frame,
@@ -337,11 +363,13 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
         r = sd_event_add_signal(s->event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, on_signal, s);
         if (r >= 0)
                 r = sd_event_add_signal(s->event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, on_signal, s);
+        if (r >= 0)
+                r = sd_event_add_signal(s->event, NULL, SIGHUP | SD_EVENT_SIGNAL_PROCMASK, on_reload, s);
         if (r < 0)
                 goto fail;
         signal(SIGPIPE, SIG_IGN);
-        r = sd_event_add_time_relative(s->event, &s->audit_source, CLOCK_MONOTONIC, AUDIT_FLUSH_USEC,
-                                       AUDIT_FLUSH_USEC / 4, on_audit_flush, s);
+        r = sd_event_add_time_relative(s->event, &s->audit_source, CLOCK_MONOTONIC, VAULT_AUDIT_FLUSH_USEC,
+                                       VAULT_AUDIT_FLUSH_USEC / 4, on_audit_flush, s);
         if (r < 0)
                 goto fail;
         if (idle_exit_sec(s) > 0) {
@@ -367,7 +395,7 @@ int server_run(Server *s) {
         log_info("ready (%s)", status + strlen("READY=1\nSTATUS="));
 
         int r = sd_event_loop(s->event);
-        audit_flush();
+        dispatch_flush(&s->ctx);
         (void) sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
         return r;
 }
@@ -380,6 +408,7 @@ void server_free(Server *s) {
                 s->connections = c->next;
                 connection_free(c);
         }
+        scheduler_free(s->scheduler);
         sd_event_source_disable_unref(s->listen_source);
         sd_event_source_disable_unref(s->accept_retry_source);
         sd_event_source_disable_unref(s->idle_source);
@@ -390,5 +419,6 @@ void server_free(Server *s) {
                 unlink(s->config.socket_path);
         sd_event_unref(s->event);
         sodium_free(s->scratch);
+        dispatch_done(&s->ctx);
         free(s);
 }

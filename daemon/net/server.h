@@ -2,12 +2,14 @@
  *
  * Owns: socket activation (sd_listen_fds) or binding our own socket,
  * accepting under a connection cap, reading each client's identity once at
- * accept, exit on idle, SIGTERM/SIGINT, and sd_notify; the file descriptor
- * budget (a connection cap the descriptor limit can serve) and backing off
- * when accept() runs out of descriptors anyway. Each accepted socket
- * becomes a Connection (connection.h), wired to dispatch through callbacks;
- * the server keeps the list and frees each connection when it reports
- * itself closed.
+ * accept (and the principal it counts as, again after SIGHUP reloads the
+ * policy), the scheduler that gives principals their turns (scheduler.h),
+ * the audit flush timer, exit on idle, SIGTERM/SIGINT, and sd_notify; the
+ * file descriptor budget (a connection cap the descriptor limit can serve)
+ * and backing off when accept() runs out of descriptors anyway. Each
+ * accepted socket becomes a Connection (connection.h), wired to dispatch
+ * through callbacks; the server keeps the list and frees each connection
+ * when it reports itself closed.
  *
  * Never: writes a reply's content, not even a refusal (dispatch does), or
  * touches a connection's buffers and deadlines (the connection's). */
@@ -30,6 +32,7 @@
 /* What the server is told by its owner (main.c, from the command line). */
 typedef struct ServerConfig {
         const char *socket_path; /* bound when not socket-activated */
+        const char *policy_path; /* NULL: none, admins only (dispatch_policy_init()) */
         int idle_exit_sec;       /* -1: default (300 when socket-activated, else never) */
         int max_connections;
         int max_connections_per_uid;
@@ -55,6 +58,9 @@ typedef struct Server {
         unsigned n_accept_pauses;    /* pauses since that warning */
         Connection *connections;     /* doubly linked list */
         unsigned n_connections;
+        /* Turns among the connections with frames to handle, by
+         * principal. */
+        Scheduler *scheduler;
         /* Replies are serialised here, then written or queued; one buffer
          * serves every connection since the daemon is single-threaded. */
         uint8_t *scratch;
@@ -69,10 +75,11 @@ typedef struct Server {
  * is the soft limit afterwards; -EMFILE if max_connections do not fit it. */
 int server_fds_reserve(unsigned max_connections, uint64_t *ret_limit);
 
-/* Set up the listener (socket activation or config->socket_path, which
- * must outlive the server) on the default event loop. -EADDRINUSE if
- * another daemon serves the path. */
+/* Load the policy (config->policy_path), set up the listener (socket
+ * activation or config->socket_path; both paths must outlive the server)
+ * on the default event loop. -EADDRINUSE if another daemon serves the
+ * path; dispatch_policy_init()'s error if the policy does not load. */
 int server_new(const ServerConfig *config, Vault *vault, Server **ret);
-/* Run until SIGTERM, SIGINT or idle exit. */
+/* Run until SIGTERM, SIGINT or idle exit; SIGHUP reloads the policy. */
 int server_run(Server *s);
 void server_free(Server *s);

@@ -1,13 +1,28 @@
-/* dispatch.c — the op table and the request cycle (see dispatch.h). */
+/* dispatch.c — the handler table and the request cycle (see dispatch.h).
+ *
+ * One request: decode; admit (the audit trail can take its record, the
+ * policy allows the op on the plugin, the principal's bucket has a
+ * token), all decided before the vault is touched, so a refusal never
+ * depends on what is stored; stage the record of a write so that it
+ * commits with the write; run the handler; record the result (the table,
+ * then the journal or stderr). */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "audit.h"
 #include "dispatch.h"
 #include "errors.h"
+#include "handlers.h"
 #include "log.h"
+#include "rates.h"
+#include "time-util.h"
 #include "utf8.h"
 
 /* The handler of each op; what the op is (writes, reveals a value, needs
@@ -37,6 +52,10 @@ static const Handler handlers[_OP_MAX] = {
         [OP_APIKEY_LOOKUP] = handle_apikey_lookup,
         [OP_APIKEY_LIST] = handle_apikey_list,
         [OP_APIKEY_DELETE] = handle_apikey_delete,
+        [OP_WHOAMI] = handle_whoami,
+        [OP_AUDIT_LIST] = handle_audit_list,
+        [OP_AUDIT_VERIFY] = handle_audit_verify,
+        [OP_AUDIT_PRUNE] = handle_audit_prune,
 };
 
 int failure_set(Failure *f, const char *fmt, ...) {
@@ -93,20 +112,275 @@ static void error_reply(JsonOut *out, bool has_id, uint64_t id, int error, const
         (void) json_out_finish(out);
 }
 
-void dispatch_frame(Context *ctx, const Peer *peer, uint8_t *body, size_t body_size, JsonOut *out) {
+/* ---- the policy in force ---- */
+
+uint64_t dispatch_principal(const Context *ctx, const Peer *peer) {
+        int i = policy_principal_find(ctx->policy, peer);
+        return i >= 0 ? rates_key_entry(i) : rates_key_uid(peer->uid);
+}
+
+int dispatch_policy_set(Context *ctx, Policy *p) {
+        DispatchRates *rates;
+        int r = rates_new(policy_principal_count(p), &rates);
+        if (r < 0)
+                return r;
+        policy_free(ctx->policy);
+        rates_free(ctx->rates);
+        ctx->policy = p;
+        ctx->rates = rates;
+        ctx->policy_loaded_at = time(NULL);
+        return 0;
+}
+
+int dispatch_policy_init(Context *ctx, const char *policy_path) {
+        _cleanup_(policy_freep) Policy *p = NULL;
+        char err[POLICY_ERROR_SIZE] = "";
+        int r;
+
+        ctx->policy_path = policy_path;
+        if (policy_path)
+                r = policy_load(policy_path, &p, err, sizeof(err));
+        else
+                r = policy_new_default(&p);
+        if (r < 0) {
+                log_error("policy %s: %s", policy_path ?: "(default)", err[0] ? err : strerror(-r));
+                return r;
+        }
+        size_t n = policy_principal_count(p);
+        r = dispatch_policy_set(ctx, p);
+        if (r < 0)
+                return r;
+        TAKE_PTR(p);
+        if (policy_path)
+                log_info("policy %s: %zu principal%s", policy_path, n, n == 1 ? "" : "s");
+        else
+                log_notice("no policy file: only admins (root and the daemon's uid) are served");
+        return 0;
+}
+
+int dispatch_policy_reload(Context *ctx) {
+        _cleanup_(policy_freep) Policy *p = NULL;
+        char err[POLICY_ERROR_SIZE] = "";
+        const char *path = ctx->policy_path;
+        int r;
+
+        if (!path) {
+                /* Started without one: a file put in the default place
+                 * since is taken up, as a restart would. */
+                if (access(POLICY_PATH_DEFAULT, F_OK) < 0) {
+                        log_notice("reload: no policy file (%s); only admins are served", POLICY_PATH_DEFAULT);
+                        return 0;
+                }
+                path = POLICY_PATH_DEFAULT;
+        }
+        r = policy_load(path, &p, err, sizeof(err));
+        if (r >= 0) {
+                size_t n = policy_principal_count(p);
+                r = dispatch_policy_set(ctx, p);
+                if (r >= 0) {
+                        TAKE_PTR(p);
+                        ctx->policy_path = path;
+                        ctx->policy_error[0] = '\0';
+                        log_info("policy %s reloaded: %zu principal%s", path, n, n == 1 ? "" : "s");
+                        return 0;
+                }
+        }
+        if (!err[0])
+                snprintf(err, sizeof(err), "%s", strerror(-r));
+        snprintf(ctx->policy_error, sizeof(ctx->policy_error), "%s", err);
+        log_error("policy %s not reloaded, the previous one stays in force: %s", path, err);
+        return r;
+}
+
+void dispatch_done(Context *ctx) {
+        if (ctx->vault) {
+                /* The last flush was tried before this (server.c); what is
+                 * still queued is lost, and said so with its number. */
+                VaultAuditStatus st;
+                vault_audit_status(ctx->vault, &st);
+                if (st.queued > 0)
+                        log_error("audit trail: %zu record%s could not be written and %s lost; the journal or "
+                                  "stderr has %s",
+                                  st.queued, st.queued == 1 ? "" : "s", st.queued == 1 ? "is" : "are",
+                                  st.queued == 1 ? "its copy" : "their copies");
+        }
+        policy_free(ctx->policy);
+        ctx->policy = NULL;
+        rates_free(ctx->rates);
+        ctx->rates = NULL;
+}
+
+void dispatch_flush(Context *ctx) {
+        if (ctx->vault) {
+                int r = vault_audit_flush(ctx->vault);
+                if (r < 0)
+                        log_error("audit trail: records cannot be written: %s", strerror(-r));
+        }
+        audit_flush();
+}
+
+/* ---- one request ---- */
+
+/* A bounded copy: the entry's fields have their own limits, and a field
+ * cut short is still a record. */
+static void entry_set(char *dst, size_t size, const char *src) {
+        size_t n = src ? strnlen(src, size - 1) : 0;
+        memcpy(dst, src ?: "", n);
+        dst[n] = '\0';
+}
+
+/* The record of a request (or of what is known of it: op may be
+ * "frame" or "connect"), without its result yet. */
+static void entry_init(AuditEntry *e, const Peer *peer, const char *op, const char *plugin, const char *object) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        e->seq = 0;
+        e->time_usec = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        e->uid = peer->uid;
+        e->gid = peer->gid;
+        e->pid = peer->pid;
+        e->revealed = false;
+        entry_set(e->unit, sizeof(e->unit), peer->unit);
+        entry_set(e->op, sizeof(e->op), op);
+        entry_set(e->plugin, sizeof(e->plugin), plugin);
+        entry_set(e->object, sizeof(e->object), object);
+        entry_set(e->result, sizeof(e->result), "ok");
+        e->mac = (RecordMac) {};
+}
+
+static void entry_result(AuditEntry *e, int result, bool revealed) {
+        entry_set(e->result, sizeof(e->result), result >= 0 ? "ok" : error_code_from_errno(result));
+        e->revealed = revealed;
+}
+
+/* The refusal of a request whose record cannot be written. */
+static int audit_refusal(Context *ctx, Failure *f) {
+        char buf[HANDLERS_AUDIT_ERROR_SIZE];
+        VaultAuditStatus st;
+        vault_audit_status(ctx->vault, &st);
+        failure_set(f, "audit trail cannot be written: %s", handlers_audit_error_text(&st, buf, sizeof(buf)));
+        return -ESHUTDOWN;
+}
+
+/* How often a failing audit trail is tried again by a request. */
+#define AUDIT_RETRY_USEC (100 * 1000ULL)
+
+/* The plugin a request acts on, as the policy sees it: plugin.register
+ * may name it only in its manifest; NULL for an op over every plugin. */
+static const char *request_plugin(const Request *req) {
+        if (req->plugin)
+                return req->plugin;
+        if (req->op == OP_PLUGIN_REGISTER)
+                return req->manifest_name;
+        return NULL;
+}
+
+/* May this request run? Answers from the policy and the principal's
+ * bucket, and whether the audit trail can take records: what is stored
+ * plays no part. */
+static int admit(Context *ctx, const Peer *peer, uint64_t principal, const Request *req, Failure *f) {
+        VaultAuditStatus st;
+
+        /* Fail closed: while records cannot be written, nothing is done
+         * that would need one. A flush is tried first: the disk may have
+         * room again. */
+        vault_audit_status(ctx->vault, &st);
+        if (st.failing) {
+                /* Retried at most every AUDIT_RETRY_USEC: a client that
+                 * keeps asking must not turn each of its requests into a
+                 * write that fails. */
+                uint64_t now = time_monotonic_usec();
+                if (now >= ctx->audit_retry_usec) {
+                        ctx->audit_retry_usec = now + AUDIT_RETRY_USEC;
+                        if (vault_audit_flush(ctx->vault) >= 0)
+                                vault_audit_status(ctx->vault, &st);
+                }
+        }
+        /* health and whoami still answer: status must be able to say
+         * why everything else is refused. */
+        if (st.failing && op_class(req->op) != OP_CLASS_PUBLIC)
+                return audit_refusal(ctx, f);
+
+        const char *plugin = request_plugin(req);
+        PolicyDecision d = policy_check(ctx->policy, peer, req->op, plugin);
+        if (!d.allowed) {
+                const char *cls = policy_class_to_string(d.op_class) ?: "this op";
+                if (plugin)
+                        failure_set(f, "denied: %s on plugin '%s'", cls, plugin);
+                else
+                        failure_set(f, "denied: %s on every plugin", cls);
+                return -EPERM;
+        }
+
+        /* Admins no entry names (root, the daemon's uid by default) are
+         * not limited: they run the vault. Everyone else has a bucket. */
+        int entry = (principal & RATES_KEY_ENTRY) ? (int) (uint32_t) principal : -1;
+        if (entry < 0 && d.admin)
+                return 0;
+        PolicyRateLimit limit = policy_rate_limit(ctx->policy, entry);
+        uint64_t now = time_monotonic_usec(), retry_ms;
+        PolicyRateBucket *b = rates_bucket(ctx->rates, principal, limit, now);
+        if (!b)
+                return -ENOMEM;
+        if (policy_rate_take(b, limit, now, &retry_ms) < 0) {
+                const char *name = policy_principal_name(ctx->policy, entry);
+                if (name)
+                        failure_set(f, "rate limit of %s: %" PRIu32 " requests a second", name, limit.rate);
+                else
+                        failure_set(f, "rate limit of uid %u: %" PRIu32 " requests a second", (unsigned) peer->uid,
+                                    limit.rate);
+                f->retry_after_ms = (int64_t) retry_ms;
+                return -EBUSY;
+        }
+        return 0;
+}
+
+/* Errors that are the client's, or the state of what it asked for: not
+ * worth the daemon's log. */
+static bool error_is_expected(int r) {
+        switch (r) {
+        case -EBADMSG:
+        case -EOPNOTSUPP:
+        case -EMSGSIZE:
+        case -ENOENT:
+        case -EINVAL:
+        case -EEXIST:
+        case -ESTALE:
+        case -EKEYREVOKED:
+        case -EALREADY:
+        case -ENODATA:
+        case -EPERM:
+        case -EBUSY:
+        case -ESHUTDOWN:
+                return true;
+        default:
+                return false;
+        }
+}
+
+void dispatch_frame(Context *ctx, const Peer *peer, uint64_t principal, uint8_t *body, size_t body_size, JsonOut *out) {
         Failure f = { .retry_after_ms = -1, .expires_at = -1 };
+        AuditEntry e;
         Request req;
         int r;
 
         r = request_decode(body, body_size, &req, f.message, sizeof(f.message));
+        entry_init(&e, peer, op_to_string(req.op) ?: "invalid", request_plugin(&req), req.name ?: req.user);
+        unsigned flags = req.op < _OP_MAX ? op_flags(req.op) : 0;
         if (r >= 0 && !handlers[req.op])
                 r = -EOPNOTSUPP;
+        if (r >= 0)
+                r = admit(ctx, peer, principal, &req, &f);
         if (r >= 0) {
+                if (flags & OP_WRITES)
+                        vault_audit_stage(ctx->vault, &e);
+                ctx->peer = peer;
                 json_out_open_object(out, NULL);
                 json_out_int(out, "id", (int64_t) req.id);
                 json_out_bool(out, "ok", true);
                 r = handlers[req.op](ctx, &req, out, &f);
                 json_out_close_object(out);
+                ctx->peer = NULL;
                 if (r >= 0 && json_out_finish(out) < 0) {
                         /* Limits in proto-limits.h keep every reply in a
                          * frame; if one still does not fit, say so. */
@@ -115,35 +389,53 @@ void dispatch_frame(Context *ctx, const Peer *peer, uint8_t *body, size_t body_s
                         r = -EIO;
                 }
         }
+
+        /* A write whose record could not be appended: it was not done. */
+        if (r == -ESHUTDOWN && !f.message[0])
+                (void) audit_refusal(ctx, &f);
+        bool revealed = r >= 0 && (flags & OP_REVEALS);
+        entry_result(&e, r, revealed);
+        int q = vault_audit_add(ctx->vault, &e);
+        if (q < 0 && r >= 0 && op_class(req.op) != OP_CLASS_PUBLIC) {
+                /* The record could not be kept: the answer (perhaps a
+                 * value) is not given either. health and whoami, which
+                 * reveal nothing stored, answer all the same. */
+                r = audit_refusal(ctx, &f);
+                revealed = false;
+        }
         if (r < 0) {
-                if (r != -EBADMSG && r != -EOPNOTSUPP && r != -EMSGSIZE && r != -ENOENT && r != -EINVAL &&
-                    r != -EEXIST && r != -ESTALE && r != -EKEYREVOKED && r != -EALREADY && r != -ENODATA)
+                if (!error_is_expected(r))
                         log_error("%s failed: %s", op_to_string(req.op) ?: "request", strerror(-r));
                 error_reply(out, req.has_id, req.id, r, &f);
         }
-        unsigned flags = req.op < _OP_MAX ? op_flags(req.op) : 0;
-        audit_record(peer, &req, r, r < 0 || (flags & OP_WRITES), r >= 0 && (flags & OP_REVEALS));
+        audit_record(peer, &req, r, r < 0 || (flags & OP_WRITES), revealed);
         request_done(&req);
 }
 
 void dispatch_frame_error(Context *ctx, const Peer *peer, int error, JsonOut *out) {
         Failure f = { .retry_after_ms = -1, .expires_at = -1 };
         Request req = { .op = _OP_MAX };
+        AuditEntry e;
 
-        (void) ctx;
         if (error == -EMSGSIZE)
                 failure_set(&f, "frame length over %d bytes", FRAME_BODY_MAX);
         else
                 failure_set(&f, "empty frame");
         error_reply(out, false, 0, error, &f);
+        entry_init(&e, peer, "frame", NULL, NULL);
+        entry_result(&e, error, false);
+        (void) vault_audit_add(ctx->vault, &e);
         audit_record(peer, &req, error, true, false);
 }
 
 void dispatch_refuse(Context *ctx, const Peer *peer, JsonOut *out) {
         Failure f = { .retry_after_ms = -1, .expires_at = -1 };
+        AuditEntry e;
 
-        (void) ctx;
         failure_set(&f, "too many connections");
         error_reply(out, false, 0, -ESHUTDOWN, &f);
+        entry_init(&e, peer, "connect", NULL, NULL);
+        entry_result(&e, -ESHUTDOWN, false);
+        (void) vault_audit_add(ctx->vault, &e);
         audit_connection_refused(peer, "too many connections");
 }

@@ -12,14 +12,30 @@
 
 #include "json-out.h"
 #include "peer.h"
+#include "policy.h"
 #include "proto-limits.h"
 #include "request.h"
 #include "vault.h"
+
+typedef struct DispatchRates DispatchRates;
 
 typedef struct Context {
         Vault *vault;
         uint64_t started_usec; /* CLOCK_MONOTONIC, as time_monotonic_usec() */
         unsigned n_connections;
+        /* The policy in force (never NULL once the server runs) and the
+         * file it came from: NULL when the daemon runs without one and
+         * serves admins only. */
+        Policy *policy;
+        const char *policy_path;
+        int64_t policy_loaded_at; /* unix seconds */
+        /* The last reload that failed, and why ("" if the last one worked). */
+        char policy_error[POLICY_ERROR_SIZE];
+        DispatchRates *rates;      /* per-principal token buckets */
+        uint64_t audit_retry_usec; /* a failing audit trail is tried again from then (monotonic) */
+        /* The caller of the request being handled, for the handlers that
+         * describe it (whoami); NULL between requests. */
+        const Peer *peer;
 } Context;
 
 /* What a handler says about its failure, besides the errno: a message for
@@ -30,10 +46,34 @@ typedef struct Failure {
         int64_t expires_at;     /* -1: none; for refresh_required */
 } Failure;
 
-/* Decode, check, run and audit one request, and write its reply (the JSON
- * body, unframed) into out, finished (json_out_finish() done). body is
- * parsed in place. */
-void dispatch_frame(Context *ctx, const Peer *peer, uint8_t *body, size_t body_size, JsonOut *out);
+/* The key peer is scheduled and rate-limited by under the policy in
+ * force: its policy principal (policy_principal_find()), or its uid when
+ * no entry names it. Peers with the same key share a fair share and a
+ * token bucket. Recompute it for every connection after a reload. */
+uint64_t dispatch_principal(const Context *ctx, const Peer *peer);
+
+/* Set up ctx's policy: policy_path NULL means none (admins only), else
+ * the file is loaded and must validate. 0 or -errno, with the reason
+ * logged. */
+int dispatch_policy_init(Context *ctx, const char *policy_path);
+/* SIGHUP: load the file again; a file that does not validate leaves the
+ * old policy in force and the reason in ctx->policy_error and the log.
+ * Rate buckets start full again. */
+int dispatch_policy_reload(Context *ctx);
+/* Put p in force (taking it) with fresh buckets for its principals; for
+ * a Context without a file (the fuzzer). -ENOMEM leaves p the caller's. */
+int dispatch_policy_set(Context *ctx, Policy *p);
+void dispatch_done(Context *ctx);
+
+/* Write the audit records gathered so far, to the log and to the audit
+ * table; the server calls it every VAULT_AUDIT_FLUSH_USEC and at exit. */
+void dispatch_flush(Context *ctx);
+
+/* Decode, check (policy, rate limit, audit trail), run and audit one
+ * request, and write its reply (the JSON body, unframed) into out,
+ * finished (json_out_finish() done). body is parsed in place. principal
+ * is dispatch_principal() of peer. */
+void dispatch_frame(Context *ctx, const Peer *peer, uint64_t principal, uint8_t *body, size_t body_size, JsonOut *out);
 
 /* A frame that could not be cut from the stream: error is frame_parse()'s
  * -EMSGSIZE (declared length over the cap) or -EBADMSG (empty). Writes its
@@ -75,3 +115,7 @@ int handle_apikey_put(Context *ctx, const Request *req, JsonOut *reply, Failure 
 int handle_apikey_lookup(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_apikey_list(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_apikey_delete(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_whoami(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_audit_list(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_audit_verify(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_audit_prune(Context *ctx, const Request *req, JsonOut *reply, Failure *f);

@@ -29,6 +29,7 @@ int handle_health(Context *ctx, const Request *req, JsonOut *reply, Failure *f) 
         json_out_close_object(reply);
         json_out_int(reply, "secrets", stats.secrets);
         json_out_int(reply, "tokens", stats.tokens);
+        handlers_reply_state(ctx, reply);
         return 0;
 }
 

@@ -15,3 +15,10 @@ int handlers_not_found(int r, Failure *f, const char *what, const Request *req);
 /* One page of record metadata and its "next" cursor. */
 int handlers_list_page(Context *ctx, RecordKind kind, const Request *req, const char *after_plugin,
                        const char *after_name, const char *items_key, JsonOut *reply);
+
+/* health's "policy" and "audit" members: what is in force, and whether
+ * records can be written (handlers-policy.c). */
+void handlers_reply_state(Context *ctx, JsonOut *reply);
+/* A few words for an audit-trail write error, for clients and status. */
+const char *handlers_audit_error_text(const VaultAuditStatus *st, char *buf, size_t size);
+#define HANDLERS_AUDIT_ERROR_SIZE 160

@@ -35,6 +35,22 @@ static uint8_t *template_db;
 static size_t template_size;
 static uint8_t reply_buf[FRAME_BODY_MAX];
 static const Peer peer = { .uid = 1000, .gid = 1000, .pid = 4242 };
+/* The peer may do everything, with no rate limit to speak of: the policy
+ * is decided before any handler runs, and the handlers are what is
+ * fuzzed here (the policy file has its own target). */
+static const char policy_text[] = "{\"version\":1,\"principals\":{\"uid:1000\":{\"plugins\":{\"*\":"
+                                  "[\"read\",\"verify\",\"write\",\"refresh\",\"admin\"]},"
+                                  "\"rate_limit\":{\"rate\":1000000,\"burst\":1000000}}}}";
+static Context fuzz_ctx;
+
+static void context_init(void) {
+        Policy *p = NULL;
+        char err[POLICY_ERROR_SIZE];
+        FUZZ_CHECK(policy_parse(policy_text, sizeof(policy_text) - 1, &p, err, sizeof(err)) >= 0, "policy: %s", err);
+        FUZZ_CHECK(dispatch_policy_set(&fuzz_ctx, p) >= 0, "out of memory");
+        fuzz_ctx.started_usec = time_monotonic_usec();
+        fuzz_ctx.n_connections = 1;
+}
 
 static Vault *open_vault(void) {
         Vault *v = NULL;
@@ -55,7 +71,7 @@ static Vault *vault;
 static const char *dispatch_one(Context *ctx, uint8_t *body, size_t size, size_t *ret_size) {
         JsonOut out;
         json_out_init(&out, (char *) reply_buf, sizeof(reply_buf));
-        dispatch_frame(ctx, &peer, body, size, &out);
+        dispatch_frame(ctx, &peer, dispatch_principal(ctx, &peer), body, size, &out);
         FUZZ_CHECK(json_out_finish(&out) == 0, "a reply that does not fit a frame");
         fuzz_check_reply(out.buf, out.size);
         *ret_size = out.size;
@@ -73,7 +89,7 @@ static void dispatch_copy(Context *ctx, const uint8_t *body, size_t size) {
         FUZZ_CHECK(copy, "out of memory");
         memcpy(copy, body, size);
         json_out_init(&out, (char *) reply_buf, sizeof(reply_buf));
-        dispatch_frame(ctx, &peer, copy, size, &out);
+        dispatch_frame(ctx, &peer, dispatch_principal(ctx, &peer), copy, size, &out);
         FUZZ_CHECK(json_out_finish(&out) == 0, "a reply that does not fit a frame");
         bool ok = fuzz_check_reply(out.buf, out.size);
         if (ok && !dirty) {
@@ -157,17 +173,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                            asprintf(&shm_path, "%s-shm", db_path) >= 0,
                    "out of memory");
 
-        Context ctx = { .vault = open_vault(), .started_usec = time_monotonic_usec(), .n_connections = 1 };
+        context_init();
+        fuzz_ctx.vault = open_vault();
         for (size_t i = 0; i < sizeof(setup_requests) / sizeof(setup_requests[0]); i++) {
                 size_t n = strlen(setup_requests[i]), reply_size;
                 uint8_t *body = (uint8_t *) strdup(setup_requests[i]);
                 FUZZ_CHECK(body, "out of memory");
-                const char *reply = dispatch_one(&ctx, body, n, &reply_size);
+                const char *reply = dispatch_one(&fuzz_ctx, body, n, &reply_size);
                 FUZZ_CHECK(memmem(reply, reply_size, "\"ok\":true", 9), "set-up request %zu: %.*s", i, (int) reply_size,
                            reply);
                 free(body);
         }
-        vault_free(ctx.vault);
+        vault_free(fuzz_ctx.vault);
+        fuzz_ctx.vault = NULL;
         /* Closed: the write-ahead log is checkpointed into the file. */
         FUZZ_CHECK(access(wal_path, F_OK) < 0, "the template database kept a write-ahead log");
         FUZZ_CHECK(read_file(db_path, &template_db, &template_size) == 0, "cannot read the template database");
@@ -183,7 +201,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 vault = open_vault();
                 dirty = false;
         }
-        Context ctx = { .vault = vault, .started_usec = time_monotonic_usec(), .n_connections = 1 };
+        fuzz_ctx.vault = vault;
+        Context *ctx = &fuzz_ctx;
 
         if (data[0] & 1) {
                 /* The stream, cut as daemon/net/connection.c cuts it. */
@@ -194,15 +213,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         if (k == 0)
                                 break;
                         if (k == -EMSGSIZE) {
-                                dispatch_frame_error_one(&ctx, k);
+                                dispatch_frame_error_one(ctx, k);
                                 break;
                         }
                         if (k == -EBADMSG) {
-                                dispatch_frame_error_one(&ctx, k);
+                                dispatch_frame_error_one(ctx, k);
                                 off += FRAME_HEADER_SIZE;
                                 continue;
                         }
-                        dispatch_copy(&ctx, body, body_size);
+                        dispatch_copy(ctx, body, body_size);
                         off += (size_t) k;
                 }
         } else {
@@ -210,14 +229,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 size_t pos = 1, body_size;
                 while (fuzz_next_part(data, size, &pos, &body, &body_size)) {
                         if (body_size == 0) {
-                                dispatch_frame_error_one(&ctx, -EBADMSG);
+                                dispatch_frame_error_one(ctx, -EBADMSG);
                                 continue;
                         }
                         if (body_size > FRAME_BODY_MAX) {
-                                dispatch_frame_error_one(&ctx, -EMSGSIZE);
+                                dispatch_frame_error_one(ctx, -EMSGSIZE);
                                 break;
                         }
-                        dispatch_copy(&ctx, body, body_size);
+                        dispatch_copy(ctx, body, body_size);
                 }
         }
         return 0;

@@ -16,6 +16,7 @@
  * negative errno on failure. The daemon's error codes map to:
  *     not_found -ENOENT        bad_request -EINVAL     unknown_op -EOPNOTSUPP
  *     unauthorized -EACCES     conflict -EEXIST        too_large -EMSGSIZE
+ *     denied -EPERM (the policy refuses this caller the op on that plugin)
  *     rate_limited -EBUSY      unavailable -ESHUTDOWN  corrupt -EUCLEAN
  *     refresh_required -ESTALE reauth_required -EKEYREVOKED
  *     refresh_in_progress -EALREADY (see cv_client_retry_after_ms())
@@ -94,6 +95,16 @@ typedef struct CvHealth {
 } CvHealth;
 
 int cv_health(CvClient *c, CvHealth *ret);
+/* The whole health reply as JSON text: CvHealth's members ("version",
+ * "uptime", "connections", "keyring": {"primary", "keks"}, "secrets",
+ * "tokens") and those CvHealth has no room for:
+ *     "policy": {"file": path or null (no file: only admins are served),
+ *                "admins_only", "loaded_at" (unix seconds), "principals",
+ *                "reload_error" (only when the last reload failed)}
+ *     "audit":  {"ok", "error" (only when failing), "queued", "last_seq"}
+ * Every member named here is checked to be there with its type (-EPROTO
+ * otherwise); members a later daemon adds are passed on. free() it. */
+int cv_health_json(CvClient *c, char **ret_json);
 
 /* ---- secrets: (plugin, name) → bytes, versioned ---- */
 
@@ -283,6 +294,82 @@ int cv_apikey_lookup_header(CvClient *c, const char *plugin, const char *authori
 int cv_apikey_delete(CvClient *c, const char *plugin, const char *user);
 /* Users with a key (CvSecretInfo.name is the user id). */
 int cv_apikey_list(CvClient *c, const char *plugin, CvSecretInfo **ret_items);
+
+/* ---- identity, policy and the audit trail ---- */
+
+/* Who the daemon takes this connection's peer to be, from the kernel
+ * (never from the request), and what the policy in force lets it do, as
+ * JSON text (free() it):
+ *     "uid", "gid", "pid", "groups": [gid, ...], "unit": "x.service" or
+ *     null, "pidfd": "socket", "pidfd_open" or null (how the pid was
+ *     pinned), "principals": [policy entries naming the caller],
+ *     "admin": bool, "admin_by": what makes it an admin, or null,
+ *     "grants": [{"plugins": pattern, "classes": ["read", ...]}],
+ *     "rate_limit": {"principal": entry or null (counted by uid),
+ *                    "rate": per second, "burst"}, or null: not limited
+ *                    (an admin no policy entry names),
+ *     "policy": {"file": path or null, "admins_only": bool}
+ * Each member is checked to be there with its type (-EPROTO otherwise).
+ * Anyone who may connect may ask. */
+int cv_whoami_json(CvClient *c, char **ret_json);
+
+/* The daemon keeps one audit record per request (and per refused
+ * connection or unreadable frame): who asked, what for, the result and
+ * whether a value left the vault; never a value. Records are numbered
+ * (seq 1, 2, ...) and chained by a MAC only the vault can extend. All
+ * the calls below are for admins: -EPERM (denied) for anyone else. */
+
+/* Which records cv_audit_list_json() returns; every condition given must
+ * hold. Zero it, then set what you need. */
+typedef struct CvAuditFilter {
+        int64_t since;         /* unix seconds, inclusive; 0: from the first record */
+        int64_t until;         /* unix seconds, exclusive; 0: to the last */
+        const char *plugin;    /* NULL: any */
+        const char *principal; /* "uid:N" or "unit:NAME"; NULL: anyone */
+        const char *op;        /* an op ("secret.get"), "connect", "frame" or "invalid"; NULL: any */
+} CvAuditFilter;
+
+/* Records on one page at most (and the default). */
+#define CV_AUDIT_PAGE_MAX 100
+#define CV_AUDIT_PRINCIPAL_SIZE_MAX 300
+#define CV_AUDIT_OP_SIZE_MAX 32
+
+/* One page of the audit trail, oldest first: up to limit (1..
+ * CV_AUDIT_PAGE_MAX; 0 means CV_AUDIT_PAGE_MAX) records matching filter
+ * (NULL: all) that come after the cursor after (NULL: from the start).
+ * *ret_records_json gets the page as a JSON array (free() it) of records
+ * as the daemon gives them:
+ *     {"seq", "time_us" (unix microseconds), "uid", "gid", "pid",
+ *      "unit" (or null), "op", "plugin" (or null), "object" (a secret
+ *      name or user id, or null), "result" ("ok" or an error code such as
+ *      "denied"), "revealed" (a value left the vault)}
+ * *ret_next gets the cursor of the next page (free() it), or NULL when
+ * this page was the last: loop until it is NULL. Returns the number of
+ * records on the page. Every record is checked, and so is the cursor (the
+ * last record's seq, after the one asked with), so a walk always ends. */
+int cv_audit_list_json(CvClient *c, const CvAuditFilter *filter, const char *after, unsigned limit,
+                       char **ret_records_json, char **ret_next);
+
+typedef struct CvAuditVerify {
+        int64_t records;    /* records checked */
+        int64_t anchor_seq; /* the last pruned record; 0 if never pruned */
+        int64_t first_seq;  /* of the records kept */
+        int64_t last_seq;
+        int64_t bad_seq;   /* broken: the first record that does not check; else 0 */
+        char problem[256]; /* broken: what is wrong with it; else "" */
+} CvAuditVerify;
+
+/* Check the whole chain of records, from the anchor left by the last
+ * prune to the newest. Returns 1 if it is intact, 0 if it is broken
+ * (ret->bad_seq and ret->problem say where and how), or a negative errno;
+ * *ret is filled on 0 and 1. */
+int cv_audit_verify(CvClient *c, CvAuditVerify *ret);
+
+/* Remove the records older than before (unix seconds, not in the future),
+ * but never the newest one. The last record removed becomes the anchor
+ * the chain is verified from. ret_removed gets how many were removed,
+ * ret_anchor_seq the anchor's seq (both may be NULL). */
+int cv_audit_prune(CvClient *c, int64_t before, int64_t *ret_removed, int64_t *ret_anchor_seq);
 
 /* ---- the protocol, for tools that speak it directly ---- */
 

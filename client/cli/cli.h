@@ -50,16 +50,22 @@ typedef enum CliExit {
 /* Command options, as bits: each command's entry in main.c says which it
  * takes, and main.c refuses the others before the command runs. */
 typedef enum CliOption {
-        CLI_OPT_NAME = 1u << 0,      /* --name NAME */
-        CLI_OPT_DOMAIN = 1u << 1,    /* --domain DOMAIN */
-        CLI_OPT_EXPIRING = 1u << 2,  /* --expiring DURATION */
-        CLI_OPT_YES = 1u << 3,       /* --yes */
-        CLI_OPT_BYTES = 1u << 4,     /* --bytes N */
-        CLI_OPT_RAW = 1u << 5,       /* --raw */
-        CLI_OPT_POST = 1u << 6,      /* --post */
-        CLI_OPT_HEADER = 1u << 7,    /* --header */
-        CLI_OPT_MIN_VALID = 1u << 8, /* --min-valid SECONDS */
-        CLI_OPT_REVEAL = 1u << 9,    /* --reveal */
+        CLI_OPT_NAME = 1u << 0,       /* --name NAME */
+        CLI_OPT_DOMAIN = 1u << 1,     /* --domain DOMAIN */
+        CLI_OPT_EXPIRING = 1u << 2,   /* --expiring DURATION */
+        CLI_OPT_YES = 1u << 3,        /* --yes */
+        CLI_OPT_BYTES = 1u << 4,      /* --bytes N */
+        CLI_OPT_RAW = 1u << 5,        /* --raw */
+        CLI_OPT_POST = 1u << 6,       /* --post */
+        CLI_OPT_HEADER = 1u << 7,     /* --header */
+        CLI_OPT_MIN_VALID = 1u << 8,  /* --min-valid SECONDS */
+        CLI_OPT_REVEAL = 1u << 9,     /* --reveal */
+        CLI_OPT_SINCE = 1u << 10,     /* --since T */
+        CLI_OPT_UNTIL = 1u << 11,     /* --until T */
+        CLI_OPT_BEFORE = 1u << 12,    /* --before T */
+        CLI_OPT_PLUGIN = 1u << 13,    /* --plugin PLUGIN */
+        CLI_OPT_PRINCIPAL = 1u << 14, /* --principal X */
+        CLI_OPT_OP = 1u << 15,        /* --op OP */
 } CliOption;
 
 typedef struct Cli {
@@ -72,6 +78,11 @@ typedef struct Cli {
         int64_t expiring_sec;    /* --expiring, else CLI_EXPIRING_DEFAULT_SEC */
         size_t bytes;            /* --bytes, else 0 (the daemon's default) */
         int min_valid_sec;       /* --min-valid, else 0 */
+        int64_t since, until;    /* --since, --until: unix seconds, else 0 */
+        int64_t before;          /* --before: unix seconds, else 0 */
+        const char *plugin;      /* --plugin, else NULL */
+        const char *principal;   /* --principal as given, else NULL */
+        const char *op;          /* --op, else NULL */
         CvClient *client;        /* connected by the first cli_connect() */
         bool connect_failed;     /* cli_connect() failed: the daemon is unreachable */
 } Cli;
@@ -82,7 +93,9 @@ static inline bool cli_has(const Cli *cli, CliOption o) {
 
 /* A command: args are exactly its positional arguments, NULL-terminated
  * (optional ones absent are NULL). Returns 0, CLI_EXIT_NO_MATCH after
- * printing a "no" answer (a verify or lookup), or a negative errno after
+ * printing a "no" answer (a verify or lookup), another CliExit after
+ * printing why (audit verify: CLI_EXIT_FAILURE for a broken chain; policy
+ * check: the checker's own exit status), or a negative errno after
  * printing what went wrong; main.c turns that into the exit status. */
 typedef int (*CliCommandRun)(Cli *cli, char **args);
 
@@ -129,6 +142,15 @@ int cmd_token_rm(Cli *cli, char **args);
 
 /* cmd-status.c */
 int cmd_status(Cli *cli, char **args);
+int cmd_whoami(Cli *cli, char **args);
+
+/* cmd-policy.c */
+int cmd_policy_check(Cli *cli, char **args);
+
+/* cmd-audit.c */
+int cmd_audit_ls(Cli *cli, char **args);
+int cmd_audit_verify(Cli *cli, char **args);
+int cmd_audit_prune(Cli *cli, char **args);
 
 /* cmd-secret.c, shared with cmd-apikey.c: API keys are stored, and
  * listed, the way secrets are. */
@@ -192,6 +214,12 @@ int cli_stdin_read_text(const char *what, size_t size_max, bool strip_newline, C
  * ("300", "90s", "5m", "2h", "1d"), at most max seconds. -EINVAL if not
  * (-ENOMEM if out of memory). */
 int cli_duration_parse(const char *s, int64_t max, int64_t *ret);
+/* A point in time T, as unix seconds: "2026-11-30" (midnight UTC),
+ * "2026-11-30T12:00:00Z" or "2026-11-30T12:00:00+01:00", "@1764504000",
+ * or a DURATION with its unit meaning that long before now ("90s", "2h",
+ * "7d"; a bare number is refused: seconds ago or unix seconds?). -EINVAL
+ * if not, or if before 1970. */
+int cli_time_parse(const char *s, int64_t now, int64_t *ret);
 /* The shortest exact form: "300" → "5m", "90" → "90s". Returns buf. */
 #define CLI_DURATION_SIZE 32
 const char *cli_duration_format(int64_t sec, char buf[static CLI_DURATION_SIZE]);
@@ -201,6 +229,9 @@ const char *cli_duration_format(int64_t sec, char buf[static CLI_DURATION_SIZE])
 /* "2026-11-28T12:00:00Z"; "-" for t < 0 (unknown). Returns buf. */
 #define CLI_TIME_SIZE 64
 const char *cli_time_format(int64_t t, char buf[static CLI_TIME_SIZE]);
+/* "2026-11-28 12:00:00" (UTC) from microseconds since the epoch, with
+ * fraction ".123456" after the seconds; "-" for usec < 0. Returns buf. */
+const char *cli_time_format_usec(int64_t usec, bool fraction, char buf[static CLI_TIME_SIZE]);
 
 /* Print j compactly on one line to stdout, then drop the reference (j may
  * be NULL: -ENOMEM). The text goes straight to the file descriptor, never

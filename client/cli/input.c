@@ -2,7 +2,8 @@
  *
  * Owns: reading stdin or a file into a buffer that wipes itself, making it
  * text for the library (no NUL bytes, one final newline stripped where a
- * header is read), and the DURATION syntax of --expiring and --min-valid.
+ * header is read), the DURATION syntax of --expiring and --min-valid, and
+ * the points in time T of the audit commands.
  * Never: let input pass through stdio's buffer or an unwiped allocation,
  * and never quote a byte of it in an error message. */
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -180,4 +182,81 @@ const char *cli_duration_format(int64_t sec, char buf[static CLI_DURATION_SIZE])
                 }
         snprintf(buf, CLI_DURATION_SIZE, "%" PRId64 "s", sec);
         return buf;
+}
+
+/* n decimal digits at s, exactly, into *ret. */
+static bool digits_parse(const char *s, size_t n, int *ret) {
+        int v = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return false;
+                v = v * 10 + (s[i] - '0');
+        }
+        *ret = v;
+        return true;
+}
+
+/* "YYYY-MM-DD", optionally followed by "THH:MM:SS" and "Z" or "+HH:MM" /
+ * "-HH:MM" (a time needs its zone: local time would depend on the
+ * machine). Every field checked, so "2026-02-30" is refused rather than
+ * moved to March. */
+static int iso_time_parse(const char *s, int64_t *ret) {
+        struct tm tm = {}, check;
+        int year, month, day, hour = 0, minute = 0, second = 0, offset = 0;
+        size_t n = strlen(s);
+
+        if (n < 10 || s[4] != '-' || s[7] != '-' || !digits_parse(s, 4, &year) || !digits_parse(s + 5, 2, &month) ||
+            !digits_parse(s + 8, 2, &day))
+                return -EINVAL;
+        if (n > 10) {
+                int oh, om;
+                if (n < 20 || s[10] != 'T' || s[13] != ':' || s[16] != ':' || !digits_parse(s + 11, 2, &hour) ||
+                    !digits_parse(s + 14, 2, &minute) || !digits_parse(s + 17, 2, &second))
+                        return -EINVAL;
+                if (n == 20 && s[19] == 'Z')
+                        offset = 0;
+                else if (n == 25 && (s[19] == '+' || s[19] == '-') && s[22] == ':' && digits_parse(s + 20, 2, &oh) &&
+                         digits_parse(s + 23, 2, &om) && oh <= 23 && om <= 59)
+                        offset = (s[19] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+                else
+                        return -EINVAL;
+        }
+        if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59)
+                return -EINVAL;
+        tm = (struct tm) {
+                .tm_year = year - 1900,
+                .tm_mon = month - 1,
+                .tm_mday = day,
+                .tm_hour = hour,
+                .tm_min = minute,
+                .tm_sec = second,
+        };
+        time_t t = timegm(&tm);
+        if (t == (time_t) -1 || !gmtime_r(&t, &check) || check.tm_mday != day || check.tm_mon != month - 1)
+                return -EINVAL;
+        *ret = (int64_t) t - offset;
+        return 0;
+}
+
+int cli_time_parse(const char *s, int64_t now, int64_t *ret) {
+        int64_t t = 0, ago = 0;
+        size_t n = strlen(s);
+        int r;
+
+        if (s[0] == '@')
+                r = parse_int64(s + 1, 0, INT64_MAX, &t);
+        else if (n >= 10 && s[4] == '-')
+                r = iso_time_parse(s, &t);
+        else if (n >= 2 && s[n - 1] >= 'a' && s[n - 1] <= 'z') {
+                /* A unit is required: "300" could as well be unix seconds. */
+                r = cli_duration_parse(s, now, &ago);
+                t = now - ago;
+        } else
+                r = -EINVAL;
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || t < 0)
+                return -EINVAL;
+        *ret = t;
+        return 0;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "cli.h"
 #include "parse-util.h"
@@ -64,7 +65,17 @@ static const CliCommand commands[] = {
         { "token", "ls", "PLUGIN [--expiring DURATION] [--reveal]", "list a plugin's token sets and their states", 1, 1,
           CLI_OPT_EXPIRING | CLI_OPT_REVEAL, cmd_token_ls },
         { "token", "rm", "PLUGIN USER", "delete a user's token set", 2, 2, 0, cmd_token_rm },
-        { "status", NULL, "", "show the daemon's health", 0, 0, 0, cmd_status },
+        { "status", NULL, "", "show the daemon's health, policy and audit trail", 0, 0, 0, cmd_status },
+        { "whoami", NULL, "", "who the daemon takes you for, and what the policy lets you do", 0, 0, 0, cmd_whoami },
+        { "policy", "check", "FILE", "validate a policy file (credvaultd --check-policy)", 1, 1, 0, cmd_policy_check },
+        /* The verbs before the bare "audit", which command_find() would
+         * take for any of them. */
+        { "audit", "verify", "", "check the audit trail's chain of records", 0, 0, 0, cmd_audit_verify },
+        { "audit", "prune", "--before T", "remove the audit records older than T", 0, 0, CLI_OPT_BEFORE,
+          cmd_audit_prune },
+        { "audit", NULL, "[--since T] [--until T] [--plugin P] [--principal X] [--op OP]",
+          "print the audit trail, oldest first", 0, 0,
+          CLI_OPT_SINCE | CLI_OPT_UNTIL | CLI_OPT_PLUGIN | CLI_OPT_PRINCIPAL | CLI_OPT_OP, cmd_audit_ls },
 };
 
 static int command_words(const CliCommand *cmd, char *buf, size_t size) {
@@ -72,12 +83,17 @@ static int command_words(const CliCommand *cmd, char *buf, size_t size) {
                         *cmd->arguments ? " " : "", cmd->arguments);
 }
 
-/* Width of the help's first column: the longest "group verb arguments". */
+/* A synopsis longer than this has its summary on the next line, so that
+ * one long command does not push every summary off the screen. */
+#define SYNOPSIS_WIDTH_MAX 52
+
+/* Width of the help's first column: the longest "group verb arguments"
+ * up to SYNOPSIS_WIDTH_MAX. */
 static int synopsis_width(void) {
         int width = 0;
         for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
                 int n = command_words(&commands[i], NULL, 0);
-                if (n > width)
+                if (n > width && n <= SYNOPSIS_WIDTH_MAX)
                         width = n;
         }
         return width;
@@ -85,8 +101,11 @@ static int synopsis_width(void) {
 
 static void command_synopsis(const CliCommand *cmd, FILE *f) {
         char words[128];
-        command_words(cmd, words, sizeof(words));
-        fprintf(f, "  %-*s  %s\n", synopsis_width(), words, cmd->summary);
+        int width = synopsis_width();
+        if (command_words(cmd, words, sizeof(words)) > width)
+                fprintf(f, "  %s\n  %-*s  %s\n", words, width, "", cmd->summary);
+        else
+                fprintf(f, "  %-*s  %s\n", width, words, cmd->summary);
 }
 
 static void usage_commands(FILE *f) {
@@ -114,6 +133,12 @@ static void usage(FILE *f) {
               "A DURATION is an integer of seconds, or one with the unit s, m, h or d: 300, 90s, 5m, 2h, 1d.\n"
               "--expiring defaults to 5m.\n"
               "\n"
+              "A time T is a date (2026-11-30, midnight UTC), a date and time with its zone\n"
+              "(2026-11-30T12:00:00Z, 2026-11-30T12:00:00+01:00), @UNIXSECONDS, or a DURATION\n"
+              "with its unit meaning that long ago (90s, 30m, 2h, 7d). A principal X is uid:N,\n"
+              "user:NAME, unit:NAME or a unit's name (weather.service). audit --json prints one\n"
+              "JSON object per record and line.\n"
+              "\n"
               "Values are read from stdin only, never from arguments. token put reads a token endpoint's\n"
               "JSON response: access_token and token_type required, expires_in or expires_at, other fields\n"
               "kept. secret verify, oauth verify-client and apikey lookup --header read an HTTP\n"
@@ -121,10 +146,10 @@ static void usage(FILE *f) {
               "\n"
               "Exit status:\n"
               "  0   success\n"
-              "  1   any other failure\n"
+              "  1   any other failure; policy check: the file is invalid; audit verify: broken\n"
               "  2   bad usage or invalid input\n"
               "  3   not found\n"
-              "  4   permission denied\n"
+              "  4   permission denied (the socket, or the daemon's policy)\n"
               "  5   daemon unreachable or not answering\n"
               "  6   no match (verify, verify-client, apikey lookup)\n"
               "  7   refresh required (the token set is not valid long enough)\n"
@@ -190,6 +215,7 @@ static CliExit exit_status_from_error(const Cli *cli, int r) {
                 { "unavailable", CLI_EXIT_UNREACHABLE },
                 { "not_found", CLI_EXIT_NOT_FOUND },
                 { "unauthorized", CLI_EXIT_DENIED },
+                { "denied", CLI_EXIT_DENIED },
                 { "bad_request", CLI_EXIT_USAGE },
                 { "too_large", CLI_EXIT_USAGE },
                 { "refresh_required", CLI_EXIT_REFRESH_REQUIRED },
@@ -244,6 +270,12 @@ enum {
         OPT_HEADER,
         OPT_MIN_VALID,
         OPT_REVEAL,
+        OPT_SINCE,
+        OPT_UNTIL,
+        OPT_BEFORE,
+        OPT_PLUGIN,
+        OPT_PRINCIPAL,
+        OPT_OP,
 };
 
 static const struct {
@@ -260,6 +292,12 @@ static const struct {
         [OPT_HEADER - OPT_NAME] = { CLI_OPT_HEADER, "--header" },
         [OPT_MIN_VALID - OPT_NAME] = { CLI_OPT_MIN_VALID, "--min-valid" },
         [OPT_REVEAL - OPT_NAME] = { CLI_OPT_REVEAL, "--reveal" },
+        [OPT_SINCE - OPT_NAME] = { CLI_OPT_SINCE, "--since" },
+        [OPT_UNTIL - OPT_NAME] = { CLI_OPT_UNTIL, "--until" },
+        [OPT_BEFORE - OPT_NAME] = { CLI_OPT_BEFORE, "--before" },
+        [OPT_PLUGIN - OPT_NAME] = { CLI_OPT_PLUGIN, "--plugin" },
+        [OPT_PRINCIPAL - OPT_NAME] = { CLI_OPT_PRINCIPAL, "--principal" },
+        [OPT_OP - OPT_NAME] = { CLI_OPT_OP, "--op" },
 };
 
 /* A command option's argument into cli. Whether the command takes the
@@ -285,6 +323,26 @@ static int parse_command_option(Cli *cli, int c, const char *arg) {
                 cli->min_valid_sec = (int) sec;
                 break;
         }
+        case OPT_SINCE:
+        case OPT_UNTIL:
+        case OPT_BEFORE: {
+                int64_t t;
+                if (cli_time_parse(arg, (int64_t) time(NULL), &t) < 0)
+                        return usage_error("%s: '%s' is not a time (2026-11-30, 2026-11-30T12:00:00Z, @UNIXSECONDS, "
+                                           "or a DURATION ago: 2h)",
+                                           option_bits[c - OPT_NAME].name, arg);
+                *(c == OPT_SINCE ? &cli->since : c == OPT_UNTIL ? &cli->until : &cli->before) = t;
+                break;
+        }
+        case OPT_PLUGIN:
+                cli->plugin = arg;
+                break;
+        case OPT_PRINCIPAL:
+                cli->principal = arg;
+                break;
+        case OPT_OP:
+                cli->op = arg;
+                break;
         case OPT_BYTES:
                 if (parse_int(arg, 1, INT_MAX, &v) < 0)
                         return usage_error("--bytes: '%s' is not a number of bytes > 0", arg);
@@ -315,6 +373,12 @@ static int parse_options(Cli *cli, int argc, char **argv) {
                 { "header", no_argument, NULL, OPT_HEADER },
                 { "min-valid", required_argument, NULL, OPT_MIN_VALID },
                 { "reveal", no_argument, NULL, OPT_REVEAL },
+                { "since", required_argument, NULL, OPT_SINCE },
+                { "until", required_argument, NULL, OPT_UNTIL },
+                { "before", required_argument, NULL, OPT_BEFORE },
+                { "plugin", required_argument, NULL, OPT_PLUGIN },
+                { "principal", required_argument, NULL, OPT_PRINCIPAL },
+                { "op", required_argument, NULL, OPT_OP },
                 {},
         };
         int timeout, c, r;
@@ -344,7 +408,7 @@ static int parse_options(Cli *cli, int argc, char **argv) {
                 case ':':
                         return usage_error("option '%s' needs an argument", argv[optind - 1]);
                 default:
-                        if (c >= OPT_NAME && c <= OPT_REVEAL) {
+                        if (c >= OPT_NAME && c <= OPT_OP) {
                                 r = parse_command_option(cli, c, optarg);
                                 if (r < 0)
                                         return r;

@@ -28,6 +28,20 @@ const char *cli_time_format(int64_t t, char buf[static CLI_TIME_SIZE]) {
         return buf;
 }
 
+const char *cli_time_format_usec(int64_t usec, bool fraction, char buf[static CLI_TIME_SIZE]) {
+        time_t tt = (time_t) (usec / 1000000);
+        struct tm tm;
+        char s[32];
+
+        if (usec < 0 || !gmtime_r(&tt, &tm) || strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                snprintf(buf, CLI_TIME_SIZE, "-");
+        else if (fraction)
+                snprintf(buf, CLI_TIME_SIZE, "%s.%06" PRId64, s, usec % 1000000);
+        else
+                snprintf(buf, CLI_TIME_SIZE, "%s", s);
+        return buf;
+}
+
 int cli_write_secret(const void *data, size_t size) {
         const uint8_t *p = data;
 

@@ -8,15 +8,21 @@
 # them and their states, plugins registered from manifests (every auth
 # type, the auth block given back byte for byte, bad manifests refused
 # whole), verifying service tokens and oauth client credentials, user API
-# keys, and the exit statuses. Only bash, coreutils (od, head, base64,
-# date, tr, wc), grep and cmp.
+# keys, and the exit statuses; who the daemon takes the caller for, policy
+# files checked by the daemon's own validator, and the audit trail (listed
+# with filters, verified, pruned). Only bash, coreutils (od, head, base64,
+# date, tr, wc, sort, sleep), grep and cmp; sqlite3 if present, to tamper
+# with the trail.
 set -euo pipefail
 
 CLI=${CREDVAULT_CLI:?CREDVAULT_CLI is not set (run through meson test)}
 : "${CREDVAULT_SOCKET:?CREDVAULT_SOCKET is not set (run under cv-harness)}"
+: "${CREDVAULTD:?CREDVAULTD is not set (run through meson test)}"
+: "${CV_ROOT_KEY:?CV_ROOT_KEY is not set (run under cv-harness)}"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/test-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+d2_pid=
+trap '[[ -z $d2_pid ]] || kill "$d2_pid" 2>/dev/null; rm -rf "$T"' EXIT
 
 n_checks=0
 fail() {
@@ -105,7 +111,9 @@ for cmd in "plugin add FILE|- [--name NAME] [--domain DOMAIN]" "plugin ls" "plug
         "oauth verify-client PLUGIN [--post]" \
         "apikey put PLUGIN USER" "apikey lookup PLUGIN [--header]" "apikey ls PLUGIN" "apikey rm PLUGIN USER" \
         "token put PLUGIN USER" "token get PLUGIN USER [--min-valid SECONDS]" \
-        "token ls PLUGIN [--expiring DURATION] [--reveal]" "token rm PLUGIN USER" "status" "help"; do
+        "token ls PLUGIN [--expiring DURATION] [--reveal]" "token rm PLUGIN USER" "status" "help" \
+        "whoami" "policy check FILE" "audit verify" "audit prune --before T" \
+        "audit [--since T] [--until T] [--plugin P] [--principal X] [--op OP]"; do
         out_has "--help lists '$cmd'" "$cmd"
 done
 for status in "0   success" "1   any other failure" "2   bad usage" "3   not found" "4   permission denied" \
@@ -167,6 +175,35 @@ err_has "--expiring: says what a DURATION is" "DURATION"
 # Nothing reached the daemon: refused before connecting.
 expect "a bad option with no daemon" 2 $E --socket /nonexistent/sock token ls p --expiring 5x
 
+# The audit commands' options and times.
+expect "whoami: an argument" 2 $E whoami x
+expect "policy check: no file" 2 $E policy check
+expect "policy check: two files" 2 $E policy check a b
+expect "audit: an argument" 2 $E audit x
+expect "audit verify: an argument" 2 $E audit verify x
+expect "--before on audit" 2 $E audit --before 1h
+err_has "--before on audit: says so" "'--before' is not an option of 'audit'"
+expect "--since on audit verify" 2 $E audit verify --since 1h
+expect "--plugin on secret ls" 2 $E secret ls --plugin p
+expect "--op on audit prune" 2 $E audit prune --before 1h --op secret.get
+expect "audit prune without --before" 2 $E audit prune
+err_has "audit prune without --before: says so" "--before"
+for bad in 300 2026-02-30 2026-13-01 2026-11-30T24:00:00Z 2026-11-30T12:00:00 2026-11-30T12:00 2026-1-30 @ @-1 \
+        @x 5x 1969-12-31 "" 99999999999d; do
+        expect "--since '$bad'" 2 $E --socket /nonexistent/sock audit --since "$bad"
+done
+err_has "--since: says what a time is" "@UNIXSECONDS"
+for good in 2026-11-30 2026-11-30T12:00:00Z 2026-11-30T12:00:00+01:00 2026-11-30T12:00:00-09:30 @0 @1764504000 \
+        90s 30m 2h 7d; do
+        expect "--until '$good' (then unreachable)" 5 $E --socket /nonexistent/sock audit --until "$good"
+done
+for bad in bogus uid uid: uid:x uid:-1 uid:99999999999 unit: user:no-such-user-here group:wheel weather.timer; do
+        expect "--principal '$bad'" 2 $E --socket /nonexistent/sock audit --principal "$bad"
+done
+for good in uid:0 user:root unit:weather.service weather.service app.scope; do
+        expect "--principal '$good' (then unreachable)" 5 $E --socket /nonexistent/sock audit --principal "$good"
+done
+
 # ---- status ----
 expect "status" 0 $E status
 for key in "version:" "uptime:" "connections:" "primary KEK:" "KEKs:" "secrets:" "tokens:"; do
@@ -177,6 +214,64 @@ for key in '"version":' '"uptime":' '"connections":' '"keyring":{"primary":' '"k
         out_has "status --json" "$key"
 done
 [[ $(wc -l <"$T/out") -eq 1 ]] || fail "status --json: not one line"
+out_matches "status --json: the policy" '"policy":\{"file":(null|"[^"]*"),"admins_only":(true|false),"loaded_at":[0-9]+,"principals":[0-9]+'
+out_matches "status --json: the audit trail" '"audit":\{"ok":true,"queued":[0-9]+,"last_seq":[0-9]+\}'
+# The harness starts the daemon without --policy: with no file in
+# /etc/credvault it serves admins only, and root is one.
+no_policy=false
+[[ -e /etc/credvault/policy.json ]] || no_policy=true
+expect "status: policy and audit lines" 0 $E status
+if $no_policy; then
+        out_has "status: no policy" "policy:      none — only admins (root and the daemon's uid) are served"
+fi
+out_matches "status: the audit trail" '^audit: +ok \(last record [0-9]+\)$'
+out_lacks "status: no reload error" "last reload failed"
+
+# ---- whoami ----
+expect "whoami" 0 $E whoami
+out_matches "whoami: uid" '^uid: +0 \(root\)$'
+out_matches "whoami: gid" '^gid: +0'
+out_matches "whoami: pid" '^pid: +[0-9]+'
+out_matches "whoami: unit" '^unit: +'
+out_matches "whoami: principals" '^principals: +'
+out_matches "whoami: rate limit" '^rate limit: +([0-9]+ requests/s, burst [0-9]+|none \(an admin no policy entry names\))'
+if $no_policy; then
+        out_matches "whoami: root is admin" '^admin: +yes'
+        out_has "whoami: no policy file" "policy:      no policy file: only admins are served"
+fi
+expect "whoami --json" 0 $E whoami --json
+[[ $(wc -l <"$T/out") -eq 1 ]] || fail "whoami --json: not one line"
+for key in '"uid":0,' '"gid":0,' '"pid":' '"groups":[' '"unit":' '"pidfd":' '"principals":[' '"admin":' \
+        '"admin_by":' '"grants":[' '"rate_limit":' '"policy":{"file":'; do
+        out_has "whoami --json" "$key"
+done
+if $no_policy; then
+        out_has "whoami --json: no policy file" '"policy":{"file":null,"admins_only":true}'
+        # root, an admin no entry names, has no bucket.
+        out_has "whoami --json: root not limited" '"rate_limit":null'
+fi
+out_lacks "whoami --json: no protocol members" '"ok":'
+expect "whoami: unreachable" 5 $E --socket /nonexistent/sock whoami
+
+# ---- policy check: the daemon's own validator ----
+printf '{"version":1,"principals":{"uid:4000":{"plugins":{"weather":["read","verify"]}}}}\n' >"$T/policy-good"
+printf '{"version":1,"principals":{"uid:4000":{"plugins":{"weather":["wirte"]}}}}\n' >"$T/policy-bad"
+printf '{"version":1,"principals":{},"frobnicate":true}\n' >"$T/policy-unknown-key"
+chmod 0644 "$T"/policy-*
+expect "policy check: a valid file" 0 $E policy check "$T/policy-good"
+out_has "policy check: says valid" "$T/policy-good: valid (1 principal"
+expect "policy check: an unknown class" 1 $E policy check "$T/policy-bad"
+grep -qF wirte "$T/out" "$T/err" || fail "policy check: the unknown class is not named"
+pass
+expect "policy check: an unknown key" 1 $E policy check "$T/policy-unknown-key"
+grep -qF frobnicate "$T/out" "$T/err" || fail "policy check: the unknown key is not named"
+pass
+expect "policy check: no such file" 1 $E policy check "$T/no-such-policy"
+rc=0
+CREDVAULTD=$T/no-such-daemon "$CLI" policy check "$T/policy-good" </dev/null >"$T/out" 2>"$T/err" || rc=$?
+[[ $rc -eq 5 ]] || fail "policy check without a daemon binary: exit status $rc, expected 5"
+pass
+err_has "policy check without a daemon binary: says which" "cannot run $T/no-such-daemon"
 
 # ---- secrets: byte-exact round trips ----
 for f in text text-nl text-ws empty binary max; do
@@ -876,6 +971,182 @@ expect "plugin rm of nothing without --yes" 3 $E plugin rm nothing-here
 # The name is free again, for any domain.
 expect "plugin add after rm" 0 $E plugin add "$T/manifest-evil"
 out_is "plugin add after rm: a new plugin" "tasks version 1"
+
+# ---- the audit trail ----
+# Everything above left records: reads are batched for up to 250 ms, and
+# audit.list flushes the batch first, so all of them show.
+expect "audit" 0 $E audit
+TS='[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}'
+out_matches "audit: a secret put" "^$TS  uid=0 pid=[0-9]+  secret\\.put rt/text  ok\$"
+out_matches "audit: a secret get, revealed" "^$TS  uid=0 pid=[0-9]+  secret\\.get rt/text  ok  revealed\$"
+out_matches "audit: a miss" "^$TS  uid=0 pid=[0-9]+  secret\\.get [^ ]+  not_found\$"
+out_matches "audit: health, no plugin" "^$TS  uid=0 pid=[0-9]+  health  ok\$"
+out_lacks "audit: never a value" "s3cr3t-VALUE-canary"
+out_lacks "audit: never a value (2)" "hello"
+n_text=$(wc -l <"$T/out")
+[[ $n_text -gt 100 ]] || fail "audit: only $n_text records, expected more than a page"
+pass
+
+expect "audit --json" 0 $E audit --json
+n_json=$(wc -l <"$T/out")
+# The records of the audit.list calls themselves come after: at least as many.
+[[ $n_json -ge $n_text ]] || fail "audit --json: $n_json records, text had $n_text"
+pass
+grep -vqE '^\{"seq":[0-9]+,"time_us":[0-9]+,"uid":[0-9]+,"gid":[0-9]+,"pid":[0-9]+,"unit":(null|"[^"]*"),"op":"[^"]+","plugin":(null|"[^"]*"),"object":(null|"[^"]*"),"result":"[a-z_]+","revealed":(true|false)\}$' \
+        "$T/out" && fail "audit --json: a line that is not one record"
+pass
+out_lacks "audit --json: never a value" "s3cr3t-VALUE-canary"
+out_lacks "audit --json: never a value (base64)" "$(printf 's3cr3t-VALUE-canary' | base64)"
+# Pages follow on: every seq once, in order, from 1.
+grep -oE '^\{"seq":[0-9]+' "$T/out" | grep -oE '[0-9]+$' >"$T/seqs"
+sort -n -c -u "$T/seqs" 2>/dev/null || fail "audit --json: seqs not in order, or repeated"
+pass
+[[ $(head -n 1 "$T/seqs") -eq 1 ]] || fail "audit --json: the first record is not seq 1"
+pass
+[[ $(tail -n 1 "$T/seqs") -eq $(wc -l <"$T/seqs") ]] || fail "audit --json: seqs have gaps"
+pass
+
+expect "audit --plugin rt" 0 $E audit --plugin rt
+grep -vqE "^$TS  uid=0 pid=[0-9]+  [a-z._]+ rt(/[^ ]+)?  " "$T/out" && fail "audit --plugin rt: another plugin's record"
+pass
+out_has "audit --plugin rt: rt's records" " rt/text  ok"
+expect "audit --op secret.get" 0 $E audit --op secret.get
+grep -vqE "^$TS  uid=0 pid=[0-9]+  secret\\.get " "$T/out" && fail "audit --op secret.get: another op"
+pass
+out_has "audit --op secret.get: a get" "secret.get rt/text  ok  revealed"
+expect "audit --op, --plugin together" 0 $E audit --op secret.put --plugin rt --json
+out_matches "audit --op, --plugin: both hold" '"op":"secret.put","plugin":"rt"'
+grep -vqF '"op":"secret.put","plugin":"rt"' "$T/out" && fail "audit --op, --plugin: a record of another"
+pass
+expect "audit --principal uid:0" 0 $E audit --principal uid:0 --json
+[[ $(wc -l <"$T/out") -ge $n_json ]] || fail "audit --principal uid:0: not every record"
+pass
+expect "audit --principal user:root" 0 $E audit --principal user:root --op secret.put
+out_has "audit --principal user:root: root's records" "secret.put rt/text  ok"
+expect "audit --principal uid:4242" 0 $E audit --principal uid:4242
+out_is_file "audit --principal uid:4242: nobody's" /dev/null
+expect "audit --principal weather.service" 0 $E audit --principal weather.service
+out_is_file "audit --principal weather.service: no such unit asked" /dev/null
+expect "audit --since 1h" 0 $E audit --since 1h --op secret.put --plugin rt
+out_has "audit --since 1h: this run's records" "secret.put rt/text  ok"
+expect "audit --until 2000-01-01" 0 $E audit --until 2000-01-01
+out_is_file "audit --until 2000-01-01: none" /dev/null
+expect "audit --since tomorrow" 0 $E audit --since "@$(($(date +%s) + 86400))"
+out_is_file "audit --since tomorrow: none" /dev/null
+expect "audit --since 2000-01-01T00:00:00+02:00" 0 $E audit --since 2000-01-01T00:00:00+02:00 --op secret.put
+out_has "audit --since with an offset" "secret.put rt/text  ok"
+expect "audit: an op name too long" 2 $E audit --op "$(printf 'x%.0s' $(seq 40))"
+expect "audit: unreachable" 5 $E --socket /nonexistent/sock audit
+
+# ---- audit verify ----
+expect "audit verify" 0 $E audit verify
+out_matches "audit verify: intact" '^audit trail intact: [0-9]+ records \(seq 1\.\.[0-9]+\)$'
+expect "audit verify --json" 0 $E audit verify --json
+out_matches "audit verify --json" '^\{"intact":true,"records":[0-9]+,"anchor_seq":0,"first_seq":1,"last_seq":[0-9]+\}$'
+
+# ---- audit prune ----
+expect "audit prune: before the first record" 0 $E audit prune --before 2000-01-01
+out_is "audit prune: nothing to remove" "removed 0 records; the chain now starts after record 0"
+expect "audit prune: in the future" 2 $E audit prune --before "@$(($(date +%s) + 86400))"
+sleep 1
+expect "audit prune --before now" 0 $E audit prune --before "@$(date +%s)" --json
+out_matches "audit prune --json" '^\{"removed":[1-9][0-9]*,"anchor_seq":[1-9][0-9]*\}$'
+anchor=$(grep -oE '"anchor_seq":[0-9]+' "$T/out" | grep -oE '[0-9]+$')
+expect "audit verify after prune" 0 $E audit verify
+out_matches "audit verify after prune: from the anchor" \
+        "^audit trail intact: [0-9]+ records? \\(seq $((anchor + 1))\\.\\.[0-9]+, pruned through $anchor\\)\$"
+expect "audit after prune" 0 $E audit --json
+[[ $(head -n 1 "$T/out" | grep -oE '^\{"seq":[0-9]+' | grep -oE '[0-9]+$') -eq $((anchor + 1)) ]] ||
+        fail "audit after prune: the first record is not the one after the anchor"
+pass
+out_has "audit after prune: the prune recorded, with its anchor" "\"op\":\"audit.prune\",\"plugin\":null,\"object\":\"through $anchor\""
+expect "audit prune again: nothing older" 0 $E audit prune --before 2000-01-01
+out_is "audit prune again: the anchor stays" "removed 0 records; the chain now starts after record $anchor"
+
+# ---- a second daemon of our own ----
+# d2_start STATE-DIR [ARG...]: the same binary and root key as the
+# harness's daemon, its own state and socket ($T/d2.sock).
+d2_start() {
+        local state=$1
+        shift
+        [[ -d $state ]] || mkdir -m 0700 "$state"
+        "$CREDVAULTD" --state-dir "$state" --root-key-file "$CV_ROOT_KEY" --socket "$T/d2.sock" "$@" \
+                >>"$T/d2.log" 2>&1 &
+        d2_pid=$!
+        for _ in $(seq 100); do
+                [[ -S $T/d2.sock ]] && "$CLI" --socket "$T/d2.sock" status >/dev/null 2>&1 && return 0
+                sleep 0.05
+        done
+        fail "second daemon did not start: $(tail -n 3 "$T/d2.log")"
+}
+d2_stop() {
+        kill "$d2_pid"
+        local pid=$d2_pid
+        d2_pid=
+        wait "$pid" || fail "second daemon did not exit cleanly: $(tail -n 3 "$T/d2.log")"
+        rm -f "$T/d2.sock"
+}
+# ---- a policy in force: root no admin, one grant ----
+printf '{"version":1,"admins":[],"principals":{"uid:0":{"plugins":{"weather-*":["read","verify"]}}}}\n' \
+        >"$T/policy-d2"
+chmod 0644 "$T/policy-d2"
+d2_start "$T/d2p-state" --policy "$T/policy-d2"
+expect "policy: whoami" 0 $E --socket "$T/d2.sock" whoami
+out_matches "policy: whoami: no admin" '^admin: +no$'
+out_matches "policy: whoami: the principal" '^principals: +uid:0$'
+out_matches "policy: whoami: the grant" '^  weather-\*  +read, verify$'
+out_has "policy: whoami: the file" "policy:      $T/policy-d2"
+out_matches "policy: whoami: the bucket" '^rate limit: +1000 requests/s, burst 2000 \(as uid:0\)$'
+expect "policy: whoami --json" 0 $E --socket "$T/d2.sock" whoami --json
+out_has "policy: whoami --json: the grant" '"grants":[{"plugins":"weather-*","classes":["read","verify"]}]'
+out_has "policy: whoami --json: no admin" '"admin":false,"admin_by":null'
+expect "policy: status" 0 $E --socket "$T/d2.sock" status
+out_matches "policy: status: the file" "^policy: +$T/policy-d2 \\(1 principal\\), loaded [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}\$"
+expect "policy: a write not granted" 4 "$T/text" --socket "$T/d2.sock" secret put weather-x n
+err_has "policy: a write not granted: says which" "denied: write on plugin 'weather-x'"
+expect "policy: a read granted" 3 $E --socket "$T/d2.sock" secret get weather-x n
+expect "policy: a read elsewhere" 4 $E --socket "$T/d2.sock" secret get todo n
+expect "policy: audit, not admin" 4 $E --socket "$T/d2.sock" audit
+err_has "policy: audit, not admin: says why" "denied"
+expect "policy: audit verify, not admin" 4 $E --socket "$T/d2.sock" audit verify
+expect "policy: audit prune, not admin" 4 $E --socket "$T/d2.sock" audit prune --before 1h
+# A reload that fails leaves the old policy, and status says why.
+printf '{"version":1,"frobnicate":true}\n' >"$T/policy-d2"
+kill -HUP "$d2_pid"
+for _ in $(seq 100); do
+        run $E --socket "$T/d2.sock" status
+        grep -qF "last reload failed: " "$T/out" && break
+        sleep 0.05
+done
+out_matches "policy: status after a bad reload" '^ +last reload failed: .*frobnicate'
+expect "policy: the old policy stays" 3 $E --socket "$T/d2.sock" secret get weather-x n
+expect "policy: status --json after a bad reload" 0 $E --socket "$T/d2.sock" status --json
+out_matches "policy: status --json: the reload error" '"reload_error":"[^"]*frobnicate'
+d2_stop
+
+# ---- a tampered trail: verify says where ----
+# The daemon holds its database exclusively, so this uses the second
+# daemon: records made, the daemon stopped, one record edited with sqlite3
+# as an attacker with the database but not the root key could, the daemon
+# started again.
+if command -v sqlite3 >/dev/null; then
+        d2_start "$T/d2-state"
+        for i in 1 2 3 4 5; do
+                expect "second daemon: secret put $i" 0 "$T/text" --socket "$T/d2.sock" secret put tp "n$i"
+        done
+        d2_stop
+        sqlite3 "$T/d2-state/credvault.db" "UPDATE audit SET uid = 4242 WHERE seq = 3" || fail "editing the audit table"
+        pass
+        d2_start "$T/d2-state"
+        expect "audit verify: an edited record" 1 $E --socket "$T/d2.sock" audit verify
+        out_matches "audit verify: an edited record: where" '^audit trail broken at record 3: .+'
+        expect "audit verify --json: an edited record" 1 $E --socket "$T/d2.sock" audit verify --json
+        out_matches "audit verify --json: an edited record" '^\{"intact":false,.*"bad_seq":3,"problem":"[^"]+"\}$'
+        # The record shows as it now is: the trail is read, not trusted.
+        expect "audit of an edited trail" 0 $E --socket "$T/d2.sock" audit --principal uid:4242
+        out_matches "audit of an edited trail: the edit" '^.*uid=4242 .*secret\.put tp/n[0-9]  ok$'
+        d2_stop
+fi
 
 # ---- the daemon unreachable ----
 expect "--socket /nonexistent/sock status" 5 $E --socket /nonexistent/sock status

@@ -1,9 +1,11 @@
 /* test-e2e-faults.c — the faults a host really has, on the real daemon.
  *
  * Shows: on a full disk (a small tmpfs mounted on the state directory)
- * writes fail with `internal` "disk full", reads go on, and once space
- * returns writes work again and every acknowledged write is there, byte for
- * byte, after a restart; a new vault on a full disk, with --dev or a key
+ * writes fail with `internal` "disk full" (or `unavailable`: the audit
+ * trail cannot be written), then every request but health is refused,
+ * promptly, until an audit record can be written again (fail closed), and
+ * health says why; once space returns writes work again and every
+ * acknowledged write is there, byte for byte, after a restart; a new vault on a full disk, with --dev or a key
  * file, is refused (status 5) naming the path and "No space left on
  * device". A read-only state (a read-only mount, or a database file the
  * daemon's user cannot write) and a state directory owned by another user
@@ -239,6 +241,35 @@ static void assert_nothing_lost(CvClient *c, const int64_t acked[static FULL_WRI
         }
 }
 
+#define AUDIT_FULL "audit trail cannot be written: disk full"
+
+/* Within a few seconds (a read's record waits for the next batch), every
+ * request but health is refused with unavailable naming the full disk,
+ * each at once, and health says the audit trail is failing. */
+static void assert_audit_failing(CvClient *c) {
+        CvSecret *s = NULL;
+        int r = 0;
+        for (int i = 0; i < 100; i++) {
+                r = cv_secret_get(c, PLUGIN, "before-0", &s);
+                cv_secret_free(s);
+                s = NULL;
+                if (r == -ESHUTDOWN)
+                        break;
+                usleep(50 * 1000);
+        }
+        if (r != -ESHUTDOWN)
+                fail_msg("reads on a full disk: want unavailable, got %d %s", r, cv_client_error_code(c));
+        assert_string_equal(cv_client_error_message(c), AUDIT_FULL);
+        int64_t t0 = now_ms();
+        assert_int_equal(cv_secret_get(c, PLUGIN, "before-1", &s), -ESHUTDOWN);
+        assert_true(now_ms() - t0 < 5000);
+        char *health = NULL;
+        assert_int_equal(cv_health_json(c, &health), 0);
+        if (!strstr(health, "\"error\":\"disk full\""))
+                fail_msg("health does not say the audit trail fails: %s", health);
+        free(health);
+}
+
 static void test_disk_full(void **state) {
         (void) state;
         char disk[256], db[256], from[512], filler[256], value[FULL_VALUE_SIZE], name[64], *log = NULL;
@@ -283,20 +314,25 @@ static void test_disk_full(void **state) {
                         continue;
                 acked[i] = 0;
                 n_failed++;
-                if (r != -EIO || strcmp(cv_client_error_message(c), "disk full") != 0)
-                        fail_msg("write on a full disk: want internal \"disk full\", got %d %s \"%s\"", r,
-                                 cv_client_error_code(c), cv_client_error_message(c));
+                if (!(r == -EIO && strcmp(cv_client_error_message(c), "disk full") == 0) &&
+                    !(r == -ESHUTDOWN && strcmp(cv_client_error_message(c), AUDIT_FULL) == 0))
+                        fail_msg("write on a full disk: want internal \"disk full\" or unavailable \"%s\", got "
+                                 "%d %s \"%s\"",
+                                 AUDIT_FULL, r, cv_client_error_code(c), cv_client_error_message(c));
         }
         assert_true(n_failed > 0);
 
-        /* Reads go on, and go on after a restart on the full disk. */
-        assert_nothing_lost(c, acked);
+        /* Fail closed: no record can be written, so reads are refused too,
+         * at once, and health says why. */
+        assert_audit_failing(c);
         cv_client_free(c);
         assert_int_equal(harness_stop(&h), 0);
+        /* A restart on the full disk starts, and fails closed the same way
+         * once the first batch of records cannot be written. */
         assert_int_equal(harness_restart(&h), 0);
         c = client();
-        assert_nothing_lost(c, acked);
-        assert_int_equal(put(c, "still-full", value, sizeof(value)), -EIO);
+        assert_audit_failing(c);
+        assert_int_equal(put(c, "still-full", value, sizeof(value)), -ESHUTDOWN);
 
         /* A new vault on the full disk is refused, naming what it could not
          * write and why: with --dev (its key), and with a key file (its
@@ -329,7 +365,16 @@ static void test_disk_full(void **state) {
         /* Space returns: writes work again, and nothing was lost. */
         assert_int_equal(unlink(filler), 0);
         value_of("after", 2, value, sizeof(value));
-        assert_int_equal(put(c, "after", value, sizeof(value)), 0);
+        /* A refused request tries the audit trail again, at most every
+         * 100 ms. */
+        int r = -ESHUTDOWN;
+        for (int i = 0; i < 50 && r == -ESHUTDOWN; i++) {
+                r = put(c, "after", value, sizeof(value));
+                if (r == -ESHUTDOWN)
+                        usleep(100 * 1000);
+        }
+        assert_int_equal(r, 0);
+        assert_nothing_lost(c, acked);
         cv_client_free(c);
         assert_int_equal(harness_stop(&h), 0);
         assert_int_equal(harness_restart(&h), 0);

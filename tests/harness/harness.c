@@ -2,15 +2,22 @@
  *
  * Readiness is the daemon's own sd_notify("READY=1"): the harness binds a
  * datagram socket, passes it as NOTIFY_SOCKET, and waits for the message,
- * so a test never races the daemon's start and never sleeps. */
+ * so a test never races the daemon's start and never sleeps.
+ *
+ * Other users: the test users are made with the system's own tools
+ * (useradd, groupadd, usermod); a connection as one of them is made by a
+ * child that drops to that user and passes the socket back. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -207,6 +214,10 @@ static int spawn(Harness *h) {
         }
         for (int i = 0; i < 8 && h->extra_args[i]; i++)
                 argv[n++] = h->extra_args[i];
+        if (h->policy) {
+                argv[n++] = "--policy";
+                argv[n++] = h->policy_file;
+        }
         argv[n] = NULL;
 
         pid_t pid = fork();
@@ -255,6 +266,9 @@ static int spawn(Harness *h) {
         if (r >= 0)
                 r = wait_ready(h, fd, pid);
         close(fd);
+        /* The daemon made its socket 0660 before it said it was ready. */
+        if (r >= 0 && h->socket_open && (chmod(h->dir, 0711) < 0 || chmod(h->socket_path, 0666) < 0))
+                r = -errno;
         if (r < 0) {
                 if (r != -ECHILD)
                         harness_kill(h);
@@ -274,9 +288,15 @@ int harness_start(Harness *h) {
         snprintf(h->state_dir, sizeof(h->state_dir), "%s/state", h->dir);
         snprintf(h->key_file, sizeof(h->key_file), "%s/root.key", h->dir);
         snprintf(h->log_file, sizeof(h->log_file), "%s/credvaultd.log", h->dir);
+        snprintf(h->policy_file, sizeof(h->policy_file), "%s/policy.json", h->dir);
         r = write_key(h->key_file);
         if (r < 0)
                 return r;
+        if (h->policy) {
+                r = harness_policy_write(h, h->policy);
+                if (r < 0)
+                        return r;
+        }
         if (h->socket_activate)
                 return harness_restart(h);
         return spawn(h);
@@ -586,4 +606,275 @@ int harness_daemon_rss_kib(const Harness *h, long *ret) {
         r = p && sscanf(p + 8, "%ld", ret) == 1 ? 0 : -EBADMSG;
         free(data);
         return r;
+}
+
+int harness_call(int fd, const char *request, int timeout_ms, char **ret_reply) {
+        int r = harness_send_frame(fd, request, strlen(request));
+        return r < 0 ? r : harness_recv_frame(fd, timeout_ms, ret_reply);
+}
+
+int harness_policy_write(Harness *h, const char *text) {
+        char tmp[128];
+        size_t size = strlen(text);
+        int r = 0;
+
+        if (!h->dir[0])
+                return -EINVAL;
+        snprintf(h->policy_file, sizeof(h->policy_file), "%s/policy.json", h->dir);
+        snprintf(tmp, sizeof(tmp), "%s/policy.json.new", h->dir);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        /* 0644 whatever the umask: readable, writable by its owner only. */
+        if (fchmod(fd, 0644) < 0 || write(fd, text, size) != (ssize_t) size)
+                r = errno ? -errno : -EIO;
+        close(fd);
+        if (r == 0 && rename(tmp, h->policy_file) < 0)
+                r = -errno;
+        if (r < 0)
+                unlink(tmp);
+        return r;
+}
+
+int harness_reload(const Harness *h) {
+        if (h->pid <= 0)
+                return -ESRCH;
+        return kill(h->pid, SIGHUP) < 0 ? -errno : 0;
+}
+
+int harness_user_lookup(const char *name, uid_t *ret_uid, gid_t *ret_gid) {
+        struct passwd pw, *found = NULL;
+        char buf[4096];
+        if (getpwnam_r(name, &pw, buf, sizeof(buf), &found) != 0 || !found)
+                return -ENOENT;
+        *ret_uid = pw.pw_uid;
+        *ret_gid = pw.pw_gid;
+        return 0;
+}
+
+int harness_group_lookup(const char *name, gid_t *ret_gid) {
+        struct group gr, *found = NULL;
+        char buf[16384];
+        if (getgrnam_r(name, &gr, buf, sizeof(buf), &found) != 0 || !found)
+                return -ENOENT;
+        *ret_gid = gr.gr_gid;
+        return 0;
+}
+
+/* Whether user is listed as a member of group. */
+static bool group_has_member(const char *group, const char *user) {
+        struct group gr, *found = NULL;
+        char buf[16384];
+        if (getgrnam_r(group, &gr, buf, sizeof(buf), &found) != 0 || !found)
+                return false;
+        for (char **m = gr.gr_mem; m && *m; m++)
+                if (strcmp(*m, user) == 0)
+                        return true;
+        return false;
+}
+
+/* The path of a system tool, looked up where root's PATH has it. */
+static const char *tool_find(const char *name, char *buf, size_t size) {
+        static const char *const dirs[] = { "/usr/sbin", "/sbin", "/usr/bin", "/bin" };
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+                snprintf(buf, size, "%s/%s", dirs[i], name);
+                if (access(buf, X_OK) == 0)
+                        return buf;
+        }
+        return NULL;
+}
+
+/* Run a tool (argv[0] a name) to its end; its exit status, or -errno. */
+static int tool_run(const char *const *argv, char *reason, size_t reason_size) {
+        char path[256];
+        int status;
+
+        if (!tool_find(argv[0], path, sizeof(path))) {
+                snprintf(reason, reason_size, "%s not found (in /usr/sbin, /sbin, /usr/bin, /bin)", argv[0]);
+                return -ENOENT;
+        }
+        pid_t pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                if (null >= 0)
+                        dup2(null, STDOUT_FILENO);
+                execv(path, (char *const *) argv);
+                _exit(127);
+        }
+        if (waitpid(pid, &status, 0) < 0)
+                return -errno;
+        int r = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (r != 0) {
+                size_t k = 0;
+                for (int i = 0; argv[i] && k < reason_size; i++)
+                        k += (size_t) snprintf(reason + k, reason_size - k, "%s ", argv[i]);
+                if (k < reason_size)
+                        snprintf(reason + k, reason_size - k, "exited with status %d", r);
+        }
+        return r == 0 ? 0 : -EIO;
+}
+
+/* Who has which user made: test processes may run at once (meson runs
+ * tests in parallel), and useradd of the same name twice fails. */
+#define USERS_LOCK_FILE "/run/credvault-test-users.lock"
+
+static int users_ensure_locked(char *reason, size_t reason_size) {
+        static const char *const users[] = { HARNESS_USER_A, HARNESS_USER_B, HARNESS_USER_C };
+        uid_t uid;
+        gid_t gid;
+        int r;
+
+        if (harness_group_lookup(HARNESS_GROUP_G, &gid) < 0) {
+                const char *argv[] = { "groupadd", "--system", HARNESS_GROUP_G, NULL };
+                r = tool_run(argv, reason, reason_size);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+                if (harness_user_lookup(users[i], &uid, &gid) == 0)
+                        continue;
+                const char *argv[] = { "useradd", "--system",          "--no-create-home", "--home-dir", "/nonexistent",
+                                       "--shell", "/usr/sbin/nologin", "--user-group",     users[i],     NULL };
+                r = tool_run(argv, reason, reason_size);
+                if (r < 0)
+                        return r;
+        }
+        if (!group_has_member(HARNESS_GROUP_G, HARNESS_USER_C)) {
+                const char *argv[] = { "usermod", "--append", "--groups", HARNESS_GROUP_G, HARNESS_USER_C, NULL };
+                r = tool_run(argv, reason, reason_size);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int harness_test_users_ensure(char *reason, size_t reason_size) {
+        char path[256];
+        int r;
+
+        snprintf(reason, reason_size, "%s", "");
+        if (geteuid() != 0) {
+                snprintf(reason, reason_size,
+                         "needs root to create the test users %s, %s, %s and group %s, and to "
+                         "connect as them",
+                         HARNESS_USER_A, HARNESS_USER_B, HARNESS_USER_C, HARNESS_GROUP_G);
+                return -EPERM;
+        }
+        if (!tool_find("useradd", path, sizeof(path)) || !tool_find("groupadd", path, sizeof(path)) ||
+            !tool_find("usermod", path, sizeof(path))) {
+                snprintf(reason, reason_size, "useradd, groupadd or usermod missing: cannot create the test users");
+                return -ENOENT;
+        }
+        int lock = open(USERS_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (lock < 0) {
+                r = -errno;
+                snprintf(reason, reason_size, "cannot open %s: %s", USERS_LOCK_FILE, strerror(-r));
+                return r;
+        }
+        while (flock(lock, LOCK_EX) < 0)
+                if (errno != EINTR) {
+                        r = -errno;
+                        close(lock);
+                        snprintf(reason, reason_size, "cannot lock %s: %s", USERS_LOCK_FILE, strerror(-r));
+                        return r;
+                }
+        r = users_ensure_locked(reason, reason_size);
+        close(lock);
+        return r;
+}
+
+/* The child of harness_connect_as(): become the user, connect, send the
+ * socket to the parent. Its exit status is the errno of what failed. */
+static _Noreturn void connect_as_child(const Harness *h, int channel, uid_t uid, gid_t gid, const gid_t *groups,
+                                       int n_groups) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (setgroups((size_t) n_groups, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+                _exit(errno);
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", h->socket_path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                _exit(errno);
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                _exit(errno);
+
+        char byte = 0;
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr msg = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)
+        };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        if (sendmsg(channel, &msg, MSG_NOSIGNAL) != 1)
+                _exit(errno ? errno : EIO);
+        _exit(0);
+}
+
+#define GROUPS_MAX 64
+
+int harness_connect_as(const Harness *h, uid_t uid, gid_t gid) {
+        gid_t groups[GROUPS_MAX];
+        int n_groups = 0, pair[2], status, fd = -1;
+        struct passwd pw, *found = NULL;
+        char buf[4096];
+
+        /* Looked up here, before the fork: the groups the user would have
+         * after logging in. */
+        if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found) {
+                n_groups = GROUPS_MAX;
+                if (getgrouplist(pw.pw_name, gid, groups, &n_groups) < 0)
+                        return -E2BIG;
+        }
+        if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) < 0)
+                return -errno;
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = -errno;
+                close(pair[0]);
+                close(pair[1]);
+                return r;
+        }
+        if (pid == 0) {
+                close(pair[0]);
+                connect_as_child(h, pair[1], uid, gid, groups, n_groups);
+        }
+        close(pair[1]);
+        if (waitpid(pid, &status, 0) < 0) {
+                int r = -errno;
+                close(pair[0]);
+                return r;
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                close(pair[0]);
+                return WIFEXITED(status) ? -WEXITSTATUS(status) : -ECHILD;
+        }
+
+        char byte;
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr msg = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)
+        };
+        ssize_t k = recvmsg(pair[0], &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        int r = k == 1 ? 0 : k < 0 ? -errno : -EPROTO;
+        close(pair[0]);
+        if (r < 0)
+                return r;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                return -EPROTO;
+        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+        return fd;
 }

@@ -11,7 +11,12 @@
  * HARNESS_WRAPPER_ERROR_EXIT fails the test process even where the test
  * does not check the exit status. CV_TEST_TIME_SCALE, a factor for the
  * harness's timeouts and for tests that scale their work
- * (harness_time_scale()). */
+ * (harness_time_scale()).
+ *
+ * Tests of the policy also run clients as other users: the test users
+ * (harness_test_users_ensure()), a connection made as one of them
+ * (harness_connect_as()), a policy file the daemon accepts (root's, mode
+ * 0644, in a directory only root may write) and a socket they may reach. */
 #pragma once
 
 #include <stdbool.h>
@@ -38,6 +43,16 @@ typedef struct Harness {
         /* The exit status of a daemon that exited before it was ready
          * (harness_start() then fails with -ECHILD), else -1. */
         int exit_status;
+        /* Policy text: harness_start() writes it to policy_file (see
+         * harness_policy_write()) and starts the daemon with --policy
+         * policy_file, as harness_restart() does; NULL: no --policy. */
+        const char *policy;
+        char policy_file[108];
+        /* Open the socket to every user once the daemon is ready: the
+         * directory made 0711 and the socket 0666 (the daemon makes it
+         * 0660, for its own group: here root's), so that the test users
+         * connect and the policy alone decides. */
+        bool socket_open;
 } Harness;
 
 /* The exit status of a wrapper that found errors. */
@@ -88,3 +103,43 @@ int harness_recv_frame(int fd, int timeout_ms, char **ret_body);
 bool harness_wait_closed(int fd, int timeout_ms);
 /* Read a whole file (malloc'd); -errno. */
 int harness_read_file(const char *path, char **ret, size_t *ret_size);
+/* One request on fd: send request as one frame, receive the reply. */
+int harness_call(int fd, const char *request, int timeout_ms, char **ret_reply);
+
+/* ---- other users ---- */
+
+/* The test users and their group: cvtest-c is a member of cvtest-g. */
+#define HARNESS_USER_A "cvtest-a"
+#define HARNESS_USER_B "cvtest-b"
+#define HARNESS_USER_C "cvtest-c"
+#define HARNESS_GROUP_G "cvtest-g"
+
+/* Create the system users HARNESS_USER_A/_B/_C (each with a group of its
+ * own name, no home, no shell) and the group HARNESS_GROUP_G, and make
+ * HARNESS_USER_C a member of it, whichever of them are missing (useradd,
+ * groupadd, usermod; serialised between test processes by a lock file).
+ * Returns 0, or negative errno with a reason in reason: -EPERM (not
+ * root), -ENOENT (no useradd), or the tool's failure. A test that needs
+ * them exits 77 (skipped) on failure, saying why. */
+int harness_test_users_ensure(char *reason, size_t reason_size);
+/* uid and primary gid of a user; -ENOENT if there is none. */
+int harness_user_lookup(const char *name, uid_t *ret_uid, gid_t *ret_gid);
+/* gid of a group; -ENOENT if there is none. */
+int harness_group_lookup(const char *name, gid_t *ret_gid);
+
+/* Connect to h's socket as uid/gid: a child process takes the user's
+ * supplementary groups (the system's list for a uid that has a name,
+ * none otherwise), then gid, then uid, connects, and hands the connected
+ * socket back over a socketpair (SCM_RIGHTS), so the daemon sees that
+ * uid, gid and those groups in SO_PEERCRED/SO_PEERGROUPS. Needs root and
+ * h->socket_open. Returns the fd, or negative errno (the child's
+ * connect() error, e.g. -EACCES). */
+int harness_connect_as(const Harness *h, uid_t uid, gid_t gid);
+
+/* Write text as h's policy file (h->policy_file, in h->dir) the way the
+ * daemon accepts it: owned by the caller (root), mode 0644, replaced
+ * atomically (a rename), so a reload never sees half a file. h->dir must
+ * exist (after harness_start()). */
+int harness_policy_write(Harness *h, const char *text);
+/* SIGHUP: the daemon reloads its policy. */
+int harness_reload(const Harness *h);

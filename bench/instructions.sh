@@ -11,6 +11,11 @@
 # op (CV_BENCH_OPS, "get verify token") zeroes the counters, makes CALLS
 # calls from one cv-bench client and dumps them. Prints one line per op:
 #   size=32 op=get calls=10000 daemon_ir_per_call=19050
+#
+# CV_BENCH_POLICY=1 runs the daemon under a policy in which the caller is
+# no admin but a principal granted the bench plugin (rate limit out of
+# the way): the cost of the policy check and the rate limit, against the
+# same run without it (the caller then is an admin by default).
 set -eu
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,9 +29,19 @@ tmp=$(mktemp -d)
 trap 'kill "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; rm -rf "$tmp"' EXIT
 head -c 32 /dev/urandom >"$tmp/key"
 chmod 600 "$tmp/key"
+set --
+if [ "${CV_BENCH_POLICY:-0}" = 1 ]; then
+        cat >"$tmp/policy.json" <<EOF
+{"version": 1, "admins": [],
+ "principals": {"uid:$(id -u)": {"plugins": {"bench": ["read", "verify", "write", "refresh", "admin"]},
+                                 "rate_limit": {"rate": 1000000, "burst": 1000000}}}}
+EOF
+        chmod 644 "$tmp/policy.json"
+        set -- --policy "$tmp/policy.json"
+fi
 valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.%p" \
         "$build/daemon/credvaultd" --root-key-file "$tmp/key" --state-dir "$tmp/state" \
-        --socket "$tmp/cv.sock" >"$tmp/daemon.log" 2>&1 &
+        --socket "$tmp/cv.sock" "$@" >"$tmp/daemon.log" 2>&1 &
 dpid=$!
 for size in $sizes; do
         tries=0

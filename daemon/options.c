@@ -17,6 +17,8 @@ static void help(void) {
                "\n"
                "  --socket PATH         listen here when not socket-activated\n"
                "                        (default /run/credvault/socket)\n"
+               "  --socket-mode MODE    its mode, octal (default 0660: the daemon's user\n"
+               "                        and group); under a policy 0666 is safe\n"
                "  --state-dir DIR       database directory (default $STATE_DIRECTORY\n"
                "                        or /var/lib/credvault)\n"
                "  --root-key-file FILE  root key: 32 raw bytes or 64 hex digits\n"
@@ -58,6 +60,7 @@ int options_parse(int argc, char **argv, Options *ret) {
                 ARG_TRUST_UPGRADE,
                 ARG_POLICY,
                 ARG_CHECK_POLICY,
+                ARG_SOCKET_MODE,
         };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET },
@@ -74,10 +77,12 @@ int options_parse(int argc, char **argv, Options *ret) {
                 { "trust-metadata-upgrade", no_argument, NULL, ARG_TRUST_UPGRADE },
                 { "policy", required_argument, NULL, ARG_POLICY },
                 { "check-policy", required_argument, NULL, ARG_CHECK_POLICY },
+                { "socket-mode", required_argument, NULL, ARG_SOCKET_MODE },
                 {},
         };
         Options o = {
                 .socket_path = "/run/credvault/socket",
+                .socket_mode = 0660,
                 .state_dir = getenv("STATE_DIRECTORY") ?: "/var/lib/credvault",
                 .idle_exit_sec = -1,
                 .max_connections = 256,
@@ -111,6 +116,16 @@ int options_parse(int argc, char **argv, Options *ret) {
                 case ARG_CHECK_POLICY:
                         o.check_policy_path = optarg;
                         break;
+                case ARG_SOCKET_MODE: {
+                        char *end;
+                        errno = 0;
+                        unsigned long m = strtoul(optarg, &end, 8);
+                        /* Read and write bits only: a socket is connected
+                         * to, never executed. */
+                        r = errno || end == optarg || *end || (m & ~0666UL) ? -EINVAL : 0;
+                        o.socket_mode = (unsigned) m;
+                        break;
+                }
                 case ARG_IDLE:
                         r = parse_int(optarg, 0, INT_MAX / 1000, &o.idle_exit_sec);
                         break;

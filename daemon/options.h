@@ -18,6 +18,7 @@ enum {
 
 typedef struct Options {
         const char *socket_path;
+        unsigned socket_mode; /* of a socket we bind ourselves */
         const char *state_dir;
         const char *root_key_file;
         bool dev;

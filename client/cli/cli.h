@@ -32,6 +32,7 @@ typedef enum CliExit {
         CLI_EXIT_REAUTH_REQUIRED = 8,     /* the user must authorize again */
         CLI_EXIT_REFRESH_IN_PROGRESS = 9, /* another caller holds the refresh lease */
         CLI_EXIT_CONFLICT = 10,           /* the daemon answered conflict */
+        CLI_EXIT_RATE_LIMITED = 11,       /* the caller's rate limit: try again after the time printed */
 } CliExit;
 
 /* Largest token endpoint response read from stdin; the daemon has its own,

@@ -222,6 +222,7 @@ static CliExit exit_status_from_error(const Cli *cli, int r) {
                 { "reauth_required", CLI_EXIT_REAUTH_REQUIRED },
                 { "refresh_in_progress", CLI_EXIT_REFRESH_IN_PROGRESS },
                 { "conflict", CLI_EXIT_CONFLICT },
+                { "rate_limited", CLI_EXIT_RATE_LIMITED },
         };
         const char *code = cli->client ? cv_client_error_code(cli->client) : "";
 

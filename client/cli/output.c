@@ -335,7 +335,7 @@ int cli_error_call(const CvClient *c, int r) {
         const char *message = cv_client_error_message(c);
         int64_t retry_ms = cv_client_retry_after_ms(c);
 
-        if (r == -EALREADY && retry_ms >= 0)
+        if ((r == -EALREADY || r == -EBUSY) && retry_ms >= 0)
                 return cli_error(r, "%s (retry after %" PRId64 " ms)", *message ? message : strerror(-r), retry_ms);
         return cli_error(r, "%s", *message ? message : strerror(-r));
 }

@@ -251,7 +251,7 @@ static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si,
 
 /* Bind our own socket. A socket file left by a dead daemon is replaced;
  * one a live daemon answers on is not. */
-static int listen_on_path(const char *path, int *ret_fd) {
+static int listen_on_path(const char *path, unsigned mode, int *ret_fd) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_(closep) int fd = -1;
 
@@ -274,8 +274,9 @@ static int listen_on_path(const char *path, int *ret_fd) {
         }
         if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
                 return negative_errno();
-        /* Like SocketMode=0660 in credvault.socket: owner and group. */
-        if (chmod(path, 0660) < 0 || listen(fd, SOMAXCONN) < 0) {
+        /* Like SocketMode= in credvault.socket (0660: owner and group),
+         * set before listen() so no one connects under a wider mode. */
+        if (chmod(path, mode) < 0 || listen(fd, SOMAXCONN) < 0) {
                 int r = negative_errno();
                 unlink(path);
                 return r;
@@ -343,7 +344,7 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
                 fcntl(s->listen_fd, F_SETFD, FD_CLOEXEC);
                 s->socket_activated = true;
         } else {
-                r = listen_on_path(config->socket_path, &s->listen_fd);
+                r = listen_on_path(config->socket_path, config->socket_mode, &s->listen_fd);
                 if (r < 0) {
                         log_error("cannot listen on %s: %s", config->socket_path,
                                   r == -EADDRINUSE ? "another credvaultd is serving it" : strerror(-r));

@@ -32,6 +32,7 @@
 /* What the server is told by its owner (main.c, from the command line). */
 typedef struct ServerConfig {
         const char *socket_path; /* bound when not socket-activated */
+        unsigned socket_mode;    /* and given this mode (0660 by default) */
         const char *policy_path; /* NULL: none, admins only (dispatch_policy_init()) */
         int idle_exit_sec;       /* -1: default (300 when socket-activated, else never) */
         int max_connections;

@@ -53,6 +53,12 @@ int handle_audit_list(Context *ctx, const Request *req, JsonOut *reply, Failure 
 
         if (req->principal && (r = principal_filter(req->principal, &af, f)) < 0)
                 return r;
+        /* A misspelt op would match nothing and look like no records. */
+        if (req->audit_op && op_from_string(req->audit_op) < 0 && strcmp(req->audit_op, "connect") != 0 &&
+            strcmp(req->audit_op, "frame") != 0 && strcmp(req->audit_op, "invalid") != 0) {
+                failure_set(f, "field 'audit_op': not an op, nor connect, frame or invalid");
+                return -EINVAL;
+        }
         if (req->after && parse_int64(req->after, 0, INT64_MAX, &after) < 0) {
                 failure_set(f, "field 'after': not a cursor of audit.list");
                 return -EINVAL;
@@ -114,7 +120,7 @@ int handle_audit_prune(Context *ctx, const Request *req, JsonOut *reply, Failure
         VaultAuditStatus st;
 
         if (req->before > time(NULL) + 1) {
-                failure_set(f, "field 'before': in the future");
+                failure_set(f, "field 'before': in the future: only records older than now can be pruned");
                 return -EINVAL;
         }
         int r = vault_audit_prune(ctx->vault, req->before * 1000000, &removed);

@@ -1122,6 +1122,20 @@ out_matches "policy: status after a bad reload" '^ +last reload failed: .*frobni
 expect "policy: the old policy stays" 3 $E --socket "$T/d2.sock" secret get weather-x n
 expect "policy: status --json after a bad reload" 0 $E --socket "$T/d2.sock" status --json
 out_matches "policy: status --json: the reload error" '"reload_error":"[^"]*frobnicate'
+# A rate limit used up: exit 11, and the message says when to try again.
+printf '{"version":1,"admins":[],"principals":{"uid:0":{"plugins":{"weather-*":["read"]},"rate_limit":{"rate":1,"burst":2}}}}\n' \
+        >"$T/policy-d2"
+kill -HUP "$d2_pid"
+for _ in $(seq 100); do
+        run $E --socket "$T/d2.sock" whoami
+        grep -qE '^rate limit: +1 requests/s, burst 2' "$T/out" && break
+        sleep 0.05
+done
+out_matches "rate limit: reloaded" '^rate limit: +1 requests/s, burst 2'
+run $E --socket "$T/d2.sock" secret get weather-x n
+run $E --socket "$T/d2.sock" secret get weather-x n
+expect "rate limit: used up" 11 $E --socket "$T/d2.sock" secret get weather-x n
+err_has "rate limit: when to try again" 'rate limit of uid:0: 1 requests a second (retry after '
 d2_stop
 
 # ---- a tampered trail: verify says where ----

@@ -69,7 +69,9 @@ static void test_round_robin_by_principal(void **state) {
         Fixture *fx = *state;
         /* Principal 1 has three entries, principal 2 one; three turns of
          * work each. */
-        Fake f[] = { { .id = 10, .frames = 3 }, { .id = 11, .frames = 3 }, { .id = 12, .frames = 3 },
+        Fake f[] = { { .id = 10, .frames = 3 },
+                     { .id = 11, .frames = 3 },
+                     { .id = 12, .frames = 3 },
                      { .id = 20, .frames = 3 } };
         for (int i = 0; i < 4; i++)
                 assert_int_equal(scheduler_attach(fx->s, &f[i].entry, i < 3 ? 1 : 2, fake_run, &f[i]), 0);
@@ -103,7 +105,9 @@ static void test_new_principal_goes_next(void **state) {
 
 static void test_detach_and_move(void **state) {
         Fixture *fx = *state;
-        Fake f[] = { { .id = 10, .frames = 2 }, { .id = 11, .frames = 2 }, { .id = 12, .frames = 2 },
+        Fake f[] = { { .id = 10, .frames = 2 },
+                     { .id = 11, .frames = 2 },
+                     { .id = 12, .frames = 2 },
                      { .id = 20, .frames = 2 } };
         for (int i = 0; i < 4; i++) {
                 assert_int_equal(scheduler_attach(fx->s, &f[i].entry, i < 3 ? 1 : 2, fake_run, &f[i]), 0);

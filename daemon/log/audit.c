@@ -71,53 +71,45 @@ static void audit_line_queue(char *line, size_t n, bool flush_now, bool reserved
         log_line_queue(line, n, flush_now, reserved);
 }
 
-void audit_record(const Peer *peer, const Request *req, int result, bool flush_now, bool revealed) {
-        /* plugin.register may name its plugin only in the manifest. */
-        const char *plugin = req->plugin ?: req->manifest_name;
-        const char *op = op_to_string(req->op);
-        const char *res = result >= 0 ? "ok" : error_code_from_errno(result);
-        const char *object = req->name ?: req->user ?: "";
+void audit_record(const AuditEntry *e, bool flush_now, bool reserved) {
+        bool ok = strcmp(e->result, "ok") == 0;
 
-        if (!op)
-                op = "invalid";
         if (log_to_journal())
-                sd_journal_send("MESSAGE=audit: %s %s/%s by uid %u: %s", op, plugin ?: "", object, (unsigned) peer->uid,
-                                res, AUDIT_MESSAGE_ID, "PRIORITY=%i", result >= 0 ? LOG_INFO : LOG_NOTICE,
-                                "CREDVAULT_AUDIT=1", "CREDVAULT_OP=%s", op, "CREDVAULT_PLUGIN=%s", plugin ?: "",
-                                "CREDVAULT_NAME=%s", req->name ?: "", "CREDVAULT_USER=%s", req->user ?: "",
-                                "CREDVAULT_RESULT=%s", res, "CREDVAULT_PEER_UID=%u", (unsigned) peer->uid,
-                                "CREDVAULT_PEER_GID=%u", (unsigned) peer->gid, "CREDVAULT_PEER_PID=%d", (int) peer->pid,
-                                "CREDVAULT_PEER_UNIT=%s", peer->unit ?: "", "CREDVAULT_REVEALED=%d", revealed, NULL);
+                sd_journal_send("MESSAGE=audit: %s %s/%s by uid %u: %s", e->op, e->plugin, e->object, (unsigned) e->uid,
+                                e->result, AUDIT_MESSAGE_ID, "PRIORITY=%i", ok ? LOG_INFO : LOG_NOTICE,
+                                "CREDVAULT_AUDIT=1", "CREDVAULT_OP=%s", e->op, "CREDVAULT_PLUGIN=%s", e->plugin,
+                                "CREDVAULT_OBJECT=%s", e->object, "CREDVAULT_RESULT=%s", e->result,
+                                "CREDVAULT_PEER_UID=%u", (unsigned) e->uid, "CREDVAULT_PEER_GID=%u", (unsigned) e->gid,
+                                "CREDVAULT_PEER_PID=%d", (int) e->pid, "CREDVAULT_PEER_UNIT=%s", e->unit,
+                                "CREDVAULT_REVEALED=%d", e->revealed, NULL);
         else {
                 /* By hand rather than snprintf(): this runs for every
                  * request, and formatting was most of its cost. */
                 char line[AUDIT_LINE_MAX];
                 size_t n = 0;
                 append(line, &n, "credvaultd: audit op=");
-                append(line, &n, op);
+                append(line, &n, e->op);
                 append(line, &n, " plugin=");
-                append(line, &n, plugin ?: "-");
+                append(line, &n, e->plugin[0] ? e->plugin : "-");
                 append(line, &n, " object=");
-                if (object[0])
-                        append_escaped(line, &n, object);
+                if (e->object[0])
+                        append_escaped(line, &n, e->object);
                 else
                         append(line, &n, "-");
                 append(line, &n, " uid=");
-                append_uint(line, &n, peer->uid);
+                append_uint(line, &n, e->uid);
                 append(line, &n, " pid=");
-                append_uint(line, &n, (unsigned) peer->pid);
+                append_uint(line, &n, (unsigned) e->pid);
                 append(line, &n, " unit=");
-                if (peer->unit)
-                        append_escaped(line, &n, peer->unit);
+                if (e->unit[0])
+                        append_escaped(line, &n, e->unit);
                 else
                         append(line, &n, "-");
                 append(line, &n, " result=");
-                append(line, &n, res);
-                if (revealed)
+                append(line, &n, e->result);
+                if (e->revealed)
                         append(line, &n, " revealed=yes");
-                /* Successful writes are the ones flushed at once. A flood
-                 * of failures cannot push these out (log.h). */
-                audit_line_queue(line, n, flush_now, result >= 0 && (flush_now || revealed));
+                audit_line_queue(line, n, flush_now, reserved);
         }
 }
 

@@ -8,13 +8,14 @@
 #include <stdbool.h>
 
 #include "peer.h"
-#include "request.h"
+#include "record.h"
 
-/* result: 0 or a negative errno. req may be a request that failed to decode
- * (then only what was decoded is recorded). flush_now: write it at once
- * rather than with the next timed flush (writes and failures). revealed:
- * the reply carried a value (the op table's "reveals", on success). */
-void audit_record(const Peer *peer, const Request *req, int result, bool flush_now, bool revealed);
+/* The journal's (or stderr's) copy of a record the audit table gets too.
+ * flush_now: write it at once rather than with the next timed flush
+ * (writes and failures). reserved: a record of a successful write or of
+ * a read that revealed a value, which may use the log queue's reserve
+ * (see log.h). */
+void audit_record(const AuditEntry *e, bool flush_now, bool reserved);
 
 /* A connection refused before any request was read; written at once. */
 void audit_connection_refused(const Peer *peer, const char *reason);

@@ -210,7 +210,13 @@ void dispatch_done(Context *ctx) {
         ctx->rates = NULL;
 }
 
+static void flush_refused(RateState *rs, void *userdata);
+
 void dispatch_flush(Context *ctx) {
+        /* Principals that were refused for their rate and did not come
+         * back: their count is recorded now. */
+        if (ctx->vault)
+                rates_foreach(ctx->rates, flush_refused, ctx);
         if (ctx->vault) {
                 int r = vault_audit_flush(ctx->vault);
                 if (r < 0)
@@ -262,6 +268,11 @@ static int audit_refusal(Context *ctx, Failure *f) {
         return -ESHUTDOWN;
 }
 
+/* The most a caller no policy entry names gets: enough for health and
+ * whoami, all it may do, and few records a second if it floods. */
+#define STRANGER_RATE 10
+#define STRANGER_BURST 20
+
 /* How often a failing audit trail is tried again by a request. */
 #define AUDIT_RETRY_USEC (100 * 1000ULL)
 
@@ -275,64 +286,129 @@ static const char *request_plugin(const Request *req) {
         return NULL;
 }
 
-/* May this request run? Answers from the policy and the principal's
- * bucket, and whether the audit trail can take records: what is stored
- * plays no part. */
-static int admit(Context *ctx, const Peer *peer, uint64_t principal, const Request *req, Failure *f) {
+/* Requests that answer while the audit trail cannot take records: what
+ * shows why (health, whoami) and what an admin needs to mend it (audit
+ * list, verify, prune: pruning may be what frees the space). None
+ * reveals a stored value. */
+static bool answers_while_failing(Op op) {
+        return op_class(op) == OP_CLASS_PUBLIC || op == OP_AUDIT_LIST || op == OP_AUDIT_VERIFY || op == OP_AUDIT_PRUNE;
+}
+
+/* Fail closed: while records cannot be written, nothing is done that
+ * would need one. A flush is tried first, at most every AUDIT_RETRY_USEC
+ * (a client that keeps asking must not turn each of its requests into a
+ * write that fails): the disk may have room again. */
+static int audit_gate(Context *ctx, Op op, Failure *f) {
         VaultAuditStatus st;
 
-        /* Fail closed: while records cannot be written, nothing is done
-         * that would need one. A flush is tried first: the disk may have
-         * room again. */
         vault_audit_status(ctx->vault, &st);
-        if (st.failing) {
-                /* Retried at most every AUDIT_RETRY_USEC: a client that
-                 * keeps asking must not turn each of its requests into a
-                 * write that fails. */
-                uint64_t now = time_monotonic_usec();
-                if (now >= ctx->audit_retry_usec) {
-                        ctx->audit_retry_usec = now + AUDIT_RETRY_USEC;
-                        if (vault_audit_flush(ctx->vault) >= 0)
-                                vault_audit_status(ctx->vault, &st);
-                }
+        if (!st.failing || answers_while_failing(op))
+                return 0;
+        uint64_t now = time_monotonic_usec();
+        if (now >= ctx->audit_retry_usec) {
+                ctx->audit_retry_usec = now + AUDIT_RETRY_USEC;
+                if (vault_audit_flush(ctx->vault) >= 0)
+                        return 0;
         }
-        /* health and whoami still answer: status must be able to say
-         * why everything else is refused. */
-        if (st.failing && op_class(req->op) != OP_CLASS_PUBLIC)
-                return audit_refusal(ctx, f);
+        return audit_refusal(ctx, f);
+}
 
-        const char *plugin = request_plugin(req);
-        PolicyDecision d = policy_check(ctx->policy, peer, req->op, plugin);
-        if (!d.allowed) {
-                const char *cls = policy_class_to_string(d.op_class) ?: "this op";
-                if (plugin)
-                        failure_set(f, "denied: %s on plugin '%s'", cls, plugin);
-                else
-                        failure_set(f, "denied: %s on every plugin", cls);
-                return -EPERM;
-        }
-
-        /* Admins no entry names (root, the daemon's uid by default) are
-         * not limited: they run the vault. Everyone else has a bucket. */
+/* Take one of the principal's tokens: every request counts, the ones
+ * that are refused or malformed too, since each leaves a record. Admins
+ * no entry names (root, the daemon's uid by default) are not limited:
+ * they run the vault. Callers no entry names can do nothing but health
+ * and whoami, so they get at most STRANGER_RATE. *ret_state is the
+ * principal's state (NULL for an admin). */
+static int rate_take(Context *ctx, const Peer *peer, uint64_t principal, bool admin, Failure *f,
+                     RateState **ret_state) {
         int entry = (principal & RATES_KEY_ENTRY) ? (int) (uint32_t) principal : -1;
-        if (entry < 0 && d.admin)
+
+        *ret_state = NULL;
+        if (entry < 0 && admin)
                 return 0;
         PolicyRateLimit limit = policy_rate_limit(ctx->policy, entry);
-        uint64_t now = time_monotonic_usec(), retry_ms;
-        PolicyRateBucket *b = rates_bucket(ctx->rates, principal, limit, now);
-        if (!b)
-                return -ENOMEM;
-        if (policy_rate_take(b, limit, now, &retry_ms) < 0) {
-                const char *name = policy_principal_name(ctx->policy, entry);
-                if (name)
-                        failure_set(f, "rate limit of %s: %" PRIu32 " requests a second", name, limit.rate);
-                else
-                        failure_set(f, "rate limit of uid %u: %" PRIu32 " requests a second", (unsigned) peer->uid,
-                                    limit.rate);
-                f->retry_after_ms = (int64_t) retry_ms;
-                return -EBUSY;
+        if (entry < 0) {
+                if (limit.rate > STRANGER_RATE)
+                        limit.rate = STRANGER_RATE;
+                if (limit.burst > STRANGER_BURST)
+                        limit.burst = STRANGER_BURST;
         }
-        return 0;
+        uint64_t now = time_monotonic_usec(), retry_ms;
+        RateState *st = rates_state(ctx->rates, principal, limit, now);
+        if (!st)
+                return -ENOMEM;
+        *ret_state = st;
+        if (policy_rate_take(&st->bucket, limit, now, &retry_ms) >= 0)
+                return 0;
+        const char *name = policy_principal_name(ctx->policy, entry);
+        if (name)
+                failure_set(f, "rate limit of %s: %" PRIu32 " requests a second", name, limit.rate);
+        else
+                failure_set(f, "rate limit of uid %u: %" PRIu32 " requests a second", (unsigned) peer->uid, limit.rate);
+        f->retry_after_ms = (int64_t) retry_ms;
+        if (st->refused++ == 0) {
+                st->uid = peer->uid;
+                st->gid = peer->gid;
+                st->pid = peer->pid;
+                entry_set(st->unit, sizeof(st->unit), peer->unit);
+        }
+        return -EBUSY;
+}
+
+/* The policy's answer, as the error the client gets. */
+static int policy_refusal(PolicyDecision d, const char *plugin, Failure *f) {
+        const char *cls = policy_class_to_string(d.op_class) ?: "this op";
+        if (plugin)
+                failure_set(f, "denied: %s on plugin '%s'", cls, plugin);
+        else
+                failure_set(f, "denied: %s on every plugin", cls);
+        return -EPERM;
+}
+
+/* The record of a principal's refusals that were counted, not recorded
+ * one by one; e says who and when. */
+static void record_refused(Context *ctx, RateState *rs, const AuditEntry *who) {
+        AuditEntry sum = *who;
+        char n[48];
+
+        snprintf(n, sizeof(n), "%" PRIu64 " more requests refused", rs->refused - 1);
+        entry_set(sum.op, sizeof(sum.op), "rate_limited");
+        entry_set(sum.plugin, sizeof(sum.plugin), "");
+        entry_set(sum.object, sizeof(sum.object), n);
+        entry_result(&sum, -EBUSY, false);
+        (void) vault_audit_add(ctx->vault, &sum);
+        audit_record(&sum, true, false);
+        rs->refused = 0;
+}
+
+static void flush_refused(RateState *rs, void *userdata) {
+        Context *ctx = userdata;
+        if (rs->refused <= 1) {
+                rs->refused = 0;
+                return;
+        }
+        Peer who = { .uid = rs->uid, .gid = rs->gid, .pid = rs->pid, .unit = rs->unit[0] ? rs->unit : NULL };
+        AuditEntry e;
+        entry_init(&e, &who, "rate_limited", NULL, NULL);
+        record_refused(ctx, rs, &e);
+}
+
+/* A record for the table and the journal, unless it is one more refusal
+ * of a principal over its rate: the first of a run is recorded, the rest
+ * are counted and said in one record when the principal is next served
+ * (or at the next flush), so that a flood costs the disk one record per
+ * token, not one per request. Returns vault_audit_add()'s answer. */
+static int record(Context *ctx, RateState *rs, int result, AuditEntry *e, bool flush_now, bool reserved) {
+        if (rs && result == -EBUSY && rs->refused > 1)
+                return 0;
+        if (rs && result != -EBUSY && rs->refused > 0) {
+                if (rs->refused > 1)
+                        record_refused(ctx, rs, e);
+                rs->refused = 0;
+        }
+        int q = vault_audit_add(ctx->vault, e);
+        audit_record(e, flush_now, reserved);
+        return q;
 }
 
 /* Errors that are the client's, or the state of what it asked for: not
@@ -360,20 +436,47 @@ static bool error_is_expected(int r) {
 
 void dispatch_frame(Context *ctx, const Peer *peer, uint64_t principal, uint8_t *body, size_t body_size, JsonOut *out) {
         Failure f = { .retry_after_ms = -1, .expires_at = -1 };
+        RateState *rs = NULL;
         AuditEntry e;
         Request req;
         int r;
 
         r = request_decode(body, body_size, &req, f.message, sizeof(f.message));
-        entry_init(&e, peer, op_to_string(req.op) ?: "invalid", request_plugin(&req), req.name ?: req.user);
+        const char *plugin = request_plugin(&req);
+        entry_init(&e, peer, op_to_string(req.op) ?: "invalid", plugin, req.name ?: req.user);
         unsigned flags = req.op < _OP_MAX ? op_flags(req.op) : 0;
         if (r >= 0 && !handlers[req.op])
                 r = -EOPNOTSUPP;
+
+        /* Admission, decided before the vault is touched, so a refusal
+         * never depends on what is stored: the audit trail can take the
+         * record, the principal has a token (malformed requests pay one
+         * too), the policy allows the op's class on the plugin. */
+        PolicyDecision d = {};
         if (r >= 0)
-                r = admit(ctx, peer, principal, &req, &f);
+                d = policy_check(ctx->policy, peer, req.op, plugin);
+        /* Asked apart: a public op is allowed without looking. */
+        bool admin = d.admin || policy_is_admin(ctx->policy, peer);
+        if (r >= 0)
+                r = audit_gate(ctx, req.op, &f);
+        if (r != -ESHUTDOWN) {
+                Failure fr = { .retry_after_ms = -1, .expires_at = -1 };
+                int q = rate_take(ctx, peer, principal, admin, &fr, &rs);
+                if (q < 0) {
+                        f = fr;
+                        r = q;
+                }
+        }
+        if (r >= 0 && !d.allowed)
+                r = policy_refusal(d, plugin, &f);
+
         if (r >= 0) {
-                if (flags & OP_WRITES)
+                if (flags & OP_WRITES) {
+                        /* The record that commits with the write says what
+                         * its success will be. */
+                        e.revealed = flags & OP_REVEALS;
                         vault_audit_stage(ctx->vault, &e);
+                }
                 ctx->peer = peer;
                 json_out_open_object(out, NULL);
                 json_out_int(out, "id", (int64_t) req.id);
@@ -395,11 +498,11 @@ void dispatch_frame(Context *ctx, const Peer *peer, uint64_t principal, uint8_t 
                 (void) audit_refusal(ctx, &f);
         bool revealed = r >= 0 && (flags & OP_REVEALS);
         entry_result(&e, r, revealed);
-        int q = vault_audit_add(ctx->vault, &e);
-        if (q < 0 && r >= 0 && op_class(req.op) != OP_CLASS_PUBLIC) {
+        bool flush_now = r < 0 || (flags & OP_WRITES);
+        int q = record(ctx, rs, r, &e, flush_now, r >= 0 && (flush_now || revealed));
+        if (q < 0 && r >= 0 && !answers_while_failing(req.op)) {
                 /* The record could not be kept: the answer (perhaps a
-                 * value) is not given either. health and whoami, which
-                 * reveal nothing stored, answer all the same. */
+                 * value) is not given either. */
                 r = audit_refusal(ctx, &f);
                 revealed = false;
         }
@@ -408,32 +511,45 @@ void dispatch_frame(Context *ctx, const Peer *peer, uint64_t principal, uint8_t 
                         log_error("%s failed: %s", op_to_string(req.op) ?: "request", strerror(-r));
                 error_reply(out, req.has_id, req.id, r, &f);
         }
-        audit_record(peer, &req, r, r < 0 || (flags & OP_WRITES), revealed);
         request_done(&req);
 }
 
 void dispatch_frame_error(Context *ctx, const Peer *peer, int error, JsonOut *out) {
         Failure f = { .retry_after_ms = -1, .expires_at = -1 };
-        Request req = { .op = _OP_MAX };
+        RateState *rs = NULL;
         AuditEntry e;
 
         if (error == -EMSGSIZE)
                 failure_set(&f, "frame length over %d bytes", FRAME_BODY_MAX);
         else
                 failure_set(&f, "empty frame");
+        Failure fr = { .retry_after_ms = -1, .expires_at = -1 };
+        if (rate_take(ctx, peer, dispatch_principal(ctx, peer), policy_is_admin(ctx->policy, peer), &fr, &rs) ==
+            -EBUSY) {
+                f = fr;
+                error = -EBUSY;
+        }
         error_reply(out, false, 0, error, &f);
         entry_init(&e, peer, "frame", NULL, NULL);
         entry_result(&e, error, false);
-        (void) vault_audit_add(ctx->vault, &e);
-        audit_record(peer, &req, error, true, false);
+        (void) record(ctx, rs, error, &e, true, false);
 }
 
 void dispatch_refuse(Context *ctx, const Peer *peer, JsonOut *out) {
         Failure f = { .retry_after_ms = -1, .expires_at = -1 };
+        RateState *rs = NULL;
         AuditEntry e;
 
         failure_set(&f, "too many connections");
         error_reply(out, false, 0, -ESHUTDOWN, &f);
+        /* A refused connection takes a token too; once the bucket is dry
+         * its refusals are counted, not each recorded. */
+        Failure fr = { .retry_after_ms = -1, .expires_at = -1 };
+        int q = rate_take(ctx, peer, dispatch_principal(ctx, peer), policy_is_admin(ctx->policy, peer), &fr, &rs);
+        if (q == -EBUSY && rs && rs->refused > 1)
+                return;
+        if (q == -EBUSY && rs)
+                rs->refused = 0; /* recorded here, as a connection refusal */
         entry_init(&e, peer, "connect", NULL, NULL);
         entry_result(&e, -ESHUTDOWN, false);
         (void) vault_audit_add(ctx->vault, &e);

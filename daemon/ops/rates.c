@@ -12,12 +12,12 @@
 typedef struct UidSlot {
         bool used;
         uint32_t uid;
-        PolicyRateBucket bucket;
+        RateState state;
 } UidSlot;
 
 struct DispatchRates {
         size_t n_entries;
-        PolicyRateBucket *entries;
+        RateState *entries;
         bool *entry_started;
         UidSlot *uids;
         size_t n_uids, uid_slots; /* uid_slots: a power of two, or 0 */
@@ -29,7 +29,7 @@ int rates_new(size_t n_principals, DispatchRates **ret) {
                 return -ENOMEM;
         r->n_entries = n_principals;
         if (n_principals > 0) {
-                r->entries = calloc(n_principals, sizeof(PolicyRateBucket));
+                r->entries = calloc(n_principals, sizeof(RateState));
                 r->entry_started = calloc(n_principals, sizeof(bool));
                 if (!r->entries || !r->entry_started) {
                         rates_free(r);
@@ -72,13 +72,13 @@ static int uids_grow(DispatchRates *r) {
         return 0;
 }
 
-PolicyRateBucket *rates_bucket(DispatchRates *r, uint64_t key, PolicyRateLimit limit, uint64_t now_usec) {
+RateState *rates_state(DispatchRates *r, uint64_t key, PolicyRateLimit limit, uint64_t now_usec) {
         if (key & RATES_KEY_ENTRY) {
                 size_t i = (size_t) (uint32_t) key;
                 if (i >= r->n_entries)
                         return NULL;
                 if (!r->entry_started[i]) {
-                        policy_rate_init(&r->entries[i], limit, now_usec);
+                        policy_rate_init(&r->entries[i].bucket, limit, now_usec);
                         r->entry_started[i] = true;
                 }
                 return &r->entries[i];
@@ -90,7 +90,7 @@ PolicyRateBucket *rates_bucket(DispatchRates *r, uint64_t key, PolicyRateLimit l
                         if (!r->uids[k].used)
                                 break;
                         if (r->uids[k].uid == uid)
-                                return &r->uids[k].bucket;
+                                return &r->uids[k].state;
                 }
         }
         /* At most half full, so that probes stay short. */
@@ -100,7 +100,18 @@ PolicyRateBucket *rates_bucket(DispatchRates *r, uint64_t key, PolicyRateLimit l
         while (r->uids[k].used)
                 k = (k + 1) & (r->uid_slots - 1);
         r->uids[k] = (UidSlot) { .used = true, .uid = uid };
-        policy_rate_init(&r->uids[k].bucket, limit, now_usec);
+        policy_rate_init(&r->uids[k].state.bucket, limit, now_usec);
         r->n_uids++;
-        return &r->uids[k].bucket;
+        return &r->uids[k].state;
+}
+
+void rates_foreach(DispatchRates *r, void (*f)(RateState *s, void *userdata), void *userdata) {
+        if (!r)
+                return;
+        for (size_t i = 0; i < r->n_entries; i++)
+                if (r->entry_started[i])
+                        f(&r->entries[i], userdata);
+        for (size_t k = 0; k < r->uid_slots; k++)
+                if (r->uids[k].used)
+                        f(&r->uids[k].state, userdata);
 }

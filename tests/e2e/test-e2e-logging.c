@@ -88,7 +88,7 @@ static void test_bad_frames_are_audited(void **state) {
         assert_int_equal(harness_recv_frame(fd, TIMEOUT_MS, &reply), 0);
         assert_non_null(strstr(reply, "\"bad_request\""));
         free(reply);
-        ASSERT_LOGGED(&h, "audit op=invalid", uid, "result=bad_request");
+        ASSERT_LOGGED(&h, "audit op=frame", uid, "result=bad_request");
 
         assert_int_equal(harness_send_raw(fd, oversized, sizeof(oversized)), 0);
         assert_int_equal(harness_recv_frame(fd, TIMEOUT_MS, &reply), 0);
@@ -96,7 +96,7 @@ static void test_bad_frames_are_audited(void **state) {
         free(reply);
         assert_true(harness_wait_closed(fd, TIMEOUT_MS));
         close(fd);
-        ASSERT_LOGGED(&h, "audit op=invalid", uid, "result=too_large");
+        ASSERT_LOGGED(&h, "audit op=frame", uid, "result=too_large");
 
         assert_int_equal(harness_stop(&h), 0);
         harness_cleanup(&h);

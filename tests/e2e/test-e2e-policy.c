@@ -838,6 +838,67 @@ static void test_rate_limit(void **state) {
         assert_int_equal(harness_stop(h), 0);
 }
 
+/* A principal over its rate leaves one record per token, not one per
+ * request: malformed requests and empty frames pay a token too, and the
+ * refusals after the first of a run are counted in one "rate_limited"
+ * record. A write that reveals (secret.generate) is recorded as such in
+ * the table, whose record commits with the write. */
+static void test_flood_leaves_bounded_records(void **state) {
+        (void) state;
+        Harness *h = daemon_new(&(Harness) { .policy = POLICY_RATE, .socket_open = true });
+        enum { FLOOD = 200 };
+
+        assert_int_equal(harness_start(h), 0);
+        int a = connect_as(h, uid_a, gid_a);
+        long t0 = now_ms();
+        int limited = 0;
+        for (int i = 0; i < FLOOD; i++) {
+                char *reply = NULL;
+                if (i % 2)
+                        assert_int_equal(harness_send_frame(a, "", 0), 0);
+                else
+                        assert_int_equal(harness_send_frame(a, "{\"id\":1,\"op\":\"secret.get\",\"plugin\":7}", 37), 0);
+                assert_int_equal(harness_recv_frame(a, TIMEOUT_MS, &reply), 0);
+                if (strstr(reply, "\"rate_limited\""))
+                        limited++;
+                free(reply);
+        }
+        long elapsed = now_ms() - t0;
+        close(a);
+        assert_true(limited >= FLOOD - BURST - 1 - elapsed * RATE / 1000);
+        sleep_ms(600); /* the flush that records the count */
+
+        int root = connect_root(h);
+        char filter[128];
+        snprintf(filter, sizeof(filter), "\"op\":\"audit.list\",\"principal\":\"uid:%u\"", (unsigned) uid_a);
+        json_t *j = expect_ok(root, filter);
+        json_t *records = json_object_get(j, "records"), *rec;
+        size_t i, n = json_array_size(records), counted = 0, summaries = 0;
+        json_array_foreach(records, i, rec) {
+                const char *op = json_string_value(json_object_get(rec, "op"));
+                if (strcmp(op, "rate_limited") == 0) {
+                        summaries++;
+                        counted += strtoul(json_string_value(json_object_get(rec, "object")), NULL, 10);
+                }
+        }
+        print_message("%d requests, %d rate_limited: %zu records, %zu counting %zu refusals\n", FLOOD, limited, n,
+                      summaries, counted);
+        /* Served ones, the first refusal, the count. */
+        assert_true(n <= (size_t) (FLOOD - limited) + 2 * summaries + 1);
+        assert_true(summaries >= 1);
+        assert_int_equal(counted + summaries, (size_t) limited);
+        json_decref(j);
+
+        expect_ok_free(root, "\"op\":\"secret.generate\",\"plugin\":\"alpha\",\"name\":\"gen\"");
+        j = expect_ok(root, "\"op\":\"audit.list\",\"audit_op\":\"secret.generate\"");
+        records = json_object_get(j, "records");
+        assert_int_equal(json_array_size(records), 1);
+        assert_true(json_is_true(json_object_get(json_array_get(records, 0), "revealed")));
+        json_decref(j);
+        close(root);
+        assert_int_equal(harness_stop(h), 0);
+}
+
 int main(void) {
         char reason[512];
         if (harness_test_users_ensure(reason, sizeof(reason)) < 0) {
@@ -867,6 +928,7 @@ int main(void) {
                 cmocka_unit_test_teardown(test_check_policy, teardown_check_dir),
                 cmocka_unit_test_teardown(test_explicit_policy_must_load, teardown),
                 cmocka_unit_test_teardown(test_rate_limit, teardown),
+                cmocka_unit_test_teardown(test_flood_leaves_bounded_records, teardown),
         };
         int failed = cmocka_run_group_tests_name("shared policy", shared_tests, group_setup, group_teardown);
         failed += cmocka_run_group_tests_name("daemons of their own", own_tests, NULL, NULL);

@@ -344,9 +344,12 @@ typedef struct CvAuditFilter {
  *      name or user id, or null), "result" ("ok" or an error code such as
  *      "denied"), "revealed" (a value left the vault)}
  * *ret_next gets the cursor of the next page (free() it), or NULL when
- * this page was the last: loop until it is NULL. Returns the number of
- * records on the page. Every record is checked, and so is the cursor (the
- * last record's seq, after the one asked with), so a walk always ends. */
+ * this page was the last: loop until it is NULL. A page may hold fewer
+ * than limit records, even none, and still have a next cursor (the
+ * daemon reads a bounded number of records a call): only a NULL cursor
+ * ends the walk. Returns the number of records on the page. Every record
+ * is checked, and so is the cursor (after the one asked with, and not
+ * before the page's last record), so a walk always moves on and ends. */
 int cv_audit_list_json(CvClient *c, const CvAuditFilter *filter, const char *after, unsigned limit,
                        char **ret_records_json, char **ret_next);
 

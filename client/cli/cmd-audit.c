@@ -133,7 +133,10 @@ int cmd_audit_ls(Cli *cli, char **args) {
         r = cli_connect(cli, &c);
         if (r < 0)
                 return r;
-        /* Page by page, printed as they come: the trail may be long. */
+        /* Page by page, printed as they come: the trail may be long. A
+         * page may be empty and still not the last (the daemon reads a
+         * bounded number of records a call, and a filter may match none
+         * of them): only a NULL cursor ends the walk. */
         do {
                 _cleanup_(freep) char *records = NULL;
                 char *next = NULL;

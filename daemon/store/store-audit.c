@@ -34,9 +34,16 @@ static void bind_field(sqlite3_stmt *st, int idx, const char *field, size_t fiel
 
 #define BIND_FIELD(st, idx, e, name) bind_field(st, idx, (e)->name, sizeof((e)->name))
 
-int store_audit_append(Store *s, const AuditEntry *entries, size_t n) {
+/* What a failed append says when SQLite has no words for it: the insert
+ * "succeeded" but the table kept no row (a trigger's RAISE(IGNORE), or a
+ * rule of the kind). */
+#define APPEND_DROPPED "the audit table did not keep a record it was given (a trigger or rule on it drops rows)"
+
+int store_audit_append(Store *s, const AuditEntry *entries, size_t n, const char **ret_reason) {
         sqlite3_stmt *st = NULL;
 
+        if (ret_reason)
+                *ret_reason = NULL;
         if (n == 0)
                 return 0;
         int r = prepare_once(s,
@@ -60,6 +67,14 @@ int store_audit_append(Store *s, const AuditEntry *entries, size_t n) {
                 sqlite3_bind_int(st, 11, e->revealed ? 1 : 0);
                 store_bind_mac(st, 12, &e->mac);
                 r = store_step_done(st);
+                /* A step that succeeds without adding the row: a trigger
+                 * threw it away (RAISE(IGNORE)). Not appended, so not
+                 * written: fail closed, as for a trigger that refuses. */
+                if (r >= 0 && sqlite3_changes64(s->db) != 1) {
+                        r = -EUCLEAN;
+                        if (ret_reason)
+                                *ret_reason = APPEND_DROPPED;
+                }
         }
         sqlite3_finalize(st);
         /* A row of this seq already there, or a trigger refusing rows:
@@ -134,6 +149,25 @@ int store_audit_anchor_get(Store *s, int64_t *ret_seq, RecordMac *ret_mac) {
         return seq_mac_get(s, "SELECT seq, mac FROM audit_anchor WHERE id = 1", ret_seq, ret_mac);
 }
 
+int store_audit_last(Store *s, const char *op, const char *result, AuditEntry *ret) {
+        sqlite3_stmt *st = NULL;
+        int r = prepare_once(s,
+                             "SELECT " AUDIT_COLUMNS " FROM audit WHERE op = ?1 AND result = ?2 "
+                             "ORDER BY seq DESC LIMIT 1",
+                             &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, op, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, result, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                column_entry(st, ret);
+        else
+                r = rc == SQLITE_DONE ? -ENOENT : (store_errno_from_sqlite(rc) ?: -EIO);
+        sqlite3_finalize(st);
+        return r;
+}
+
 int store_audit_head(Store *s, int64_t *ret_seq, RecordMac *ret_mac) {
         int r = seq_mac_get(s, "SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1", ret_seq, ret_mac);
         if (r == -ENOENT)
@@ -165,7 +199,8 @@ static int scalar_int(Store *s, const char *sql, int64_t arg, int64_t *ret, bool
         return r;
 }
 
-int store_audit_prune(Store *s, int64_t before_usec, int64_t *ret_through, int64_t *ret_removed) {
+int store_audit_prune(Store *s, int64_t before_usec, StoreAuditFunc check, void *userdata, int64_t *ret_through,
+                      int64_t *ret_removed) {
         int64_t last = 0, first_kept = 0, anchor = 0, through;
         RecordMac mac = {};
         sqlite3_stmt *st = NULL;
@@ -189,6 +224,15 @@ int store_audit_prune(Store *s, int64_t before_usec, int64_t *ret_through, int64
         through = (all_old || first_kept > last ? last : first_kept) - 1;
         if (through <= anchor)
                 return 0;
+
+        /* Every row about to go, to the caller first: what it refuses
+         * stays. Before the anchor's own check, so that a caller that
+         * saw every row up to it check knows the anchor is missing. */
+        if (check) {
+                r = store_audit_foreach(s, through, check, userdata);
+                if (r < 0)
+                        return r;
+        }
 
         /* The new anchor must be a record: a gap there means rows were
          * removed behind the vault's back, which a prune must not hide. */
@@ -232,10 +276,15 @@ int store_audit_prune(Store *s, int64_t before_usec, int64_t *ret_through, int64
         return 0;
 }
 
-int store_audit_list(Store *s, const AuditFilter *f, int64_t after_seq, unsigned limit, AuditEntry **ret,
-                     size_t *ret_n) {
+/* One call examines at most AUDIT_LIST_SCAN_MAX rows: a window of seq
+ * (an integer primary key, so the window holds no more rows than it is
+ * wide), read through the key, with the filters applied to each row.
+ * Without an index on plugin, op or unit, a filter matching nothing would
+ * otherwise read the whole table in one call. */
+int store_audit_list(Store *s, const AuditFilter *f, int64_t after_seq, unsigned limit, AuditEntry **ret, size_t *ret_n,
+                     int64_t *ret_next) {
         static const AuditFilter all = { .uid = -1 };
-        int64_t lo = after_seq, hi = INT64_MAX, bound = 0;
+        int64_t lo = after_seq, hi = INT64_MAX, bound = 0, next = 0;
         sqlite3_stmt *st = NULL;
         AuditEntry *items = NULL;
         bool none = false;
@@ -248,11 +297,23 @@ int store_audit_list(Store *s, const AuditFilter *f, int64_t after_seq, unsigned
         if (!items)
                 return -ENOMEM;
 
+        /* The rows there are, so that a window never starts before the
+         * first (after a prune) or runs on past the last. */
+        r = scalar_int(s, "SELECT min(seq) FROM audit", 0, &bound, &none);
+        if (r < 0)
+                goto fail;
+        if (!none && bound - 1 > lo)
+                lo = bound - 1;
+        if (!none) {
+                r = scalar_int(s, "SELECT max(seq) FROM audit", 0, &hi, &none);
+                if (r < 0)
+                        goto fail;
+        }
         /* since and until as a range of seq, through the time index, so
          * that the walk in seq order starts and ends where they do rather
          * than at the first record: exact whatever the clock did, since
          * the time conditions still apply to each row. */
-        if (f->since_usec > 0) {
+        if (!none && f->since_usec > 0) {
                 r = scalar_int(s, "SELECT min(seq) FROM audit WHERE time_usec >= ?1", f->since_usec, &bound, &none);
                 if (r < 0)
                         goto fail;
@@ -263,10 +324,12 @@ int store_audit_list(Store *s, const AuditFilter *f, int64_t after_seq, unsigned
                 r = scalar_int(s, "SELECT max(seq) FROM audit WHERE time_usec < ?1", f->until_usec, &bound, &none);
                 if (r < 0)
                         goto fail;
-                hi = bound;
+                if (bound < hi)
+                        hi = bound;
         }
-        if (none || limit == 0)
+        if (none || limit == 0 || lo >= hi)
                 goto done;
+        int64_t window_end = hi - lo > AUDIT_LIST_SCAN_MAX ? lo + AUDIT_LIST_SCAN_MAX : hi;
 
         r = prepare_once(s,
                          "SELECT " AUDIT_COLUMNS " FROM audit "
@@ -278,7 +341,7 @@ int store_audit_list(Store *s, const AuditFilter *f, int64_t after_seq, unsigned
         if (r < 0)
                 goto fail;
         sqlite3_bind_int64(st, 1, lo);
-        sqlite3_bind_int64(st, 2, hi);
+        sqlite3_bind_int64(st, 2, window_end);
         sqlite3_bind_int64(st, 3, f->since_usec > 0 ? f->since_usec : INT64_MIN);
         sqlite3_bind_int64(st, 4, f->until_usec > 0 ? f->until_usec : INT64_MAX);
         sqlite3_bind_text(st, 5, f->plugin, -1, SQLITE_STATIC);
@@ -293,23 +356,32 @@ int store_audit_list(Store *s, const AuditFilter *f, int64_t after_seq, unsigned
         sqlite3_finalize(st);
         if (r < 0)
                 goto fail;
+        /* Full: on from the last record. Otherwise the window was read to
+         * its end: on from there, unless that was the end of the range. */
+        if (n == limit)
+                next = items[n - 1].seq < hi ? items[n - 1].seq : 0;
+        else
+                next = window_end < hi ? window_end : 0;
 done:
         *ret = items;
         *ret_n = n;
+        if (ret_next)
+                *ret_next = next;
         return 0;
 fail:
         free(items);
         return r;
 }
 
-int store_audit_foreach(Store *s, StoreAuditFunc f, void *userdata) {
+int store_audit_foreach(Store *s, int64_t through_seq, StoreAuditFunc f, void *userdata) {
         sqlite3_stmt *st = NULL;
         AuditEntry e;
         int rc, r;
 
-        r = prepare_once(s, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq", &st);
+        r = prepare_once(s, "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq <= ?1 ORDER BY seq", &st);
         if (r < 0)
                 return r;
+        sqlite3_bind_int64(st, 1, through_seq);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 column_entry(st, &e);
                 r = f(&e, userdata);

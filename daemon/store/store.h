@@ -169,10 +169,14 @@ int store_apikey_index_find(Store *s, const char *plugin, const uint8_t lookup[s
 
 /* Append n entries as they stand (seq and mac included); "" unit, plugin
  * and object are stored as NULL. A constraint failure (a row of that seq
- * exists, or a trigger refuses the row: the table is not as the vault
- * left it) is -EUCLEAN; -ENOSPC, -EROFS, -EIO from storage. Inside a
- * transaction: on failure some may be written until the rollback. */
-int store_audit_append(Store *s, const AuditEntry *entries, size_t n);
+ * exists, or a trigger refuses the row) and an insert that adds no row
+ * (a trigger's RAISE(IGNORE) drops it) are -EUCLEAN: the table is not as
+ * the vault left it. For the second, SQLite has no message of its own:
+ * *ret_reason (may be NULL) then gets static text saying so, else NULL
+ * (store_error_message() says why). -ENOSPC, -EROFS, -EIO from storage.
+ * Inside a transaction: on failure some may be written until the
+ * rollback. */
+int store_audit_append(Store *s, const AuditEntry *entries, size_t n, const char **ret_reason);
 
 /* The chain's head: the last row's seq and MAC, else the anchor's, else
  * 0 and a MAC of size 0 (genesis). */
@@ -181,25 +185,46 @@ int store_audit_head(Store *s, int64_t *ret_seq, RecordMac *ret_mac);
 /* The anchor: -ENOENT if there has been no prune that removed anything. */
 int store_audit_anchor_get(Store *s, int64_t *ret_seq, RecordMac *ret_mac);
 
+typedef int (*StoreAuditFunc)(const AuditEntry *e, void *userdata);
+
+/* The newest record of op with result (the vault's last prune), read as
+ * store_audit_foreach() would give it; -ENOENT if none. No index: it
+ * reads back from the newest row until one matches. */
+int store_audit_last(Store *s, const char *op, const char *result, AuditEntry *ret);
+
 /* Remove the longest run of records from the first on whose time_usec is
  * before before_usec, but never the last record, and make the last one
  * removed the anchor (its MAC copied as the row held it). Only a prefix
  * is removed, so the records kept stay contiguous from the anchor even
- * where the clock went back. *ret_through is the anchor's seq afterwards
- * (0 if there is none), *ret_removed the rows removed. Inside a
- * transaction. */
-int store_audit_prune(Store *s, int64_t before_usec, int64_t *ret_through, int64_t *ret_removed);
+ * where the clock went back. Before anything is removed, check (if not
+ * NULL) is called for every row about to go, in seq order, as
+ * store_audit_foreach() gives them; a negative return stops the prune,
+ * which then removes nothing, and is returned. -EUCLEAN if the new
+ * anchor is no row (rows removed behind the vault's back), found after
+ * check saw the rows before it. *ret_through is the
+ * anchor's seq afterwards (0 if there is none), *ret_removed the rows
+ * removed. Inside a transaction. */
+int store_audit_prune(Store *s, int64_t before_usec, StoreAuditFunc check, void *userdata, int64_t *ret_through,
+                      int64_t *ret_removed);
+
+/* The rows one store_audit_list() call reads at most, whatever the
+ * filter: a few milliseconds of the daemon's one thread. */
+#define AUDIT_LIST_SCAN_MAX 20000
 
 /* Up to limit records matching f (NULL: all) with seq > after_seq, in seq
  * order; malloc'd array (free()), *ret_n may be 0. A filter string of ""
- * matches records without that field. */
-int store_audit_list(Store *s, const AuditFilter *f, int64_t after_seq, unsigned limit, AuditEntry **ret,
-                     size_t *ret_n);
+ * matches records without that field. At most AUDIT_LIST_SCAN_MAX rows
+ * are read, so a page may hold fewer than limit records, or none, with
+ * more to come: *ret_next (may be NULL) is then the seq to go on after
+ * (the last record's if the page is full, else the end of the rows read),
+ * always > after_seq; 0 when there is nothing more. */
+int store_audit_list(Store *s, const AuditFilter *f, int64_t after_seq, unsigned limit, AuditEntry **ret, size_t *ret_n,
+                     int64_t *ret_next);
 
-/* Every record in seq order, one row in memory at a time. A row whose
- * fields do not fit an AuditEntry (too long, an embedded NUL, an id out of
- * range: written behind the vault's back) is given with a MAC of size 0,
- * so that it cannot check. The callback must not write to the store; a
- * negative return stops the walk and is returned. */
-typedef int (*StoreAuditFunc)(const AuditEntry *e, void *userdata);
-int store_audit_foreach(Store *s, StoreAuditFunc f, void *userdata);
+/* Every record with seq <= through_seq (INT64_MAX: all) in seq order,
+ * one row in memory at a time. A row whose fields do not fit an
+ * AuditEntry (too long, an embedded NUL, an id out of range: written
+ * behind the vault's back) is given with a MAC of size 0, so that it
+ * cannot check. The callback must not write to the store; a negative
+ * return stops the walk and is returned. */
+int store_audit_foreach(Store *s, int64_t through_seq, StoreAuditFunc f, void *userdata);

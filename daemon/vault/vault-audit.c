@@ -116,8 +116,10 @@ int vault_audit_load(Vault *v) {
 }
 
 /* Number and MAC entries from the head on, advancing it, and append them:
- * inside a transaction, whose rollback must put the head back. */
-static int chain_append(Vault *v, AuditEntry *entries, size_t n) {
+ * inside a transaction, whose rollback must put the head back. On
+ * failure *ret_reason is the store's own words, if it had any (see
+ * store_audit_append()). */
+static int chain_append(Vault *v, AuditEntry *entries, size_t n, const char **ret_reason) {
         for (size_t i = 0; i < n; i++) {
                 AuditEntry *e = &entries[i];
                 e->seq = v->audit_seq + 1;
@@ -128,7 +130,7 @@ static int chain_append(Vault *v, AuditEntry *entries, size_t n) {
                 v->audit_seq = e->seq;
                 memcpy(v->audit_mac, e->mac.bytes, RECORD_MAC_SIZE);
         }
-        return store_audit_append(v->store, entries, n);
+        return store_audit_append(v->store, entries, n, ret_reason);
 }
 
 int vault_audit_commit(Vault *v, int r, bool take_stage) {
@@ -136,14 +138,15 @@ int vault_audit_commit(Vault *v, int r, bool take_stage) {
         bool carrying = r >= 0 && (v->audit_n > 0 || stage);
         int64_t saved_seq = v->audit_seq;
         uint8_t saved_mac[RECORD_MAC_SIZE];
+        const char *reason = NULL;
         bool appended = true;
 
         memcpy(saved_mac, v->audit_mac, RECORD_MAC_SIZE);
         if (carrying) {
-                r = chain_append(v, v->audit_batch, v->audit_n);
+                r = chain_append(v, v->audit_batch, v->audit_n, &reason);
                 if (r >= 0 && stage) {
                         snprintf(v->audit_stage.result, sizeof(v->audit_stage.result), "ok");
-                        r = chain_append(v, &v->audit_stage, 1);
+                        r = chain_append(v, &v->audit_stage, 1, &reason);
                 }
                 appended = r >= 0;
         }
@@ -152,7 +155,8 @@ int vault_audit_commit(Vault *v, int r, bool take_stage) {
         if (r < 0) {
                 /* Before the rollback, which has a message of its own. */
                 if (carrying)
-                        snprintf(v->audit_reason, sizeof(v->audit_reason), "%s", store_error_message(v->store));
+                        snprintf(v->audit_reason, sizeof(v->audit_reason), "%s",
+                                 reason ?: store_error_message(v->store));
                 store_rollback(v->store);
                 if (carrying) {
                         v->audit_seq = saved_seq;
@@ -241,10 +245,10 @@ void vault_audit_free(Vault *v) {
 /* If the flush fails the answer is what is written (the newest records
  * wait in the batch, and the status says so): reading the trail is most
  * wanted when it is failing. */
-int vault_audit_list(Vault *v, const AuditFilter *f, int64_t after_seq, unsigned limit, AuditEntry **ret,
-                     size_t *ret_n) {
+int vault_audit_list(Vault *v, const AuditFilter *f, int64_t after_seq, unsigned limit, AuditEntry **ret, size_t *ret_n,
+                     int64_t *ret_next) {
         (void) vault_audit_flush(v);
-        return store_audit_list(v->store, f, after_seq, limit, ret, ret_n);
+        return store_audit_list(v->store, f, after_seq, limit, ret, ret_n, ret_next);
 }
 
 /* ---- verify ---- */
@@ -302,28 +306,37 @@ static int verify_row(const AuditEntry *e, void *userdata) {
         return 0;
 }
 
+/* A walk from the anchor: its seq, and its MAC as the previous one. */
+static int walk_start(Vault *v, VerifyWalk *w, AuditVerify *out) {
+        RecordMac anchor = {};
+
+        *w = (VerifyWalk) { .keyring = v->keyring, .prune_through = -1, .out = out };
+        int r = store_audit_anchor_get(v->store, &out->anchor_seq, &anchor);
+        if (r == -ENOENT)
+                out->anchor_seq = 0;
+        else if (r < 0)
+                return r;
+        else if (anchor.size == RECORD_MAC_SIZE)
+                memcpy(w->prev, anchor.bytes, RECORD_MAC_SIZE);
+        w->next_seq = out->anchor_seq + 1;
+        return 0;
+}
+
 /* One walk of the whole table in seq order, a row at a time: it blocks
  * the daemon for as long as it takes, which an admin's rare request may
- * (and prunes keep the table short). A break is reported at the first
+ * (and prunes keep the table short): about 1.4 s at 350,000 records,
+ * during which no one else is served. A break is reported at the first
  * record that does not check, in seq order; the anchor is checked against
  * the prune records once they have all been seen. */
 int vault_audit_verify(Vault *v, AuditVerify *ret) {
         AuditVerify out = {};
-        VerifyWalk w = { .keyring = v->keyring, .prune_through = -1, .out = &out };
-        RecordMac anchor = {};
-        int r;
+        VerifyWalk w;
 
         (void) vault_audit_flush(v); /* as for list: what is written is checked */
-        r = store_audit_anchor_get(v->store, &out.anchor_seq, &anchor);
-        if (r == -ENOENT)
-                out.anchor_seq = 0;
-        else if (r < 0)
+        int r = walk_start(v, &w, &out);
+        if (r < 0)
                 return r;
-        else if (anchor.size == RECORD_MAC_SIZE)
-                memcpy(w.prev, anchor.bytes, RECORD_MAC_SIZE);
-        w.next_seq = out.anchor_seq + 1;
-
-        r = store_audit_foreach(v->store, verify_row, &w);
+        r = store_audit_foreach(v->store, INT64_MAX, verify_row, &w);
         if (r >= 0) {
                 int64_t end = out.records > 0 ? out.last_seq : out.anchor_seq;
                 /* This process wrote further: the newest were cut off. */
@@ -340,8 +353,30 @@ int vault_audit_verify(Vault *v, AuditVerify *ret) {
 
 /* ---- prune ---- */
 
-int vault_audit_prune(Vault *v, int64_t before_usec, int64_t *ret_removed) {
+/* Whether the anchor is one a prune left: the last prune record names
+ * it, as verify checks once it has seen them all. Only that record is
+ * read here; its MAC is checked by the walk if it is among the records
+ * the prune removes, and otherwise it stays, for verify to check. */
+static int anchor_check(Vault *v, AuditVerify *out) {
+        AuditEntry last;
+
+        if (out->anchor_seq == 0)
+                return 0;
+        int r = store_audit_last(v->store, AUDIT_PRUNE_OP, "ok", &last);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (r == -ENOENT || prune_through(&last) != out->anchor_seq)
+                return verify_fail(out, out->anchor_seq, "records up to the anchor removed without a prune");
+        return 0;
+}
+
+/* The records a prune removes are checked first, from the anchor through
+ * the new anchor: a prune must not erase the evidence that the trail was
+ * tampered with, which is only in them. What it keeps is for verify. */
+int vault_audit_prune(Vault *v, int64_t before_usec, int64_t *ret_removed, AuditVerify *ret_broken) {
         int64_t through = 0, removed = 0;
+        AuditVerify out = {};
+        VerifyWalk w;
 
         /* The prune's own record names the new anchor, in the same commit:
          * without it the anchor could not be told from a forged one. */
@@ -350,13 +385,23 @@ int vault_audit_prune(Vault *v, int64_t before_usec, int64_t *ret_removed) {
         int r = store_begin(v->store);
         if (r < 0)
                 return r;
-        r = store_audit_prune(v->store, before_usec, &through, &removed);
+        r = walk_start(v, &w, &out);
+        if (r >= 0)
+                r = anchor_check(v, &out);
+        if (r >= 0)
+                r = store_audit_prune(v->store, before_usec, verify_row, &w, &through, &removed);
+        /* -EUCLEAN with no problem: every record before the new anchor
+         * checked, and the store found the anchor's own row missing. */
+        if (r == -EUCLEAN && !out.problem)
+                (void) verify_fail(&out, w.next_seq, "missing");
         if (r >= 0) {
                 AuditEntry *e = &v->audit_stage;
                 snprintf(e->op, sizeof(e->op), "%s", AUDIT_PRUNE_OP);
                 snprintf(e->object, sizeof(e->object), AUDIT_THROUGH "%" PRId64, through);
         }
         r = vault_end(v, r);
+        if (r == -EUCLEAN && ret_broken)
+                *ret_broken = out;
         if (r < 0)
                 return r;
         v->audit_anchor_seq = through;

@@ -1037,6 +1037,22 @@ expect "audit --since 2000-01-01T00:00:00+02:00" 0 $E audit --since 2000-01-01T0
 out_has "audit --since with an offset" "secret.put rt/text  ok"
 expect "audit: an op name too long" 2 $E audit --op "$(printf 'x%.0s' $(seq 40))"
 expect "audit: unreachable" 5 $E --socket /nonexistent/sock audit
+# Records of ~950 bytes of JSON each (a 128-byte plugin name, a user id of
+# 256 '"', escaped): a page ends before the reply outgrows a frame, and
+# the walk goes on from there.
+big_plugin=$(printf 'p%.0s' $(seq 128))
+big_user=$(printf '"%.0s' $(seq 256))
+for _ in $(seq 120); do
+        run $E token get "$big_plugin" "$big_user"
+done
+expect "audit: large records" 0 $E audit --since 30s --plugin "$big_plugin" --op token.get
+[[ $(grep -cF " token.get $big_plugin/$big_user  not_found" "$T/out") -eq 120 ]] ||
+        fail "audit: large records: $(wc -l <"$T/out") lines, want the 120 token.get"
+pass
+expect "audit --json: large records" 0 $E audit --since 30s --json
+[[ $(grep -cF '"op":"token.get","plugin":"'"$big_plugin"'"' "$T/out") -eq 120 ]] ||
+        fail "audit --json: large records: not all 120"
+pass
 
 # ---- audit verify ----
 expect "audit verify" 0 $E audit verify
@@ -1159,6 +1175,21 @@ if command -v sqlite3 >/dev/null; then
         # The record shows as it now is: the trail is read, not trusted.
         expect "audit of an edited trail" 0 $E --socket "$T/d2.sock" audit --principal uid:4242
         out_matches "audit of an edited trail: the edit" '^.*uid=4242 .*secret\.put tp/n[0-9]  ok$'
+        d2_stop
+        # 45,000 records of another kind after tp's: the daemon reads a
+        # bounded number a call, so some pages hold none of tp's and still
+        # go on; the command pages through them to the end.
+        sqlite3 "$T/d2-state/credvault.db" "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c
+                WHERE i < 45000) INSERT INTO audit SELECT (SELECT max(seq) FROM audit) + i, (SELECT max(time_usec)
+                FROM audit), 0, 0, 1, NULL, 'health', NULL, NULL, 'ok', 0, zeroblob(32) FROM c" ||
+                fail "adding records to the audit table"
+        pass
+        d2_start "$T/d2-state"
+        expect "second daemon: secret put after many records" 0 "$T/text" --socket "$T/d2.sock" secret put tp n6
+        expect "audit: through pages of none" 0 $E --socket "$T/d2.sock" audit --plugin tp --op secret.put
+        [[ $(wc -l <"$T/out") -eq 6 ]] || fail "audit: through pages of none: $(wc -l <"$T/out") records, want 6"
+        pass
+        out_matches "audit: through pages of none: the last" '^.*secret\.put tp/n6  ok$'
         d2_stop
 fi
 

@@ -12,8 +12,15 @@
  * real audit.prune keeps it intact. With the audit table refusing inserts
  * (a trigger), requests are refused (`unavailable`) and change nothing,
  * health says why, the daemon answers at once; without the trigger all
- * works again. The edits go through SQLite's own library, as a tool like
- * sqlite3(1) would make them.
+ * works again; so it is with a trigger that silently drops some records
+ * (RAISE(IGNORE)): health says why, and the requests after are refused.
+ * A prune refuses to remove records that do not verify, or a forged
+ * anchor, and says where; it removes nothing then. audit.list pages stay
+ * within a frame however large the records (a page ends early and goes
+ * on), and a filter matching few of many records reads a bounded number a
+ * call: pages of none that are not the last, and the walk ends. The edits
+ * go through SQLite's own library, as a tool like sqlite3(1) would make
+ * them.
  *
  * The tests that need other users (test users made by the harness) are
  * skipped where those cannot be made. */
@@ -37,6 +44,7 @@
 #include <sqlite3.h>
 
 #include "harness.h"
+#include "proto-limits.h"
 
 #define TIMEOUT_MS 5000
 /* daemon/main.c's database file in the state directory. */
@@ -517,6 +525,158 @@ static void test_no_value_in_records_log_or_file(void **state) {
         assert_true(db_int(h, "SELECT count(*) FROM audit WHERE plugin = 'p' AND op = 'secret.put'") >= 1);
 }
 
+/* ---- audit.list: pages that fit, scans that end ---- */
+
+/* One audit.list page: the reply, its text's size in *ret_size. */
+static json_t *list_page(int fd, const char *filter, const char *after, size_t *ret_size) {
+        char members[1024], *text = NULL;
+        snprintf(members, sizeof(members), "\"op\":\"audit.list\",\"limit\":100%s%s%s%s%s", *filter ? "," : "", filter,
+                 after ? ",\"after\":\"" : "", after ? after : "", after ? "\"" : "");
+        json_t *j = call_text(fd, members, &text);
+        if (!json_is_true(json_object_get(j, "ok")))
+                fail_msg("{%s}: want ok, got %.300s", members, text);
+        *ret_size = strlen(text);
+        free(text);
+        return j;
+}
+
+/* Records of ~950 bytes as JSON (a 128-byte plugin name, a user id of
+ * 256 '"', each escaped): 100 of them would not fit a 64 KB frame. Anyone
+ * who may connect can leave them, with requests that are refused. (The
+ * policy names the user, for the default rate limit rather than a
+ * stranger's, and grants it nothing on the plugin asked for.) */
+static void test_large_records_page(void **state) {
+        (void) state;
+        Harness *h = daemon_new(&(Harness) {
+                .socket_open = true,
+                .policy = "{\"version\":1,\"principals\":{\"user:" HARNESS_USER_A "\":{\"plugins\":"
+                          "{\"other\":[\"read\"]}}}}\n",
+        });
+        char plugin[NAME_SIZE_MAX + 1], user[2 * USER_ID_SIZE_MAX + 1], members[2048], filter[256];
+
+        memset(plugin, 'p', NAME_SIZE_MAX);
+        plugin[NAME_SIZE_MAX] = 0;
+        for (size_t i = 0; i < USER_ID_SIZE_MAX; i++)
+                memcpy(user + 2 * i, "\\\"", 2);
+        user[2 * USER_ID_SIZE_MAX] = 0;
+        snprintf(members, sizeof(members), "\"op\":\"token.get\",\"plugin\":\"%s\",\"user\":\"%s\"", plugin, user);
+
+        assert_int_equal(harness_start(h), 0);
+        /* As a user without a grant where there are test users; else as
+         * root, whose miss makes a record of the same size. */
+        int fd = have_users ? harness_connect_as(h, uid_a, gid_a) : connect_root(h);
+        assert_true(fd >= 0);
+        for (int i = 0; i < 120; i++)
+                expect_code(fd, members, have_users ? "denied" : "not_found");
+        close(fd);
+
+        fd = connect_root(h);
+        snprintf(filter, sizeof(filter), "\"plugin\":\"%s\",\"audit_op\":\"token.get\"", plugin);
+        /* Page by page: each reply fits a frame, the first stops short of
+         * the limit and goes on, and the walk finds every record. */
+        char after[64] = "";
+        size_t found = 0, size;
+        int pages = 0;
+        for (;;) {
+                json_t *j = list_page(fd, filter, *after ? after : NULL, &size);
+                json_t *records = json_object_get(j, "records"), *next = json_object_get(j, "next"), *r;
+                size_t i;
+                assert_true(size <= FRAME_BODY_MAX);
+                json_array_foreach(records, i, r) {
+                        if (!str_is(r, "plugin", plugin) || !str_member(r, "object") ||
+                            strlen(str_member(r, "object")) != USER_ID_SIZE_MAX)
+                                fail_msg("not a record of the requests: %.300s", json_dumps(r, JSON_COMPACT));
+                }
+                found += json_array_size(records);
+                if (pages++ == 0) {
+                        print_message("first page: %zu records, %zu bytes\n", json_array_size(records), size);
+                        assert_true(json_array_size(records) > 0 && json_array_size(records) < 100);
+                        assert_true(json_is_string(next));
+                }
+                if (!json_is_string(next)) {
+                        json_decref(j);
+                        break;
+                }
+                snprintf(after, sizeof(after), "%s", json_string_value(next));
+                json_decref(j);
+                assert_true(pages < 100);
+        }
+        assert_int_equal(found, 120);
+        /* And unfiltered, as `credvault audit` asks. */
+        json_t *all = audit_list(fd, "");
+        assert_true(json_array_size(all) >= 120);
+        json_decref(all);
+        close(fd);
+        assert_int_equal(harness_stop(h), 0);
+}
+
+/* With the daemon stopped, n records of another op after the last one
+ * (audit.list does not check MACs, so made-up ones do). */
+static void db_add_noise(const Harness *h, int n) {
+        char sql[1024];
+        int64_t last = db_int(h, "SELECT max(seq) FROM audit");
+        int64_t t = db_int(h, "SELECT max(time_usec) FROM audit");
+        snprintf(sql, sizeof(sql),
+                 "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < %d) "
+                 "INSERT INTO audit(seq, time_usec, uid, gid, pid, unit, op, plugin, object, result, revealed, mac) "
+                 "SELECT %" PRId64 " + i, %" PRId64 ", 0, 0, 1, NULL, 'health', NULL, NULL, 'ok', 0, zeroblob(32) "
+                 "FROM c;",
+                 n, last, t);
+        db_exec(h, sql);
+}
+
+/* A filter that matches two records among 45,000: each call reads a
+ * bounded number of rows, so pages come with none and a cursor. */
+static void test_list_scan_bounded(void **state) {
+        (void) state;
+        Harness *h = daemon_new(&(Harness) {});
+
+        assert_int_equal(harness_start(h), 0);
+        int fd = connect_root(h);
+        expect_ok_free(fd, "\"op\":\"secret.put\",\"plugin\":\"needle\",\"name\":\"one\",\"value\":\"eA==\"");
+        close(fd);
+        assert_int_equal(harness_stop(h), 0);
+        db_add_noise(h, 45000);
+        assert_int_equal(harness_restart(h), 0);
+        fd = connect_root(h);
+        expect_ok_free(fd, "\"op\":\"secret.put\",\"plugin\":\"needle\",\"name\":\"two\",\"value\":\"eA==\"");
+
+        /* Nothing matches: not one call reads them all. */
+        size_t size;
+        json_t *j = list_page(fd, "\"plugin\":\"nothing\"", NULL, &size);
+        assert_int_equal(json_array_size(json_object_get(j, "records")), 0);
+        if (!json_is_string(json_object_get(j, "next")))
+                fail_msg("a page of none over 45000 records: want a cursor, got %s", json_dumps(j, JSON_COMPACT));
+        json_decref(j);
+
+        char after[64] = "";
+        int pages = 0, empty = 0;
+        size_t found = 0;
+        int64_t prev = 0;
+        for (;;) {
+                j = list_page(fd, "\"plugin\":\"needle\",\"audit_op\":\"secret.put\"", *after ? after : NULL, &size);
+                json_t *records = json_object_get(j, "records"), *next = json_object_get(j, "next");
+                found += json_array_size(records);
+                pages++;
+                if (!json_is_string(next)) {
+                        json_decref(j);
+                        break;
+                }
+                empty += json_array_size(records) == 0;
+                int64_t cursor = strtoll(json_string_value(next), NULL, 10);
+                assert_true(cursor > prev);
+                prev = cursor;
+                snprintf(after, sizeof(after), "%s", json_string_value(next));
+                json_decref(j);
+                assert_true(pages < 100);
+        }
+        print_message("%d pages, %d of them empty\n", pages, empty);
+        assert_int_equal(found, 2);
+        assert_true(empty >= 1);
+        close(fd);
+        assert_int_equal(harness_stop(h), 0);
+}
+
 /* ---- durability ---- */
 
 static void test_write_record_durable_with_reply(void **state) {
@@ -811,6 +971,128 @@ static void test_unwritable_audit_table_fails_closed(void **state) {
         assert_int_equal(harness_stop(h), 0);
 }
 
+/* A trigger that drops beta's records without an error, added with the
+ * daemon stopped: the first flush fails, health says why, and the
+ * requests after it are refused, beta's and everyone else's. */
+static void test_dropped_records_fail_closed(void **state) {
+        (void) state;
+        Harness *h = daemon_new(&(Harness) {});
+        static const char get_alpha[] = "\"op\":\"secret.get\",\"plugin\":\"alpha\",\"name\":\"s\"";
+        static const char get_beta[] = "\"op\":\"secret.get\",\"plugin\":\"beta\",\"name\":\"s\"";
+
+        assert_int_equal(harness_start(h), 0);
+        int fd = connect_root(h);
+        expect_ok_free(fd, "\"op\":\"secret.put\",\"plugin\":\"alpha\",\"name\":\"s\",\"value\":\"YQ==\"");
+        expect_ok_free(fd, "\"op\":\"secret.put\",\"plugin\":\"beta\",\"name\":\"s\",\"value\":\"Yg==\"");
+        close(fd);
+        assert_int_equal(harness_stop(h), 0);
+        db_exec(h, "CREATE TRIGGER t BEFORE INSERT ON audit WHEN new.plugin = 'beta' "
+                   "BEGIN SELECT RAISE(IGNORE); END;");
+
+        assert_int_equal(harness_restart(h), 0);
+        fd = connect_root(h);
+        expect_ok_free(fd, get_alpha);
+        /* A read inside the batch window is answered; its record cannot
+         * be written, and from then on nothing is done. */
+        json_decref(call_text(fd, get_beta, NULL));
+        sleep_ms((AUDIT_FLUSH_MS + 750) * harness_time_scale());
+        json_t *j = expect_ok(fd, "\"op\":\"health\"");
+        json_t *audit = json_object_get(j, "audit");
+        char *dump = json_dumps(audit, JSON_COMPACT);
+        print_message("health audit: %s\n", dump);
+        if (!json_is_false(json_object_get(audit, "ok")) || !json_is_string(json_object_get(audit, "error")))
+                fail_msg("health with beta's records dropped: want audit.ok false and an error, got %s", dump);
+        assert_non_null(strstr(str_member(audit, "error"), "did not keep"));
+        free(dump);
+        json_decref(j);
+        expect_code(fd, get_beta, "unavailable");
+        expect_code(fd, get_alpha, "unavailable");
+        expect_code(fd, "\"op\":\"secret.put\",\"plugin\":\"beta\",\"name\":\"t\",\"value\":\"eA==\"", "unavailable");
+        close(fd);
+        assert_true(harness_stop(h) >= 0);
+
+        /* The trigger gone, all works again; the refused put did not happen. */
+        db_exec(h, "DROP TRIGGER t;");
+        assert_int_equal(harness_restart(h), 0);
+        fd = connect_root(h);
+        expect_code(fd, "\"op\":\"secret.get\",\"plugin\":\"beta\",\"name\":\"t\"", "not_found");
+        expect_ok_free(fd, get_beta);
+        close(fd);
+        assert_intact(h);
+        assert_int_equal(harness_stop(h), 0);
+}
+
+/* ---- a prune that would erase evidence ---- */
+
+/* audit.prune before `before`: refused as corrupt, naming bad_seq and
+ * problem; nothing removed, and verify still finds it. */
+static void expect_prune_refused(Harness *h, int64_t before, int64_t bad_seq, const char *problem) {
+        char members[128], want[256], *text = NULL;
+
+        int64_t rows = db_int(h, "SELECT count(*) FROM audit");
+        int r = harness_restart(h);
+        if (r < 0)
+                fail_msg("the daemon does not start after the edit: %s", strerror(-r));
+        int fd = connect_root(h);
+        snprintf(members, sizeof(members), "\"op\":\"audit.prune\",\"before\":%" PRId64, before);
+        json_t *j = call_text(fd, members, &text);
+        print_message("prune: %s\n", text);
+        snprintf(want, sizeof(want),
+                 "the audit trail does not verify at record %" PRId64
+                 " (%s); prune would erase the evidence: run credvault audit verify",
+                 bad_seq, problem);
+        const char *message = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+        if (!error_code(j) || strcmp(error_code(j), "corrupt") != 0 || !message || strcmp(message, want) != 0)
+                fail_msg("a prune over a broken trail: want corrupt, \"%s\"; got %s", want, text);
+        free(text);
+        json_decref(j);
+        close(fd);
+        json_t *v = verify(h);
+        assert_true(json_is_false(json_object_get(v, "intact")));
+        assert_int_equal(json_integer_value(json_object_get(v, "bad_seq")), bad_seq);
+        json_decref(v);
+        assert_int_equal(harness_stop(h), 0);
+        /* Every row still there, and the records of these requests. */
+        assert_true(db_int(h, "SELECT count(*) FROM audit") > rows);
+        assert_int_equal(db_int(h, "SELECT min(seq) FROM audit"), db_int(h, "SELECT coalesce(max(seq), 0) FROM "
+                                                                            "audit_anchor") +
+                                                                          1);
+}
+
+static void test_prune_refuses_to_erase_evidence(void **state) {
+        (void) state;
+        Harness *h = daemon_new(&(Harness) {});
+        char members[128];
+
+        assert_int_equal(harness_start(h), 0);
+        make_records(h, 12);
+        int64_t boundary = next_second();
+        make_records(h, 6);
+        assert_int_equal(harness_stop(h), 0);
+        db_copy(h, false);
+
+        /* A record it would remove edited. */
+        db_exec(h, "UPDATE audit SET object = 'edited' WHERE seq = 3;");
+        expect_prune_refused(h, boundary, 3, "edited, inserted or reordered");
+        /* The oldest removed behind its back, the anchor forged. */
+        db_copy(h, true);
+        db_exec(h, "INSERT INTO audit_anchor(id, seq, mac) SELECT 1, seq, mac FROM audit WHERE seq = 5;"
+                   "DELETE FROM audit WHERE seq <= 5;");
+        expect_prune_refused(h, boundary, 5, "records up to the anchor removed without a prune");
+
+        /* Intact, the same prune removes them. */
+        db_copy(h, true);
+        assert_int_equal(harness_restart(h), 0);
+        int fd = connect_root(h);
+        snprintf(members, sizeof(members), "\"op\":\"audit.prune\",\"before\":%" PRId64, boundary);
+        json_t *p = expect_ok(fd, members);
+        assert_true(json_integer_value(json_object_get(p, "removed")) >= 12);
+        json_decref(p);
+        close(fd);
+        assert_intact(h);
+        assert_int_equal(harness_stop(h), 0);
+}
+
 int main(void) {
         if (sodium_init() < 0)
                 return 1;
@@ -825,6 +1107,10 @@ int main(void) {
                 cmocka_unit_test_teardown(test_tampering_is_detected, teardown),
                 cmocka_unit_test_teardown(test_prune_keeps_chain, teardown),
                 cmocka_unit_test_teardown(test_unwritable_audit_table_fails_closed, teardown),
+                cmocka_unit_test_teardown(test_large_records_page, teardown),
+                cmocka_unit_test_teardown(test_list_scan_bounded, teardown),
+                cmocka_unit_test_teardown(test_dropped_records_fail_closed, teardown),
+                cmocka_unit_test_teardown(test_prune_refuses_to_erase_evidence, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,12 +11,17 @@
  * where (bad_seq) and what. A prune removes the oldest records with the
  * anchor and its own record ("through SEQ") in one commit, never the
  * last record, and the chain still verifies; it wants a staged record.
+ * A prune checks what it would remove first: a record edited or missing
+ * among them, or an anchor no prune record names, and it removes nothing
+ * (-EUCLEAN, saying where and what); tampering among the records it keeps
+ * stays for verify to find.
  * A write whose records cannot be appended does not happen (-ESHUTDOWN),
  * and the numbers it took are given again, so seq stays contiguous. A
  * table that refuses records makes the flush fail and the status say
  * so; once the batch is full, add refuses (-ESHUTDOWN) rather than drop a
  * record; the first write that succeeds again takes the whole batch and
- * clears the status. */
+ * clears the status. A record the table silently drops (a trigger's
+ * RAISE(IGNORE)) fails the same way, and the status says so. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -101,7 +106,7 @@ static void assert_broken(Vault *v, int64_t want_bad, const char *want_problem) 
 /* Every record, in seq order. */
 static size_t list_all(Vault *v, AuditEntry **ret) {
         size_t n = 0;
-        assert_int_equal(vault_audit_list(v, NULL, 0, 100, ret, &n), 0);
+        assert_int_equal(vault_audit_list(v, NULL, 0, 100, ret, &n, NULL), 0);
         return n;
 }
 
@@ -154,8 +159,10 @@ static void test_append_and_verify(void **state) {
         /* list flushes first. */
         add_read(v, "e");
         AuditFilter filter = { .uid = -1, .op = "secret.get" };
-        assert_int_equal(vault_audit_list(v, &filter, 3, 10, &got, &n), 0);
+        int64_t next = -1;
+        assert_int_equal(vault_audit_list(v, &filter, 3, 10, &got, &n, &next), 0);
         assert_int_equal(n, 2);
+        assert_int_equal(next, 0);
         assert_int_equal(got[0].seq, 4);
         assert_int_equal(got[1].seq, 5);
         free(got);
@@ -275,14 +282,18 @@ static void test_prefix_removed_detected(void **state) {
 }
 
 /* Records at given times, then a prune request as dispatch runs it. */
-static int staged_prune(Vault *v, int64_t before, int64_t *ret_removed) {
+static int staged_prune_broken(Vault *v, int64_t before, int64_t *ret_removed, AuditVerify *ret_broken) {
         AuditEntry e = entry("audit.prune", "", "");
         e.plugin[0] = 0;
         vault_audit_stage(v, &e);
-        int r = vault_audit_prune(v, before, ret_removed);
+        int r = vault_audit_prune(v, before, ret_removed, ret_broken);
         snprintf(e.result, sizeof(e.result), "%s", r == 0 ? "ok" : "failed");
         assert_int_equal(vault_audit_add(v, &e), 0);
         return r;
+}
+
+static int staged_prune(Vault *v, int64_t before, int64_t *ret_removed) {
+        return staged_prune_broken(v, before, ret_removed, NULL);
 }
 
 static void test_prune(void **state) {
@@ -292,7 +303,7 @@ static void test_prune(void **state) {
         AuditEntry *got = NULL;
 
         /* A prune needs its own record staged. */
-        assert_int_equal(vault_audit_prune(v, 1000, &removed), -EINVAL);
+        assert_int_equal(vault_audit_prune(v, 1000, &removed, NULL), -EINVAL);
 
         /* Nothing to remove in an empty trail: still recorded. */
         assert_int_equal(staged_prune(v, now_usec(), &removed), 0);
@@ -351,6 +362,101 @@ static void test_prune(void **state) {
         tamper(f, "UPDATE audit_anchor SET (seq, mac) = (SELECT seq, mac FROM audit WHERE seq = 6);"
                   "DELETE FROM audit WHERE seq = 6");
         assert_broken(f->vault, 6, "records up to the anchor removed without a prune");
+}
+
+/* A prune that would remove the evidence of tampering: refused, and
+ * nothing removed. */
+static void assert_prune_refused(VaultFixture *f, int64_t before, int64_t want_bad, const char *want_problem) {
+        AuditVerify broken = {};
+        int64_t removed = -1;
+        VaultAuditStatus st;
+
+        vault_audit_status(f->vault, &st);
+        int64_t anchor = st.anchor_seq;
+        int r = staged_prune_broken(f->vault, before, &removed, &broken);
+        if (r != -EUCLEAN)
+                fail_msg("prune: %d, want -EUCLEAN at %lld (%s)", r, (long long) want_bad, want_problem);
+        assert_int_equal(broken.bad_seq, want_bad);
+        assert_string_equal(broken.problem, want_problem);
+        vault_audit_status(f->vault, &st);
+        assert_int_equal(st.anchor_seq, anchor);
+        assert_false(st.failing); /* the trail is written; it is the prune that is refused */
+        /* The evidence is still there for verify. */
+        assert_broken(f->vault, want_bad, want_problem);
+}
+
+/* Five records long ago (times 1000..5000), then the prune's own. */
+static void make_five_old(Vault *v) {
+        for (int i = 1; i <= 5; i++) {
+                AuditEntry e = entry_at(i * 1000, "secret.get", "todo", "x", "ok");
+                assert_int_equal(vault_audit_add(v, &e), 0);
+        }
+        assert_int_equal(vault_audit_flush(v), 0);
+}
+
+static void reset(VaultFixture *f) {
+        vault_fixture_close(f);
+        assert_int_equal(vault_fixture_open(f), 0);
+        make_five_old(f->vault);
+}
+
+static void test_prune_refuses_to_erase_evidence(void **state) {
+        VaultFixture *f = *state;
+        int64_t removed = -1;
+        AuditEntry *got = NULL;
+
+        /* A record it would remove edited: where and what, as verify. */
+        make_five_old(f->vault);
+        tamper(f, "UPDATE audit SET object = 'y' WHERE seq = 2");
+        assert_prune_refused(f, now_usec(), 2, "edited, inserted or reordered");
+        size_t n = list_all(f->vault, &got);
+        assert_int_equal(n, 6); /* all five, and the refused prune's record */
+        assert_string_equal(got[5].op, "audit.prune");
+        assert_string_equal(got[5].result, "failed");
+        free(got);
+
+        /* One missing among them; the new anchor's own row missing. */
+        reset(f);
+        tamper(f, "DELETE FROM audit WHERE seq = 3");
+        assert_prune_refused(f, now_usec(), 3, "missing");
+        reset(f);
+        tamper(f, "DELETE FROM audit WHERE seq = 4");
+        assert_prune_refused(f, 4500, 4, "missing");
+
+        /* The oldest removed behind the vault's back, the anchor forged:
+         * refused even where nothing would be removed, since the prune's
+         * record would name the forged anchor. */
+        reset(f);
+        tamper(f, "INSERT INTO audit_anchor(id, seq, mac) SELECT 1, seq, mac FROM audit WHERE seq = 2;"
+                  "DELETE FROM audit WHERE seq <= 2");
+        assert_prune_refused(f, now_usec(), 2, "records up to the anchor removed without a prune");
+        assert_prune_refused(f, 1, 2, "records up to the anchor removed without a prune");
+
+        /* A real prune, then more removed by hand and the anchor moved. */
+        reset(f);
+        assert_int_equal(staged_prune(f->vault, 2500, &removed), 0);
+        assert_int_equal(removed, 2);
+        make_five_old(f->vault); /* 7..11, old too: the prune's record 6 is not */
+        tamper(f, "UPDATE audit_anchor SET (seq, mac) = (SELECT seq, mac FROM audit WHERE seq = 3);"
+                  "DELETE FROM audit WHERE seq = 3");
+        assert_prune_refused(f, now_usec(), 3, "records up to the anchor removed without a prune");
+
+        /* An edit among the records it keeps does not stop it, and stays
+         * for verify to find. */
+        reset(f);
+        tamper(f, "UPDATE audit SET object = 'y' WHERE seq = 4");
+        assert_int_equal(staged_prune(f->vault, 2500, &removed), 0);
+        assert_int_equal(removed, 2);
+        assert_broken(f->vault, 4, "edited, inserted or reordered");
+
+        /* Intact: prunes go on, from the anchor they left. */
+        reset(f);
+        assert_int_equal(staged_prune(f->vault, 2500, &removed), 0);
+        assert_int_equal(staged_prune(f->vault, 2500, &removed), 0);
+        assert_int_equal(removed, 0);
+        assert_int_equal(staged_prune(f->vault, now_usec() + 1000000, &removed), 0);
+        assert_int_equal(removed, 4); /* 3..6: all but the last prune's record, 7 */
+        assert_intact(f->vault, 2, 7, 8, 6);
 }
 
 /* Make the table refuse records matching cond, with the vault closed. */
@@ -452,6 +558,37 @@ static void test_flush_failure(void **state) {
         assert_intact(f->vault, 7 + VAULT_AUDIT_BATCH_MAX, 1, 7 + VAULT_AUDIT_BATCH_MAX, 0);
 }
 
+/* A trigger that drops records without an error: the flush fails, the
+ * status says why, and a write does not happen. */
+static void test_dropped_record_fails(void **state) {
+        VaultFixture *f = *state;
+        VaultAuditStatus st;
+        AuditEntry e = entry_at(now_usec(), "secret.get", "beta", "s", "ok");
+
+        make_five(f->vault);
+        tamper(f, "CREATE TRIGGER audit_drop BEFORE INSERT ON audit WHEN new.plugin = 'beta' "
+                  "BEGIN SELECT RAISE(IGNORE); END");
+        Vault *v = f->vault;
+        assert_int_equal(vault_audit_add(v, &e), 0);
+        assert_int_equal(vault_audit_flush(v), -EUCLEAN);
+        vault_audit_status(v, &st);
+        assert_true(st.failing);
+        assert_int_equal(st.error, -EUCLEAN);
+        assert_int_equal(st.queued, 1);
+        assert_int_equal(st.last_seq, 5);
+        assert_non_null(strstr(st.reason, "did not keep"));
+        assert_int_equal(staged_put(v, "after"), -ESHUTDOWN);
+
+        /* The trigger gone: the batch is written, the chain intact. */
+        tamper(f, "DROP TRIGGER audit_drop");
+        assert_int_equal(vault_audit_add(f->vault, &e), 0);
+        assert_int_equal(vault_audit_flush(f->vault), 0);
+        vault_audit_status(f->vault, &st);
+        assert_false(st.failing);
+        assert_int_equal(st.last_seq, 6);
+        assert_intact(f->vault, 6, 1, 6, 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_append_and_verify, setup_vault, teardown_vault),
@@ -461,6 +598,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_forged_row_detected, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_prefix_removed_detected, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_prune, setup_vault, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_prune_refuses_to_erase_evidence, setup_vault, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_dropped_record_fails, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_rollback_keeps_seq, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_flush_failure, setup_vault, teardown_vault),
         };

@@ -10,6 +10,10 @@
  *   flooded  while a flooder user keeps --connections connections each
  *            with --pipeline secret.get requests in flight (raw frames,
  *            one process, epoll; every reply answered by a new request).
+ *            With --big-frames[=KB] the flooder is a uid the policy does
+ *            not name, and each request is instead a secret.put of about
+ *            KB (60) kilobytes, its value written as \u0041 escapes:
+ *            costly to parse, then denied (the review's finding F2).
  * With bench/echo-server and cv-bench beside it, it first measures the
  * transport floor of the same sizes (cv-bench echo). Each client is a
  * fork()ed child that drops to its user (setgroups, setgid, setuid) before
@@ -82,6 +86,11 @@
  * VALUE_SIZE_MAX (base64) fit. */
 #define FLOOD_IN_SIZE (64 * 1024)
 #define LATENCIES_INITIAL (64 * 1024)
+/* --big-frames: a secret.put body of about this many KB (1000 bytes) by
+ * default, at most BIG_FRAME_KB_MAX (under FRAME_BODY_MAX), its value
+ * \u0041 escapes of 6 bytes each. */
+#define BIG_FRAME_KB_DEFAULT 60
+#define BIG_FRAME_KB_MAX 64
 
 typedef struct Config {
         const char *daemon;
@@ -93,7 +102,8 @@ typedef struct Config {
         unsigned n_connections;
         unsigned pipeline;
         size_t value_size;
-        bool policy; /* pass --policy (a daemon before issue 8 has none) */
+        bool policy;           /* pass --policy (a daemon before issue 8 has none) */
+        unsigned big_frame_kb; /* > 0: flood with denied secret.put frames this large */
         bool keep;
 } Config;
 
@@ -344,10 +354,24 @@ static void on_flood_stop(int sig) {
 /* The flooder: n_connections connections, each keeping pipeline requests
  * in flight, until SIGTERM. */
 static void flood_run(const Config *cfg, const char *socket_path, const char *name, FloodResult *res) {
-        char body[256];
-        int body_size =
-                snprintf(body, sizeof(body),
-                         "{\"v\":1,\"id\":1,\"op\":\"secret.get\",\"plugin\":\"%s\",\"name\":\"%s\"}", PLUGIN, name);
+        static char body[FRAME_BODY_MAX];
+        int body_size;
+        if (cfg->big_frame_kb > 0) {
+                body_size = snprintf(body, sizeof(body),
+                                     "{\"v\":1,\"id\":1,\"op\":\"secret.put\",\"plugin\":\"%s\",\"name\":\"%s\","
+                                     "\"value\":\"",
+                                     PLUGIN, name);
+                /* The escapes, less the ~90 bytes of the rest; a
+                 * multiple of 4, so the value is valid base64 and the
+                 * request reaches the policy check. */
+                unsigned n_escapes = (cfg->big_frame_kb * 1000 / 6 - 15) & ~3U;
+                for (unsigned i = 0; i < n_escapes; i++)
+                        body_size += snprintf(body + body_size, sizeof(body) - (size_t) body_size, "\\u0041");
+                body_size += snprintf(body + body_size, sizeof(body) - (size_t) body_size, "\"}");
+        } else
+                body_size = snprintf(body, sizeof(body),
+                                     "{\"v\":1,\"id\":1,\"op\":\"secret.get\",\"plugin\":\"%s\",\"name\":\"%s\"}",
+                                     PLUGIN, name);
         size_t req_size = FRAME_HEADER_SIZE + (size_t) body_size;
         uint8_t *batch = malloc(req_size * cfg->pipeline);
         FloodConn *conns = calloc(cfg->n_connections, sizeof(FloodConn));
@@ -574,10 +598,13 @@ static void usage(void) {
                "  --connections N      flooder connections (%d)\n"
                "  --pipeline N         requests in flight on each (%d)\n"
                "  --value-size BYTES   the bench secret's size (32)\n"
+               "  --big-frames[=KB]    flood as a uid the policy does not name, with secret.put frames\n"
+               "                       of KB (%d) kilobytes of \\u0041 escapes (costly to parse, then denied)\n"
                "  --no-policy          start the daemon without --policy (one that has none)\n"
                "  --no-floor           skip the echo floor\n"
                "  --keep               keep the temp dir (daemon log)\n",
-               SECONDS_DEFAULT, ROUNDS_DEFAULT, WARMUP_DEFAULT, CONNECTIONS_DEFAULT, PIPELINE_DEFAULT);
+               SECONDS_DEFAULT, ROUNDS_DEFAULT, WARMUP_DEFAULT, CONNECTIONS_DEFAULT, PIPELINE_DEFAULT,
+               BIG_FRAME_KB_DEFAULT);
 }
 
 static int parse_args(int argc, char **argv, Config *cfg) {
@@ -589,6 +616,7 @@ static int parse_args(int argc, char **argv, Config *cfg) {
                 ARG_CONNS,
                 ARG_PIPELINE,
                 ARG_SIZE,
+                ARG_BIG_FRAMES,
                 ARG_NO_POLICY,
                 ARG_NO_FLOOR,
                 ARG_KEEP
@@ -601,6 +629,7 @@ static int parse_args(int argc, char **argv, Config *cfg) {
                 { "connections", required_argument, NULL, ARG_CONNS },
                 { "pipeline", required_argument, NULL, ARG_PIPELINE },
                 { "value-size", required_argument, NULL, ARG_SIZE },
+                { "big-frames", optional_argument, NULL, ARG_BIG_FRAMES },
                 { "no-policy", no_argument, NULL, ARG_NO_POLICY },
                 { "no-floor", no_argument, NULL, ARG_NO_FLOOR },
                 { "keep", no_argument, NULL, ARG_KEEP },
@@ -649,6 +678,12 @@ static int parse_args(int argc, char **argv, Config *cfg) {
                                 cfg->pipeline = (unsigned) v;
                         else
                                 cfg->value_size = (size_t) v;
+                        break;
+                case ARG_BIG_FRAMES:
+                        v = optarg ? strtol(optarg, NULL, 10) : BIG_FRAME_KB_DEFAULT;
+                        if (v < 1 || v > BIG_FRAME_KB_MAX)
+                                return -EINVAL;
+                        cfg->big_frame_kb = (unsigned) v;
                         break;
                 case ARG_NO_POLICY:
                         cfg->policy = false;
@@ -725,15 +760,19 @@ int main(int argc, char **argv) {
         snprintf(statedir, sizeof(statedir), "%s/state", dir);
         snprintf(policyfile, sizeof(policyfile), "%s/policy.json", dir);
         if (cfg.policy) {
-                char policy[1024];
-                int n = snprintf(policy, sizeof(policy),
-                                 "{\"version\":1,\"principals\":{"
+                /* With --big-frames the flooder is a uid no entry names,
+                 * as in the review: every frame it sends is denied. */
+                char policy[1024], flooder[256] = "";
+                if (cfg.big_frame_kb == 0)
+                        snprintf(flooder, sizeof(flooder),
                                  "\"uid:%u\":{\"plugins\":{\"" PLUGIN "\":[\"read\"]},"
-                                 "\"rate_limit\":{\"rate\":%d,\"burst\":%d}},"
+                                 "\"rate_limit\":{\"rate\":%d,\"burst\":%d}},",
+                                 (unsigned) flood_uid, RATE_LIMIT, RATE_LIMIT);
+                int n = snprintf(policy, sizeof(policy),
+                                 "{\"version\":1,\"principals\":{%s"
                                  "\"uid:%u\":{\"plugins\":{\"" PLUGIN "\":[\"read\"]},"
                                  "\"rate_limit\":{\"rate\":%d,\"burst\":%d}}}}\n",
-                                 (unsigned) flood_uid, RATE_LIMIT, RATE_LIMIT, (unsigned) victim_uid, RATE_LIMIT,
-                                 RATE_LIMIT);
+                                 flooder, (unsigned) victim_uid, RATE_LIMIT, RATE_LIMIT);
                 if (write_file(policyfile, policy, (size_t) n) < 0) {
                         fprintf(stderr, "flood: cannot write the policy\n");
                         r = 1;
@@ -763,10 +802,13 @@ int main(int argc, char **argv) {
                 goto out;
         }
 
+        char what[64] = "secret.get";
+        if (cfg.big_frame_kb > 0)
+                snprintf(what, sizeof(what), "%u KB secret.put (denied)", cfg.big_frame_kb);
         printf("# credvault flood bench: victim uid %u, flooder uid %u: %u connections x %u pipelined "
-               "secret.get; %u rounds of %g s alone, then %g s flooded; %u warm-up calls; nproc=%ld\n",
-               (unsigned) victim_uid, (unsigned) flood_uid, cfg.n_connections, cfg.pipeline, cfg.n_rounds, cfg.seconds,
-               cfg.seconds, cfg.warmup, sysconf(_SC_NPROCESSORS_ONLN));
+               "%s; %u rounds of %g s alone, then %g s flooded; %u warm-up calls; nproc=%ld\n",
+               (unsigned) victim_uid, (unsigned) flood_uid, cfg.n_connections, cfg.pipeline, what, cfg.n_rounds,
+               cfg.seconds, cfg.seconds, cfg.warmup, sysconf(_SC_NPROCESSORS_ONLN));
         if (cfg.echo_server)
                 floor_measure(&cfg, dir, socket_path);
 
@@ -799,8 +841,9 @@ int main(int argc, char **argv) {
                 victim_print("flooded", &cfg, &flooded[round]);
                 printf(" flood_rps=%.0f flood_errors=%llu\n", (double) flood.replies / flood.seconds,
                        (unsigned long long) flood.errors);
-                if (flood.errors > 0)
-                        printf("# first flooder error reply: %s\n", flood.first_error);
+                if (flood.errors > 0 && (cfg.big_frame_kb == 0 || round == 0))
+                        printf("# first flooder error reply%s: %s\n", cfg.big_frame_kb > 0 ? " (expected)" : "",
+                               flood.first_error);
                 fflush(stdout);
         }
         double a50 = median_of(alone, cfg.n_rounds, offsetof(VictimResult, p50_us));

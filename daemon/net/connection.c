@@ -2,8 +2,16 @@
  *
  * The life of a request: on_io() reads what the socket has into `in`;
  * once a whole frame is there the connection is ready: it stops reading
- * and waits for its turn (scheduler.h; at once if no one else waits).
- * In its turn, connection_process() cuts up to FRAMES_PER_TURN frames with
+ * and waits for its turn (scheduler.h). Frames are handled in turns only,
+ * never from on_io(), not even when no one else seems to wait: sd-event
+ * may hold other clients' readable sockets in its pending queue, behind
+ * this one's event, where the scheduler cannot see them; a client handled
+ * straight from its io events would run ahead of all of them (the review's
+ * finding F2: 64 connections of 60 KB frames held another principal's
+ * request for 150 ms). A lone client pays one loop iteration per request
+ * for it (docs/benchmarks.md, "Fair shares").
+ * In its turn, connection_process() cuts up to FRAMES_PER_TURN frames, and
+ * no more than TURN_BYTES of frame bodies unless that is one frame, with
  * frame_parse() and hands each to cfg.on_frame (or a bad one to
  * cfg.on_frame_error), which writes the answer into the shared scratch
  * buffer; send_reply() frames it and writes it at once, queueing in `out`
@@ -37,6 +45,13 @@
  * (docs/benchmarks.md): 4 added 10 µs to the victim's p50 over 2, and 1
  * cost the flood a quarter of its throughput for no better p99. */
 #define FRAMES_PER_TURN 2
+/* And no more frame body bytes than this per turn, unless the turn's first
+ * frame alone is larger: the cost of a frame (parsing its JSON) grows with
+ * its size, so a turn of one 60 KB frame is already a few milliseconds,
+ * and two frames fit a turn only when they are small. */
+#define TURN_BYTES (16 * 1024)
+/* io_events when setting them failed: differs from any events wanted. */
+#define IO_EVENTS_UNKNOWN UINT32_MAX
 
 static uint64_t now_usec(Connection *c) {
         uint64_t t = 0;
@@ -171,9 +186,10 @@ static bool connection_ready(const Connection *c) {
 }
 
 /* Handle the whole frames at the start of the input buffer, up to the
- * per-turn and output limits. Returns the number handled. */
+ * per-turn (FRAMES_PER_TURN, TURN_BYTES) and output limits. Returns the
+ * number handled. */
 static int connection_process(Connection *c) {
-        size_t off = 0;
+        size_t off = 0, n_bytes = 0;
         unsigned n_frames = 0;
 
         while (!c->closing && off < c->in_size && n_frames < FRAMES_PER_TURN && out_pending(c) <= OUT_PENDING_MAX) {
@@ -184,6 +200,14 @@ static int connection_process(Connection *c) {
                 int k = frame_parse(c->in + off, c->in_size - off, &body, &body_size);
                 if (k == 0)
                         break;
+                if (k > 0) {
+                        /* A frame that would take the turn over its byte
+                         * budget waits for the next turn, unless it is
+                         * the first: then it is the whole turn. */
+                        if (n_frames > 0 && n_bytes + body_size > TURN_BYTES)
+                                break;
+                        n_bytes += body_size;
+                }
                 reply_init(c, &out);
                 if (k == -EMSGSIZE || k == -EBADMSG) {
                         if (k == -EMSGSIZE) {
@@ -259,14 +283,22 @@ static void connection_arm(Connection *c) {
         }
 }
 
-/* Work out which events to wait for; > 0 if the connection is finished. */
-static int connection_update(Connection *c, bool ready) {
+/* Work out which events to wait for; > 0 if the connection is finished.
+ * idle_wakeup: the socket was reported readable while a whole frame
+ * already waited. */
+static int connection_update(Connection *c, bool ready, bool idle_wakeup) {
         uint32_t events = 0;
 
         /* A ready connection reads no more until its frames are handled:
          * what a busy client sends meanwhile waits in its socket buffer,
-         * and it does not get more than its turns. */
-        if (!c->eof && !c->closing && !ready && out_pending(c) <= OUT_PENDING_MAX)
+         * and it does not get more than its turns. Its EPOLLIN is dropped
+         * lazily, once it reports the socket readable again (at most one
+         * wakeup more, which reads nothing): a client that sends one
+         * request and waits for the answer never does, and its source is
+         * not taken out of epoll and put back (two epoll_ctl) for each
+         * request. Not added back while ready, either. */
+        if (!c->eof && !c->closing && out_pending(c) <= OUT_PENDING_MAX &&
+            (!ready || ((c->io_events & EPOLLIN) && !idle_wakeup)))
                 events |= EPOLLIN;
         if (out_pending(c) > 0)
                 events |= EPOLLOUT;
@@ -274,19 +306,22 @@ static int connection_update(Connection *c, bool ready) {
 
         if (events == 0 && !ready)
                 return 1; /* eof or closing, nothing left to send */
-        if (events) {
-                sd_event_source_set_io_events(c->io_source, events);
-                sd_event_source_set_enabled(c->io_source, SD_EVENT_ON);
-        } else
-                sd_event_source_set_enabled(c->io_source, SD_EVENT_OFF);
+        if (events != c->io_events) {
+                int q = events ? sd_event_source_set_io_events(c->io_source, events) : 0;
+                if (q >= 0)
+                        q = sd_event_source_set_enabled(c->io_source, events ? SD_EVENT_ON : SD_EVENT_OFF);
+                /* If epoll refused, try again at the next step. */
+                c->io_events = q >= 0 ? events : IO_EVENTS_UNKNOWN;
+        }
         connection_arm(c);
         return 0;
 }
 
 /* Write what is queued, read, and handle frames if it is the
- * connection's turn (or no one else waits for one); then work out what to
- * wait for. */
+ * connection's turn (and only then: see the top of this file); then work
+ * out what to wait for. */
 static int connection_step(Connection *c, bool readable, bool writable, bool turn) {
+        bool idle_wakeup = false;
         int r, n_frames = 0;
 
         if (writable) {
@@ -296,12 +331,16 @@ static int connection_step(Connection *c, bool readable, bool writable, bool tur
         }
         /* Not while a whole frame waits (a hang-up is noticed once it
          * is handled). */
-        if (readable && !c->closing && in_head(c) == 0) {
-                r = connection_read(c);
-                if (r < 0)
-                        return r;
+        if (readable && !c->closing) {
+                if (in_head(c) != 0)
+                        idle_wakeup = true;
+                else {
+                        r = connection_read(c);
+                        if (r < 0)
+                                return r;
+                }
         }
-        if (turn || (connection_ready(c) && !scheduler_busy(c->cfg.scheduler))) {
+        if (turn) {
                 n_frames = connection_process(c);
                 if (n_frames < 0)
                         return n_frames;
@@ -316,7 +355,7 @@ static int connection_step(Connection *c, bool readable, bool writable, bool tur
                 c->frame_started = now_usec(c);
         if (c->eof && partial)
                 c->closing = true; /* a partial frame that can never complete */
-        return connection_update(c, connection_ready(c));
+        return connection_update(c, connection_ready(c), idle_wakeup);
 }
 
 static void connection_finish(Connection *c, int r) {
@@ -384,6 +423,7 @@ int connection_new(const ConnectionConfig *cfg, int fd, Peer *peer, uint64_t pri
         r = sd_event_add_io(cfg->event, &c->io_source, fd, EPOLLIN, on_io, c);
         if (r < 0)
                 goto fail;
+        c->io_events = EPOLLIN;
         r = sd_event_add_time(cfg->event, &c->timer_source, CLOCK_MONOTONIC, c->timer_armed, USEC_PER_SEC / 10,
                               on_timer, c);
         if (r < 0)

@@ -6,9 +6,10 @@
  * only ever costs its own buffers: reads are bounded per wakeup, replies are
  * bounded per connection, and every partial frame or unread reply has a
  * deadline. A busy client does not cost others their turn either: frames
- * are handled a few at a time, when the scheduler (scheduler.h) gives the
- * connection's principal its turn, and a connection reads nothing more
- * while it has a whole frame waiting, so a flood waits in its own socket.
+ * are handled only when the scheduler (scheduler.h) gives the connection's
+ * principal its turn, two small ones or one large one a turn, and a
+ * connection reads nothing more while it has a whole frame waiting, so a
+ * flood waits in its own socket.
  *
  * Never: knows who owns it (everything it needs comes in a ConnectionConfig
  * at creation), reads the peer's credentials (the owner read them at
@@ -67,6 +68,7 @@ struct Connection {
         uint64_t principal;
         SchedulerEntry turn;
         sd_event_source *io_source, *timer_source;
+        uint32_t io_events; /* what io_source waits for; 0: off */
 
         uint8_t *in; /* received, not yet dispatched */
         size_t in_size, in_alloc;

@@ -18,7 +18,12 @@
  * turn in progress), and a flood of turns never delays accepting,
  * deadlines or SIGTERM. The reads cannot starve the turns in return: a
  * connection stops reading as soon as it has a whole frame buffered, so
- * each read hands a turn work and its source goes quiet until it is done.
+ * each read hands a turn work and its source goes quiet until it is done
+ * (after at most one more wakeup that reads nothing: connection.c drops
+ * EPOLLIN lazily). This is also why a connection handles frames in its
+ * turns only, never from its io callback: the sockets the loop has found
+ * readable but not dispatched yet are known to sd-event alone, and only
+ * the turn, run after all of them, sees their owners waiting.
  * (At equal priority sd-event would order the defer source by the
  * iteration it was created in, before every io source, which is how
  * per-connection defer sources let one client's backlog run ahead of

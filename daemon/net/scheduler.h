@@ -61,6 +61,7 @@ int scheduler_move(SchedulerEntry *e, uint64_t key);
  * Idempotent. A newly ready entry runs after its principal's entries
  * already waiting; a principal that had none waiting takes the next turn. */
 void scheduler_set_ready(SchedulerEntry *e, bool ready);
-/* Whether any entry waits for a turn: if none does, an owner may do its
- * first quantum at once instead of waiting for a turn, at no one's cost. */
+/* Whether any entry waits for a turn. Not a licence to work outside a
+ * turn when none does: clients whose events the loop has not dispatched
+ * yet wait too, unseen here (connection.c). */
 bool scheduler_busy(const Scheduler *s);

@@ -7,13 +7,19 @@
  * freed) while it waits gets no turn and its principal is dropped with its
  * last entry; a move (policy reload) keeps an entry's readiness and
  * carries it to the other principal's ring; the turn source is off once
- * nothing is ready. Turns run from a real sd-event loop. */
+ * nothing is ready; every socket the loop found readable is read before
+ * the next turn, so a request whose io event sd-event dispatches after a
+ * flood's still takes the first turn (what makes handling frames only in
+ * turns fair: connection.c). Turns run from a real sd-event loop. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -152,12 +158,62 @@ static void test_detach_in_own_turn(void **state) {
         scheduler_detach(&c.entry);
 }
 
+/* A connection as connection.c has it: its io callback reads a request
+ * (a byte here), becomes ready and stops reading; its turn does the work. */
+typedef struct FakeConn {
+        Fake fake;
+        int fds[2];
+        sd_event_source *io;
+} FakeConn;
+
+static int fake_on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        FakeConn *c = userdata;
+        char byte;
+        (void) revents;
+        assert_int_equal(read(fd, &byte, 1), 1);
+        c->fake.frames = 2;
+        scheduler_set_ready(&c->fake.entry, true);
+        return sd_event_source_set_enabled(source, SD_EVENT_OFF);
+}
+
+static void test_reads_before_turns(void **state) {
+        Fixture *fx = *state;
+        /* Eight connections of principal 1 and one of principal 2, each
+         * with a request readable when the loop polls: the flood's io
+         * events may be dispatched first, the victim's last. */
+        FakeConn c[9];
+        for (int i = 0; i < 9; i++) {
+                c[i] = (FakeConn) { .fake = { .id = i < 8 ? 10 + i : 2 } };
+                assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, c[i].fds), 0);
+                assert_int_equal(scheduler_attach(fx->s, &c[i].fake.entry, i < 8 ? 1 : 2, fake_run, &c[i].fake), 0);
+                assert_int_equal(sd_event_add_io(fx->event, &c[i].io, c[i].fds[0], EPOLLIN, fake_on_io, &c[i]), 0);
+                assert_int_equal(write(c[i].fds[1], "x", 1), 1);
+        }
+        /* One io event dispatched: principal 1 is ready, the other eight
+         * io events still pending, at a higher priority than the turns. */
+        assert_true(sd_event_run(fx->event, 0) > 0);
+        assert_true(scheduler_busy(fx->s));
+        run_until_idle(fx->event, fx->s);
+        /* All read first; then principal 2, which had nothing waiting,
+         * before any turn of the flood, whatever order sd-event read
+         * them in. */
+        assert_memory_equal(trace, "2 ", 2);
+        assert_int_equal(strlen(trace), 3 * 16 + 2 * 2);
+        for (int i = 0; i < 9; i++) {
+                scheduler_detach(&c[i].fake.entry);
+                sd_event_source_disable_unref(c[i].io);
+                close(c[i].fds[0]);
+                close(c[i].fds[1]);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_round_robin_by_principal, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_new_principal_goes_next, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_detach_and_move, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_detach_in_own_turn, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reads_before_turns, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

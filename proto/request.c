@@ -94,6 +94,7 @@ typedef enum Field {
         F_BEFORE,
         F_PRINCIPAL,
         F_AUDIT_OP,
+        F_VERSION,
         _F_MAX,
 } Field;
 
@@ -130,6 +131,7 @@ static const struct {
         [F_BEFORE] = FIELD("before", JSON_INTEGER),
         [F_PRINCIPAL] = FIELD("principal", JSON_STRING),
         [F_AUDIT_OP] = FIELD("audit_op", JSON_STRING),
+        [F_VERSION] = FIELD("version", JSON_INTEGER),
 };
 _Static_assert(_F_MAX <= 32, "field sets are 32-bit masks");
 
@@ -258,6 +260,10 @@ static const struct {
                             OP_RETRY_SAFE | OP_ADMIN, OP_CLASS_ADMIN },
         [OP_AUDIT_VERIFY] = { "audit.verify", 0, 0, OP_RETRY_SAFE | OP_ADMIN, OP_CLASS_ADMIN },
         [OP_AUDIT_PRUNE] = { "audit.prune", F(F_BEFORE), 0, OP_WRITES | OP_ADMIN, OP_CLASS_ADMIN },
+        [OP_KEY_ROTATE] = { "key.rotate", 0, 0, OP_WRITES | OP_ADMIN, OP_CLASS_ADMIN },
+        [OP_KEY_REWRAP] = { "key.rewrap", 0, 0, OP_WRITES | OP_ADMIN, OP_CLASS_ADMIN },
+        [OP_KEY_STATUS] = { "key.status", 0, 0, OP_RETRY_SAFE | OP_ADMIN, OP_CLASS_ADMIN },
+        [OP_KEY_RETIRE] = { "key.retire", F(F_VERSION), 0, OP_WRITES | OP_ADMIN, OP_CLASS_ADMIN },
 };
 
 unsigned op_flags(Op op) {
@@ -591,6 +597,8 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
         if (r >= 0)
                 r = check_range("before", values[F_BEFORE], 1, TOKEN_EXPIRES_AT_MAX, 0, &ret->before, errbuf,
                                 errbuf_size);
+        if (r >= 0)
+                r = check_range("version", values[F_VERSION], 1, INT64_MAX, 0, &ret->version, errbuf, errbuf_size);
         if (r < 0)
                 return r;
 

@@ -44,6 +44,10 @@ typedef enum Op {
         OP_AUDIT_LIST,
         OP_AUDIT_VERIFY,
         OP_AUDIT_PRUNE,
+        OP_KEY_ROTATE,
+        OP_KEY_REWRAP,
+        OP_KEY_STATUS,
+        OP_KEY_RETIRE,
         _OP_MAX,
 } Op;
 
@@ -78,6 +82,7 @@ typedef struct Request {
         int64_t before;          /* audit.prune: unix seconds */
         const char *principal;   /* audit.list: "uid:N" or "unit:NAME" */
         const char *audit_op;    /* audit.list: the op of the records wanted */
+        int64_t version;         /* key.retire: the KEK version */
 } Request;
 
 /* Decode and check one frame body. The body is parsed in place (strings of

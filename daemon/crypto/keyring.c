@@ -31,6 +31,7 @@ struct Keyring {
         uint8_t *mac_key;   /* NULL until unwrapped or created */
         uint8_t *audit_key; /* derived from the MAC key by keyring_complete() */
         uint8_t *compare_key;
+        bool completed; /* keys are read-only from keyring_complete() on */
 };
 
 _Static_assert(sizeof(KEK_AD_LABEL) == sizeof(INDEX_KEY_AD_LABEL), "labels of one size");
@@ -169,7 +170,41 @@ int keyring_kek_create(Keyring *k, int64_t version, uint8_t ret_wrapped[static K
         int r = key_create(k, KEK_AD_LABEL, version, &key, ret_wrapped);
         if (r < 0)
                 return r;
+        /* A key made at run time is as read-only as those loaded at start. */
+        if (k->completed)
+                sodium_mprotect_readonly(key);
         return keyring_add(k, version, true, key);
+}
+
+static int kek_index(const Keyring *k, int64_t version) {
+        for (size_t i = 0; i < k->n_keks; i++)
+                if (k->keks[i].version == version)
+                        return (int) i;
+        return -ENOENT;
+}
+
+int keyring_kek_set_primary(Keyring *k, int64_t version) {
+        int i = kek_index(k, version);
+        if (i < 0)
+                return i;
+        k->primary = (size_t) i;
+        k->has_primary = true;
+        return 0;
+}
+
+int keyring_kek_drop(Keyring *k, int64_t version) {
+        int i = kek_index(k, version);
+        if (i < 0)
+                return i;
+        if (k->has_primary && k->primary == (size_t) i)
+                return -EBUSY;
+        /* sodium_free() makes the pages writable, wipes and unmaps them. */
+        sodium_free((void *) k->keks[i].key);
+        memmove(&k->keks[i], &k->keks[i + 1], (k->n_keks - (size_t) i - 1) * sizeof(Kek));
+        k->n_keks--;
+        if (k->has_primary && k->primary > (size_t) i)
+                k->primary--;
+        return 0;
 }
 
 int keyring_index_key_unwrap(Keyring *k, const uint8_t *wrapped, size_t wrapped_size) {
@@ -306,6 +341,7 @@ int keyring_complete(Keyring *k) {
         if (k->audit_key)
                 sodium_mprotect_readonly(k->audit_key);
         sodium_mprotect_readonly(k->compare_key);
+        k->completed = true;
         return 0;
 }
 

@@ -63,8 +63,18 @@ KeyCheckMatch keyring_root_matches(const Keyring *k, const uint8_t *check, size_
  * authenticate under the root key as that version (tampered rows). */
 int keyring_kek_unwrap(Keyring *k, int64_t version, bool primary, const uint8_t *wrapped, size_t wrapped_size);
 /* Make a fresh KEK of this version the primary, and hand back its wrapping
- * for the caller to store. */
+ * for the caller to store. After keyring_complete() too (a rotation): the
+ * new key is made read-only like the others; the old primary stays in the
+ * ring for the records it still wraps. -EUCLEAN if the version exists. */
 int keyring_kek_create(Keyring *k, int64_t version, uint8_t ret_wrapped[static KEK_WRAPPED_SIZE]);
+/* Make the KEK of this version the primary (undoing a rotation whose
+ * storage failed). -ENOENT if there is none. */
+int keyring_kek_set_primary(Keyring *k, int64_t version);
+/* Drop the KEK of this version from memory (sodium_free wipes it): a
+ * retired KEK, or one whose rotation failed to be stored. -ENOENT if
+ * there is none, -EBUSY if it is the primary. Pointers from
+ * keyring_find() and keyring_primary() are invalid afterwards. */
+int keyring_kek_drop(Keyring *k, int64_t version);
 
 /* The index key (see keyring_index_key()): unwrap the stored one, or create
  * one and hand back its wrapping. -EUCLEAN as for KEKs. */

@@ -84,6 +84,11 @@ static void idle_arm(Server *s) {
 static int on_idle(sd_event_source *source, uint64_t usec, void *userdata) {
         Server *s = userdata;
         (void) source, (void) usec;
+        if (s->rewrap_on) {
+                /* Not idle: the rewrap would have to wait for a client. */
+                idle_arm(s);
+                return 0;
+        }
         log_info("no clients for %d s, exiting", idle_exit_sec(s));
         return sd_event_exit(s->event, 0);
 }
@@ -189,12 +194,32 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
         return 0;
 }
 
+static void rewrap_enable(Server *s, bool on) {
+        if (!s->rewrap_source || s->rewrap_on == on)
+                return;
+        s->rewrap_on = on;
+        sd_event_source_set_enabled(s->rewrap_source, on ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
+/* One batch; sd-event runs it only when nothing of higher priority (a
+ * frame, a timer) is pending, so requests are answered between batches. */
+static int on_rewrap(sd_event_source *source, void *userdata) {
+        Server *s = userdata;
+        (void) source;
+        if (key_rewrap_tick(&s->ctx) <= 0)
+                rewrap_enable(s, false);
+        return 0;
+}
+
 /* The connection callbacks: frames go to dispatch, with the server's
  * context, which connections never see. */
 static void on_connection_frame(void *userdata, const Peer *peer, uint64_t principal, uint8_t *body, size_t size,
                                 JsonOut *out) {
         Server *s = userdata;
         dispatch_frame(&s->ctx, peer, principal, body, size, out);
+        /* key.rewrap may have started one. */
+        if (!s->rewrap_on && key_rewrap_wanted(&s->ctx))
+                rewrap_enable(s, true);
 }
 
 static void on_connection_frame_error(void *userdata, const Peer *peer, int error, JsonOut *out) {
@@ -373,6 +398,14 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
                                        VAULT_AUDIT_FLUSH_USEC / 4, on_audit_flush, s);
         if (r < 0)
                 goto fail;
+        /* A rewrap the vault resumed at open starts at once. */
+        r = sd_event_add_defer(s->event, &s->rewrap_source, on_rewrap, s);
+        if (r >= 0)
+                r = sd_event_source_set_priority(s->rewrap_source, SD_EVENT_PRIORITY_IDLE);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(s->rewrap_source, SD_EVENT_OFF);
+        rewrap_enable(s, key_rewrap_wanted(&s->ctx));
         if (idle_exit_sec(s) > 0) {
                 r = sd_event_add_time(s->event, &s->idle_source, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_idle, s);
                 if (r < 0)
@@ -414,6 +447,7 @@ void server_free(Server *s) {
         sd_event_source_disable_unref(s->accept_retry_source);
         sd_event_source_disable_unref(s->idle_source);
         sd_event_source_disable_unref(s->audit_source);
+        sd_event_source_disable_unref(s->rewrap_source);
         if (s->listen_fd >= 0)
                 close(s->listen_fd);
         if (s->owns_socket_path)

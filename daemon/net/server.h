@@ -4,7 +4,7 @@
  * accepting under a connection cap, reading each client's identity once at
  * accept (and the principal it counts as, again after SIGHUP reloads the
  * policy), the scheduler that gives principals their turns (scheduler.h),
- * the audit flush timer, exit on idle, SIGTERM/SIGINT, and sd_notify; the
+ * the audit flush timer, the KEK rewrap's background batches, exit on idle, SIGTERM/SIGINT, and sd_notify; the
  * file descriptor budget (a connection cap the descriptor limit can serve)
  * and backing off when accept() runs out of descriptors anyway. Each
  * accepted socket becomes a Connection (connection.h), wired to dispatch
@@ -51,6 +51,11 @@ typedef struct Server {
         sd_event_source *listen_source;
         sd_event_source *idle_source;
         sd_event_source *audit_source;
+        /* The KEK rewrap's batches (key_rewrap_tick()): a defer source at
+         * idle priority, so a batch runs only when no request waits, and
+         * on only while a rewrap runs. */
+        sd_event_source *rewrap_source;
+        bool rewrap_on;
         /* accept() ran out of descriptors (or memory): the listener is off
          * until a connection closes or this timer fires. */
         sd_event_source *accept_retry_source;

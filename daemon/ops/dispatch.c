@@ -56,6 +56,10 @@ static const Handler handlers[_OP_MAX] = {
         [OP_AUDIT_LIST] = handle_audit_list,
         [OP_AUDIT_VERIFY] = handle_audit_verify,
         [OP_AUDIT_PRUNE] = handle_audit_prune,
+        [OP_KEY_ROTATE] = handle_key_rotate,
+        [OP_KEY_REWRAP] = handle_key_rewrap,
+        [OP_KEY_STATUS] = handle_key_status,
+        [OP_KEY_RETIRE] = handle_key_retire,
 };
 
 int failure_set(Failure *f, const char *fmt, ...) {

@@ -119,3 +119,13 @@ int handle_whoami(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_audit_list(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_audit_verify(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_audit_prune(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_key_rotate(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_key_rewrap(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_key_status(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_key_retire(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+/* key.rewrap's background part (handlers-key.c), for the server's loop:
+ * one batch of the running rewrap. 1 if more is to do, 0 if none runs (or
+ * it just finished), -errno if it stopped (logged). */
+int key_rewrap_tick(Context *ctx);
+/* Whether a rewrap runs and wants ticks (cheap: after every frame). */
+bool key_rewrap_wanted(const Context *ctx);

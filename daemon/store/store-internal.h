@@ -26,6 +26,7 @@ enum {
         RSTMT_DELETE,
         RSTMT_LIST,
         RSTMT_COUNT,
+        RSTMT_REWRAP,
         _RSTMT_MAX,
 };
 
@@ -49,6 +50,12 @@ enum {
         CACHED_PLUGIN_MAC_SET,
         CACHED_TOKEN_MAC_SET,
         CACHED_TOKEN_ALL,
+        CACHED_KEK_LIST,
+        CACHED_KEK_DEMOTE,
+        CACHED_KEK_RETIRE,
+        CACHED_KEK_RECORDS,
+        CACHED_KEK_RECORDS_NOT,
+        CACHED_RECORD_STALE,
         _CACHED_MAX,
 };
 

@@ -23,7 +23,7 @@ static const char *const global_sql[_STMT_GLOBAL_MAX] = {
         [STMT_BEGIN] = "BEGIN IMMEDIATE",
         [STMT_COMMIT] = "COMMIT",
         [STMT_ROLLBACK] = "ROLLBACK",
-        [STMT_KEK_ALL] = "SELECT version, state, wrapped FROM kek ORDER BY version",
+        [STMT_KEK_ALL] = "SELECT version, state, wrapped FROM kek WHERE state != 'retired' ORDER BY version",
         [STMT_KEK_INSERT] = "INSERT INTO kek(version, state, wrapped, created_at) "
                             "VALUES(?1, ?2, ?3, unixepoch())",
 };
@@ -44,6 +44,7 @@ static const char *const record_sql[_RSTMT_MAX] = {
                        "WHERE (?1 IS NULL OR plugin = ?1) AND (plugin > ?2 OR (plugin = ?2 AND name > ?3)) "
                        "ORDER BY plugin, name LIMIT ?4",
         [RSTMT_COUNT] = "SELECT count(*) FROM %s",
+        [RSTMT_REWRAP] = "UPDATE %s SET sealed = ?3, kek_version = ?4 WHERE plugin = ?1 AND name = ?2 AND version = ?5",
 };
 
 static const char *const record_table[_RECORD_KIND_MAX] = {
@@ -172,6 +173,15 @@ static const char *const migrations[] = {
         "  seq INTEGER NOT NULL CHECK (seq > 0),"
         "  mac BLOB NOT NULL"
         ") STRICT;",
+
+        /* 6: KEK rotation. The records a KEK still wraps are found (and
+         * counted) by kek_version: a rewrap's progress is the data itself.
+         * A retired KEK's row stays, its wrapped bytes a zero-length blob
+         * (the column is NOT NULL, and rebuilding the table that every
+         * record references is not worth a NULL). */
+        "CREATE INDEX IF NOT EXISTS secret_kek ON secret(kek_version);"
+        "CREATE INDEX IF NOT EXISTS token_kek ON token(kek_version);"
+        "CREATE INDEX IF NOT EXISTS apikey_kek ON apikey(kek_version);",
 };
 
 #define SCHEMA_VERSION ((int) ELEMENTSOF(migrations))

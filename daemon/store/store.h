@@ -35,7 +35,7 @@ void store_close(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
 
 /* The schema version this program writes. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* Schema version (PRAGMA user_version); 0 for a new database. */
 int store_schema_version(Store *s);
@@ -71,11 +71,81 @@ int store_meta_set(Store *s, const char *key, const uint8_t *value, size_t size)
  * chained under a key that is gone). *ret true if empty. */
 int store_is_empty(Store *s, bool *ret);
 
-/* KEKs wrapped by the root key. The callback sees each row in version order;
- * a negative return stops the walk and is returned. */
+/* KEKs wrapped by the root key. The callback sees each row that is not
+ * retired in version order (a retired row has no key left to unwrap); a
+ * negative return stops the walk and is returned. */
 typedef int (*StoreKekFunc)(int64_t version, bool primary, const uint8_t *wrapped, size_t wrapped_size, void *userdata);
 int store_kek_foreach(Store *s, StoreKekFunc f, void *userdata);
 int store_kek_insert(Store *s, int64_t version, bool primary, const uint8_t *wrapped, size_t wrapped_size);
+
+typedef enum KekState {
+        KEK_STATE_PRIMARY,
+        KEK_STATE_ACTIVE,
+        KEK_STATE_RETIRED,
+} KekState;
+
+typedef struct StoredKek {
+        int64_t version;
+        KekState state;
+        int64_t created_at; /* unix seconds */
+} StoredKek;
+
+/* "primary", "active", "retired". */
+const char *store_kek_state_name(KekState state);
+/* Every KEK row, retired ones too, in version order; malloc'd array. */
+int store_kek_list(Store *s, StoredKek **ret, size_t *ret_n);
+/* A rotation: the primary becomes active and a new row of this version
+ * the primary. Call inside a transaction. */
+int store_kek_rotate(Store *s, int64_t version, const uint8_t *wrapped, size_t wrapped_size);
+/* An active KEK becomes retired and its wrapped bytes are replaced by
+ * none (a zero-length blob; secure_delete zeroes the old cell). -ENOENT
+ * if there is no active KEK of that version. Call inside a transaction;
+ * see store_checkpoint() for the copy in the WAL. */
+int store_kek_retire(Store *s, int64_t version);
+/* Records (secrets, token sets, API keys) whose DEK the KEK of this
+ * version wraps. */
+int store_kek_records(Store *s, int64_t version, int64_t *ret);
+/* Records whose DEK is wrapped by any KEK but this one. */
+int store_kek_records_not(Store *s, int64_t version, int64_t *ret);
+
+/* A record named by kind, plugin and name (malloc'd strings). */
+typedef struct StoredRecordRef {
+        RecordKind kind;
+        char *plugin;
+        char *name;
+} StoredRecordRef;
+
+static inline void stored_record_refs_free(StoredRecordRef *r, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(r[i].plugin);
+                free(r[i].name);
+        }
+        free(r);
+}
+
+/* Up to limit records of any kind whose kek_version is not this one (an
+ * index on each table's kek_version finds them); malloc'd array, *ret_n
+ * may be 0. */
+int store_record_stale(Store *s, int64_t kek_version, unsigned limit, StoredRecordRef **ret, size_t *ret_n);
+/* Replace a record's sealed bytes and kek_version only (a rewrap: the same
+ * value under another KEK): its version, times and every other column
+ * stay, and the cached copy is dropped. -ENOENT if there is no such
+ * record at that version. */
+int store_record_rewrap(Store *s, RecordKind kind, const char *plugin, const char *name, int64_t version,
+                        int64_t kek_version, const uint8_t *sealed, size_t sealed_size);
+
+/* Whether commits wait for the disk (synchronous=FULL, the default) or
+ * only reach the OS (NORMAL: survives a crash of the process, not of the
+ * machine; the next durable commit makes them durable too, the WAL being
+ * written in order). For work that is redone if lost (a rewrap's
+ * batches), so that its fsyncs do not stall the requests between them.
+ * Outside a transaction. */
+int store_set_durable(Store *s, bool durable);
+
+/* Copy the WAL into the database and truncate it to nothing, so that
+ * bytes overwritten in the database (a retired KEK's) are not left in
+ * older WAL frames. Outside a transaction. */
+int store_checkpoint(Store *s);
 
 /* One record. get: -ENOENT if absent. */
 int store_record_get(Store *s, RecordKind kind, const char *plugin, const char *name, StoredRecord *ret);

@@ -44,6 +44,20 @@ struct Vault {
         } audit_stage_state;
         int audit_error;        /* 0, or why the last write of records failed */
         char audit_reason[128]; /* and SQLite's words for it */
+
+        /* The rewrap (vault-key.c). remaining is counted at its start and
+         * counted down per step (writes meanwhile may move records too:
+         * status counts again). The samples, one per VAULT_RATE_SAMPLE_USEC
+         * at most, give the rate over the last few seconds. */
+        bool rewrap_running;
+        int64_t rewrap_done;
+        int64_t rewrap_remaining;
+        int64_t rewrap_started_at;
+        struct RewrapSample {
+                uint64_t usec; /* CLOCK_MONOTONIC */
+                int64_t done;
+        } rewrap_samples[16];
+        size_t rewrap_n_samples, rewrap_next_sample;
 };
 
 /* Seal and store a new version of a record inside the caller's
@@ -65,6 +79,11 @@ int vault_record_delete(Vault *v, RecordKind kind, const char *plugin, const cha
  * appends the queued audit records and the staged one (vault-audit.c):
  * -ESHUTDOWN if they cannot be appended, and then nothing commits. */
 int vault_end(Vault *v, int r);
+
+/* ---- KEK rotation (vault-key.c) ---- */
+
+/* At open: resume a rewrap the meta row says was running. */
+int vault_key_load(Vault *v);
 
 /* ---- the audit trail (vault-audit.c) ---- */
 

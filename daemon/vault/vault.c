@@ -258,6 +258,8 @@ int vault_open(const char *db_path, uint8_t *root_key, VaultOpenFlags flags, Vau
          * the head read now stays the head. */
         if (r >= 0)
                 r = vault_audit_load(v);
+        if (r >= 0)
+                r = vault_key_load(v);
         if (ret_result)
                 *ret_result = res;
         if (r < 0)

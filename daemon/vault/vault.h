@@ -76,6 +76,61 @@ typedef struct VaultStats {
 
 int vault_stats(Vault *v, VaultStats *ret);
 
+/* ---- KEK rotation (vault-key.c) ----
+ *
+ * A rotation makes a fresh KEK the primary (new writes use it) and keeps
+ * the old one, now active, for the records it still wraps. A rewrap moves
+ * those records' DEKs onto the primary in small batches, each its own
+ * transaction, never re-encrypting a value; its progress is the data
+ * itself (the records still on other KEKs), and a meta row says it is
+ * running, so a vault opened after a crash resumes it. A KEK that wraps
+ * nothing can be retired: its row stays, its key is gone from the file
+ * and from memory. Record versions, times and metadata MACs are left as
+ * they are. */
+
+typedef struct VaultKek {
+        int64_t version;
+        const char *state; /* "primary", "active", "retired" */
+        int64_t records;   /* whose DEK it wraps */
+        int64_t created_at;
+} VaultKek;
+
+typedef struct VaultRewrap {
+        bool running;
+        int64_t remaining;  /* records not on the primary */
+        int64_t done;       /* moved since this rewrap started */
+        double rate;        /* records a second over the last few seconds; 0 idle */
+        int64_t started_at; /* unix seconds; 0 if none has run in this process */
+} VaultRewrap;
+
+/* Records one rewrap step moves by default: a few milliseconds at most. */
+#define VAULT_REWRAP_BATCH 256
+
+/* A fresh KEK of the next version becomes the primary; the old primary
+ * becomes active. */
+int vault_key_rotate(Vault *v, int64_t *ret_primary, int64_t *ret_previous);
+/* Start the rewrap (or say how the running one stands): harmless when it
+ * runs already or there is nothing to move. ret gets the state. */
+int vault_key_rewrap_start(Vault *v, VaultRewrap *ret);
+/* Whether a rewrap runs (started, or resumed at open) and wants steps. */
+bool vault_key_rewrap_running(const Vault *v);
+/* Move up to batch records onto the primary in one transaction; the
+ * rewrap ends when a step finds fewer. *ret_done is how many moved,
+ * *ret_remaining an estimate of those left (exact once 0). A record that
+ * does not open stops the rewrap (-EUCLEAN); it is resumed at the next
+ * start or key.rewrap. */
+int vault_key_rewrap_step(Vault *v, unsigned batch, int64_t *ret_done, int64_t *ret_remaining);
+/* Every KEK (malloc'd array, retired ones too) with its record count, and
+ * the rewrap's state. Counting reads the kek_version indexes: about a
+ * millisecond per 100k records. */
+int vault_key_status(Vault *v, VaultKek **ret_keks, size_t *ret_n, VaultRewrap *ret_rewrap);
+/* Retire a KEK that wraps no record: -ENOENT if there is none of that
+ * version, -EEXIST if it is the primary (*ret_records -1) or still wraps
+ * *ret_records records. Retiring a retired one again is 0. Its wrapped
+ * bytes are wiped from the database (and the WAL checkpointed and
+ * truncated) and its key from memory. */
+int vault_key_retire(Vault *v, int64_t version, int64_t *ret_records);
+
 /* ---- secrets (vault-secret.c) ---- */
 
 /* Store a new version. ret_meta (optional) gets its metadata. */

@@ -8,7 +8,12 @@
  * swapped between records, fails with -EUCLEAN; any single flipped byte
  * fails; a truncated blob, an unknown format or a KEK version the keyring
  * does not have is -EUCLEAN (damaged or tampered storage, answered
- * `corrupt`, never `internal`). */
+ * `corrupt`, never `internal`). A rewrap under a new primary KEK gives
+ * format 2: the value opens, its nonce and ciphertext are the same bytes,
+ * the header names the new KEK and the old one as the value's, it opens
+ * with the old KEK dropped, not with the new one dropped, not as another
+ * record; a second rewrap (format 2 to 2) and a rewrap of a blob already
+ * on the primary work; a flipped value_kek_version fails. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -392,6 +397,83 @@ static void test_unknown_kek_version(void **state) {
         assert_open_fails(k, &id, sealed, sizeof(sealed), -EUCLEAN);
 }
 
+/* The value's nonce, ciphertext and tag: the last bytes of any format. */
+static const uint8_t *value_part(const uint8_t *sealed, size_t size, size_t plain_size) {
+        return sealed + size - (ENVELOPE_NONCE_SIZE + plain_size + ENVELOPE_TAG_SIZE);
+}
+
+static void assert_opens(Keyring *k, const RecordId *id, const uint8_t *sealed, size_t size, const char *want) {
+        SecretBuf *out = NULL;
+        assert_int_equal(envelope_open(k, id, sealed, size, &out), 0);
+        assert_int_equal(out->size, strlen(want));
+        assert_memory_equal(out->data, want, strlen(want));
+        secret_buf_free(out);
+}
+
+static void test_rewrap(void **state) {
+        Keyring *k = *state;
+        const RecordId id = { RECORD_TOKEN, "todo", "alice@example.com", 3 };
+        const RecordId other = { RECORD_TOKEN, "todo", "bob@example.com", 3 };
+        uint8_t w[KEK_WRAPPED_SIZE], *sealed = NULL, *re = NULL, *re2 = NULL, *same = NULL;
+        size_t size = 0, re_size = 0, re2_size = 0, same_size = 0;
+        int64_t kek = 0, got = 0;
+        const char *value = "the value, sealed once";
+        size_t n = strlen(value);
+
+        seal(k, &id, value, n, &sealed, &size);
+        assert_int_equal(keyring_kek_create(k, 2, w), 0);
+        assert_int_equal(envelope_rewrap(k, &id, sealed, size, &re, &re_size, &kek), 0);
+        assert_int_equal(kek, 2);
+        assert_int_equal(re_size, ENVELOPE_OVERHEAD_REWRAPPED + n);
+        assert_int_equal(re[0], ENVELOPE_FORMAT_REWRAPPED);
+        assert_int_equal(envelope_kek_version(re, re_size, &got), 0);
+        assert_int_equal(got, 2);
+        assert_int_equal(re[1 + 8 + 7], 1); /* the value's KEK: 1 */
+        /* The value's nonce and ciphertext are the same bytes. */
+        assert_memory_equal(value_part(re, re_size, n), value_part(sealed, size, n),
+                            ENVELOPE_NONCE_SIZE + n + ENVELOPE_TAG_SIZE);
+        assert_opens(k, &id, re, re_size, value);
+        /* Bound to the record still. */
+        assert_open_fails(k, &other, re, re_size, -EUCLEAN);
+        assert_int_equal(envelope_rewrap(k, &other, sealed, size, &re2, &re2_size, &kek), -EUCLEAN);
+
+        /* The old KEK is not needed any more; the old blob needs it. */
+        assert_int_equal(keyring_kek_drop(k, 1), 0);
+        assert_null(keyring_find(k, 1));
+        assert_opens(k, &id, re, re_size, value);
+        assert_open_fails(k, &id, sealed, size, -EUCLEAN);
+
+        /* Rewrapped again (2 to 2 is a copy; then 2 to 3). */
+        assert_int_equal(envelope_rewrap(k, &id, re, re_size, &same, &same_size, &kek), 0);
+        assert_int_equal(kek, 2);
+        assert_int_equal(same_size, re_size);
+        assert_memory_equal(same, re, re_size);
+        assert_int_equal(keyring_kek_create(k, 3, w), 0);
+        assert_int_equal(envelope_rewrap(k, &id, re, re_size, &re2, &re2_size, &kek), 0);
+        assert_int_equal(kek, 3);
+        assert_int_equal(re2[1 + 8 + 7], 1);
+        assert_memory_equal(value_part(re2, re2_size, n), value_part(sealed, size, n),
+                            ENVELOPE_NONCE_SIZE + n + ENVELOPE_TAG_SIZE);
+        assert_int_equal(keyring_kek_drop(k, 2), 0);
+        assert_opens(k, &id, re2, re2_size, value);
+
+        /* The value's KEK version is under the DEK's tag; and a wrong KEK
+         * (the header pointing at another one) fails. */
+        re2[1 + 8 + 7] ^= 1;
+        assert_open_fails(k, &id, re2, re2_size, -EUCLEAN);
+        re2[1 + 8 + 7] ^= 1;
+        assert_int_equal(keyring_kek_create(k, 4, w), 0);
+        re2[1 + 7] = 4;
+        assert_open_fails(k, &id, re2, re2_size, -EUCLEAN);
+        assert_int_equal(envelope_rewrap(k, &id, re2, re2_size, &re, &re_size, &kek) < 0, 1);
+        re2[1 + 7] = 3;
+        assert_opens(k, &id, re2, re2_size, value);
+        free(sealed);
+        free(re);
+        free(re2);
+        free(same);
+}
+
 int main(void) {
         bytes_counting(kat_kek_key, sizeof(kat_kek_key), 0x00);
         bytes_counting(kat_dek, sizeof(kat_dek), 0xa0);
@@ -412,6 +494,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_truncated_or_extended, setup_keyring, teardown_keyring),
                 cmocka_unit_test_setup_teardown(test_unknown_format, setup_keyring, teardown_keyring),
                 cmocka_unit_test_setup_teardown(test_unknown_kek_version, setup_keyring, teardown_keyring),
+                cmocka_unit_test_setup_teardown(test_rewrap, setup_keyring, teardown_keyring),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

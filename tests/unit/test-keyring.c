@@ -238,6 +238,45 @@ static void test_kek_create_rotates(void **state) {
         keyring_free(k);
 }
 
+/* After keyring_complete(): a KEK added at run time becomes the primary
+ * (read-only like the rest: it serves), the old one stays until dropped;
+ * the primary cannot be dropped, an unknown version is -ENOENT, and a
+ * failed rotation can be undone (primary back, new key dropped). */
+static void test_kek_runtime_add_drop(void **state) {
+        (void) state;
+        uint8_t w[KEK_WRAPPED_SIZE], key[KEK_SIZE];
+        Keyring *k = NULL;
+
+        assert_int_equal(test_keyring_new(key_a, &k), 0);
+        uint8_t old[KEK_SIZE];
+        memcpy(old, keyring_find(k, 1)->key, KEK_SIZE);
+        assert_int_equal(keyring_kek_create(k, 2, w), 0);
+        assert_int_equal(keyring_primary(k)->version, 2);
+        assert_int_equal(keyring_size(k), 2);
+        assert_int_equal(test_key_unwrap(TEST_KEK_LABEL, key_a, 2, w, key), 0);
+        assert_memory_equal(key, keyring_primary(k)->key, KEK_SIZE);
+        assert_memory_equal(old, keyring_find(k, 1)->key, KEK_SIZE);
+        assert_int_equal(keyring_kek_create(k, 2, w), -EUCLEAN);
+
+        assert_int_equal(keyring_kek_drop(k, 2), -EBUSY);
+        assert_int_equal(keyring_kek_drop(k, 7), -ENOENT);
+        assert_int_equal(keyring_kek_drop(k, 1), 0);
+        assert_null(keyring_find(k, 1));
+        assert_int_equal(keyring_size(k), 1);
+        assert_int_equal(keyring_primary(k)->version, 2);
+        assert_memory_equal(key, keyring_primary(k)->key, KEK_SIZE);
+
+        /* Undo of a rotation the store refused. */
+        assert_int_equal(keyring_kek_create(k, 3, w), 0);
+        assert_int_equal(keyring_kek_set_primary(k, 2), 0);
+        assert_int_equal(keyring_kek_drop(k, 3), 0);
+        assert_int_equal(keyring_primary(k)->version, 2);
+        assert_memory_equal(key, keyring_primary(k)->key, KEK_SIZE);
+        assert_int_equal(keyring_kek_set_primary(k, 3), -ENOENT);
+        sodium_memzero(key, sizeof(key));
+        keyring_free(k);
+}
+
 /* Unwrapping fails and adds nothing. */
 static void assert_kek_refused(const uint8_t root[static ROOT_KEY_SIZE], int64_t version, const uint8_t *wrapped,
                                size_t size, const char *what) {
@@ -709,6 +748,7 @@ int main(void) {
                 cmocka_unit_test(test_wrapping_format),
                 cmocka_unit_test(test_known_keks_load),
                 cmocka_unit_test(test_kek_create_rotates),
+                cmocka_unit_test(test_kek_runtime_add_drop),
                 cmocka_unit_test(test_wrong_root_key),
                 cmocka_unit_test(test_wrong_version),
                 cmocka_unit_test(test_wrong_size),

@@ -139,6 +139,10 @@ static void test_op_classes_cover_op_table(void **state) {
                 { "audit.list", POLICY_CLASS_ADMIN },
                 { "audit.verify", POLICY_CLASS_ADMIN },
                 { "audit.prune", POLICY_CLASS_ADMIN },
+                { "key.rotate", POLICY_CLASS_ADMIN },
+                { "key.rewrap", POLICY_CLASS_ADMIN },
+                { "key.status", POLICY_CLASS_ADMIN },
+                { "key.retire", POLICY_CLASS_ADMIN },
         };
         assert_int_equal(sizeof(expected) / sizeof(expected[0]), _OP_MAX);
         for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {

@@ -1,0 +1,195 @@
+/* store-kek.c — KEK rows and the records each one wraps (see store.h).
+ *
+ * Owns: the KEK states (primary, active, retired) and the queries a
+ * rotation needs: counts of records by kek_version and the batches of
+ * records a rewrap moves, over the three record tables, found through
+ * the kek_version indexes (schema 6). Never: sees a key; the wrapped
+ * bytes are opaque here. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-internal.h"
+
+/* Two ranges rather than "!=", which no index serves. */
+#define NOT_ON "(kek_version < ?1 OR kek_version > ?1)"
+
+static const char *const kek_state_names[] = {
+        [KEK_STATE_PRIMARY] = "primary",
+        [KEK_STATE_ACTIVE] = "active",
+        [KEK_STATE_RETIRED] = "retired",
+};
+
+static KekState kek_state_from(const char *t) {
+        if (t && strcmp(t, "primary") == 0)
+                return KEK_STATE_PRIMARY;
+        if (t && strcmp(t, "active") == 0)
+                return KEK_STATE_ACTIVE;
+        return KEK_STATE_RETIRED;
+}
+
+int store_kek_list(Store *s, StoredKek **ret, size_t *ret_n) {
+        sqlite3_stmt *st;
+        StoredKek *items = NULL;
+        size_t n = 0;
+        int rc, r = store_cached(s, CACHED_KEK_LIST, "SELECT version, state, created_at FROM kek ORDER BY version",
+                                 &st);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                StoredKek *more = realloc(items, (n + 1) * sizeof(StoredKek));
+                if (!more) {
+                        r = -ENOMEM;
+                        break;
+                }
+                items = more;
+                items[n++] = (StoredKek) {
+                        .version = sqlite3_column_int64(st, 0),
+                        .state = kek_state_from((const char *) sqlite3_column_text(st, 1)),
+                        .created_at = sqlite3_column_int64(st, 2),
+                };
+        }
+        if (r >= 0 && rc != SQLITE_DONE)
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        store_stmt_finish(st);
+        if (r < 0) {
+                free(items);
+                return r;
+        }
+        *ret = items;
+        *ret_n = n;
+        return 0;
+}
+
+int store_kek_rotate(Store *s, int64_t version, const uint8_t *wrapped, size_t wrapped_size) {
+        sqlite3_stmt *st;
+        /* Demoted first: the unique index allows one primary at a time. */
+        int r = store_cached(s, CACHED_KEK_DEMOTE, "UPDATE kek SET state = 'active' WHERE state = 'primary'", &st);
+        if (r < 0)
+                return r;
+        r = store_step_done(st);
+        if (r < 0)
+                return r;
+        return store_kek_insert(s, version, true, wrapped, wrapped_size);
+}
+
+int store_kek_retire(Store *s, int64_t version) {
+        sqlite3_stmt *st;
+        int r = store_cached(s, CACHED_KEK_RETIRE,
+                             "UPDATE kek SET state = 'retired', wrapped = zeroblob(0) "
+                             "WHERE version = ?1 AND state = 'active'",
+                             &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, version);
+        r = store_step_done(st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+static int count(Store *s, unsigned id, const char *sql, int64_t version, int64_t *ret) {
+        sqlite3_stmt *st;
+        int r = store_cached(s, id, sql, &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, version);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                *ret = sqlite3_column_int64(st, 0);
+        else
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        store_stmt_finish(st);
+        return r;
+}
+
+int store_kek_records(Store *s, int64_t version, int64_t *ret) {
+        return count(s, CACHED_KEK_RECORDS,
+                     "SELECT (SELECT count(*) FROM secret WHERE kek_version = ?1) + "
+                     "(SELECT count(*) FROM token WHERE kek_version = ?1) + "
+                     "(SELECT count(*) FROM apikey WHERE kek_version = ?1)",
+                     version, ret);
+}
+
+int store_kek_records_not(Store *s, int64_t version, int64_t *ret) {
+        return count(s, CACHED_KEK_RECORDS_NOT,
+                     "SELECT (SELECT count(*) FROM secret WHERE " NOT_ON ") + "
+                     "(SELECT count(*) FROM token WHERE " NOT_ON ") + "
+                     "(SELECT count(*) FROM apikey WHERE " NOT_ON ")",
+                     version, ret);
+}
+
+_Static_assert(RECORD_SECRET == 0 && RECORD_TOKEN == 1 && RECORD_APIKEY == 2, "the kinds the query names");
+
+int store_record_stale(Store *s, int64_t kek_version, unsigned limit, StoredRecordRef **ret, size_t *ret_n) {
+        sqlite3_stmt *st;
+        StoredRecordRef *items;
+        size_t n = 0;
+        int rc = SQLITE_DONE;
+        int r = store_cached(s, CACHED_RECORD_STALE,
+                             "SELECT 0, plugin, name FROM secret WHERE " NOT_ON " UNION ALL "
+                             "SELECT 1, plugin, name FROM token WHERE " NOT_ON " UNION ALL "
+                             "SELECT 2, plugin, name FROM apikey WHERE " NOT_ON " LIMIT ?2",
+                             &st);
+        if (r < 0)
+                return r;
+        items = calloc(limit ?: 1, sizeof(StoredRecordRef));
+        if (!items)
+                return -ENOMEM;
+        sqlite3_bind_int64(st, 1, kek_version);
+        sqlite3_bind_int(st, 2, (int) limit);
+        while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                StoredRecordRef *ref = &items[n++];
+                ref->kind = (RecordKind) sqlite3_column_int(st, 0);
+                r = store_column_strdup(st, 1, &ref->plugin);
+                if (r >= 0)
+                        r = store_column_strdup(st, 2, &ref->name);
+                if (r >= 0 && (!ref->plugin || !ref->name))
+                        r = -EUCLEAN;
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0 && n < limit && rc != SQLITE_DONE)
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        store_stmt_finish(st);
+        if (r < 0) {
+                stored_record_refs_free(items, n);
+                return r;
+        }
+        *ret = items;
+        *ret_n = n;
+        return 0;
+}
+
+int store_record_rewrap(Store *s, RecordKind kind, const char *plugin, const char *name, int64_t version,
+                        int64_t kek_version, const uint8_t *sealed, size_t sealed_size) {
+        sqlite3_stmt *st = s->rstmt[kind][RSTMT_REWRAP];
+
+        /* The cached copy is the old sealed blob: it would still open while
+         * its KEK is in the ring, but not once the KEK is retired. */
+        if (s->cache)
+                store_cache_drop(s->cache, kind, plugin, name);
+        store_bind_key(st, plugin, name);
+        sqlite3_bind_blob(st, 3, sealed, (int) sealed_size, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, kek_version);
+        sqlite3_bind_int64(st, 5, version);
+        int r = store_step_done(st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+int store_set_durable(Store *s, bool durable) {
+        int rc = sqlite3_exec(s->db, durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", NULL, NULL,
+                              NULL);
+        return store_errno_from_sqlite(rc);
+}
+
+int store_checkpoint(Store *s) {
+        int rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        return store_errno_from_sqlite(rc);
+}
+
+const char *store_kek_state_name(KekState state) {
+        return kek_state_names[state];
+}

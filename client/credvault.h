@@ -40,6 +40,7 @@
 #ifndef CREDVAULT_H
 #define CREDVAULT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -373,6 +374,63 @@ int cv_audit_verify(CvClient *c, CvAuditVerify *ret);
  * the chain is verified from. ret_removed gets how many were removed,
  * ret_anchor_seq the anchor's seq (both may be NULL). */
 int cv_audit_prune(CvClient *c, int64_t before, int64_t *ret_removed, int64_t *ret_anchor_seq);
+
+/* ---- key-encryption keys: rotation ---- */
+
+/* Every stored record is sealed with its own data key (DEK), and the DEK
+ * is wrapped by a key-encryption key (KEK), itself wrapped by the root
+ * key. A KEK is rotated online: cv_key_rotate() makes a fresh one the primary
+ * (new writes use it at once), cv_key_rewrap() has the daemon wrap every
+ * DEK still under an older KEK again under the primary, in the background
+ * (no value is re-encrypted, reads and writes keep being answered), and
+ * cv_key_retire() drops an old KEK that wraps nothing any more. All the
+ * calls below are for admins: -EPERM (denied) for anyone else. */
+
+/* A new primary KEK. *ret_primary gets its version, *ret_previous the
+ * version of the one it replaces, which stays "active" (it still unwraps
+ * the DEKs it wraps) until rewrapped and retired. Either may be NULL. */
+int cv_key_rotate(CvClient *c, int64_t *ret_primary, int64_t *ret_previous);
+
+/* Start the background rewrap, or resume it; harmless while it runs or
+ * when there is nothing to do. It survives a restart of the daemon.
+ * *ret_running gets whether it is running, *ret_remaining how many
+ * records are not yet on the primary KEK. Either may be NULL. */
+int cv_key_rewrap(CvClient *c, bool *ret_running, int64_t *ret_remaining);
+
+typedef struct CvKek {
+        int64_t version;
+        char state[16];  /* "primary" (exactly one), "active", or "retired" (its key is gone) */
+        int64_t records; /* records whose DEK it wraps */
+        int64_t created; /* unix seconds */
+} CvKek;
+
+typedef struct CvKeyRewrap {
+        bool running;
+        int64_t remaining;  /* records not on the primary KEK */
+        int64_t done;       /* records rewrapped since this rewrap started */
+        double rate;        /* records a second, over the last seconds; 0 when idle */
+        int64_t started_at; /* unix seconds; -1 if none was started */
+} CvKeyRewrap;
+
+/* The KEKs and the rewrap's progress. *ret_rewrap gets the rewrap;
+ * *ret_keks (may be NULL: a progress poll) an array of the KEKs in the
+ * daemon's order, free() it. Returns the number of KEKs. Every member is
+ * checked: versions >= 1 and distinct, exactly one primary, counts >= 0,
+ * a finite rate >= 0 (-EPROTO otherwise). Retry-safe. */
+int cv_key_status(CvClient *c, CvKeyRewrap *ret_rewrap, CvKek **ret_keks);
+/* The same reply as JSON text (free() it), checked the same way:
+ *     "keks": [{"version", "state", "records", "created"}],
+ *     "rewrap": {"running", "remaining", "done", "rate" (a number),
+ *                "started_at" (unix seconds, or null)}
+ * Members a later daemon adds are passed on. */
+int cv_key_status_json(CvClient *c, char **ret_json);
+
+/* Retire KEK version: only one that is not the primary and wraps no
+ * record (-EEXIST otherwise: rewrap first); -ENOENT if there is no such
+ * version. Its wrapped key is deleted from the database and the key wiped
+ * from the daemon's memory; the KEK stays listed as "retired". WARNING:
+ * this cannot be undone (a backup taken before still holds the KEK). */
+int cv_key_retire(CvClient *c, int64_t version);
 
 /* ---- the protocol, for tools that speak it directly ---- */
 

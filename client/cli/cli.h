@@ -33,6 +33,7 @@ typedef enum CliExit {
         CLI_EXIT_REFRESH_IN_PROGRESS = 9, /* another caller holds the refresh lease */
         CLI_EXIT_CONFLICT = 10,           /* the daemon answered conflict */
         CLI_EXIT_RATE_LIMITED = 11,       /* the caller's rate limit: try again after the time printed */
+        CLI_EXIT_INTERRUPTED = 130,       /* key rewrap --wait stopped by Ctrl-C (the rewrap goes on) */
 } CliExit;
 
 /* Largest token endpoint response read from stdin; the daemon has its own,
@@ -67,6 +68,7 @@ typedef enum CliOption {
         CLI_OPT_PLUGIN = 1u << 13,    /* --plugin PLUGIN */
         CLI_OPT_PRINCIPAL = 1u << 14, /* --principal X */
         CLI_OPT_OP = 1u << 15,        /* --op OP */
+        CLI_OPT_WAIT = 1u << 16,      /* --wait */
 } CliOption;
 
 typedef struct Cli {
@@ -152,6 +154,12 @@ int cmd_policy_check(Cli *cli, char **args);
 int cmd_audit_ls(Cli *cli, char **args);
 int cmd_audit_verify(Cli *cli, char **args);
 int cmd_audit_prune(Cli *cli, char **args);
+
+/* cmd-key.c */
+int cmd_key_rotate(Cli *cli, char **args);
+int cmd_key_rewrap(Cli *cli, char **args);
+int cmd_key_status(Cli *cli, char **args);
+int cmd_key_retire(Cli *cli, char **args);
 
 /* cmd-secret.c, shared with cmd-apikey.c: API keys are stored, and
  * listed, the way secrets are. */

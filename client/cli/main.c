@@ -76,6 +76,11 @@ static const CliCommand commands[] = {
         { "audit", NULL, "[--since T] [--until T] [--plugin P] [--principal X] [--op OP]",
           "print the audit trail, oldest first", 0, 0,
           CLI_OPT_SINCE | CLI_OPT_UNTIL | CLI_OPT_PLUGIN | CLI_OPT_PRINCIPAL | CLI_OPT_OP, cmd_audit_ls },
+        { "key", "rotate", "", "make a fresh key-encryption key (KEK) the primary", 0, 0, 0, cmd_key_rotate },
+        { "key", "rewrap", "[--wait]", "rewrap every record's data key under the primary KEK, in the background", 0, 0,
+          CLI_OPT_WAIT, cmd_key_rewrap },
+        { "key", "status", "", "list the KEKs and the rewrap's progress", 0, 0, 0, cmd_key_status },
+        { "key", "retire", "VERSION", "drop a KEK that wraps no record any more", 1, 1, 0, cmd_key_retire },
 };
 
 static int command_words(const CliCommand *cmd, char *buf, size_t size) {
@@ -139,6 +144,10 @@ static void usage(FILE *f) {
               "user:NAME, unit:NAME or a unit's name (weather.service). audit --json prints one\n"
               "JSON object per record and line.\n"
               "\n"
+              "key rewrap --wait polls until every record is on the primary KEK: a progress bar on\n"
+              "a terminal's stderr, else (or with --json) one JSON line a poll on stdout,\n"
+              "{\"remaining\":N,\"done\":N,\"rate\":R}. Ctrl-C stops the waiting, not the rewrap.\n"
+              "\n"
               "Values are read from stdin only, never from arguments. token put reads a token endpoint's\n"
               "JSON response: access_token and token_type required, expires_in or expires_at, other fields\n"
               "kept. secret verify, oauth verify-client and apikey lookup --header read an HTTP\n"
@@ -148,14 +157,16 @@ static void usage(FILE *f) {
               "  0   success\n"
               "  1   any other failure; policy check: the file is invalid; audit verify: broken\n"
               "  2   bad usage or invalid input\n"
-              "  3   not found\n"
+              "  3   not found (also: no KEK of that version)\n"
               "  4   permission denied (the socket, or the daemon's policy)\n"
               "  5   daemon unreachable or not answering\n"
               "  6   no match (verify, verify-client, apikey lookup)\n"
               "  7   refresh required (the token set is not valid long enough)\n"
               "  8   reauth required (the user must authorize again)\n"
               "  9   refresh in progress (another caller is refreshing; retry shortly)\n"
-              "  10  conflict (a plugin name of another domain, an API key of another user)\n",
+              "  10  conflict (a plugin name of another domain, an API key of another user,\n"
+              "      a KEK that is the primary or still wraps records)\n"
+              "  130 key rewrap --wait stopped by Ctrl-C (the daemon goes on)\n",
               f);
 }
 
@@ -277,6 +288,7 @@ enum {
         OPT_PLUGIN,
         OPT_PRINCIPAL,
         OPT_OP,
+        OPT_WAIT,
 };
 
 static const struct {
@@ -299,6 +311,7 @@ static const struct {
         [OPT_PLUGIN - OPT_NAME] = { CLI_OPT_PLUGIN, "--plugin" },
         [OPT_PRINCIPAL - OPT_NAME] = { CLI_OPT_PRINCIPAL, "--principal" },
         [OPT_OP - OPT_NAME] = { CLI_OPT_OP, "--op" },
+        [OPT_WAIT - OPT_NAME] = { CLI_OPT_WAIT, "--wait" },
 };
 
 /* A command option's argument into cli. Whether the command takes the
@@ -380,6 +393,7 @@ static int parse_options(Cli *cli, int argc, char **argv) {
                 { "plugin", required_argument, NULL, OPT_PLUGIN },
                 { "principal", required_argument, NULL, OPT_PRINCIPAL },
                 { "op", required_argument, NULL, OPT_OP },
+                { "wait", no_argument, NULL, OPT_WAIT },
                 {},
         };
         int timeout, c, r;
@@ -409,7 +423,7 @@ static int parse_options(Cli *cli, int argc, char **argv) {
                 case ':':
                         return usage_error("option '%s' needs an argument", argv[optind - 1]);
                 default:
-                        if (c >= OPT_NAME && c <= OPT_OP) {
+                        if (c >= OPT_NAME && c <= OPT_WAIT) {
                                 r = parse_command_option(cli, c, optarg);
                                 if (r < 0)
                                         return r;

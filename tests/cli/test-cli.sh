@@ -113,12 +113,13 @@ for cmd in "plugin add FILE|- [--name NAME] [--domain DOMAIN]" "plugin ls" "plug
         "token put PLUGIN USER" "token get PLUGIN USER [--min-valid SECONDS]" \
         "token ls PLUGIN [--expiring DURATION] [--reveal]" "token rm PLUGIN USER" "status" "help" \
         "whoami" "policy check FILE" "audit verify" "audit prune --before T" \
-        "audit [--since T] [--until T] [--plugin P] [--principal X] [--op OP]"; do
+        "audit [--since T] [--until T] [--plugin P] [--principal X] [--op OP]" "key rotate" "key rewrap [--wait]" \
+        "key status" "key retire VERSION"; do
         out_has "--help lists '$cmd'" "$cmd"
 done
 for status in "0   success" "1   any other failure" "2   bad usage" "3   not found" "4   permission denied" \
         "5   daemon unreachable" "6   no match" "7   refresh required" "8   reauth required" \
-        "9   refresh in progress" "10  conflict"; do
+        "9   refresh in progress" "10  conflict" "130 key rewrap --wait stopped by Ctrl-C"; do
         out_has "--help documents exit status '$status'" "  $status"
 done
 out_has "--help documents --socket" "--socket PATH"
@@ -197,6 +198,21 @@ for good in 2026-11-30 2026-11-30T12:00:00Z 2026-11-30T12:00:00+01:00 2026-11-30
         90s 30m 2h 7d; do
         expect "--until '$good' (then unreachable)" 5 $E --socket /nonexistent/sock audit --until "$good"
 done
+# The key commands' arguments and options, refused before connecting.
+expect "key: no verb" 2 $E key
+expect "key rotate: an argument" 2 $E key rotate x
+expect "key status: an argument" 2 $E key status x
+expect "key retire: no version" 2 $E key retire
+expect "key retire: two versions" 2 $E key retire 1 2
+for bad in 0 abc 1.5 "" " 1" 0x2 99999999999999999999; do
+        expect "key retire '$bad'" 2 $E --socket /nonexistent/sock key retire "$bad"
+done
+err_has "key retire: says what VERSION is" "is not a KEK version"
+expect "--wait on key status" 2 $E key status --wait
+err_has "--wait on key status: says so" "'--wait' is not an option of 'key status'"
+expect "--wait on key rotate" 2 $E key rotate --wait
+expect "key status: unreachable" 5 $E --socket /nonexistent/sock key status
+expect "key rewrap --wait: unreachable" 5 $E --socket /nonexistent/sock key rewrap --wait
 for bad in bogus uid uid: uid:x uid:-1 uid:99999999999 unit: user:no-such-user-here group:wheel weather.timer; do
         expect "--principal '$bad'" 2 $E --socket /nonexistent/sock audit --principal "$bad"
 done
@@ -1079,6 +1095,132 @@ out_has "audit after prune: the prune recorded, with its anchor" "\"op\":\"audit
 expect "audit prune again: nothing older" 0 $E audit prune --before 2000-01-01
 out_is "audit prune again: the anchor stays" "removed 0 records; the chain now starts after record $anchor"
 
+# ---- KEK rotation: rotate, rewrap, status, retire ----
+# Every record's data key is wrapped by a KEK. Records stored before a
+# rotation stay readable under the old KEK, a rewrap moves them all to the
+# primary, and a KEK that wraps nothing can be retired.
+kek_column() { # kek_column STATE|VERSION N: column N of the KEK row with that state or version
+        local version state records _
+        while read -r version state records _; do
+                if [[ $version == "$1" || $state == "$1" ]]; then
+                        case $2 in 1) echo "$version" ;; 3) echo "$records" ;; esac
+                        return
+                fi
+        done <"$T/out"
+}
+printf 'kek-before-canary' >"$T/kek-a"
+printf 'kek-between-canary' >"$T/kek-b"
+expect "kek: a secret before rotating" 0 "$T/kek-a" secret put kek a
+expect "kek: a binary secret before rotating" 0 "$T/binary" secret put kek bin
+printf '{"access_token":"kek-AT-canary","token_type":"Bearer","expires_in":86400}' >"$T/kek-tok"
+expect "kek: a token set before rotating" 0 "$T/kek-tok" token put kek alice
+printf 'kek-AK-canary' >"$T/kek-ak"
+expect "kek: an API key before rotating" 0 "$T/kek-ak" apikey put kek bob
+
+expect "key status" 0 $E key status
+out_matches "key status: the header" '^VERSION +STATE +RECORDS +CREATED$'
+out_matches "key status: one primary" "^[0-9]+ +primary +[1-9][0-9]* +$ISO\$"
+out_is "key status: one KEK, idle" "$(head -n 2 "$T/out")
+rewrap: not running; every record is on the primary KEK"
+k1=$(kek_column primary 1)
+n1=$(kek_column "$k1" 3)
+expect "key status --json" 0 $E key status --json
+# One line, one KEK, the members in any order.
+[[ $(wc -l <"$T/out") -eq 1 && $(grep -o '"version":' "$T/out" | wc -l) -eq 1 ]] ||
+        fail "key status --json: not one line with one KEK"
+pass
+for m in "\"version\":$k1" '"state":"primary"' "\"records\":$n1" '"created":[0-9]+' '"running":false' '"remaining":0' \
+        '"done":[0-9]+' '"rate":0(\.0)?[,}]' '"started_at":(null|[0-9]+)'; do
+        out_matches "key status --json: $m" "$m"
+done
+
+expect "key rotate" 0 $E key rotate
+k2=$((k1 + 1))
+out_is "key rotate: the new primary" \
+        "primary KEK: version $k2; version $k1 stays active until its records are rewrapped (credvault key rewrap)"
+expect "kek: a secret between rotations" 0 "$T/kek-b" secret put kek b
+expect "key rotate --json" 0 $E key rotate --json
+k3=$((k2 + 1))
+out_is "key rotate --json" "{\"primary\":$k3,\"previous\":$k2}"
+expect "status after rotating" 0 $E status
+out_matches "status after rotating: the primary" "^primary KEK: version $k3\$"
+expect "key status after rotating" 0 $E key status
+out_matches "key status after rotating: the old primary active" "^$k1 +active +$n1 +$ISO\$"
+out_matches "key status after rotating: the second active" "^$k2 +active +1 +$ISO\$"
+out_matches "key status after rotating: the new primary, empty" "^$k3 +primary +0 +$ISO\$"
+out_matches "key status after rotating: records on older KEKs" \
+        "^rewrap: not running; $((n1 + 1)) records on older KEKs \\(credvault key rewrap\\)\$"
+# Records under an active KEK are read as before.
+expect "kek: secret get under an active KEK" 0 $E secret get kek a
+out_is_file "kek: secret get under an active KEK: byte-exact" "$T/kek-a"
+expect "kek: secret get of the second" 0 $E secret get kek b
+out_is_file "kek: secret get of the second: byte-exact" "$T/kek-b"
+
+# Retiring: never the primary, never a KEK that still wraps records.
+expect "key retire: the primary" 10 $E key retire "$k3"
+err_has "key retire: the primary: says so" "KEK $k3 is the primary"
+expect "key retire: still wrapping" 10 $E key retire "$k1"
+err_has "key retire: still wrapping: says how many" "KEK $k1 still wraps $n1 records: run credvault key rewrap"
+expect "key retire: no such version" 3 $E key retire 999999
+
+expect "key rewrap --wait" 0 $E key rewrap --wait
+grep -vqE '^\{"remaining":[0-9]+,"done":[0-9]+,"rate":[0-9]+\}$' "$T/out" &&
+        fail "key rewrap --wait: a line that is not one poll"
+pass
+[[ $(tail -n 1 "$T/out") =~ ^\{\"remaining\":0,\"done\":$((n1 + 1)),\"rate\":[0-9]+\}$ ]] ||
+        fail "key rewrap --wait: the last poll is not every record done"
+pass
+err_lacks "key rewrap --wait: no progress bar off a terminal" "rewrap ["
+expect "key status after the rewrap" 0 $E key status
+out_matches "key status after the rewrap: the old KEK empty" "^$k1 +active +0 +$ISO\$"
+out_matches "key status after the rewrap: the second empty" "^$k2 +active +0 +$ISO\$"
+out_matches "key status after the rewrap: all on the primary" "^$k3 +primary +$((n1 + 1)) +$ISO\$"
+out_has "key status after the rewrap: done" "rewrap: not running; every record is on the primary KEK"
+expect "key status --json after the rewrap" 0 $E key status --json
+out_matches "key status --json after the rewrap: idle" '"running":false'
+out_matches "key status --json after the rewrap: nothing left" '"remaining":0[,}]'
+expect "key rewrap: nothing to do" 0 $E key rewrap
+out_is "key rewrap: nothing to do" "nothing to rewrap: every record is on the primary KEK"
+expect "key rewrap --json: nothing to do" 0 $E key rewrap --json
+# Running or not: the daemon may start a rewrap that ends at once.
+out_matches "key rewrap --json: nothing to do" '^\{"running":(true|false),"remaining":0\}$'
+expect "key rewrap --wait --json: nothing to do" 0 $E key rewrap --wait --json
+out_matches "key rewrap --wait --json: one poll" '^\{"remaining":0,"done":[0-9]+,"rate":[0-9]+\}$'
+
+expect "key retire" 0 $E key retire "$k1"
+out_is "key retire" "KEK version $k1 retired"
+expect "key retire --json" 0 $E key retire "$k2" --json
+out_is "key retire --json" "{\"retired\":$k2}"
+expect "key status after retiring" 0 $E key status
+out_matches "key status after retiring: retired" "^$k1 +retired +0 +$ISO\$"
+out_matches "key status after retiring: the second retired" "^$k2 +retired +0 +$ISO\$"
+expect "kek: secret get after rewrap and retire" 0 $E secret get kek a
+out_is_file "kek: secret get after rewrap and retire: byte-exact" "$T/kek-a"
+expect "kek: binary secret after rewrap and retire" 0 $E secret get kek bin
+out_is_file "kek: binary secret after rewrap and retire: byte-exact" "$T/binary"
+expect "kek: token set after rewrap and retire" 0 $E token get kek alice
+out_has "kek: token set after rewrap and retire: the token" "kek-AT-canary"
+expect "kek: API key after rewrap and retire" 0 "$T/kek-ak" apikey lookup kek
+out_is "kek: API key after rewrap and retire: its user" "bob"
+expect "kek: a write after retiring" 0 "$T/kek-b" secret put kek c
+
+# On a terminal: a progress bar on stderr, redrawn in place, and one line
+# of text at the end (script(1) gives the command a terminal).
+if command -v script >/dev/null; then
+        expect "key rotate for the terminal" 0 $E key rotate
+        rc=0
+        script -qec "$CLI key rewrap --wait" /dev/null </dev/null >"$T/out" 2>"$T/err" || rc=$?
+        [[ $rc -eq 0 ]] || fail "key rewrap --wait on a terminal: exit status $rc"
+        pass
+        out_matches "key rewrap --wait on a terminal: the bar" \
+                'rewrap \[#{30}\] 100% [0-9]+/[0-9]+ [0-9]+/s [0-9hms?]+ left'
+        out_has "key rewrap --wait on a terminal: the bar is redrawn" $'\r'"rewrap ["
+        out_has "key rewrap --wait on a terminal: done" "rewrap done: every record is on the primary KEK"
+        out_lacks "key rewrap --wait on a terminal: no JSON" '{"remaining"'
+fi
+expect "audit: the key ops recorded" 0 $E audit --op key.rotate
+out_matches "audit: key.rotate" "^$TS  uid=0 pid=[0-9]+  key\\.rotate  ok\$"
+
 # ---- a second daemon of our own ----
 # d2_start STATE-DIR [ARG...]: the same binary and root key as the
 # harness's daemon, its own state and socket ($T/d2.sock).
@@ -1126,6 +1268,9 @@ expect "policy: audit, not admin" 4 $E --socket "$T/d2.sock" audit
 err_has "policy: audit, not admin: says why" "denied"
 expect "policy: audit verify, not admin" 4 $E --socket "$T/d2.sock" audit verify
 expect "policy: audit prune, not admin" 4 $E --socket "$T/d2.sock" audit prune --before 1h
+expect "policy: key status, not admin" 4 $E --socket "$T/d2.sock" key status
+expect "policy: key rotate, not admin" 4 $E --socket "$T/d2.sock" key rotate
+expect "policy: key rewrap --wait, not admin" 4 $E --socket "$T/d2.sock" key rewrap --wait
 # A reload that fails leaves the old policy, and status says why.
 printf '{"version":1,"frobnicate":true}\n' >"$T/policy-d2"
 kill -HUP "$d2_pid"

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "envelope.h"
@@ -30,6 +31,15 @@ static size_t put_string(uint8_t *p, const char *s) {
         p[1] = (uint8_t) n;
         memcpy(p + 2, s, n);
         return 2 + n;
+}
+
+/* Whether a record's identity fits the associated data. Names come from
+ * checked requests when a value is sealed, but from database rows when
+ * one is opened or rewrapped, and a database writer may put any length
+ * there: refused, never copied into AD_SIZE_MAX bytes. */
+static bool id_fits(const RecordId *id) {
+        return id->plugin && id->name && strnlen(id->plugin, NAME_SIZE_MAX + 1) <= NAME_SIZE_MAX &&
+               strnlen(id->name, USER_ID_SIZE_MAX + 1) <= USER_ID_SIZE_MAX;
 }
 
 /* Length prefixes make the encoding injective: ("ab","c") and ("a","bc")
@@ -142,6 +152,9 @@ int envelope_seal(Keyring *k, const RecordId *id, const uint8_t *plaintext, size
         uint8_t dek_nonce[ENVELOPE_NONCE_SIZE], value_nonce[ENVELOPE_NONCE_SIZE];
         uint8_t *dek = keyring_dek_scratch(k);
         const Kek *kek = keyring_primary(k);
+
+        if (!id_fits(id))
+                return -EINVAL;
         uint8_t *sealed;
 
         sealed = malloc(ENVELOPE_OVERHEAD + size);
@@ -164,6 +177,9 @@ int envelope_open(Keyring *k, const RecordId *id, const uint8_t *sealed, size_t 
         uint8_t ad[AD_SIZE_MAX];
         uint8_t *dek = keyring_dek_scratch(k);
         Layout l;
+
+        if (!id_fits(id))
+                return -EUCLEAN;
         int r;
 
         r = layout_of(sealed, sealed_size, &l);
@@ -195,6 +211,9 @@ int envelope_rewrap(Keyring *k, const RecordId *id, const uint8_t *sealed, size_
         uint8_t ad[AD_SIZE_MAX];
         uint8_t *dek = keyring_dek_scratch(k);
         const Kek *primary = keyring_primary(k);
+
+        if (!id_fits(id))
+                return -EUCLEAN;
         Layout l;
         int r;
 

@@ -315,6 +315,14 @@ int keyring_mac_check(const Keyring *k, const MacField *fields, size_t n_fields,
 int keyring_complete(Keyring *k) {
         if (!k->has_primary)
                 return -EUCLEAN;
+        /* The primary is the newest KEK: a rotation always makes a version
+         * above every other. The kek table's state column is not
+         * authenticated (each wrapping is bound to its version only), so a
+         * table that names an older KEK primary was edited, perhaps to
+         * keep a KEK suspected of exposure in use: refused. */
+        for (size_t i = 0; i < k->n_keks; i++)
+                if (k->keks[i].version > k->keks[k->primary].version)
+                        return -EUCLEAN;
         if (!k->index_key)
                 return -ENOKEY;
         if (!k->compare_key) {

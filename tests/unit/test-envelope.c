@@ -162,8 +162,10 @@ static void test_known_answers_open(void **state) {
         Keyring *k = NULL;
 
         assert_int_equal(keyring_new(root_key_dup(root_key), &k), 0);
-        assert_int_equal(test_kek_load(k, root_key, 1, true, kat_kek_key), 0);
-        assert_int_equal(test_kek_load(k, root_key, KAT_BIG_KEK_VERSION, false, kat_kek_key), 0);
+        /* The newer KEK is the primary, as a rotation leaves it
+         * (keyring_complete() refuses an older one). */
+        assert_int_equal(test_kek_load(k, root_key, 1, false, kat_kek_key), 0);
+        assert_int_equal(test_kek_load(k, root_key, KAT_BIG_KEK_VERSION, true, kat_kek_key), 0);
         assert_int_equal(keyring_index_key_create(k, idx), 0);
         assert_int_equal(keyring_complete(k), 0);
         assert_int_equal(keyring_size(k), 2);
@@ -474,6 +476,30 @@ static void test_rewrap(void **state) {
         free(same);
 }
 
+/* Names longer than the protocol allows come only from a database
+ * writer: refused, never copied into the associated data's buffer. */
+static void test_overlong_names_refused(void **state) {
+        Keyring *k = *state;
+        static char long_name[6001];
+        const RecordId good = { RECORD_SECRET, "plugin", "name", 1 };
+        uint8_t *sealed = NULL, *re = NULL;
+        size_t size = 0, re_size = 0;
+        int64_t kek = 0;
+        SecretBuf *out = NULL;
+
+        memset(long_name, 'A', sizeof(long_name) - 1);
+        seal(k, &good, "v", 1, &sealed, &size);
+        const RecordId long_plugin = { RECORD_SECRET, long_name, "name", 1 };
+        const RecordId long_object = { RECORD_SECRET, "plugin", long_name, 1 };
+        assert_int_equal(envelope_open(k, &long_plugin, sealed, size, &out), -EUCLEAN);
+        assert_int_equal(envelope_open(k, &long_object, sealed, size, &out), -EUCLEAN);
+        assert_int_equal(envelope_rewrap(k, &long_object, sealed, size, &re, &re_size, &kek), -EUCLEAN);
+        assert_int_equal(envelope_seal(k, &long_object, (const uint8_t *) "v", 1, &re, &re_size, &kek), -EINVAL);
+        assert_null(out);
+        assert_null(re);
+        free(sealed);
+}
+
 int main(void) {
         bytes_counting(kat_kek_key, sizeof(kat_kek_key), 0x00);
         bytes_counting(kat_dek, sizeof(kat_dek), 0xa0);
@@ -495,6 +521,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_unknown_format, setup_keyring, teardown_keyring),
                 cmocka_unit_test_setup_teardown(test_unknown_kek_version, setup_keyring, teardown_keyring),
                 cmocka_unit_test_setup_teardown(test_rewrap, setup_keyring, teardown_keyring),
+                cmocka_unit_test_setup_teardown(test_overlong_names_refused, setup_keyring, teardown_keyring),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -736,6 +736,34 @@ static void test_mac(void **state) {
         keyring_free(k);
 }
 
+/* A kek table whose state column names an older KEK primary (edited to
+ * keep a KEK in use after a rotation) is refused when the keyring is
+ * completed; the newest KEK as primary loads. */
+static void test_primary_must_be_newest(void **state) {
+        (void) state;
+        uint8_t w2[KEK_WRAPPED_SIZE];
+        Wrapped w;
+
+        Keyring *a = keyring_created(&w);
+        assert_int_equal(keyring_kek_create(a, 2, w2), 0);
+        keyring_free(a);
+
+        Keyring *k = keyring_under(key_a);
+        assert_int_equal(keyring_kek_unwrap(k, 1, true, w.kek, sizeof(w.kek)), 0);
+        assert_int_equal(keyring_kek_unwrap(k, 2, false, w2, sizeof(w2)), 0);
+        assert_int_equal(keyring_index_key_unwrap(k, w.index_key, sizeof(w.index_key)), 0);
+        assert_int_equal(keyring_complete(k), -EUCLEAN);
+        keyring_free(k);
+
+        k = keyring_under(key_a);
+        assert_int_equal(keyring_kek_unwrap(k, 1, false, w.kek, sizeof(w.kek)), 0);
+        assert_int_equal(keyring_kek_unwrap(k, 2, true, w2, sizeof(w2)), 0);
+        assert_int_equal(keyring_index_key_unwrap(k, w.index_key, sizeof(w.index_key)), 0);
+        assert_int_equal(keyring_complete(k), 0);
+        assert_int_equal(keyring_primary(k)->version, 2);
+        keyring_free(k);
+}
+
 int main(void) {
         if (sodium_init() < 0)
                 return 1;
@@ -761,6 +789,7 @@ int main(void) {
                 cmocka_unit_test(test_compare_key_per_keyring),
                 cmocka_unit_test(test_mac_key_round_trip),
                 cmocka_unit_test(test_mac),
+                cmocka_unit_test(test_primary_must_be_newest),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -164,9 +164,9 @@ static void test_rotate_rewrap_retire(void **state) {
         assert_int_equal(vault_fixture_reopen(f), 0);
         assert_true(file_contains(f->db_path, old_wrapped, sizeof(old_wrapped)));
 
-        SecretBuf *value = NULL;
-        assert_int_equal(vault_secret_get(f->vault, "todo", "s007", &value, &before), 0);
-        secret_buf_free(value);
+        SecretBuf *opened = NULL;
+        assert_int_equal(vault_secret_get(f->vault, "todo", "s007", &opened, &before), 0);
+        secret_buf_free(opened);
         assert_int_equal(vault_key_rewrap_start(f->vault, &rw), 0);
         assert_true(rw.running);
         assert_int_equal(rw.remaining, N_SECRETS + 3);

@@ -124,7 +124,18 @@ int key_rewrap_tick(Context *ctx) {
         if (r >= 0)
                 rewrap_batch = batch_next(rewrap_batch, done, time_monotonic_usec() - started);
         if (r < 0) {
-                log_error("KEK rewrap stopped: %s; key.rewrap (or a restart) resumes it", strerror(-r));
+                VaultRewrap st;
+                VaultKek *keks = NULL;
+                size_t n = 0;
+                if (r == -EUCLEAN && vault_key_status(ctx->vault, &keks, &n, &st) >= 0 && st.damaged > 0) {
+                        free(keks);
+                        log_error("KEK rewrap stopped: the %" PRIi64 " records left do not authenticate (a damaged "
+                                  "or altered database; first: %s); restore or delete them, then run key.rewrap",
+                                  st.damaged, st.first_damaged);
+                } else {
+                        free(keks);
+                        log_error("KEK rewrap stopped: %s; key.rewrap (or a restart) resumes it", strerror(-r));
+                }
                 return r;
         }
         if (!vault_key_rewrap_running(ctx->vault)) {
@@ -133,7 +144,14 @@ int key_rewrap_tick(Context *ctx) {
                 size_t n = 0;
                 if (vault_key_status(ctx->vault, &keks, &n, &st) >= 0) {
                         free(keks);
-                        log_info("KEK rewrap done: %" PRIi64 " records moved", st.done);
+                        if (st.damaged > 0)
+                                log_error("KEK rewrap done: %" PRIi64 " records moved; %" PRIi64
+                                          " do not authenticate (a damaged or altered database; first: %s) and "
+                                          "stay on their KEK, which cannot be retired until they are restored or "
+                                          "deleted",
+                                          st.done, st.damaged, st.first_damaged);
+                        else
+                                log_info("KEK rewrap done: %" PRIi64 " records moved", st.done);
                 }
                 return 0;
         }

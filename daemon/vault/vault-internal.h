@@ -58,6 +58,10 @@ struct Vault {
                 int64_t done;
         } rewrap_samples[16];
         size_t rewrap_n_samples, rewrap_next_sample;
+        /* Records of the last step that did not authenticate, left on
+         * their KEK, and the first of them ("secret todo/name"). */
+        int64_t rewrap_damaged;
+        char rewrap_damaged_first[16 + NAME_SIZE_MAX + USER_ID_SIZE_MAX];
 };
 
 /* Seal and store a new version of a record inside the caller's

@@ -130,6 +130,8 @@ static void rewrap_state(const Vault *v, VaultRewrap *ret) {
                 .done = v->rewrap_done,
                 .rate = rate_of(v),
                 .started_at = v->rewrap_started_at,
+                .damaged = v->rewrap_damaged,
+                .first_damaged = v->rewrap_damaged ? v->rewrap_damaged_first : "",
         };
 }
 
@@ -158,6 +160,10 @@ int vault_key_rewrap_start(Vault *v, VaultRewrap *ret) {
 }
 
 /* Move one record onto the primary, inside the step's transaction. */
+static const char *kind_name(RecordKind k) {
+        return k == RECORD_SECRET ? "secret" : k == RECORD_TOKEN ? "token set" : "API key";
+}
+
 static int rewrap_one(Vault *v, const StoredRecordRef *ref) {
         _cleanup_(freep) uint8_t *sealed = NULL;
         StoredRecord rec = {};
@@ -197,8 +203,26 @@ int vault_key_rewrap_step(Vault *v, unsigned batch, int64_t *ret_done, int64_t *
                 return r;
         }
         r = store_record_stale(v->store, keyring_primary(v->keyring)->version, batch, &refs, &n);
-        for (; r >= 0 && moved < n; moved++)
-                r = rewrap_one(v, &refs[moved]);
+        /* A record that does not authenticate is left where it is and
+         * named, not allowed to stop the rest: it would be found first by
+         * every step. A step of nothing but such records ends the
+         * rewrap. */
+        int64_t damaged = 0;
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                int q = rewrap_one(v, &refs[i]);
+                if (q == -EUCLEAN) {
+                        if (damaged++ == 0)
+                                snprintf(v->rewrap_damaged_first, sizeof(v->rewrap_damaged_first), "%s %s/%s",
+                                         kind_name(refs[i].kind), refs[i].plugin, refs[i].name);
+                        continue;
+                }
+                r = q;
+                if (r >= 0)
+                        moved++;
+        }
+        v->rewrap_damaged = damaged;
+        if (r >= 0 && n > 0 && moved == 0 && n == batch)
+                r = -EUCLEAN;
         bool finished = r >= 0 && n < batch;
         if (finished)
                 r = meta_rewrap_set(v, REWRAP_IDLE);

@@ -101,6 +101,11 @@ typedef struct VaultRewrap {
         int64_t done;       /* moved since this rewrap started */
         double rate;        /* records a second over the last few seconds; 0 idle */
         int64_t started_at; /* unix seconds; 0 if none has run in this process */
+        /* Records the last step could not rewrap because they do not
+         * authenticate (damaged or altered): they stay on their KEK, which
+         * then cannot be retired; first_damaged names one ("" if none). */
+        int64_t damaged;
+        const char *first_damaged;
 } VaultRewrap;
 
 /* Records one rewrap step moves by default: a few milliseconds at most. */

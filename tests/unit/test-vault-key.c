@@ -271,11 +271,42 @@ static void test_rotate_during_rewrap(void **state) {
         assert_all(f->vault);
 }
 
+/* A record whose wrapped DEK no longer authenticates is left on its KEK
+ * and named; every other record moves, and the old KEK cannot be retired
+ * while the damaged record is there. A step of nothing but damaged
+ * records ends the rewrap instead of finding them again forever. */
+static void test_damaged_record_does_not_stop_rewrap(void **state) {
+        VaultFixture *f = *state;
+        int64_t primary, previous, records = 0;
+        VaultRewrap rw;
+
+        fill(f->vault);
+        assert_int_equal(vault_key_rotate(f->vault, &primary, &previous), 0);
+        vault_fixture_close_db(f);
+        /* Byte 41 is in the wrapped DEK: after the 9-byte header and the
+         * DEK's 24-byte nonce. */
+        assert_int_equal(sql_exec(f->db_path, "UPDATE secret SET sealed = CAST(substr(sealed, 1, 40) || CASE WHEN "
+                                              "substr(sealed, 41, 1) = x'00' THEN x'01' ELSE x'00' END || "
+                                              "substr(sealed, 42) AS BLOB) WHERE name = 's007'"),
+                         1);
+        assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        assert_int_equal(vault_key_rewrap_start(f->vault, &rw), 0);
+        int64_t moved = run_rewrap(f->vault, 64);
+        assert_int_equal(moved, N_SECRETS + 3 - 1);
+        assert_false(vault_key_rewrap_running(f->vault));
+        assert_int_equal(records_of(f->vault, 1, NULL, &rw), 1);
+        assert_int_equal(rw.damaged, 1);
+        assert_string_equal(rw.first_damaged, "secret todo/s007");
+        assert_int_equal(vault_key_retire(f->vault, 1, &records), -EEXIST);
+        assert_int_equal(records, 1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_rotate_rewrap_retire, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_resume, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_rotate_during_rewrap, setup_vault, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_damaged_record_does_not_stop_rewrap, setup_vault, teardown_vault),
         };
         if (unit_vault_init() < 0)
                 return 1;

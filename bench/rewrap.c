@@ -296,10 +296,15 @@ int main(int argc, char *argv[]) {
                 perror("rewrap: mkdtemp");
                 return 1;
         }
-        snprintf(keyfile, sizeof(keyfile), "%s/root.key", dir);
-        snprintf(statedir, sizeof(statedir), "%s/state", dir);
-        snprintf(sock, sizeof(sock), "%s/cv.sock", dir);
-        snprintf(log, sizeof(log), "%s/daemon.log", dir);
+        if (strlen(dir) > 90) { /* the socket path must fit sun_path */
+                fprintf(stderr, "rewrap: %s: too long a directory\n", dir);
+                return 1;
+        }
+        if (snprintf(keyfile, sizeof(keyfile), "%s/root.key", dir) >= (int) sizeof(keyfile) ||
+            snprintf(statedir, sizeof(statedir), "%s/state", dir) >= (int) sizeof(statedir) ||
+            snprintf(sock, sizeof(sock), "%s/cv.sock", dir) >= (int) sizeof(sock) ||
+            snprintf(log, sizeof(log), "%s/daemon.log", dir) >= (int) sizeof(log))
+                return 1;
         socket_path = sock;
 
         reuse = user_dir && access(keyfile, F_OK) == 0;

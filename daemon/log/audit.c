@@ -4,7 +4,7 @@
  * which never blocks (a stalled reader costs records, counted, never a
  * request; the records of successful writes and of revealing reads have a
  * reserve in that queue that failing requests cannot take, see log.h). Records of successful reads are gathered there and written by
- * the server's flush timer (every AUDIT_FLUSH_USEC, see server.c), at exit,
+ * the server's flush timer (every VAULT_AUDIT_FLUSH_USEC, see server.c), at exit,
  * or once LOG_BATCH_SIZE is waiting: a write per request would be a third
  * of a secret.get's system calls. A crash can lose at most that long of
  * read records. Writes and failures are written at once: they are rarer,
@@ -111,27 +111,6 @@ void audit_record(const AuditEntry *e, bool flush_now, bool reserved) {
                         append(line, &n, " revealed=yes");
                 audit_line_queue(line, n, flush_now, reserved);
         }
-}
-
-void audit_connection_refused(const Peer *peer, const char *reason) {
-        if (log_to_journal()) {
-                sd_journal_send("MESSAGE=audit: connection of uid %u pid %d refused: %s", (unsigned) peer->uid,
-                                (int) peer->pid, reason, AUDIT_MESSAGE_ID, "PRIORITY=%i", LOG_NOTICE,
-                                "CREDVAULT_AUDIT=1", "CREDVAULT_OP=connect", "CREDVAULT_RESULT=refused",
-                                "CREDVAULT_REASON=%s", reason, "CREDVAULT_PEER_UID=%u", (unsigned) peer->uid,
-                                "CREDVAULT_PEER_GID=%u", (unsigned) peer->gid, "CREDVAULT_PEER_PID=%d", (int) peer->pid,
-                                "CREDVAULT_PEER_UNIT=%s", peer->unit ?: "", NULL);
-                return;
-        }
-        char line[AUDIT_LINE_MAX];
-        size_t n = 0;
-        append(line, &n, "credvaultd: audit op=connect uid=");
-        append_uint(line, &n, peer->uid);
-        append(line, &n, " pid=");
-        append_uint(line, &n, (unsigned) peer->pid);
-        append(line, &n, " result=refused reason=");
-        append_escaped(line, &n, reason);
-        audit_line_queue(line, n, true, false);
 }
 
 void audit_flush(void) {

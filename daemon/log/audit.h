@@ -17,12 +17,6 @@
  * (see log.h). */
 void audit_record(const AuditEntry *e, bool flush_now, bool reserved);
 
-/* A connection refused before any request was read; written at once. */
-void audit_connection_refused(const Peer *peer, const char *reason);
-
-/* How often the server writes gathered records. */
-#define AUDIT_FLUSH_USEC (250 * 1000ULL)
-
 /* Write the records gathered so far (stderr mode), as far as stderr takes
  * them without blocking (log_flush()); the server calls it from a timer and
  * at exit. */

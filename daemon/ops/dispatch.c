@@ -459,8 +459,9 @@ void dispatch_frame(Context *ctx, const Peer *peer, uint64_t principal, uint8_t 
         PolicyDecision d = {};
         if (r >= 0)
                 d = policy_check(ctx->policy, peer, req.op, plugin);
-        /* Asked apart: a public op is allowed without looking. */
-        bool admin = d.admin || policy_is_admin(ctx->policy, peer);
+        /* policy_check() says whether the caller is an admin, except for
+         * a public op (allowed without looking) or a request not decoded. */
+        bool admin = r >= 0 && op_class(req.op) != OP_CLASS_PUBLIC ? d.admin : policy_is_admin(ctx->policy, peer);
         if (r >= 0)
                 r = audit_gate(ctx, req.op, &f);
         if (r != -ESHUTDOWN) {
@@ -540,22 +541,19 @@ void dispatch_frame_error(Context *ctx, const Peer *peer, int error, JsonOut *ou
 }
 
 void dispatch_refuse(Context *ctx, const Peer *peer, JsonOut *out) {
-        Failure f = { .retry_after_ms = -1, .expires_at = -1 };
+        Failure f = { .retry_after_ms = -1, .expires_at = -1 }, fr = f;
         RateState *rs = NULL;
         AuditEntry e;
 
         failure_set(&f, "too many connections");
         error_reply(out, false, 0, -ESHUTDOWN, &f);
-        /* A refused connection takes a token too; once the bucket is dry
-         * its refusals are counted, not each recorded. */
-        Failure fr = { .retry_after_ms = -1, .expires_at = -1 };
-        int q = rate_take(ctx, peer, dispatch_principal(ctx, peer), policy_is_admin(ctx->policy, peer), &fr, &rs);
-        if (q == -EBUSY && rs && rs->refused > 1)
-                return;
-        if (q == -EBUSY && rs)
-                rs->refused = 0; /* recorded here, as a connection refusal */
-        entry_init(&e, peer, "connect", NULL, NULL);
-        entry_result(&e, -ESHUTDOWN, false);
-        (void) vault_audit_add(ctx->vault, &e);
-        audit_connection_refused(peer, "too many connections");
+        /* A refused connection takes a token too: past the rate, its
+         * refusals are counted like any other, not each recorded. */
+        int result = rate_take(ctx, peer, dispatch_principal(ctx, peer), policy_is_admin(ctx->policy, peer), &fr,
+                               &rs) == -EBUSY
+                             ? -EBUSY
+                             : -ESHUTDOWN;
+        entry_init(&e, peer, "connect", NULL, "too many connections");
+        entry_result(&e, result, false);
+        (void) record(ctx, rs, result, &e, true, false);
 }

@@ -145,7 +145,7 @@ static void test_refused_connections_are_audited(void **state) {
         assert_non_null(strstr(reply, "\"unavailable\""));
         free(reply);
         close(fd);
-        ASSERT_LOGGED(&h, "audit op=connect", uid, "result=refused", "reason=too%20many%20connections");
+        ASSERT_LOGGED(&h, "audit op=connect", "object=too%20many%20connections", uid, "result=unavailable");
 
         cv_client_free(c);
         assert_int_equal(harness_stop(&h), 0);

@@ -56,6 +56,11 @@
 #define GENERATE_BYTES_DEFAULT 32
 #define GENERATE_BYTES_MAX 64
 
+/* secret.rotate / secret.promote: how long the replaced value stays valid
+ * as previous. */
+#define SECRET_GRACE_DEFAULT 86400
+#define SECRET_GRACE_MAX (366 * 86400)
+
 /* List operations return at most this many items per page. */
 #define LIST_PAGE_MAX 100
 

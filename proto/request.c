@@ -95,6 +95,9 @@ typedef enum Field {
         F_PRINCIPAL,
         F_AUDIT_OP,
         F_VERSION,
+        F_STAGE,
+        F_GRACE,
+        F_REPLACE,
         _F_MAX,
 } Field;
 
@@ -132,6 +135,9 @@ static const struct {
         [F_PRINCIPAL] = FIELD("principal", JSON_STRING),
         [F_AUDIT_OP] = FIELD("audit_op", JSON_STRING),
         [F_VERSION] = FIELD("version", JSON_INTEGER),
+        [F_STAGE] = FIELD("stage", JSON_STRING),
+        [F_GRACE] = FIELD("grace", JSON_INTEGER),
+        [F_REPLACE] = FIELD("replace", JSON_TRUE), /* true or false */
 };
 _Static_assert(_F_MAX <= 32, "field sets are 32-bit masks");
 
@@ -220,7 +226,8 @@ static const struct {
 } ops[_OP_MAX] = {
         [OP_HEALTH] = { "health", 0, 0, OP_RETRY_SAFE, OP_CLASS_PUBLIC },
         [OP_SECRET_PUT] = { "secret.put", F(F_PLUGIN) | F(F_NAME) | F(F_VALUE), 0, OP_WRITES, OP_CLASS_WRITE },
-        [OP_SECRET_GET] = { "secret.get", F(F_PLUGIN) | F(F_NAME), 0, OP_REVEALS | OP_RETRY_SAFE, OP_CLASS_READ },
+        [OP_SECRET_GET] = { "secret.get", F(F_PLUGIN) | F(F_NAME), F(F_STAGE), OP_REVEALS | OP_RETRY_SAFE,
+                            OP_CLASS_READ },
         [OP_SECRET_LIST] = { "secret.list", 0, F(F_PLUGIN) | F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE, OP_CLASS_READ },
         [OP_SECRET_DELETE] = { "secret.delete", F(F_PLUGIN) | F(F_NAME), 0, OP_WRITES, OP_CLASS_WRITE },
         [OP_SECRET_GENERATE] = { "secret.generate", F(F_PLUGIN) | F(F_NAME), F(F_BYTES), OP_WRITES | OP_REVEALS,
@@ -264,6 +271,18 @@ static const struct {
         [OP_KEY_REWRAP] = { "key.rewrap", 0, 0, OP_WRITES | OP_ADMIN, OP_CLASS_ADMIN },
         [OP_KEY_STATUS] = { "key.status", 0, 0, OP_RETRY_SAFE | OP_ADMIN, OP_CLASS_ADMIN },
         [OP_KEY_RETIRE] = { "key.retire", F(F_VERSION), 0, OP_WRITES | OP_ADMIN, OP_CLASS_ADMIN },
+        /* A generated staged value is in the reply. */
+        [OP_SECRET_ROTATE] = { "secret.rotate", F(F_PLUGIN) | F(F_NAME), F(F_VALUE) | F(F_BYTES) | F(F_GRACE),
+                               OP_WRITES | OP_REVEALS, OP_CLASS_WRITE },
+        [OP_SECRET_PROMOTE] = { "secret.promote", F(F_PLUGIN) | F(F_NAME), F(F_GRACE), OP_WRITES, OP_CLASS_WRITE },
+        [OP_SECRET_HISTORY] = { "secret.history", F(F_PLUGIN) | F(F_NAME), 0, OP_RETRY_SAFE, OP_CLASS_READ },
+        /* The new root key is the value; without one, a development
+         * vault's daemon makes it. */
+        [OP_KEY_ROTATE_ROOT] = { "key.rotate_root", 0, F(F_VALUE), OP_WRITES | OP_ADMIN, OP_CLASS_ADMIN },
+        [OP_KEY_RECOVERY] = { "key.recovery", 0, F(F_REPLACE), OP_WRITES | OP_REVEALS | OP_ADMIN, OP_CLASS_ADMIN },
+        /* The copy goes to a descriptor passed with the request
+         * (SCM_RIGHTS): never retried, the descriptor is used up. */
+        [OP_BACKUP] = { "backup", 0, 0, OP_ADMIN, OP_CLASS_ADMIN },
 };
 
 unsigned op_flags(Op op) {
@@ -286,7 +305,27 @@ int op_from_string(const char *s) {
 }
 
 static const char *type_name(json_type t) {
-        return t == JSON_STRING ? "a string" : t == JSON_INTEGER ? "an integer" : "an object";
+        return t == JSON_STRING    ? "a string"
+               : t == JSON_INTEGER ? "an integer"
+               : t == JSON_TRUE    ? "true or false"
+                                   : "an object";
+}
+
+static const char *const secret_stage_names[_SECRET_STAGE_MAX] = {
+        [SECRET_STAGE_CURRENT] = "current",
+        [SECRET_STAGE_PREVIOUS] = "previous",
+        [SECRET_STAGE_PENDING] = "pending",
+};
+
+const char *secret_stage_to_string(SecretStage s) {
+        return s >= 0 && s < _SECRET_STAGE_MAX ? secret_stage_names[s] : NULL;
+}
+
+int secret_stage_from_string(const char *s) {
+        for (int i = 0; i < _SECRET_STAGE_MAX; i++)
+                if (strcmp(secret_stage_names[i], s) == 0)
+                        return i;
+        return -EINVAL;
 }
 
 static int check_string(const char *field, const char *s, size_t size_max, bool (*ok)(const char *), char *errbuf,
@@ -427,7 +466,9 @@ static int decode_fields(Request *r, const Members *ms, const Member *values[sta
                 if (f < 0 || !(allowed & F(f)))
                         return bad(errbuf, errbuf_size, "field '%.*s': not a field of %s",
                                    (int) utf8_prefix_size(m->key, ERROR_FIELD_NAME_SIZE_MAX), m->key, ops[r->op].name);
-                if (m->type != fields[f].type)
+                /* A boolean field is declared JSON_TRUE and takes false too. */
+                bool boolean = fields[f].type == JSON_TRUE && m->type == JSON_FALSE;
+                if (m->type != fields[f].type && !boolean)
                         return bad(errbuf, errbuf_size, "field '%s': expected %s", m->key, type_name(fields[f].type));
                 values[f] = m;
                 seen |= F(f);
@@ -599,8 +640,22 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
                                 errbuf_size);
         if (r >= 0)
                 r = check_range("version", values[F_VERSION], 1, INT64_MAX, 0, &ret->version, errbuf, errbuf_size);
+        if (r >= 0)
+                r = check_range("grace", values[F_GRACE], 0, SECRET_GRACE_MAX, SECRET_GRACE_DEFAULT, &ret->grace,
+                                errbuf, errbuf_size);
         if (r < 0)
                 return r;
+        ret->has_grace = values[F_GRACE] != NULL;
+        ret->replace = values[F_REPLACE] && values[F_REPLACE]->type == JSON_TRUE;
+        if (values[F_STAGE]) {
+                int stage = secret_stage_from_string(values[F_STAGE]->str);
+                if (stage < 0)
+                        return bad(errbuf, errbuf_size, "field '%s': one of current, previous, pending", "stage");
+                ret->stage = (SecretStage) stage;
+        }
+        /* A staged value is given or generated, not both. */
+        if (ret->op == OP_SECRET_ROTATE && values[F_VALUE] && values[F_BYTES])
+                return bad(errbuf, errbuf_size, "fields 'value' and 'bytes': at most one is allowed");
 
         /* A presented credential is a value or a header, not both. */
         if ((ret->op == OP_SECRET_VERIFY || ret->op == OP_APIKEY_LOOKUP) &&

@@ -48,8 +48,27 @@ typedef enum Op {
         OP_KEY_REWRAP,
         OP_KEY_STATUS,
         OP_KEY_RETIRE,
+        OP_SECRET_ROTATE,
+        OP_SECRET_PROMOTE,
+        OP_SECRET_HISTORY,
+        OP_KEY_ROTATE_ROOT,
+        OP_KEY_RECOVERY,
+        OP_BACKUP,
         _OP_MAX,
 } Op;
+
+/* The stages of a secret's versions (secret.rotate, secret.promote): a
+ * staged value waits as pending, becomes current on promotion, and the
+ * value it replaces stays valid as previous until its grace deadline. */
+typedef enum SecretStage {
+        SECRET_STAGE_CURRENT,
+        SECRET_STAGE_PREVIOUS,
+        SECRET_STAGE_PENDING,
+        _SECRET_STAGE_MAX,
+} SecretStage;
+const char *secret_stage_to_string(SecretStage s);
+/* -EINVAL for an unknown name. */
+int secret_stage_from_string(const char *s);
 
 typedef struct Request {
         json_t *root; /* when parsed by jansson: owns the borrowed strings below;
@@ -83,6 +102,10 @@ typedef struct Request {
         const char *principal;   /* audit.list: "uid:N" or "unit:NAME" */
         const char *audit_op;    /* audit.list: the op of the records wanted */
         int64_t version;         /* key.retire: the KEK version */
+        SecretStage stage;       /* secret.get: which version; SECRET_STAGE_CURRENT if not given */
+        int64_t grace;           /* secret.rotate, secret.promote: seconds the previous value stays valid */
+        bool has_grace;          /* grace was given (else the staged or default one applies) */
+        bool replace;            /* key.recovery: replace an existing recovery key */
 } Request;
 
 /* Decode and check one frame body. The body is parsed in place (strings of

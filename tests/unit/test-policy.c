@@ -143,6 +143,12 @@ static void test_op_classes_cover_op_table(void **state) {
                 { "key.rewrap", POLICY_CLASS_ADMIN },
                 { "key.status", POLICY_CLASS_ADMIN },
                 { "key.retire", POLICY_CLASS_ADMIN },
+                { "secret.rotate", POLICY_CLASS_WRITE },
+                { "secret.promote", POLICY_CLASS_WRITE },
+                { "secret.history", POLICY_CLASS_READ },
+                { "key.rotate_root", POLICY_CLASS_ADMIN },
+                { "key.recovery", POLICY_CLASS_ADMIN },
+                { "backup", POLICY_CLASS_ADMIN },
         };
         assert_int_equal(sizeof(expected) / sizeof(expected[0]), _OP_MAX);
         for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {

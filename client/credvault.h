@@ -432,6 +432,35 @@ int cv_key_status_json(CvClient *c, char **ret_json);
  * this cannot be undone (a backup taken before still holds the KEK). */
 int cv_key_retire(CvClient *c, int64_t version);
 
+/* ---- the root key and the recovery key ---- */
+
+/* The root key wraps the keyring (the KEKs, the index key, the MAC key);
+ * it is never stored in the vault. Rotating it rewraps the keyring under
+ * a new root key in one transaction (no value is re-encrypted; it takes
+ * the same time whatever the vault holds); afterwards the old key no
+ * longer opens the vault and the daemon must be started with the new
+ * one. Admins only: -EPERM (denied) for anyone else. */
+
+/* Rotate the root key to key: the content of a key file (32 raw bytes,
+ * or 64 hex digits optionally followed by a newline), key_size bytes.
+ * key NULL (key_size 0): only for a daemon on its development key, which
+ * makes and installs the new key itself; any other daemon answers -EINVAL
+ * (bad_request). -EINVAL also for content that is not a key; -EEXIST
+ * (conflict) if it is the root key in force. The caller keeps key (and
+ * wipes it); the library's copies are wiped. WARNING: store the new key
+ * where the daemon reads it at its next start before it restarts: see
+ * credvaultd(8). Not retried. */
+int cv_key_rotate_root(CvClient *c, const void *key, size_t key_size);
+
+/* Make the vault's recovery key and hand it back, once: a text of 14
+ * groups of 4 symbols joined by '-' (*ret_recovery_key, NUL-terminated;
+ * free it with cv_free_wiped(p, (size_t) -1)). Whoever holds it can open
+ * the vault: `credvaultd --recover` rewraps a vault whose root key is
+ * lost under a new one. The vault keeps only its public half, so a root
+ * key rotation keeps it valid. -EEXIST (conflict) if the vault has one
+ * and !replace; replace makes the old one useless. */
+int cv_key_recovery(CvClient *c, bool replace, char **ret_recovery_key);
+
 /* ---- the protocol, for tools that speak it directly ---- */
 
 /* Send one request object (JSON text, without "id": the library adds it)

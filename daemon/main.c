@@ -17,19 +17,19 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hardening.h"
 #include "log.h"
 #include "options.h"
 #include "policy.h"
+#include "recover.h"
 #include "rootkey.h"
 #include "server.h"
+#include "startup.h"
 #include "vault.h"
 
-#define DB_FILE "credvault.db"
-#define DEV_KEY_FILE "dev-root.key"
-#define CREDENTIAL_NAME "credvault.key"
 #define LOCK_FILE "credvault.lock"
 
 /* The state directory holds the database and, with --dev, the root key:
@@ -41,7 +41,7 @@
  * trusted. One owned by someone else is refused, as its owner could open
  * it again, or plant a key or a database in it. Returns 0 or an exit
  * status, having said why. */
-static int state_dir_prepare(const char *dir) {
+int state_dir_prepare(const char *dir) {
         _cleanup_(closep) int fd = -1;
         struct stat st;
 
@@ -117,7 +117,7 @@ static int state_file_check(const char *path, const struct stat *st) {
 /* The database and SQLite's files beside it: each absent, or one that
  * state_file_check() accepts, before SQLite opens any of them. Returns 0
  * or an exit status, having said why. */
-static int database_files_check(const char *dir) {
+int database_files_check(const char *dir) {
         static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
         char path[PATH_MAX];
         struct stat st;
@@ -155,7 +155,7 @@ static pid_t lock_file_pid(int fd) {
  * the file stays, since removing it would race with the next daemon.
  * Returns 0 or an exit status, having said why; *ret_fd stays open for as
  * long as the daemon runs. */
-static int state_dir_lock(const char *dir, int *ret_fd) {
+int state_dir_lock(const char *dir, int *ret_fd) {
         _cleanup_(closep) int fd = -1;
         char path[PATH_MAX], pid[32];
         struct stat st;
@@ -247,7 +247,7 @@ static void root_key_read_failed(const char *path, int r) {
  * systemd writes) and the development key (in the state directory) are
  * read only as the file itself. Returns 0 or an exit status, having said
  * why; source is where the key came from. */
-static int root_key_load(const Options *o, uint8_t **ret, char *source, size_t source_size) {
+int root_key_load(const Options *o, uint8_t **ret, char *source, size_t source_size) {
         const char *creds = getenv("CREDENTIALS_DIRECTORY");
         char path[PATH_MAX];
         struct stat st;
@@ -319,8 +319,21 @@ static void database_busy(const char *db_path) {
                 log_error("database %s is in use by another process; the daemon must be its only user", db_path);
 }
 
-/* The start-up message and exit code of a vault that would not open. */
-static int vault_open_failed(int r, VaultOpenStep step, const char *db_path, const char *key_source) {
+int vault_open_failed(int r, const VaultOpenResult *res, const char *db_path, const char *key_source) {
+        VaultOpenStep step = res->step;
+
+        if (r == -EKEYREJECTED && res->previous_key) {
+                char when[64] = "";
+                time_t t = (time_t) res->rotated_at;
+                struct tm tm;
+                if (gmtime_r(&t, &tm))
+                        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+                log_error("root key from %s is the root key of database %s from before the root key rotation at "
+                          "%s: it no longer opens the vault; supply the new root key (see credvaultd(8), \"Root key "
+                          "rotation\"); refusing to start",
+                          key_source, db_path, when);
+                return EXIT_WRONG_KEY;
+        }
         if (r == -EKEYREJECTED) {
                 log_error("root key from %s does not match database %s; refusing to start", key_source, db_path);
                 return EXIT_WRONG_KEY;
@@ -414,7 +427,8 @@ static int run(const Options *o) {
         const char *policy_path = NULL;
         _cleanup_(closep) int lock_fd = -1;
         uint8_t *root_key = NULL;
-        char db_path[PATH_MAX], key_source[PATH_MAX] = "";
+        char db_path[PATH_MAX], key_source[PATH_MAX] = "", dev_key[PATH_MAX];
+        _cleanup_(closep) int recovery_fd = -1;
         VaultOpenResult opened = {};
         int r, mlock_error;
 
@@ -442,14 +456,30 @@ static int run(const Options *o) {
                 r = database_files_check(o->state_dir);
         if (r == 0)
                 r = root_key_load(o, &root_key, key_source, sizeof(key_source));
+        if (r == 0)
+                r = recovery_key_file_open(o, &recovery_fd);
         if (r != 0)
                 return r;
 
         snprintf(db_path, sizeof(db_path), "%s/%s", o->state_dir, DB_FILE);
-        r = vault_open(db_path, TAKE_PTR(root_key), o->trust_metadata_upgrade ? VAULT_OPEN_TRUST_METADATA_UPGRADE : 0,
-                       &vault, &opened);
-        if (r < 0)
-                return vault_open_failed(r, opened.step, db_path, key_source);
+        snprintf(dev_key, sizeof(dev_key), "%s/%s", o->state_dir, DEV_KEY_FILE);
+        bool on_dev_key = !o->root_key_file && o->dev && strcmp(key_source, dev_key) == 0;
+        VaultOpenFlags flags = o->trust_metadata_upgrade ? VAULT_OPEN_TRUST_METADATA_UPGRADE : 0;
+        r = vault_open(db_path, TAKE_PTR(root_key), flags, &vault, &opened);
+        if (r == -EKEYREJECTED && on_dev_key)
+                r = dev_key_resume(db_path, dev_key, flags, &vault, &opened);
+        else if (r >= 0 && on_dev_key)
+                dev_key_stale_remove(dev_key);
+        if (r < 0) {
+                if (recovery_fd >= 0)
+                        (void) unlink(o->recovery_key_file);
+                return vault_open_failed(r, &opened, db_path, key_source);
+        }
+        if (recovery_fd >= 0) {
+                r = recovery_key_file_write(o->recovery_key_file, TAKE_FD(recovery_fd), vault, opened.created);
+                if (r != 0)
+                        return r;
+        }
         if (opened.upgraded)
                 log_warning("--trust-metadata-upgrade: database %s upgraded to authenticated metadata; trusted "
                             "%" PRId64 " plugin rows and %" PRId64 " token states as they were; remove the option",
@@ -468,6 +498,7 @@ static int run(const Options *o) {
                 .max_connections_per_uid = o->max_connections_per_uid,
                 .client_idle_sec = o->client_idle_sec,
                 .io_timeout_sec = o->io_timeout_sec,
+                .dev_key_path = on_dev_key ? dev_key : NULL,
         };
         Server *server = NULL;
         r = server_new(&config, vault, &server);
@@ -490,6 +521,8 @@ int main(int argc, char **argv) {
         if (o.check_policy_path)
                 return policy_check_file(o.check_policy_path);
         log_open();
+        if (o.recover)
+                return recover_run(&o);
 
         /* A cap the descriptor limit cannot serve is a usage error: the
          * daemon would find out only when accept() fails under load. */

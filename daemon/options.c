@@ -39,6 +39,12 @@ static void help(void) {
                "                        of which one uid may hold (default 64)\n"
                "  --client-idle SECONDS close idle client connections (default 300)\n"
                "  --io-timeout SECONDS  deadline for a started frame or a reply (default 10)\n"
+               "  --recovery-key-file FILE\n"
+               "                        when this start creates the vault, write its\n"
+               "                        recovery key to FILE (created 0600)\n"
+               "  --recover             offline: read the recovery key on stdin, open the\n"
+               "                        vault with it and rewrap it under the root key\n"
+               "                        given as usual (--dev: a fresh development key)\n"
                "  --help, --version\n"
                "\n"
                "See credvaultd(8).\n",
@@ -61,6 +67,8 @@ int options_parse(int argc, char **argv, Options *ret) {
                 ARG_POLICY,
                 ARG_CHECK_POLICY,
                 ARG_SOCKET_MODE,
+                ARG_RECOVER,
+                ARG_RECOVERY_KEY_FILE,
         };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET },
@@ -78,6 +86,8 @@ int options_parse(int argc, char **argv, Options *ret) {
                 { "policy", required_argument, NULL, ARG_POLICY },
                 { "check-policy", required_argument, NULL, ARG_CHECK_POLICY },
                 { "socket-mode", required_argument, NULL, ARG_SOCKET_MODE },
+                { "recover", no_argument, NULL, ARG_RECOVER },
+                { "recovery-key-file", required_argument, NULL, ARG_RECOVERY_KEY_FILE },
                 {},
         };
         Options o = {
@@ -112,6 +122,12 @@ int options_parse(int argc, char **argv, Options *ret) {
                         break;
                 case ARG_POLICY:
                         o.policy_path = optarg;
+                        break;
+                case ARG_RECOVER:
+                        o.recover = true;
+                        break;
+                case ARG_RECOVERY_KEY_FILE:
+                        o.recovery_key_file = optarg;
                         break;
                 case ARG_CHECK_POLICY:
                         o.check_policy_path = optarg;
@@ -162,6 +178,11 @@ int options_parse(int argc, char **argv, Options *ret) {
         }
         if (optind < argc) {
                 fprintf(stderr, "credvaultd: unexpected argument '%s'\nTry 'credvaultd --help'.\n", argv[optind]);
+                return -EINVAL;
+        }
+        if (o.recover && o.recovery_key_file) {
+                fprintf(stderr, "credvaultd: --recover keeps the vault's recovery key; --recovery-key-file is for a "
+                                "new vault\n");
                 return -EINVAL;
         }
         *ret = o;

@@ -32,6 +32,8 @@ typedef struct Options {
         int max_connections_per_uid;
         int client_idle_sec; /* close a client connection idle this long */
         int io_timeout_sec;  /* a started frame must arrive, a reply drain, this fast */
+        bool recover;                  /* --recover: the offline recovery (recover.c), then exit */
+        const char *recovery_key_file; /* write a new vault's recovery key here */
 } Options;
 
 /* Returns 1 to run, 0 to exit successfully (--help, --version), or -EINVAL

@@ -69,6 +69,10 @@ typedef enum CliOption {
         CLI_OPT_PRINCIPAL = 1u << 14, /* --principal X */
         CLI_OPT_OP = 1u << 15,        /* --op OP */
         CLI_OPT_WAIT = 1u << 16,      /* --wait */
+        CLI_OPT_NEW_KEY_FILE = 1u << 17, /* --new-key-file FILE */
+        CLI_OPT_OUTPUT = 1u << 18,       /* --output FILE */
+        CLI_OPT_REPLACE = 1u << 19,      /* --replace */
+        CLI_OPT_RECOVERY_KEY = 1u << 20, /* --recovery-key FILE */
 } CliOption;
 
 typedef struct Cli {
@@ -86,6 +90,9 @@ typedef struct Cli {
         const char *plugin;      /* --plugin, else NULL */
         const char *principal;   /* --principal as given, else NULL */
         const char *op;          /* --op, else NULL */
+        const char *new_key_file; /* --new-key-file, else NULL */
+        const char *output;       /* --output, else NULL */
+        const char *recovery_key; /* --recovery-key (a file), else NULL */
         CvClient *client;        /* connected by the first cli_connect() */
         bool connect_failed;     /* cli_connect() failed: the daemon is unreachable */
 } Cli;
@@ -160,6 +167,12 @@ int cmd_key_rotate(Cli *cli, char **args);
 int cmd_key_rewrap(Cli *cli, char **args);
 int cmd_key_status(Cli *cli, char **args);
 int cmd_key_retire(Cli *cli, char **args);
+
+/* cmd-rootkey.c */
+int cmd_key_rotate_root(Cli *cli, char **args);
+int cmd_key_new_root_key(Cli *cli, char **args);
+int cmd_key_recovery_key(Cli *cli, char **args);
+int cmd_init(Cli *cli, char **args);
 
 /* cmd-secret.c, shared with cmd-apikey.c: API keys are stored, and
  * listed, the way secrets are. */

@@ -81,6 +81,16 @@ static const CliCommand commands[] = {
           CLI_OPT_WAIT, cmd_key_rewrap },
         { "key", "status", "", "list the KEKs and the rewrap's progress", 0, 0, 0, cmd_key_status },
         { "key", "retire", "VERSION", "drop a KEK that wraps no record any more", 1, 1, 0, cmd_key_retire },
+        { "key", "rotate-root", "[--new-key-file FILE]",
+          "rewrap the keyring under a new root key (without FILE: a development vault)", 0, 0, CLI_OPT_NEW_KEY_FILE,
+          cmd_key_rotate_root },
+        { "key", "new-root-key", "FILE", "write a fresh random root key file (0600, never over a file)", 1, 1, 0,
+          cmd_key_new_root_key },
+        { "key", "recovery-key", "[--output FILE] [--replace]",
+          "make the vault's recovery key and print it once (or write it to FILE)", 0, 0,
+          CLI_OPT_OUTPUT | CLI_OPT_REPLACE, cmd_key_recovery_key },
+        { "init", NULL, "[--recovery-key FILE]", "give the vault a recovery key if it has none", 0, 0,
+          CLI_OPT_RECOVERY_KEY, cmd_init },
 };
 
 static int command_words(const CliCommand *cmd, char *buf, size_t size) {
@@ -289,6 +299,10 @@ enum {
         OPT_PRINCIPAL,
         OPT_OP,
         OPT_WAIT,
+        OPT_NEW_KEY_FILE,
+        OPT_OUTPUT,
+        OPT_REPLACE,
+        OPT_RECOVERY_KEY,
 };
 
 static const struct {
@@ -312,6 +326,10 @@ static const struct {
         [OPT_PRINCIPAL - OPT_NAME] = { CLI_OPT_PRINCIPAL, "--principal" },
         [OPT_OP - OPT_NAME] = { CLI_OPT_OP, "--op" },
         [OPT_WAIT - OPT_NAME] = { CLI_OPT_WAIT, "--wait" },
+        [OPT_NEW_KEY_FILE - OPT_NAME] = { CLI_OPT_NEW_KEY_FILE, "--new-key-file" },
+        [OPT_OUTPUT - OPT_NAME] = { CLI_OPT_OUTPUT, "--output" },
+        [OPT_REPLACE - OPT_NAME] = { CLI_OPT_REPLACE, "--replace" },
+        [OPT_RECOVERY_KEY - OPT_NAME] = { CLI_OPT_RECOVERY_KEY, "--recovery-key" },
 };
 
 /* A command option's argument into cli. Whether the command takes the
@@ -357,6 +375,15 @@ static int parse_command_option(Cli *cli, int c, const char *arg) {
         case OPT_OP:
                 cli->op = arg;
                 break;
+        case OPT_NEW_KEY_FILE:
+                cli->new_key_file = arg;
+                break;
+        case OPT_OUTPUT:
+                cli->output = arg;
+                break;
+        case OPT_RECOVERY_KEY:
+                cli->recovery_key = arg;
+                break;
         case OPT_BYTES:
                 if (parse_int(arg, 1, INT_MAX, &v) < 0)
                         return usage_error("--bytes: '%s' is not a number of bytes > 0", arg);
@@ -394,6 +421,10 @@ static int parse_options(Cli *cli, int argc, char **argv) {
                 { "principal", required_argument, NULL, OPT_PRINCIPAL },
                 { "op", required_argument, NULL, OPT_OP },
                 { "wait", no_argument, NULL, OPT_WAIT },
+                { "new-key-file", required_argument, NULL, OPT_NEW_KEY_FILE },
+                { "output", required_argument, NULL, OPT_OUTPUT },
+                { "replace", no_argument, NULL, OPT_REPLACE },
+                { "recovery-key", required_argument, NULL, OPT_RECOVERY_KEY },
                 {},
         };
         int timeout, c, r;
@@ -423,7 +454,7 @@ static int parse_options(Cli *cli, int argc, char **argv) {
                 case ':':
                         return usage_error("option '%s' needs an argument", argv[optind - 1]);
                 default:
-                        if (c >= OPT_NAME && c <= OPT_WAIT) {
+                        if (c >= OPT_NAME && c <= OPT_RECOVERY_KEY) {
                                 r = parse_command_option(cli, c, optarg);
                                 if (r < 0)
                                         return r;

@@ -90,18 +90,24 @@ static int key_unwrap(const Keyring *k, const char *label, int64_t version, cons
         return 0;
 }
 
+/* Wrap key under root, with a fresh random nonce. */
+static void key_wrap(const uint8_t *root, const char *label, int64_t version, const uint8_t *key,
+                     uint8_t ret_wrapped[static KEK_WRAPPED_SIZE]) {
+        uint8_t ad[KEY_AD_SIZE];
+        randombytes_buf(ret_wrapped, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+        key_ad(label, version, ad);
+        crypto_aead_xchacha20poly1305_ietf_encrypt(ret_wrapped + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL,
+                                                   key, KEK_SIZE, ad, sizeof(ad), NULL, ret_wrapped, root);
+}
+
 /* A fresh random key and its wrapping. */
 static int key_create(const Keyring *k, const char *label, int64_t version, uint8_t **ret,
                       uint8_t ret_wrapped[static KEK_WRAPPED_SIZE]) {
-        uint8_t ad[KEY_AD_SIZE];
         uint8_t *key = sodium_malloc(KEK_SIZE);
         if (!key)
                 return -ENOMEM;
         randombytes_buf(key, KEK_SIZE);
-        randombytes_buf(ret_wrapped, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-        key_ad(label, version, ad);
-        crypto_aead_xchacha20poly1305_ietf_encrypt(ret_wrapped + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL,
-                                                   key, KEK_SIZE, ad, sizeof(ad), NULL, ret_wrapped, k->root);
+        key_wrap(k->root, label, version, key, ret_wrapped);
         *ret = key;
         return 0;
 }
@@ -310,6 +316,42 @@ int keyring_mac_check(const Keyring *k, const MacField *fields, size_t n_fields,
                 r = -EUCLEAN;
         sodium_memzero(want, sizeof(want));
         return r;
+}
+
+bool keyring_root_is(const Keyring *k, const uint8_t *root_key) {
+        return sodium_memcmp(k->root, root_key, ROOT_KEY_SIZE) == 0;
+}
+
+int keyring_kek_wrap(const Keyring *k, const uint8_t *root_key, int64_t version,
+                     uint8_t ret_wrapped[static KEK_WRAPPED_SIZE]) {
+        const Kek *kek = keyring_find(k, version);
+        if (!kek)
+                return -ENOENT;
+        key_wrap(root_key, KEK_AD_LABEL, version, kek->key, ret_wrapped);
+        return 0;
+}
+
+int keyring_index_key_wrap(const Keyring *k, const uint8_t *root_key, uint8_t ret_wrapped[static KEK_WRAPPED_SIZE]) {
+        if (!k->index_key)
+                return -ENOENT;
+        key_wrap(root_key, INDEX_KEY_AD_LABEL, 1, k->index_key, ret_wrapped);
+        return 0;
+}
+
+int keyring_mac_key_wrap(const Keyring *k, const uint8_t *root_key, uint8_t ret_wrapped[static KEK_WRAPPED_SIZE]) {
+        if (!k->mac_key)
+                return -ENOENT;
+        key_wrap(root_key, MAC_KEY_AD_LABEL, 1, k->mac_key, ret_wrapped);
+        return 0;
+}
+
+void keyring_root_replace(Keyring *k, uint8_t *root_key) {
+        sodium_free(k->root); /* wipes */
+        k->root = root_key;
+}
+
+const uint8_t *keyring_root(const Keyring *k) {
+        return k->root;
 }
 
 int keyring_complete(Keyring *k) {

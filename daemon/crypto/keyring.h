@@ -110,6 +110,29 @@ int keyring_mac(const Keyring *k, const MacField *fields, size_t n_fields, uint8
  * or if mac_size is not KEYRING_MAC_SIZE, -ENOKEY if there is no MAC key. */
 int keyring_mac_check(const Keyring *k, const MacField *fields, size_t n_fields, const uint8_t *mac, size_t mac_size);
 
+/* ---- root key rotation ----
+ * The keyring's keys wrapped afresh under another root key, for the vault
+ * to store in one transaction with that key's check value; then
+ * keyring_root_replace() puts the new root in force. Nothing is
+ * unwrapped: the keys in memory are the ones wrapped. */
+
+/* Whether root_key (ROOT_KEY_SIZE bytes) is this keyring's root key,
+ * compared in constant time. */
+bool keyring_root_is(const Keyring *k, const uint8_t *root_key);
+/* The KEK of this version, the index key, the MAC key, each wrapped under
+ * root_key as keyring_kek_unwrap() and the others would unwrap it there.
+ * -ENOENT if the keyring has no such key. */
+int keyring_kek_wrap(const Keyring *k, const uint8_t *root_key, int64_t version,
+                     uint8_t ret_wrapped[static KEK_WRAPPED_SIZE]);
+int keyring_index_key_wrap(const Keyring *k, const uint8_t *root_key, uint8_t ret_wrapped[static KEK_WRAPPED_SIZE]);
+int keyring_mac_key_wrap(const Keyring *k, const uint8_t *root_key, uint8_t ret_wrapped[static KEK_WRAPPED_SIZE]);
+/* Make root_key (sodium_malloc memory, taken) the keyring's root key; the
+ * old one is wiped and freed. For after the new wrappings are committed. */
+void keyring_root_replace(Keyring *k, uint8_t *root_key);
+/* The root key itself (ROOT_KEY_SIZE bytes), for sealing it to the
+ * recovery key. */
+const uint8_t *keyring_root(const Keyring *k);
+
 /* Finish loading: -EUCLEAN if no KEK is primary, -ENOKEY if there is no
  * index key. Makes the per-process compare key, derives the audit key
  * from the MAC key (if there is one: the vault requires it), and turns

@@ -1,6 +1,8 @@
 /* rootkey.c — loading and generating the root key (see rootkey.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <string.h>
@@ -23,7 +25,7 @@ static bool all_hex(const uint8_t *p, size_t n) {
 
 static int key_file_read(const char *path, int open_flags, uint8_t **ret_key) {
         _cleanup_(closep) int fd = -1;
-        uint8_t *buf = NULL, *key = NULL;
+        uint8_t *buf = NULL;
         struct stat st;
         size_t n = 0;
         int r;
@@ -51,11 +53,8 @@ static int key_file_read(const char *path, int open_flags, uint8_t **ret_key) {
                 return -EPERM;
 
         buf = sodium_malloc(KEY_FILE_SIZE_MAX + 1);
-        key = sodium_malloc(ROOT_KEY_SIZE);
-        if (!buf || !key) {
-                r = -ENOMEM;
-                goto finish;
-        }
+        if (!buf)
+                return -ENOMEM;
         for (;;) {
                 ssize_t k = read(fd, buf + n, KEY_FILE_SIZE_MAX + 1 - n);
                 if (k < 0) {
@@ -72,33 +71,41 @@ static int key_file_read(const char *path, int open_flags, uint8_t **ret_key) {
                         goto finish;
                 }
         }
+        r = rootkey_parse(buf, n, ret_key);
+finish:
+        sodium_free(buf); /* sodium_free wipes */
+        return r;
+}
 
+int rootkey_parse(const uint8_t *buf, size_t n, uint8_t **ret_key) {
+        size_t bin_size = 0;
+
+        if (n > KEY_FILE_SIZE_MAX)
+                return -EBADMSG;
+        uint8_t *key = sodium_malloc(ROOT_KEY_SIZE);
+        if (!key)
+                return -ENOMEM;
         /* Hex text is read as hex, whatever its length: 32 hex digits are
          * a 128-bit key someone wrote as text, and taking them as 32 raw
          * bytes would hide that (see rootkey.h). */
         size_t text = n;
         while (text > 0 && (buf[text - 1] == '\n' || buf[text - 1] == '\r'))
                 text--;
-        size_t bin_size = 0;
         if (all_hex(buf, text)) {
                 if (text != 2 * ROOT_KEY_SIZE ||
                     sodium_hex2bin(key, ROOT_KEY_SIZE, (const char *) buf, text, NULL, &bin_size, NULL) != 0 ||
                     bin_size != ROOT_KEY_SIZE) {
-                        r = -EBADMSG;
-                        goto finish;
+                        sodium_free(key);
+                        return -EBADMSG;
                 }
         } else if (n == ROOT_KEY_SIZE)
                 memcpy(key, buf, ROOT_KEY_SIZE);
         else {
-                r = -EBADMSG;
-                goto finish;
+                sodium_free(key);
+                return -EBADMSG;
         }
-        *ret_key = TAKE_PTR(key);
-        r = 0;
-finish:
-        sodium_free(buf); /* sodium_free wipes */
-        sodium_free(key);
-        return r;
+        *ret_key = key;
+        return 0;
 }
 
 int rootkey_read(const char *path, uint8_t **ret_key) {
@@ -141,6 +148,26 @@ finish:
                 close(fd);
         sodium_free(key);
         return r;
+}
+
+int rootkey_install(const char *new_path, const char *path) {
+        char dir[PATH_MAX];
+
+        if (rename(new_path, path) < 0)
+                return negative_errno();
+        /* The rename is durable only once its directory is. */
+        snprintf(dir, sizeof(dir), "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash == dir)
+                slash[1] = '\0';
+        else if (slash)
+                *slash = '\0';
+        else
+                snprintf(dir, sizeof(dir), ".");
+        _cleanup_(closep) int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0)
+                return negative_errno();
+        return 0;
 }
 
 void rootkey_free(uint8_t *key) {

@@ -30,10 +30,20 @@
 int rootkey_read(const char *path, uint8_t **ret_key);
 int rootkey_read_nofollow(const char *path, uint8_t **ret_key);
 
+/* The key in a key file's content (n bytes at buf), by the rules of
+ * rootkey_read(): for a key that arrives other than as a file (the new
+ * key of a root key rotation, sent by a client). -EBADMSG if it is not a
+ * key; the key in sodium_malloc() memory. */
+int rootkey_parse(const uint8_t *buf, size_t n, uint8_t **ret_key);
+
 /* Create path with a fresh random key (mode 0600, never overwriting, never
  * following a symlink). -EEXIST if it already exists; on any other failure
  * (-ENOSPC on a full disk) nothing is left at path. */
 int rootkey_generate(const char *path);
+
+/* Rename new_path over path and make the rename durable (fsync of the
+ * directory): the last step of replacing a key file. -errno. */
+int rootkey_install(const char *new_path, const char *path);
 
 /* Wipe and free a key from rootkey_read(); accepts NULL. */
 void rootkey_free(uint8_t *key);

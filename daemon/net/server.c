@@ -320,6 +320,7 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
         s->config = *config;
         s->listen_fd = -1;
         s->ctx.vault = vault;
+        s->ctx.dev_key_path = config->dev_key_path;
         r = dispatch_policy_init(&s->ctx, config->policy_path);
         if (r < 0)
                 goto fail;

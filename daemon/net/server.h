@@ -39,6 +39,7 @@ typedef struct ServerConfig {
         int max_connections_per_uid;
         int client_idle_sec; /* close a client connection idle this long */
         int io_timeout_sec;  /* a started frame must arrive, a reply drain, this fast */
+        const char *dev_key_path; /* the root key is the development key here; else NULL */
 } ServerConfig;
 
 typedef struct Server {

@@ -60,6 +60,8 @@ static const Handler handlers[_OP_MAX] = {
         [OP_KEY_REWRAP] = handle_key_rewrap,
         [OP_KEY_STATUS] = handle_key_status,
         [OP_KEY_RETIRE] = handle_key_retire,
+        [OP_KEY_ROTATE_ROOT] = handle_key_rotate_root,
+        [OP_KEY_RECOVERY] = handle_key_recovery,
 };
 
 int failure_set(Failure *f, const char *fmt, ...) {

@@ -36,6 +36,10 @@ typedef struct Context {
         /* The caller of the request being handled, for the handlers that
          * describe it (whoami); NULL between requests. */
         const Peer *peer;
+        /* The development key's path when the daemon runs on it (--dev
+         * and no other key), else NULL: key.rotate_root without a key
+         * then makes the new one. */
+        const char *dev_key_path;
 } Context;
 
 /* What a handler says about its failure, besides the errno: a message for
@@ -123,6 +127,8 @@ int handle_key_rotate(Context *ctx, const Request *req, JsonOut *reply, Failure 
 int handle_key_rewrap(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_key_status(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_key_retire(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_key_rotate_root(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_key_recovery(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 /* key.rewrap's background part (handlers-key.c), for the server's loop:
  * one batch of the running rewrap. 1 if more is to do, 0 if none runs (or
  * it just finished), -errno if it stopped (logged). */

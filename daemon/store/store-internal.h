@@ -56,6 +56,7 @@ enum {
         CACHED_KEK_RECORDS,
         CACHED_KEK_RECORDS_NOT,
         CACHED_RECORD_STALE,
+        CACHED_KEK_SET_WRAPPED,
         _CACHED_MAX,
 };
 

@@ -91,6 +91,20 @@ int store_kek_retire(Store *s, int64_t version) {
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
+int store_kek_set_wrapped(Store *s, int64_t version, const uint8_t *wrapped, size_t wrapped_size) {
+        sqlite3_stmt *st;
+        int r = store_cached(s, CACHED_KEK_SET_WRAPPED,
+                             "UPDATE kek SET wrapped = ?2 WHERE version = ?1 AND state != 'retired'", &st);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, version);
+        sqlite3_bind_blob(st, 2, wrapped, (int) wrapped_size, SQLITE_STATIC);
+        r = store_step_done(st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
 static int count(Store *s, unsigned id, const char *sql, int64_t version, int64_t *ret) {
         sqlite3_stmt *st;
         int r = store_cached(s, id, sql, &st);

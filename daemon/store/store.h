@@ -102,6 +102,10 @@ int store_kek_rotate(Store *s, int64_t version, const uint8_t *wrapped, size_t w
  * if there is no active KEK of that version. Call inside a transaction;
  * see store_checkpoint() for the copy in the WAL. */
 int store_kek_retire(Store *s, int64_t version);
+/* Replace the wrapped bytes of a KEK that is not retired (a root key
+ * rotation); its state and times stay. -ENOENT if there is no such row.
+ * Call inside a transaction. */
+int store_kek_set_wrapped(Store *s, int64_t version, const uint8_t *wrapped, size_t wrapped_size);
 /* Records (secrets, token sets, API keys) whose DEK the KEK of this
  * version wraps. */
 int store_kek_records(Store *s, int64_t version, int64_t *ret);

@@ -13,6 +13,11 @@
 
 #define VAULT_SCHEME_SLOTS 64 /* a power of two */
 
+/* Meta rows of a root key rotation (vault-root.c), read at open to tell
+ * the key from before a rotation from any other wrong key. */
+#define VAULT_META_PREVIOUS_KEY_CHECK "previous_key_check"
+#define VAULT_META_ROOT_ROTATED_AT "root_rotated_at"
+
 struct Vault {
         Store *store;
         Keyring *keyring;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "vault-internal.h"
@@ -32,7 +33,28 @@ typedef struct KeyCheck {
         int schema;         /* user_version before migrating; 0 for a new file */
         bool stored;        /* a key-check value was there */
         KeyCheckMatch kind; /* and whose it is, when stored */
+        bool previous;      /* wrong, but the key a root key rotation replaced */
+        int64_t rotated_at; /* and when */
 } KeyCheck;
+
+/* A wrong key that is the one the last root key rotation replaced: the
+ * operator is to be told to supply the new one, not that the key is
+ * wrong. Only a hint: it changes nothing that is refused. */
+static void previous_key_check(Store *store, const Keyring *k, KeyCheck *kc) {
+        _cleanup_(freep) uint8_t *prev = NULL, *when = NULL;
+        size_t prev_size = 0, when_size = 0;
+        char buf[32];
+
+        if (store_meta_get(store, VAULT_META_PREVIOUS_KEY_CHECK, &prev, &prev_size) < 0)
+                return;
+        kc->previous = keyring_root_matches(k, prev, prev_size) == KEY_CHECK_CURRENT;
+        if (kc->previous && store_meta_get(store, VAULT_META_ROOT_ROTATED_AT, &when, &when_size) >= 0 &&
+            when_size < sizeof(buf)) {
+                memcpy(buf, when, when_size);
+                buf[when_size] = '\0';
+                kc->rotated_at = strtoll(buf, NULL, 10);
+        }
+}
 
 /* Before the schema is touched: the root key must be the one the database
  * was made with. A new database has nothing to check against. */
@@ -52,7 +74,10 @@ static int root_key_check(Store *store, const Keyring *k, KeyCheck *ret) {
                 return r;
         ret->stored = true;
         ret->kind = keyring_root_matches(k, have, have_size);
-        return ret->kind == KEY_CHECK_WRONG ? -EKEYREJECTED : 0;
+        if (ret->kind != KEY_CHECK_WRONG)
+                return 0;
+        previous_key_check(store, k, ret);
+        return -EKEYREJECTED;
 }
 
 /* Whether the file looks like a vault from before MACs, whose rows the
@@ -196,6 +221,7 @@ static int keyring_load(Store *store, Keyring *k, const KeyCheck *kc, bool trust
                 r = keyring_init(store, k);
                 if (r < 0)
                         return r;
+                res->created = true;
         }
         /* Refuse a keyring without a primary, or without its MAC key,
          * before writing anything, so a damaged one is left as it was
@@ -260,6 +286,8 @@ int vault_open(const char *db_path, uint8_t *root_key, VaultOpenFlags flags, Vau
                 r = vault_audit_load(v);
         if (r >= 0)
                 r = vault_key_load(v);
+        res.previous_key = kc.previous;
+        res.rotated_at = kc.rotated_at;
         if (ret_result)
                 *ret_result = res;
         if (r < 0)

@@ -49,7 +49,12 @@ typedef enum VaultOpenFlags {
 
 /* What vault_open() did, or where it failed. */
 typedef struct VaultOpenResult {
-        VaultOpenStep step;                      /* on failure, where */
+        VaultOpenStep step; /* on failure, where */
+        bool created;       /* a new vault was made */
+        /* -EKEYREJECTED: the key is the one the root key rotation at
+         * rotated_at (unix seconds) replaced. */
+        bool previous_key;
+        int64_t rotated_at;
         bool upgraded;                           /* the metadata upgrade ran */
         int64_t plugins_trusted, tokens_trusted; /* upgraded: the rows it MAC'd as they stood */
 } VaultOpenResult;
@@ -135,6 +140,41 @@ int vault_key_status(Vault *v, VaultKek **ret_keks, size_t *ret_n, VaultRewrap *
  * bytes are wiped from the database (and the WAL checkpointed and
  * truncated) and its key from memory. */
 int vault_key_retire(Vault *v, int64_t version, int64_t *ret_records);
+
+/* ---- the root key and the recovery key (vault-root.c) ----
+ *
+ * A root key rotation wraps the keyring (every KEK not retired, the index
+ * key, the MAC key) under the new key and stores its key-check value, the
+ * old key's (so a start with it can say it is the key from before the
+ * rotation), the time, and the root key sealed again to the recovery key,
+ * in one transaction; then the new key is in force. No value is
+ * re-encrypted: it takes the same time whatever the vault holds. */
+
+/* Where the development key's successor is written before the commit. */
+#define VAULT_DEV_KEY_NEW_SUFFIX ".new"
+
+/* Rotate to the key in key_file (the content of a key file, by the rules
+ * of rootkey_read()). -EBADMSG not a key, -EEXIST it is the root key in
+ * force already. *ret_rotated_at (optional) gets the time. */
+int vault_root_rotate(Vault *v, const uint8_t *key_file, size_t size, int64_t *ret_rotated_at);
+/* The same for a key already read (sodium_malloc memory, taken). */
+int vault_root_rotate_to(Vault *v, uint8_t *root_key, int64_t *ret_rotated_at);
+/* A vault on the development key at dev_key_path: a fresh key is written
+ * to dev_key_path + VAULT_DEV_KEY_NEW_SUFFIX (0600, fsync'd), the
+ * rotation commits, and the file is renamed over dev_key_path (the
+ * directory fsync'd). A crash between commit and rename leaves the new
+ * key in the .new file; the next --dev start finishes the rename. */
+int vault_root_rotate_dev(Vault *v, const char *dev_key_path, int64_t *ret_rotated_at);
+/* Make a recovery key: its public half and the root key sealed to it
+ * are stored, its text handed back (once; never stored). -EEXIST if the
+ * vault has one and !replace. */
+int vault_recovery_create(Vault *v, bool replace, SecretBuf **ret_text);
+/* Offline, before vault_open(): the root key of the database at db_path,
+ * opened with the recovery key text. -EBADMSG not a recovery key, -EILSEQ
+ * a typo (the checksum fails), -EKEYREJECTED another vault's recovery key
+ * (or one replaced since), -ENOENT the vault has no recovery key,
+ * -EUCLEAN the sealed root key does not open. Reads only. */
+int vault_recovery_unseal(const char *db_path, const char *text, size_t size, uint8_t **ret_root_key);
 
 /* ---- secrets (vault-secret.c) ---- */
 

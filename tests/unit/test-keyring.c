@@ -764,6 +764,56 @@ static void test_primary_must_be_newest(void **state) {
         keyring_free(k);
 }
 
+/* A root key rotation: the keys wrapped under another root load under it,
+ * the same keys, and no longer under the old one; after
+ * keyring_root_replace() new KEKs are wrapped under the new root. */
+static void test_rewrap_under_new_root(void **state) {
+        Wrapped w, w_new;
+        uint8_t mac_wrapped[KEK_WRAPPED_SIZE], mac_new[KEK_WRAPPED_SIZE], kek2[KEK_WRAPPED_SIZE];
+        Keyring *k = keyring_under(key_a), *k2 = NULL;
+        (void) state;
+
+        assert_int_equal(keyring_kek_create(k, 1, w.kek), 0);
+        assert_int_equal(keyring_index_key_create(k, w.index_key), 0);
+        assert_int_equal(keyring_mac_key_create(k, mac_wrapped), 0);
+        assert_int_equal(keyring_complete(k), 0);
+        assert_true(keyring_root_is(k, key_a));
+        assert_false(keyring_root_is(k, key_b));
+
+        assert_int_equal(keyring_kek_wrap(k, key_b, 1, w_new.kek), 0);
+        assert_int_equal(keyring_kek_wrap(k, key_b, 7, kek2), -ENOENT);
+        assert_int_equal(keyring_index_key_wrap(k, key_b, w_new.index_key), 0);
+        assert_int_equal(keyring_mac_key_wrap(k, key_b, mac_new), 0);
+        assert_memory_not_equal(w_new.kek, w.kek, KEK_WRAPPED_SIZE);
+
+        /* Under the new root: the same keys. */
+        assert_int_equal(keyring_reload(key_b, &w_new, &k2), 0);
+        assert_memory_equal(keyring_primary(k2)->key, keyring_primary(k)->key, KEK_SIZE);
+        assert_memory_equal(keyring_index_key(k2), keyring_index_key(k), KEK_SIZE);
+        keyring_free(k2);
+        k2 = keyring_under(key_b);
+        assert_int_equal(keyring_mac_key_unwrap(k2, mac_new, sizeof(mac_new)), 0);
+        keyring_free(k2);
+        /* Not under the old one. */
+        assert_int_equal(keyring_reload(key_a, &w_new, &k2), -EUCLEAN);
+        k2 = keyring_under(key_a);
+        assert_int_equal(keyring_mac_key_unwrap(k2, mac_new, sizeof(mac_new)), -EUCLEAN);
+        keyring_free(k2);
+
+        /* The new root in force: a rotation's KEK is wrapped under it. */
+        keyring_root_replace(k, root_key_dup(key_b));
+        assert_true(keyring_root_is(k, key_b));
+        assert_memory_equal(keyring_root(k), key_b, ROOT_KEY_SIZE);
+        assert_int_equal(keyring_kek_create(k, 2, kek2), 0);
+        k2 = keyring_under(key_b);
+        assert_int_equal(keyring_kek_unwrap(k2, 2, true, kek2, sizeof(kek2)), 0);
+        keyring_free(k2);
+        uint8_t check[KEY_CHECK_SIZE];
+        keyring_key_check(key_b, check);
+        assert_int_equal(keyring_root_matches(k, check, sizeof(check)), KEY_CHECK_CURRENT);
+        keyring_free(k);
+}
+
 int main(void) {
         if (sodium_init() < 0)
                 return 1;
@@ -790,6 +840,7 @@ int main(void) {
                 cmocka_unit_test(test_mac_key_round_trip),
                 cmocka_unit_test(test_mac),
                 cmocka_unit_test(test_primary_must_be_newest),
+                cmocka_unit_test(test_rewrap_under_new_root),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,6 +56,11 @@ static int teardown_dir(void **state) {
 }
 
 static const char hex_key[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+static void bytes_counting_local(uint8_t key[static ROOT_KEY_SIZE]) {
+        for (size_t i = 0; i < ROOT_KEY_SIZE; i++)
+                key[i] = (uint8_t) i;
+}
 
 static void assert_reads(const char *path, const uint8_t want[static ROOT_KEY_SIZE]) {
         uint8_t *key = NULL;
@@ -343,6 +349,49 @@ static void test_generate_does_not_follow_symlink(void **state) {
         free(target);
 }
 
+/* rootkey_parse(): the same rules as a file, for a key sent as bytes. */
+static void test_parse(void **state) {
+        uint8_t raw[ROOT_KEY_SIZE], *key = NULL;
+        char text[70];
+        (void) state;
+
+        bytes_counting_local(raw);
+        assert_int_equal(rootkey_parse(raw, sizeof(raw), &key), 0);
+        assert_memory_equal(key, raw, ROOT_KEY_SIZE);
+        rootkey_free(key);
+        snprintf(text, sizeof(text), "%s\n", hex_key);
+        assert_int_equal(rootkey_parse((const uint8_t *) text, strlen(text), &key), 0);
+        assert_memory_equal(key, raw, ROOT_KEY_SIZE);
+        rootkey_free(key);
+        snprintf(text, sizeof(text), "%s\r\n", hex_key);
+        assert_int_equal(rootkey_parse((const uint8_t *) text, strlen(text), &key), 0);
+        rootkey_free(key);
+        assert_int_equal(rootkey_parse((const uint8_t *) hex_key, 32, &key), -EBADMSG);
+        assert_int_equal(rootkey_parse(raw, 31, &key), -EBADMSG);
+        assert_int_equal(rootkey_parse(raw, 0, &key), -EBADMSG);
+        uint8_t big[100] = {};
+        assert_int_equal(rootkey_parse(big, sizeof(big), &key), -EBADMSG);
+}
+
+/* rootkey_install(): the new file takes the old one's name. */
+static void test_install(void **state) {
+        Dir *d = *state;
+        uint8_t *a = NULL, *b = NULL;
+        char *new_path = path_join(d->path, "credvault.key.new");
+
+        assert_int_equal(rootkey_generate(d->key), 0);
+        assert_int_equal(rootkey_generate(new_path), 0);
+        assert_int_equal(rootkey_read(new_path, &a), 0);
+        assert_int_equal(rootkey_install(new_path, d->key), 0);
+        assert_int_equal(access(new_path, F_OK), -1);
+        assert_int_equal(rootkey_read(d->key, &b), 0);
+        assert_memory_equal(a, b, ROOT_KEY_SIZE);
+        assert_int_equal(rootkey_install(new_path, d->key), -ENOENT);
+        rootkey_free(a);
+        rootkey_free(b);
+        free(new_path);
+}
+
 int main(void) {
         if (sodium_init() < 0)
                 return 1;
@@ -359,6 +408,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_missing, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_generate, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_generate_does_not_follow_symlink, setup_dir, teardown_dir),
+                cmocka_unit_test(test_parse),
+                cmocka_unit_test_setup_teardown(test_install, setup_dir, teardown_dir),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -269,8 +269,8 @@ int dev_key_resume(const char *db_path, const char *dev_key_path, VaultOpenFlags
                             "%s opens the vault, but cannot be renamed to %s: %s",
                             new_path, dev_key_path, strerror(-r));
         else
-                log_warning("development key: finished a root key rotation a crash interrupted: %s is now %s",
-                            new_path, dev_key_path);
+                log_warning("development key: finished a root key rotation a crash interrupted: %s is now %s", new_path,
+                            dev_key_path);
         return 0;
 }
 

@@ -80,8 +80,9 @@ int cmd_key_new_root_key(Cli *cli, char **args) {
                 (void) unlink(args[0]);
                 return cli_error(r, "cannot write %s: %s", args[0], strerror(-r));
         }
-        fprintf(stderr, "new root key written to %s (mode 0600); credvault key rotate-root --new-key-file %s puts "
-                        "it in force\n",
+        fprintf(stderr,
+                "new root key written to %s (mode 0600); credvault key rotate-root --new-key-file %s puts "
+                "it in force\n",
                 args[0], args[0]);
         return 0;
 }
@@ -96,8 +97,9 @@ int cmd_key_rotate_root(Cli *cli, char **args) {
         if (path) {
                 r = cli_file_read(path, ROOT_KEY_FILE_SIZE_MAX, &key);
                 if (r == -EMSGSIZE)
-                        return cli_error(-EINVAL, "%s is not a root key file: over %d bytes (a key is 32 raw bytes, "
-                                                  "or 64 hex digits and a newline)",
+                        return cli_error(-EINVAL,
+                                         "%s is not a root key file: over %d bytes (a key is 32 raw bytes, "
+                                         "or 64 hex digits and a newline)",
                                          path, ROOT_KEY_FILE_SIZE_MAX);
                 if (r < 0)
                         return cli_error(r, "cannot read %s: %s", path, strerror(-r));
@@ -161,8 +163,9 @@ static int recovery_key_emit(Cli *cli, const char *path, bool replace, bool init
         if (r < 0) {
                 if (path)
                         (void) unlink(path);
-                return cli_error(r, "cannot write the recovery key to %s: %s; it is lost: make another with "
-                                    "credvault key recovery-key --replace",
+                return cli_error(r,
+                                 "cannot write the recovery key to %s: %s; it is lost: make another with "
+                                 "credvault key recovery-key --replace",
                                  path ?: "stdout", strerror(-r));
         }
         fprintf(stderr, "%s%s%s: anyone who holds it can open the vault; keep it offline, apart from the root key\n",
@@ -172,8 +175,8 @@ static int recovery_key_emit(Cli *cli, const char *path, bool replace, bool init
 
 int cmd_key_recovery_key(Cli *cli, char **args) {
         (void) args;
-        return recovery_key_emit(cli, cli_has(cli, CLI_OPT_OUTPUT) ? cli->output : NULL,
-                                 cli_has(cli, CLI_OPT_REPLACE), false);
+        return recovery_key_emit(cli, cli_has(cli, CLI_OPT_OUTPUT) ? cli->output : NULL, cli_has(cli, CLI_OPT_REPLACE),
+                                 false);
 }
 
 int cmd_init(Cli *cli, char **args) {

@@ -206,8 +206,12 @@ static int spawn(Harness *h) {
         argv[n++] = harness_daemon_path();
         argv[n++] = "--state-dir";
         argv[n++] = h->state_dir;
-        argv[n++] = "--root-key-file";
-        argv[n++] = h->key_file;
+        if (h->dev)
+                argv[n++] = "--dev";
+        else {
+                argv[n++] = "--root-key-file";
+                argv[n++] = h->key_file;
+        }
         if (!h->socket_activate) {
                 argv[n++] = "--socket";
                 argv[n++] = h->socket_path;

@@ -53,6 +53,9 @@ typedef struct Harness {
          * 0660, for its own group: here root's), so that the test users
          * connect and the policy alone decides. */
         bool socket_open;
+        /* Start with --dev (the development key in the state directory)
+         * instead of --root-key-file key_file. */
+        bool dev;
 } Harness;
 
 /* The exit status of a wrapper that found errors. */

@@ -44,8 +44,8 @@ static void test_text_round_trip(void **state) {
                 SecretBuf *t = text_of(seed);
                 assert_int_equal(t->size, RECOVERY_TEXT_SIZE);
                 for (size_t j = 0; j < t->size; j++)
-                        assert_true(j % 5 == 4 ? t->data[j] == '-' : strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ",
-                                                                            t->data[j]) != NULL);
+                        assert_true(j % 5 == 4 ? t->data[j] == '-'
+                                               : strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ", t->data[j]) != NULL);
                 assert_parses_to((const char *) t->data, seed);
                 secret_buf_free(t);
                 sodium_free(seed);
@@ -79,8 +79,8 @@ static void test_text_as_typed(void **state) {
         size_t n = 0;
         for (size_t i = 0; i < t->size; i++)
                 if (t->data[i] != '-')
-                        typed[n++] = (char) (t->data[i] >= 'A' && t->data[i] <= 'Z' ? t->data[i] - 'A' + 'a'
-                                                                                       : t->data[i]);
+                        typed[n++] =
+                                (char) (t->data[i] >= 'A' && t->data[i] <= 'Z' ? t->data[i] - 'A' + 'a' : t->data[i]);
         typed[n++] = '\n';
         typed[n] = '\0';
         assert_parses_to(typed, seed);

@@ -30,10 +30,12 @@ typedef struct Options {
         int idle_exit_sec;             /* -1: default (300 when socket-activated, else never) */
         int max_connections;
         int max_connections_per_uid;
-        int client_idle_sec;           /* close a client connection idle this long */
-        int io_timeout_sec;            /* a started frame must arrive, a reply drain, this fast */
-        bool recover;                  /* --recover: the offline recovery (recover.c), then exit */
-        const char *recovery_key_file; /* write a new vault's recovery key here */
+        int client_idle_sec; /* close a client connection idle this long */
+        int io_timeout_sec;  /* a started frame must arrive, a reply drain, this fast */
+        /* --recover: the offline recovery (recover.c), then exit. */
+        bool recover;
+        /* --recovery-key-file: write a new vault's recovery key here. */
+        const char *recovery_key_file;
 } Options;
 
 /* Returns 1 to run, 0 to exit successfully (--help, --version), or -EINVAL

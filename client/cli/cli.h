@@ -52,49 +52,52 @@ typedef enum CliExit {
 /* Command options, as bits: each command's entry in main.c says which it
  * takes, and main.c refuses the others before the command runs. */
 typedef enum CliOption {
-        CLI_OPT_NAME = 1u << 0,          /* --name NAME */
-        CLI_OPT_DOMAIN = 1u << 1,        /* --domain DOMAIN */
-        CLI_OPT_EXPIRING = 1u << 2,      /* --expiring DURATION */
-        CLI_OPT_YES = 1u << 3,           /* --yes */
-        CLI_OPT_BYTES = 1u << 4,         /* --bytes N */
-        CLI_OPT_RAW = 1u << 5,           /* --raw */
-        CLI_OPT_POST = 1u << 6,          /* --post */
-        CLI_OPT_HEADER = 1u << 7,        /* --header */
-        CLI_OPT_MIN_VALID = 1u << 8,     /* --min-valid SECONDS */
-        CLI_OPT_REVEAL = 1u << 9,        /* --reveal */
-        CLI_OPT_SINCE = 1u << 10,        /* --since T */
-        CLI_OPT_UNTIL = 1u << 11,        /* --until T */
-        CLI_OPT_BEFORE = 1u << 12,       /* --before T */
-        CLI_OPT_PLUGIN = 1u << 13,       /* --plugin PLUGIN */
-        CLI_OPT_PRINCIPAL = 1u << 14,    /* --principal X */
-        CLI_OPT_OP = 1u << 15,           /* --op OP */
-        CLI_OPT_WAIT = 1u << 16,         /* --wait */
-        CLI_OPT_NEW_KEY_FILE = 1u << 17, /* --new-key-file FILE */
-        CLI_OPT_OUTPUT = 1u << 18,       /* --output FILE */
-        CLI_OPT_REPLACE = 1u << 19,      /* --replace */
-        CLI_OPT_RECOVERY_KEY = 1u << 20, /* --recovery-key FILE */
+        CLI_OPT_NAME = 1u << 0,       /* --name NAME */
+        CLI_OPT_DOMAIN = 1u << 1,     /* --domain DOMAIN */
+        CLI_OPT_EXPIRING = 1u << 2,   /* --expiring DURATION */
+        CLI_OPT_YES = 1u << 3,        /* --yes */
+        CLI_OPT_BYTES = 1u << 4,      /* --bytes N */
+        CLI_OPT_RAW = 1u << 5,        /* --raw */
+        CLI_OPT_POST = 1u << 6,       /* --post */
+        CLI_OPT_HEADER = 1u << 7,     /* --header */
+        CLI_OPT_MIN_VALID = 1u << 8,  /* --min-valid SECONDS */
+        CLI_OPT_REVEAL = 1u << 9,     /* --reveal */
+        CLI_OPT_SINCE = 1u << 10,     /* --since T */
+        CLI_OPT_UNTIL = 1u << 11,     /* --until T */
+        CLI_OPT_BEFORE = 1u << 12,    /* --before T */
+        CLI_OPT_PLUGIN = 1u << 13,    /* --plugin PLUGIN */
+        CLI_OPT_PRINCIPAL = 1u << 14, /* --principal X */
+        CLI_OPT_OP = 1u << 15,        /* --op OP */
+        CLI_OPT_WAIT = 1u << 16,      /* --wait */
+        /* key rotate-root --new-key-file FILE, key recovery-key --output
+         * FILE and --replace, init --recovery-key FILE */
+        CLI_OPT_NEW_KEY_FILE = 1u << 17,
+        CLI_OPT_OUTPUT = 1u << 18,
+        CLI_OPT_REPLACE = 1u << 19,
+        CLI_OPT_RECOVERY_KEY = 1u << 20,
 } CliOption;
 
 typedef struct Cli {
-        const char *socket_path;  /* --socket; NULL: $CREDVAULT_SOCKET, else CV_SOCKET_DEFAULT */
-        int timeout_ms;           /* --timeout */
-        bool json;                /* --json */
-        unsigned options;         /* the CliOption bits given */
-        const char *name;         /* --name, else NULL */
-        const char *domain;       /* --domain, else NULL */
-        int64_t expiring_sec;     /* --expiring, else CLI_EXPIRING_DEFAULT_SEC */
-        size_t bytes;             /* --bytes, else 0 (the daemon's default) */
-        int min_valid_sec;        /* --min-valid, else 0 */
-        int64_t since, until;     /* --since, --until: unix seconds, else 0 */
-        int64_t before;           /* --before: unix seconds, else 0 */
-        const char *plugin;       /* --plugin, else NULL */
-        const char *principal;    /* --principal as given, else NULL */
-        const char *op;           /* --op, else NULL */
-        const char *new_key_file; /* --new-key-file, else NULL */
-        const char *output;       /* --output, else NULL */
-        const char *recovery_key; /* --recovery-key (a file), else NULL */
-        CvClient *client;         /* connected by the first cli_connect() */
-        bool connect_failed;      /* cli_connect() failed: the daemon is unreachable */
+        const char *socket_path; /* --socket; NULL: $CREDVAULT_SOCKET, else CV_SOCKET_DEFAULT */
+        int timeout_ms;          /* --timeout */
+        bool json;               /* --json */
+        unsigned options;        /* the CliOption bits given */
+        const char *name;        /* --name, else NULL */
+        const char *domain;      /* --domain, else NULL */
+        int64_t expiring_sec;    /* --expiring, else CLI_EXPIRING_DEFAULT_SEC */
+        size_t bytes;            /* --bytes, else 0 (the daemon's default) */
+        int min_valid_sec;       /* --min-valid, else 0 */
+        int64_t since, until;    /* --since, --until: unix seconds, else 0 */
+        int64_t before;          /* --before: unix seconds, else 0 */
+        const char *plugin;      /* --plugin, else NULL */
+        const char *principal;   /* --principal as given, else NULL */
+        const char *op;          /* --op, else NULL */
+        CvClient *client;        /* connected by the first cli_connect() */
+        bool connect_failed;     /* cli_connect() failed: the daemon is unreachable */
+        /* --new-key-file, --output, --recovery-key (files), else NULL */
+        const char *new_key_file;
+        const char *output;
+        const char *recovery_key;
 } Cli;
 
 static inline bool cli_has(const Cli *cli, CliOption o) {

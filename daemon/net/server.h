@@ -37,9 +37,10 @@ typedef struct ServerConfig {
         int idle_exit_sec;       /* -1: default (300 when socket-activated, else never) */
         int max_connections;
         int max_connections_per_uid;
-        int client_idle_sec;      /* close a client connection idle this long */
-        int io_timeout_sec;       /* a started frame must arrive, a reply drain, this fast */
-        const char *dev_key_path; /* the root key is the development key here; else NULL */
+        int client_idle_sec; /* close a client connection idle this long */
+        int io_timeout_sec;  /* a started frame must arrive, a reply drain, this fast */
+        /* The root key is the development key at this path; else NULL. */
+        const char *dev_key_path;
 } ServerConfig;
 
 typedef struct Server {

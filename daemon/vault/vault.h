@@ -49,14 +49,15 @@ typedef enum VaultOpenFlags {
 
 /* What vault_open() did, or where it failed. */
 typedef struct VaultOpenResult {
-        VaultOpenStep step; /* on failure, where */
-        bool created;       /* a new vault was made */
+        VaultOpenStep step;                      /* on failure, where */
+        bool upgraded;                           /* the metadata upgrade ran */
+        int64_t plugins_trusted, tokens_trusted; /* upgraded: the rows it MAC'd as they stood */
+        /* A new vault was made. */
+        bool created;
         /* -EKEYREJECTED: the key is the one the root key rotation at
          * rotated_at (unix seconds) replaced. */
         bool previous_key;
         int64_t rotated_at;
-        bool upgraded;                           /* the metadata upgrade ran */
-        int64_t plugins_trusted, tokens_trusted; /* upgraded: the rows it MAC'd as they stood */
 } VaultOpenResult;
 
 /* Open the database at db_path (creating a new vault if there is none)

@@ -114,7 +114,8 @@ for cmd in "plugin add FILE|- [--name NAME] [--domain DOMAIN]" "plugin ls" "plug
         "token ls PLUGIN [--expiring DURATION] [--reveal]" "token rm PLUGIN USER" "status" "help" \
         "whoami" "policy check FILE" "audit verify" "audit prune --before T" \
         "audit [--since T] [--until T] [--plugin P] [--principal X] [--op OP]" "key rotate" "key rewrap [--wait]" \
-        "key status" "key retire VERSION"; do
+        "key status" "key retire VERSION" "key rotate-root [--new-key-file FILE]" "key new-root-key FILE" \
+        "key recovery-key [--output FILE] [--replace]" "init [--recovery-key FILE]"; do
         out_has "--help lists '$cmd'" "$cmd"
 done
 for status in "0   success" "1   any other failure" "2   bad usage" "3   not found" "4   permission denied" \
@@ -1337,6 +1338,128 @@ if command -v sqlite3 >/dev/null; then
         out_matches "audit: through pages of none: the last" '^.*secret\.put tp/n6  ok$'
         d2_stop
 fi
+
+# ---- root key rotation and the recovery key ----
+# On daemons of our own (the harness's keeps its key): key files made by
+# key new-root-key, the recovery key written at creation, rotate-root,
+# the old key refused at the next start, recovery with credvaultd
+# --recover, and rotation on the development key.
+rk_start() { # rk_start STATE-DIR ARG...: a daemon on $T/d2.sock
+        local state=$1
+        shift
+        [[ -d $state ]] || mkdir -m 0700 "$state"
+        "$CREDVAULTD" --state-dir "$state" --socket "$T/d2.sock" "$@" >>"$T/d2.log" 2>&1 &
+        d2_pid=$!
+        for _ in $(seq 100); do
+                [[ -S $T/d2.sock ]] && "$CLI" --socket "$T/d2.sock" status >/dev/null 2>&1 && return 0
+                sleep 0.05
+        done
+        fail "daemon did not start: $(tail -n 3 "$T/d2.log")"
+}
+R="--socket $T/d2.sock"
+RECOVERY_RE='^([0-9A-HJKMNP-TV-Z]{4}-){13}[0-9A-HJKMNP-TV-Z]{4}$'
+expect "key new-root-key" 0 $E key new-root-key "$T/rk-a"
+[[ $(stat -c %a "$T/rk-a") == 600 ]] || fail "key new-root-key: mode $(stat -c %a "$T/rk-a")"
+grep -qE '^[0-9a-f]{64}$' "$T/rk-a" && [[ $(wc -c <"$T/rk-a") -eq 65 ]] || fail "key new-root-key: not 64 hex digits"
+pass
+out_lacks "key new-root-key: prints no key" "$(head -c 16 "$T/rk-a")"
+cp -p "$T/rk-a" "$T/rk-a.copy"
+expect "key new-root-key: never over a file" 10 $E key new-root-key "$T/rk-a"
+cmp -s "$T/rk-a" "$T/rk-a.copy" || fail "key new-root-key changed an existing file"
+pass
+expect "key new-root-key: the file is needed" 2 $E key new-root-key
+
+rk_start "$T/rk-state" --root-key-file "$T/rk-a" --recovery-key-file "$T/rk-rec1"
+[[ $(stat -c %a "$T/rk-rec1") == 600 ]] && grep -qE "$RECOVERY_RE" "$T/rk-rec1" || fail "recovery key file"
+pass
+! grep -qF "$(cat "$T/rk-rec1")" "$T/d2.log" || fail "the recovery key is in the log"
+pass
+expect "rotate-root: a secret" 0 "$T/canary" $R secret put rk canary
+expect "init: the vault has a recovery key" 0 $E $R init
+out_has "init: says so" "has a recovery key already"
+expect "key recovery-key: one exists" 10 $E $R key recovery-key
+expect "key recovery-key --output: never over a file" 10 $E $R key recovery-key --replace --output "$T/rk-rec1"
+expect "key recovery-key --replace --output" 0 $E $R key recovery-key --replace --output "$T/rk-rec2"
+[[ $(stat -c %a "$T/rk-rec2") == 600 ]] && grep -qE "$RECOVERY_RE" "$T/rk-rec2" || fail "recovery key --output"
+pass
+out_lacks "key recovery-key --output: not on stdout" "$(head -c 9 "$T/rk-rec2")"
+err_has "key recovery-key: keep it offline" "keep it offline"
+
+expect "key new-root-key b" 0 $E key new-root-key "$T/rk-b"
+expect "key rotate-root --new-key-file" 0 $E $R key rotate-root --new-key-file "$T/rk-b"
+out_has "key rotate-root: says what next" "root key rotated"
+out_lacks "key rotate-root: prints no key" "$(head -c 16 "$T/rk-b")"
+expect "key rotate-root: the key in force" 10 $E $R key rotate-root --new-key-file "$T/rk-b"
+err_has "key rotate-root: the key in force, says so" "the root key in force"
+printf 'not a key\n' >"$T/rk-bad"
+chmod 0600 "$T/rk-bad"
+expect "key rotate-root: not a key" 2 $E $R key rotate-root --new-key-file "$T/rk-bad"
+expect "key rotate-root: a file too big" 2 $E $R key rotate-root --new-key-file "$T/max"
+expect "key rotate-root: a missing file" 1 $E $R key rotate-root --new-key-file "$T/nonexistent"
+expect "key rotate-root without a file: not a dev vault" 2 $E $R key rotate-root
+err_has "key rotate-root without a file: says so" "needs the new root key"
+expect "key new-root-key b2" 0 $E key new-root-key "$T/rk-b2"
+expect "key rotate-root --json" 0 $E $R --json key rotate-root --new-key-file "$T/rk-b2"
+out_is "key rotate-root --json: the answer" '{"rotated":true}'
+expect "key rotate-root: back to b" 0 $E $R key rotate-root --new-key-file "$T/rk-b"
+expect "key rotate-root: the value still opens" 0 $E $R secret get rk canary
+out_is_file "key rotate-root: the value, byte-exact" "$T/canary"
+expect "audit: key.rotate_root recorded" 0 $E $R audit --op key.rotate_root
+out_matches "audit: key.rotate_root ok" "key\\.rotate_root  ok\$"
+d2_stop
+
+rc=0
+"$CREDVAULTD" --state-dir "$T/rk-state" --socket "$T/d2.sock" --root-key-file "$T/rk-b2" >"$T/out" 2>"$T/err" || rc=$?
+[[ $rc -eq 4 ]] || fail "start with the key of a rotation before: exit $rc, expected 4"
+pass
+err_has "start with the old key: says so" "from before the root key rotation at"
+rk_start "$T/rk-state" --root-key-file "$T/rk-b"
+expect "after a restart with the new key" 0 $E $R secret get rk canary
+out_is_file "after a restart: the value" "$T/canary"
+d2_stop
+
+# The root key is lost: credvaultd --recover with the recovery key.
+rm -f "$T/rk-b"
+expect "key new-root-key c" 0 $E key new-root-key "$T/rk-c"
+rc=0
+"$CREDVAULTD" --recover --state-dir "$T/rk-state" --root-key-file "$T/rk-c" <"$T/rk-rec1" >"$T/out" 2>"$T/err" ||
+        rc=$?
+[[ $rc -eq 4 ]] || fail "--recover with a replaced recovery key: exit $rc, expected 4"
+pass
+err_has "--recover with a replaced recovery key: says so" "is not the recovery key of database"
+rc=0
+"$CREDVAULTD" --recover --state-dir "$T/rk-state" --root-key-file "$T/rk-c" <"$T/rk-rec2" >"$T/out" 2>"$T/err" ||
+        rc=$?
+[[ $rc -eq 0 ]] || fail "--recover: exit $rc: $(cat "$T/err")"
+pass
+out_has "--recover: says what it did" "no value was re-encrypted"
+rk_start "$T/rk-state" --root-key-file "$T/rk-c"
+expect "after --recover" 0 $E $R secret get rk canary
+out_is_file "after --recover: the value" "$T/canary"
+d2_stop
+
+# A development vault: the daemon makes the new key; init gives a
+# recovery key to a vault that has none.
+rk_start "$T/rk-dev" --dev
+expect "dev: a secret" 0 "$T/canary" $R secret put rk canary
+cp "$T/rk-dev/dev-root.key" "$T/rk-dev-before"
+expect "dev: key rotate-root" 0 $E $R key rotate-root
+out_has "dev: key rotate-root: says so" "new development key"
+! cmp -s "$T/rk-dev/dev-root.key" "$T/rk-dev-before" || fail "dev: the development key did not change"
+pass
+expect "init --recovery-key" 0 $E $R init --recovery-key "$T/rk-dev-rec"
+grep -qE "$RECOVERY_RE" "$T/rk-dev-rec" || fail "init --recovery-key: the file"
+pass
+expect "init again: nothing to do" 0 $E $R init --recovery-key "$T/rk-dev-rec2"
+[[ ! -e $T/rk-dev-rec2 ]] || fail "init again: left a file"
+pass
+expect "key recovery-key: to stdout" 0 $E $R key recovery-key --replace
+out_matches "key recovery-key: the key on stdout" "$RECOVERY_RE"
+d2_stop
+rk_start "$T/rk-dev" --dev
+expect "dev: after a restart" 0 $E $R secret get rk canary
+out_is_file "dev: after a restart: the value" "$T/canary"
+d2_stop
 
 # ---- the daemon unreachable ----
 expect "--socket /nonexistent/sock status" 5 $E --socket /nonexistent/sock status

@@ -4,8 +4,9 @@
  * key.rotate_root with a key file: the daemon goes on serving; content
  * that is not a key and the key in force are refused; a restart with the
  * old key exits 4 and says it is the key from before the rotation; with
- * the new key every secret, token set and API key opens, also across a
- * KEK rotation and rewrap, and after a KEK is retired. A daemon on the
+ * the new key every secret, token set and API key opens, also a value
+ * under a KEK made after the rotation, across a KEK rewrap, and after a
+ * KEK is retired. A daemon on the
  * development key makes and installs the new key itself (and finishes an
  * install a crash interrupted; a leftover of one that never committed is
  * removed); a daemon on a key file refuses to without one.
@@ -217,6 +218,9 @@ static void test_rotate_with_key_file(void **state) {
         /* A daemon on a key file does not make one. */
         assert_int_equal(cv_key_rotate_root(c, NULL, 0), -EINVAL);
         assert_non_null(strstr(cv_client_error_message(c), "needs the new root key"));
+        /* A KEK made after the rotation is wrapped under the new root. */
+        json_decref(call(c, "{\"op\":\"key.rotate\"}"));
+        assert_int_equal(cv_secret_put(c, PLUGIN, "after", "after-rotation", 14, NULL), 0);
         cv_client_free(c);
         check_all(&h); /* served on, under the new key in memory */
 
@@ -225,7 +229,13 @@ static void test_rotate_with_key_file(void **state) {
         key_use(&h, key_b);
         assert_int_equal(harness_restart(&h), 0);
         check_all(&h);
-        assert_int_equal(keks_count(&h), 2);
+        assert_int_equal(keks_count(&h), 3);
+        c = client(&h);
+        CvSecret *after = NULL;
+        assert_int_equal(cv_secret_get(c, PLUGIN, "after", &after), 0);
+        assert_memory_equal(after->value, "after-rotation", 14);
+        cv_secret_free(after);
+        cv_client_free(c);
 
         /* A KEK rewrap and retirement under the new root, a second
          * rotation with a retired KEK in the table, and a restart. */
@@ -246,7 +256,7 @@ static void test_rotate_with_key_file(void **state) {
         key_use(&h, key_c);
         assert_int_equal(harness_restart(&h), 0);
         check_all(&h);
-        assert_int_equal(keks_count(&h), 3);
+        assert_int_equal(keks_count(&h), 4);
         assert_int_equal(harness_stop(&h), 0);
         harness_cleanup(&h);
 }

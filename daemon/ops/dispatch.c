@@ -60,6 +60,9 @@ static const Handler handlers[_OP_MAX] = {
         [OP_KEY_REWRAP] = handle_key_rewrap,
         [OP_KEY_STATUS] = handle_key_status,
         [OP_KEY_RETIRE] = handle_key_retire,
+        [OP_SECRET_ROTATE] = handle_secret_rotate,
+        [OP_SECRET_PROMOTE] = handle_secret_promote,
+        [OP_SECRET_HISTORY] = handle_secret_history,
 };
 
 int failure_set(Failure *f, const char *fmt, ...) {

@@ -4,7 +4,7 @@
  *
  * Owns: the requests of these ops and the checking of their replies:
  * every member read is there with its type, stages are names the protocol
- * knows, and a promote's previous version is older than the new one.
+ * knows, and a promote's versions are two (or one, with no previous).
  * Never: keeps a value outside memory that is wiped: a generated value is
  * copied into a CvSecret, history carries none. */
 #include <errno.h>
@@ -135,8 +135,10 @@ int cv_secret_promote(CvClient *c, const char *plugin, const char *name, int64_t
                 r = reply_int_or_null(c, &reply, "previous_version", &p.previous_version);
         if (r >= 0)
                 r = reply_int_or_null(c, &reply, "previous_deadline", &p.previous_deadline);
-        if (r >= 0 && (p.version < 1 || p.previous_version >= p.version || !p.previous_version != !p.previous_deadline))
-                r = client_fail_protocol(c, "member 'previous_version' not before 'version'");
+        /* The previous version may be the newer one (a put while a
+         * rotation was pending), never the same. */
+        if (r >= 0 && (p.version < 1 || p.previous_version == p.version || !p.previous_version != !p.previous_deadline))
+                r = client_fail_protocol(c, "members 'version', 'previous_version' and 'previous_deadline' disagree");
         client_reply_done(&reply);
         if (r < 0)
                 return r;

@@ -178,9 +178,9 @@ const char *cv_secret_stage_name(CvSecretStage stage);
 
 /* Stage a new pending version of plugin's secret name, replacing a pending
  * one (a current version need not exist). value (value_size bytes) is the
- * new value, or NULL to have the daemon generate bytes of randomness (0:
- * 32) as unpadded base64url text, returned in *ret_generated (required
- * then; free with cv_secret_free()). grace_sec is how long the value it
+ * new value (bytes must be 0 then), or NULL to have the daemon generate
+ * bytes of randomness (16..64; 0: 32) as unpadded base64url text,
+ * returned in *ret_generated (required then; free with cv_secret_free()). grace_sec is how long the value it
  * replaces stays valid once promoted, 0..366 days; < 0: the daemon's
  * default, one day. ret_version may be NULL. */
 int cv_secret_rotate(CvClient *c, const char *plugin, const char *name, const void *value, size_t value_size,

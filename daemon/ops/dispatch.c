@@ -266,6 +266,12 @@ static void entry_result(AuditEntry *e, int result, bool revealed) {
         e->revealed = revealed;
 }
 
+/* Whether the op's success hands out a value: secret.rotate only when
+ * the vault generated it (a value the caller gave is not revealed). */
+static bool reveals(const Request *req, unsigned flags) {
+        return (flags & OP_REVEALS) && !(req->op == OP_SECRET_ROTATE && req->value);
+}
+
 /* The refusal of a request whose record cannot be written. */
 static int audit_refusal(Context *ctx, Failure *f) {
         char buf[HANDLERS_AUDIT_ERROR_SIZE];
@@ -482,7 +488,7 @@ void dispatch_frame(Context *ctx, const Peer *peer, uint64_t principal, uint8_t 
                 if (flags & OP_WRITES) {
                         /* The record that commits with the write says what
                          * its success will be. */
-                        e.revealed = flags & OP_REVEALS;
+                        e.revealed = reveals(&req, flags);
                         vault_audit_stage(ctx->vault, &e);
                 }
                 ctx->peer = peer;
@@ -504,7 +510,7 @@ void dispatch_frame(Context *ctx, const Peer *peer, uint64_t principal, uint8_t 
         /* A write whose record could not be appended: it was not done. */
         if (r == -ESHUTDOWN && !f.message[0])
                 (void) audit_refusal(ctx, &f);
-        bool revealed = r >= 0 && (flags & OP_REVEALS);
+        bool revealed = r >= 0 && reveals(&req, flags);
         entry_result(&e, r, revealed);
         bool flush_now = r < 0 || (flags & OP_WRITES);
         int q = record(ctx, rs, r, &e, flush_now, r >= 0 && (flush_now || revealed));

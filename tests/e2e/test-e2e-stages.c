@@ -216,6 +216,19 @@ static void test_rotate_promote_verify(void **state) {
         assert_int_equal(expire_records(c), 2);
         assert_int_equal(kek_records(c, 1), kek_before - 2);
 
+        /* A rotation reveals a value only when the vault made it. */
+        CvAuditFilter af = { .op = "secret.rotate", .plugin = PLUGIN };
+        char *records = NULL, *next = NULL;
+        assert_int_equal(cv_audit_list_json(c, &af, NULL, 0, &records, &next), 2);
+        json_t *rj = json_loads(records, 0, NULL);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(rj, 0), "object")), "tok");
+        assert_true(json_is_false(json_object_get(json_array_get(rj, 0), "revealed")));
+        assert_string_equal(json_string_value(json_object_get(json_array_get(rj, 1), "object")), "client_secret");
+        assert_true(json_is_true(json_object_get(json_array_get(rj, 1), "revealed")));
+        json_decref(rj);
+        free(records);
+        free(next);
+
         /* A first version by rotation: promoted with no previous. */
         assert_int_equal(cv_secret_rotate(c, PLUGIN, "fresh", "first", 5, 0, -1, &v, NULL), 0);
         assert_int_equal(v, 1);

@@ -39,15 +39,26 @@
 #define DB_FILE "credvault.db"
 #define PLUGIN "svc"
 
+/* The test's daemon, in static storage: the teardown stops it and
+ * removes its directory after a failed test too. */
+static Harness h;
+
+static int teardown_daemon(void **state) {
+        (void) state;
+        harness_cleanup(&h);
+        h = (Harness) {};
+        return 0;
+}
+
 static uint64_t now_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
 
-static CvClient *client(const Harness *h) {
+static CvClient *client(const Harness *d) {
         CvClient *c = NULL;
-        assert_int_equal(cv_client_new(h->socket_path, 30000, &c), 0);
+        assert_int_equal(cv_client_new(d->socket_path, 30000, &c), 0);
         return c;
 }
 
@@ -91,8 +102,8 @@ static json_t *history(CvClient *c, const char *name) {
         return json_object_get(j, "versions") ? j : NULL;
 }
 
-static const char *history_stage(const json_t *h, size_t i, int64_t *ret_version) {
-        json_t *v = json_array_get(json_object_get(h, "versions"), i);
+static const char *history_stage(const json_t *hist, size_t i, int64_t *ret_version) {
+        json_t *v = json_array_get(json_object_get(hist, "versions"), i);
         if (!v)
                 return NULL;
         if (ret_version)
@@ -127,7 +138,7 @@ static int64_t kek_records(CvClient *c, int64_t version) {
 
 static void test_rotate_promote_verify(void **state) {
         (void) state;
-        Harness h = {};
+        h = (Harness) {};
         CvSecretPromoted p;
         CvSecret *gen = NULL;
         int64_t v = 0;
@@ -296,7 +307,7 @@ static void test_rotate_promote_verify(void **state) {
 /* KEK rotation with staged rows: counted, kept from retirement, moved. */
 static void test_kek_with_stages(void **state) {
         (void) state;
-        Harness h = {};
+        h = (Harness) {};
         CvSecretPromoted p;
         CvKeyRewrap w;
         int64_t primary = 0, previous = 0;
@@ -373,11 +384,11 @@ typedef struct Ack {
         int64_t a, b;
 } Ack;
 
-static void integrity_and_shape(const Harness *h) {
+static void integrity_and_shape(const Harness *d) {
         char path[256];
         sqlite3 *db = NULL;
         sqlite3_stmt *st = NULL;
-        snprintf(path, sizeof(path), "%s/%s", h->state_dir, DB_FILE);
+        snprintf(path, sizeof(path), "%s/%s", d->state_dir, DB_FILE);
         assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
         static const struct {
                 const char *sql;
@@ -428,7 +439,7 @@ static int64_t stage_checked(CvClient *c, CvSecretStage stage, const int64_t *se
 
 static void test_kill_during_promote(void **state) {
         (void) state;
-        Harness h = {};
+        h = (Harness) {};
         unsigned seed = (unsigned) time(NULL);
         enum { MAX_VERSIONS = 1 << 16 };
         int64_t *sent_for = calloc(MAX_VERSIONS, sizeof(int64_t)); /* version → rotation number, when acked */
@@ -545,9 +556,9 @@ static void test_kill_during_promote(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_rotate_promote_verify),
-                cmocka_unit_test(test_kek_with_stages),
-                cmocka_unit_test(test_kill_during_promote),
+                cmocka_unit_test_teardown(test_rotate_promote_verify, teardown_daemon),
+                cmocka_unit_test_teardown(test_kek_with_stages, teardown_daemon),
+                cmocka_unit_test_teardown(test_kill_during_promote, teardown_daemon),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,6 +153,72 @@ int cv_secret_verify_value(CvClient *c, const char *plugin, const char *name, co
 int cv_secret_list(CvClient *c, const char *plugin, CvSecretInfo **ret_items);
 void cv_secret_info_free(CvSecretInfo *items, size_t n_items);
 
+/* ---- secret rotation with overlap ----
+ *
+ * A secret's versions carry a stage. cv_secret_rotate() stages a new
+ * value as "pending" (nobody is given it yet); cv_secret_promote() makes
+ * it "current" and the old current one "previous", which secret.verify
+ * (and oauth.verify_client, for a client_secret) still accepts until its
+ * deadline, now + grace; after that it is gone for good. So a service can
+ * hand out the new value and switch callers over while the old one keeps
+ * working. Each call is one request; rotate and promote write durably
+ * before they return. */
+
+/* The longest grace: 366 days. */
+#define CV_SECRET_GRACE_MAX_SEC (366 * 86400)
+
+typedef enum CvSecretStage {
+        CV_SECRET_STAGE_CURRENT,
+        CV_SECRET_STAGE_PREVIOUS,
+        CV_SECRET_STAGE_PENDING,
+} CvSecretStage;
+
+/* "current", "previous", "pending"; NULL for anything else. */
+const char *cv_secret_stage_name(CvSecretStage stage);
+
+/* Stage a new pending version of plugin's secret name, replacing a pending
+ * one (a current version need not exist). value (value_size bytes) is the
+ * new value (bytes must be 0 then), or NULL to have the daemon generate
+ * bytes of randomness (16..64; 0: 32) as unpadded base64url text,
+ * returned in *ret_generated (required then; free with cv_secret_free()). grace_sec is how long the value it
+ * replaces stays valid once promoted, 0..366 days; < 0: the daemon's
+ * default, one day. ret_version may be NULL. */
+int cv_secret_rotate(CvClient *c, const char *plugin, const char *name, const void *value, size_t value_size,
+                     size_t bytes, int64_t grace_sec, int64_t *ret_version, CvSecret **ret_generated);
+
+typedef struct CvSecretPromoted {
+        int64_t version;           /* the new current version */
+        int64_t previous_version;  /* the one it replaced, now previous; 0 if there was none */
+        int64_t previous_deadline; /* unix seconds it is accepted until; 0 if none */
+} CvSecretPromoted;
+
+/* Make the pending version current, in one transaction; the current one
+ * becomes previous until now + grace_sec (< 0: the grace given to
+ * cv_secret_rotate()); a previous one still in grace is dropped. -ENOENT
+ * if there is no pending version. ret may be NULL. Not retried by the
+ * library: promoting twice would fail the second time. */
+int cv_secret_promote(CvClient *c, const char *plugin, const char *name, int64_t grace_sec, CvSecretPromoted *ret);
+
+/* Fetch the version of a stage: the current one (as cv_secret_get()), the
+ * pending one, or the previous one while it is in grace. -ENOENT if there
+ * is none. */
+int cv_secret_get_stage(CvClient *c, const char *plugin, const char *name, CvSecretStage stage, CvSecret **ret);
+
+/* cv_secret_verify() / cv_secret_verify_value() saying which version
+ * matched: give authorization (a header) or value (the bare value), not
+ * both. Returns 1 on a match (*ret_stage CV_SECRET_STAGE_CURRENT or
+ * CV_SECRET_STAGE_PREVIOUS, *ret_version its version; either may be
+ * NULL), 0 on none. A previous version is compared only before its
+ * deadline. */
+int cv_secret_verify_stage(CvClient *c, const char *plugin, const char *name, const char *authorization,
+                           const void *value, size_t value_size, int64_t *ret_version, CvSecretStage *ret_stage);
+
+/* The secret's versions as JSON text (free() it), newest first, never a
+ * value: {"versions": [{"version", "stage", "created" (unix seconds),
+ * "deadline" (previous: unix seconds), "grace" (pending: seconds)}]}.
+ * -ENOENT if the secret has no version at all. Retry-safe. */
+int cv_secret_history_json(CvClient *c, const char *plugin, const char *name, char **ret_json);
+
 /* ---- user OAuth token sets: (plugin, user id) → token set ---- */
 
 typedef struct CvToken {

@@ -75,6 +75,9 @@ typedef enum CliOption {
         CLI_OPT_OUTPUT = 1u << 18,
         CLI_OPT_REPLACE = 1u << 19,
         CLI_OPT_RECOVERY_KEY = 1u << 20,
+        CLI_OPT_GRACE = 1u << 21,    /* --grace DURATION */
+        CLI_OPT_GENERATE = 1u << 22, /* --generate[=BYTES] */
+        CLI_OPT_STAGE = 1u << 23,    /* --stage STAGE */
 } CliOption;
 
 typedef struct Cli {
@@ -92,6 +95,9 @@ typedef struct Cli {
         const char *plugin;      /* --plugin, else NULL */
         const char *principal;   /* --principal as given, else NULL */
         const char *op;          /* --op, else NULL */
+        int64_t grace_sec;       /* --grace, else -1 (the daemon's default) */
+        size_t generate_bytes;   /* --generate=BYTES, else 0 (the daemon's default) */
+        CvSecretStage stage;     /* --stage, else CV_SECRET_STAGE_CURRENT */
         CvClient *client;        /* connected by the first cli_connect() */
         bool connect_failed;     /* cli_connect() failed: the daemon is unreachable */
         /* --new-key-file, --output, --recovery-key (files), else NULL */
@@ -137,6 +143,11 @@ int cmd_secret_generate(Cli *cli, char **args);
 int cmd_secret_verify(Cli *cli, char **args);
 int cmd_secret_ls(Cli *cli, char **args);
 int cmd_secret_rm(Cli *cli, char **args);
+
+/* cmd-stage.c */
+int cmd_secret_rotate(Cli *cli, char **args);
+int cmd_secret_promote(Cli *cli, char **args);
+int cmd_secret_history(Cli *cli, char **args);
 
 /* cmd-oauth.c */
 int cmd_oauth_verify_client(Cli *cli, char **args);

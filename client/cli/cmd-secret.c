@@ -1,4 +1,5 @@
-/* cmd-secret.c — credvault secret put|get|generate|verify|ls|rm.
+/* cmd-secret.c — credvault secret put|get|generate|verify|ls|rm (rotate,
+ * promote and history are cmd-stage.c's).
  *
  * Owns: moving a secret value between stdin/stdout and libcredvault,
  * byte-exact; generating one; checking a presented one against it; and
@@ -8,6 +9,7 @@
  * value anywhere but the stdout of `secret get` and `secret generate`, or
  * keep a value in memory that is not wiped on release. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,15 +44,16 @@ int cmd_secret_put(Cli *cli, char **args) {
         return cli_value_put(cli, cv_secret_put, "the value", true, args[0], "name", args[1]);
 }
 
-static int secret_print_json(const char *plugin, const char *name, const CvSecret *s) {
+static int secret_print_json(const char *plugin, const char *name, CvSecretStage stage, const CvSecret *s) {
         _cleanup_(secret_buf_freep) SecretBuf *b64 = NULL;
 
         int r = secret_buf_to_base64(s->value, s->value_size, &b64);
         if (r < 0)
                 return cli_error(r, "out of memory");
-        return cli_print_json(json_pack("{s:s s:s s:I s:I s:I s:s%}", "plugin", plugin, "name", name, "version",
+        return cli_print_json(json_pack("{s:s s:s s:I s:I s:I s:s s:s%}", "plugin", plugin, "name", name, "version",
                                         (json_int_t) s->version, "created", (json_int_t) s->created, "updated",
-                                        (json_int_t) s->updated, "value_base64", (const char *) b64->data, b64->size));
+                                        (json_int_t) s->updated, "stage", cv_secret_stage_name(stage), "value_base64",
+                                        (const char *) b64->data, b64->size));
 }
 
 int cmd_secret_get(Cli *cli, char **args) {
@@ -61,12 +64,12 @@ int cmd_secret_get(Cli *cli, char **args) {
         r = cli_connect(cli, &c);
         if (r < 0)
                 return r;
-        r = cv_secret_get(c, args[0], args[1], &s);
+        r = cv_secret_get_stage(c, args[0], args[1], cli->stage, &s);
         if (r < 0)
                 return cli_error_call(c, r);
 
         if (cli->json)
-                return secret_print_json(args[0], args[1], s);
+                return secret_print_json(args[0], args[1], cli->stage, s);
         r = cli_write_secret(s->value, s->value_size);
         if (r < 0)
                 return cli_error(r, "cannot write to stdout: %s", strerror(-r));
@@ -100,6 +103,7 @@ int cmd_secret_generate(Cli *cli, char **args) {
 
 int cmd_secret_verify(Cli *cli, char **args) {
         _cleanup_(cli_buf_freep) CliBuf *in = NULL;
+        CvSecretStage stage = CV_SECRET_STAGE_CURRENT;
         int64_t version = 0;
         CvClient *c;
         int r;
@@ -115,11 +119,20 @@ int cmd_secret_verify(Cli *cli, char **args) {
         if (r < 0)
                 return r;
         if (cli_has(cli, CLI_OPT_RAW))
-                r = cv_secret_verify_value(c, args[0], args[1], in->data, in->size, &version);
+                r = cv_secret_verify_stage(c, args[0], args[1], NULL, in->data, in->size, &version, &stage);
         else
-                r = cv_secret_verify(c, args[0], args[1], (const char *) in->data, &version);
+                r = cv_secret_verify_stage(c, args[0], args[1], (const char *) in->data, NULL, 0, &version, &stage);
         if (r < 0)
                 return cli_error_call(c, r);
+        /* A match of the previous version (in its grace) says so: the
+         * caller still uses a value that is on its way out. */
+        if (r > 0 && stage == CV_SECRET_STAGE_PREVIOUS) {
+                if (cli->json)
+                        return cli_print_json(json_pack("{s:b s:I s:s}", "match", true, "version", (json_int_t) version,
+                                                        "stage", "previous"));
+                printf("match version %" PRId64 " (previous)\n", version);
+                return 0;
+        }
         return cli_match_print(cli, r > 0, version);
 }
 

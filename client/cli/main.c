@@ -44,13 +44,22 @@ static const CliCommand commands[] = {
         { "plugin", "manifest", "NAME", "print the auth block the plugin's manifest needs", 1, 1, 0,
           cmd_plugin_manifest },
         { "secret", "put", "PLUGIN NAME", "store stdin, byte-exact, as a new version", 2, 2, 0, cmd_secret_put },
-        { "secret", "get", "PLUGIN NAME", "write the current value to stdout, byte-exact", 2, 2, 0, cmd_secret_get },
+        { "secret", "get", "PLUGIN NAME [--stage STAGE]", "write the current (or another stage's) value to stdout", 2,
+          2, CLI_OPT_STAGE, cmd_secret_get },
         { "secret", "generate", "PLUGIN NAME [--bytes N]", "store a fresh random value and print it once", 2, 2,
           CLI_OPT_BYTES, cmd_secret_generate },
         { "secret", "verify", "PLUGIN NAME [--raw]", "check the credential on stdin against the secret", 2, 2,
           CLI_OPT_RAW, cmd_secret_verify },
         { "secret", "ls", "[PLUGIN]", "list secrets (metadata only)", 0, 1, 0, cmd_secret_ls },
         { "secret", "rm", "PLUGIN NAME", "delete a secret", 2, 2, 0, cmd_secret_rm },
+        { "secret", "rotate", "PLUGIN NAME [--grace DURATION] [--generate[=BYTES]]",
+          "stage a new value (stdin, or generated) as pending", 2, 2, CLI_OPT_GRACE | CLI_OPT_GENERATE,
+          cmd_secret_rotate },
+        { "secret", "promote", "PLUGIN NAME [--grace DURATION]",
+          "make the pending value current; the old one stays valid for the grace", 2, 2, CLI_OPT_GRACE,
+          cmd_secret_promote },
+        { "secret", "history", "PLUGIN NAME", "list a secret's versions, stages and deadlines", 2, 2, 0,
+          cmd_secret_history },
         { "oauth", "verify-client", "PLUGIN [--post]", "check the client credentials on stdin", 1, 1, CLI_OPT_POST,
           cmd_oauth_verify_client },
         { "apikey", "put", "PLUGIN USER", "store the API key on stdin, byte-exact, for a user", 2, 2, 0,
@@ -303,6 +312,9 @@ enum {
         OPT_OUTPUT,
         OPT_REPLACE,
         OPT_RECOVERY_KEY,
+        OPT_GRACE,
+        OPT_GENERATE,
+        OPT_STAGE,
 };
 
 static const struct {
@@ -330,6 +342,9 @@ static const struct {
         [OPT_OUTPUT - OPT_NAME] = { CLI_OPT_OUTPUT, "--output" },
         [OPT_REPLACE - OPT_NAME] = { CLI_OPT_REPLACE, "--replace" },
         [OPT_RECOVERY_KEY - OPT_NAME] = { CLI_OPT_RECOVERY_KEY, "--recovery-key" },
+        [OPT_GRACE - OPT_NAME] = { CLI_OPT_GRACE, "--grace" },
+        [OPT_GENERATE - OPT_NAME] = { CLI_OPT_GENERATE, "--generate" },
+        [OPT_STAGE - OPT_NAME] = { CLI_OPT_STAGE, "--stage" },
 };
 
 /* A command option's argument into cli. Whether the command takes the
@@ -389,6 +404,25 @@ static int parse_command_option(Cli *cli, int c, const char *arg) {
                         return usage_error("--bytes: '%s' is not a number of bytes > 0", arg);
                 cli->bytes = (size_t) v;
                 break;
+        case OPT_GRACE:
+                if (cli_duration_parse(arg, CV_SECRET_GRACE_MAX_SEC, &cli->grace_sec) < 0)
+                        return usage_error("--grace: '%s' is not a DURATION up to 366d (0, 90s, 30m, 2h, 7d)", arg);
+                break;
+        case OPT_GENERATE:
+                if (arg && parse_int(arg, 1, INT_MAX, &v) < 0)
+                        return usage_error("--generate: '%s' is not a number of bytes > 0", arg);
+                cli->generate_bytes = arg ? (size_t) v : 0;
+                break;
+        case OPT_STAGE:
+                if (strcmp(arg, "current") == 0)
+                        cli->stage = CV_SECRET_STAGE_CURRENT;
+                else if (strcmp(arg, "previous") == 0)
+                        cli->stage = CV_SECRET_STAGE_PREVIOUS;
+                else if (strcmp(arg, "pending") == 0)
+                        cli->stage = CV_SECRET_STAGE_PENDING;
+                else
+                        return usage_error("--stage: '%s' is not current, previous or pending", arg);
+                break;
         }
         cli->options |= option_bits[c - OPT_NAME].bit;
         return 0;
@@ -425,6 +459,9 @@ static int parse_options(Cli *cli, int argc, char **argv) {
                 { "output", required_argument, NULL, OPT_OUTPUT },
                 { "replace", no_argument, NULL, OPT_REPLACE },
                 { "recovery-key", required_argument, NULL, OPT_RECOVERY_KEY },
+                { "grace", required_argument, NULL, OPT_GRACE },
+                { "generate", optional_argument, NULL, OPT_GENERATE },
+                { "stage", required_argument, NULL, OPT_STAGE },
                 {},
         };
         int timeout, c, r;
@@ -454,7 +491,7 @@ static int parse_options(Cli *cli, int argc, char **argv) {
                 case ':':
                         return usage_error("option '%s' needs an argument", argv[optind - 1]);
                 default:
-                        if (c >= OPT_NAME && c <= OPT_RECOVERY_KEY) {
+                        if (c >= OPT_NAME && c <= OPT_STAGE) {
                                 r = parse_command_option(cli, c, optarg);
                                 if (r < 0)
                                         return r;
@@ -535,7 +572,7 @@ static void harden(void) {
 }
 
 int main(int argc, char **argv) {
-        Cli cli = { .timeout_ms = CV_TIMEOUT_DEFAULT_MS, .expiring_sec = CLI_EXPIRING_DEFAULT_SEC };
+        Cli cli = { .timeout_ms = CV_TIMEOUT_DEFAULT_MS, .expiring_sec = CLI_EXPIRING_DEFAULT_SEC, .grace_sec = -1 };
         int r;
 
         harden();

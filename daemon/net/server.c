@@ -34,6 +34,10 @@
 /* At most one warning about it this often; the pauses in between are
  * counted in the next. */
 #define ACCEPT_WARN_INTERVAL_USEC (10 * USEC_PER_SEC)
+/* The sweep of expired previous secret versions runs at least this often,
+ * besides at each deadline: a deadline is a query's business at once
+ * (they treat the version as gone), the sweep's only to delete it. */
+#define SWEEP_INTERVAL_USEC (60 * USEC_PER_SEC)
 
 int server_fds_reserve(unsigned max_connections, uint64_t *ret_limit) {
         struct rlimit rl;
@@ -211,6 +215,32 @@ static int on_rewrap(sd_event_source *source, void *userdata) {
         return 0;
 }
 
+/* The sweep timer at the next deadline, or at most SWEEP_INTERVAL_USEC
+ * away; soon: at once (more were due than one sweep takes). */
+static void sweep_arm(Server *s, bool soon) {
+        uint64_t now = 0, at;
+        if (!s->sweep_source)
+                return;
+        sd_event_now(s->event, CLOCK_REALTIME, &now);
+        at = soon ? now : now + SWEEP_INTERVAL_USEC;
+        int64_t next = secret_sweep_next(&s->ctx);
+        if (next > 0 && (uint64_t) next * USEC_PER_SEC < at)
+                at = (uint64_t) next * USEC_PER_SEC;
+        if (at == s->sweep_at)
+                return;
+        s->sweep_at = at;
+        sd_event_source_set_time(s->sweep_source, at);
+        sd_event_source_set_enabled(s->sweep_source, SD_EVENT_ONESHOT);
+}
+
+static int on_sweep(sd_event_source *source, uint64_t usec, void *userdata) {
+        Server *s = userdata;
+        (void) source, (void) usec;
+        s->sweep_at = 0;
+        sweep_arm(s, secret_sweep_tick(&s->ctx) > 0);
+        return 0;
+}
+
 /* The connection callbacks: frames go to dispatch, with the server's
  * context, which connections never see. */
 static void on_connection_frame(void *userdata, const Peer *peer, uint64_t principal, uint8_t *body, size_t size,
@@ -220,6 +250,10 @@ static void on_connection_frame(void *userdata, const Peer *peer, uint64_t princ
         /* key.rewrap may have started one. */
         if (!s->rewrap_on && key_rewrap_wanted(&s->ctx))
                 rewrap_enable(s, true);
+        /* secret.promote may have set an earlier deadline. */
+        int64_t next = secret_sweep_next(&s->ctx);
+        if (next > 0 && (uint64_t) next * USEC_PER_SEC < s->sweep_at)
+                sweep_arm(s, false);
 }
 
 static void on_connection_frame_error(void *userdata, const Peer *peer, int error, JsonOut *out) {
@@ -407,6 +441,11 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
                 goto fail;
         sd_event_source_set_enabled(s->rewrap_source, SD_EVENT_OFF);
         rewrap_enable(s, key_rewrap_wanted(&s->ctx));
+        /* Versions that expired while the daemon was stopped go at once. */
+        r = sd_event_add_time(s->event, &s->sweep_source, CLOCK_REALTIME, 0, USEC_PER_SEC / 10, on_sweep, s);
+        if (r < 0)
+                goto fail;
+        sweep_arm(s, false);
         if (idle_exit_sec(s) > 0) {
                 r = sd_event_add_time(s->event, &s->idle_source, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_idle, s);
                 if (r < 0)
@@ -449,6 +488,7 @@ void server_free(Server *s) {
         sd_event_source_disable_unref(s->idle_source);
         sd_event_source_disable_unref(s->audit_source);
         sd_event_source_disable_unref(s->rewrap_source);
+        sd_event_source_disable_unref(s->sweep_source);
         if (s->listen_fd >= 0)
                 close(s->listen_fd);
         if (s->owns_socket_path)

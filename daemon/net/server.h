@@ -58,6 +58,11 @@ typedef struct Server {
          * on only while a rewrap runs. */
         sd_event_source *rewrap_source;
         bool rewrap_on;
+        /* The sweep of expired previous secret versions
+         * (secret_sweep_tick()): a CLOCK_REALTIME timer at the next
+         * deadline, or SWEEP_INTERVAL_USEC from now if that is sooner. */
+        sd_event_source *sweep_source;
+        uint64_t sweep_at; /* realtime usec it is armed for */
         /* accept() ran out of descriptors (or memory): the listener is off
          * until a connection closes or this timer fires. */
         sd_event_source *accept_retry_source;

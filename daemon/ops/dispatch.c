@@ -62,6 +62,9 @@ static const Handler handlers[_OP_MAX] = {
         [OP_KEY_RETIRE] = handle_key_retire,
         [OP_KEY_ROTATE_ROOT] = handle_key_rotate_root,
         [OP_KEY_RECOVERY] = handle_key_recovery,
+        [OP_SECRET_ROTATE] = handle_secret_rotate,
+        [OP_SECRET_PROMOTE] = handle_secret_promote,
+        [OP_SECRET_HISTORY] = handle_secret_history,
 };
 
 int failure_set(Failure *f, const char *fmt, ...) {
@@ -263,6 +266,12 @@ static void entry_init(AuditEntry *e, const Peer *peer, const char *op, const ch
 static void entry_result(AuditEntry *e, int result, bool revealed) {
         entry_set(e->result, sizeof(e->result), result >= 0 ? "ok" : error_code_from_errno(result));
         e->revealed = revealed;
+}
+
+/* Whether the op's success hands out a value: secret.rotate only when
+ * the vault generated it (a value the caller gave is not revealed). */
+static bool reveals(const Request *req, unsigned flags) {
+        return (flags & OP_REVEALS) && !(req->op == OP_SECRET_ROTATE && req->value);
 }
 
 /* The refusal of a request whose record cannot be written. */
@@ -481,7 +490,7 @@ void dispatch_frame(Context *ctx, const Peer *peer, uint64_t principal, uint8_t 
                 if (flags & OP_WRITES) {
                         /* The record that commits with the write says what
                          * its success will be. */
-                        e.revealed = flags & OP_REVEALS;
+                        e.revealed = reveals(&req, flags);
                         vault_audit_stage(ctx->vault, &e);
                 }
                 ctx->peer = peer;
@@ -503,7 +512,7 @@ void dispatch_frame(Context *ctx, const Peer *peer, uint64_t principal, uint8_t 
         /* A write whose record could not be appended: it was not done. */
         if (r == -ESHUTDOWN && !f.message[0])
                 (void) audit_refusal(ctx, &f);
-        bool revealed = r >= 0 && (flags & OP_REVEALS);
+        bool revealed = r >= 0 && reveals(&req, flags);
         entry_result(&e, r, revealed);
         bool flush_now = r < 0 || (flags & OP_WRITES);
         int q = record(ctx, rs, r, &e, flush_now, r >= 0 && (flush_now || revealed));

@@ -135,3 +135,17 @@ int handle_key_recovery(Context *ctx, const Request *req, JsonOut *reply, Failur
 int key_rewrap_tick(Context *ctx);
 /* Whether a rewrap runs and wants ticks (cheap: after every frame). */
 bool key_rewrap_wanted(const Context *ctx);
+int handle_secret_rotate(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_secret_promote(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_secret_history(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+/* secret.get of a pending or previous version (handlers-stage.c). */
+int handle_secret_get_stage(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+/* The sweep of expired previous secret versions (handlers-stage.c), for
+ * the server's loop: when the next one is due (unix seconds, 0: none;
+ * cheap, after every frame), and one sweep: deletes those due, each with
+ * its audit record. 1 if more are due at once, 0 if not, -errno (logged)
+ * if it failed. */
+int64_t secret_sweep_next(const Context *ctx);
+/* The op of the sweep's audit records: one per previous version deleted. */
+#define AUDIT_OP_SECRET_EXPIRE "secret.expire"
+int secret_sweep_tick(Context *ctx);

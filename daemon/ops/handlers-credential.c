@@ -24,16 +24,17 @@ static Presented request_presented(const Request *req) {
 int handle_secret_verify(Context *ctx, const Request *req, JsonOut *reply, Failure *f) {
         Presented p = request_presented(req);
         StoredRecord meta = {};
+        RecordStage stage = RECORD_STAGE_CURRENT;
         bool match = false;
         int r;
 
-        r = vault_secret_verify(ctx->vault, req->plugin, req->name, &p, &match, &meta);
+        r = vault_secret_verify_stage(ctx->vault, req->plugin, req->name, &p, &match, &meta, &stage);
         if (r < 0)
                 return handlers_not_found(r, f, "secret", req);
         json_out_bool(reply, "match", match);
         if (match) {
                 json_out_int(reply, "version", meta.version);
-                json_out_cstring(reply, "stage", "current");
+                json_out_cstring(reply, "stage", stage == RECORD_STAGE_PREVIOUS ? "previous" : "current");
         }
         return 0;
 }

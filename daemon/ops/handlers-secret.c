@@ -48,6 +48,8 @@ int handle_secret_get(Context *ctx, const Request *req, JsonOut *reply, Failure 
         StoredRecord meta = {};
         int r;
 
+        if (req->stage != SECRET_STAGE_CURRENT)
+                return handle_secret_get_stage(ctx, req, reply, f);
         r = vault_secret_get(ctx->vault, req->plugin, req->name, &value, &meta);
         if (r < 0)
                 return handlers_not_found(r, f, "secret", req);

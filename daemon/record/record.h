@@ -109,7 +109,37 @@ static inline void stored_plugins_free(StoredPlugin *p, size_t n) {
 typedef struct PluginRemoved {
         bool registered;
         int64_t secrets, tokens, apikeys;
+        int64_t staged; /* pending and previous versions of its secrets */
 } PluginRemoved;
+
+/* The stage of a secret's version (secret.rotate, secret.promote): the
+ * current one lives in the record table, a pending (staged, not yet in
+ * use) and a previous one (replaced, still accepted until its deadline)
+ * in a table of their own. Versions are unique across a secret's stages,
+ * so that no two sealed blobs share an identity. */
+typedef enum RecordStage {
+        RECORD_STAGE_CURRENT,
+        RECORD_STAGE_PREVIOUS,
+        RECORD_STAGE_PENDING,
+        _RECORD_STAGE_MAX,
+} RecordStage;
+
+/* One pending or previous version of a secret. */
+typedef struct StoredStage {
+        RecordStage stage;
+        int64_t version;
+        int64_t kek_version;
+        int64_t created_at; /* unix seconds: when this version was written */
+        int64_t grace;      /* pending: seconds its predecessor stays valid once it is promoted */
+        int64_t deadline;   /* previous: unix seconds it is valid until; 0 for pending */
+        uint8_t *sealed;    /* get results only */
+        size_t sealed_size;
+} StoredStage;
+
+static inline void stored_stage_done(StoredStage *s) {
+        free(s->sealed);
+        *s = (StoredStage) {};
+}
 
 /* A token set's refresh state. */
 typedef struct TokenState {

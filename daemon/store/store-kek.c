@@ -3,7 +3,8 @@
  * Owns: the KEK states (primary, active, retired) and the queries a
  * rotation needs: counts of records by kek_version and the batches of
  * records a rewrap moves, over the three record tables, found through
- * the kek_version indexes (schema 6). Never: sees a key; the wrapped
+ * the kek_version indexes (schema 6), a secret's staged versions
+ * (schema 7) included. Never: sees a key; the wrapped
  * bytes are opaque here. */
 #include <errno.h>
 #include <stdlib.h>
@@ -124,7 +125,8 @@ int store_kek_records(Store *s, int64_t version, int64_t *ret) {
         return count(s, CACHED_KEK_RECORDS,
                      "SELECT (SELECT count(*) FROM secret WHERE kek_version = ?1) + "
                      "(SELECT count(*) FROM token WHERE kek_version = ?1) + "
-                     "(SELECT count(*) FROM apikey WHERE kek_version = ?1)",
+                     "(SELECT count(*) FROM apikey WHERE kek_version = ?1) + "
+                     "(SELECT count(*) FROM secret_stage WHERE kek_version = ?1)",
                      version, ret);
 }
 
@@ -137,11 +139,15 @@ int store_kek_records_not(Store *s, int64_t version, int64_t *ret) {
                      "(SELECT count(*) FROM token WHERE kek_version < ?1) + "
                      "(SELECT count(*) FROM token WHERE kek_version > ?1) + "
                      "(SELECT count(*) FROM apikey WHERE kek_version < ?1) + "
-                     "(SELECT count(*) FROM apikey WHERE kek_version > ?1)",
+                     "(SELECT count(*) FROM apikey WHERE kek_version > ?1) + "
+                     "(SELECT count(*) FROM secret_stage WHERE kek_version < ?1) + "
+                     "(SELECT count(*) FROM secret_stage WHERE kek_version > ?1)",
                      version, ret);
 }
 
 _Static_assert(RECORD_SECRET == 0 && RECORD_TOKEN == 1 && RECORD_APIKEY == 2, "the kinds the query names");
+_Static_assert(RECORD_STAGE_CURRENT == 0 && RECORD_STAGE_PREVIOUS == 1 && RECORD_STAGE_PENDING == 2,
+               "the stages the query names");
 
 int store_record_stale(Store *s, int64_t kek_version, unsigned limit, StoredRecordRef **ret, size_t *ret_n) {
         sqlite3_stmt *st;
@@ -149,12 +155,16 @@ int store_record_stale(Store *s, int64_t kek_version, unsigned limit, StoredReco
         size_t n = 0;
         int rc = SQLITE_DONE;
         int r = store_cached(s, CACHED_RECORD_STALE,
-                             "SELECT 0, plugin, name FROM secret WHERE kek_version < ?1 UNION ALL "
-                             "SELECT 0, plugin, name FROM secret WHERE kek_version > ?1 UNION ALL "
-                             "SELECT 1, plugin, name FROM token WHERE kek_version < ?1 UNION ALL "
-                             "SELECT 1, plugin, name FROM token WHERE kek_version > ?1 UNION ALL "
-                             "SELECT 2, plugin, name FROM apikey WHERE kek_version < ?1 UNION ALL "
-                             "SELECT 2, plugin, name FROM apikey WHERE kek_version > ?1 LIMIT ?2",
+                             "SELECT 0, plugin, name, 0 FROM secret WHERE kek_version < ?1 UNION ALL "
+                             "SELECT 0, plugin, name, 0 FROM secret WHERE kek_version > ?1 UNION ALL "
+                             "SELECT 1, plugin, name, 0 FROM token WHERE kek_version < ?1 UNION ALL "
+                             "SELECT 1, plugin, name, 0 FROM token WHERE kek_version > ?1 UNION ALL "
+                             "SELECT 2, plugin, name, 0 FROM apikey WHERE kek_version < ?1 UNION ALL "
+                             "SELECT 2, plugin, name, 0 FROM apikey WHERE kek_version > ?1 UNION ALL "
+                             "SELECT 0, plugin, name, iif(stage = 'previous', 1, 2) FROM secret_stage "
+                             "WHERE kek_version < ?1 UNION ALL "
+                             "SELECT 0, plugin, name, iif(stage = 'previous', 1, 2) FROM secret_stage "
+                             "WHERE kek_version > ?1 LIMIT ?2",
                              &st);
         if (r < 0)
                 return r;
@@ -166,6 +176,7 @@ int store_record_stale(Store *s, int64_t kek_version, unsigned limit, StoredReco
         while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
                 StoredRecordRef *ref = &items[n++];
                 ref->kind = (RecordKind) sqlite3_column_int(st, 0);
+                ref->stage = (RecordStage) sqlite3_column_int(st, 3);
                 r = store_column_strdup(st, 1, &ref->plugin);
                 if (r >= 0)
                         r = store_column_strdup(st, 2, &ref->name);

@@ -182,6 +182,28 @@ static const char *const migrations[] = {
         "CREATE INDEX IF NOT EXISTS secret_kek ON secret(kek_version);"
         "CREATE INDEX IF NOT EXISTS token_kek ON token(kek_version);"
         "CREATE INDEX IF NOT EXISTS apikey_kek ON apikey(kek_version);",
+
+        /* 7: a secret's pending and previous versions (rotation with
+         * overlap). The current one stays in secret, so that secret.get
+         * reads one row as before. A previous row has a deadline, a
+         * pending one the grace its promotion will give; kek_version is
+         * indexed for KEK rotation like every record table's, deadline for
+         * the sweep that removes expired previous versions. */
+        "CREATE TABLE IF NOT EXISTS secret_stage ("
+        "  plugin TEXT NOT NULL,"
+        "  name TEXT NOT NULL,"
+        "  stage TEXT NOT NULL CHECK (stage IN ('pending', 'previous')),"
+        "  version INTEGER NOT NULL CHECK (version > 0),"
+        "  kek_version INTEGER NOT NULL REFERENCES kek(version),"
+        "  sealed BLOB NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  grace INTEGER NOT NULL CHECK (grace >= 0),"
+        "  deadline INTEGER,"
+        "  PRIMARY KEY (plugin, name, stage),"
+        "  CHECK ((stage = 'previous') = (deadline IS NOT NULL))"
+        ") STRICT;"
+        "CREATE INDEX IF NOT EXISTS secret_stage_kek ON secret_stage(kek_version);"
+        "CREATE INDEX IF NOT EXISTS secret_stage_deadline ON secret_stage(deadline) WHERE deadline IS NOT NULL;",
 };
 
 #define SCHEMA_VERSION ((int) ELEMENTSOF(migrations))
@@ -744,7 +766,7 @@ int store_is_empty(Store *s, bool *ret) {
                         "SELECT EXISTS (SELECT 1 FROM secret) OR EXISTS (SELECT 1 FROM token) OR "
                         "EXISTS (SELECT 1 FROM apikey) OR EXISTS (SELECT 1 FROM apikey_lookup) OR "
                         "EXISTS (SELECT 1 FROM plugin) OR EXISTS (SELECT 1 FROM audit) OR "
-                        "EXISTS (SELECT 1 FROM audit_anchor)",
+                        "EXISTS (SELECT 1 FROM audit_anchor) OR EXISTS (SELECT 1 FROM secret_stage)",
                         &st);
         if (r < 0)
                 return r;

@@ -35,7 +35,7 @@ void store_close(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
 
 /* The schema version this program writes. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* Schema version (PRAGMA user_version); 0 for a new database. */
 int store_schema_version(Store *s);
@@ -115,6 +115,7 @@ int store_kek_records_not(Store *s, int64_t version, int64_t *ret);
 /* A record named by kind, plugin and name (malloc'd strings). */
 typedef struct StoredRecordRef {
         RecordKind kind;
+        RecordStage stage; /* a secret's pending or previous version (store-stage.c); else current */
         char *plugin;
         char *name;
 } StoredRecordRef;
@@ -167,6 +168,36 @@ int store_record_list(Store *s, RecordKind kind, const char *plugin, const char 
                       unsigned limit, StoredRecord **ret, size_t *ret_n);
 /* Number of records of a kind. */
 int store_record_count(Store *s, RecordKind kind, int64_t *ret);
+
+/* ---- a secret's pending and previous versions (store-stage.c) ----
+ *
+ * The current version stays in the secret table (secret.get reads only
+ * that); the others are rows of their own, one per stage. They count as
+ * records for the KEK calls above (counts, stale batches, retirement),
+ * and store_plugin_delete_all() removes them too. */
+
+/* -ENOENT if there is none. ret->sealed is malloc'd. */
+int store_stage_get(Store *s, const char *plugin, const char *name, RecordStage stage, StoredStage *ret);
+/* Insert, or replace the row of the same stage, from st (sealed
+ * included). stage is RECORD_STAGE_PENDING or RECORD_STAGE_PREVIOUS. */
+int store_stage_put(Store *s, const char *plugin, const char *name, const StoredStage *st);
+/* -ENOENT if there was none. */
+int store_stage_delete(Store *s, const char *plugin, const char *name, RecordStage stage);
+/* Every staged row of the secret; *ret_n (may be NULL) counts them. */
+int store_stage_delete_all(Store *s, const char *plugin, const char *name, int64_t *ret_n);
+/* The highest version over the secret's current and staged rows; 0 if
+ * none. What a new version must be above. */
+int store_secret_version_max(Store *s, const char *plugin, const char *name, int64_t *ret);
+/* How many previous versions there are, and the earliest deadline among
+ * them (0 if none). */
+int store_stage_summary(Store *s, int64_t *ret_n_previous, int64_t *ret_next_deadline);
+/* Up to limit previous versions whose deadline is <= now (stage
+ * RECORD_STAGE_PREVIOUS, kind RECORD_SECRET); malloc'd array. */
+int store_stage_expired(Store *s, int64_t now, unsigned limit, StoredRecordRef **ret, size_t *ret_n);
+/* Replace a staged row's sealed bytes and kek_version (a rewrap), if it
+ * is still of that version; -ENOENT otherwise. */
+int store_stage_rewrap(Store *s, const char *plugin, const char *name, RecordStage stage, int64_t version,
+                       int64_t kek_version, const uint8_t *sealed, size_t sealed_size);
 
 /* ---- plugins (store-plugin.c) ---- */
 

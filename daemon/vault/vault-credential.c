@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "vault-internal.h"
 
@@ -67,12 +68,13 @@ static int presented(Vault *v, const char *plugin, const Presented *p, const uin
         return 0;
 }
 
-int vault_secret_verify(Vault *v, const char *plugin, const char *name, const Presented *p, bool *ret_match,
-                        StoredRecord *ret_meta) {
-        _cleanup_(secret_buf_freep) SecretBuf *stored = NULL;
+int vault_secret_verify_stage(Vault *v, const char *plugin, const char *name, const Presented *p, bool *ret_match,
+                              StoredRecord *ret_meta, RecordStage *ret_stage) {
+        _cleanup_(secret_buf_freep) SecretBuf *stored = NULL, *previous = NULL;
         StoredRecord meta = {};
         const uint8_t *value = NULL;
         size_t size = 0;
+        int64_t previous_version = 0;
         int r;
 
         r = presented(v, plugin, p, &value, &size);
@@ -81,10 +83,29 @@ int vault_secret_verify(Vault *v, const char *plugin, const char *name, const Pr
         r = vault_record_get(v, RECORD_SECRET, plugin, name, &stored, &meta);
         if (r < 0)
                 return r;
-        *ret_match = value && ct_equal(v->keyring, stored->data, stored->size, value, size);
+        /* An in-grace previous version (rotation with overlap) is compared
+         * too, and always both once there is one: the time taken says
+         * only that a previous version exists, not which one matched. */
+        r = vault_stage_previous_open(v, plugin, name, time(NULL), &previous, &previous_version);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        bool current_ok = value && ct_equal(v->keyring, stored->data, stored->size, value, size);
+        bool previous_ok = value && previous && ct_equal(v->keyring, previous->data, previous->size, value, size);
+        *ret_match = current_ok | previous_ok;
+        if (!current_ok && previous_ok) {
+                meta.version = previous_version;
+                if (ret_stage)
+                        *ret_stage = RECORD_STAGE_PREVIOUS;
+        } else if (ret_stage)
+                *ret_stage = RECORD_STAGE_CURRENT;
         if (ret_meta)
                 *ret_meta = meta;
         return 0;
+}
+
+int vault_secret_verify(Vault *v, const char *plugin, const char *name, const Presented *p, bool *ret_match,
+                        StoredRecord *ret_meta) {
+        return vault_secret_verify_stage(v, plugin, name, p, ret_match, ret_meta, NULL);
 }
 
 static int hex_value(int c) {
@@ -117,7 +138,7 @@ static bool form_decode(char *s, size_t *ret_size) {
 
 int vault_oauth_client_check(Vault *v, const char *plugin, const char *client_id, const char *client_secret,
                              const char *authorization, bool *ret_match, const char **ret_missing) {
-        _cleanup_(secret_buf_freep) SecretBuf *id = NULL, *secret = NULL, *basic = NULL;
+        _cleanup_(secret_buf_freep) SecretBuf *id = NULL, *secret = NULL, *previous = NULL, *basic = NULL;
         const char *given_id = client_id, *given_secret = client_secret;
         size_t id_size = given_id ? strlen(given_id) : 0, secret_size = given_secret ? strlen(given_secret) : 0;
         const char *missing = "client_id";
@@ -134,6 +155,11 @@ int vault_oauth_client_check(Vault *v, const char *plugin, const char *client_id
                         *ret_missing = missing;
                 return r;
         }
+        /* A client secret being rotated: the previous one stays good
+         * until its deadline, so clients can switch over at their pace. */
+        r = vault_stage_previous_open(v, plugin, "client_secret", time(NULL), &previous, NULL);
+        if (r < 0 && r != -ENOENT)
+                return r;
 
         if (authorization) {
                 /* client_secret_basic: base64("id:secret"), each part
@@ -158,7 +184,10 @@ int vault_oauth_client_check(Vault *v, const char *plugin, const char *client_id
         bool id_ok = well_formed && ct_equal(v->keyring, id->data, id->size, (const uint8_t *) given_id, id_size);
         bool secret_ok = well_formed &&
                          ct_equal(v->keyring, secret->data, secret->size, (const uint8_t *) given_secret, secret_size);
-        *ret_match = id_ok & secret_ok;
+        bool previous_ok =
+                well_formed && previous &&
+                ct_equal(v->keyring, previous->data, previous->size, (const uint8_t *) given_secret, secret_size);
+        *ret_match = id_ok & (secret_ok | previous_ok);
         return 0;
 }
 

@@ -66,7 +66,14 @@ struct Vault {
         /* Records of the last step that did not authenticate, left on
          * their KEK, and the first of them ("secret todo/name"). */
         int64_t rewrap_damaged;
-        char rewrap_damaged_first[16 + NAME_SIZE_MAX + USER_ID_SIZE_MAX];
+        char rewrap_damaged_first[32 + NAME_SIZE_MAX + USER_ID_SIZE_MAX];
+
+        /* Previous versions of secrets (vault-stage.c): how many there
+         * are and the earliest deadline (0: none), read again after every
+         * write that may change them. With none, secret.verify and the
+         * OAuth client check look for no previous value at all. */
+        int64_t stage_n_previous;
+        int64_t stage_next_deadline;
 };
 
 /* Seal and store a new version of a record inside the caller's
@@ -88,6 +95,21 @@ int vault_record_delete(Vault *v, RecordKind kind, const char *plugin, const cha
  * appends the queued audit records and the staged one (vault-audit.c):
  * -ESHUTDOWN if they cannot be appended, and then nothing commits. */
 int vault_end(Vault *v, int r);
+
+/* ---- a secret's stages (vault-stage.c) ---- */
+
+/* Read the previous versions' count and earliest deadline again (at
+ * open, and after a write that may have changed them, committed or
+ * not). */
+int vault_stage_refresh(Vault *v);
+/* The previous version of a secret while it is valid at now: its value
+ * and version. -ENOENT if there is none or its deadline has passed.
+ * Nothing is read when the vault holds no previous version. */
+int vault_stage_previous_open(Vault *v, const char *plugin, const char *name, int64_t now, SecretBuf **ret_value,
+                              int64_t *ret_version);
+/* Make the random text of a generated secret: n_bytes of randomness as
+ * unpadded URL-safe base64 (vault-secret.c). */
+int vault_secret_text_generate(size_t n_bytes, SecretBuf **ret);
 
 /* ---- KEK rotation (vault-key.c) ---- */
 

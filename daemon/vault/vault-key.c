@@ -164,12 +164,34 @@ static const char *kind_name(RecordKind k) {
         return k == RECORD_SECRET ? "secret" : k == RECORD_TOKEN ? "token set" : "API key";
 }
 
+/* A secret's pending or previous version: the same identity rules, its
+ * own row. */
+static int rewrap_staged(Vault *v, const StoredRecordRef *ref) {
+        _cleanup_(freep) uint8_t *sealed = NULL;
+        StoredStage st = {};
+        size_t size = 0;
+        int64_t kek_version;
+
+        int r = store_stage_get(v->store, ref->plugin, ref->name, ref->stage, &st);
+        if (r < 0)
+                return r;
+        RecordId id = { .kind = RECORD_SECRET, .plugin = ref->plugin, .name = ref->name, .version = st.version };
+        r = envelope_rewrap(v->keyring, &id, st.sealed, st.sealed_size, &sealed, &size, &kek_version);
+        if (r >= 0)
+                r = store_stage_rewrap(v->store, ref->plugin, ref->name, ref->stage, st.version, kek_version, sealed,
+                                       size);
+        stored_stage_done(&st);
+        return r;
+}
+
 static int rewrap_one(Vault *v, const StoredRecordRef *ref) {
         _cleanup_(freep) uint8_t *sealed = NULL;
         StoredRecord rec = {};
         size_t size = 0;
         int64_t kek_version;
 
+        if (ref->stage != RECORD_STAGE_CURRENT)
+                return rewrap_staged(v, ref);
         int r = store_record_get(v->store, ref->kind, ref->plugin, ref->name, &rec);
         if (r < 0)
                 return r;
@@ -212,8 +234,12 @@ int vault_key_rewrap_step(Vault *v, unsigned batch, int64_t *ret_done, int64_t *
                 int q = rewrap_one(v, &refs[i]);
                 if (q == -EUCLEAN) {
                         if (damaged++ == 0)
-                                snprintf(v->rewrap_damaged_first, sizeof(v->rewrap_damaged_first), "%s %s/%s",
-                                         kind_name(refs[i].kind), refs[i].plugin, refs[i].name);
+                                snprintf(v->rewrap_damaged_first, sizeof(v->rewrap_damaged_first), "%s%s %s/%s",
+                                         kind_name(refs[i].kind),
+                                         refs[i].stage == RECORD_STAGE_PREVIOUS  ? " (previous)"
+                                         : refs[i].stage == RECORD_STAGE_PENDING ? " (pending)"
+                                                                                 : "",
+                                         refs[i].plugin, refs[i].name);
                         continue;
                 }
                 r = q;

@@ -270,7 +270,9 @@ int vault_plugin_delete(Vault *v, const char *plugin, PluginRemoved *ret) {
         int r = store_begin(v->store);
         if (r < 0)
                 return r;
-        return vault_end(v, store_plugin_delete_all(v->store, plugin, ret));
+        r = vault_end(v, store_plugin_delete_all(v->store, plugin, ret));
+        (void) vault_stage_refresh(v);
+        return r;
 }
 
 int vault_manifest_auth(Vault *v, const char *plugin, json_t **ret_auth, char **ret_consumer) {

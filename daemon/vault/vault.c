@@ -286,6 +286,8 @@ int vault_open(const char *db_path, uint8_t *root_key, VaultOpenFlags flags, Vau
                 r = vault_audit_load(v);
         if (r >= 0)
                 r = vault_key_load(v);
+        if (r >= 0)
+                r = vault_stage_refresh(v);
         res.previous_key = kc.previous;
         res.rotated_at = kc.rotated_at;
         if (ret_result)
@@ -326,7 +328,12 @@ int vault_record_put_locked(Vault *v, RecordKind kind, const char *plugin, const
         int64_t old_version;
         int r;
 
-        r = store_record_version(v->store, kind, plugin, name, &old_version);
+        /* A secret's new version is above its pending and previous ones
+         * too: two blobs of one identity must never exist. */
+        if (kind == RECORD_SECRET)
+                r = store_secret_version_max(v->store, plugin, name, &old_version);
+        else
+                r = store_record_version(v->store, kind, plugin, name, &old_version);
         if (r < 0)
                 return r;
         RecordId id = { .kind = kind, .plugin = plugin, .name = name, .version = old_version + 1 };

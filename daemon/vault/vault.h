@@ -190,6 +190,55 @@ int vault_secret_delete(Vault *v, const char *plugin, const char *name);
 int vault_secret_generate(Vault *v, const char *plugin, const char *name, size_t n_bytes, SecretBuf **ret_value,
                           StoredRecord *ret_meta);
 
+/* ---- rotation with overlap (vault-stage.c) ----
+ *
+ * A secret's versions carry a stage: a new value is staged as pending
+ * (rotate), promotion makes it current and the current one previous
+ * until a deadline (now + grace), after which it is gone: no call sees it
+ * any more, and vault_secret_sweep() deletes it. Versions are unique
+ * across the stages (each new one is above all of them), so each sealed
+ * blob keeps its own identity and moves between stages unchanged. */
+
+/* Stage value (or, with value NULL, n_bytes of fresh randomness as text,
+ * handed back in *ret_value) as the pending version, replacing a pending
+ * one; grace is the seconds its predecessor will stay valid once it is
+ * promoted. A current version need not exist. ret_meta (optional) gets
+ * the staged row's metadata. */
+int vault_secret_rotate(Vault *v, const char *plugin, const char *name, const uint8_t *value, size_t size,
+                        size_t n_bytes, int64_t grace, SecretBuf **ret_value, StoredStage *ret_meta);
+
+typedef struct VaultPromoted {
+        int64_t version;           /* now current */
+        int64_t previous_version;  /* 0 if there was no current version */
+        int64_t previous_deadline; /* unix seconds; 0 if none */
+        int64_t grace;             /* what was applied */
+} VaultPromoted;
+
+/* In one transaction: pending → current, current → previous valid until
+ * now + grace (grace < 0: the one staged with the pending version); a
+ * previous version there was is dropped. -ENOENT if there is no pending
+ * version. */
+int vault_secret_promote(Vault *v, const char *plugin, const char *name, int64_t grace, VaultPromoted *ret);
+
+/* Open a pending or previous version (a previous one only before its
+ * deadline). -ENOENT if there is none. ret_meta (optional): metadata. */
+int vault_secret_get_stage(Vault *v, const char *plugin, const char *name, RecordStage stage, SecretBuf **ret_value,
+                           StoredStage *ret_meta);
+
+/* The secret's versions, newest first (pending, current, previous;
+ * metadata only, a previous one only before its deadline) into ret, at
+ * most 3; *ret_n how many. -ENOENT if there is none. */
+int vault_secret_history(Vault *v, const char *plugin, const char *name, StoredStage ret[static 3], size_t *ret_n);
+
+/* Delete up to limit previous versions whose deadline is <= now, each in
+ * its own transaction with its audit record: a copy of tmpl naming the
+ * secret (plugin, object; time_usec set to now). *ret_entries (malloc'd,
+ * may be NULL if *ret_n is 0) gets the records written. */
+int vault_secret_sweep(Vault *v, int64_t now, unsigned limit, const AuditEntry *tmpl, AuditEntry **ret_entries,
+                       size_t *ret_n);
+/* The earliest deadline of a previous version (unix seconds), 0 if none. */
+int64_t vault_secret_next_deadline(const Vault *v);
+
 /* Up to limit records of a kind in (plugin, name) order after the cursor
  * (NULLs start at the beginning); plugin NULL lists every plugin. Metadata
  * only (plugin, name and the times). */
@@ -210,13 +259,18 @@ typedef struct Presented {
 } Presented;
 
 /* -ENOENT if the secret is absent. *ret_match; ret_meta (optional) is the
- * matching version's. */
+ * matching version's: the current version, or the previous one before
+ * its deadline (both are compared whenever a previous one is valid). */
 int vault_secret_verify(Vault *v, const char *plugin, const char *name, const Presented *p, bool *ret_match,
                         StoredRecord *ret_meta);
+/* The same, and *ret_stage (optional) says which version matched. */
+int vault_secret_verify_stage(Vault *v, const char *plugin, const char *name, const Presented *p, bool *ret_match,
+                              StoredRecord *ret_meta, RecordStage *ret_stage);
 
 /* OAuth client authentication (RFC 6749 §2.3.1): client_id and
  * client_secret as client_secret_post, or authorization as
- * client_secret_basic. -ENOENT if the plugin has either secret missing,
+ * client_secret_basic. The client secret's previous version matches too
+ * before its deadline (a client-secret rotation with overlap). -ENOENT if the plugin has either secret missing,
  * *ret_missing then names it. */
 int vault_oauth_client_check(Vault *v, const char *plugin, const char *client_id, const char *client_secret,
                              const char *authorization, bool *ret_match, const char **ret_missing);

@@ -115,7 +115,10 @@ for cmd in "plugin add FILE|- [--name NAME] [--domain DOMAIN]" "plugin ls" "plug
         "whoami" "policy check FILE" "audit verify" "audit prune --before T" \
         "audit [--since T] [--until T] [--plugin P] [--principal X] [--op OP]" "key rotate" "key rewrap [--wait]" \
         "key status" "key retire VERSION" "key rotate-root [--new-key-file FILE]" "key new-root-key FILE" \
-        "key recovery-key [--output FILE] [--replace]" "init [--recovery-key FILE]"; do
+        "key recovery-key [--output FILE] [--replace]" "init [--recovery-key FILE]" \
+        "secret get PLUGIN NAME [--stage STAGE]" \
+        "secret rotate PLUGIN NAME [--grace DURATION] [--generate[=BYTES]]" \
+        "secret promote PLUGIN NAME [--grace DURATION]" "secret history PLUGIN NAME"; do
         out_has "--help lists '$cmd'" "$cmd"
 done
 for status in "0   success" "1   any other failure" "2   bad usage" "3   not found" "4   permission denied" \
@@ -1221,6 +1224,76 @@ if command -v script >/dev/null; then
 fi
 expect "audit: the key ops recorded" 0 $E audit --op key.rotate
 out_matches "audit: key.rotate" "^$TS  uid=0 pid=[0-9]+  key\\.rotate  ok\$"
+
+# ---- secret rotation with overlap: rotate, promote, history, get --stage ----
+printf 'rot-old-canary' >"$T/rot-old"
+printf 'rot-new-canary' >"$T/rot-new"
+printf 'Bearer rot-old-canary' >"$T/rot-old-bearer"
+printf 'Bearer rot-new-canary' >"$T/rot-new-bearer"
+expect "rotate: the first value" 0 "$T/rot-old" secret put rot tok
+expect "promote with nothing pending" 3 $E secret promote rot tok
+err_has "promote with nothing pending: says so" "no pending version of secret 'tok' for plugin 'rot'"
+expect "rotate from stdin" 0 "$T/rot-new" secret rotate rot tok --grace 1h
+out_is "rotate: version and stage" "rot/tok version 2 staged as pending"
+out_lacks "rotate: no value printed" "canary"
+expect "get --stage pending" 0 $E secret get rot tok --stage pending
+out_is_file "get --stage pending: byte-exact" "$T/rot-new"
+expect "get --stage current" 0 $E secret get rot tok --stage current
+out_is_file "get --stage current: byte-exact" "$T/rot-old"
+expect "pending is not accepted yet" 6 "$T/rot-new-bearer" secret verify rot tok
+expect "history" 0 $E secret history rot tok
+out_matches "history: the header" '^VERSION +STAGE +CREATED +VALID UNTIL / GRACE$'
+out_matches "history: pending with its grace" "^2 +pending +$ISO +grace 1h\$"
+out_matches "history: current" "^1 +current +$ISO +-\$"
+out_lacks "history: never a value" "canary"
+expect "promote" 0 $E secret promote rot tok
+out_matches "promote: says both" "^rot/tok version 2 is current; version 1 stays valid until $ISO\$"
+expect "verify: the new value is current" 0 "$T/rot-new-bearer" secret verify rot tok
+out_is "verify: current" "match version 2"
+expect "verify: the old value in its grace" 0 "$T/rot-old-bearer" secret verify rot tok
+out_is "verify: previous says so" "match version 1 (previous)"
+expect "verify --json: the stage" 0 "$T/rot-old-bearer" --json secret verify rot tok
+out_has "verify --json: previous" '"stage":"previous"'
+expect "get --stage previous" 0 $E secret get rot tok --stage previous
+out_is_file "get --stage previous: byte-exact" "$T/rot-old"
+expect "get --stage previous --json" 0 $E --json secret get rot tok --stage previous
+out_has "get --json: the stage" '"stage":"previous"'
+expect "history --json" 0 $E --json secret history rot tok
+out_matches "history --json: previous with its deadline" '"stage":"previous","deadline":[0-9]+'
+out_lacks "history --json: never a value" "canary"
+expect "get --stage pending after promote" 3 $E secret get rot tok --stage pending
+err_has "get --stage pending: names the stage" "no pending version of secret 'tok' for plugin 'rot'"
+# Generated, a grace of 0: the old value is gone at once.
+expect "rotate --generate" 0 $E secret rotate rot tok --generate --grace 0
+out_matches "rotate --generate: the value alone on stdout" '^[A-Za-z0-9_-]{43}$'
+err_has "rotate --generate: what was done on stderr" "rot/tok version 3 staged as pending"
+cp "$T/out" "$T/rot-gen"
+expect "rotate --generate=16 --json" 0 $E --json secret rotate rot tok2 --generate=16
+out_matches "rotate --generate=16 --json" '"version":1,"stage":"pending","value":"[A-Za-z0-9_-]{22}"'
+expect "promote --grace 0 --json" 0 $E --json secret promote rot tok --grace 0
+out_matches "promote --json" '"version":3,"previous_version":2,"previous_deadline":[0-9]+'
+expect "the old value after a grace of 0" 6 "$T/rot-new-bearer" secret verify rot tok
+{ printf 'Bearer '; tr -d '\n' <"$T/rot-gen"; } >"$T/rot-gen-bearer"
+expect "the generated value is current" 0 "$T/rot-gen-bearer" secret verify rot tok
+expect "promote a first version" 0 $E secret promote rot tok2
+out_is "promote a first version: no previous" "rot/tok2 version 1 is current (there was no version before it)"
+# Bad usage: nothing sent.
+expect "--grace not a duration" 2 "$T/rot-new" secret rotate rot tok --grace soon
+err_has "--grace: says what it wants" "--grace: 'soon' is not a DURATION"
+expect "--grace over a year" 2 "$T/rot-new" secret rotate rot tok --grace 367d
+expect "--stage unknown" 2 $E secret get rot tok --stage older
+err_has "--stage: says what it wants" "not current, previous or pending"
+expect "--generate not for promote" 2 $E secret promote rot tok --generate
+expect "--stage not for verify" 2 "$T/rot-new-bearer" secret verify rot tok --stage previous
+expect "--generate=0" 2 $E secret rotate rot tok --generate=0
+expect "--generate=8: the daemon's range" 2 $E secret rotate rot tok --generate=8
+# rm takes every stage.
+expect "rotate before rm" 0 "$T/rot-new" secret rotate rot tok
+expect "rm with a pending and a previous version" 0 $E secret rm rot tok
+expect "history after rm" 3 $E secret history rot tok
+expect "audit: rotate and promote recorded" 0 $E audit --op secret.promote --plugin rot
+out_matches "audit: secret.promote" "secret\\.promote rot/tok  ok\$"
+expect "audit --op secret.expire is a filter" 0 $E audit --op secret.expire
 
 # ---- a second daemon of our own ----
 # d2_start STATE-DIR [ARG...]: the same binary and root key as the

@@ -211,15 +211,44 @@ static int on_rewrap(sd_event_source *source, void *userdata) {
         return 0;
 }
 
+static void deferred_enable(Server *s, bool on) {
+        if (!s->deferred_source || s->deferred_on == on)
+                return;
+        s->deferred_on = on;
+        sd_event_source_set_enabled(s->deferred_source, on ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
+/* One step of a deferred request's work (a backup), at the same lowest
+ * priority as the rewrap: requests are answered between steps. Once it is
+ * done its reply goes to the connection that waits for it. */
+static int on_deferred(sd_event_source *source, void *userdata) {
+        Server *s = userdata;
+        JsonOut out;
+        (void) source;
+
+        if (dispatch_deferred_step(&s->ctx) > 0)
+                return 0;
+        deferred_enable(s, false);
+        json_out_init(&out, (char *) s->scratch + FRAME_HEADER_SIZE, FRAME_BODY_MAX);
+        Connection *c = dispatch_deferred_reply(&s->ctx, &out);
+        if (c)
+                connection_reply_deferred(c, &out);
+        return 0;
+}
+
 /* The connection callbacks: frames go to dispatch, with the server's
  * context, which connections never see. */
-static void on_connection_frame(void *userdata, const Peer *peer, uint64_t principal, uint8_t *body, size_t size,
-                                JsonOut *out) {
+static int on_connection_frame(void *userdata, Connection *c, const Peer *peer, uint64_t principal, uint8_t *body,
+                               size_t size, int fd, JsonOut *out) {
         Server *s = userdata;
-        dispatch_frame(&s->ctx, peer, principal, body, size, out);
+        int r = dispatch_frame_fd(&s->ctx, peer, principal, body, size, fd, c, out);
         /* key.rewrap may have started one. */
         if (!s->rewrap_on && key_rewrap_wanted(&s->ctx))
                 rewrap_enable(s, true);
+        /* And backup deferred work. */
+        if (!s->deferred_on && dispatch_deferred_wanted(&s->ctx))
+                deferred_enable(s, true);
+        return r == DISPATCH_DEFERRED;
 }
 
 static void on_connection_frame_error(void *userdata, const Peer *peer, int error, JsonOut *out) {
@@ -229,6 +258,8 @@ static void on_connection_frame_error(void *userdata, const Peer *peer, int erro
 
 static void on_connection_closed(void *userdata, Connection *c) {
         Server *s = userdata;
+        /* Its deferred request, if it has one, is cancelled. */
+        dispatch_deferred_cancel(&s->ctx, c);
         if (c->prev)
                 c->prev->next = c->next;
         else
@@ -406,6 +437,12 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
                 goto fail;
         sd_event_source_set_enabled(s->rewrap_source, SD_EVENT_OFF);
         rewrap_enable(s, key_rewrap_wanted(&s->ctx));
+        r = sd_event_add_defer(s->event, &s->deferred_source, on_deferred, s);
+        if (r >= 0)
+                r = sd_event_source_set_priority(s->deferred_source, SD_EVENT_PRIORITY_IDLE);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(s->deferred_source, SD_EVENT_OFF);
         if (idle_exit_sec(s) > 0) {
                 r = sd_event_add_time(s->event, &s->idle_source, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_idle, s);
                 if (r < 0)
@@ -448,6 +485,7 @@ void server_free(Server *s) {
         sd_event_source_disable_unref(s->idle_source);
         sd_event_source_disable_unref(s->audit_source);
         sd_event_source_disable_unref(s->rewrap_source);
+        sd_event_source_disable_unref(s->deferred_source);
         if (s->listen_fd >= 0)
                 close(s->listen_fd);
         if (s->owns_socket_path)

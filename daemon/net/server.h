@@ -56,6 +56,9 @@ typedef struct Server {
          * on only while a rewrap runs. */
         sd_event_source *rewrap_source;
         bool rewrap_on;
+        /* Steps of a deferred request's work (backup), at idle priority. */
+        sd_event_source *deferred_source;
+        bool deferred_on;
         /* accept() ran out of descriptors (or memory): the listener is off
          * until a connection closes or this timer fires. */
         sd_event_source *accept_retry_source;

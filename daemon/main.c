@@ -19,18 +19,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backup-offline.h"
 #include "hardening.h"
 #include "log.h"
 #include "options.h"
 #include "policy.h"
 #include "rootkey.h"
 #include "server.h"
+#include "startup.h"
 #include "vault.h"
-
-#define DB_FILE "credvault.db"
-#define DEV_KEY_FILE "dev-root.key"
-#define CREDENTIAL_NAME "credvault.key"
-#define LOCK_FILE "credvault.lock"
 
 /* The state directory holds the database and, with --dev, the root key:
  * only the daemon's user may enter it. One we own that others could only
@@ -41,7 +38,7 @@
  * trusted. One owned by someone else is refused, as its owner could open
  * it again, or plant a key or a database in it. Returns 0 or an exit
  * status, having said why. */
-static int state_dir_prepare(const char *dir) {
+int state_dir_prepare(const char *dir) {
         _cleanup_(closep) int fd = -1;
         struct stat st;
 
@@ -117,7 +114,7 @@ static int state_file_check(const char *path, const struct stat *st) {
 /* The database and SQLite's files beside it: each absent, or one that
  * state_file_check() accepts, before SQLite opens any of them. Returns 0
  * or an exit status, having said why. */
-static int database_files_check(const char *dir) {
+int database_files_check(const char *dir) {
         static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
         char path[PATH_MAX];
         struct stat st;
@@ -155,7 +152,7 @@ static pid_t lock_file_pid(int fd) {
  * the file stays, since removing it would race with the next daemon.
  * Returns 0 or an exit status, having said why; *ret_fd stays open for as
  * long as the daemon runs. */
-static int state_dir_lock(const char *dir, int *ret_fd) {
+int state_dir_lock(const char *dir, int *ret_fd) {
         _cleanup_(closep) int fd = -1;
         char path[PATH_MAX], pid[32];
         struct stat st;
@@ -247,7 +244,7 @@ static void root_key_read_failed(const char *path, int r) {
  * systemd writes) and the development key (in the state directory) are
  * read only as the file itself. Returns 0 or an exit status, having said
  * why; source is where the key came from. */
-static int root_key_load(const Options *o, uint8_t **ret, char *source, size_t source_size) {
+int root_key_load(const Options *o, uint8_t **ret, char *source, size_t source_size) {
         const char *creds = getenv("CREDENTIALS_DIRECTORY");
         char path[PATH_MAX];
         struct stat st;
@@ -439,6 +436,8 @@ static int run(const Options *o) {
         if (r == 0)
                 r = state_dir_lock(o->state_dir, &lock_fd);
         if (r == 0)
+                r = backup_offline_clean(o->state_dir);
+        if (r == 0)
                 r = database_files_check(o->state_dir);
         if (r == 0)
                 r = root_key_load(o, &root_key, key_source, sizeof(key_source));
@@ -489,6 +488,11 @@ int main(int argc, char **argv) {
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
         if (o.check_policy_path)
                 return policy_check_file(o.check_policy_path);
+        /* The offline modes: no socket, no loop; their own module. */
+        if (o.verify_backup_path)
+                return backup_offline_verify(&o);
+        if (o.restore_path)
+                return backup_offline_restore(&o);
         log_open();
 
         /* A cap the descriptor limit cannot serve is a usage error: the

@@ -31,6 +31,10 @@ static void help(void) {
                "  --policy FILE         who may do what (default /etc/credvault/policy.json\n"
                "                        if it exists; without one only admins are served)\n"
                "  --check-policy FILE   validate a policy file and exit (0 valid, 1 not)\n"
+               "  --verify-backup FILE  open a backup with the root key, check every record\n"
+               "                        and exit (the file is not changed)\n"
+               "  --restore FILE        verify a backup and install it as the database\n"
+               "                        (the daemon must be stopped), then exit\n"
                "  --idle-exit SECONDS   exit after this long without clients\n"
                "                        (default 300 when socket-activated, 0 = never)\n"
                "  --max-connections N   concurrent client connections (default 256);\n"
@@ -61,6 +65,8 @@ int options_parse(int argc, char **argv, Options *ret) {
                 ARG_POLICY,
                 ARG_CHECK_POLICY,
                 ARG_SOCKET_MODE,
+                ARG_VERIFY_BACKUP,
+                ARG_RESTORE,
         };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET },
@@ -78,6 +84,8 @@ int options_parse(int argc, char **argv, Options *ret) {
                 { "policy", required_argument, NULL, ARG_POLICY },
                 { "check-policy", required_argument, NULL, ARG_CHECK_POLICY },
                 { "socket-mode", required_argument, NULL, ARG_SOCKET_MODE },
+                { "verify-backup", required_argument, NULL, ARG_VERIFY_BACKUP },
+                { "restore", required_argument, NULL, ARG_RESTORE },
                 {},
         };
         Options o = {
@@ -115,6 +123,12 @@ int options_parse(int argc, char **argv, Options *ret) {
                         break;
                 case ARG_CHECK_POLICY:
                         o.check_policy_path = optarg;
+                        break;
+                case ARG_VERIFY_BACKUP:
+                        o.verify_backup_path = optarg;
+                        break;
+                case ARG_RESTORE:
+                        o.restore_path = optarg;
                         break;
                 case ARG_SOCKET_MODE: {
                         char *end;
@@ -162,6 +176,10 @@ int options_parse(int argc, char **argv, Options *ret) {
         }
         if (optind < argc) {
                 fprintf(stderr, "credvaultd: unexpected argument '%s'\nTry 'credvaultd --help'.\n", argv[optind]);
+                return -EINVAL;
+        }
+        if (o.verify_backup_path && o.restore_path) {
+                fprintf(stderr, "credvaultd: --verify-backup and --restore exclude each other\n");
                 return -EINVAL;
         }
         *ret = o;

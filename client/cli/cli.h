@@ -69,6 +69,10 @@ typedef enum CliOption {
         CLI_OPT_PRINCIPAL = 1u << 14, /* --principal X */
         CLI_OPT_OP = 1u << 15,        /* --op OP */
         CLI_OPT_WAIT = 1u << 16,      /* --wait */
+        CLI_OPT_VERIFY = 1u << 17,    /* --verify */
+        CLI_OPT_KEY_FILE = 1u << 18,  /* --root-key-file FILE */
+        CLI_OPT_STATE_DIR = 1u << 19, /* --state-dir DIR */
+        CLI_OPT_DEV = 1u << 20,       /* --dev */
 } CliOption;
 
 typedef struct Cli {
@@ -86,6 +90,8 @@ typedef struct Cli {
         const char *plugin;      /* --plugin, else NULL */
         const char *principal;   /* --principal as given, else NULL */
         const char *op;          /* --op, else NULL */
+        const char *key_file;    /* --root-key-file (backup --verify), else NULL */
+        const char *state_dir;   /* --state-dir (backup --verify), else NULL */
         CvClient *client;        /* connected by the first cli_connect() */
         bool connect_failed;     /* cli_connect() failed: the daemon is unreachable */
 } Cli;
@@ -112,6 +118,9 @@ typedef int (*CliDeleteCall)(CvClient *c, const char *plugin, const char *key);
 /* main.c: the whole of a simple rm command: connect, delete, and report
  * the error if there is one. */
 int cli_delete_record(Cli *cli, CliDeleteCall delete_call, const char *plugin, const char *key);
+
+/* cmd-backup.c */
+int cmd_backup(Cli *cli, char **args);
 
 /* cmd-plugin.c */
 int cmd_plugin_add(Cli *cli, char **args);

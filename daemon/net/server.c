@@ -34,6 +34,11 @@
 /* At most one warning about it this often; the pauses in between are
  * counted in the next. */
 #define ACCEPT_WARN_INTERVAL_USEC (10 * USEC_PER_SEC)
+/* A deferred request's work (backup) gets at least one step this often,
+ * however busy the loop is: a step holds the loop about a millisecond
+ * (handlers-backup.c), so a backup under full load still gets a sixth of
+ * the daemon, and requests wait at most one step for it. */
+#define DEFERRED_SHARE_USEC (5 * USEC_PER_MSEC)
 
 int server_fds_reserve(unsigned max_connections, uint64_t *ret_limit) {
         struct rlimit rl;
@@ -216,23 +221,49 @@ static void deferred_enable(Server *s, bool on) {
                 return;
         s->deferred_on = on;
         sd_event_source_set_enabled(s->deferred_source, on ? SD_EVENT_ON : SD_EVENT_OFF);
+        if (on) {
+                s->deferred_last_usec = time_monotonic_usec();
+                sd_event_source_set_time(s->deferred_timer, s->deferred_last_usec + DEFERRED_SHARE_USEC);
+        }
+        sd_event_source_set_enabled(s->deferred_timer, on ? SD_EVENT_ON : SD_EVENT_OFF);
 }
 
-/* One step of a deferred request's work (a backup), at the same lowest
- * priority as the rewrap: requests are answered between steps. Once it is
- * done its reply goes to the connection that waits for it. */
-static int on_deferred(sd_event_source *source, void *userdata) {
-        Server *s = userdata;
+/* One step of a deferred request's work (a backup). Once it is done its
+ * reply goes to the connection that waits for it. */
+static void deferred_step(Server *s) {
         JsonOut out;
-        (void) source;
 
+        s->deferred_last_usec = time_monotonic_usec();
         if (dispatch_deferred_step(&s->ctx) > 0)
-                return 0;
+                return;
         deferred_enable(s, false);
         json_out_init(&out, (char *) s->scratch + FRAME_HEADER_SIZE, FRAME_BODY_MAX);
         Connection *c = dispatch_deferred_reply(&s->ctx, &out);
         if (c)
                 connection_reply_deferred(c, &out);
+}
+
+/* Steps run at the lowest priority, as the rewrap's batches do: whenever
+ * no request waits, back to back, so an idle daemon copies at full
+ * speed, and requests are answered between steps. */
+static int on_deferred(sd_event_source *source, void *userdata) {
+        (void) source;
+        deferred_step(userdata);
+        return 0;
+}
+
+/* Under a steady stream of requests the loop is never idle, and the idle
+ * source would never run (a backup during a write burst took 40 s for
+ * 10 MB): at least one step every DEFERRED_SHARE_USEC, whatever waits. */
+static int on_deferred_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        Server *s = userdata;
+        (void) usec;
+        if (time_monotonic_usec() >= s->deferred_last_usec + DEFERRED_SHARE_USEC)
+                deferred_step(s);
+        if (s->deferred_on) {
+                sd_event_source_set_time(source, s->deferred_last_usec + DEFERRED_SHARE_USEC);
+                sd_event_source_set_enabled(source, SD_EVENT_ON);
+        }
         return 0;
 }
 
@@ -443,6 +474,10 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
         if (r < 0)
                 goto fail;
         sd_event_source_set_enabled(s->deferred_source, SD_EVENT_OFF);
+        r = sd_event_add_time(s->event, &s->deferred_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_deferred_timer, s);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(s->deferred_timer, SD_EVENT_OFF);
         if (idle_exit_sec(s) > 0) {
                 r = sd_event_add_time(s->event, &s->idle_source, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_idle, s);
                 if (r < 0)
@@ -486,6 +521,7 @@ void server_free(Server *s) {
         sd_event_source_disable_unref(s->audit_source);
         sd_event_source_disable_unref(s->rewrap_source);
         sd_event_source_disable_unref(s->deferred_source);
+        sd_event_source_disable_unref(s->deferred_timer);
         if (s->listen_fd >= 0)
                 close(s->listen_fd);
         if (s->owns_socket_path)

@@ -58,6 +58,8 @@ typedef struct Server {
         bool rewrap_on;
         /* Steps of a deferred request's work (backup), at idle priority. */
         sd_event_source *deferred_source;
+        sd_event_source *deferred_timer; /* its minimum share under load */
+        uint64_t deferred_last_usec;     /* the last step (monotonic) */
         bool deferred_on;
         /* accept() ran out of descriptors (or memory): the listener is off
          * until a connection closes or this timer fires. */

@@ -32,8 +32,11 @@
 typedef struct BackupJob {
         VaultBackup *copy;
         uint64_t started_usec;
-        unsigned pages; /* per step */
-        unsigned uid;   /* who asked, for the log */
+        unsigned pages;         /* per step */
+        bool copying_file;      /* the last step's phase */
+        uint64_t step_max_usec; /* the longest step, for the log */
+        unsigned n_steps;
+        unsigned uid; /* who asked, for the log */
 } BackupJob;
 
 static unsigned pages_next(unsigned pages, uint64_t took_usec) {
@@ -62,7 +65,19 @@ static int backup_step(Context *ctx, void *data, Failure *f) {
                             strerror(-r));
                 return r == -ENOSPC || r == -EFBIG || r == -EDQUOT ? -ENOSPC : (r == -ENOMEM ? r : -EIO);
         }
-        j->pages = pages_next(j->pages, time_monotonic_usec() - started);
+        uint64_t took = time_monotonic_usec() - started;
+        VaultBackupInfo info;
+        vault_backup_progress(j->copy, &info);
+        j->n_steps++;
+        if (took > j->step_max_usec)
+                j->step_max_usec = took;
+        /* Pages into the file cost another time than pages from SQLite:
+         * the sizing starts again when the phase changes. */
+        if (info.copying_file != j->copying_file) {
+                j->copying_file = info.copying_file;
+                j->pages = BACKUP_PAGES_FIRST;
+        } else
+                j->pages = pages_next(j->pages, took);
         return r;
 }
 
@@ -73,8 +88,9 @@ static int backup_reply(Context *ctx, void *data, JsonOut *reply, Failure *f) {
 
         vault_backup_progress(j->copy, &info);
         uint64_t ms = (time_monotonic_usec() - j->started_usec) / 1000;
-        log_info("backup for uid %u: %" PRId64 " records, %" PRId64 " pages, %" PRIu64 " bytes in %" PRIu64 " ms",
-                 j->uid, info.records, info.pages, info.bytes, ms);
+        log_info("backup for uid %u: %" PRId64 " records, %" PRId64 " pages, %" PRIu64 " bytes in %" PRIu64
+                 " ms, %u steps, the longest %" PRIu64 " us",
+                 j->uid, info.records, info.pages, info.bytes, ms, j->n_steps, j->step_max_usec);
         json_out_int(reply, "records", info.records);
         json_out_int(reply, "pages", info.pages);
         json_out_int(reply, "bytes", (int64_t) info.bytes);

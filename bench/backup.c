@@ -296,7 +296,7 @@ int main(int argc, char *argv[]) {
                 daemon = daemon_buf;
         }
 
-        char dir[PATH_MAX] = "/tmp/cv-backup.XXXXXX";
+        char dir[128] = "/tmp/cv-backup.XXXXXX";
         char keyfile[PATH_MAX], statedir[PATH_MAX], sock[PATH_MAX], log[PATH_MAX], copy[PATH_MAX];
         bool keep = false;
         if (user_dir) {

@@ -24,6 +24,7 @@
 
 #include "backup-offline.h"
 #include "hardening.h"
+#include "log.h"
 #include "macro.h"
 #include "startup.h"
 #include "vault.h"
@@ -53,15 +54,13 @@ int backup_offline_clean(const char *state_dir) {
         snprintf(db, sizeof(db), "%s/%s", state_dir, DB_FILE);
         int r = vault_backup_clean(db);
         if (r > 0)
-                fprintf(stderr, "credvaultd: removed the temporary copy an interrupted backup left (%s.backup-tmp)\n",
-                        db);
+                log_notice("removed the temporary copy an interrupted backup left (%s.backup-tmp)", db);
         snprintf(tmp, sizeof(tmp), "%s%s", db, RESTORE_TEMP_SUFFIX);
         int q = r < 0 ? r : files_remove(tmp);
         if (q > 0)
-                fprintf(stderr, "credvaultd: removed the temporary copy an interrupted restore left (%s)\n", tmp);
+                log_notice("removed the temporary copy an interrupted restore left (%s)", tmp);
         if (q < 0) {
-                fprintf(stderr, "credvaultd: cannot remove an interrupted backup's temporary files in %s: %s\n",
-                        state_dir, strerror(-q));
+                log_error("cannot remove an interrupted backup's temporary files in %s: %s", state_dir, strerror(-q));
                 return EXIT_STATE_DIR;
         }
         return 0;

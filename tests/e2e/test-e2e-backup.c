@@ -193,7 +193,14 @@ static void tamper_record(const char *path, const char *name) {
 
 /* ---- raw requests with a descriptor ---- */
 
+static int send_frame_fds(int sock, const char *body, const int *fds, size_t n_fds);
+
 static int send_frame_fd(int sock, const char *body, int fd) {
+        return send_frame_fds(sock, body, &fd, fd >= 0 ? 1 : 0);
+}
+
+/* body as one frame, with n_fds descriptors in one SCM_RIGHTS message. */
+static int send_frame_fds(int sock, const char *body, const int *fds, size_t n_fds) {
         uint8_t frame[512];
         size_t n = strlen(body);
         frame[0] = (uint8_t) (n >> 24), frame[1] = (uint8_t) (n >> 16), frame[2] = (uint8_t) (n >> 8),
@@ -201,18 +208,19 @@ static int send_frame_fd(int sock, const char *body, int fd) {
         memcpy(frame + 4, body, n);
         union {
                 struct cmsghdr align;
-                uint8_t buf[CMSG_SPACE(sizeof(int))];
+                uint8_t buf[CMSG_SPACE(4 * sizeof(int))];
         } control = {};
         struct iovec iov = { .iov_base = frame, .iov_len = n + 4 };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-        if (fd >= 0) {
+        assert_true(n_fds <= 4);
+        if (n_fds > 0) {
                 mh.msg_control = &control;
-                mh.msg_controllen = sizeof(control);
+                mh.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
                 struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
                 cm->cmsg_level = SOL_SOCKET;
                 cm->cmsg_type = SCM_RIGHTS;
-                cm->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+                cm->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+                memcpy(CMSG_DATA(cm), fds, n_fds * sizeof(int));
         }
         return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t) (n + 4) ? 0 : -errno;
 }
@@ -436,13 +444,35 @@ static void test_refusals(void **state) {
         close(fd);
         /* Nothing was written into it. */
         struct stat st;
+        int sock;
+        char *reply = NULL;
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(st.st_size, 1);
 
+        /* Four descriptors with one backup: the first is used, the
+         * others (past the room for one, or in it) closed. */
+        int four[4];
+        char p4[4][256];
+        for (int i = 0; i < 4; i++) {
+                char name[16];
+                snprintf(name, sizeof(name), "four-%d", i);
+                four[i] = file_new(h.dir, name, p4[i], sizeof(p4[i]));
+        }
+        sock = harness_connect_raw(&h);
+        assert_int_equal(send_frame_fds(sock, "{\"v\":1,\"id\":1,\"op\":\"backup\"}", four, 4), 0);
+        assert_int_equal(harness_recv_frame(sock, 30000, &reply), 0);
+        assert_non_null(strstr(reply, "\"ok\":true"));
+        free(reply);
+        close(sock);
+        for (int i = 0; i < 4; i++) {
+                assert_int_equal(stat(p4[i], &st), 0);
+                assert_true(i == 0 ? st.st_size > 0 : st.st_size == 0);
+                close(four[i]);
+        }
+
         /* A descriptor sent with another op is closed, not kept. */
         fd = file_new(h.dir, "other", path, sizeof(path));
-        int sock = harness_connect_raw(&h);
-        char *reply = NULL;
+        sock = harness_connect_raw(&h);
         assert_int_equal(send_frame_fd(sock, "{\"v\":1,\"id\":1,\"op\":\"health\"}", fd), 0);
         assert_int_equal(harness_recv_frame(sock, 5000, &reply), 0);
         assert_non_null(strstr(reply, "\"ok\":true"));

@@ -27,6 +27,9 @@ struct CvClient {
         bool retry_safe;     /* the request being built changes nothing (OP_RETRY_SAFE) */
         unsigned flat_depth; /* nesting the reply may be read in place with: 0 or 1 */
         uint64_t last_used;  /* CLOCK_MONOTONIC ms of the last exchange */
+        /* A descriptor to pass (SCM_RIGHTS) with the request being sent,
+         * on its first byte; -1 if none. The caller's: never closed here. */
+        int pass_fd;
 };
 
 /* After this long unused, check that the daemon has not closed the

@@ -108,6 +108,7 @@ int cv_client_new(const char *socket_path, int timeout_ms, CvClient **ret) {
         if (!c)
                 return -ENOMEM;
         c->fd = -1;
+        c->pass_fd = -1;
         c->next_id = 1;
         c->timeout_ms = timeout_ms ?: CV_TIMEOUT_DEFAULT_MS;
         c->socket_path = strdup(socket_path);
@@ -190,6 +191,40 @@ static int send_all(CvClient *c, const uint8_t *p, size_t n) {
         return 0;
 }
 
+/* The request frame, with c->pass_fd (if any) passed on its first byte:
+ * the daemon hands a descriptor to the request whose frame it came with. */
+static int send_frame(CvClient *c, const uint8_t *p, size_t n) {
+        if (c->pass_fd >= 0) {
+                union {
+                        struct cmsghdr align;
+                        uint8_t buf[CMSG_SPACE(sizeof(int))];
+                } control;
+                struct iovec iov = { .iov_base = (void *) p, .iov_len = n };
+                struct msghdr mh = {
+                        .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = &control,
+                        .msg_controllen = sizeof(control),
+                };
+                memset(&control, 0, sizeof(control));
+                struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(cm), &c->pass_fd, sizeof(int));
+                mh.msg_controllen = CMSG_SPACE(sizeof(int));
+                ssize_t k;
+                do
+                        k = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+                while (k < 0 && errno == EINTR);
+                if (k < 0)
+                        return errno == EAGAIN ? -ETIMEDOUT : negative_errno();
+                p += k;
+                n -= (size_t) k;
+        }
+        return send_all(c, p, n);
+}
+
 /* Read until `want` bytes are in buf, having `have` already. */
 static int recv_until(CvClient *c, size_t *have, size_t want) {
         while (*have < want) {
@@ -214,7 +249,7 @@ static int exchange(CvClient *c, size_t frame_size, size_t *ret_body_size) {
         size_t have = 0, body_size = 0;
         int r;
 
-        int sent = send_all(c, c->out_buf, frame_size);
+        int sent = send_frame(c, c->out_buf, frame_size);
         if (sent < 0 && sent != -EPIPE && sent != -ECONNRESET)
                 return sent;
         /* Even when the daemon closed before reading our request, it may

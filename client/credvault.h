@@ -527,6 +527,34 @@ int cv_key_rotate_root(CvClient *c, const void *key, size_t key_size);
  * and !replace; replace makes the old one useless. */
 int cv_key_recovery(CvClient *c, bool replace, char **ret_recovery_key);
 
+/* ---- backup ---- */
+
+/* How long cv_backup_fd() waits for the copy at least, whatever the
+ * client's timeout. */
+#define CV_BACKUP_TIMEOUT_MS (10 * 60 * 1000)
+
+typedef struct CvBackupInfo {
+        int64_t records; /* sealed records in the copy */
+        int64_t pages;   /* database pages */
+        int64_t bytes;   /* the copy's size */
+        int64_t ms;      /* how long the daemon took */
+} CvBackupInfo;
+
+/* Have the daemon write a consistent copy of the vault (ciphertext and
+ * wrapped keys, as the database holds them: the root key opens it) into
+ * fd, which the caller has opened: a regular file, open for writing,
+ * empty; create it with O_CREAT | O_EXCL | O_NOFOLLOW and mode 0600. fd is
+ * passed with the request (SCM_RIGHTS) and stays the caller's, to close;
+ * the daemon never opens a path. Returns once the copy is written and
+ * fdatasync'd, however long that takes (at least CV_BACKUP_TIMEOUT_MS is
+ * waited); the daemon serves other clients meanwhile, and the copy holds
+ * every write acknowledged before the call. On failure the file holds
+ * part of a copy, or nothing: remove it. Admins only (-EPERM).
+ * -EINVAL: fd is not an empty regular file open for writing (the message
+ * says which); -EBUSY: another backup is running; -ENOSPC, -EIO: the copy
+ * failed (the message says where). ret_info (may be NULL) gets the counts. */
+int cv_backup_fd(CvClient *c, int fd, CvBackupInfo *ret_info);
+
 /* ---- the protocol, for tools that speak it directly ---- */
 
 /* Send one request object (JSON text, without "id": the library adds it)

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backup-offline.h"
 #include "hardening.h"
 #include "log.h"
 #include "options.h"
@@ -29,8 +30,6 @@
 #include "server.h"
 #include "startup.h"
 #include "vault.h"
-
-#define LOCK_FILE "credvault.lock"
 
 /* The state directory holds the database and, with --dev, the root key:
  * only the daemon's user may enter it. One we own that others could only
@@ -453,6 +452,8 @@ static int run(const Options *o) {
         if (r == 0)
                 r = state_dir_lock(o->state_dir, &lock_fd);
         if (r == 0)
+                r = backup_offline_clean(o->state_dir);
+        if (r == 0)
                 r = database_files_check(o->state_dir);
         if (r == 0)
                 r = root_key_load(o, &root_key, key_source, sizeof(key_source));
@@ -520,6 +521,11 @@ int main(int argc, char **argv) {
                 return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
         if (o.check_policy_path)
                 return policy_check_file(o.check_policy_path);
+        /* The offline modes: no socket, no loop; their own module. */
+        if (o.verify_backup_path)
+                return backup_offline_verify(&o);
+        if (o.restore_path)
+                return backup_offline_restore(&o);
         log_open();
         if (o.recover)
                 return recover_run(&o);

@@ -31,6 +31,10 @@ static void help(void) {
                "  --policy FILE         who may do what (default /etc/credvault/policy.json\n"
                "                        if it exists; without one only admins are served)\n"
                "  --check-policy FILE   validate a policy file and exit (0 valid, 1 not)\n"
+               "  --verify-backup FILE  open a backup with the root key, check every record\n"
+               "                        and exit (the file is not changed)\n"
+               "  --restore FILE        verify a backup and install it as the database\n"
+               "                        (the daemon must be stopped), then exit\n"
                "  --idle-exit SECONDS   exit after this long without clients\n"
                "                        (default 300 when socket-activated, 0 = never)\n"
                "  --max-connections N   concurrent client connections (default 256);\n"
@@ -69,6 +73,8 @@ int options_parse(int argc, char **argv, Options *ret) {
                 ARG_SOCKET_MODE,
                 ARG_RECOVER,
                 ARG_RECOVERY_KEY_FILE,
+                ARG_VERIFY_BACKUP,
+                ARG_RESTORE,
         };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET },
@@ -88,6 +94,8 @@ int options_parse(int argc, char **argv, Options *ret) {
                 { "socket-mode", required_argument, NULL, ARG_SOCKET_MODE },
                 { "recover", no_argument, NULL, ARG_RECOVER },
                 { "recovery-key-file", required_argument, NULL, ARG_RECOVERY_KEY_FILE },
+                { "verify-backup", required_argument, NULL, ARG_VERIFY_BACKUP },
+                { "restore", required_argument, NULL, ARG_RESTORE },
                 {},
         };
         Options o = {
@@ -131,6 +139,12 @@ int options_parse(int argc, char **argv, Options *ret) {
                         break;
                 case ARG_CHECK_POLICY:
                         o.check_policy_path = optarg;
+                        break;
+                case ARG_VERIFY_BACKUP:
+                        o.verify_backup_path = optarg;
+                        break;
+                case ARG_RESTORE:
+                        o.restore_path = optarg;
                         break;
                 case ARG_SOCKET_MODE: {
                         char *end;
@@ -183,6 +197,10 @@ int options_parse(int argc, char **argv, Options *ret) {
         if (o.recover && o.recovery_key_file) {
                 fprintf(stderr, "credvaultd: --recover keeps the vault's recovery key; --recovery-key-file is for a "
                                 "new vault\n");
+                return -EINVAL;
+        }
+        if (!!o.verify_backup_path + !!o.restore_path + o.recover > 1) {
+                fprintf(stderr, "credvaultd: --verify-backup, --restore and --recover exclude each other\n");
                 return -EINVAL;
         }
         *ret = o;

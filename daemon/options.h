@@ -26,8 +26,10 @@ typedef struct Options {
         /* The policy file; NULL: POLICY_PATH_DEFAULT if it exists, else
          * none (only admins are served). */
         const char *policy_path;
-        const char *check_policy_path; /* --check-policy: validate this file and exit */
-        int idle_exit_sec;             /* -1: default (300 when socket-activated, else never) */
+        const char *check_policy_path;  /* --check-policy: validate this file and exit */
+        const char *verify_backup_path; /* --verify-backup: check this copy and exit */
+        const char *restore_path;       /* --restore: verify this copy, install it, exit */
+        int idle_exit_sec;              /* -1: default (300 when socket-activated, else never) */
         int max_connections;
         int max_connections_per_uid;
         int client_idle_sec; /* close a client connection idle this long */

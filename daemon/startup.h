@@ -1,5 +1,5 @@
 /* startup.h — the steps of credvaultd's start-up (main.c) that its
- * offline modes (recover.c) take too.
+ * offline modes (recover.c, backup-offline.c) take too.
  *
  * Owns: nothing new: the state directory, its lock, the database files
  * and the root key are checked and read one way, whatever mode the daemon
@@ -16,6 +16,8 @@
 #define DB_FILE "credvault.db"
 #define DEV_KEY_FILE "dev-root.key"
 #define CREDENTIAL_NAME "credvault.key"
+
+#define LOCK_FILE "credvault.lock"
 
 /* The state directory, created 0700 if missing, refused if others could
  * have put files in it. */

@@ -75,9 +75,13 @@ typedef enum CliOption {
         CLI_OPT_OUTPUT = 1u << 18,
         CLI_OPT_REPLACE = 1u << 19,
         CLI_OPT_RECOVERY_KEY = 1u << 20,
-        CLI_OPT_GRACE = 1u << 21,    /* --grace DURATION */
-        CLI_OPT_GENERATE = 1u << 22, /* --generate[=BYTES] */
-        CLI_OPT_STAGE = 1u << 23,    /* --stage STAGE */
+        CLI_OPT_GRACE = 1u << 21,     /* --grace DURATION */
+        CLI_OPT_GENERATE = 1u << 22,  /* --generate[=BYTES] */
+        CLI_OPT_STAGE = 1u << 23,     /* --stage STAGE */
+        CLI_OPT_VERIFY = 1u << 24,    /* --verify */
+        CLI_OPT_KEY_FILE = 1u << 25,  /* --root-key-file FILE */
+        CLI_OPT_STATE_DIR = 1u << 26, /* --state-dir DIR */
+        CLI_OPT_DEV = 1u << 27,       /* --dev */
 } CliOption;
 
 typedef struct Cli {
@@ -98,6 +102,8 @@ typedef struct Cli {
         int64_t grace_sec;       /* --grace, else -1 (the daemon's default) */
         size_t generate_bytes;   /* --generate=BYTES, else 0 (the daemon's default) */
         CvSecretStage stage;     /* --stage, else CV_SECRET_STAGE_CURRENT */
+        const char *key_file;    /* --root-key-file (backup --verify), else NULL */
+        const char *state_dir;   /* --state-dir (backup --verify), else NULL */
         CvClient *client;        /* connected by the first cli_connect() */
         bool connect_failed;     /* cli_connect() failed: the daemon is unreachable */
         /* --new-key-file, --output, --recovery-key (files), else NULL */
@@ -128,6 +134,9 @@ typedef int (*CliDeleteCall)(CvClient *c, const char *plugin, const char *key);
 /* main.c: the whole of a simple rm command: connect, delete, and report
  * the error if there is one. */
 int cli_delete_record(Cli *cli, CliDeleteCall delete_call, const char *plugin, const char *key);
+
+/* cmd-backup.c */
+int cmd_backup(Cli *cli, char **args);
 
 /* cmd-plugin.c */
 int cmd_plugin_add(Cli *cli, char **args);

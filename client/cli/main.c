@@ -100,6 +100,9 @@ static const CliCommand commands[] = {
           CLI_OPT_OUTPUT | CLI_OPT_REPLACE, cmd_key_recovery_key },
         { "init", NULL, "[--recovery-key FILE]", "give the vault a recovery key if it has none", 0, 0,
           CLI_OPT_RECOVERY_KEY, cmd_init },
+        { "backup", NULL, "FILE | --verify FILE [--root-key-file F] [--state-dir D] [--dev]",
+          "copy the vault into a new FILE while it serves, or check a copy", 1, 1,
+          CLI_OPT_VERIFY | CLI_OPT_KEY_FILE | CLI_OPT_STATE_DIR | CLI_OPT_DEV, cmd_backup },
 };
 
 static int command_words(const CliCommand *cmd, char *buf, size_t size) {
@@ -166,6 +169,14 @@ static void usage(FILE *f) {
               "key rewrap --wait polls until every record is on the primary KEK: a progress bar on\n"
               "a terminal's stderr, else (or with --json) one JSON line a poll on stdout,\n"
               "{\"remaining\":N,\"done\":N,\"rate\":R}. Ctrl-C stops the waiting, not the rewrap.\n"
+              "\n"
+              "backup FILE creates FILE (0600; never an existing one) and has the daemon write a\n"
+              "consistent copy of the vault into it while it serves; the copy is as secret as the\n"
+              "root key that opens it. On failure FILE is removed. backup --verify FILE runs\n"
+              "credvaultd --verify-backup FILE ($CREDVAULTD, else the installed one) with the root key\n"
+              "options given (as for a start: --root-key-file, the systemd credential, or --dev with\n"
+              "--state-dir); its exit status is the command's: 0 ok, 3 no key, 4 wrong key,\n"
+              "5 unusable file, 6 damaged or altered.\n"
               "\n"
               "Values are read from stdin only, never from arguments. token put reads a token endpoint's\n"
               "JSON response: access_token and token_type required, expires_in or expires_at, other fields\n"
@@ -315,6 +326,10 @@ enum {
         OPT_GRACE,
         OPT_GENERATE,
         OPT_STAGE,
+        OPT_VERIFY,
+        OPT_ROOT_KEY_FILE,
+        OPT_STATE_DIR,
+        OPT_DEV,
 };
 
 static const struct {
@@ -345,6 +360,10 @@ static const struct {
         [OPT_GRACE - OPT_NAME] = { CLI_OPT_GRACE, "--grace" },
         [OPT_GENERATE - OPT_NAME] = { CLI_OPT_GENERATE, "--generate" },
         [OPT_STAGE - OPT_NAME] = { CLI_OPT_STAGE, "--stage" },
+        [OPT_VERIFY - OPT_NAME] = { CLI_OPT_VERIFY, "--verify" },
+        [OPT_ROOT_KEY_FILE - OPT_NAME] = { CLI_OPT_KEY_FILE, "--root-key-file" },
+        [OPT_STATE_DIR - OPT_NAME] = { CLI_OPT_STATE_DIR, "--state-dir" },
+        [OPT_DEV - OPT_NAME] = { CLI_OPT_DEV, "--dev" },
 };
 
 /* A command option's argument into cli. Whether the command takes the
@@ -398,6 +417,12 @@ static int parse_command_option(Cli *cli, int c, const char *arg) {
                 break;
         case OPT_RECOVERY_KEY:
                 cli->recovery_key = arg;
+                break;
+        case OPT_ROOT_KEY_FILE:
+                cli->key_file = arg;
+                break;
+        case OPT_STATE_DIR:
+                cli->state_dir = arg;
                 break;
         case OPT_BYTES:
                 if (parse_int(arg, 1, INT_MAX, &v) < 0)
@@ -462,6 +487,10 @@ static int parse_options(Cli *cli, int argc, char **argv) {
                 { "grace", required_argument, NULL, OPT_GRACE },
                 { "generate", optional_argument, NULL, OPT_GENERATE },
                 { "stage", required_argument, NULL, OPT_STAGE },
+                { "verify", no_argument, NULL, OPT_VERIFY },
+                { "root-key-file", required_argument, NULL, OPT_ROOT_KEY_FILE },
+                { "state-dir", required_argument, NULL, OPT_STATE_DIR },
+                { "dev", no_argument, NULL, OPT_DEV },
                 {},
         };
         int timeout, c, r;
@@ -491,7 +520,7 @@ static int parse_options(Cli *cli, int argc, char **argv) {
                 case ':':
                         return usage_error("option '%s' needs an argument", argv[optind - 1]);
                 default:
-                        if (c >= OPT_NAME && c <= OPT_STAGE) {
+                        if (c >= OPT_NAME && c <= OPT_DEV) {
                                 r = parse_command_option(cli, c, optarg);
                                 if (r < 0)
                                         return r;

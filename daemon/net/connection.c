@@ -182,7 +182,13 @@ static int in_head(const Connection *c) {
 /* Whether the connection has work for a turn: a frame to answer, and
  * room to queue the answer. */
 static bool connection_ready(const Connection *c) {
-        return !c->closing && out_pending(c) <= OUT_PENDING_MAX && in_head(c) != 0;
+        return !c->closing && !c->deferred && out_pending(c) <= OUT_PENDING_MAX && in_head(c) != 0;
+}
+
+static int passed_fd_take(Connection *c) {
+        int fd = c->passed_fd;
+        c->passed_fd = -1;
+        return fd;
 }
 
 /* Handle the whole frames at the start of the input buffer, up to the
@@ -192,7 +198,8 @@ static int connection_process(Connection *c) {
         size_t off = 0, n_bytes = 0;
         unsigned n_frames = 0;
 
-        while (!c->closing && off < c->in_size && n_frames < FRAMES_PER_TURN && out_pending(c) <= OUT_PENDING_MAX) {
+        while (!c->closing && !c->deferred && off < c->in_size && n_frames < FRAMES_PER_TURN &&
+               out_pending(c) <= OUT_PENDING_MAX) {
                 const uint8_t *body;
                 size_t body_size;
                 JsonOut out;
@@ -218,12 +225,25 @@ static int connection_process(Connection *c) {
                                 off = c->in_size;
                         } else
                                 off += FRAME_HEADER_SIZE;
+                        /* A descriptor that came with a frame that is
+                         * no request goes with it. */
+                        int fd = passed_fd_take(c);
+                        if (fd >= 0)
+                                close(fd);
                         c->cfg.on_frame_error(c->cfg.userdata, &c->peer, k, &out);
                 } else {
                         /* The body is ours until in_consume(); it is
                          * parsed in place. */
-                        c->cfg.on_frame(c->cfg.userdata, &c->peer, c->principal, (uint8_t *) body, body_size, &out);
+                        int d = c->cfg.on_frame(c->cfg.userdata, c, &c->peer, c->principal, (uint8_t *) body, body_size,
+                                                passed_fd_take(c), &out);
                         off += (size_t) k;
+                        if (d > 0) {
+                                /* Nothing to send now, and nothing more
+                                 * handled until it is sent. */
+                                c->deferred = true;
+                                n_frames++;
+                                break;
+                        }
                 }
                 n_frames++;
                 int q = send_reply(c, &out);
@@ -232,6 +252,24 @@ static int connection_process(Connection *c) {
         }
         in_consume(c, off);
         return (int) n_frames;
+}
+
+/* Keep the first descriptor of the message if none is held; close every
+ * other (CMSG_SPACE() rounds up: the buffer has room for two). */
+static void passed_fds_take(Connection *c, struct msghdr *mh) {
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len < CMSG_LEN(0))
+                        continue;
+                size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < n; i++) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+                        if (c->passed_fd < 0)
+                                c->passed_fd = fd;
+                        else
+                                close(fd);
+                }
+        }
 }
 
 static int connection_read(Connection *c) {
@@ -246,7 +284,23 @@ static int connection_read(Connection *c) {
                         return r;
         }
         for (;;) {
-                ssize_t k = recv(c->fd, c->in + c->in_size, c->in_alloc - c->in_size, MSG_DONTWAIT);
+                /* Room for one descriptor's message: what a client may
+                 * pass (backup's file). The kernel drops (closes) those
+                 * that do not fit and says MSG_CTRUNC. */
+                union {
+                        struct cmsghdr align;
+                        uint8_t buf[CMSG_SPACE(sizeof(int))];
+                } control;
+                struct iovec iov = { .iov_base = c->in + c->in_size, .iov_len = c->in_alloc - c->in_size };
+                struct msghdr mh = {
+                        .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = &control,
+                        .msg_controllen = sizeof(control),
+                };
+                ssize_t k = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                if (k >= 0)
+                        passed_fds_take(c, &mh);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -265,6 +319,8 @@ static int connection_read(Connection *c) {
 }
 
 static uint64_t connection_deadline(const Connection *c) {
+        if (c->deferred && out_pending(c) == 0)
+                return UINT64_MAX; /* the daemon is the one who is late */
         if (out_pending(c) > 0)
                 return c->last_activity + c->cfg.io_timeout_usec;
         if (c->frame_started)
@@ -297,8 +353,10 @@ static int connection_update(Connection *c, bool ready, bool idle_wakeup) {
          * request and waits for the answer never does, and its source is
          * not taken out of epoll and put back (two epoll_ctl) for each
          * request. Not added back while ready, either. */
-        if (!c->eof && !c->closing && out_pending(c) <= OUT_PENDING_MAX &&
-            (!ready || ((c->io_events & EPOLLIN) && !idle_wakeup)))
+        if (c->deferred)
+                events |= EPOLLRDHUP; /* only a hang-up, which cancels it */
+        else if (!c->eof && !c->closing && out_pending(c) <= OUT_PENDING_MAX &&
+                 (!ready || ((c->io_events & EPOLLIN) && !idle_wakeup)))
                 events |= EPOLLIN;
         if (out_pending(c) > 0)
                 events |= EPOLLOUT;
@@ -368,6 +426,12 @@ static void connection_finish(Connection *c, int r) {
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Connection *c = userdata;
         (void) s, (void) fd;
+        if (c->deferred && (revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+                /* The client hung up (or shut down its side) while its
+                 * reply was being made: there is no one to send it to. */
+                connection_finish(c, -ECONNRESET);
+                return 0;
+        }
         int r = connection_step(c, revents & (EPOLLIN | EPOLLHUP | EPOLLERR), revents & EPOLLOUT, false);
         if (r != 0)
                 connection_finish(c, r);
@@ -386,6 +450,12 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Connection *c = userdata;
         uint64_t d = connection_deadline(c);
 
+        if (d == UINT64_MAX) {
+                /* Deferred: no deadline until the reply is sent. */
+                c->timer_armed = d;
+                sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                return 0;
+        }
         if (usec >= d) {
                 log_info("closing connection of uid %u pid %d: %s", (unsigned) c->peer.uid, (int) c->peer.pid,
                          out_pending(c) > 0 ? "replies not read in time"
@@ -412,6 +482,7 @@ int connection_new(const ConnectionConfig *cfg, int fd, Peer *peer, uint64_t pri
         }
         c->cfg = *cfg;
         c->fd = fd;
+        c->passed_fd = -1;
         /* Move, not copy: the unit string is ours now, and the caller's
          * peer_done() must not free it. */
         c->peer = *peer;
@@ -455,8 +526,22 @@ void connection_free(Connection *c) {
         sd_event_source_disable_unref(c->timer_source);
         if (c->fd >= 0)
                 close(c->fd);
+        if (c->passed_fd >= 0)
+                close(c->passed_fd);
         buffer_free(&c->in, &c->in_alloc);
         buffer_free(&c->out, &c->out_alloc);
         peer_done(&c->peer);
         free(c);
+}
+
+void connection_reply_deferred(Connection *c, const JsonOut *out) {
+        c->deferred = false;
+        c->last_activity = now_usec(c);
+        int r = send_reply(c, out);
+        /* Frames may wait (sent while the reply was made): they are
+         * handled in the connection's next turns. */
+        if (r >= 0)
+                r = connection_step(c, false, false, false);
+        if (r != 0)
+                connection_finish(c, r);
 }

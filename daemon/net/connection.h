@@ -41,11 +41,15 @@ typedef struct ConnectionConfig {
 
         /* A whole frame. body is the connection's until the callback
          * returns and may be parsed in place. principal is the
-         * connection's (below). out is set up over the scratch buffer;
-         * the callback leaves it finished (json_out_finish() done, and
-         * out->size within the frame). */
-        void (*on_frame)(void *userdata, const Peer *peer, uint64_t principal, uint8_t *body, size_t size,
-                         JsonOut *out);
+         * connection's (below). fd is the descriptor the client passed
+         * (SCM_RIGHTS) since the last frame, or -1: the callback takes
+         * it. out is set up over the scratch buffer; the callback leaves
+         * it finished (json_out_finish() done, and out->size within the
+         * frame) and returns 0, or returns > 0 when the reply comes later
+         * (connection_reply_deferred()): the connection then handles no
+         * further frame until it has sent it. */
+        int (*on_frame)(void *userdata, Connection *c, const Peer *peer, uint64_t principal, uint8_t *body, size_t size,
+                        int fd, JsonOut *out);
         /* A frame that could not be cut: error is frame_parse()'s -EMSGSIZE
          * or -EBADMSG. out as for on_frame. */
         void (*on_frame_error)(void *userdata, const Peer *peer, int error, JsonOut *out);
@@ -80,6 +84,12 @@ struct Connection {
         uint64_t timer_armed;   /* the time the timer is set to */
         bool eof;               /* the client shut down its writing side */
         bool closing;           /* answer what is queued, then close */
+        /* A request's reply is deferred: no frame is handled, no timeout
+         * runs, and a hang-up closes the connection (cancelling it). */
+        bool deferred;
+        /* A descriptor the client passed (SCM_RIGHTS), for its next
+         * frame; -1 if none. Never more than one is held. */
+        int passed_fd;
 };
 
 /* Take over an accepted socket and its peer, read by the caller, whose
@@ -92,3 +102,8 @@ int connection_new(const ConnectionConfig *cfg, int fd, Peer *peer, uint64_t pri
  * -ENOMEM: the frames are, but the turns stay with the old principal's. */
 int connection_set_principal(Connection *c, uint64_t principal);
 void connection_free(Connection *c);
+/* Send the reply of the connection's deferred request: out is set up over
+ * the scratch buffer (FRAME_HEADER_SIZE bytes in) and finished. The
+ * connection handles frames again; if it fails, it is finished (on_closed)
+ * before this returns. */
+void connection_reply_deferred(Connection *c, const JsonOut *out);

@@ -38,6 +38,11 @@
  * besides at each deadline: a deadline is a query's business at once
  * (they treat the version as gone), the sweep's only to delete it. */
 #define SWEEP_INTERVAL_USEC (60 * USEC_PER_SEC)
+/* A deferred request's work (backup) gets at least one step this often,
+ * however busy the loop is: a step holds the loop about a millisecond
+ * (handlers-backup.c), so a backup under full load still gets a sixth of
+ * the daemon, and requests wait at most one step for it. */
+#define DEFERRED_SHARE_USEC (5 * USEC_PER_MSEC)
 
 int server_fds_reserve(unsigned max_connections, uint64_t *ret_limit) {
         struct rlimit rl;
@@ -241,12 +246,63 @@ static int on_sweep(sd_event_source *source, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static void deferred_enable(Server *s, bool on) {
+        if (!s->deferred_source || s->deferred_on == on)
+                return;
+        s->deferred_on = on;
+        sd_event_source_set_enabled(s->deferred_source, on ? SD_EVENT_ON : SD_EVENT_OFF);
+        if (on) {
+                s->deferred_last_usec = time_monotonic_usec();
+                sd_event_source_set_time(s->deferred_timer, s->deferred_last_usec + DEFERRED_SHARE_USEC);
+        }
+        sd_event_source_set_enabled(s->deferred_timer, on ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
+/* One step of a deferred request's work (a backup). Once it is done its
+ * reply goes to the connection that waits for it. */
+static void deferred_step(Server *s) {
+        JsonOut out;
+
+        s->deferred_last_usec = time_monotonic_usec();
+        if (dispatch_deferred_step(&s->ctx) > 0)
+                return;
+        deferred_enable(s, false);
+        json_out_init(&out, (char *) s->scratch + FRAME_HEADER_SIZE, FRAME_BODY_MAX);
+        Connection *c = dispatch_deferred_reply(&s->ctx, &out);
+        if (c)
+                connection_reply_deferred(c, &out);
+}
+
+/* Steps run at the lowest priority, as the rewrap's batches do: whenever
+ * no request waits, back to back, so an idle daemon copies at full
+ * speed, and requests are answered between steps. */
+static int on_deferred(sd_event_source *source, void *userdata) {
+        (void) source;
+        deferred_step(userdata);
+        return 0;
+}
+
+/* Under a steady stream of requests the loop is never idle, and the idle
+ * source would never run (a backup during a write burst took 40 s for
+ * 10 MB): at least one step every DEFERRED_SHARE_USEC, whatever waits. */
+static int on_deferred_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        Server *s = userdata;
+        (void) usec;
+        if (time_monotonic_usec() >= s->deferred_last_usec + DEFERRED_SHARE_USEC)
+                deferred_step(s);
+        if (s->deferred_on) {
+                sd_event_source_set_time(source, s->deferred_last_usec + DEFERRED_SHARE_USEC);
+                sd_event_source_set_enabled(source, SD_EVENT_ON);
+        }
+        return 0;
+}
+
 /* The connection callbacks: frames go to dispatch, with the server's
  * context, which connections never see. */
-static void on_connection_frame(void *userdata, const Peer *peer, uint64_t principal, uint8_t *body, size_t size,
-                                JsonOut *out) {
+static int on_connection_frame(void *userdata, Connection *c, const Peer *peer, uint64_t principal, uint8_t *body,
+                               size_t size, int fd, JsonOut *out) {
         Server *s = userdata;
-        dispatch_frame(&s->ctx, peer, principal, body, size, out);
+        int r = dispatch_frame_fd(&s->ctx, peer, principal, body, size, fd, c, out);
         /* key.rewrap may have started one. */
         if (!s->rewrap_on && key_rewrap_wanted(&s->ctx))
                 rewrap_enable(s, true);
@@ -254,6 +310,10 @@ static void on_connection_frame(void *userdata, const Peer *peer, uint64_t princ
         int64_t next = secret_sweep_next(&s->ctx);
         if (next > 0 && (uint64_t) next * USEC_PER_SEC < s->sweep_at)
                 sweep_arm(s, false);
+        /* And backup deferred work. */
+        if (!s->deferred_on && dispatch_deferred_wanted(&s->ctx))
+                deferred_enable(s, true);
+        return r == DISPATCH_DEFERRED;
 }
 
 static void on_connection_frame_error(void *userdata, const Peer *peer, int error, JsonOut *out) {
@@ -263,6 +323,8 @@ static void on_connection_frame_error(void *userdata, const Peer *peer, int erro
 
 static void on_connection_closed(void *userdata, Connection *c) {
         Server *s = userdata;
+        /* Its deferred request, if it has one, is cancelled. */
+        dispatch_deferred_cancel(&s->ctx, c);
         if (c->prev)
                 c->prev->next = c->next;
         else
@@ -446,6 +508,16 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
         if (r < 0)
                 goto fail;
         sweep_arm(s, false);
+        r = sd_event_add_defer(s->event, &s->deferred_source, on_deferred, s);
+        if (r >= 0)
+                r = sd_event_source_set_priority(s->deferred_source, SD_EVENT_PRIORITY_IDLE);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(s->deferred_source, SD_EVENT_OFF);
+        r = sd_event_add_time(s->event, &s->deferred_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_deferred_timer, s);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(s->deferred_timer, SD_EVENT_OFF);
         if (idle_exit_sec(s) > 0) {
                 r = sd_event_add_time(s->event, &s->idle_source, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_idle, s);
                 if (r < 0)
@@ -489,6 +561,8 @@ void server_free(Server *s) {
         sd_event_source_disable_unref(s->audit_source);
         sd_event_source_disable_unref(s->rewrap_source);
         sd_event_source_disable_unref(s->sweep_source);
+        sd_event_source_disable_unref(s->deferred_source);
+        sd_event_source_disable_unref(s->deferred_timer);
         if (s->listen_fd >= 0)
                 close(s->listen_fd);
         if (s->owns_socket_path)

@@ -63,6 +63,11 @@ typedef struct Server {
          * deadline, or SWEEP_INTERVAL_USEC from now if that is sooner. */
         sd_event_source *sweep_source;
         uint64_t sweep_at; /* realtime usec it is armed for */
+        /* Steps of a deferred request's work (backup), at idle priority. */
+        sd_event_source *deferred_source;
+        sd_event_source *deferred_timer; /* its minimum share under load */
+        uint64_t deferred_last_usec;     /* the last step (monotonic) */
+        bool deferred_on;
         /* accept() ran out of descriptors (or memory): the listener is off
          * until a connection closes or this timer fires. */
         sd_event_source *accept_retry_source;

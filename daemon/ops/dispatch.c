@@ -65,6 +65,7 @@ static const Handler handlers[_OP_MAX] = {
         [OP_SECRET_ROTATE] = handle_secret_rotate,
         [OP_SECRET_PROMOTE] = handle_secret_promote,
         [OP_SECRET_HISTORY] = handle_secret_history,
+        [OP_BACKUP] = handle_backup,
 };
 
 int failure_set(Failure *f, const char *fmt, ...) {
@@ -202,6 +203,13 @@ int dispatch_policy_reload(Context *ctx) {
 }
 
 void dispatch_done(Context *ctx) {
+        if (ctx->deferred.work) {
+                /* The daemon is stopping: the request's work goes, and
+                 * its record with the rest. */
+                dispatch_deferred_cancel(ctx, ctx->deferred.tag);
+                if (ctx->vault)
+                        (void) vault_audit_flush(ctx->vault);
+        }
         if (ctx->vault) {
                 /* The last flush was tried before this (server.c); what is
                  * still queued is lost, and said so with its number. */
@@ -450,7 +458,13 @@ static bool error_is_expected(int r) {
 }
 
 void dispatch_frame(Context *ctx, const Peer *peer, uint64_t principal, uint8_t *body, size_t body_size, JsonOut *out) {
+        (void) dispatch_frame_fd(ctx, peer, principal, body, body_size, -1, NULL, out);
+}
+
+int dispatch_frame_fd(Context *ctx, const Peer *peer, uint64_t principal, uint8_t *body, size_t body_size, int fd,
+                      void *tag, JsonOut *out) {
         Failure f = { .retry_after_ms = -1, .expires_at = -1 };
+        bool deferred = false;
         RateState *rs = NULL;
         AuditEntry e;
         Request req;
@@ -494,19 +508,41 @@ void dispatch_frame(Context *ctx, const Peer *peer, uint64_t principal, uint8_t 
                         vault_audit_stage(ctx->vault, &e);
                 }
                 ctx->peer = peer;
+                ctx->request_fd = fd;
+                ctx->request_tag = tag;
+                fd = -1;
+                bool was_deferred = ctx->deferred.work;
                 json_out_open_object(out, NULL);
                 json_out_int(out, "id", (int64_t) req.id);
                 json_out_bool(out, "ok", true);
                 r = handlers[req.op](ctx, &req, out, &f);
                 json_out_close_object(out);
                 ctx->peer = NULL;
-                if (r >= 0 && json_out_finish(out) < 0) {
+                fd = ctx->request_fd;
+                ctx->request_fd = -1;
+                ctx->request_tag = NULL;
+                deferred = r >= 0 && !was_deferred && ctx->deferred.work;
+                if (deferred) {
+                        /* Recorded, and answered, when the work is done. */
+                        ctx->deferred.entry = e;
+                        ctx->deferred.has_id = req.has_id;
+                        ctx->deferred.id = req.id;
+                } else if (r >= 0 && json_out_finish(out) < 0) {
                         /* Limits in proto-limits.h keep every reply in a
                          * frame; if one still does not fit, say so. */
                         log_error("%s: reply does not fit a frame", op_to_string(req.op));
                         failure_set(&f, "reply too large");
                         r = -EIO;
                 }
+        }
+
+        /* A descriptor no handler kept (or one for a request that was
+         * refused) is closed: the daemon holds none it does not use. */
+        if (fd >= 0)
+                close(fd);
+        if (deferred) {
+                request_done(&req);
+                return DISPATCH_DEFERRED;
         }
 
         /* A write whose record could not be appended: it was not done. */
@@ -528,6 +564,83 @@ void dispatch_frame(Context *ctx, const Peer *peer, uint64_t principal, uint8_t 
                 error_reply(out, req.has_id, req.id, r, &f);
         }
         request_done(&req);
+        return 0;
+}
+
+/* ---- deferred replies ---- */
+
+int dispatch_defer(Context *ctx, const DeferredWork *work, void *data) {
+        if (ctx->deferred.work || !ctx->request_tag) {
+                work->free(data);
+                return ctx->deferred.work ? -EBUSY : -EOPNOTSUPP;
+        }
+        ctx->deferred = (DispatchDeferred) { .work = work, .data = data, .tag = ctx->request_tag, .result = 1 };
+        return 0;
+}
+
+bool dispatch_deferred_wanted(const Context *ctx) {
+        return ctx->deferred.work && ctx->deferred.result > 0;
+}
+
+int dispatch_deferred_step(Context *ctx) {
+        DispatchDeferred *d = &ctx->deferred;
+        Failure f = { .retry_after_ms = -1, .expires_at = -1 };
+
+        if (!dispatch_deferred_wanted(ctx))
+                return 0;
+        int r = d->work->step(ctx, d->data, &f);
+        if (r < 0)
+                snprintf(d->message, sizeof(d->message), "%s", f.message);
+        d->result = r > 0 ? 1 : r;
+        return r > 0;
+}
+
+static void deferred_end(DispatchDeferred *d) {
+        d->work->free(d->data);
+        *d = (DispatchDeferred) {};
+}
+
+void *dispatch_deferred_reply(Context *ctx, JsonOut *out) {
+        DispatchDeferred *d = &ctx->deferred;
+        Failure f = { .retry_after_ms = -1, .expires_at = -1 };
+
+        if (!d->work || d->result > 0)
+                return NULL;
+        int r = d->result;
+        if (r < 0)
+                snprintf(f.message, sizeof(f.message), "%s", d->message);
+        else {
+                json_out_open_object(out, NULL);
+                json_out_int(out, "id", (int64_t) d->id);
+                json_out_bool(out, "ok", true);
+                r = d->work->reply(ctx, d->data, out, &f);
+                json_out_close_object(out);
+                if (r >= 0 && json_out_finish(out) < 0) {
+                        failure_set(&f, "reply too large");
+                        r = -EIO;
+                }
+        }
+        entry_result(&d->entry, r, false);
+        (void) record(ctx, NULL, r, &d->entry, true, false);
+        if (r < 0) {
+                if (!error_is_expected(r))
+                        log_error("%s failed: %s", d->entry.op, strerror(-r));
+                error_reply(out, d->has_id, d->id, r, &f);
+        }
+        void *tag = d->tag;
+        deferred_end(d);
+        return tag;
+}
+
+void dispatch_deferred_cancel(Context *ctx, void *tag) {
+        DispatchDeferred *d = &ctx->deferred;
+
+        if (!d->work || d->tag != tag)
+                return;
+        log_info("%s cancelled: the client is gone", d->entry.op);
+        entry_set(d->entry.result, sizeof(d->entry.result), "cancelled");
+        (void) record(ctx, NULL, -ECANCELED, &d->entry, true, false);
+        deferred_end(d);
 }
 
 void dispatch_frame_error(Context *ctx, const Peer *peer, int error, JsonOut *out) {

@@ -18,8 +18,35 @@
 #include "vault.h"
 
 typedef struct DispatchRates DispatchRates;
+typedef struct Context Context;
+typedef struct Failure Failure;
 
-typedef struct Context {
+/* The work of a request whose reply waits for it (backup): done in steps
+ * by the server's loop between other requests (dispatch_deferred_step()),
+ * its reply sent when it is complete (dispatch_deferred_reply()). */
+typedef struct DeferredWork {
+        /* One step: 1 while more is to do, 0 when done, -errno (f
+         * filled) when it failed. */
+        int (*step)(Context *ctx, void *data, Failure *f);
+        /* Done: write the reply's members, or fail (-errno, f filled). */
+        int (*reply)(Context *ctx, void *data, JsonOut *reply, Failure *f);
+        /* Done, failed or cancelled: free data and what it holds. */
+        void (*free)(void *data);
+} DeferredWork;
+
+/* The one deferred request (at most one at a time, daemon-wide). */
+typedef struct DispatchDeferred {
+        const DeferredWork *work; /* NULL: none */
+        void *data;
+        void *tag; /* the caller's handle of the request's connection */
+        bool has_id;
+        uint64_t id;
+        int result; /* of the last step: > 0 running, 0 done, < 0 failed */
+        AuditEntry entry;
+        char message[ERROR_MESSAGE_SIZE_MAX]; /* a failed step's Failure message */
+} DispatchDeferred;
+
+struct Context {
         Vault *vault;
         uint64_t started_usec; /* CLOCK_MONOTONIC, as time_monotonic_usec() */
         unsigned n_connections;
@@ -40,15 +67,22 @@ typedef struct Context {
          * and no other key), else NULL: key.rotate_root without a key
          * then makes the new one. */
         const char *dev_key_path;
-} Context;
+        /* During a handler: the descriptor passed with the request
+         * (SCM_RIGHTS), -1 if none; a handler that keeps it sets -1, and
+         * dispatch closes one left. request_tag is the caller's handle of
+         * the connection (NULL: the reply cannot be deferred). */
+        int request_fd;
+        void *request_tag;
+        DispatchDeferred deferred;
+};
 
 /* What a handler says about its failure, besides the errno: a message for
  * the client (never a value), and a retry hint where waiting helps. */
-typedef struct Failure {
+struct Failure {
         char message[ERROR_MESSAGE_SIZE_MAX];
         int64_t retry_after_ms; /* -1: none */
         int64_t expires_at;     /* -1: none; for refresh_required */
-} Failure;
+};
 
 /* The key peer is scheduled and rate-limited by under the policy in
  * force: its policy principal (policy_principal_find()), or its uid when
@@ -78,6 +112,35 @@ void dispatch_flush(Context *ctx);
  * finished (json_out_finish() done). body is parsed in place. principal
  * is dispatch_principal() of peer. */
 void dispatch_frame(Context *ctx, const Peer *peer, uint64_t principal, uint8_t *body, size_t body_size, JsonOut *out);
+
+/* The same with what came beside the frame: fd, a descriptor passed with
+ * it (-1: none), is taken (a handler keeps it, or it is closed), and tag
+ * is the caller's handle of the connection, kept by a request whose
+ * reply is deferred. Returns 0 when out holds the reply, or
+ * DISPATCH_DEFERRED when the reply comes later, from
+ * dispatch_deferred_reply() with this tag (out is then left as it was);
+ * the caller handles no further frame of that connection meanwhile. */
+#define DISPATCH_DEFERRED 1
+int dispatch_frame_fd(Context *ctx, const Peer *peer, uint64_t principal, uint8_t *body, size_t body_size, int fd,
+                      void *tag, JsonOut *out);
+
+/* For a handler: its reply is deferred; work runs in steps on data (taken:
+ * work->free() frees it whatever happens). -EBUSY if a deferred request
+ * is running already, -EOPNOTSUPP if the request's caller cannot wait
+ * for a deferred reply (no tag). */
+int dispatch_defer(Context *ctx, const DeferredWork *work, void *data);
+/* Whether a deferred request has steps to run (cheap: after every frame). */
+bool dispatch_deferred_wanted(const Context *ctx);
+/* One step of it: 1 while more is to do, 0 when none runs any more (it
+ * is complete, or failed: dispatch_deferred_reply() has its reply). */
+int dispatch_deferred_step(Context *ctx);
+/* The reply of a deferred request that is complete or failed, written
+ * finished into out and audited; returns its tag, or NULL (out untouched)
+ * if there is none to send. */
+void *dispatch_deferred_reply(Context *ctx, JsonOut *out);
+/* The connection tag is gone (closed, or the daemon stopping): its
+ * deferred request, if any, is cancelled, cleaned up and audited. */
+void dispatch_deferred_cancel(Context *ctx, void *tag);
 
 /* A frame that could not be cut from the stream: error is frame_parse()'s
  * -EMSGSIZE (declared length over the cap) or -EBADMSG (empty). Writes its
@@ -129,6 +192,7 @@ int handle_key_status(Context *ctx, const Request *req, JsonOut *reply, Failure 
 int handle_key_retire(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_key_rotate_root(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_key_recovery(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_backup(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 /* key.rewrap's background part (handlers-key.c), for the server's loop:
  * one batch of the running rewrap. 1 if more is to do, 0 if none runs (or
  * it just finished), -errno if it stopped (logged). */

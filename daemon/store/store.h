@@ -333,3 +333,62 @@ int store_audit_list(Store *s, const AuditFilter *f, int64_t after_seq, unsigned
  * cannot check. The callback must not write to the store; a negative
  * return stops the walk and is returned. */
 int store_audit_foreach(Store *s, int64_t through_seq, StoreAuditFunc f, void *userdata);
+
+/* ---- online backup (store-backup.c) ----
+ *
+ * A consistent copy of the database made while it is in use, in steps:
+ * between two steps the store serves reads and writes as ever, and the
+ * writes made meanwhile are in the copy too. The copy goes through a
+ * temporary database beside the database (its name plus ".backup-tmp"),
+ * then into a descriptor the caller owns; the temporary file is gone once
+ * the pages are copied, or the backup freed. One at a time per store. */
+
+typedef struct StoreBackup StoreBackup;
+
+typedef struct StoreBackupInfo {
+        int64_t pages;      /* the database's pages (so far, while copying them) */
+        int64_t pages_done; /* copied into the temporary database */
+        int64_t records;    /* sealed records in the copy (every table with a sealed column) */
+        uint64_t bytes;     /* the copy's size, once the pages are all copied */
+        uint64_t bytes_done;
+        bool copying_file; /* the pages are copied; the file goes into the descriptor */
+} StoreBackupInfo;
+
+/* Start a copy of s into out_fd (a regular file open for writing, empty),
+ * taken in every case: closed by store_backup_free() or on failure. A
+ * temporary database left by an earlier backup is removed first. */
+int store_backup_begin(Store *s, int out_fd, StoreBackup **ret);
+/* One step: n_pages pages into the temporary database, or as many pages'
+ * worth of bytes into the descriptor. 1 while more is to do, 0 once the
+ * copy is complete and fdatasync'd, -errno (-ENOSPC, -EIO, -EFBIG, ...)
+ * if it failed: only store_backup_free() is left to call. Outside a
+ * transaction. */
+int store_backup_step(StoreBackup *b, unsigned n_pages);
+void store_backup_info(const StoreBackup *b, StoreBackupInfo *ret);
+/* Stop (if not done) and clean up: the temporary files are removed and
+ * the descriptor closed. Accepts NULL. */
+void store_backup_free(StoreBackup *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(StoreBackup *, store_backup_free);
+/* At start, before the database is opened: remove the temporary files a
+ * backup left when the process died. The number removed, or -errno. */
+int store_backup_clean(const char *db_path);
+
+/* ---- checking a copy (store-verify.c) ---- */
+
+/* PRAGMA integrity_check, the whole of it: 0, or -EUCLEAN with SQLite's
+ * first complaint in ret_problem. */
+int store_integrity_check(Store *s, char *ret_problem, size_t problem_size);
+
+/* One row of a table of sealed values: its plugin and name (user),
+ * version, KEK and sealed bytes, valid during the call only. */
+typedef int (*StoreSealedFunc)(const char *plugin, const char *name, const StoredRecord *rec, void *userdata);
+/* Every record of a kind, in rowid order, one row in memory at a time.
+ * The callback must not write; a negative return stops the walk. */
+int store_record_foreach(Store *s, RecordKind kind, StoreSealedFunc f, void *userdata);
+/* Tables with a "sealed" column besides the three record tables (newer
+ * schemas' versions of records), malloc'd array of malloc'd names. */
+int store_sealed_tables(Store *s, char ***ret_names, size_t *ret_n);
+/* Every row of such a table as a record: its plugin, name, version and
+ * sealed columns (kek_version if it has one, else 0). -EOPNOTSUPP if it
+ * lacks one of the first four. */
+int store_sealed_foreach(Store *s, const char *table, StoreSealedFunc f, void *userdata);

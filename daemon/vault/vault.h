@@ -450,3 +450,56 @@ int vault_audit_verify(Vault *v, AuditVerify *ret);
  * is removed, -EUCLEAN, and *ret_broken (may be NULL) says where and what
  * as verify would, since a prune would erase that evidence. */
 int vault_audit_prune(Vault *v, int64_t before_usec, int64_t *ret_removed, AuditVerify *ret_broken);
+
+/* ---- online backup (vault-backup.c) ----
+ *
+ * A consistent copy of the vault file, made in steps while the vault
+ * serves: ciphertext, wrapped keys, metadata and the audit trail, as the
+ * database holds them (the root key opens the copy, nothing else does).
+ * Writes made between steps are in the copy too. The copy goes into a
+ * descriptor the caller passes (a regular file open for writing, empty):
+ * the vault never opens a path it is given. One at a time. */
+
+typedef struct VaultBackup VaultBackup;
+
+typedef struct VaultBackupInfo {
+        int64_t pages, pages_done;
+        int64_t records; /* sealed records in the copy, once the pages are copied */
+        uint64_t bytes, bytes_done;
+        bool copying_file;
+} VaultBackupInfo;
+
+/* Start a copy into fd, which is taken (closed on failure, or by
+ * vault_backup_free()). The audit batch is written first. */
+int vault_backup_start(Vault *v, int fd, VaultBackup **ret);
+/* One step of about n_pages database pages' work: 1 while more is to do,
+ * 0 once the copy is in fd and fdatasync'd, -errno if it failed (then
+ * only vault_backup_free() is left). No write of the vault may be in
+ * progress (none is between two vault calls). */
+int vault_backup_step(VaultBackup *b, unsigned n_pages);
+void vault_backup_progress(const VaultBackup *b, VaultBackupInfo *ret);
+/* Stop and clean up (the temporary files go, fd is closed). */
+void vault_backup_free(VaultBackup *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(VaultBackup *, vault_backup_free);
+/* At start, before vault_open(): remove what a backup left behind when
+ * the daemon died during it. The number of files removed, or -errno. */
+int vault_backup_clean(const char *db_path);
+
+/* ---- checking a whole vault (vault-verify.c) ---- */
+
+typedef struct VaultVerify {
+        int64_t keks;                     /* KEKs in the keyring (not retired) */
+        int64_t secrets, tokens, apikeys; /* records opened */
+        int64_t others;                   /* rows of other sealed tables (staged versions) opened */
+        int64_t plugins, token_states;    /* metadata MACs checked */
+        AuditVerify audit;
+        /* -EUCLEAN: what did not check, first found */
+        char problem[256];
+} VaultVerify;
+
+/* Everything a copy must pass: SQLite's full integrity check, every
+ * record opened (every table with sealed values; each value wiped at
+ * once), every plugin row's and token state's MAC, the audit chain. 0,
+ * or -EUCLEAN with ret->problem; ret's counts say how far it got. Reads
+ * the whole file: for an offline copy, not a serving vault. */
+int vault_verify(Vault *v, VaultVerify *ret);

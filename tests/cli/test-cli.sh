@@ -1533,6 +1533,56 @@ rk_start "$T/rk-dev" --dev
 expect "dev: after a restart" 0 $E $R secret get rk canary
 out_is_file "dev: after a restart: the value" "$T/canary"
 d2_stop
+# ---- backup: a copy made while the daemon serves, and --verify ----
+# The CLI makes the file (new, 0600) and passes the daemon its descriptor;
+# --verify runs credvaultd --verify-backup with the root key given.
+expect "--help lists backup" 0 $E --help
+out_has "--help lists backup" "backup FILE | --verify FILE [--root-key-file F] [--state-dir D] [--dev]"
+expect "backup FILE" 0 $E backup "$T/bk1.db"
+out_matches "backup: what it copied" "^backup $T/bk1.db: [1-9][0-9]* records, [1-9][0-9]* bytes, in [0-9]+ ms\$"
+[[ $(stat -c %a "$T/bk1.db") == 600 ]] || fail "backup: the file is not 0600"
+pass
+expect "backup: never over an existing file" 10 $E backup "$T/bk1.db"
+err_has "backup: says the file exists" "$T/bk1.db exists"
+ln -s "$T/bk-target" "$T/bk-link"
+expect "backup: never through a symbolic link" 10 $E backup "$T/bk-link"
+[[ ! -e $T/bk-target ]] || fail "backup: wrote through a symbolic link"
+pass
+expect "backup --json" 0 $E --json backup "$T/bk2.db"
+for m in "\"file\":\"$T/bk2.db\"" '"records":[1-9]' '"pages":[1-9]' '"bytes":[1-9]' '"ms":[0-9]'; do
+        out_matches "backup --json: $m" "$m"
+done
+expect "backup --verify" 0 $E backup --verify "$T/bk1.db" --root-key-file "$CV_ROOT_KEY"
+out_matches "backup --verify: ok and the counts" "^$T/bk1.db: ok: [0-9]+ KEKs?, [0-9]+ secrets, .* audit trail of [0-9]+ records intact\$"
+cmp -s "$T/bk1.db" "$T/bk1.db" || fail "backup --verify: changed the file"
+cp "$T/bk1.db" "$T/bk1-before.db"
+expect "backup --verify again" 0 $E backup --verify "$T/bk1.db" --root-key-file "$CV_ROOT_KEY"
+cmp -s "$T/bk1.db" "$T/bk1-before.db" || fail "backup --verify: the file was modified"
+pass
+head -c 32 /dev/urandom >"$T/bk-wrong.key"
+chmod 600 "$T/bk-wrong.key"
+expect "backup --verify: wrong key" 4 $E backup --verify "$T/bk1.db" --root-key-file "$T/bk-wrong.key"
+err_has "backup --verify: wrong key said" "does not open $T/bk1.db"
+head -c 100000 /dev/urandom >"$T/bk-noise.db"
+expect "backup --verify: not a database" 6 $E backup --verify "$T/bk-noise.db" --root-key-file "$CV_ROOT_KEY"
+expect "backup --verify: no such file" 5 $E backup --verify "$T/bk-none.db" --root-key-file "$CV_ROOT_KEY"
+if command -v sqlite3 >/dev/null; then
+        cp "$T/bk1.db" "$T/bk-bad.db"
+        # One byte of one record's ciphertext changed (STRICT: kept a BLOB).
+        sqlite3 "$T/bk-bad.db" "UPDATE secret SET sealed = CAST(substr(sealed, 1, 30) ||
+                CASE WHEN substr(sealed, 31, 1) = X'00' THEN X'01' ELSE X'00' END || substr(sealed, 32) AS BLOB)
+                WHERE rowid = (SELECT max(rowid) FROM secret)" || fail "tampering with the copy"
+        expect "backup --verify: a record altered" 6 $E backup --verify "$T/bk-bad.db" --root-key-file "$CV_ROOT_KEY"
+        err_has "backup --verify: names the record" "does not decrypt"
+fi
+expect "backup: key options only with --verify" 2 $E backup "$T/bk3.db" --root-key-file "$CV_ROOT_KEY"
+[[ ! -e $T/bk3.db ]] || fail "backup: a refused backup left a file"
+pass
+expect "backup: the daemon unreachable" 5 $E --socket /nonexistent/sock backup "$T/bk4.db"
+[[ ! -e $T/bk4.db ]] || fail "backup: an unreachable daemon left a file"
+pass
+expect "backup: no FILE" 2 $E backup
+CREDVAULTD=$T/no-such-daemon expect "backup --verify without a daemon binary" 5 $E backup --verify "$T/bk1.db"
 
 # ---- the daemon unreachable ----
 expect "--socket /nonexistent/sock status" 5 $E --socket /nonexistent/sock status

@@ -1,0 +1,338 @@
+/* backup-offline.c — --verify-backup and --restore (see backup-offline.h).
+ *
+ * A backup is checked the way a start would open it, and more: the root
+ * key must open it (key check, keyring), SQLite's full integrity check
+ * must pass, every record must decrypt, every metadata MAC and the audit
+ * chain must check. The file named is only read: the check runs on a
+ * copy (in a private temporary directory for --verify-backup; for
+ * --restore, the copy that is then installed, in the locked state
+ * directory), since opening a vault may write to it (a schema upgrade,
+ * SQLite's WAL). A restore replaces the database with one rename, after
+ * the copy is on disk; the old database stays under another name.
+ * Never: writes to the file named, or installs a copy that did not pass. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup-offline.h"
+#include "hardening.h"
+#include "log.h"
+#include "macro.h"
+#include "startup.h"
+#include "vault.h"
+
+#define RESTORE_TEMP_SUFFIX ".restore-tmp"
+#define BEFORE_RESTORE_SUFFIX ".before-restore-"
+
+static const char *const sqlite_suffixes[] = { "", "-journal", "-wal", "-shm" };
+
+/* path and SQLite's files beside it. */
+static int files_remove(const char *path) {
+        char p[PATH_MAX + 16];
+        int n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(sqlite_suffixes); i++) {
+                snprintf(p, sizeof(p), "%s%s", path, sqlite_suffixes[i]);
+                if (unlink(p) == 0)
+                        n++;
+                else if (errno != ENOENT)
+                        return negative_errno();
+        }
+        return n;
+}
+
+int backup_offline_clean(const char *state_dir) {
+        char db[PATH_MAX], tmp[PATH_MAX + 32];
+
+        snprintf(db, sizeof(db), "%s/%s", state_dir, DB_FILE);
+        int r = vault_backup_clean(db);
+        if (r > 0)
+                log_notice("removed the temporary copy an interrupted backup left (%s.backup-tmp)", db);
+        snprintf(tmp, sizeof(tmp), "%s%s", db, RESTORE_TEMP_SUFFIX);
+        int q = r < 0 ? r : files_remove(tmp);
+        if (q > 0)
+                log_notice("removed the temporary copy an interrupted restore left (%s)", tmp);
+        if (q < 0) {
+                log_error("cannot remove an interrupted backup's temporary files in %s: %s", state_dir, strerror(-q));
+                return EXIT_STATE_DIR;
+        }
+        return 0;
+}
+
+/* Copy src (open for reading) into a new file at dest, synced. */
+static int file_copy(int src, const char *dest) {
+        _cleanup_(closep) int out = -1;
+        struct stat st;
+
+        if (fstat(src, &st) < 0)
+                return negative_errno();
+        out = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+        if (out < 0)
+                return negative_errno();
+        off_t in_off = 0, out_off = 0;
+        while (in_off < st.st_size) {
+                ssize_t k = copy_file_range(src, &in_off, out, &out_off, (size_t) (st.st_size - in_off), 0);
+                if (k < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS)) {
+                        uint8_t buf[64 * 1024];
+                        k = pread(src, buf, sizeof(buf), in_off);
+                        if (k > 0 && pwrite(out, buf, (size_t) k, out_off) != k)
+                                return errno ? negative_errno() : -EIO;
+                        if (k > 0) {
+                                in_off += k;
+                                out_off += k;
+                        }
+                }
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (k == 0)
+                        break; /* it shrank: the check will say what it is */
+        }
+        if (fsync(out) < 0)
+                return negative_errno();
+        return 0;
+}
+
+/* Open the copy at db_path with the key and check all of it. Returns 0
+ * or an exit status, having said why about `name` (the file given). */
+static int copy_check(const char *name, const char *db_path, uint8_t *key, const char *key_source, VaultVerify *ret) {
+        _cleanup_(vault_freep) Vault *v = NULL;
+        VaultOpenResult res = {};
+
+        int r = vault_open(db_path, key, 0, &v, &res);
+        if (r == -EKEYREJECTED) {
+                fprintf(stderr,
+                        "credvaultd: the root key from %s does not open %s: it was made under another "
+                        "root key\n",
+                        key_source, name);
+                return EXIT_WRONG_KEY;
+        }
+        if (r == -EPERM) {
+                fprintf(stderr,
+                        "credvaultd: %s is a vault from before metadata authentication: start a daemon on it "
+                        "with --trust-metadata-upgrade instead\n",
+                        name);
+                return EXIT_STATE_DIR;
+        }
+        if (r < 0) {
+                fprintf(stderr, "credvaultd: %s: %s%s\n", name,
+                        r == -EUCLEAN ? "not a credvault database, or damaged: " : "cannot open: ",
+                        r == -EUCLEAN ? (res.step == VAULT_OPEN_KEYRING ? "its keyring fails authentication"
+                                                                        : "it fails SQLite's check")
+                                      : strerror(-r));
+                return r == -EUCLEAN ? EXIT_CORRUPT : EXIT_STATE_DIR;
+        }
+        r = vault_verify(v, ret);
+        if (r == -EUCLEAN) {
+                fprintf(stderr, "credvaultd: %s is damaged or was altered: %s\n", name, ret->problem);
+                return EXIT_CORRUPT;
+        }
+        if (r < 0) {
+                fprintf(stderr, "credvaultd: cannot check %s: %s\n", name, strerror(-r));
+                return r == -ENOMEM ? EXIT_FAILURE : EXIT_STATE_DIR;
+        }
+        return 0;
+}
+
+static void report(const char *name, const VaultVerify *v) {
+        printf("%s: ok: %" PRId64 " KEK%s, %" PRId64 " secrets, %" PRId64 " token sets, %" PRId64 " API keys, %" PRId64
+               " staged versions decrypted; %" PRId64 " plugins and %" PRId64
+               " token states authenticated; audit trail of %" PRId64 " records intact\n",
+               name, v->keks, v->keks == 1 ? "" : "s", v->secrets, v->tokens, v->apikeys, v->others, v->plugins,
+               v->token_states, v->audit.records);
+}
+
+/* The root key a start would use, without making a development key that
+ * is not there (it could not open a copy made under another). */
+static int key_load(const Options *o, uint8_t **ret, char *source, size_t source_size) {
+        const char *creds = getenv("CREDENTIALS_DIRECTORY");
+        char path[PATH_MAX];
+
+        if (o->dev && !o->root_key_file &&
+            !(creds && snprintf(path, sizeof(path), "%s/%s", creds, CREDENTIAL_NAME) > 0 && access(path, F_OK) == 0)) {
+                snprintf(path, sizeof(path), "%s/%s", o->state_dir, DEV_KEY_FILE);
+                if (access(path, F_OK) < 0) {
+                        fprintf(stderr,
+                                "credvaultd: no development root key %s: the key the copy was made under is "
+                                "needed\n",
+                                path);
+                        return EXIT_NO_KEY;
+                }
+        }
+        return root_key_load(o, ret, source, source_size);
+}
+
+/* The file named, open for reading: a regular file. */
+static int source_open(const char *path, int *ret_fd) {
+        struct stat st;
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                fprintf(stderr, "credvaultd: cannot open backup %s: %s\n", path, strerror(errno));
+                if (fd >= 0)
+                        close(fd);
+                return EXIT_STATE_DIR;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                fprintf(stderr, "credvaultd: backup %s is not a regular file\n", path);
+                close(fd);
+                return EXIT_STATE_DIR;
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+static int prepare(void) {
+        int mlock_error;
+        (void) hardening_apply(&mlock_error);
+        if (sodium_init() < 0) {
+                fprintf(stderr, "credvaultd: libsodium failed to initialise\n");
+                return EXIT_FAILURE;
+        }
+        return 0;
+}
+
+int backup_offline_verify(const Options *o) {
+        const char *name = o->verify_backup_path;
+        char dir[PATH_MAX], db[PATH_MAX + 32], key_source[PATH_MAX] = "";
+        _cleanup_(closep) int src = -1;
+        uint8_t *key = NULL;
+        VaultVerify v = {};
+
+        int r = prepare();
+        if (r == 0)
+                r = source_open(name, &src);
+        if (r == 0)
+                r = key_load(o, &key, key_source, sizeof(key_source));
+        if (r != 0)
+                return r;
+        const char *tmp = getenv("TMPDIR");
+        snprintf(dir, sizeof(dir), "%s/credvault-verify-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(dir)) {
+                fprintf(stderr, "credvaultd: cannot make a temporary directory for the copy: %s\n", strerror(errno));
+                sodium_free(key);
+                return EXIT_STATE_DIR;
+        }
+        snprintf(db, sizeof(db), "%s/%s", dir, DB_FILE);
+        int q = file_copy(src, db);
+        if (q < 0) {
+                fprintf(stderr, "credvaultd: cannot copy %s into %s: %s\n", name, dir, strerror(-q));
+                sodium_free(key);
+                r = EXIT_STATE_DIR;
+        } else
+                r = copy_check(name, db, key, key_source, &v);
+        (void) files_remove(db);
+        (void) rmdir(dir);
+        if (r == 0)
+                report(name, &v);
+        return r;
+}
+
+/* Move the database (and its -wal and -shm) aside; *ret_moved says if
+ * there was one. */
+static int database_move_aside(const char *db, const char *aside, bool *ret_moved) {
+        char from[PATH_MAX + 16], to[PATH_MAX + 48];
+
+        *ret_moved = false;
+        for (size_t i = 0; i < ELEMENTSOF(sqlite_suffixes); i++) {
+                snprintf(from, sizeof(from), "%s%s", db, sqlite_suffixes[i]);
+                snprintf(to, sizeof(to), "%s%s", aside, sqlite_suffixes[i]);
+                if (rename(from, to) < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        return negative_errno();
+                }
+                if (i == 0)
+                        *ret_moved = true;
+        }
+        return 0;
+}
+
+static int dir_sync(const char *dir) {
+        _cleanup_(closep) int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int backup_offline_restore(const Options *o) {
+        const char *name = o->restore_path;
+        char db[PATH_MAX], tmp[PATH_MAX + 32], aside[PATH_MAX + 48], key_source[PATH_MAX] = "";
+        _cleanup_(closep) int lock_fd = -1, src = -1;
+        uint8_t *key = NULL;
+        VaultVerify v = {};
+        bool moved = false;
+
+        int r = prepare();
+        if (r == 0)
+                r = state_dir_prepare(o->state_dir);
+        if (r == 0)
+                r = state_dir_lock(o->state_dir, &lock_fd);
+        if (r == 0)
+                r = backup_offline_clean(o->state_dir);
+        if (r == 0)
+                r = database_files_check(o->state_dir);
+        if (r == 0)
+                r = source_open(name, &src);
+        if (r == 0)
+                r = key_load(o, &key, key_source, sizeof(key_source));
+        if (r != 0)
+                return r;
+
+        snprintf(db, sizeof(db), "%s/%s", o->state_dir, DB_FILE);
+        snprintf(tmp, sizeof(tmp), "%s%s", db, RESTORE_TEMP_SUFFIX);
+        int q = file_copy(src, tmp);
+        if (q < 0) {
+                fprintf(stderr, "credvaultd: cannot copy %s into %s: %s\n", name, tmp, strerror(-q));
+                sodium_free(key);
+                (void) files_remove(tmp);
+                return EXIT_STATE_DIR;
+        }
+        /* The copy that is checked is the one installed. */
+        r = copy_check(name, tmp, key, key_source, &v);
+        if (r != 0) {
+                (void) files_remove(tmp);
+                fprintf(stderr, "credvaultd: nothing restored; %s is unchanged\n", db);
+                return r;
+        }
+        /* Opening it may have written to it (closed cleanly: no WAL
+         * left): on disk before it becomes the database. */
+        errno = 0;
+        _cleanup_(closep) int tfd = open(tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        char wal[PATH_MAX + 40];
+        snprintf(wal, sizeof(wal), "%s-wal", tmp);
+        if (tfd < 0 || fsync(tfd) < 0 || access(wal, F_OK) == 0) {
+                fprintf(stderr, "credvaultd: cannot make the copy %s durable: %s; nothing restored\n", tmp,
+                        tfd < 0 || errno != 0 ? strerror(errno) : "its WAL was left");
+                (void) files_remove(tmp);
+                return EXIT_STATE_DIR;
+        }
+
+        snprintf(aside, sizeof(aside), "%s%s%lld", db, BEFORE_RESTORE_SUFFIX, (long long) time(NULL));
+        q = database_move_aside(db, aside, &moved);
+        if (q >= 0 && rename(tmp, db) < 0)
+                q = negative_errno();
+        if (q >= 0)
+                q = dir_sync(o->state_dir);
+        if (q < 0) {
+                fprintf(stderr, "credvaultd: restoring into %s failed: %s; %s%s%s\n", db, strerror(-q),
+                        moved ? "the previous database is " : "", moved ? aside : "",
+                        moved ? ": move it back (with its -wal) if the database is missing" : "");
+                return EXIT_STATE_DIR;
+        }
+        report(name, &v);
+        printf("restored %s as %s\n", name, db);
+        if (moved)
+                printf("the database it replaced is kept as %s (and its -wal, if it had one): remove it once the "
+                       "restored vault serves\n",
+                       aside);
+        return 0;
+}

@@ -38,11 +38,12 @@
  * besides at each deadline: a deadline is a query's business at once
  * (they treat the version as gone), the sweep's only to delete it. */
 #define SWEEP_INTERVAL_USEC (60 * USEC_PER_SEC)
-/* A deferred request's work (backup) gets at least one step this often,
- * however busy the loop is: a step holds the loop about a millisecond
- * (handlers-backup.c), so a backup under full load still gets a sixth of
- * the daemon, and requests wait at most one step for it. */
-#define DEFERRED_SHARE_USEC (5 * USEC_PER_MSEC)
+/* Background work (a deferred request's, the backup; the KEK rewrap) gets
+ * at least one step this often, however busy the loop is: a backup step
+ * holds the loop about a millisecond (handlers-backup.c), a rewrap batch
+ * about 300 µs, so under full load a backup still gets a sixth of the
+ * daemon and a rewrap a sixteenth, and requests wait at most one step. */
+#define BACKGROUND_SHARE_USEC (5 * USEC_PER_MSEC)
 
 int server_fds_reserve(unsigned max_connections, uint64_t *ret_limit) {
         struct rlimit rl;
@@ -208,15 +209,40 @@ static void rewrap_enable(Server *s, bool on) {
                 return;
         s->rewrap_on = on;
         sd_event_source_set_enabled(s->rewrap_source, on ? SD_EVENT_ON : SD_EVENT_OFF);
+        if (on) {
+                s->rewrap_last_usec = time_monotonic_usec();
+                sd_event_source_set_time(s->rewrap_timer, s->rewrap_last_usec + BACKGROUND_SHARE_USEC);
+        }
+        sd_event_source_set_enabled(s->rewrap_timer, on ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
+static void rewrap_step(Server *s) {
+        s->rewrap_last_usec = time_monotonic_usec();
+        if (key_rewrap_tick(&s->ctx) <= 0)
+                rewrap_enable(s, false);
 }
 
 /* One batch; sd-event runs it only when nothing of higher priority (a
  * frame, a timer) is pending, so requests are answered between batches. */
 static int on_rewrap(sd_event_source *source, void *userdata) {
-        Server *s = userdata;
         (void) source;
-        if (key_rewrap_tick(&s->ctx) <= 0)
-                rewrap_enable(s, false);
+        rewrap_step(userdata);
+        return 0;
+}
+
+/* Under a steady stream of requests the idle source never runs: at least
+ * one batch (about 300 µs, handlers-key.c) every BACKGROUND_SHARE_USEC,
+ * so a rewrap under full load still ends, and a request waits at most
+ * one batch for it. */
+static int on_rewrap_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        Server *s = userdata;
+        (void) usec;
+        if (time_monotonic_usec() >= s->rewrap_last_usec + BACKGROUND_SHARE_USEC)
+                rewrap_step(s);
+        if (s->rewrap_on) {
+                sd_event_source_set_time(source, s->rewrap_last_usec + BACKGROUND_SHARE_USEC);
+                sd_event_source_set_enabled(source, SD_EVENT_ON);
+        }
         return 0;
 }
 
@@ -253,7 +279,7 @@ static void deferred_enable(Server *s, bool on) {
         sd_event_source_set_enabled(s->deferred_source, on ? SD_EVENT_ON : SD_EVENT_OFF);
         if (on) {
                 s->deferred_last_usec = time_monotonic_usec();
-                sd_event_source_set_time(s->deferred_timer, s->deferred_last_usec + DEFERRED_SHARE_USEC);
+                sd_event_source_set_time(s->deferred_timer, s->deferred_last_usec + BACKGROUND_SHARE_USEC);
         }
         sd_event_source_set_enabled(s->deferred_timer, on ? SD_EVENT_ON : SD_EVENT_OFF);
 }
@@ -284,14 +310,14 @@ static int on_deferred(sd_event_source *source, void *userdata) {
 
 /* Under a steady stream of requests the loop is never idle, and the idle
  * source would never run (a backup during a write burst took 40 s for
- * 10 MB): at least one step every DEFERRED_SHARE_USEC, whatever waits. */
+ * 10 MB): at least one step every BACKGROUND_SHARE_USEC, whatever waits. */
 static int on_deferred_timer(sd_event_source *source, uint64_t usec, void *userdata) {
         Server *s = userdata;
         (void) usec;
-        if (time_monotonic_usec() >= s->deferred_last_usec + DEFERRED_SHARE_USEC)
+        if (time_monotonic_usec() >= s->deferred_last_usec + BACKGROUND_SHARE_USEC)
                 deferred_step(s);
         if (s->deferred_on) {
-                sd_event_source_set_time(source, s->deferred_last_usec + DEFERRED_SHARE_USEC);
+                sd_event_source_set_time(source, s->deferred_last_usec + BACKGROUND_SHARE_USEC);
                 sd_event_source_set_enabled(source, SD_EVENT_ON);
         }
         return 0;
@@ -502,6 +528,10 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
         if (r < 0)
                 goto fail;
         sd_event_source_set_enabled(s->rewrap_source, SD_EVENT_OFF);
+        r = sd_event_add_time(s->event, &s->rewrap_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_rewrap_timer, s);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(s->rewrap_timer, SD_EVENT_OFF);
         rewrap_enable(s, key_rewrap_wanted(&s->ctx));
         /* Versions that expired while the daemon was stopped go at once. */
         r = sd_event_add_time(s->event, &s->sweep_source, CLOCK_REALTIME, 0, USEC_PER_SEC / 10, on_sweep, s);
@@ -560,6 +590,7 @@ void server_free(Server *s) {
         sd_event_source_disable_unref(s->idle_source);
         sd_event_source_disable_unref(s->audit_source);
         sd_event_source_disable_unref(s->rewrap_source);
+        sd_event_source_disable_unref(s->rewrap_timer);
         sd_event_source_disable_unref(s->sweep_source);
         sd_event_source_disable_unref(s->deferred_source);
         sd_event_source_disable_unref(s->deferred_timer);

@@ -57,6 +57,8 @@ typedef struct Server {
          * idle priority, so a batch runs only when no request waits, and
          * on only while a rewrap runs. */
         sd_event_source *rewrap_source;
+        sd_event_source *rewrap_timer; /* its minimum share under load */
+        uint64_t rewrap_last_usec;     /* the last batch (monotonic) */
         bool rewrap_on;
         /* The sweep of expired previous secret versions
          * (secret_sweep_tick()): a CLOCK_REALTIME timer at the next

@@ -64,6 +64,7 @@ int handle_key_status(Context *ctx, const Request *req, JsonOut *reply, Failure 
         json_out_int(reply, "remaining", st.remaining);
         json_out_int(reply, "done", st.done);
         json_out_int(reply, "rate", (int64_t) (st.rate + 0.5));
+        json_out_bool(reply, "approximate", st.approximate);
         if (st.started_at > 0)
                 json_out_int(reply, "started_at", st.started_at);
         else

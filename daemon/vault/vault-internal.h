@@ -67,6 +67,17 @@ struct Vault {
          * their KEK, and the first of them ("secret todo/name"). */
         int64_t rewrap_damaged;
         char rewrap_damaged_first[32 + NAME_SIZE_MAX + USER_ID_SIZE_MAX];
+        /* Records per KEK as the last key.status counted them, moved along
+         * by the rewrap's steps since: while a rewrap runs, status answers
+         * from it rather than count the kek_version indexes again (at 1M
+         * records a count holds the loop for tens of milliseconds, and
+         * `key rewrap --wait` asks every 200 ms). Writes meanwhile are not
+         * in it; it is dropped when the rewrap ends or a KEK is made. */
+        struct KekTally {
+                int64_t version;
+                int64_t records;
+        } * kek_tally;
+        size_t n_kek_tally;
 
         /* Previous versions of secrets (vault-stage.c): how many there
          * are and the earliest deadline (0: none), read again after every
@@ -115,6 +126,7 @@ int vault_secret_text_generate(size_t n_bytes, SecretBuf **ret);
 
 /* At open: resume a rewrap the meta row says was running. */
 int vault_key_load(Vault *v);
+void vault_key_free(Vault *v);
 
 /* ---- the audit trail (vault-audit.c) ---- */
 

@@ -66,6 +66,33 @@ static void rewrap_begin(Vault *v, int64_t remaining) {
         rate_sample(v, true);
 }
 
+static void tally_drop(Vault *v) {
+        free(v->kek_tally);
+        v->kek_tally = NULL;
+        v->n_kek_tally = 0;
+}
+
+static void tally_move(Vault *v, int64_t from, int64_t to) {
+        for (size_t i = 0; i < v->n_kek_tally; i++) {
+                if (v->kek_tally[i].version == from && v->kek_tally[i].records > 0)
+                        v->kek_tally[i].records--;
+                else if (v->kek_tally[i].version == to)
+                        v->kek_tally[i].records++;
+        }
+}
+
+/* The tally's count of a KEK; -1 if it has none. */
+static int64_t tally_of(const Vault *v, int64_t version) {
+        for (size_t i = 0; i < v->n_kek_tally; i++)
+                if (v->kek_tally[i].version == version)
+                        return v->kek_tally[i].records;
+        return -1;
+}
+
+void vault_key_free(Vault *v) {
+        tally_drop(v);
+}
+
 int vault_key_load(Vault *v) {
         _cleanup_(freep) uint8_t *state = NULL;
         size_t size = 0;
@@ -114,6 +141,7 @@ int vault_key_rotate(Vault *v, int64_t *ret_primary, int64_t *ret_previous) {
                 (void) keyring_kek_drop(v->keyring, next);
                 return r;
         }
+        tally_drop(v);
         *ret_primary = next;
         *ret_previous = previous;
         return 0;
@@ -166,7 +194,7 @@ static const char *kind_name(RecordKind k) {
 
 /* A secret's pending or previous version: the same identity rules, its
  * own row. */
-static int rewrap_staged(Vault *v, const StoredRecordRef *ref) {
+static int rewrap_staged(Vault *v, const StoredRecordRef *ref, int64_t *ret_from) {
         _cleanup_(freep) uint8_t *sealed = NULL;
         StoredStage st = {};
         size_t size = 0;
@@ -176,6 +204,7 @@ static int rewrap_staged(Vault *v, const StoredRecordRef *ref) {
         if (r < 0)
                 return r;
         RecordId id = { .kind = RECORD_SECRET, .plugin = ref->plugin, .name = ref->name, .version = st.version };
+        *ret_from = st.kek_version;
         r = envelope_rewrap(v->keyring, &id, st.sealed, st.sealed_size, &sealed, &size, &kek_version);
         if (r >= 0)
                 r = store_stage_rewrap(v->store, ref->plugin, ref->name, ref->stage, st.version, kek_version, sealed,
@@ -184,18 +213,19 @@ static int rewrap_staged(Vault *v, const StoredRecordRef *ref) {
         return r;
 }
 
-static int rewrap_one(Vault *v, const StoredRecordRef *ref) {
+static int rewrap_one(Vault *v, const StoredRecordRef *ref, int64_t *ret_from) {
         _cleanup_(freep) uint8_t *sealed = NULL;
         StoredRecord rec = {};
         size_t size = 0;
         int64_t kek_version;
 
         if (ref->stage != RECORD_STAGE_CURRENT)
-                return rewrap_staged(v, ref);
+                return rewrap_staged(v, ref, ret_from);
         int r = store_record_get(v->store, ref->kind, ref->plugin, ref->name, &rec);
         if (r < 0)
                 return r;
         RecordId id = { .kind = ref->kind, .plugin = ref->plugin, .name = ref->name, .version = rec.version };
+        *ret_from = rec.kek_version;
         r = envelope_rewrap(v->keyring, &id, rec.sealed, rec.sealed_size, &sealed, &size, &kek_version);
         if (r >= 0)
                 r = store_record_rewrap(v->store, ref->kind, ref->plugin, ref->name, rec.version, kek_version, sealed,
@@ -231,7 +261,8 @@ int vault_key_rewrap_step(Vault *v, unsigned batch, int64_t *ret_done, int64_t *
          * rewrap. */
         int64_t damaged = 0;
         for (size_t i = 0; r >= 0 && i < n; i++) {
-                int q = rewrap_one(v, &refs[i]);
+                int64_t from = 0;
+                int q = rewrap_one(v, &refs[i], &from);
                 if (q == -EUCLEAN) {
                         if (damaged++ == 0)
                                 snprintf(v->rewrap_damaged_first, sizeof(v->rewrap_damaged_first), "%s%s %s/%s",
@@ -243,8 +274,10 @@ int vault_key_rewrap_step(Vault *v, unsigned batch, int64_t *ret_done, int64_t *
                         continue;
                 }
                 r = q;
-                if (r >= 0)
+                if (r >= 0) {
                         moved++;
+                        tally_move(v, from, keyring_primary(v->keyring)->version);
+                }
         }
         v->rewrap_damaged = damaged;
         if (r >= 0 && n > 0 && moved == 0 && n == batch)
@@ -258,8 +291,10 @@ int vault_key_rewrap_step(Vault *v, unsigned batch, int64_t *ret_done, int64_t *
         if (r >= 0 && q < 0)
                 r = q;
         if (r < 0) {
-                /* Stopped here; the meta row resumes it at the next start. */
+                /* Stopped here; the meta row resumes it at the next start.
+                 * The batch rolled back: the tally moved it all the same. */
                 v->rewrap_running = false;
+                tally_drop(v);
                 return r;
         }
         v->rewrap_done += (int64_t) moved;
@@ -267,8 +302,10 @@ int vault_key_rewrap_step(Vault *v, unsigned batch, int64_t *ret_done, int64_t *
                               : v->rewrap_remaining > (int64_t) moved ? v->rewrap_remaining - (int64_t) moved
                                                                       : 1;
         rate_sample(v, false);
-        if (finished)
+        if (finished) {
                 v->rewrap_running = false;
+                tally_drop(v);
+        }
         *ret_done = (int64_t) moved;
         *ret_remaining = v->rewrap_remaining;
         return 0;
@@ -284,6 +321,11 @@ int vault_key_status(Vault *v, VaultKek **ret_keks, size_t *ret_n, VaultRewrap *
         int r = store_kek_list(v->store, &keks, &n);
         if (r < 0)
                 return r;
+        /* While a rewrap runs, from the tally if it has every KEK. */
+        bool tallied = v->rewrap_running && v->kek_tally;
+        for (size_t i = 0; tallied && i < n; i++)
+                if (keks[i].state != KEK_STATE_RETIRED && tally_of(v, keks[i].version) < 0)
+                        tallied = false;
         out = calloc(n ?: 1, sizeof(VaultKek));
         if (!out)
                 return -ENOMEM;
@@ -293,8 +335,12 @@ int vault_key_status(Vault *v, VaultKek **ret_keks, size_t *ret_n, VaultRewrap *
                         .state = store_kek_state_name(keks[i].state),
                         .created_at = keks[i].created_at,
                 };
-                if (keks[i].state != KEK_STATE_RETIRED)
-                        r = store_kek_records(v->store, keks[i].version, &out[i].records);
+                if (keks[i].state != KEK_STATE_RETIRED) {
+                        if (tallied)
+                                out[i].records = tally_of(v, keks[i].version);
+                        else
+                                r = store_kek_records(v->store, keks[i].version, &out[i].records);
+                }
                 if (r < 0) {
                         free(out);
                         return r;
@@ -307,9 +353,20 @@ int vault_key_status(Vault *v, VaultKek **ret_keks, size_t *ret_n, VaultRewrap *
                 if (keks[i].version != primary)
                         not_primary += out[i].records;
         }
-        /* Exact now; the steps count down from here. */
-        v->rewrap_remaining = not_primary;
+        if (!tallied) {
+                /* Exact now; the steps count down from here, and the next
+                 * status while the rewrap runs answers from the tally. */
+                v->rewrap_remaining = not_primary;
+                tally_drop(v);
+                if (v->rewrap_running) {
+                        v->kek_tally = calloc(n ?: 1, sizeof(struct KekTally));
+                        for (size_t i = 0; v->kek_tally && i < n; i++)
+                                v->kek_tally[i] = (struct KekTally) { out[i].version, out[i].records };
+                        v->n_kek_tally = v->kek_tally ? n : 0;
+                }
+        }
         rewrap_state(v, ret_rewrap);
+        ret_rewrap->approximate = tallied;
         *ret_keks = out;
         *ret_n = n;
         return 0;

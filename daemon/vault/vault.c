@@ -302,6 +302,7 @@ void vault_free(Vault *v) {
         if (!v)
                 return;
         vault_audit_free(v);
+        vault_key_free(v);
         store_close(v->store);
         keyring_free(v->keyring);
         free(v);

@@ -107,6 +107,10 @@ typedef struct VaultRewrap {
         int64_t done;       /* moved since this rewrap started */
         double rate;        /* records a second over the last few seconds; 0 idle */
         int64_t started_at; /* unix seconds; 0 if none has run in this process */
+        /* The KEKs' records are the last count moved along by the
+         * rewrap's steps since, not counted again (writes meanwhile are
+         * not in them): see vault_key_status(). */
+        bool approximate;
         /* Records the last step could not rewrap because they do not
          * authenticate (damaged or altered): they stay on their KEK, which
          * then cannot be retired; first_damaged names one ("" if none). */
@@ -132,8 +136,10 @@ bool vault_key_rewrap_running(const Vault *v);
  * start or key.rewrap. */
 int vault_key_rewrap_step(Vault *v, unsigned batch, int64_t *ret_done, int64_t *ret_remaining);
 /* Every KEK (malloc'd array, retired ones too) with its record count, and
- * the rewrap's state. Counting reads the kek_version indexes: about a
- * millisecond per 100k records. */
+ * the rewrap's state. Counting reads the kek_version indexes, which at 1M
+ * records holds the loop tens of milliseconds: so while a rewrap runs,
+ * only the first call counts, and the next ones answer from that count
+ * moved along by the rewrap's steps (ret_rewrap->approximate). */
 int vault_key_status(Vault *v, VaultKek **ret_keks, size_t *ret_n, VaultRewrap *ret_rewrap);
 /* Retire a KEK that wraps no record: -ENOENT if there is none of that
  * version, -EEXIST if it is the primary (*ret_records -1) or still wraps

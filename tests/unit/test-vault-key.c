@@ -301,12 +301,38 @@ static void test_damaged_record_does_not_stop_rewrap(void **state) {
         assert_int_equal(records, 1);
 }
 
+/* While a rewrap runs, status counts once and then answers from that
+ * count moved along by the steps: the same numbers, without reading the
+ * indexes again; exact again once the rewrap is done. */
+static void test_status_tally_during_rewrap(void **state) {
+        VaultFixture *f = *state;
+        int64_t primary, previous, done, remaining;
+        VaultRewrap rw;
+
+        fill(f->vault);
+        assert_int_equal(vault_key_rotate(f->vault, &primary, &previous), 0);
+        assert_int_equal(vault_key_rewrap_start(f->vault, &rw), 0);
+        assert_int_equal(records_of(f->vault, 1, NULL, &rw), N_SECRETS + 3);
+        assert_false(rw.approximate);
+        assert_int_equal(vault_key_rewrap_step(f->vault, 10, &done, &remaining), 0);
+        assert_int_equal(done, 10);
+        assert_int_equal(records_of(f->vault, 1, NULL, &rw), N_SECRETS + 3 - 10);
+        assert_true(rw.approximate);
+        assert_int_equal(records_of(f->vault, 2, NULL, NULL), 10);
+        assert_int_equal(rw.remaining, N_SECRETS + 3 - 10);
+        run_rewrap(f->vault, 64);
+        assert_int_equal(records_of(f->vault, 1, NULL, &rw), 0);
+        assert_false(rw.approximate);
+        assert_int_equal(records_of(f->vault, 2, NULL, NULL), N_SECRETS + 3);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_rotate_rewrap_retire, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_resume, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_rotate_during_rewrap, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_damaged_record_does_not_stop_rewrap, setup_vault, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_status_tally_during_rewrap, setup_vault, teardown_vault),
         };
         if (unit_vault_init() < 0)
                 return 1;

@@ -790,20 +790,27 @@ static void test_flood_leaves_bounded_records(void **state) {
         snprintf(filter, sizeof(filter), "\"op\":\"audit.list\",\"principal\":\"uid:%u\"", (unsigned) uid_a);
         json_t *j = expect_ok(root, filter);
         json_t *records = json_object_get(j, "records"), *rec;
-        size_t i, n = json_array_size(records), counted = 0, summaries = 0;
+        size_t i, n = json_array_size(records), counted = 0, summaries = 0, firsts = 0;
         json_array_foreach(records, i, rec) {
                 const char *op = json_string_value(json_object_get(rec, "op"));
+                const char *result = json_string_value(json_object_get(rec, "result"));
                 if (strcmp(op, "rate_limited") == 0) {
                         summaries++;
                         counted += strtoul(json_string_value(json_object_get(rec, "object")), NULL, 10);
-                }
+                } else if (result && strcmp(result, "rate_limited") == 0)
+                        firsts++; /* the first refusal of a run, recorded itself */
         }
-        print_message("%d requests, %d rate_limited: %zu records, %zu counting %zu refusals\n", FLOOD, limited, n,
-                      summaries, counted);
-        /* Served ones, the first refusal, the count. */
-        assert_true(n <= (size_t) (FLOOD - limited) + 2 * summaries + 1);
-        assert_true(summaries >= 1);
-        assert_int_equal(counted + summaries, (size_t) limited);
+        print_message("%d requests, %d rate_limited: %zu records, %zu first refusals, %zu counting %zu refusals\n",
+                      FLOOD, limited, n, firsts, summaries, counted);
+        /* Every refusal is in the trail once: recorded itself (the first
+         * of a run) or counted in the run's summary. A run of one (the
+         * 250 ms flush, or a served request, right after its first
+         * refusal, as when the client is descheduled) has no summary:
+         * counting on one made this test fail once in CI. */
+        assert_true(firsts >= 1);
+        assert_true(summaries <= firsts);
+        assert_int_equal(firsts + counted, (size_t) limited);
+        assert_int_equal(n, (size_t) (FLOOD - limited) + firsts + summaries);
         json_decref(j);
 
         expect_ok_free(root, "\"op\":\"secret.generate\",\"plugin\":\"alpha\",\"name\":\"gen\"");

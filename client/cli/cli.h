@@ -361,3 +361,8 @@ static inline void cli_json_decrefp(json_t **j) {
 static inline void cli_text_freep(char **p) {
         cv_free_wiped(*p, (size_t) -1);
 }
+
+/* Run credvaultd (argv[0] is set here: $CREDVAULTD, the daemon of this
+ * CLI's build tree, or the installed one) with argv[1..]; its exit status,
+ * or an exit status having said why it could not run (daemon-run.c). */
+int cli_run_daemon(char **argv);

@@ -5,7 +5,7 @@
  * so that the daemon never writes to a path a client names), removing it
  * when the backup fails, making its directory entry durable when it
  * succeeds; and running the daemon's own checker for --verify, as policy
- * check does: $CREDVAULTD, else the installed credvaultd, with
+ * check does (daemon-run.c), with
  * --verify-backup FILE and the root-key options given. Never: reads the
  * copy's contents itself, or goes through a shell. */
 #include <errno.h>
@@ -13,20 +13,12 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
-
-#ifndef CREDVAULTD_PATH
-#error "CREDVAULTD_PATH: the installed credvaultd, set by client/cli/meson.build"
-#endif
-
-extern char **environ;
 
 /* The copy's directory entry on disk too (best effort: the copy itself
  * is, the daemon fdatasync'd it). */
@@ -41,15 +33,9 @@ static void dir_sync(const char *path) {
 }
 
 static int backup_verify(Cli *cli, const char *path) {
-        const char *daemon = getenv("CREDVAULTD");
         char *argv[10];
-        size_t n = 0;
-        pid_t pid;
-        int status, r;
+        size_t n = 1; /* argv[0]: the daemon, daemon-run.c's choice */
 
-        if (!daemon || !*daemon)
-                daemon = CREDVAULTD_PATH;
-        argv[n++] = (char *) daemon;
         argv[n++] = (char *) "--verify-backup";
         argv[n++] = (char *) path;
         if (cli->key_file) {
@@ -63,22 +49,7 @@ static int backup_verify(Cli *cli, const char *path) {
         if (cli_has(cli, CLI_OPT_DEV))
                 argv[n++] = (char *) "--dev";
         argv[n] = NULL;
-        fflush(stdout);
-        r = posix_spawn(&pid, daemon, NULL, NULL, argv, environ);
-        if (r != 0) {
-                cli_error(-r, "cannot run %s --verify-backup: %s%s", daemon, strerror(r),
-                          getenv("CREDVAULTD") ? "" : " (set $CREDVAULTD to the daemon's path)");
-                return CLI_EXIT_UNREACHABLE;
-        }
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR) {
-                        r = -errno;
-                        return cli_error(r, "waiting for %s: %s", daemon, strerror(-r));
-                }
-        if (WIFEXITED(status))
-                return WEXITSTATUS(status);
-        return cli_error(-EIO, "%s --verify-backup was killed by signal %d", daemon,
-                         WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        return cli_run_daemon(argv);
 }
 
 int cmd_backup(Cli *cli, char **args) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -80,10 +81,12 @@ int cmd_key_new_root_key(Cli *cli, char **args) {
                 (void) unlink(args[0]);
                 return cli_error(r, "cannot write %s: %s", args[0], strerror(-r));
         }
+        if (cli->json)
+                return cli_print_json(json_pack("{s:s}", "file", args[0]));
         fprintf(stderr,
-                "new root key written to %s (mode 0600); credvault key rotate-root --new-key-file %s puts "
-                "it in force\n",
-                args[0], args[0]);
+                "new root key written to %s (mode 0600): for a vault's first key, credvaultd --root-key-file %s; "
+                "to replace the key of a vault, credvault key rotate-root --new-key-file %s\n",
+                args[0], args[0], args[0]);
         return 0;
 }
 
@@ -103,6 +106,15 @@ int cmd_key_rotate_root(Cli *cli, char **args) {
                                          path, ROOT_KEY_FILE_SIZE_MAX);
                 if (r < 0)
                         return cli_error(r, "cannot read %s: %s", path, strerror(-r));
+                struct stat st;
+                /* The daemon would refuse to start with such a file (rootkey.c):
+                 * better said before the vault depends on it. */
+                if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IROTH | S_IWGRP | S_IWOTH)) != 0)
+                        return cli_error(-EPERM,
+                                         "%s has mode %04o: a root key file must be neither readable by others nor "
+                                         "writable by group or others, or credvaultd refuses to start with it; "
+                                         "chmod 0600 it",
+                                         path, (unsigned) (st.st_mode & 07777));
         }
         r = cli_connect(cli, &c);
         if (r < 0)
@@ -143,6 +155,8 @@ static int recovery_key_emit(Cli *cli, const char *path, bool replace, bool init
         if (r == -EEXIST && init) {
                 if (path)
                         (void) unlink(path);
+                if (cli->json)
+                        return cli_print_json(json_pack("{s:b}", "created", 0));
                 printf("the vault has a recovery key already; nothing changed (credvault key recovery-key "
                        "--replace makes a new one)\n");
                 return 0;
@@ -157,6 +171,11 @@ static int recovery_key_emit(Cli *cli, const char *path, bool replace, bool init
                 r = write_all_sync(fd, text, n);
                 if (r >= 0)
                         r = write_all_sync(fd, "\n", 1);
+        } else if (cli->json) {
+                /* The key is the JSON's only secret: the value, as every
+                 * --json output of a secret is. */
+                json_t *j = json_pack("{s:b s:s}", "created", 1, "recovery_key", text);
+                r = cli_print_json(j);
         } else
                 r = cli_write_secret_line(text);
         cv_free_wiped(text, (size_t) -1);
@@ -168,9 +187,11 @@ static int recovery_key_emit(Cli *cli, const char *path, bool replace, bool init
                                  "credvault key recovery-key --replace",
                                  path ?: "stdout", strerror(-r));
         }
+        if (cli->json && path)
+                r = cli_print_json(json_pack("{s:b s:s}", "created", 1, "file", path));
         fprintf(stderr, "%s%s%s: anyone who holds it can open the vault; keep it offline, apart from the root key\n",
                 "recovery key written", path ? " to " : " above", path ?: "");
-        return 0;
+        return r < 0 ? r : 0;
 }
 
 int cmd_key_recovery_key(Cli *cli, char **args) {

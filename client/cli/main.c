@@ -195,7 +195,9 @@ static void usage(FILE *f) {
               "  8   reauth required (the user must authorize again)\n"
               "  9   refresh in progress (another caller is refreshing; retry shortly)\n"
               "  10  conflict (a plugin name of another domain, an API key of another user,\n"
-              "      a KEK that is the primary or still wraps records)\n"
+              "      a KEK that is the primary or still wraps records, an output file that\n"
+              "      exists, a vault that has a recovery key, the root key in force)\n"
+              "  11  rate limited (retry after the time printed), or a backup is running\n"
               "  130 key rewrap --wait stopped by Ctrl-C (the daemon goes on)\n",
               f);
 }
@@ -208,9 +210,7 @@ static int usage_error(const char *format, ...) {
         va_start(ap, format);
         vfprintf(stderr, format, ap);
         va_end(ap);
-        fputs("\n\n", stderr);
-        usage_commands(stderr);
-        fputs("\nSee 'credvault --help' for the options and exit statuses.\n", stderr);
+        fputs("\nSee 'credvault --help' for the commands, options and exit statuses.\n", stderr);
         return -EINVAL;
 }
 
@@ -565,8 +565,11 @@ static int run(Cli *cli, int argc, char **argv) {
                 return r;
         char **args = argv + optind;
         size_t n_args = (size_t) (argc - optind);
-        if (n_args == 0)
+        if (n_args == 0) {
+                /* Bare `credvault`: what there is to run, as git does. */
+                usage_commands(stderr);
                 return usage_error("no command given");
+        }
         if (strcmp(args[0], "help") == 0) {
                 if (n_args > 1)
                         return usage_error("'help' takes no arguments");

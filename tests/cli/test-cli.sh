@@ -138,7 +138,9 @@ out_matches "--version" '^credvault [0-9]+\.[0-9]+'
 expect "no command" 2 $E
 err_has "no command: usage on stderr" "Usage: credvault"
 expect "unknown command" 2 $E frobnicate
-err_has "unknown command: usage on stderr" "Usage: credvault"
+err_has "unknown command: says which" "unknown command 'frobnicate'"
+err_has "unknown command: points to --help" "See 'credvault --help'"
+err_lacks "unknown command: one line, not the whole usage" "Usage: credvault"
 expect "unknown verb" 2 $E secret frob p n
 expect "group without verb" 2 $E token
 expect "unknown option" 2 $E --frob status
@@ -1471,6 +1473,12 @@ expect "key rotate-root: a file too big" 2 $E $R key rotate-root --new-key-file 
 expect "key rotate-root: a missing file" 1 $E $R key rotate-root --new-key-file "$T/nonexistent"
 expect "key rotate-root without a file: not a dev vault" 2 $E $R key rotate-root
 err_has "key rotate-root without a file: says so" "needs the new root key"
+expect "key new-root-key (to be loosened)" 0 $E key new-root-key "$T/rk-644"
+chmod 0644 "$T/rk-644"
+expect "key rotate-root: a key file others can read" 4 $E $R key rotate-root --new-key-file "$T/rk-644"
+err_has "key rotate-root: a key file others can read, says so" "has mode 0644"
+expect "key new-root-key --json" 0 $E --json key new-root-key "$T/rk-json"
+out_is "key new-root-key --json: the file" "{\"file\":\"$T/rk-json\"}"
 expect "key new-root-key b2" 0 $E key new-root-key "$T/rk-b2"
 expect "key rotate-root --json" 0 $E $R --json key rotate-root --new-key-file "$T/rk-b2"
 out_is "key rotate-root --json: the answer" '{"rotated":true}'

@@ -115,8 +115,13 @@ static int rotate_to_new_key(const Options *o, Vault *v, char *source, size_t so
                 /* The old development key may be there still (and lost
                  * only to whoever deleted the database's copy of it): a
                  * fresh one replaces it as key.rotate_root does. */
+                int install_error = 0;
                 snprintf(source, source_size, "%s", dev_key);
-                r = vault_root_rotate_dev(v, dev_key, ret_at);
+                r = vault_root_rotate_dev(v, dev_key, ret_at, &install_error);
+                if (r >= 0 && install_error < 0)
+                        log_warning("the new development key cannot be renamed over %s: %s; it is in %s%s, which "
+                                    "the next --dev start installs: keep that file",
+                                    dev_key, strerror(-install_error), dev_key, VAULT_DEV_KEY_NEW_SUFFIX);
         } else {
                 made = new_key_is_dev(o);
                 r = root_key_load(o, &key, source, source_size);

@@ -116,6 +116,25 @@ int rootkey_read_nofollow(const char *path, uint8_t **ret_key) {
         return key_file_read(path, O_NOFOLLOW, ret_key);
 }
 
+/* fsync the directory that holds path: a new name in it (a file made,
+ * a rename) is durable only then. */
+static int dir_sync(const char *path) {
+        char dir[PATH_MAX];
+
+        snprintf(dir, sizeof(dir), "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash == dir)
+                slash[1] = '\0';
+        else if (slash)
+                *slash = '\0';
+        else
+                snprintf(dir, sizeof(dir), ".");
+        _cleanup_(closep) int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0)
+                return negative_errno();
+        return 0;
+}
+
 int rootkey_generate(const char *path) {
         uint8_t *key = sodium_malloc(ROOT_KEY_SIZE);
         int fd = -1, r = 0;
@@ -141,6 +160,10 @@ int rootkey_generate(const char *path) {
         }
         if (r >= 0 && fsync(fd) < 0)
                 r = negative_errno();
+        /* The file's name too: a rotation commits once the file exists,
+         * and a crash must not leave the key in force nowhere. */
+        if (r >= 0)
+                r = dir_sync(path);
         if (r < 0)
                 unlink(path);
 finish:
@@ -151,23 +174,10 @@ finish:
 }
 
 int rootkey_install(const char *new_path, const char *path) {
-        char dir[PATH_MAX];
-
         if (rename(new_path, path) < 0)
                 return negative_errno();
         /* The rename is durable only once its directory is. */
-        snprintf(dir, sizeof(dir), "%s", path);
-        char *slash = strrchr(dir, '/');
-        if (slash == dir)
-                slash[1] = '\0';
-        else if (slash)
-                *slash = '\0';
-        else
-                snprintf(dir, sizeof(dir), ".");
-        _cleanup_(closep) int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || fsync(fd) < 0)
-                return negative_errno();
-        return 0;
+        return dir_sync(path);
 }
 
 void rootkey_free(uint8_t *key) {

@@ -37,7 +37,8 @@ int rootkey_read_nofollow(const char *path, uint8_t **ret_key);
 int rootkey_parse(const uint8_t *buf, size_t n, uint8_t **ret_key);
 
 /* Create path with a fresh random key (mode 0600, never overwriting, never
- * following a symlink). -EEXIST if it already exists; on any other failure
+ * following a symlink); the file and its directory are fsync'd before it
+ * returns. -EEXIST if it already exists; on any other failure
  * (-ENOSPC on a full disk) nothing is left at path. */
 int rootkey_generate(const char *path);
 

@@ -247,7 +247,9 @@ static int on_rewrap_timer(sd_event_source *source, uint64_t usec, void *userdat
 }
 
 /* The sweep timer at the next deadline, or at most SWEEP_INTERVAL_USEC
- * away; soon: at once (more were due than one sweep takes). */
+ * away; soon: at once (more were due than one sweep takes). Never before
+ * the back-off after a failure ends: the overdue deadline that failed
+ * would fire it again at once, and spin. */
 static void sweep_arm(Server *s, bool soon) {
         uint64_t now = 0, at;
         if (!s->sweep_source)
@@ -257,6 +259,8 @@ static void sweep_arm(Server *s, bool soon) {
         int64_t next = secret_sweep_next(&s->ctx);
         if (next > 0 && (uint64_t) next * USEC_PER_SEC < at)
                 at = (uint64_t) next * USEC_PER_SEC;
+        if (at < s->sweep_retry_at)
+                at = s->sweep_retry_at;
         if (at == s->sweep_at)
                 return;
         s->sweep_at = at;
@@ -264,11 +268,53 @@ static void sweep_arm(Server *s, bool soon) {
         sd_event_source_set_enabled(s->sweep_source, SD_EVENT_ONESHOT);
 }
 
+/* A failed sweep (error: -errno, or 0: it removed nothing yet left
+ * versions overdue): the next waits 1 s, doubling to 60 s, and the line
+ * says so once, then once per ten minutes with the count. */
+static void sweep_failed(Server *s, int error, uint64_t now) {
+        unsigned unlogged = 0;
+        bool log = false;
+
+        uint64_t delay = backoff_failed(&s->sweep_backoff, time_monotonic_usec(), &log, &unlogged);
+        s->sweep_retry_at = now + delay;
+        if (!log)
+                return;
+        const char *why = error < 0 ? strerror(-error) : "they remain after a sweep";
+        if (unlogged > 0)
+                log_error("expired previous secret versions could not be deleted: %s; retrying in %llu s (%u failed "
+                          "sweeps since the last message)",
+                          why, (unsigned long long) (delay / USEC_PER_SEC), unlogged);
+        else
+                log_error("expired previous secret versions could not be deleted: %s; retrying in %llu s, then less "
+                          "and less often (at most every %llu s)",
+                          why, (unsigned long long) (delay / USEC_PER_SEC),
+                          (unsigned long long) (BACKOFF_MAX_USEC / USEC_PER_SEC));
+}
+
 static int on_sweep(sd_event_source *source, uint64_t usec, void *userdata) {
         Server *s = userdata;
+        uint64_t now = 0;
         (void) source, (void) usec;
+
         s->sweep_at = 0;
-        sweep_arm(s, secret_sweep_tick(&s->ctx) > 0);
+        int r = secret_sweep_tick(&s->ctx);
+        sd_event_now(s->event, CLOCK_REALTIME, &now);
+        /* Overdue still, and not because the batch was full: the same
+         * rows would be tried again at once. Only a sweep that removed
+         * rows runs again at once. */
+        int64_t next = secret_sweep_next(&s->ctx);
+        if (r == 0 && next > 0 && (uint64_t) next * USEC_PER_SEC <= now)
+                sweep_failed(s, 0, now);
+        else if (r < 0)
+                sweep_failed(s, r, now);
+        else {
+                unsigned failures = backoff_succeeded(&s->sweep_backoff);
+                if (failures > 0)
+                        log_info("expired previous secret versions are deleted again, after %u failed sweeps",
+                                 failures);
+                s->sweep_retry_at = 0;
+        }
+        sweep_arm(s, r > 0);
         return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "backoff.h"
 #include "connection.h"
 #include "dispatch.h"
 
@@ -65,6 +66,10 @@ typedef struct Server {
          * deadline, or SWEEP_INTERVAL_USEC from now if that is sooner. */
         sd_event_source *sweep_source;
         uint64_t sweep_at; /* realtime usec it is armed for */
+        /* After a failed sweep, none before sweep_retry_at (realtime
+         * usec; 0: no failure), however overdue a deadline is. */
+        Backoff sweep_backoff;
+        uint64_t sweep_retry_at;
         /* Steps of a deferred request's work (backup), at idle priority. */
         sd_event_source *deferred_source;
         sd_event_source *deferred_timer; /* its minimum share under load */

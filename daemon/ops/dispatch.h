@@ -207,8 +207,8 @@ int handle_secret_get_stage(Context *ctx, const Request *req, JsonOut *reply, Fa
 /* The sweep of expired previous secret versions (handlers-stage.c), for
  * the server's loop: when the next one is due (unix seconds, 0: none;
  * cheap, after every frame), and one sweep: deletes those due, each with
- * its audit record. 1 if more are due at once, 0 if not, -errno (logged)
- * if it failed. */
+ * its audit record. 1 if more are due at once, 0 if not, -errno if it
+ * failed (not logged: the caller backs off and logs at its own rate). */
 int64_t secret_sweep_next(const Context *ctx);
 /* The op of the sweep's audit records: one per previous version deleted. */
 #define AUDIT_OP_SECRET_EXPIRE "secret.expire"

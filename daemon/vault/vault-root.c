@@ -118,19 +118,50 @@ int vault_root_rotate(Vault *v, const uint8_t *key_file, size_t size, int64_t *r
         return vault_root_rotate_to(v, root_key, ret_rotated_at);
 }
 
-int vault_root_rotate_dev(Vault *v, const char *dev_key_path, int64_t *ret_rotated_at) {
+/* Before a new rotation: what an earlier one left in new_path. If it is
+ * the key in force (that rotation committed but its rename failed) the
+ * rename is done now, and -errno (with *ret_install_error) if it fails
+ * again: deleting the file would lose the only copy of the key in force.
+ * Anything else there is a leftover of a rotation that never committed. */
+static int dev_key_pending_finish(Vault *v, const char *new_path, const char *dev_key_path, int *ret_install_error) {
+        uint8_t *pending = NULL;
+
+        int r = rootkey_read_nofollow(new_path, &pending);
+        if (r == -ENOENT)
+                return 0;
+        if (r >= 0) {
+                bool in_force = keyring_root_is(v->keyring, pending);
+                rootkey_free(pending);
+                if (in_force) {
+                        r = rootkey_install(new_path, dev_key_path);
+                        if (r < 0)
+                                *ret_install_error = r;
+                        return r;
+                }
+        } else if (r != -EBADMSG)
+                /* Unreadable (a symbolic link, a mode or owner changed
+                 * by hand, out of descriptors): it may be the key in
+                 * force, so it stays, and so does the old key. */
+                return r;
+        if (unlink(new_path) < 0 && errno != ENOENT)
+                return negative_errno();
+        return 0;
+}
+
+int vault_root_rotate_dev(Vault *v, const char *dev_key_path, int64_t *ret_rotated_at, int *ret_install_error) {
         char new_path[PATH_MAX];
         uint8_t *root_key = NULL;
 
+        *ret_install_error = 0;
         if (snprintf(new_path, sizeof(new_path), "%s" VAULT_DEV_KEY_NEW_SUFFIX, dev_key_path) >= (int) sizeof(new_path))
                 return -ENAMETOOLONG;
-        /* A file left here by a rotation that never committed: the key in
-         * force is the one the running vault was opened with. */
-        if (unlink(new_path) < 0 && errno != ENOENT)
-                return negative_errno();
-        /* On disk before the commit, so that a crash between the two
-         * leaves the new key where the next start finds it. */
-        int r = rootkey_generate(new_path);
+        int r = dev_key_pending_finish(v, new_path, dev_key_path, ret_install_error);
+        if (r < 0)
+                return r;
+        /* On disk (file and name) before the commit, so that a crash
+         * between the two leaves the new key where the next start finds
+         * it. */
+        r = rootkey_generate(new_path);
         if (r < 0)
                 return r;
         r = rootkey_read_nofollow(new_path, &root_key);
@@ -141,8 +172,11 @@ int vault_root_rotate_dev(Vault *v, const char *dev_key_path, int64_t *ret_rotat
                 return r;
         }
         /* Committed: from here the new key is the vault's, whether or not
-         * the rename is done now or by the next start. */
-        return rootkey_install(new_path, dev_key_path);
+         * the rename is done now. If it is not, the rotation stands (the
+         * old key opens nothing any more) and the new key stays in the
+         * .new file, where the next rotation or start installs it. */
+        *ret_install_error = rootkey_install(new_path, dev_key_path);
+        return 0;
 }
 
 int vault_recovery_create(Vault *v, bool replace, SecretBuf **ret_text) {

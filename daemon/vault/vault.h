@@ -170,8 +170,15 @@ int vault_root_rotate_to(Vault *v, uint8_t *root_key, int64_t *ret_rotated_at);
  * to dev_key_path + VAULT_DEV_KEY_NEW_SUFFIX (0600, fsync'd), the
  * rotation commits, and the file is renamed over dev_key_path (the
  * directory fsync'd). A crash between commit and rename leaves the new
- * key in the .new file; the next --dev start finishes the rename. */
-int vault_root_rotate_dev(Vault *v, const char *dev_key_path, int64_t *ret_rotated_at);
+ * key in the .new file; the next --dev start finishes the rename.
+ * A rename that fails after the commit does not undo the rotation: 0,
+ * with *ret_install_error the rename's -errno (0 if it was done); the
+ * key in force is then in the .new file only. The next rotation renames
+ * that file first (a .new holding another key is a leftover and is
+ * deleted); if that fails again it returns its -errno, also in
+ * *ret_install_error, and rotates nothing. Other errors: nothing was
+ * changed (an unreadable .new file is left as it is, -errno). */
+int vault_root_rotate_dev(Vault *v, const char *dev_key_path, int64_t *ret_rotated_at, int *ret_install_error);
 /* Make a recovery key: its public half and the root key sealed to it
  * are stored, its text handed back (once; never stored). -EEXIST if the
  * vault has one and !replace. */

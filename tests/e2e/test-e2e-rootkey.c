@@ -9,7 +9,9 @@
  * KEK is retired. A daemon on the
  * development key makes and installs the new key itself (and finishes an
  * install a crash interrupted; a leftover of one that never committed is
- * removed); a daemon on a key file refuses to without one.
+ * removed; a rename that fails after the commit leaves the rotation done
+ * and the key in force in .new, which the next rotation or start
+ * installs); a daemon on a key file refuses to without one.
  * Recovery: a vault created with --recovery-key-file, values stored, a
  * root key rotation (the recovery key stays valid), the root key lost;
  * credvaultd --recover with a typo, with another vault's key, and while
@@ -328,6 +330,95 @@ static void test_dev_rotation(void **state) {
         harness_cleanup(&h);
 }
 
+/* Where the development key goes, a directory with a file in it: a
+ * rename over it fails (EISDIR). The key file is moved to saved. */
+static void dev_key_block(const char *dev_key, const char *saved) {
+        char inside[200];
+        assert_int_equal(rename(dev_key, saved), 0);
+        assert_int_equal(mkdir(dev_key, 0700), 0);
+        snprintf(inside, sizeof(inside), "%s/x", dev_key);
+        int fd = open(inside, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+}
+
+/* Undo dev_key_block(): the key file at saved goes back. */
+static void dev_key_unblock(const char *dev_key, const char *saved) {
+        char inside[200];
+        snprintf(inside, sizeof(inside), "%s/x", dev_key);
+        assert_int_equal(unlink(inside), 0);
+        assert_int_equal(rmdir(dev_key), 0);
+        assert_int_equal(rename(saved, dev_key), 0);
+}
+
+/* The rename after the commit fails: the rotation is done all the same
+ * (the old key opens nothing now), with a warning; the key in force is
+ * in .new only. A rotation while it still cannot be renamed is refused
+ * and keeps the file (it used to delete it first: the key was lost);
+ * once it can, the next rotation installs it first, or the next start
+ * does. Every start after opens every value. */
+static void test_dev_rotation_rename_fails(void **state) {
+        Harness h = { .dev = true };
+        char dev_key[160], new_key[170], saved[160];
+        size_t size = 0;
+        (void) state;
+
+        assert_int_equal(harness_start(&h), 0);
+        snprintf(dev_key, sizeof(dev_key), "%s/%s", h.state_dir, DEV_KEY_FILE);
+        snprintf(new_key, sizeof(new_key), "%s.new", dev_key);
+        snprintf(saved, sizeof(saved), "%s/dev-saved.key", h.dir);
+        fill(&h);
+        char *old = file_text(dev_key, NULL);
+
+        dev_key_block(dev_key, saved);
+        CvClient *c = client(&h);
+        assert_int_equal(cv_key_rotate_root(c, NULL, 0), 0);
+        assert_true(log_has(&h, "root key rotated, but the new development key cannot be renamed"));
+        char *in_force = file_text(new_key, &size);
+        assert_int_equal(size, 32);
+        assert_memory_not_equal(in_force, old, 32);
+        /* Still blocked: refused, nothing rotated, the key in force kept. */
+        assert_int_equal(cv_key_rotate_root(c, NULL, 0), -EIO);
+        assert_string_equal(cv_client_error_code(c), "internal");
+        assert_non_null(strstr(cv_client_error_message(c), "development key in force is still in"));
+        char *kept = file_text(new_key, NULL);
+        assert_memory_equal(kept, in_force, 32);
+        free(kept);
+        /* The old key back in its place, as after a crash: the next
+         * rotation installs the key in force first, then rotates. */
+        dev_key_unblock(dev_key, saved);
+        assert_int_equal(cv_key_rotate_root(c, NULL, 0), 0);
+        assert_int_equal(access(new_key, F_OK), -1);
+        char *now = file_text(dev_key, NULL);
+        assert_memory_not_equal(now, in_force, 32);
+        assert_memory_not_equal(now, old, 32);
+        free(now);
+        cv_client_free(c);
+        check_all(&h);
+        assert_int_equal(harness_stop(&h), 0);
+        assert_int_equal(harness_restart(&h), 0);
+        check_all(&h);
+
+        /* Blocked again, then stopped: the start finishes the rename. */
+        dev_key_block(dev_key, saved);
+        c = client(&h);
+        assert_int_equal(cv_key_rotate_root(c, NULL, 0), 0);
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        dev_key_unblock(dev_key, saved);
+        assert_int_equal(harness_restart(&h), 0);
+        assert_true(log_has(&h, "finished a root key rotation a crash interrupted"));
+        assert_int_equal(access(new_key, F_OK), -1);
+        check_all(&h);
+        assert_int_equal(harness_stop(&h), 0);
+        assert_int_equal(harness_restart(&h), 0);
+        check_all(&h);
+        assert_int_equal(harness_stop(&h), 0);
+        free(in_force);
+        free(old);
+        harness_cleanup(&h);
+}
+
 /* credvaultd --recover on h's state directory with stdin from
  * input_path and these more arguments; its output in out_path. Returns
  * the exit status. */
@@ -636,9 +727,8 @@ int main(void) {
         if (sodium_init() < 0)
                 return 1;
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_rotate_with_key_file),
-                cmocka_unit_test(test_dev_rotation),
-                cmocka_unit_test(test_recovery),
+                cmocka_unit_test(test_rotate_with_key_file),      cmocka_unit_test(test_dev_rotation),
+                cmocka_unit_test(test_dev_rotation_rename_fails), cmocka_unit_test(test_recovery),
                 cmocka_unit_test(test_kill_during_rotate_root),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

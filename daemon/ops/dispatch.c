@@ -235,9 +235,22 @@ void dispatch_flush(Context *ctx) {
         if (ctx->vault)
                 rates_foreach(ctx->rates, flush_refused, ctx);
         if (ctx->vault) {
+                /* Tried every flush (the disk may have room again), said
+                 * once and then rarely: a full disk must not also fill the
+                 * journal with four lines a second. */
                 int r = vault_audit_flush(ctx->vault);
+                bool log = false;
+                unsigned unlogged = 0;
                 if (r < 0)
+                        (void) backoff_failed(&ctx->audit_log, time_monotonic_usec(), &log, &unlogged);
+                if (log && unlogged > 0)
+                        log_error("audit trail: records cannot be written: %s (%u more failures since the last "
+                                  "message)",
+                                  strerror(-r), unlogged);
+                else if (log)
                         log_error("audit trail: records cannot be written: %s", strerror(-r));
+                else if (r >= 0 && backoff_succeeded(&ctx->audit_log) > 0)
+                        log_info("audit trail: records are written again");
         }
         audit_flush();
 }

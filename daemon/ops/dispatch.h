@@ -12,6 +12,7 @@
 
 #include "json-out.h"
 #include "peer.h"
+#include "backoff.h"
 #include "policy.h"
 #include "proto-limits.h"
 #include "request.h"
@@ -60,6 +61,7 @@ struct Context {
         char policy_error[POLICY_ERROR_SIZE];
         DispatchRates *rates;      /* per-principal token buckets */
         uint64_t audit_retry_usec; /* a failing audit trail is tried again from then (monotonic) */
+        Backoff audit_log;         /* how often its failure is logged */
         /* The caller of the request being handled, for the handlers that
          * describe it (whoami); NULL between requests. */
         const Peer *peer;

@@ -13,8 +13,16 @@
  * put back, the MAC key and columns dropped, user_version 3) with a plugin
  * row altered is refused (exit 5, naming --trust-metadata-upgrade) and
  * left as it was; only with that option is it upgraded, the daemon saying
- * how many rows it trusted. The edits go through SQLite's own library, as
- * a tool like sqlite3(1) would make them. */
+ * how many rows it trusted. The reviewer's PoCs (findings 1 and 2): a
+ * backup copy with the recovery key's public half planted, or a trigger
+ * that puts deleted secrets back, fails --verify-backup and --restore
+ * (exit 6, saying which); a trigger, view, table or altered index in the
+ * live file stops the start (exit 6, named in the log); recovery_public
+ * planted in the live file makes key.rotate_root and key.recovery
+ * `corrupt`, sealing nothing; a previous version's deadline moved makes
+ * secret.verify `corrupt`, never a match, and the copy fail to verify.
+ * The edits go through SQLite's own library, as a tool like sqlite3(1)
+ * would make them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -416,6 +424,48 @@ static void test_altered_backup_refused(void **state) {
         harness_cleanup(&h);
 }
 
+/* The PoC's second half: with recovery_public planted in the live file, a
+ * root key rotation seals nothing to it (refused, corrupt), nor does
+ * key.recovery say there is one already; the file keeps no sealed root
+ * key. */
+static void test_recovery_public_planted(void **state) {
+        (void) state;
+        Harness h = { .dev = true };
+
+        assert_int_equal(harness_start(&h), 0);
+        CvClient *c = client(&h);
+        assert_int_equal(cv_secret_put(c, "p1", "api", "sekrit-1", 8, NULL), 0);
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        assert_int_equal(db_exec(&h, PLANT_PUBLIC), 1);
+
+        assert_int_equal(harness_restart(&h), 0);
+        assert_reply_code(&h, "{\"id\":1,\"op\":\"key.rotate_root\"}", "corrupt");
+        assert_reply_code(&h, "{\"id\":1,\"op\":\"key.recovery\"}", "corrupt");
+        int fd = harness_connect_raw(&h);
+        char *reply = NULL;
+        static const char rotate[] = "{\"id\":1,\"op\":\"key.rotate_root\"}";
+        assert_int_equal(harness_send_frame(fd, rotate, strlen(rotate)), 0);
+        assert_int_equal(harness_recv_frame(fd, 5000, &reply), 0);
+        print_message("key.rotate_root: %s\n", reply);
+        assert_non_null(strstr(reply, "fail their MAC"));
+        free(reply);
+        close(fd);
+        assert_int_equal(harness_stop(&h), 0);
+        char path[256];
+        snprintf(path, sizeof(path), "%s/%s", h.state_dir, DB_FILE);
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM meta WHERE key = 'recovery_root'", -1, &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(st, 0), 0);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        harness_cleanup(&h);
+}
+
 /* Finding 2's PoC: a previous version's deadline pushed out in the file
  * (or a copy): secret.verify never accepts the old value for it, and the
  * copy does not verify. */
@@ -461,7 +511,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_plugin_scheme_flipped),  cmocka_unit_test(test_token_expiry_moved),
                 cmocka_unit_test(test_keyring_rows_deleted),   cmocka_unit_test(test_metadata_downgrade),
-                cmocka_unit_test(test_altered_backup_refused), cmocka_unit_test(test_stage_deadline_moved),
+                cmocka_unit_test(test_altered_backup_refused), cmocka_unit_test(test_recovery_public_planted),
+                cmocka_unit_test(test_stage_deadline_moved),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

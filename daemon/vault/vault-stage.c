@@ -10,6 +10,10 @@
  * are; versions are unique across the stages so no identity is used
  * twice.
  *
+ * Each staged row carries a MAC (vault-mac.c) over its stage, deadline and
+ * grace, which decide whether a value verifies: written with the row,
+ * checked on every read here; a row that fails it is -EUCLEAN, never used.
+ *
  * The current version stays in the record table, where secret.get reads
  * it as it did before stages existed; the others are found only by the
  * calls here, and the vault remembers whether any previous version
@@ -112,9 +116,8 @@ int vault_secret_rotate(Vault *v, const char *plugin, const char *name, const ui
                 st.created_at = time(NULL);
                 r = vault_stage_mac(v->keyring, plugin, name, &st);
         }
-        if (r >= 0) {
+        if (r >= 0)
                 r = store_stage_put(v->store, plugin, name, &st);
-        }
         r = vault_end(v, r);
         if (r < 0)
                 return r;

@@ -379,6 +379,14 @@ int vault_open_failed(int r, const VaultOpenResult *res, const char *db_path, co
         case VAULT_OPEN_LOCK:
                 log_error("cannot lock database %s: %s", db_path, strerror(-r));
                 break;
+        case VAULT_OPEN_SCHEMA:
+                if (r == -EUCLEAN)
+                        log_error("database %s was altered: its schema's %s; restore it from a backup; refusing to "
+                                  "start",
+                                  db_path, res->problem);
+                else
+                        log_error("cannot check the schema of database %s: %s", db_path, strerror(-r));
+                break;
         }
         return r == -EUCLEAN ? EXIT_CORRUPT : EXIT_STATE_DIR;
 }

@@ -137,6 +137,13 @@ static int rotate_to_new_key(const Options *o, Vault *v, char *source, size_t so
                           source);
                 return EXIT_USAGE;
         }
+        if (r == -EUCLEAN) {
+                log_error("cannot rewrap the keyring under the new root key from %s: the vault's recovery key or root "
+                          "key rotation rows fail their MAC (altered); nothing was changed: restore the database "
+                          "from a backup",
+                          source);
+                return EXIT_CORRUPT;
+        }
         if (r < 0) {
                 log_error("cannot rewrap the keyring under the new root key from %s: %s; nothing was changed", source,
                           strerror(-r));

@@ -46,6 +46,9 @@ int handle_key_rotate_root(Context *ctx, const Request *req, JsonOut *reply, Fai
         else if (r == -EEXIST)
                 failure_set(f, "the new root key is the root key in force: make a fresh one (credvault key "
                                "new-root-key FILE)");
+        else if (r == -EUCLEAN)
+                failure_set(f, "the vault's recovery key or root key rotation rows fail their MAC (altered): nothing "
+                               "was sealed to them and nothing changed; restore the database from a backup");
         if (r < 0) {
                 if (r != -EBADMSG && r != -EEXIST)
                         log_error("root key rotation failed: %s; the old root key stays in force", strerror(-r));
@@ -71,6 +74,9 @@ int handle_key_recovery(Context *ctx, const Request *req, JsonOut *reply, Failur
         if (r == -EEXIST)
                 failure_set(f, "the vault has a recovery key already; replacing it (replace: true) makes the old one "
                                "useless");
+        else if (r == -EUCLEAN)
+                failure_set(f, "the vault's recovery key or root key rotation rows fail their MAC (altered): nothing "
+                               "changed; restore the database from a backup");
         if (r < 0)
                 return r;
         log_info("recovery key %s; it was handed to the caller and is not kept", req->replace ? "replaced" : "made");

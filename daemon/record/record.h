@@ -134,6 +134,7 @@ typedef struct StoredStage {
         int64_t deadline;   /* previous: unix seconds it is valid until; 0 for pending */
         uint8_t *sealed;    /* get results only */
         size_t sealed_size;
+        RecordMac mac; /* the vault's MAC over the row's fields (vault-mac.c); opaque here */
 } StoredStage;
 
 static inline void stored_stage_done(StoredStage *s) {

@@ -66,8 +66,13 @@ enum {
         CACHED_STAGE_EXPIRED,
         CACHED_STAGE_REWRAP,
         CACHED_PLUGIN_DELETE_STAGED,
+        CACHED_STAGE_ALL,
         _CACHED_MAX,
 };
+
+/* store.c: an in-memory database holding exactly what the migrations
+ * make, for store_schema_check() (store-schema.c) to compare with. */
+int store_reference_open(sqlite3 **ret);
 
 typedef struct StoreCache StoreCache;
 

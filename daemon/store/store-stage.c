@@ -21,7 +21,7 @@ int store_stage_get(Store *s, const char *plugin, const char *name, RecordStage 
         sqlite3_stmt *st;
         StoredStage out = { .stage = stage };
         int r = store_cached(s, CACHED_STAGE_GET,
-                             "SELECT version, kek_version, created_at, grace, deadline, sealed FROM secret_stage "
+                             "SELECT version, kek_version, created_at, grace, deadline, sealed, mac FROM secret_stage "
                              "WHERE plugin = ?1 AND name = ?2 AND stage = ?3",
                              &st);
         if (r < 0)
@@ -35,6 +35,7 @@ int store_stage_get(Store *s, const char *plugin, const char *name, RecordStage 
                 out.created_at = sqlite3_column_int64(st, 2);
                 out.grace = sqlite3_column_int64(st, 3);
                 out.deadline = sqlite3_column_int64(st, 4); /* NULL reads as 0 */
+                store_column_mac(st, 6, &out.mac);
                 size_t n = (size_t) sqlite3_column_bytes(st, 5);
                 out.sealed = malloc(n ?: 1);
                 if (!out.sealed)
@@ -59,7 +60,7 @@ int store_stage_put(Store *s, const char *plugin, const char *name, const Stored
                 return -EINVAL;
         int r = store_cached(s, CACHED_STAGE_PUT,
                              "INSERT OR REPLACE INTO secret_stage(plugin, name, stage, version, kek_version, sealed, "
-                             "created_at, grace, deadline) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                             "created_at, grace, deadline, mac) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                              &st);
         if (r < 0)
                 return r;
@@ -74,6 +75,7 @@ int store_stage_put(Store *s, const char *plugin, const char *name, const Stored
                 sqlite3_bind_int64(st, 9, in->deadline);
         else
                 sqlite3_bind_null(st, 9);
+        store_bind_mac(st, 10, &in->mac);
         return store_step_done(st);
 }
 
@@ -199,4 +201,39 @@ int store_stage_rewrap(Store *s, const char *plugin, const char *name, RecordSta
         if (r < 0)
                 return r;
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+int store_stage_foreach(Store *s, StoreStageFunc f, void *userdata) {
+        sqlite3_stmt *st;
+        int rc, r = store_cached(s, CACHED_STAGE_ALL,
+                                 "SELECT plugin, name, stage, version, kek_version, created_at, grace, deadline, mac "
+                                 "FROM secret_stage ORDER BY plugin, name, stage",
+                                 &st);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *plugin = (const char *) sqlite3_column_text(st, 0);
+                const char *name = (const char *) sqlite3_column_text(st, 1);
+                const char *stage = (const char *) sqlite3_column_text(st, 2);
+                StoredStage row = {
+                        .stage = stage && strcmp(stage, "previous") == 0 ? RECORD_STAGE_PREVIOUS : RECORD_STAGE_PENDING,
+                        .version = sqlite3_column_int64(st, 3),
+                        .kek_version = sqlite3_column_int64(st, 4),
+                        .created_at = sqlite3_column_int64(st, 5),
+                        .grace = sqlite3_column_int64(st, 6),
+                        .deadline = sqlite3_column_int64(st, 7),
+                };
+                store_column_mac(st, 8, &row.mac);
+                if (!plugin || !name) {
+                        r = -EUCLEAN;
+                        break;
+                }
+                r = f(plugin, name, &row, userdata);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0 && rc != SQLITE_DONE)
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        store_stmt_finish(st);
+        return r;
 }

@@ -199,6 +199,7 @@ static const char *const migrations[] = {
         "  created_at INTEGER NOT NULL,"
         "  grace INTEGER NOT NULL CHECK (grace >= 0),"
         "  deadline INTEGER,"
+        "  mac BLOB NOT NULL," /* the vault's, over the row but sealed and kek_version */
         "  PRIMARY KEY (plugin, name, stage),"
         "  CHECK ((stage = 'previous') = (deadline IS NOT NULL))"
         ") STRICT;"
@@ -370,6 +371,16 @@ static int database_open(const char *path, bool exclusive, sqlite3 **ret) {
         r = exec(db, "PRAGMA journal_mode = WAL");
         if (r < 0)
                 goto fail;
+        /* The file may have been written by someone else (a backup
+         * copy): ordinary SQL may not corrupt it on purpose, and its
+         * schema (triggers, views) may call no function with side effects.
+         * What the schema holds is checked against what the migrations
+         * make (store_schema_check()). */
+        if (sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL) != SQLITE_OK ||
+            sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL) != SQLITE_OK) {
+                r = -EIO;
+                goto fail;
+        }
         r = exec(db, "PRAGMA synchronous = FULL;"
                      "PRAGMA foreign_keys = ON;"
                      "PRAGMA secure_delete = ON;");
@@ -459,6 +470,20 @@ int store_migrate(Store *s) {
         }
         if (!s->stmt[0])
                 return prepare_all(s);
+        return 0;
+}
+
+int store_reference_open(sqlite3 **ret) {
+        sqlite3 *db = NULL;
+        int rc = sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+        int r = rc == SQLITE_OK ? 0 : (store_errno_from_sqlite(rc) ?: -EIO);
+        for (int v = 0; r >= 0 && v < SCHEMA_VERSION; v++)
+                r = exec(db, migrations[v]);
+        if (r < 0) {
+                sqlite3_close(db);
+                return r;
+        }
+        *ret = db;
         return 0;
 }
 

@@ -169,6 +169,12 @@ int store_record_list(Store *s, RecordKind kind, const char *plugin, const char 
 /* Number of records of a kind. */
 int store_record_count(Store *s, RecordKind kind, int64_t *ret);
 
+/* After store_migrate(): 0 if the file's schema (every table, index,
+ * trigger and view, with its SQL) is exactly what the migrations make;
+ * -EUCLEAN otherwise, problem naming the first object added, altered or
+ * missing (store-schema.c). */
+int store_schema_check(Store *s, char *problem, size_t problem_size);
+
 /* ---- a secret's pending and previous versions (store-stage.c) ----
  *
  * The current version stays in the secret table (secret.get reads only
@@ -198,6 +204,10 @@ int store_stage_expired(Store *s, int64_t now, unsigned limit, StoredRecordRef *
  * is still of that version; -ENOENT otherwise. */
 int store_stage_rewrap(Store *s, const char *plugin, const char *name, RecordStage stage, int64_t version,
                        int64_t kek_version, const uint8_t *sealed, size_t sealed_size);
+/* Every staged row, without its sealed bytes, in (plugin, name, stage)
+ * order; f < 0 stops the walk and is returned. f may not write. */
+typedef int (*StoreStageFunc)(const char *plugin, const char *name, const StoredStage *st, void *userdata);
+int store_stage_foreach(Store *s, StoreStageFunc f, void *userdata);
 
 /* ---- plugins (store-plugin.c) ---- */
 

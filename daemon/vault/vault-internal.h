@@ -155,6 +155,26 @@ int vault_token_state_check(const Keyring *k, const char *plugin, const char *us
  * MACs, trusted once on an upgrade the operator asked for); inside the
  * caller's transaction. *ret_plugins and *ret_tokens count the rows. */
 int vault_mac_backfill(Store *s, const Keyring *k, int64_t *ret_plugins, int64_t *ret_tokens);
+/* Set st->mac over a staged row's identity and fields but its sealed
+ * bytes and KEK version (which the envelope binds, or a rewrap changes). */
+int vault_stage_mac(const Keyring *k, const char *plugin, const char *name, StoredStage *st);
+int vault_stage_check(const Keyring *k, const char *plugin, const char *name, const StoredStage *st);
+
+/* ---- the root key's metadata MAC (vault-meta-mac.c) ----
+ *
+ * One meta row, VAULT_META_MAC, over the meta rows that say where the root
+ * key goes and what it was: recovery_public, recovery_root,
+ * previous_key_check, root_rotated_at (each possibly absent). Written in
+ * the transaction that writes any of them; checked before any of them is
+ * trusted (a root key rotation seals the new key to recovery_public). */
+#define VAULT_META_MAC "meta_mac"
+#define VAULT_META_RECOVERY_PUBLIC "recovery_public"
+#define VAULT_META_RECOVERY_ROOT "recovery_root"
+/* Inside the caller's transaction, after the rows are written. */
+int vault_meta_mac_update(Store *s, const Keyring *k);
+/* 0 if the MAC checks, or if there is none and none of the rows either (a
+ * vault that never had a recovery key nor a rotation); -EUCLEAN if not. */
+int vault_meta_mac_check(Store *s, const Keyring *k);
 
 /* ---- plugins (vault-plugin.c) ---- */
 

@@ -1,6 +1,7 @@
 /* vault-mac.c — what the metadata MACs cover (see vault-internal.h).
  *
- * Owns: the fields of a plugin row and of a token set's state that the
+ * Owns: the fields of a plugin row, of a token set's state and of a
+ * secret's staged version (pending, previous) that the
  * keyring's MAC binds (keyring_mac()), each kind under a label of its own
  * and with the row's identity (plugin name; plugin and user), so that a
  * MAC moved to another row or another kind of row does not check; and the
@@ -21,6 +22,7 @@
 
 #define PLUGIN_MAC_LABEL "cv plugin v1"
 #define TOKEN_MAC_LABEL "cv token v1"
+#define STAGE_MAC_LABEL "cv stage v1"
 
 _Static_assert(RECORD_MAC_SIZE == KEYRING_MAC_SIZE, "the store keeps what the keyring computes");
 
@@ -108,6 +110,44 @@ int vault_token_state_check(const Keyring *k, const char *plugin, const char *us
 
         token_fields(plugin, user, st, ints, f);
         return keyring_mac_check(k, f, TOKEN_MAC_FIELDS, st->mac.bytes, st->mac.size);
+}
+
+#define STAGE_MAC_FIELDS 8
+
+/* A staged row: which stage it is, and its deadline, decide whether a
+ * value still verifies. The sealed bytes and KEK version are not covered:
+ * the envelope binds the bytes to (plugin, name, version) already, and a
+ * KEK rewrap changes both without the vault recomputing anything. */
+static void stage_fields(const char *plugin, const char *name, const StoredStage *st, Be64 ints[static 4],
+                         MacField f[static STAGE_MAC_FIELDS]) {
+        f[0] = field_str(STAGE_MAC_LABEL);
+        f[1] = field_str(plugin);
+        f[2] = field_str(name);
+        f[3] = field_str(st->stage == RECORD_STAGE_PREVIOUS ? "previous" : "pending");
+        f[4] = field_i64(&ints[0], st->version);
+        f[5] = st->stage == RECORD_STAGE_PREVIOUS ? field_i64(&ints[1], st->deadline) : (MacField) {};
+        f[6] = field_i64(&ints[2], st->grace);
+        f[7] = field_i64(&ints[3], st->created_at);
+}
+
+int vault_stage_mac(const Keyring *k, const char *plugin, const char *name, StoredStage *st) {
+        MacField f[STAGE_MAC_FIELDS];
+        Be64 ints[4];
+
+        stage_fields(plugin, name, st, ints, f);
+        int r = keyring_mac(k, f, STAGE_MAC_FIELDS, st->mac.bytes);
+        if (r < 0)
+                return r;
+        st->mac.size = RECORD_MAC_SIZE;
+        return 0;
+}
+
+int vault_stage_check(const Keyring *k, const char *plugin, const char *name, const StoredStage *st) {
+        MacField f[STAGE_MAC_FIELDS];
+        Be64 ints[4];
+
+        stage_fields(plugin, name, st, ints, f);
+        return keyring_mac_check(k, f, STAGE_MAC_FIELDS, st->mac.bytes, st->mac.size);
 }
 
 /* ---- the upgrade of rows from before MACs ---- */

@@ -25,8 +25,8 @@
 #define META_KEY_CHECK "key_check"
 #define META_INDEX_KEY "index_key"
 #define META_MAC_KEY "mac_key"
-#define META_RECOVERY_PUBLIC "recovery_public"
-#define META_RECOVERY_ROOT "recovery_root"
+#define META_RECOVERY_PUBLIC VAULT_META_RECOVERY_PUBLIC
+#define META_RECOVERY_ROOT VAULT_META_RECOVERY_ROOT
 
 static int meta_set_int(Store *s, const char *key, int64_t v) {
         char buf[32];
@@ -36,7 +36,7 @@ static int meta_set_int(Store *s, const char *key, int64_t v) {
 
 /* Inside the caller's transaction: every key of the ring wrapped under
  * root_key, and the rows that name the root key. */
-static int keyring_store_under(Vault *v, const uint8_t *root_key, int64_t now) {
+static int keyring_rows_store(Vault *v, const uint8_t *root_key, int64_t now) {
         uint8_t wrapped[KEK_WRAPPED_SIZE], check[KEY_CHECK_SIZE], old_check[KEY_CHECK_SIZE];
         uint8_t sealed[RECOVERY_SEALED_SIZE];
         _cleanup_(freep) StoredKek *keks = NULL;
@@ -88,6 +88,18 @@ static int keyring_store_under(Vault *v, const uint8_t *root_key, int64_t now) {
         if (r < 0)
                 return r;
         return store_meta_set(v->store, META_RECOVERY_ROOT, sealed, sizeof(sealed));
+}
+
+/* keyring_rows_store() between the checks of the rows it trusts
+ * (recovery_public above all: the new key is sealed to it) and the MAC
+ * over the ones it wrote (vault-meta-mac.c). */
+static int keyring_store_under(Vault *v, const uint8_t *root_key, int64_t now) {
+        int r = vault_meta_mac_check(v->store, v->keyring);
+        if (r >= 0)
+                r = keyring_rows_store(v, root_key, now);
+        if (r >= 0)
+                r = vault_meta_mac_update(v->store, v->keyring);
+        return r;
 }
 
 int vault_root_rotate_to(Vault *v, uint8_t *root_key, int64_t *ret_rotated_at) {
@@ -186,7 +198,10 @@ int vault_recovery_create(Vault *v, bool replace, SecretBuf **ret_text) {
         uint8_t *seed = NULL;
         size_t old_size = 0;
 
-        int r = store_meta_get(v->store, META_RECOVERY_PUBLIC, &old, &old_size);
+        /* "There is one already" only if the vault put it there. */
+        int r = vault_meta_mac_check(v->store, v->keyring);
+        if (r >= 0)
+                r = store_meta_get(v->store, META_RECOVERY_PUBLIC, &old, &old_size);
         if (r >= 0 && !replace)
                 return -EEXIST;
         if (r < 0 && r != -ENOENT)
@@ -208,6 +223,8 @@ int vault_recovery_create(Vault *v, bool replace, SecretBuf **ret_text) {
         r = store_meta_set(v->store, META_RECOVERY_PUBLIC, public_key, sizeof(public_key));
         if (r >= 0)
                 r = store_meta_set(v->store, META_RECOVERY_ROOT, sealed, sizeof(sealed));
+        if (r >= 0)
+                r = vault_meta_mac_update(v->store, v->keyring);
         r = vault_end(v, r);
         if (r < 0)
                 return r;

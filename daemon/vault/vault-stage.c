@@ -10,6 +10,10 @@
  * are; versions are unique across the stages so no identity is used
  * twice.
  *
+ * Each staged row carries a MAC (vault-mac.c) over its stage, deadline and
+ * grace, which decide whether a value verifies: written with the row,
+ * checked on every read here; a row that fails it is -EUCLEAN, never used.
+ *
  * The current version stays in the record table, where secret.get reads
  * it as it did before stages existed; the others are found only by the
  * calls here, and the vault remembers whether any previous version
@@ -45,6 +49,20 @@ static int stage_open(Vault *v, const char *plugin, const char *name, const Stor
         return envelope_open(v->keyring, &id, st->sealed, st->sealed_size, ret_value);
 }
 
+/* A staged row read from the store: its stage, deadline and grace decide
+ * whether a value verifies, so a row whose MAC does not check (one edited
+ * in a copy without the root key) is never used. */
+static int stage_get(Vault *v, const char *plugin, const char *name, RecordStage stage, StoredStage *ret) {
+        int r = store_stage_get(v->store, plugin, name, stage, ret);
+        if (r < 0)
+                return r;
+        if (vault_stage_check(v->keyring, plugin, name, ret) < 0) {
+                stored_stage_done(ret);
+                return -EUCLEAN;
+        }
+        return 0;
+}
+
 /* A previous version counts only before its deadline, whether or not
  * the sweep has deleted it yet. */
 static bool stage_valid(const StoredStage *st, int64_t now) {
@@ -57,7 +75,7 @@ int vault_stage_previous_open(Vault *v, const char *plugin, const char *name, in
 
         if (v->stage_n_previous == 0)
                 return -ENOENT;
-        int r = store_stage_get(v->store, plugin, name, RECORD_STAGE_PREVIOUS, &st);
+        int r = stage_get(v, plugin, name, RECORD_STAGE_PREVIOUS, &st);
         if (r >= 0 && !stage_valid(&st, now))
                 r = -ENOENT;
         if (r >= 0)
@@ -96,8 +114,10 @@ int vault_secret_rotate(Vault *v, const char *plugin, const char *name, const ui
         if (r >= 0) {
                 st.sealed = sealed;
                 st.created_at = time(NULL);
-                r = store_stage_put(v->store, plugin, name, &st);
+                r = vault_stage_mac(v->keyring, plugin, name, &st);
         }
+        if (r >= 0)
+                r = store_stage_put(v->store, plugin, name, &st);
         r = vault_end(v, r);
         if (r < 0)
                 return r;
@@ -117,7 +137,7 @@ static int promote_locked(Vault *v, const char *plugin, const char *name, int64_
         int64_t now = time(NULL);
         bool has_current;
 
-        int r = store_stage_get(v->store, plugin, name, RECORD_STAGE_PENDING, &pending);
+        int r = stage_get(v, plugin, name, RECORD_STAGE_PENDING, &pending);
         if (r < 0)
                 return r;
         if (grace < 0)
@@ -142,7 +162,9 @@ static int promote_locked(Vault *v, const char *plugin, const char *name, int64_
                 previous.created_at = current.updated_at;
                 previous.grace = grace;
                 previous.deadline = now + grace;
-                r = store_stage_put(v->store, plugin, name, &previous);
+                r = vault_stage_mac(v->keyring, plugin, name, &previous);
+                if (r >= 0)
+                        r = store_stage_put(v->store, plugin, name, &previous);
                 ret->previous_version = previous.version;
                 ret->previous_deadline = previous.deadline;
         }
@@ -183,7 +205,7 @@ int vault_secret_get_stage(Vault *v, const char *plugin, const char *name, Recor
 
         if (stage != RECORD_STAGE_PENDING && stage != RECORD_STAGE_PREVIOUS)
                 return -EINVAL;
-        int r = store_stage_get(v->store, plugin, name, stage, &st);
+        int r = stage_get(v, plugin, name, stage, &st);
         if (r >= 0 && !stage_valid(&st, time(NULL)))
                 r = -ENOENT;
         if (r >= 0)
@@ -201,7 +223,7 @@ int vault_secret_history(Vault *v, const char *plugin, const char *name, StoredS
         int64_t now = time(NULL);
         size_t n = 0;
 
-        int r = store_stage_get(v->store, plugin, name, RECORD_STAGE_PENDING, &ret[n]);
+        int r = stage_get(v, plugin, name, RECORD_STAGE_PENDING, &ret[n]);
         if (r >= 0) {
                 free(TAKE_PTR(ret[n].sealed));
                 ret[n++].sealed_size = 0;
@@ -218,7 +240,7 @@ int vault_secret_history(Vault *v, const char *plugin, const char *name, StoredS
                 stored_record_done(&current);
         } else if (r != -ENOENT)
                 return r;
-        r = store_stage_get(v->store, plugin, name, RECORD_STAGE_PREVIOUS, &ret[n]);
+        r = stage_get(v, plugin, name, RECORD_STAGE_PREVIOUS, &ret[n]);
         if (r >= 0) {
                 free(TAKE_PTR(ret[n].sealed));
                 ret[n].sealed_size = 0;

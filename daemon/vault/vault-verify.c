@@ -152,6 +152,26 @@ static int token_state_check(const char *plugin, const char *user, const TokenSt
         return 0;
 }
 
+static int stage_row_check(const char *plugin, const char *name, const StoredStage *st, void *userdata) {
+        Walk *w = userdata;
+        if (vault_stage_check(w->v->keyring, plugin, name, st) < 0) {
+                snprintf(w->out->problem, sizeof(w->out->problem),
+                         "secret %s/%s: its %s version's row (stage, deadline, grace) fails its MAC (altered)", plugin,
+                         name, st->stage == RECORD_STAGE_PREVIOUS ? "previous" : "pending");
+                return -EUCLEAN;
+        }
+        return 0;
+}
+
+static int meta_check(Vault *v, VaultVerify *out) {
+        int r = vault_meta_mac_check(v->store, v->keyring);
+        if (r == -EUCLEAN)
+                snprintf(out->problem, sizeof(out->problem),
+                         "meta rows recovery_public, recovery_root, previous_key_check, root_rotated_at: their MAC "
+                         "does not check (altered: a root key rotation would seal the new key to recovery_public)");
+        return r;
+}
+
 int vault_verify(Vault *v, VaultVerify *ret) {
         VaultVerify out = { .keks = (int64_t) keyring_size(v->keyring) };
         char problem[200] = "";
@@ -162,7 +182,13 @@ int vault_verify(Vault *v, VaultVerify *ret) {
         if (r >= 0)
                 r = records_check(v, &out);
         if (r >= 0)
+                r = meta_check(v, &out);
+        if (r >= 0)
                 r = others_check(v, &out);
+        if (r >= 0) {
+                Walk w = { .v = v, .out = &out };
+                r = store_stage_foreach(v->store, stage_row_check, &w);
+        }
         if (r >= 0)
                 r = plugins_check(v, &out);
         if (r >= 0) {

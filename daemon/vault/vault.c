@@ -272,6 +272,12 @@ int vault_open(const char *db_path, uint8_t *root_key, VaultOpenFlags flags, Vau
                 res.step = VAULT_OPEN_MIGRATE;
                 r = store_migrate(v->store);
         }
+        /* Before anything is read through it: a trigger or view the
+         * migrations did not make would run with the daemon's writes. */
+        if (r >= 0) {
+                res.step = VAULT_OPEN_SCHEMA;
+                r = store_schema_check(v->store, res.problem, sizeof(res.problem));
+        }
         if (r >= 0) {
                 res.step = VAULT_OPEN_KEYRING;
                 r = keyring_load(v->store, v->keyring, &kc, trusted, &res);

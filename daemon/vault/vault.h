@@ -35,6 +35,7 @@ typedef enum VaultOpenStep {
         VAULT_OPEN_MIGRATE,   /* bringing the schema up to date */
         VAULT_OPEN_KEYRING,   /* unwrapping (or creating) the keyring */
         VAULT_OPEN_LOCK,      /* taking the database for this process */
+        VAULT_OPEN_SCHEMA,    /* an object the migrations do not make, or made otherwise (problem says which) */
 } VaultOpenStep;
 
 typedef enum VaultOpenFlags {
@@ -58,6 +59,8 @@ typedef struct VaultOpenResult {
          * rotated_at (unix seconds) replaced. */
         bool previous_key;
         int64_t rotated_at;
+        /* -EUCLEAN at VAULT_OPEN_SCHEMA: which object, and how. */
+        char problem[160];
 } VaultOpenResult;
 
 /* Open the database at db_path (creating a new vault if there is none)

@@ -9,11 +9,10 @@
  * and broken, at the right record, after each kind of edit behind the
  * stopped daemon's back: a field changed, a record removed, two swapped,
  * one inserted, a prefix removed with the anchor moved to hide it; a
- * real audit.prune keeps it intact. With the audit table refusing inserts
- * (a trigger), requests are refused (`unavailable`) and change nothing,
- * health says why, the daemon answers at once; without the trigger all
- * works again; so it is with a trigger that silently drops some records
- * (RAISE(IGNORE)): health says why, and the requests after are refused.
+ * real audit.prune keeps it intact. A trigger planted on the audit table
+ * (one that refuses inserts, or one that silently drops some records)
+ * makes the daemon refuse to start, naming it; without it all works
+ * again.
  * A prune refuses to remove records that do not verify, or a forged
  * anchor, and says where; it removes nothing then. audit.list pages stay
  * within a frame however large the records (a page ends early and goes
@@ -815,142 +814,64 @@ static void test_prune_keeps_chain(void **state) {
         tamper_and_expect(h, "more removed after a prune, the anchor moved", sql, anchor + 3);
 }
 
-/* ---- fail closed ---- */
+/* ---- a trigger planted on the audit table ---- */
 
-static void test_unwritable_audit_table_fails_closed(void **state) {
-        (void) state;
+#define EXIT_CORRUPT 6
+
+/* A trigger on audit added with the daemon stopped, by whoever can write
+ * the file: the daemon refuses to start (the schema is not the one the
+ * migrations make), naming it, and changes nothing; without it, all is
+ * as before. (A table that fails at run time is refused as it was: see
+ * test-vault-audit.c, which makes one through the vault's own
+ * connection.) */
+static void trigger_refused(const char *create, const char *drop, const char *want_in_log) {
         Harness *h = daemon_new(&(Harness) {});
-        static const char put_s1[] = "\"op\":\"secret.put\",\"plugin\":\"fc\",\"name\":\"s1\",\"value\":\"bmV3\"";
-        static const char put_s2[] = "\"op\":\"secret.put\",\"plugin\":\"fc\",\"name\":\"s2\",\"value\":\"eA==\"";
-        static const char get_s1[] = "\"op\":\"secret.get\",\"plugin\":\"fc\",\"name\":\"s1\"";
-        static const char get_s2[] = "\"op\":\"secret.get\",\"plugin\":\"fc\",\"name\":\"s2\"";
+        static const char get_s[] = "\"op\":\"secret.get\",\"plugin\":\"fc\",\"name\":\"s\"";
+        char *log = NULL;
+        size_t log_size = 0;
 
         assert_int_equal(harness_start(h), 0);
         int fd = connect_root(h);
-        expect_ok_free(fd, "\"op\":\"secret.put\",\"plugin\":\"fc\",\"name\":\"s1\",\"value\":\"b2xk\""); /* "old" */
+        expect_ok_free(fd, "\"op\":\"secret.put\",\"plugin\":\"fc\",\"name\":\"s\",\"value\":\"b2xk\"");
         close(fd);
         assert_int_equal(harness_stop(h), 0);
-        db_exec(h, "CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(FAIL, 'audit table "
-                   "read-only'); END;");
+        int64_t rows = db_int(h, "SELECT count(*) FROM audit");
+        db_exec(h, create);
 
         int r = harness_restart(h);
-        if (r < 0)
-                fail_msg("the daemon does not start with an unwritable audit table: %s (log %s)", strerror(-r),
-                         h->log_file);
-        fd = connect_root(h);
-        char *text = NULL;
-        json_t *j = call_text(fd, put_s2, &text);
-        print_message("put with the audit table read-only: %s\n", text);
-        if (!error_code(j) || strcmp(error_code(j), "unavailable") != 0)
-                fail_msg("a write with an unwritable audit table: want unavailable, got %s", text);
-        const char *message = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
-        if (!message || strncmp(message, "audit trail cannot be written: ", 31) != 0)
-                fail_msg(
-                        "a write refused for the audit trail: want \"audit trail cannot be written: <reason>\", got %s",
-                        text);
-        free(text);
-        json_decref(j);
-        expect_code(fd, put_s1, "unavailable");
+        if (r != -ECHILD || h->exit_status != EXIT_CORRUPT)
+                fail_msg("a start with a planted trigger: want exit %d, got %d (status %d)", EXIT_CORRUPT, r,
+                         h->exit_status);
+        assert_int_equal(harness_read_file(h->log_file, &log, &log_size), 0);
+        print_message("log: %s", log);
+        if (!strstr(log, want_in_log))
+                fail_msg("the log does not name the trigger (\"%s\"): %s", want_in_log, log);
+        free(log);
+        assert_int_equal(db_int(h, "SELECT count(*) FROM audit"), rows);
 
-        j = expect_ok(fd, "\"op\":\"health\"");
-        json_t *audit = json_object_get(j, "audit");
-        if (!json_is_false(json_object_get(audit, "ok")) || !json_is_string(json_object_get(audit, "error")))
-                fail_msg("health: want audit.ok false and an error, got %s", json_dumps(j, JSON_COMPACT));
-        char *dump = json_dumps(audit, JSON_COMPACT);
-        print_message("health audit: %s\n", dump);
-        free(dump);
-        json_decref(j);
-
-        /* Every request is answered, promptly: refused, never left hanging. */
-        long t0 = now_ms();
-        for (int i = 0; i < 50; i++) {
-                expect_code(fd, get_s1, "unavailable");
-                expect_ok_free(fd, "\"op\":\"whoami\"");
-        }
-        long elapsed = now_ms() - t0;
-        print_message("100 requests while failing: %ld ms\n", elapsed);
-        assert_true(elapsed < 5000L * harness_time_scale());
-        int other = connect_root(h);
-        expect_ok_free(other, "\"op\":\"health\"");
-        close(other);
-        close(fd);
-        r = harness_stop(h);
-        print_message("exit status while failing: %d\n", r);
-        assert_true(r >= 0); /* not -ETIMEDOUT: it exits when told */
-
-        /* The trigger gone, all works; nothing the refused requests asked
-         * for was done. */
-        db_exec(h, "DROP TRIGGER no_audit;");
+        db_exec(h, drop);
         assert_int_equal(harness_restart(h), 0);
         fd = connect_root(h);
-        expect_code(fd, get_s2, "not_found");
-        j = expect_ok(fd, get_s1);
+        json_t *j = expect_ok(fd, get_s);
         assert_string_equal(str_member(j, "value"), "b2xk");
-        assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
         json_decref(j);
-        expect_ok_free(fd, put_s2);
-        expect_ok_free(fd, get_s2);
-        j = expect_ok(fd, "\"op\":\"health\"");
-        assert_true(json_is_true(json_object_get(json_object_get(j, "audit"), "ok")));
-        assert_null(json_object_get(json_object_get(j, "audit"), "error"));
-        json_decref(j);
-        json_t *all = audit_list(fd, "\"plugin\":\"fc\"");
-        ASSERT_RECORD(all, "secret.put", "fc", "s2", "ok");
-        json_decref(all);
         close(fd);
         assert_intact(h);
         assert_int_equal(harness_stop(h), 0);
 }
 
-/* A trigger that drops beta's records without an error, added with the
- * daemon stopped: the first flush fails, health says why, and the
- * requests after it are refused, beta's and everyone else's. */
-static void test_dropped_records_fail_closed(void **state) {
+static void test_unwritable_audit_table_refused(void **state) {
         (void) state;
-        Harness *h = daemon_new(&(Harness) {});
-        static const char get_alpha[] = "\"op\":\"secret.get\",\"plugin\":\"alpha\",\"name\":\"s\"";
-        static const char get_beta[] = "\"op\":\"secret.get\",\"plugin\":\"beta\",\"name\":\"s\"";
+        trigger_refused("CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(FAIL, 'audit table "
+                        "read-only'); END;",
+                        "DROP TRIGGER no_audit;", "schema's trigger no_audit is not one this version");
+}
 
-        assert_int_equal(harness_start(h), 0);
-        int fd = connect_root(h);
-        expect_ok_free(fd, "\"op\":\"secret.put\",\"plugin\":\"alpha\",\"name\":\"s\",\"value\":\"YQ==\"");
-        expect_ok_free(fd, "\"op\":\"secret.put\",\"plugin\":\"beta\",\"name\":\"s\",\"value\":\"Yg==\"");
-        close(fd);
-        assert_int_equal(harness_stop(h), 0);
-        db_exec(h, "CREATE TRIGGER t BEFORE INSERT ON audit WHEN new.plugin = 'beta' "
-                   "BEGIN SELECT RAISE(IGNORE); END;");
-
-        assert_int_equal(harness_restart(h), 0);
-        fd = connect_root(h);
-        expect_ok_free(fd, get_alpha);
-        /* A read inside the batch window is answered; its record cannot
-         * be written, and from then on nothing is done. */
-        json_decref(call_text(fd, get_beta, NULL));
-        sleep_ms((AUDIT_FLUSH_MS + 750) * harness_time_scale());
-        json_t *j = expect_ok(fd, "\"op\":\"health\"");
-        json_t *audit = json_object_get(j, "audit");
-        char *dump = json_dumps(audit, JSON_COMPACT);
-        print_message("health audit: %s\n", dump);
-        if (!json_is_false(json_object_get(audit, "ok")) || !json_is_string(json_object_get(audit, "error")))
-                fail_msg("health with beta's records dropped: want audit.ok false and an error, got %s", dump);
-        assert_non_null(strstr(str_member(audit, "error"), "did not keep"));
-        free(dump);
-        json_decref(j);
-        expect_code(fd, get_beta, "unavailable");
-        expect_code(fd, get_alpha, "unavailable");
-        expect_code(fd, "\"op\":\"secret.put\",\"plugin\":\"beta\",\"name\":\"t\",\"value\":\"eA==\"", "unavailable");
-        close(fd);
-        assert_true(harness_stop(h) >= 0);
-
-        /* The trigger gone, all works again; the refused put did not happen. */
-        db_exec(h, "DROP TRIGGER t;");
-        assert_int_equal(harness_restart(h), 0);
-        fd = connect_root(h);
-        expect_code(fd, "\"op\":\"secret.get\",\"plugin\":\"beta\",\"name\":\"t\"", "not_found");
-        expect_ok_free(fd, get_beta);
-        close(fd);
-        assert_intact(h);
-        assert_int_equal(harness_stop(h), 0);
+static void test_dropped_records_refused(void **state) {
+        (void) state;
+        trigger_refused("CREATE TRIGGER t BEFORE INSERT ON audit WHEN new.plugin = 'beta' "
+                        "BEGIN SELECT RAISE(IGNORE); END;",
+                        "DROP TRIGGER t;", "schema's trigger t is not one this version");
 }
 
 /* ---- a prune that would erase evidence ---- */
@@ -1037,10 +958,10 @@ int main(void) {
                 cmocka_unit_test_teardown(test_write_record_durable_with_reply, teardown),
                 cmocka_unit_test_teardown(test_tampering_is_detected, teardown),
                 cmocka_unit_test_teardown(test_prune_keeps_chain, teardown),
-                cmocka_unit_test_teardown(test_unwritable_audit_table_fails_closed, teardown),
+                cmocka_unit_test_teardown(test_unwritable_audit_table_refused, teardown),
                 cmocka_unit_test_teardown(test_large_records_page, teardown),
                 cmocka_unit_test_teardown(test_list_scan_bounded, teardown),
-                cmocka_unit_test_teardown(test_dropped_records_fail_closed, teardown),
+                cmocka_unit_test_teardown(test_dropped_records_refused, teardown),
                 cmocka_unit_test_teardown(test_prune_refuses_to_erase_evidence, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

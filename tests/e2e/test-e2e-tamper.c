@@ -13,8 +13,16 @@
  * put back, the MAC key and columns dropped, user_version 3) with a plugin
  * row altered is refused (exit 5, naming --trust-metadata-upgrade) and
  * left as it was; only with that option is it upgraded, the daemon saying
- * how many rows it trusted. The edits go through SQLite's own library, as
- * a tool like sqlite3(1) would make them. */
+ * how many rows it trusted. The reviewer's PoCs (findings 1 and 2): a
+ * backup copy with the recovery key's public half planted, or a trigger
+ * that puts deleted secrets back, fails --verify-backup and --restore
+ * (exit 6, saying which); a trigger, view, table or altered index in the
+ * live file stops the start (exit 6, named in the log); recovery_public
+ * planted in the live file makes key.rotate_root and key.recovery
+ * `corrupt`, sealing nothing; a previous version's deadline moved makes
+ * secret.verify `corrupt`, never a match, and the copy fail to verify.
+ * The edits go through SQLite's own library, as a tool like sqlite3(1)
+ * would make them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -281,14 +289,230 @@ static void test_metadata_downgrade(void **state) {
         harness_cleanup(&h);
 }
 
+/* ---- review findings 1 and 2: what a root key does not vouch for ---- */
+
+/* credvaultd MODE FILE (--verify-backup, --restore) on the state
+ * directory, under its key: the exit status, and what it said on stderr
+ * in *ret_said (malloc'd). */
+static int offline_said(const Harness *h, const char *mode, const char *file, char **ret_said) {
+        char out[256];
+        const char *argv[] = { harness_daemon_path(), mode,        file, "--state-dir", h->state_dir,
+                               "--root-key-file",     h->key_file, NULL };
+
+        snprintf(out, sizeof(out), "%s/offline.err", h->dir);
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        /* The harness sends the daemon's stderr to /dev/null unless asked
+         * to keep it: kept here, in the file, for this call only. */
+        bool verbose = getenv("CV_TEST_VERBOSE");
+        int saved = dup(STDERR_FILENO);
+        assert_true(saved >= 0);
+        setenv("CV_TEST_VERBOSE", "1", 1);
+        assert_true(dup2(fd, STDERR_FILENO) >= 0);
+        int r = harness_run_daemon(argv, 60000);
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        close(fd);
+        if (!verbose)
+                unsetenv("CV_TEST_VERBOSE");
+        char *data = NULL;
+        size_t size = 0;
+        assert_int_equal(harness_read_file(out, &data, &size), 0);
+        *ret_said = strndup(data, size);
+        free(data);
+        assert_non_null(*ret_said);
+        return r;
+}
+
+static void assert_offline_refused(const Harness *h, const char *mode, const char *file, const char *want) {
+        char *said = NULL;
+        int r = offline_said(h, mode, file, &said);
+        print_message("%s %s: exit %d: %s", mode, file, r, said);
+        if (r != EXIT_CORRUPT || !strstr(said, want))
+                fail_msg("%s of an altered copy: want exit %d saying '%s'; got exit %d: %s", mode, EXIT_CORRUPT, want,
+                         r, said);
+        free(said);
+}
+
+/* A copy of the stopped daemon's database, as a backup would be, with sql
+ * run on it. */
+static void copy_altered(const Harness *h, const char *copy, const char *sql) {
+        char vacuum[512];
+        unlink(copy);
+        snprintf(vacuum, sizeof(vacuum), "VACUUM INTO '%s'", copy);
+        db_exec(h, vacuum);
+        sqlite3 *db = NULL;
+        char *err = NULL;
+        assert_int_equal(sqlite3_open_v2(copy, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+        if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+                fail_msg("%s: %s", sql, err);
+        sqlite3_close(db);
+}
+
+#define PLANT_PUBLIC "INSERT OR REPLACE INTO meta(key, value) VALUES('recovery_public', randomblob(32));"
+#define KEEP_SECRET                                                                                                    \
+        "CREATE TRIGGER keep_secret AFTER DELETE ON secret BEGIN INSERT INTO secret(id, plugin, name, version, "       \
+        "kek_version, sealed, created_at, updated_at, expires_at) VALUES(old.id, old.plugin, old.name, old.version, "  \
+        "old.kek_version, old.sealed, old.created_at, old.updated_at, old.expires_at); END;"
+
+/* The reviewer's PoC: a backup with the recovery key's public half
+ * replaced by an attacker's and a trigger that puts deleted secrets back.
+ * Neither copy verifies nor restores; the daemon does not start on a
+ * database with a trigger, view or table it did not make, and names it. */
+static void test_altered_backup_refused(void **state) {
+        (void) state;
+        Harness h = {};
+        char copy[256];
+
+        assert_int_equal(harness_start(&h), 0);
+        CvClient *c = client(&h);
+        assert_int_equal(cv_secret_put(c, "p1", "api", "sekrit-1", 8, NULL), 0);
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        snprintf(copy, sizeof(copy), "%s/altered.db", h.dir);
+
+        /* A good copy verifies. */
+        copy_altered(&h, copy, "SELECT 1");
+        char *said = NULL;
+        assert_int_equal(offline_said(&h, "--verify-backup", copy, &said), 0);
+        free(said);
+
+        copy_altered(&h, copy, PLANT_PUBLIC);
+        assert_offline_refused(&h, "--verify-backup", copy, "recovery_public");
+        assert_offline_refused(&h, "--restore", copy, "recovery_public");
+
+        copy_altered(&h, copy, KEEP_SECRET);
+        assert_offline_refused(&h, "--verify-backup", copy, "damaged");
+        assert_offline_refused(&h, "--restore", copy, "damaged");
+
+        /* Both at once, as in the PoC. */
+        copy_altered(&h, copy, PLANT_PUBLIC KEEP_SECRET);
+        assert_offline_refused(&h, "--restore", copy, "damaged");
+
+        /* The daemon refuses such objects in its own database. */
+        static const struct {
+                const char *plant, *undo, *named;
+        } objects[] = {
+                { KEEP_SECRET, "DROP TRIGGER keep_secret", "trigger keep_secret is not one" },
+                { "CREATE VIEW secrets AS SELECT plugin, name FROM secret", "DROP VIEW secrets",
+                  "view secrets is not one" },
+                { "CREATE TABLE loot(x)", "DROP TABLE loot", "table loot is not one" },
+                { "DROP INDEX secret_kek; CREATE INDEX secret_kek ON secret(name)",
+                  "DROP INDEX secret_kek; CREATE INDEX secret_kek ON secret(kek_version)", "index secret_kek differs" },
+        };
+        for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
+                db_exec(&h, objects[i].plant);
+                int r = harness_restart(&h);
+                if (r != -ECHILD || h.exit_status != EXIT_CORRUPT)
+                        fail_msg("a start with %s: want exit %d, got %d (status %d)", objects[i].plant, EXIT_CORRUPT, r,
+                                 h.exit_status);
+                assert_log_says(&h, objects[i].named);
+                db_exec(&h, objects[i].undo);
+        }
+        /* Nothing was restored: a delete stays done. */
+        assert_int_equal(harness_restart(&h), 0);
+        c = client(&h);
+        assert_int_equal(cv_secret_delete(c, "p1", "api"), 0);
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        assert_int_equal(harness_restart(&h), 0);
+        c = client(&h);
+        CvSecret *sec = NULL;
+        assert_int_equal(cv_secret_get(c, "p1", "api", &sec), -ENOENT);
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        harness_cleanup(&h);
+}
+
+/* The PoC's second half: with recovery_public planted in the live file, a
+ * root key rotation seals nothing to it (refused, corrupt), nor does
+ * key.recovery say there is one already; the file keeps no sealed root
+ * key. */
+static void test_recovery_public_planted(void **state) {
+        (void) state;
+        Harness h = { .dev = true };
+
+        assert_int_equal(harness_start(&h), 0);
+        CvClient *c = client(&h);
+        assert_int_equal(cv_secret_put(c, "p1", "api", "sekrit-1", 8, NULL), 0);
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        assert_int_equal(db_exec(&h, PLANT_PUBLIC), 1);
+
+        assert_int_equal(harness_restart(&h), 0);
+        assert_reply_code(&h, "{\"id\":1,\"op\":\"key.rotate_root\"}", "corrupt");
+        assert_reply_code(&h, "{\"id\":1,\"op\":\"key.recovery\"}", "corrupt");
+        int fd = harness_connect_raw(&h);
+        char *reply = NULL;
+        static const char rotate[] = "{\"id\":1,\"op\":\"key.rotate_root\"}";
+        assert_int_equal(harness_send_frame(fd, rotate, strlen(rotate)), 0);
+        assert_int_equal(harness_recv_frame(fd, 5000, &reply), 0);
+        print_message("key.rotate_root: %s\n", reply);
+        assert_non_null(strstr(reply, "fail their MAC"));
+        free(reply);
+        close(fd);
+        assert_int_equal(harness_stop(&h), 0);
+        char path[256];
+        snprintf(path, sizeof(path), "%s/%s", h.state_dir, DB_FILE);
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM meta WHERE key = 'recovery_root'", -1, &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(st, 0), 0);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        harness_cleanup(&h);
+}
+
+/* Finding 2's PoC: a previous version's deadline pushed out in the file
+ * (or a copy): secret.verify never accepts the old value for it, and the
+ * copy does not verify. */
+static void test_stage_deadline_moved(void **state) {
+        (void) state;
+        Harness h = {};
+        CvSecretPromoted promoted;
+        int64_t version = 0;
+        char copy[256];
+
+        assert_int_equal(harness_start(&h), 0);
+        CvClient *c = client(&h);
+        assert_int_equal(cv_secret_put(c, "svc", "key", "old-value", 9, NULL), 0);
+        assert_int_equal(cv_secret_rotate(c, "svc", "key", "new-value", 9, 0, 2, NULL, NULL), 0);
+        assert_int_equal(cv_secret_promote(c, "svc", "key", -1, &promoted), 0);
+        assert_int_equal(cv_secret_verify_value(c, "svc", "key", "old-value", 9, &version), 1);
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+
+        assert_int_equal(db_exec(&h, "UPDATE secret_stage SET deadline = 4102444800 WHERE stage = 'previous'"), 1);
+        snprintf(copy, sizeof(copy), "%s/stage.db", h.dir);
+        copy_altered(&h, copy, "SELECT 1");
+        assert_offline_refused(&h, "--verify-backup", copy, "previous version's row");
+
+        assert_int_equal(harness_restart(&h), 0);
+        c = client(&h);
+        int r = cv_secret_verify_value(c, "svc", "key", "old-value", 9, &version);
+        if (r == 1)
+                fail_msg("the old value verifies with its deadline moved");
+        assert_int_equal(r, -EUCLEAN);
+        assert_reply_code(&h,
+                          "{\"id\":1,\"op\":\"secret.verify\",\"plugin\":\"svc\",\"name\":\"key\","
+                          "\"value\":\"b2xkLXZhbHVl\"}",
+                          "corrupt");
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        harness_cleanup(&h);
+}
+
 int main(void) {
         if (sodium_init() < 0)
                 return 1;
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_plugin_scheme_flipped),
-                cmocka_unit_test(test_token_expiry_moved),
-                cmocka_unit_test(test_keyring_rows_deleted),
-                cmocka_unit_test(test_metadata_downgrade),
+                cmocka_unit_test(test_plugin_scheme_flipped),  cmocka_unit_test(test_token_expiry_moved),
+                cmocka_unit_test(test_keyring_rows_deleted),   cmocka_unit_test(test_metadata_downgrade),
+                cmocka_unit_test(test_altered_backup_refused), cmocka_unit_test(test_recovery_public_planted),
+                cmocka_unit_test(test_stage_deadline_moved),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,9 @@
 
 #include "unit-sql.h"
 #include "unit-vault.h"
+/* For the store's own connection: see trigger_plant(). */
+#include "store-internal.h"
+#include "vault-internal.h"
 
 static int64_t now_usec(void) {
         struct timespec ts;
@@ -199,6 +202,17 @@ static void tamper(VaultFixture *f, const char *sql) {
         vault_fixture_close_db(f);
         sql_exec(f->db_path, sql);
         assert_int_equal(vault_fixture_reopen(f), 0);
+}
+
+/* A trigger that makes the audit table fail, as a fault to inject: a
+ * vault refuses to open a file with a trigger it did not make
+ * (store_schema_check()), so the vault is closed and reopened as tamper()
+ * does, and the trigger created then through its own connection. */
+static void trigger_plant(VaultFixture *f, const char *sql) {
+        assert_int_equal(vault_fixture_reopen(f), 0);
+        char *err = NULL;
+        if (sqlite3_exec(f->vault->store->db, sql, NULL, NULL, &err) != SQLITE_OK)
+                fail_msg("%s: %s", sql, err);
 }
 
 static void test_edit_detected(void **state) {
@@ -465,7 +479,7 @@ static void refuse_audit(VaultFixture *f, const char *cond) {
         snprintf(sql, sizeof(sql),
                  "CREATE TRIGGER audit_refuse BEFORE INSERT ON audit WHEN %s BEGIN SELECT RAISE(FAIL, 'no'); END",
                  cond);
-        tamper(f, sql);
+        trigger_plant(f, sql);
 }
 
 static void test_rollback_keeps_seq(void **state) {
@@ -566,8 +580,8 @@ static void test_dropped_record_fails(void **state) {
         AuditEntry e = entry_at(now_usec(), "secret.get", "beta", "s", "ok");
 
         make_five(f->vault);
-        tamper(f, "CREATE TRIGGER audit_drop BEFORE INSERT ON audit WHEN new.plugin = 'beta' "
-                  "BEGIN SELECT RAISE(IGNORE); END");
+        trigger_plant(f, "CREATE TRIGGER audit_drop BEFORE INSERT ON audit WHEN new.plugin = 'beta' "
+                         "BEGIN SELECT RAISE(IGNORE); END");
         Vault *v = f->vault;
         assert_int_equal(vault_audit_add(v, &e), 0);
         assert_int_equal(vault_audit_flush(v), -EUCLEAN);

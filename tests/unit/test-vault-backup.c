@@ -198,20 +198,24 @@ static void test_verify_finds_tampering(void **state) {
         free(path);
 }
 
-/* A table of staged versions, as a newer schema might add one. */
+/* Staged versions (secret_stage) are opened as their secret's version,
+ * and their rows (stage, deadline, grace) authenticated. */
 static void test_verify_other_tables(void **state) {
         VaultFixture *f = *state;
         char *path = NULL;
         VaultVerify vv;
+        VaultPromoted p;
 
         fill(f->vault, 20);
+        for (int i = 0; i < 5; i++) {
+                char name[32];
+                snprintf(name, sizeof(name), "s%05d", i);
+                assert_int_equal(
+                        vault_secret_rotate(f->vault, "p", name, (const uint8_t *) "next", 4, 0, 60, NULL, NULL), 0);
+        }
+        /* One promoted: a previous version with a deadline. */
+        assert_int_equal(vault_secret_promote(f->vault, "p", "s00004", 2, &p), 0);
         backup(f, "stage.db", 1000, &path);
-        /* Staged versions whose sealed bytes are a secret's own version:
-         * they open as that secret's. */
-        sql_exec(path,
-                 "INSERT INTO secret_stage (plugin, name, stage, version, kek_version, sealed, created_at, grace) "
-                 "SELECT plugin, name, 'pending', version, kek_version, sealed, 0, 0 "
-                 "FROM secret WHERE name < 's00005'");
         assert_int_equal(copy_verify(f, path, &vv), 0);
         assert_int_equal(vv.others, 5);
         /* One of them altered: damaged. */
@@ -222,6 +226,24 @@ static void test_verify_other_tables(void **state) {
         sql_exec(path, "UPDATE secret_stage SET version = version + 100");
         assert_int_equal(copy_verify(f, path, &vv), -EUCLEAN);
         free(path);
+
+        /* A previous version's deadline pushed out, or a pending one's
+         * grace changed: the bytes still open, the row's MAC does not. */
+        static const char *const edits[] = {
+                "UPDATE secret_stage SET deadline = 4102444800 WHERE stage = 'previous'",
+                "UPDATE secret_stage SET grace = 0 WHERE name = 's00001'",
+                "UPDATE secret_stage SET created_at = 1 WHERE name = 's00001'",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(edits); i++) {
+                char name[32];
+                snprintf(name, sizeof(name), "stage-%zu.db", i);
+                backup(f, name, 1000, &path);
+                sql_exec(path, edits[i]);
+                assert_int_equal(copy_verify(f, path, &vv), -EUCLEAN);
+                if (!strstr(vv.problem, "fails its MAC"))
+                        fail_msg("%s: %s", edits[i], vv.problem);
+                free(path);
+        }
 }
 
 int main(void) {

@@ -422,7 +422,8 @@ static void test_apikey_index_tampered(void **state) {
 
         /* Bob's key row removed without its index row (the trigger
          * bypassed): a row without its key is damage. */
-        sql_exec(f->db_path, "DROP TRIGGER apikey_lookup_forget; DELETE FROM apikey WHERE name = 'bob'");
+        sql_exec(f->db_path,
+                 "DROP TRIGGER apikey_lookup_forget; DELETE FROM apikey WHERE name = 'bob'; " APIKEY_LOOKUP_FORGET);
         assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
         const Presented p = { .value = (const uint8_t *) "key-alice", .size = 9 };
         char *user = NULL;

@@ -584,7 +584,7 @@ static void test_keyring_gone_records_present(void **state) {
                 "DELETE FROM secret; DELETE FROM apikey; DELETE FROM plugin",
                 "DELETE FROM secret; DELETE FROM token; DELETE FROM plugin",
                 "DELETE FROM secret; DELETE FROM token; DROP TRIGGER apikey_lookup_forget; DELETE FROM apikey; "
-                "DELETE FROM plugin",
+                "DELETE FROM plugin; " APIKEY_LOOKUP_FORGET,
                 "DELETE FROM secret; DELETE FROM token; DELETE FROM apikey",
         };
         uint8_t other[TEST_ROOT_KEY_SIZE];

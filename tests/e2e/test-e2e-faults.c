@@ -141,7 +141,9 @@ static void db_path_of(char *buf, size_t size) {
 /* A value that says which secret it is, value_size bytes. */
 static void value_of(const char *name, int round, char *buf, size_t size) {
         int n = snprintf(buf, size, "%s round %d:", name, round);
-        for (size_t i = (size_t) n; i < size; i++)
+        /* snprintf wrote at most size - 1 characters and a NUL. */
+        size_t from = n < 0 ? 0 : (size_t) n < size ? (size_t) n : size;
+        for (size_t i = from; i < size; i++)
                 buf[i] = (char) ('a' + (i * 7 + (size_t) round) % 26);
 }
 

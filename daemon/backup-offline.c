@@ -10,7 +10,9 @@
  * SQLite's WAL). A restore replaces the database with one rename, after
  * the copy is on disk; the old database stays under another name
  * (restore-install.c: a crash at any point leaves the old or the new).
- * Never: writes to the file named, or installs a copy that did not pass. */
+ * Never: writes to the file named, installs a copy that did not pass, or
+ * writes a byte from the copy to stderr unescaped (names in a damaged or
+ * altered copy are anyone's bytes). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -29,6 +31,7 @@
 #include "macro.h"
 #include "restore-install.h"
 #include "startup.h"
+#include "text-escape.h"
 #include "vault.h"
 
 static const char *const sqlite_suffixes[] = { "", "-journal", "-wal", "-shm" };
@@ -131,7 +134,9 @@ static int copy_check(const char *name, const char *db_path, uint8_t *key, const
         }
         r = vault_verify(v, ret);
         if (r == -EUCLEAN) {
-                fprintf(stderr, "credvaultd: %s is damaged or was altered: %s\n", name, ret->problem);
+                char problem[4 * sizeof(ret->problem)];
+                fprintf(stderr, "credvaultd: %s is damaged or was altered: %s\n", name,
+                        text_escape(ret->problem, problem, sizeof(problem)));
                 return EXIT_CORRUPT;
         }
         if (r < 0) {
@@ -169,10 +174,12 @@ static int key_load(const Options *o, uint8_t **ret, char *source, size_t source
         return root_key_load(o, ret, source, source_size);
 }
 
-/* The file named, open for reading: a regular file. */
+/* The file named, open for reading: a regular file. O_NONBLOCK: opening
+ * a FIFO (or a device) must not wait for a writer; such a file is then
+ * refused, and on a regular file the flag changes nothing. */
 static int source_open(const char *path, int *ret_fd) {
         struct stat st;
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0 || fstat(fd, &st) < 0) {
                 fprintf(stderr, "credvaultd: cannot open backup %s: %s\n", path, strerror(errno));
                 if (fd >= 0)

@@ -8,8 +8,11 @@
  * --restore, the copy that is then installed, in the locked state
  * directory), since opening a vault may write to it (a schema upgrade,
  * SQLite's WAL). A restore replaces the database with one rename, after
- * the copy is on disk; the old database stays under another name.
- * Never: writes to the file named, or installs a copy that did not pass. */
+ * the copy is on disk; the old database stays under another name
+ * (restore-install.c: a crash at any point leaves the old or the new).
+ * Never: writes to the file named, installs a copy that did not pass, or
+ * writes a byte from the copy to stderr unescaped (names in a damaged or
+ * altered copy are anyone's bytes). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -26,11 +29,10 @@
 #include "hardening.h"
 #include "log.h"
 #include "macro.h"
+#include "restore-install.h"
 #include "startup.h"
+#include "text-escape.h"
 #include "vault.h"
-
-#define RESTORE_TEMP_SUFFIX ".restore-tmp"
-#define BEFORE_RESTORE_SUFFIX ".before-restore-"
 
 static const char *const sqlite_suffixes[] = { "", "-journal", "-wal", "-shm" };
 
@@ -39,7 +41,9 @@ static int files_remove(const char *path) {
         char p[PATH_MAX + 16];
         int n = 0;
         for (size_t i = 0; i < ELEMENTSOF(sqlite_suffixes); i++) {
-                snprintf(p, sizeof(p), "%s%s", path, sqlite_suffixes[i]);
+                int k = snprintf(p, sizeof(p), "%s%s", path, sqlite_suffixes[i]);
+                if (k < 0 || (size_t) k >= sizeof(p))
+                        return -ENAMETOOLONG;
                 if (unlink(p) == 0)
                         n++;
                 else if (errno != ENOENT)
@@ -49,16 +53,15 @@ static int files_remove(const char *path) {
 }
 
 int backup_offline_clean(const char *state_dir) {
-        char db[PATH_MAX], tmp[PATH_MAX + 32];
+        char db[PATH_MAX];
 
         snprintf(db, sizeof(db), "%s/%s", state_dir, DB_FILE);
         int r = vault_backup_clean(db);
         if (r > 0)
                 log_notice("removed the temporary copy an interrupted backup left (%s.backup-tmp)", db);
-        snprintf(tmp, sizeof(tmp), "%s%s", db, RESTORE_TEMP_SUFFIX);
-        int q = r < 0 ? r : files_remove(tmp);
+        int q = r < 0 ? r : restore_clean(db);
         if (q > 0)
-                log_notice("removed the temporary copy an interrupted restore left (%s)", tmp);
+                log_notice("removed the temporary copy an interrupted restore left (%s%s)", db, RESTORE_TEMP_SUFFIX);
         if (q < 0) {
                 log_error("cannot remove an interrupted backup's temporary files in %s: %s", state_dir, strerror(-q));
                 return EXIT_STATE_DIR;
@@ -123,6 +126,12 @@ static int copy_check(const char *name, const char *db_path, uint8_t *key, const
                         name);
                 return EXIT_STATE_DIR;
         }
+        if (r == -EUCLEAN && res.step == VAULT_OPEN_SCHEMA) {
+                char problem[4 * sizeof(res.problem)];
+                fprintf(stderr, "credvaultd: %s was altered: its schema's %s\n", name,
+                        text_escape(res.problem, problem, sizeof(problem)));
+                return EXIT_CORRUPT;
+        }
         if (r < 0) {
                 fprintf(stderr, "credvaultd: %s: %s%s\n", name,
                         r == -EUCLEAN ? "not a credvault database, or damaged: " : "cannot open: ",
@@ -133,7 +142,9 @@ static int copy_check(const char *name, const char *db_path, uint8_t *key, const
         }
         r = vault_verify(v, ret);
         if (r == -EUCLEAN) {
-                fprintf(stderr, "credvaultd: %s is damaged or was altered: %s\n", name, ret->problem);
+                char problem[4 * sizeof(ret->problem)];
+                fprintf(stderr, "credvaultd: %s is damaged or was altered: %s\n", name,
+                        text_escape(ret->problem, problem, sizeof(problem)));
                 return EXIT_CORRUPT;
         }
         if (r < 0) {
@@ -171,10 +182,12 @@ static int key_load(const Options *o, uint8_t **ret, char *source, size_t source
         return root_key_load(o, ret, source, source_size);
 }
 
-/* The file named, open for reading: a regular file. */
+/* The file named, open for reading: a regular file. O_NONBLOCK: opening
+ * a FIFO (or a device) must not wait for a writer; such a file is then
+ * refused, and on a regular file the flag changes nothing. */
 static int source_open(const char *path, int *ret_fd) {
         struct stat st;
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0 || fstat(fd, &st) < 0) {
                 fprintf(stderr, "credvaultd: cannot open backup %s: %s\n", path, strerror(errno));
                 if (fd >= 0)
@@ -236,40 +249,13 @@ int backup_offline_verify(const Options *o) {
         return r;
 }
 
-/* Move the database (and its -wal and -shm) aside; *ret_moved says if
- * there was one. */
-static int database_move_aside(const char *db, const char *aside, bool *ret_moved) {
-        char from[PATH_MAX + 16], to[PATH_MAX + 48];
-
-        *ret_moved = false;
-        for (size_t i = 0; i < ELEMENTSOF(sqlite_suffixes); i++) {
-                snprintf(from, sizeof(from), "%s%s", db, sqlite_suffixes[i]);
-                snprintf(to, sizeof(to), "%s%s", aside, sqlite_suffixes[i]);
-                if (rename(from, to) < 0) {
-                        if (errno == ENOENT)
-                                continue;
-                        return negative_errno();
-                }
-                if (i == 0)
-                        *ret_moved = true;
-        }
-        return 0;
-}
-
-static int dir_sync(const char *dir) {
-        _cleanup_(closep) int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || fsync(fd) < 0)
-                return negative_errno();
-        return 0;
-}
-
 int backup_offline_restore(const Options *o) {
         const char *name = o->restore_path;
-        char db[PATH_MAX], tmp[PATH_MAX + 32], aside[PATH_MAX + 48], key_source[PATH_MAX] = "";
+        char db[PATH_MAX], tmp[PATH_MAX + 32], key_source[PATH_MAX] = "";
         _cleanup_(closep) int lock_fd = -1, src = -1;
         uint8_t *key = NULL;
         VaultVerify v = {};
-        bool moved = false;
+        RestoreInstall in;
 
         int r = prepare();
         if (r == 0)
@@ -316,23 +302,25 @@ int backup_offline_restore(const Options *o) {
                 return EXIT_STATE_DIR;
         }
 
-        snprintf(aside, sizeof(aside), "%s%s%lld", db, BEFORE_RESTORE_SUFFIX, (long long) time(NULL));
-        q = database_move_aside(db, aside, &moved);
-        if (q >= 0 && rename(tmp, db) < 0)
-                q = negative_errno();
-        if (q >= 0)
-                q = dir_sync(o->state_dir);
+        q = restore_install(db, tmp, RESTORE_NONE, &in);
+        if (in.checkpoint_error < 0)
+                fprintf(stderr,
+                        "credvaultd: the database being replaced could not be checkpointed (%s): it is kept "
+                        "as %s with its -wal\n",
+                        strerror(-in.checkpoint_error), in.aside[0] ? in.aside : "(no aside was made)");
         if (q < 0) {
-                fprintf(stderr, "credvaultd: restoring into %s failed: %s; %s%s%s\n", db, strerror(-q),
-                        moved ? "the previous database is " : "", moved ? aside : "",
-                        moved ? ": move it back (with its -wal) if the database is missing" : "");
+                if (in.step < RESTORE_RENAMED)
+                        (void) restore_clean(db);
+                fprintf(stderr, "credvaultd: restoring into %s failed: %s; %s\n", db, strerror(-q),
+                        in.step < RESTORE_RENAMED ? "nothing restored, the database is the one it was"
+                                                  : "the restored database is in place, but the directory could "
+                                                    "not be synced");
                 return EXIT_STATE_DIR;
         }
         report(name, &v);
         printf("restored %s as %s\n", name, db);
-        if (moved)
-                printf("the database it replaced is kept as %s (and its -wal, if it had one): remove it once the "
-                       "restored vault serves\n",
-                       aside);
+        if (in.replaced)
+                printf("the database it replaced is kept as %s%s: remove it once the restored vault serves\n", in.aside,
+                       in.wal_kept ? " (and its -wal)" : "");
         return 0;
 }

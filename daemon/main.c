@@ -543,9 +543,10 @@ int main(int argc, char **argv) {
         uint64_t nofile = 0;
         r = server_fds_reserve((unsigned) o.max_connections, &nofile);
         if (r == -EMFILE) {
-                log_error("--max-connections %d needs %d file descriptors, but the limit is %" PRIu64
+                log_error("--max-connections %d needs %" PRIu64 " file descriptors (2 per connection: its socket and "
+                          "a descriptor it may pass; %d more for the daemon), but the limit is %" PRIu64
                           " (RLIMIT_NOFILE, LimitNOFILE= in the unit): lower --max-connections or raise the limit",
-                          o.max_connections, o.max_connections + SERVER_FDS_RESERVED, nofile);
+                          o.max_connections, SERVER_FDS_NEEDED(o.max_connections), SERVER_FDS_RESERVED, nofile);
                 return EXIT_USAGE;
         }
         return run(&o);

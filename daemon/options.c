@@ -38,7 +38,7 @@ static void help(void) {
                "  --idle-exit SECONDS   exit after this long without clients\n"
                "                        (default 300 when socket-activated, 0 = never)\n"
                "  --max-connections N   concurrent client connections (default 256);\n"
-               "                        needs N+%d file descriptors (RLIMIT_NOFILE)\n"
+               "                        needs 2N+%d file descriptors (RLIMIT_NOFILE)\n"
                "  --max-connections-per-uid N\n"
                "                        of which one uid may hold (default 64)\n"
                "  --client-idle SECONDS close idle client connections (default 300)\n"

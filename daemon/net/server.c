@@ -47,7 +47,7 @@
 
 int server_fds_reserve(unsigned max_connections, uint64_t *ret_limit) {
         struct rlimit rl;
-        rlim_t need = (rlim_t) max_connections + SERVER_FDS_RESERVED;
+        rlim_t need = (rlim_t) SERVER_FDS_NEEDED(max_connections);
 
         if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
                 return negative_errno();

@@ -29,6 +29,12 @@
  * identity opens for a moment (pidfd, /proc files), the connection refused
  * at the cap, and room for SQLite's temporary files. */
 #define SERVER_FDS_RESERVED 32
+/* Each connection holds its socket and, from the frame that brought it
+ * until its request is done, the one descriptor a client may pass
+ * (backup's file: connection.c keeps the first and closes the rest). */
+#define SERVER_FDS_PER_CONNECTION 2
+#define SERVER_FDS_NEEDED(max_connections)                                                                             \
+        (SERVER_FDS_PER_CONNECTION * (uint64_t) (max_connections) + SERVER_FDS_RESERVED)
 
 /* What the server is told by its owner (main.c, from the command line). */
 typedef struct ServerConfig {
@@ -96,7 +102,8 @@ typedef struct Server {
 
 /* Raise the soft RLIMIT_NOFILE to the hard limit (the daemon never calls
  * select(), so high descriptors are harmless) and check that
- * max_connections connections fit, with SERVER_FDS_RESERVED more. *ret_limit
+ * max_connections connections fit, each with a descriptor passed, with
+ * SERVER_FDS_RESERVED more (SERVER_FDS_NEEDED()). *ret_limit
  * is the soft limit afterwards; -EMFILE if max_connections do not fit it. */
 int server_fds_reserve(unsigned max_connections, uint64_t *ret_limit);
 

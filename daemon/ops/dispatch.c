@@ -634,7 +634,20 @@ void *dispatch_deferred_reply(Context *ctx, JsonOut *out) {
                 }
         }
         entry_result(&d->entry, r, false);
-        (void) record(ctx, NULL, r, &d->entry, true, false);
+        int q = record(ctx, NULL, r, &d->entry, true, false);
+        /* A copy of the whole vault whose record is not on disk is not
+         * given: its record is written now, before the answer (fail
+         * closed, as a request's own write is refused without its
+         * record). The file holds the copy, but the client is told to
+         * remove it. */
+        if (q >= 0 && r >= 0)
+                q = vault_audit_flush(ctx->vault);
+        if (q < 0 && r >= 0) {
+                log_error("%s: the audit trail cannot record it: %s; the copy is refused", d->entry.op, strerror(-q));
+                failure_set(&f, "the audit trail cannot record the %s (%s): remove the file", d->entry.op,
+                            strerror(-q));
+                r = -EIO;
+        }
         if (r < 0) {
                 if (!error_is_expected(r))
                         log_error("%s failed: %s", d->entry.op, strerror(-r));

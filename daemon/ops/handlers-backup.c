@@ -2,8 +2,8 @@
  * the client opened and passed with the request (SCM_RIGHTS).
  *
  * The request is checked here (a descriptor came, and it is an empty
- * regular file open for writing: anything else is the client's mistake,
- * said precisely), then the copy runs as deferred work: the server's loop
+ * regular file open for writing, on a local file system: anything else is
+ * the client's mistake, said precisely), then the copy runs as deferred work: the server's loop
  * runs a step at its lowest priority when no request waits, each sized to
  * hold the loop about BACKUP_STEP_USEC, and the reply goes out when the
  * copy is in the file and on disk. Never: opens a path, or keeps the
@@ -14,9 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "dispatch.h"
+#include "fs-type.h"
 #include "handlers.h"
 #include "log.h"
 #include "time-util.h"
@@ -130,8 +132,9 @@ static const char *file_type(mode_t mode) {
 }
 
 /* What the copy is written into: a regular file (it is synced, and
- * written at offsets), open for writing, and empty (a backup never
- * overwrites part of something else). */
+ * written at offsets), open for writing, empty (a backup never
+ * overwrites part of something else), and not on a network or FUSE file
+ * system. */
 static int fd_check(int fd, Failure *f) {
         struct stat st;
 
@@ -152,6 +155,20 @@ static int fd_check(int fd, Failure *f) {
         if (st.st_size != 0) {
                 failure_set(f, "the file passed is not empty (%jd bytes): pass a new, empty file",
                             (intmax_t) st.st_size);
+                return -EINVAL;
+        }
+        /* The copy is written and synced on the server's loop: a file
+         * system that can stall (a server gone, a FUSE process stopped)
+         * would stop every client's requests with it. */
+        struct statfs sf;
+        if (fstatfs(fd, &sf) < 0)
+                return negative_errno();
+        const char *remote = fs_type_remote((uint64_t) sf.f_type);
+        if (remote) {
+                failure_set(f,
+                            "the file passed is on a %s file system, which can stall the daemon: back up to a "
+                            "local file system, then copy the file",
+                            remote);
                 return -EINVAL;
         }
         return 0;

@@ -313,3 +313,28 @@ void store_backup_free(StoreBackup *b) {
                 close(b->out_fd);
         free(b);
 }
+
+int store_checkpoint_file(const char *db_path) {
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+
+        /* No create: a missing database is the caller's case, not ours to
+         * make. The first read recovers a hot journal or reads the WAL;
+         * the checkpoint then moves every WAL frame into the database
+         * and truncates the WAL, so that the file alone holds it all. */
+        int rc = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, NULL);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+                rc = sqlite3_column_int(st, 0) != 0 ? SQLITE_BUSY : SQLITE_OK;
+        else if (rc == SQLITE_DONE)
+                rc = SQLITE_OK; /* not in WAL mode: nothing to move */
+        int r = store_errno_from_sqlite(rc);
+        if (rc == SQLITE_CANTOPEN)
+                r = db && sqlite3_system_errno(db) > 0 ? -sqlite3_system_errno(db) : -EIO;
+        sqlite3_finalize(st);
+        rc = sqlite3_close(db);
+        return r < 0 ? r : store_errno_from_sqlite(rc);
+}

@@ -382,6 +382,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(StoreBackup *, store_backup_free);
 /* At start, before the database is opened: remove the temporary files a
  * backup left when the process died. The number removed, or -errno. */
 int store_backup_clean(const char *db_path);
+/* Offline, on a database no one else has open (a restore, with the state
+ * directory locked): move everything its WAL holds into the file itself
+ * and truncate the WAL, so that the file alone is the whole database. 0,
+ * -ENOENT if there is none, -EUCLEAN if it is not a database or damaged,
+ * -EBUSY if the WAL could not be emptied, or another -errno. */
+int store_checkpoint_file(const char *db_path);
 
 /* ---- checking a copy (store-verify.c) ---- */
 

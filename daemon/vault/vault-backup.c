@@ -59,3 +59,7 @@ void vault_backup_free(VaultBackup *b) {
 int vault_backup_clean(const char *db_path) {
         return store_backup_clean(db_path);
 }
+
+int vault_checkpoint_file(const char *db_path) {
+        return store_checkpoint_file(db_path);
+}

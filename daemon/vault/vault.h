@@ -500,6 +500,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(VaultBackup *, vault_backup_free);
 /* At start, before vault_open(): remove what a backup left behind when
  * the daemon died during it. The number of files removed, or -errno. */
 int vault_backup_clean(const char *db_path);
+/* For a restore, on a database no process has open: checkpoint its WAL
+ * into the file (store_checkpoint_file()). */
+int vault_checkpoint_file(const char *db_path);
 
 /* ---- checking a whole vault (vault-verify.c) ---- */
 

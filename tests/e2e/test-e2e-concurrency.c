@@ -300,7 +300,8 @@ static void test_out_of_descriptors_backs_off(void **state) {
         harness_cleanup(&h);
 }
 
-/* --max-connections must fit the descriptor limit. A soft limit below it is
+/* --max-connections must fit the descriptor limit, two descriptors a
+ * connection (a passed one counts). A soft limit below it is
  * raised to the hard limit; a hard limit that cannot serve it is refused at
  * start, with a message that says so. */
 static void test_max_connections_fits_descriptor_limit(void **state) {
@@ -336,7 +337,15 @@ static void test_max_connections_fits_descriptor_limit(void **state) {
         assert_true(log_contains(&low, "descriptors"));
         harness_cleanup(&low);
 
-        /* What the limit can serve is served. */
+        /* Two per connection (its socket and a descriptor it may pass)
+         * and 32: 17 connections need 66. */
+        Harness over = { .nofile_soft = 64, .nofile_hard = 64, .extra_args = { "--max-connections", "17", NULL } };
+        assert_int_equal(harness_start(&over), -ECHILD);
+        assert_int_equal(over.exit_status, 2);
+        assert_true(log_contains(&over, "--max-connections 17 needs 66 file descriptors"));
+        harness_cleanup(&over);
+
+        /* What the limit can serve is served: 16 need 64. */
         Harness fits = { .nofile_soft = 64, .nofile_hard = 64, .extra_args = { "--max-connections", "16", NULL } };
         assert_int_equal(harness_start(&fits), 0);
         assert_int_equal(harness_stop(&fits), 0);

@@ -382,12 +382,12 @@ static void test_altered_backup_refused(void **state) {
         assert_offline_refused(&h, "--restore", copy, "recovery_public");
 
         copy_altered(&h, copy, KEEP_SECRET);
-        assert_offline_refused(&h, "--verify-backup", copy, "damaged");
-        assert_offline_refused(&h, "--restore", copy, "damaged");
+        assert_offline_refused(&h, "--verify-backup", copy, "schema's trigger keep_secret");
+        assert_offline_refused(&h, "--restore", copy, "schema's trigger keep_secret");
 
-        /* Both at once, as in the PoC. */
+        /* Both at once, as in the PoC: the schema is checked first. */
         copy_altered(&h, copy, PLANT_PUBLIC KEEP_SECRET);
-        assert_offline_refused(&h, "--restore", copy, "damaged");
+        assert_offline_refused(&h, "--restore", copy, "was altered");
 
         /* The daemon refuses such objects in its own database. */
         static const struct {

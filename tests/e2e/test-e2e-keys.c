@@ -371,7 +371,7 @@ static void test_kill_during_rewrap(void **state) {
         Harness h = {};
         CvClient *c = NULL;
         int n = n_records() / 2;
-        int64_t acked = 0, kek = 1;
+        int64_t acked = 0, seen = 0, kek = 1;
         unsigned seed = (unsigned) time(NULL);
         int during = 0;
 
@@ -441,8 +441,13 @@ static void test_kill_during_rewrap(void **state) {
                 check_all(c, n, 0);
                 CvSecret *s = NULL;
                 assert_int_equal(cv_secret_get(c, PLUGIN, "counter", &s), 0);
-                assert_true(s->version >= acked);
-                assert_true(s->version <= acked + 1);
+                /* At most one write unacknowledged since what was last
+                 * known (acknowledged, or read after the last round: two
+                 * rounds in a row may each commit one unacknowledged). */
+                int64_t known = acked > seen ? acked : seen;
+                assert_true(s->version >= known);
+                assert_true(s->version <= known + 1);
+                seen = s->version;
                 cv_secret_free(s);
                 cv_client_free(c);
         }

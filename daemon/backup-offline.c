@@ -34,24 +34,6 @@
 #include "text-escape.h"
 #include "vault.h"
 
-static const char *const sqlite_suffixes[] = { "", "-journal", "-wal", "-shm" };
-
-/* path and SQLite's files beside it. */
-static int files_remove(const char *path) {
-        char p[PATH_MAX + 16];
-        int n = 0;
-        for (size_t i = 0; i < ELEMENTSOF(sqlite_suffixes); i++) {
-                int k = snprintf(p, sizeof(p), "%s%s", path, sqlite_suffixes[i]);
-                if (k < 0 || (size_t) k >= sizeof(p))
-                        return -ENAMETOOLONG;
-                if (unlink(p) == 0)
-                        n++;
-                else if (errno != ENOENT)
-                        return negative_errno();
-        }
-        return n;
-}
-
 int backup_offline_clean(const char *state_dir) {
         char db[PATH_MAX];
 
@@ -242,7 +224,7 @@ int backup_offline_verify(const Options *o) {
                 r = EXIT_STATE_DIR;
         } else
                 r = copy_check(name, db, key, key_source, &v);
-        (void) files_remove(db);
+        (void) sqlite_files_remove(db, 0);
         (void) rmdir(dir);
         if (r == 0)
                 report(name, &v);
@@ -279,13 +261,13 @@ int backup_offline_restore(const Options *o) {
         if (q < 0) {
                 fprintf(stderr, "credvaultd: cannot copy %s into %s: %s\n", name, tmp, strerror(-q));
                 sodium_free(key);
-                (void) files_remove(tmp);
+                (void) sqlite_files_remove(tmp, 0);
                 return EXIT_STATE_DIR;
         }
         /* The copy that is checked is the one installed. */
         r = copy_check(name, tmp, key, key_source, &v);
         if (r != 0) {
-                (void) files_remove(tmp);
+                (void) sqlite_files_remove(tmp, 0);
                 fprintf(stderr, "credvaultd: nothing restored; %s is unchanged\n", db);
                 return r;
         }
@@ -298,7 +280,7 @@ int backup_offline_restore(const Options *o) {
         if (tfd < 0 || fsync(tfd) < 0 || access(wal, F_OK) == 0) {
                 fprintf(stderr, "credvaultd: cannot make the copy %s durable: %s; nothing restored\n", tmp,
                         tfd < 0 || errno != 0 ? strerror(errno) : "its WAL was left");
-                (void) files_remove(tmp);
+                (void) sqlite_files_remove(tmp, 0);
                 return EXIT_STATE_DIR;
         }
 

@@ -31,7 +31,7 @@
 
 static const char *const sqlite_suffixes[] = { "", "-journal", "-wal", "-shm" };
 
-static int files_remove(const char *path, size_t first) {
+int sqlite_files_remove(const char *path, size_t first) {
         char p[PATH_MAX + 64];
         int n = 0;
         for (size_t i = first; i < ELEMENTSOF(sqlite_suffixes); i++) {
@@ -50,7 +50,7 @@ int restore_clean(const char *db) {
         char tmp[PATH_MAX + 32];
         if (snprintf(tmp, sizeof(tmp), "%s%s", db, RESTORE_TEMP_SUFFIX) >= (int) sizeof(tmp))
                 return -ENAMETOOLONG;
-        return files_remove(tmp, 0);
+        return sqlite_files_remove(tmp, 0);
 }
 
 static int dir_sync(const char *db) {
@@ -146,7 +146,7 @@ int restore_install(const char *db, const char *copy, RestoreStep stop_after, Re
 
         /* Also with no database: a stray WAL would be replayed into the
          * copy. */
-        r = files_remove(db, 1);
+        r = sqlite_files_remove(db, 1);
         if (r < 0)
                 return r;
         STEP_DONE(RESTORE_WAL_REMOVED);

@@ -12,6 +12,11 @@
 /* The replaced database's name: this, the time, and ".N" if that is taken. */
 #define BEFORE_RESTORE_SUFFIX ".before-restore-"
 
+/* Remove path and SQLite's files beside it (-journal, -wal, -shm), from
+ * the first of those (0: path itself too, 1: only SQLite's): how many
+ * there were, or -errno. */
+int sqlite_files_remove(const char *path, size_t first);
+
 /* The steps of restore_install(), in order. A crash after any of them
  * leaves: up to RESTORE_DIR_SYNCED the old database in place (with the
  * copy beside it, removed by restore_clean()), from RESTORE_RENAMED on the

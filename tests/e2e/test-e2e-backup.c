@@ -38,6 +38,7 @@
 #include <cmocka.h>
 
 #include "credvault.h"
+#include "e2e-crash.h"
 #include "harness.h"
 
 #define DB_FILE "credvault.db"
@@ -142,17 +143,6 @@ static int offline(const char *mode, const char *file, const char *state_dir, co
         const char *argv[] = { harness_daemon_path(), mode,     file, "--state-dir", state_dir,
                                "--root-key-file",     key_file, NULL };
         return harness_run_daemon(argv, 60000 * harness_time_scale());
-}
-
-static void integrity_check(const char *path) {
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st = NULL;
-        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        assert_string_equal((const char *) sqlite3_column_text(st, 0), "ok");
-        sqlite3_finalize(st);
-        sqlite3_close(db);
 }
 
 static void file_copy(const char *from, const char *to) {
@@ -577,25 +567,9 @@ static void test_kill_during_backup(void **state) {
         cv_client_free(c);
 
         for (int round = 0; round < KILL_ROUNDS; round++) {
-                int pipefd[2];
-                assert_int_equal(pipe(pipefd), 0);
                 /* A writer acknowledging versions of one secret. */
-                pid_t writer = fork();
-                assert_true(writer >= 0);
-                if (writer == 0) {
-                        CvClient *wc = NULL;
-                        close(pipefd[0]);
-                        if (cv_client_new(h.socket_path, 5000, &wc) < 0)
-                                _exit(1);
-                        for (;;) {
-                                int64_t v;
-                                if (cv_secret_put(wc, PLUGIN, "counter", &v, sizeof(v), &v) < 0)
-                                        _exit(0);
-                                if (write(pipefd[1], &v, sizeof(v)) != sizeof(v))
-                                        _exit(1);
-                        }
-                }
-                close(pipefd[1]);
+                int wr_fd;
+                pid_t writer = e2e_counter_writer_start(h.socket_path, PLUGIN, "counter", &wr_fd);
                 /* Backups back to back. */
                 pid_t backer = fork();
                 assert_true(backer >= 0);
@@ -616,30 +590,18 @@ static void test_kill_during_backup(void **state) {
                 usleep(20000 + (useconds_t) (rand_r(&seed) % 150000));
                 assert_int_equal(harness_kill(&h), 128 + 9);
                 with_temp += exists(h.state_dir, TEMP_FILE);
-                int64_t v;
-                while (read(pipefd[0], &v, sizeof(v)) == sizeof(v))
-                        acked = v;
-                close(pipefd[0]);
+                acked = e2e_counter_acked(wr_fd, acked); /* to its end: the writer has exited */
                 waitpid(writer, NULL, 0);
                 waitpid(backer, NULL, 0);
 
-                integrity_check(db);
+                e2e_integrity_check(db);
                 assert_int_equal(harness_restart(&h), 0);
                 /* The restart removed what the killed backup left. */
                 assert_false(exists(h.state_dir, TEMP_FILE));
                 assert_false(exists(h.state_dir, TEMP_FILE "-journal"));
                 assert_int_equal(cv_client_new(h.socket_path, 30000, &c), 0);
                 check_base(c, n);
-                CvSecret *s = NULL;
-                assert_int_equal(cv_secret_get(c, PLUGIN, "counter", &s), 0);
-                /* At most one write unacknowledged since what was last
-                 * known (acknowledged, or read after the last round: two
-                 * rounds in a row may each commit one unacknowledged). */
-                int64_t known = acked > seen ? acked : seen;
-                assert_true(s->version >= known);
-                assert_true(s->version <= known + 1);
-                seen = s->version;
-                cv_secret_free(s);
+                e2e_counter_check(c, PLUGIN, "counter", acked, &seen);
                 CvKeyRewrap rw;
                 CvKek *keks = NULL;
                 assert_int_equal(cv_key_status(c, &rw, &keks), 1);
@@ -659,7 +621,7 @@ static void test_kill_during_backup(void **state) {
         close(fd);
         cv_client_free(c);
         assert_int_equal(harness_stop(&h), 0);
-        integrity_check(db);
+        e2e_integrity_check(db);
         assert_int_equal(offline("--verify-backup", path, h.state_dir, h.key_file), 0);
         harness_cleanup(&h);
 }

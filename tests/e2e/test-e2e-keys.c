@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #include "credvault.h"
+#include "e2e-crash.h"
 #include "harness.h"
 
 #define DB_FILE "credvault.db"
@@ -40,18 +41,6 @@ static uint64_t now_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
-/* One request; the reply parsed. */
-static json_t *call(CvClient *c, const char *request) {
-        char *reply = NULL;
-        int r = cv_call_json(c, request, &reply);
-        if (r < 0)
-                fail_msg("%s: %d", request, r);
-        json_t *j = json_loads(reply, 0, NULL);
-        assert_non_null(j);
-        free(reply);
-        return j;
 }
 
 static bool reply_ok(const json_t *j) {
@@ -170,7 +159,7 @@ static int64_t kek_records(const json_t *status, int64_t version, const char **r
 static json_t *wait_rewrap(CvClient *c, int timeout_ms) {
         uint64_t deadline = now_usec() + (uint64_t) timeout_ms * 1000 * (uint64_t) harness_time_scale();
         for (;;) {
-                json_t *st = call(c, "{\"id\":1,\"op\":\"key.status\"}");
+                json_t *st = e2e_call(c, "{\"id\":1,\"op\":\"key.status\"}");
                 assert_true(reply_ok(st));
                 json_t *rw = json_object_get(st, "rewrap");
                 if (!json_is_true(json_object_get(rw, "running")) && int_at(rw, "remaining", NULL) == 0)
@@ -259,14 +248,14 @@ static void test_rotate_rewrap_online(void **state) {
         assert_int_equal(cv_client_new(h.socket_path, 30000, &c), 0);
         fill_others(c);
 
-        json_t *j = call(c, "{\"id\":1,\"op\":\"key.rotate\"}");
+        json_t *j = e2e_call(c, "{\"id\":1,\"op\":\"key.rotate\"}");
         assert_true(reply_ok(j));
         assert_int_equal(int_at(j, "primary", NULL), 2);
         assert_int_equal(int_at(j, "previous", NULL), 1);
         json_decref(j);
         assert_int_equal(cv_secret_put(c, PLUGIN, "after-rotate", "x", 1, NULL), 0);
 
-        j = call(c, "{\"id\":1,\"op\":\"key.status\"}");
+        j = e2e_call(c, "{\"id\":1,\"op\":\"key.status\"}");
         assert_true(reply_ok(j));
         const char *st = NULL;
         assert_int_equal(kek_records(j, 1, &st), n + 3);
@@ -278,14 +267,14 @@ static void test_rotate_rewrap_online(void **state) {
         json_decref(j);
 
         /* Refused while in use, and for the primary. */
-        j = call(c, "{\"id\":1,\"op\":\"key.retire\",\"version\":1}");
+        j = e2e_call(c, "{\"id\":1,\"op\":\"key.retire\",\"version\":1}");
         assert_false(reply_ok(j));
         assert_string_equal(error_code(j), "conflict");
         json_decref(j);
-        j = call(c, "{\"id\":1,\"op\":\"key.retire\",\"version\":2}");
+        j = e2e_call(c, "{\"id\":1,\"op\":\"key.retire\",\"version\":2}");
         assert_string_equal(error_code(j), "conflict");
         json_decref(j);
-        j = call(c, "{\"id\":1,\"op\":\"key.retire\",\"version\":7}");
+        j = e2e_call(c, "{\"id\":1,\"op\":\"key.retire\",\"version\":7}");
         assert_string_equal(error_code(j), "not_found");
         json_decref(j);
 
@@ -304,11 +293,11 @@ static void test_rotate_rewrap_online(void **state) {
         assert_int_equal(pthread_create(&t, NULL, load_thread, &l), 0);
         usleep(50 * 1000);
         uint64_t t0 = now_usec();
-        j = call(c, "{\"id\":1,\"op\":\"key.rewrap\"}");
+        j = e2e_call(c, "{\"id\":1,\"op\":\"key.rewrap\"}");
         assert_true(reply_ok(j));
         assert_true(json_is_true(json_object_get(j, "running")));
         json_decref(j);
-        j = call(c, "{\"id\":1,\"op\":\"key.rewrap\"}"); /* harmless twice */
+        j = e2e_call(c, "{\"id\":1,\"op\":\"key.rewrap\"}"); /* harmless twice */
         assert_true(reply_ok(j));
         json_decref(j);
         json_t *done = wait_rewrap(c, 120000);
@@ -331,7 +320,7 @@ static void test_rotate_rewrap_online(void **state) {
         free(idle.lat);
         free(l.lat);
 
-        j = call(c, "{\"id\":1,\"op\":\"key.retire\",\"version\":1}");
+        j = e2e_call(c, "{\"id\":1,\"op\":\"key.retire\",\"version\":1}");
         assert_true(reply_ok(j));
         assert_int_equal(int_at(j, "retired", NULL), 1);
         json_decref(j);
@@ -342,7 +331,7 @@ static void test_rotate_rewrap_online(void **state) {
         assert_int_equal(harness_restart(&h), 0);
         assert_int_equal(cv_client_new(h.socket_path, 30000, &c), 0);
         check_all(c, n, 0);
-        j = call(c, "{\"id\":1,\"op\":\"key.status\"}");
+        j = e2e_call(c, "{\"id\":1,\"op\":\"key.status\"}");
         assert_int_equal(kek_records(j, 1, &st), 0);
         assert_string_equal(st, "retired");
         json_decref(j);
@@ -353,15 +342,8 @@ static void test_rotate_rewrap_online(void **state) {
 
 static void integrity_check(const Harness *h) {
         char path[256];
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st = NULL;
         snprintf(path, sizeof(path), "%s/%s", h->state_dir, DB_FILE);
-        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        assert_string_equal((const char *) sqlite3_column_text(st, 0), "ok");
-        sqlite3_finalize(st);
-        sqlite3_close(db);
+        e2e_integrity_check(path);
 }
 
 #define KILL_ROUNDS 30
@@ -385,43 +367,24 @@ static void test_kill_during_rewrap(void **state) {
 
         for (int round = 0; round < KILL_ROUNDS; round++) {
                 assert_int_equal(cv_client_new(h.socket_path, 30000, &c), 0);
-                json_t *j = call(c, "{\"id\":1,\"op\":\"key.rotate\"}");
+                json_t *j = e2e_call(c, "{\"id\":1,\"op\":\"key.rotate\"}");
                 assert_true(reply_ok(j));
                 kek = int_at(j, "primary", NULL);
                 json_decref(j);
-                j = call(c, "{\"id\":1,\"op\":\"key.rewrap\"}");
+                j = e2e_call(c, "{\"id\":1,\"op\":\"key.rewrap\"}");
                 assert_true(reply_ok(j));
                 json_decref(j);
 
                 /* A writer acknowledging versions of one secret. */
-                int pipefd[2];
-                assert_int_equal(pipe(pipefd), 0);
-                pid_t child = fork();
-                assert_true(child >= 0);
-                if (child == 0) {
-                        CvClient *w = NULL;
-                        close(pipefd[0]);
-                        if (cv_client_new(h.socket_path, 5000, &w) < 0)
-                                _exit(1);
-                        for (;;) {
-                                int64_t v;
-                                if (cv_secret_put(w, PLUGIN, "counter", &v, sizeof(v), &v) < 0)
-                                        _exit(0);
-                                if (write(pipefd[1], &v, sizeof(v)) != sizeof(v))
-                                        _exit(1);
-                        }
-                }
-                close(pipefd[1]);
+                int wr_fd;
+                pid_t child = e2e_counter_writer_start(h.socket_path, PLUGIN, "counter", &wr_fd);
                 usleep((useconds_t) (rand_r(&seed) % 200000));
-                j = call(c, "{\"id\":1,\"op\":\"key.status\"}");
+                j = e2e_call(c, "{\"id\":1,\"op\":\"key.status\"}");
                 during += json_is_true(json_object_get(json_object_get(j, "rewrap"), "running"));
                 json_decref(j);
                 cv_client_free(c);
                 assert_int_equal(harness_kill(&h), 128 + 9);
-                int64_t v;
-                while (read(pipefd[0], &v, sizeof(v)) == sizeof(v))
-                        acked = v;
-                close(pipefd[0]);
+                acked = e2e_counter_acked(wr_fd, acked); /* to its end: the writer has exited */
                 waitpid(child, NULL, 0);
 
                 integrity_check(&h);
@@ -439,16 +402,7 @@ static void test_kill_during_rewrap(void **state) {
                 }
                 json_decref(st);
                 check_all(c, n, 0);
-                CvSecret *s = NULL;
-                assert_int_equal(cv_secret_get(c, PLUGIN, "counter", &s), 0);
-                /* At most one write unacknowledged since what was last
-                 * known (acknowledged, or read after the last round: two
-                 * rounds in a row may each commit one unacknowledged). */
-                int64_t known = acked > seen ? acked : seen;
-                assert_true(s->version >= known);
-                assert_true(s->version <= known + 1);
-                seen = s->version;
-                cv_secret_free(s);
+                e2e_counter_check(c, PLUGIN, "counter", acked, &seen);
                 cv_client_free(c);
         }
         print_message("%d kills, %d of them with the rewrap seen running just before\n", KILL_ROUNDS, during);

@@ -43,6 +43,7 @@
 #include <cmocka.h>
 
 #include "credvault.h"
+#include "e2e-crash.h"
 #include "harness.h"
 
 #define DB_FILE "credvault.db"
@@ -152,21 +153,10 @@ static bool log_has(const Harness *h, const char *what) {
         return found;
 }
 
-static json_t *call(CvClient *c, const char *request) {
-        char *reply = NULL;
-        if (cv_call_json(c, request, &reply) < 0)
-                fail_msg("%s failed", request);
-        json_t *j = json_loads(reply, 0, NULL);
-        assert_non_null(j);
-        free(reply);
-        assert_true(json_is_true(json_object_get(j, "ok")));
-        return j;
-}
-
 /* Poll key.status until no rewrap runs. */
 static void rewrap_wait(CvClient *c) {
         for (int i = 0; i < 3000; i++) {
-                json_t *st = call(c, "{\"op\":\"key.status\"}");
+                json_t *st = e2e_call(c, "{\"op\":\"key.status\"}");
                 bool running = json_is_true(json_object_get(json_object_get(st, "rewrap"), "running"));
                 json_decref(st);
                 if (!running)
@@ -207,7 +197,7 @@ static void test_rotate_with_key_file(void **state) {
         fill(&h);
         CvClient *c = client(&h);
         /* KEK 2 primary, KEK 1 still wrapping every record. */
-        json_decref(call(c, "{\"op\":\"key.rotate\"}"));
+        json_decref(e2e_call(c, "{\"op\":\"key.rotate\"}"));
 
         key_file_new(&h, "b.key", key_b, sizeof(key_b));
         assert_int_equal(rotate_to_file(c, key_b), 0);
@@ -221,7 +211,7 @@ static void test_rotate_with_key_file(void **state) {
         assert_int_equal(cv_key_rotate_root(c, NULL, 0), -EINVAL);
         assert_non_null(strstr(cv_client_error_message(c), "needs the new root key"));
         /* A KEK made after the rotation is wrapped under the new root. */
-        json_decref(call(c, "{\"op\":\"key.rotate\"}"));
+        json_decref(e2e_call(c, "{\"op\":\"key.rotate\"}"));
         assert_int_equal(cv_secret_put(c, PLUGIN, "after", "after-rotation", 14, NULL), 0);
         cv_client_free(c);
         check_all(&h); /* served on, under the new key in memory */
@@ -242,10 +232,10 @@ static void test_rotate_with_key_file(void **state) {
         /* A KEK rewrap and retirement under the new root, a second
          * rotation with a retired KEK in the table, and a restart. */
         c = client(&h);
-        json_decref(call(c, "{\"op\":\"key.rewrap\"}"));
+        json_decref(e2e_call(c, "{\"op\":\"key.rewrap\"}"));
         rewrap_wait(c);
         assert_int_equal(cv_key_retire(c, 1), 0);
-        json_decref(call(c, "{\"op\":\"key.rotate\"}"));
+        json_decref(e2e_call(c, "{\"op\":\"key.rotate\"}"));
         key_file_new(&h, "c.key", key_c, sizeof(key_c));
         assert_int_equal(rotate_to_file(c, key_c), 0);
         cv_client_free(c);
@@ -567,15 +557,8 @@ static void test_recovery(void **state) {
 
 static void integrity_check(const Harness *h) {
         char path[256];
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st = NULL;
         snprintf(path, sizeof(path), "%s/%s", h->state_dir, DB_FILE);
-        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        assert_string_equal((const char *) sqlite3_column_text(st, 0), "ok");
-        sqlite3_finalize(st);
-        sqlite3_close(db);
+        e2e_integrity_check(path);
 }
 
 #define KILL_ROUNDS 32
@@ -614,31 +597,6 @@ static pid_t rotator_start(const Harness *h, char keys[2][128], int current, int
         return pid;
 }
 
-/* A child writing versions of one secret, each acknowledged version
- * reported. */
-static pid_t writer_start(const Harness *h, int *ret_fd) {
-        int p[2];
-        assert_int_equal(pipe(p), 0);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                CvClient *w = NULL;
-                close(p[0]);
-                if (cv_client_new(h->socket_path, 5000, &w) < 0)
-                        _exit(0);
-                for (;;) {
-                        int64_t v;
-                        if (cv_secret_put(w, PLUGIN, "counter", &v, sizeof(v), &v) < 0)
-                                _exit(0);
-                        if (write(p[1], &v, sizeof(v)) != sizeof(v))
-                                _exit(1);
-                }
-        }
-        close(p[1]);
-        *ret_fd = p[0];
-        return pid;
-}
-
 static void test_kill_during_rotate_root(void **state) {
         Harness h = {};
         char keys[2][128];
@@ -653,14 +611,14 @@ static void test_kill_during_rotate_root(void **state) {
         key_file_new(&h, "other.key", keys[1], sizeof(keys[1]));
         fill(&h);
         CvClient *c = client(&h);
-        json_decref(call(c, "{\"op\":\"key.rotate\"}"));
+        json_decref(e2e_call(c, "{\"op\":\"key.rotate\"}"));
         assert_int_equal(cv_secret_put(c, PLUGIN, "counter", "0", 1, NULL), 0);
         cv_client_free(c);
 
         for (int round = 0; round < KILL_ROUNDS; round++) {
                 int rot_fd, wr_fd;
                 pid_t rot = rotator_start(&h, keys, current, &rot_fd);
-                pid_t wr = writer_start(&h, &wr_fd);
+                pid_t wr = e2e_counter_writer_start(h.socket_path, PLUGIN, "counter", &wr_fd);
                 usleep((useconds_t) (rand_r(&seed) % 150000));
                 assert_int_equal(harness_kill(&h), 128 + 9);
                 waitpid(rot, NULL, 0);
@@ -680,10 +638,7 @@ static void test_kill_during_rotate_root(void **state) {
                         }
                 }
                 close(rot_fd);
-                int64_t v;
-                while (read(wr_fd, &v, sizeof(v)) == sizeof(v))
-                        acked = v;
-                close(wr_fd);
+                acked = e2e_counter_acked(wr_fd, acked);
 
                 integrity_check(&h);
                 /* Acknowledged: that key. In flight: the new one, or else
@@ -706,20 +661,7 @@ static void test_kill_during_rotate_root(void **state) {
                 check_all(&h);
                 assert_int_equal(keks_count(&h), 2);
                 c = client(&h);
-                CvSecret *s = NULL;
-                assert_int_equal(cv_secret_get(c, PLUGIN, "counter", &s), 0);
-                /* At most one write unacknowledged since what was last
-                 * known: acknowledged, or read after the last round (a
-                 * round whose one write committed unacknowledged leaves
-                 * the counter one past acked, and the next round may do
-                 * the same from there). */
-                int64_t known = acked > seen ? acked : seen;
-                if (s->version < known || s->version > known + 1)
-                        fail_msg("round %d: counter at version %" PRId64 ", acknowledged %" PRId64
-                                 ", read last round %" PRId64,
-                                 round, s->version, acked, seen);
-                seen = s->version;
-                cv_secret_free(s);
+                e2e_counter_check(c, PLUGIN, "counter", acked, &seen);
                 cv_client_free(c);
         }
         print_message("%d kills, %d rotations acknowledged, %d kills with one in flight (%d of them had "

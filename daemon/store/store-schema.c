@@ -8,8 +8,11 @@
  * its schema says: a trigger that puts deleted rows back, a view or table
  * in place of one the daemon reads. Nothing there was authenticated, so
  * nothing the migrations did not make is accepted, and nothing they made
- * may differ. Never: repairs or drops anything. The statistics tables
- * ANALYZE may make (sqlite_stat*) are left out: they change plans only. */
+ * may differ. Never: repairs or drops anything. The only objects allowed
+ * besides are the statistics tables ANALYZE makes, by exact name, type
+ * and SQL (they change query plans only): a name merely starting with
+ * sqlite_stat is an object like any other, since SQLite loads whatever a
+ * written sqlite_schema row says, whatever its name. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +20,7 @@
 
 #include "store-internal.h"
 
-#define SCHEMA_SQL                                                                                                     \
-        "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema "                                           \
-        "WHERE name NOT LIKE 'sqlite\\_stat%' ESCAPE '\\' ORDER BY type, name"
+#define SCHEMA_SQL "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema ORDER BY type, name"
 
 typedef struct SchemaRow {
         char *type, *name, *table, *sql;
@@ -100,21 +101,40 @@ static void name_escape(const char *in, char *out, size_t size) {
         out[o] = '\0';
 }
 
+/* What ANALYZE makes, exactly as SQLite writes it. */
+static bool schema_row_is_statistics(const SchemaRow *h) {
+        static const struct {
+                const char *name, *sql;
+        } stats[] = {
+                { "sqlite_stat1", "CREATE TABLE sqlite_stat1(tbl,idx,stat)" },
+                { "sqlite_stat4", "CREATE TABLE sqlite_stat4(tbl,idx,neq,nlt,ndlt,sample)" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(stats); i++)
+                if (strcmp(h->type, "table") == 0 && strcmp(h->name, stats[i].name) == 0 &&
+                    strcmp(h->table, stats[i].name) == 0 && strcmp(h->sql, stats[i].sql) == 0)
+                        return true;
+        return false;
+}
+
 static int schema_compare(SchemaRows *have, SchemaRows *want, char *problem, size_t problem_size) {
-        char name[96];
+        char name[96], type[48];
 
         for (size_t i = 0; i < have->n; i++) {
                 SchemaRow *h = &have->items[i];
+                if (schema_row_is_statistics(h))
+                        continue;
                 SchemaRow *w = schema_row_find(want, h->type, h->name);
+                /* Both from the file: any byte. */
                 name_escape(h->name, name, sizeof(name));
+                name_escape(h->type, type, sizeof(type));
                 if (!w) {
                         snprintf(problem, problem_size, "%s %s is not one this version of credvault makes (added)",
-                                 h->type, name);
+                                 type, name);
                         return -EUCLEAN;
                 }
                 if (strcmp(h->table, w->table) != 0 || strcmp(h->sql, w->sql) != 0) {
                         snprintf(problem, problem_size,
-                                 "%s %s differs from the one this version of credvault makes (altered)", h->type, name);
+                                 "%s %s differs from the one this version of credvault makes (altered)", type, name);
                         return -EUCLEAN;
                 }
                 w->seen = true;

@@ -286,6 +286,12 @@ int vault_open(const char *db_path, uint8_t *root_key, VaultOpenFlags flags, Vau
                 res.step = VAULT_OPEN_LOCK;
                 r = store_lock_exclusive(v->store);
         }
+        /* Again once the file is locked (taking the lock reopens it):
+         * what was checked is what is served. */
+        if (r >= 0) {
+                res.step = VAULT_OPEN_SCHEMA;
+                r = store_schema_check(v->store, res.problem, sizeof(res.problem));
+        }
         /* Once the file is this process's alone: nobody else appends, so
          * the head read now stays the head. */
         if (r >= 0)

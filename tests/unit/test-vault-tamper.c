@@ -60,6 +60,17 @@ static void test_schema_objects(void **state) {
                   "trigger apikey_lookup_forget is missing" },
                 { "CREATE TRIGGER \"odd\x01name\" AFTER DELETE ON secret BEGIN SELECT 1; END",
                   "DROP TRIGGER \"odd\x01name\"", "trigger odd\\x01name is not one" },
+                /* Named like ANALYZE's tables: SQLite refuses to CREATE it,
+                 * but loads it from a written sqlite_schema row and runs
+                 * it (the re-review's bypass of the first allowlist). */
+                { "PRAGMA writable_schema = ON; INSERT INTO sqlite_schema VALUES ('trigger', 'sqlite_stat_keep', "
+                  "'secret', 0, 'CREATE TRIGGER sqlite_stat_keep AFTER DELETE ON secret BEGIN SELECT 1; END')",
+                  "PRAGMA writable_schema = ON; DELETE FROM sqlite_schema WHERE name = 'sqlite_stat_keep'",
+                  "trigger sqlite_stat_keep is not one" },
+                { "PRAGMA writable_schema = ON; INSERT INTO sqlite_schema VALUES ('view', 'sqlite_stat1', "
+                  "'sqlite_stat1', 0, 'CREATE VIEW sqlite_stat1 AS SELECT 1 AS tbl, 2 AS idx, 3 AS stat')",
+                  "PRAGMA writable_schema = ON; DELETE FROM sqlite_schema WHERE name = 'sqlite_stat1'",
+                  "view sqlite_stat1 is not one" },
         };
 
         assert_int_equal(vault_secret_put(f->vault, P, "s", (const uint8_t *) "v", 1, NULL), 0);

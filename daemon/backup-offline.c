@@ -108,6 +108,10 @@ static int copy_check(const char *name, const char *db_path, uint8_t *key, const
                         name);
                 return EXIT_STATE_DIR;
         }
+        if (r == -EUCLEAN && res.step == VAULT_OPEN_META) {
+                fprintf(stderr, "credvaultd: %s was altered: %s\n", name, VAULT_META_MAC_PROBLEM);
+                return EXIT_CORRUPT;
+        }
         if (r == -EUCLEAN && res.step == VAULT_OPEN_SCHEMA) {
                 char problem[4 * sizeof(res.problem)];
                 fprintf(stderr, "credvaultd: %s was altered: its schema's %s\n", name,

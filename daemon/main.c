@@ -387,6 +387,13 @@ int vault_open_failed(int r, const VaultOpenResult *res, const char *db_path, co
                 else
                         log_error("cannot check the schema of database %s: %s", db_path, strerror(-r));
                 break;
+        case VAULT_OPEN_META:
+                if (r == -EUCLEAN)
+                        log_error("database %s was altered: %s; restore it from a backup; refusing to start", db_path,
+                                  VAULT_META_MAC_PROBLEM);
+                else
+                        log_error("cannot check the recovery key's rows of database %s: %s", db_path, strerror(-r));
+                break;
         }
         return r == -EUCLEAN ? EXIT_CORRUPT : EXIT_STATE_DIR;
 }

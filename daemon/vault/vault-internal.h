@@ -172,9 +172,14 @@ int vault_stage_check(const Keyring *k, const char *plugin, const char *name, co
 #define VAULT_META_RECOVERY_ROOT "recovery_root"
 /* Inside the caller's transaction, after the rows are written. */
 int vault_meta_mac_update(Store *s, const Keyring *k);
-/* 0 if the MAC checks, or if there is none and none of the rows either (a
- * vault that never had a recovery key nor a rotation); -EUCLEAN if not. */
+/* 0 if the MAC checks; -EUCLEAN if not, or if there is none (every vault
+ * has one from vault_meta_mac_open() on). */
 int vault_meta_mac_check(Store *s, const Keyring *k);
+/* At open, once the file is locked: check the MAC, or make it for a new
+ * vault or one whose file was older than the covered rows (schema_before,
+ * its user_version before migrating) and holds none of them. A missing
+ * MAC in a newer file is -EUCLEAN: it was removed. */
+int vault_meta_mac_open(Store *s, const Keyring *k, int schema_before);
 
 /* ---- plugins (vault-plugin.c) ---- */
 

@@ -85,11 +85,46 @@ int vault_meta_mac_check(Store *s, const Keyring *k) {
                 return r;
         r = store_meta_get(s, VAULT_META_MAC, &mac, &mac_size);
         if (r == -ENOENT)
-                /* No rows, no MAC: nothing to trust. Rows without one
-                 * were put there by someone without the root key. */
-                r = m.any ? -EUCLEAN : 0;
+                /* vault_meta_mac_open() made one for every vault: gone,
+                 * it was removed, perhaps with the rows it covered (a
+                 * recovery key the operator keeps would silently stop
+                 * being sealed to). */
+                r = -EUCLEAN;
         else if (r >= 0)
                 r = keyring_mac_check(k, m.f, META_MAC_FIELDS, mac, mac_size);
         meta_rows_done(&m);
+        return r;
+}
+
+/* The first schema with the covered rows (root key rotation, the recovery
+ * key): a file already at it had its MAC from the start. */
+#define META_MAC_SCHEMA_VERSION 7
+
+int vault_meta_mac_open(Store *s, const Keyring *k, int schema_before) {
+        _cleanup_(freep) uint8_t *mac = NULL;
+        size_t mac_size = 0;
+        MetaRows m;
+
+        int r = store_meta_get(s, VAULT_META_MAC, &mac, &mac_size);
+        if (r != -ENOENT)
+                return r < 0 ? r : vault_meta_mac_check(s, k);
+        /* None: a new vault, or one from before the covered rows, may get
+         * one now, if it has none of them; a file made since has lost it. */
+        if (schema_before >= META_MAC_SCHEMA_VERSION)
+                return -EUCLEAN;
+        r = meta_rows_read(s, &m);
+        if (r < 0)
+                return r;
+        bool any = m.any;
+        meta_rows_done(&m);
+        if (any)
+                return -EUCLEAN;
+        r = store_begin(s);
+        if (r < 0)
+                return r;
+        r = vault_meta_mac_update(s, k);
+        if (r >= 0)
+                return store_commit(s);
+        store_rollback(s);
         return r;
 }

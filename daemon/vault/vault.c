@@ -282,6 +282,12 @@ int vault_open(const char *db_path, uint8_t *root_key, VaultOpenFlags flags, Vau
                 res.step = VAULT_OPEN_KEYRING;
                 r = keyring_load(v->store, v->keyring, &kc, trusted, &res);
         }
+        /* A keyring made just now is a new vault, whatever schema the
+         * emptied file had. */
+        if (r >= 0) {
+                res.step = VAULT_OPEN_META;
+                r = vault_meta_mac_open(v->store, v->keyring, res.created ? 0 : kc.schema);
+        }
         if (r >= 0) {
                 res.step = VAULT_OPEN_LOCK;
                 r = store_lock_exclusive(v->store);
@@ -289,8 +295,9 @@ int vault_open(const char *db_path, uint8_t *root_key, VaultOpenFlags flags, Vau
         /* Again once the file is locked (taking the lock reopens it):
          * what was checked is what is served. */
         if (r >= 0) {
-                res.step = VAULT_OPEN_SCHEMA;
                 r = store_schema_check(v->store, res.problem, sizeof(res.problem));
+                if (r < 0)
+                        res.step = VAULT_OPEN_SCHEMA;
         }
         /* Once the file is this process's alone: nobody else appends, so
          * the head read now stays the head. */

@@ -36,7 +36,13 @@ typedef enum VaultOpenStep {
         VAULT_OPEN_KEYRING,   /* unwrapping (or creating) the keyring */
         VAULT_OPEN_LOCK,      /* taking the database for this process */
         VAULT_OPEN_SCHEMA,    /* an object the migrations do not make, or made otherwise (problem says which) */
+        VAULT_OPEN_META,      /* the MAC of the recovery key's and root key rotation's rows */
 } VaultOpenStep;
+
+/* What VAULT_OPEN_META's -EUCLEAN means, for messages. */
+#define VAULT_META_MAC_PROBLEM                                                                                         \
+        "the meta rows recovery_public, recovery_root, previous_key_check and root_rotated_at do not match their "     \
+        "MAC (altered or removed: a root key rotation would seal the new root key to recovery_public)"
 
 typedef enum VaultOpenFlags {
         /* A vault from before metadata MACs (schema 3, key check of label

@@ -637,7 +637,8 @@ static void downgrade_to_v3(const char *db_path, const uint8_t root[static TEST_
         crypto_generichash(v1, sizeof(v1), (const uint8_t *) "credvault key-check v1", 22, root, TEST_ROOT_KEY_SIZE);
         sql_exec(db_path, "ALTER TABLE plugin DROP COLUMN mac; ALTER TABLE token DROP COLUMN mac; "
                           "DROP TABLE audit; DROP TABLE audit_anchor; "
-                          "DELETE FROM meta WHERE key = 'mac_key'; PRAGMA user_version = 3");
+                          "DELETE FROM meta WHERE key = 'mac_key'; DELETE FROM meta WHERE key = 'meta_mac'; "
+                          "PRAGMA user_version = 3");
         sqlite3 *db = db_open_independent(db_path);
         assert_int_equal(sqlite3_prepare_v2(db, "UPDATE meta SET value = ?1 WHERE key = 'key_check'", -1, &st, NULL),
                          SQLITE_OK);

@@ -135,6 +135,18 @@ int restore_install(const char *db, const char *copy, RestoreStep stop_after, Re
          * its WAL as the aside's. */
         if (ret->replaced) {
                 ret->checkpoint_error = vault_checkpoint_file(db);
+                /* Only a damaged database goes on without its checkpoint:
+                 * one that could not be checkpointed for any other reason
+                 * (busy: another process has it open; the disk) would lose
+                 * its WAL's frames from its own name should a crash come
+                 * before the rename. Stopped here, nothing has changed but
+                 * the aside names, which go again. */
+                if (ret->checkpoint_error < 0 && ret->checkpoint_error != -EUCLEAN) {
+                        (void) unlink(aside_wal);
+                        (void) unlink(ret->aside);
+                        ret->replaced = false;
+                        return ret->checkpoint_error;
+                }
                 r = wal_size > 0 ? size_of(aside_wal, &wal_size) : 0;
                 if (r < 0)
                         return r;

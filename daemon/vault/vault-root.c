@@ -179,10 +179,14 @@ int vault_root_rotate_dev(Vault *v, const char *dev_key_path, int64_t *ret_rotat
         r = rootkey_read_nofollow(new_path, &root_key);
         if (r >= 0)
                 r = vault_root_rotate_to(v, TAKE_PTR(root_key), ret_rotated_at);
-        if (r < 0) {
-                (void) unlink(new_path);
+        /* Not removed on failure: a COMMIT that reported an error may
+         * still be on disk (the WAL's commit frame written before a
+         * failed sync), and then .new holds the only key that opens the
+         * vault. The next rotation and the next start tell which it is
+         * (dev_key_pending_finish(), dev_key_resume()) and remove it only
+         * if it is not the key in force. */
+        if (r < 0)
                 return r;
-        }
         /* Committed: from here the new key is the vault's, whether or not
          * the rename is done now. If it is not, the rotation stands (the
          * old key opens nothing any more) and the new key stays in the

@@ -206,8 +206,45 @@ static void test_damaged_database_keeps_its_wal(void **state) {
         dir_free(&d);
 }
 
+/* Another process reading the old database (a read transaction open):
+ * its WAL cannot be checkpointed, so the restore stops before removing
+ * the WAL's name, its aside names go again, and the old database is as
+ * it was, WAL and all (the re-review's finding: a crash after that
+ * removal would have served the database without its WAL's rows). */
+static void test_busy_database_stops_the_restore(void **state) {
+        Dir d;
+        RestoreInstall in;
+        char wal[PATH_MAX];
+        sqlite3 *reader = NULL;
+        sqlite3_stmt *st = NULL;
+        (void) state;
+        dir_new(&d);
+        old_make(d.db, "old");
+        snprintf(wal, sizeof(wal), "%s-wal", d.db);
+        off_t wal_before = file_size(wal);
+        assert_true(wal_before > 0);
+        copy_make(d.copy, "new");
+        assert_int_equal(sqlite3_open_v2(d.db, &reader, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(reader, "SELECT v FROM marker", -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW); /* a read transaction, held */
+
+        int r = restore_install(d.db, d.copy, RESTORE_NONE, &in);
+        print_message("restore with a reader: %d (checkpoint %d), step %d\n", r, in.checkpoint_error, in.step);
+        assert_int_equal(r, -EBUSY);
+        assert_int_equal(in.step, RESTORE_LINKED);
+        assert_false(in.replaced);
+        assert_false(exists(in.aside));
+        sqlite3_finalize(st);
+        sqlite3_close(reader);
+        assert_int_equal(file_size(wal), wal_before);
+        marker_assert(d.db, "old");
+        assert_true(restore_clean(d.db) >= 0);
+        dir_free(&d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_busy_database_stops_the_restore),
                 cmocka_unit_test(test_crash_after_each_step),
                 cmocka_unit_test(test_whole_restores_keep_every_aside),
                 cmocka_unit_test(test_no_database_and_a_stray_wal),

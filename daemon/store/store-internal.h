@@ -24,7 +24,10 @@ enum {
         RSTMT_VERSION,
         RSTMT_PUT,
         RSTMT_DELETE,
-        RSTMT_LIST,
+        RSTMT_LIST_PLUGIN_FIRST,
+        RSTMT_LIST_PLUGIN_AFTER,
+        RSTMT_LIST_ALL_FIRST,
+        RSTMT_LIST_ALL_AFTER,
         RSTMT_COUNT,
         RSTMT_REWRAP,
         _RSTMT_MAX,
@@ -113,3 +116,8 @@ int store_column_strdup(sqlite3_stmt *st, int col, char **ret);
 void store_column_mac(sqlite3_stmt *st, int col, RecordMac *ret);
 /* Bind a MAC: NULL (or size 0) binds SQL NULL. */
 void store_bind_mac(sqlite3_stmt *st, int idx, const RecordMac *mac);
+
+/* The listing statements of store-plugin.c and store-token.c, named so
+ * store_list_sql() hands them to the query-plan test. */
+extern const char store_sql_plugin_list[];
+extern const char store_sql_token_list[];

@@ -92,13 +92,14 @@ int store_plugin_mac_set(Store *s, const char *name, const RecordMac *mac) {
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
+const char store_sql_plugin_list[] = "SELECT " PLUGIN_COLUMNS " FROM plugin WHERE name > ?1 ORDER BY name LIMIT ?2";
+
 int store_plugin_list(Store *s, const char *after, unsigned limit, StoredPlugin **ret, size_t *ret_n) {
         sqlite3_stmt *st;
         StoredPlugin *items;
         size_t n = 0;
         int rc = SQLITE_DONE;
-        int r = store_cached(s, CACHED_PLUGIN_LIST,
-                             "SELECT " PLUGIN_COLUMNS " FROM plugin WHERE name > ?1 ORDER BY name LIMIT ?2", &st);
+        int r = store_cached(s, CACHED_PLUGIN_LIST, store_sql_plugin_list, &st);
         if (r < 0)
                 return r;
         items = calloc(limit ?: 1, sizeof(StoredPlugin));

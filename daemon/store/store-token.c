@@ -135,15 +135,15 @@ int store_token_foreach(Store *s, StoreTokenFunc f, void *userdata) {
         return r;
 }
 
+const char store_sql_token_list[] = "SELECT name, created_at, updated_at, " STATE_COLUMNS " "
+                                    "FROM token WHERE plugin = ?1 AND name > ?2 ORDER BY name LIMIT ?3";
+
 int store_token_list(Store *s, const char *plugin, const char *after, unsigned limit, TokenInfo **ret, size_t *ret_n) {
         sqlite3_stmt *st;
         TokenInfo *items;
         size_t n = 0;
         int rc = SQLITE_DONE;
-        int r = store_cached(s, CACHED_TOKEN_LIST,
-                             "SELECT name, created_at, updated_at, " STATE_COLUMNS " "
-                             "FROM token WHERE plugin = ?1 AND name > ?2 ORDER BY name LIMIT ?3",
-                             &st);
+        int r = store_cached(s, CACHED_TOKEN_LIST, store_sql_token_list, &st);
         if (r < 0)
                 return r;
         items = calloc(limit ?: 1, sizeof(TokenInfo));

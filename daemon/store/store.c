@@ -29,6 +29,7 @@ static const char *const global_sql[_STMT_GLOBAL_MAX] = {
 };
 
 /* The record statements, with %s for the table name. */
+#define RECORD_LIST_COLUMNS "SELECT plugin, name, version, created_at, updated_at, expires_at FROM %s "
 static const char *const record_sql[_RSTMT_MAX] = {
         [RSTMT_GET] = "SELECT version, kek_version, created_at, updated_at, expires_at, sealed "
                       "FROM %s WHERE plugin = ?1 AND name = ?2",
@@ -40,9 +41,14 @@ static const char *const record_sql[_RSTMT_MAX] = {
                       "updated_at = excluded.updated_at, expires_at = excluded.expires_at "
                       "RETURNING created_at",
         [RSTMT_DELETE] = "DELETE FROM %s WHERE plugin = ?1 AND name = ?2",
-        [RSTMT_LIST] = "SELECT plugin, name, version, created_at, updated_at, expires_at FROM %s "
-                       "WHERE (?1 IS NULL OR plugin = ?1) AND (plugin > ?2 OR (plugin = ?2 AND name > ?3)) "
-                       "ORDER BY plugin, name LIMIT ?4",
+        /* One statement per case, each a range of the (plugin, name) index:
+         * a statement that also served the other cases (plugin = ?1 OR ?1
+         * IS NULL, a cursor spelt with OR) got no equality on plugin, and a
+         * page cost the rows before it rather than the rows it returns. */
+        [RSTMT_LIST_PLUGIN_FIRST] = RECORD_LIST_COLUMNS "WHERE plugin = ?1 ORDER BY name LIMIT ?2",
+        [RSTMT_LIST_PLUGIN_AFTER] = RECORD_LIST_COLUMNS "WHERE plugin = ?1 AND name > ?2 ORDER BY name LIMIT ?3",
+        [RSTMT_LIST_ALL_FIRST] = RECORD_LIST_COLUMNS "ORDER BY plugin, name LIMIT ?1",
+        [RSTMT_LIST_ALL_AFTER] = RECORD_LIST_COLUMNS "WHERE (plugin, name) > (?1, ?2) ORDER BY plugin, name LIMIT ?3",
         [RSTMT_COUNT] = "SELECT count(*) FROM %s",
         [RSTMT_REWRAP] = "UPDATE %s SET sealed = ?3, kek_version = ?4 WHERE plugin = ?1 AND name = ?2 AND version = ?5",
 };
@@ -716,7 +722,8 @@ int store_record_delete(Store *s, RecordKind kind, const char *plugin, const cha
 
 int store_record_list(Store *s, RecordKind kind, const char *plugin, const char *after_plugin, const char *after_name,
                       unsigned limit, StoredRecord **ret, size_t *ret_n) {
-        sqlite3_stmt *st = s->rstmt[kind][RSTMT_LIST];
+        bool cursor = after_plugin || after_name;
+        sqlite3_stmt *st;
         StoredRecord *items = NULL;
         size_t n = 0;
         int rc = SQLITE_DONE, r = 0;
@@ -725,13 +732,37 @@ int store_record_list(Store *s, RecordKind kind, const char *plugin, const char 
         if (!items)
                 return -ENOMEM;
 
-        if (plugin)
+        /* A cursor in another plugin than the one listed: that plugin's
+         * records are all after it or all before it (text compares
+         * bytewise, as SQLite's BINARY collation does). */
+        if (plugin && cursor) {
+                int c = strcmp(plugin, after_plugin ?: "");
+                if (c < 0) {
+                        *ret = items;
+                        *ret_n = 0;
+                        return 0;
+                }
+                if (c > 0)
+                        cursor = false;
+        }
+        if (plugin && cursor) {
+                st = s->rstmt[kind][RSTMT_LIST_PLUGIN_AFTER];
                 sqlite3_bind_text(st, 1, plugin, -1, SQLITE_STATIC);
-        else
-                sqlite3_bind_null(st, 1);
-        sqlite3_bind_text(st, 2, after_plugin ?: "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, after_name ?: "", -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 4, (int) limit);
+                sqlite3_bind_text(st, 2, after_name ?: "", -1, SQLITE_STATIC);
+                sqlite3_bind_int(st, 3, (int) limit);
+        } else if (plugin) {
+                st = s->rstmt[kind][RSTMT_LIST_PLUGIN_FIRST];
+                sqlite3_bind_text(st, 1, plugin, -1, SQLITE_STATIC);
+                sqlite3_bind_int(st, 2, (int) limit);
+        } else if (cursor) {
+                st = s->rstmt[kind][RSTMT_LIST_ALL_AFTER];
+                sqlite3_bind_text(st, 1, after_plugin ?: "", -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 2, after_name ?: "", -1, SQLITE_STATIC);
+                sqlite3_bind_int(st, 3, (int) limit);
+        } else {
+                st = s->rstmt[kind][RSTMT_LIST_ALL_FIRST];
+                sqlite3_bind_int(st, 1, (int) limit);
+        }
 
         while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
                 StoredRecord *rec = &items[n++];
@@ -753,6 +784,40 @@ int store_record_list(Store *s, RecordKind kind, const char *plugin, const char 
         }
         *ret = items;
         *ret_n = n;
+        return 0;
+}
+
+int store_list_sql(size_t i, char *buf, size_t size) {
+        static const unsigned lists[] = {
+                RSTMT_LIST_PLUGIN_FIRST,
+                RSTMT_LIST_PLUGIN_AFTER,
+                RSTMT_LIST_ALL_FIRST,
+                RSTMT_LIST_ALL_AFTER,
+        };
+        const size_t n_records = _RECORD_KIND_MAX * ELEMENTSOF(lists);
+        const char *sql;
+
+        if (i < n_records) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+                int k = snprintf(buf, size, record_sql[lists[i % ELEMENTSOF(lists)]],
+                                 record_table[i / ELEMENTSOF(lists)]);
+#pragma GCC diagnostic pop
+                return k >= 0 && (size_t) k < size ? 0 : -ENOBUFS;
+        }
+        switch (i - n_records) {
+        case 0:
+                sql = store_sql_plugin_list;
+                break;
+        case 1:
+                sql = store_sql_token_list;
+                break;
+        default:
+                return -ENOENT;
+        }
+        if (strlen(sql) >= size)
+                return -ENOBUFS;
+        strcpy(buf, sql);
         return 0;
 }
 

@@ -166,6 +166,10 @@ int store_record_delete(Store *s, RecordKind kind, const char *plugin, const cha
  * at the beginning); plugin NULL lists every plugin. Metadata only. */
 int store_record_list(Store *s, RecordKind kind, const char *plugin, const char *after_plugin, const char *after_name,
                       unsigned limit, StoredRecord **ret, size_t *ret_n);
+/* For the query-plan test: the SQL of the i-th listing statement the store
+ * prepares (the record ones with their table name in), 0; -ENOENT past the
+ * last, -ENOBUFS if it does not fit in buf. */
+int store_list_sql(size_t i, char *buf, size_t size);
 /* Number of records of a kind. */
 int store_record_count(Store *s, RecordKind kind, int64_t *ret);
 

@@ -49,7 +49,8 @@ static const char *const record_sql[_RSTMT_MAX] = {
         [RSTMT_LIST_PLUGIN_AFTER] = RECORD_LIST_COLUMNS "WHERE plugin = ?1 AND name > ?2 ORDER BY name LIMIT ?3",
         [RSTMT_LIST_ALL_FIRST] = RECORD_LIST_COLUMNS "ORDER BY plugin, name LIMIT ?1",
         [RSTMT_LIST_ALL_AFTER] = RECORD_LIST_COLUMNS "WHERE (plugin, name) > (?1, ?2) ORDER BY plugin, name LIMIT ?3",
-        [RSTMT_COUNT] = "SELECT count(*) FROM %s",
+        /* The kind is named as its table is (migration 8). */
+        [RSTMT_COUNT] = "SELECT n FROM record_count WHERE kind = '%s'",
         [RSTMT_REWRAP] = "UPDATE %s SET sealed = ?3, kek_version = ?4 WHERE plugin = ?1 AND name = ?2 AND version = ?5",
 };
 
@@ -211,6 +212,41 @@ static const char *const migrations[] = {
         ") STRICT;"
         "CREATE INDEX IF NOT EXISTS secret_stage_kek ON secret_stage(kek_version);"
         "CREATE INDEX IF NOT EXISTS secret_stage_deadline ON secret_stage(deadline) WHERE deadline IS NOT NULL;",
+
+        /* 8: each record table's row count, kept by triggers in the
+         * transaction that writes the rows, so that health and status
+         * read one row instead of counting a million. Every write path
+         * stays exact: a put is an UPSERT (an overwrite fires UPDATE, not
+         * INSERT), a delete, a plugin's cascade and a restore's own file
+         * all go through DELETE or carry their counts; nothing writes the
+         * record tables with INSERT OR REPLACE, whose implicit delete would
+         * fire no trigger (recursive_triggers is off). */
+        "CREATE TABLE IF NOT EXISTS record_count ("
+        "  kind TEXT PRIMARY KEY,"
+        "  n INTEGER NOT NULL"
+        ") STRICT;"
+        "INSERT OR REPLACE INTO record_count(kind, n) VALUES"
+        "  ('secret', (SELECT count(*) FROM secret)),"
+        "  ('token', (SELECT count(*) FROM token)),"
+        "  ('apikey', (SELECT count(*) FROM apikey));"
+        "CREATE TRIGGER IF NOT EXISTS secret_count_insert AFTER INSERT ON secret BEGIN"
+        "  UPDATE record_count SET n = n + 1 WHERE kind = 'secret';"
+        "END;"
+        "CREATE TRIGGER IF NOT EXISTS secret_count_delete AFTER DELETE ON secret BEGIN"
+        "  UPDATE record_count SET n = n - 1 WHERE kind = 'secret';"
+        "END;"
+        "CREATE TRIGGER IF NOT EXISTS token_count_insert AFTER INSERT ON token BEGIN"
+        "  UPDATE record_count SET n = n + 1 WHERE kind = 'token';"
+        "END;"
+        "CREATE TRIGGER IF NOT EXISTS token_count_delete AFTER DELETE ON token BEGIN"
+        "  UPDATE record_count SET n = n - 1 WHERE kind = 'token';"
+        "END;"
+        "CREATE TRIGGER IF NOT EXISTS apikey_count_insert AFTER INSERT ON apikey BEGIN"
+        "  UPDATE record_count SET n = n + 1 WHERE kind = 'apikey';"
+        "END;"
+        "CREATE TRIGGER IF NOT EXISTS apikey_count_delete AFTER DELETE ON apikey BEGIN"
+        "  UPDATE record_count SET n = n - 1 WHERE kind = 'apikey';"
+        "END;",
 };
 
 #define SCHEMA_VERSION ((int) ELEMENTSOF(migrations))

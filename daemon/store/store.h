@@ -35,7 +35,7 @@ void store_close(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
 
 /* The schema version this program writes. */
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 /* Schema version (PRAGMA user_version); 0 for a new database. */
 int store_schema_version(Store *s);
@@ -170,7 +170,8 @@ int store_record_list(Store *s, RecordKind kind, const char *plugin, const char 
  * prepares (the record ones with their table name in), 0; -ENOENT past the
  * last, -ENOBUFS if it does not fit in buf. */
 int store_list_sql(size_t i, char *buf, size_t size);
-/* Number of records of a kind. */
+/* Number of records of a kind: one row read, whatever the number (the
+ * count the writes keep, migration 8). */
 int store_record_count(Store *s, RecordKind kind, int64_t *ret);
 
 /* After store_migrate(): 0 if the file's schema (every table, index,

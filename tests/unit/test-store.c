@@ -62,8 +62,14 @@ static void test_migrate_from_zero(void **state) {
         /* Schema 3's column, and the trigger that keeps the API key index. */
         assert_int_equal(sql_int(db, "SELECT count(*) FROM pragma_table_info('plugin') WHERE name = 'auth_scheme'"), 1);
         assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
-                                     "tbl_name = 'apikey'"),
+                                     "name = 'apikey_lookup_forget'"),
                          1);
+        /* Schema 8's counts, and the two triggers per record table that
+         * keep them. */
+        assert_int_equal(sql_int(db, "SELECT count(*) FROM record_count WHERE n = 0"), 3);
+        assert_int_equal(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                                     "name LIKE '%\\_count\\_%' ESCAPE '\\'"),
+                         6);
         sqlite3_stmt *st = NULL;
         assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
         assert_int_equal(sqlite3_step(st), SQLITE_ROW);

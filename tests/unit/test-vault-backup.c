@@ -188,6 +188,13 @@ static void test_verify_finds_tampering(void **state) {
         assert_int_equal(copy_verify(f, bad, &vv), -EUCLEAN);
         assert_non_null(strstr(vv.problem, "audit trail"));
 
+        /* A count edited (what health and status would report). */
+        assert_int_equal(unlink(bad), 0);
+        assert_int_equal(file_write_all(bad, data, size, 0600), 0);
+        assert_int_equal(sql_exec(bad, "UPDATE record_count SET n = n + 1 WHERE kind = 'secret'"), 1);
+        assert_int_equal(copy_verify(f, bad, &vv), -EUCLEAN);
+        assert_non_null(strstr(vv.problem, "the secret count says 51, the table holds 50"));
+
         /* Another root key. */
         uint8_t other[TEST_ROOT_KEY_SIZE];
         randombytes_buf(other, sizeof(other));

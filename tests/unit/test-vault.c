@@ -126,7 +126,7 @@ static void test_new_vault(void **state) {
         assert_int_equal(sql_int(db, "SELECT count(*) FROM meta WHERE value = (SELECT value FROM meta "
                                      "WHERE key = 'mac_key')"),
                          1);
-        assert_int_equal(sql_int(db, "PRAGMA user_version"), 7);
+        assert_int_equal(sql_int(db, "PRAGMA user_version"), 8);
         sqlite3_close(db);
         /* The root key is nowhere in the file. */
         assert_false(file_contains(f->db_path, f->root, sizeof(f->root)));
@@ -706,7 +706,7 @@ static void test_upgrade_from_v3(void **state) {
         crypto_generichash(want, sizeof(want), (const uint8_t *) "credvault key-check v2", 22, f->root,
                            sizeof(f->root));
         sqlite3 *db = db_open_independent(f->db_path);
-        assert_int_equal(sql_int(db, "PRAGMA user_version"), 7);
+        assert_int_equal(sql_int(db, "PRAGMA user_version"), 8);
         assert_int_equal(sql_int(db, "SELECT count(*) FROM plugin WHERE length(mac) = 32"), 2);
         assert_int_equal(sql_int(db, "SELECT count(*) FROM token WHERE length(mac) = 32"), 1);
         assert_int_equal(sql_int(db, "SELECT length(value) FROM meta WHERE key = 'mac_key'"), 72);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "backup-offline.h"
+#include "check.h"
 #include "hardening.h"
 #include "log.h"
 #include "options.h"
@@ -480,7 +481,8 @@ static int run(const Options *o) {
         snprintf(db_path, sizeof(db_path), "%s/%s", o->state_dir, DB_FILE);
         snprintf(dev_key, sizeof(dev_key), "%s/%s", o->state_dir, DEV_KEY_FILE);
         bool on_dev_key = !o->root_key_file && o->dev && strcmp(key_source, dev_key) == 0;
-        VaultOpenFlags flags = o->trust_metadata_upgrade ? VAULT_OPEN_TRUST_METADATA_UPGRADE : 0;
+        VaultOpenFlags flags =
+                VAULT_OPEN_CHECK_AFTER_CRASH | (o->trust_metadata_upgrade ? VAULT_OPEN_TRUST_METADATA_UPGRADE : 0);
         r = vault_open(db_path, TAKE_PTR(root_key), flags, &vault, &opened);
         if (r == -EKEYREJECTED && on_dev_key)
                 r = dev_key_resume(db_path, dev_key, flags, &vault, &opened);
@@ -496,6 +498,12 @@ static int run(const Options *o) {
                 if (r != 0)
                         return r;
         }
+        /* Said either way: an operator (and the tests) can see which start
+         * read the whole file. */
+        if (opened.integrity_checked)
+                log_info("integrity check of %s passed (the last shutdown was not clean)", db_path);
+        else
+                log_info("integrity check skipped: clean shutdown (credvaultd --check runs it)");
         if (opened.upgraded)
                 log_warning("--trust-metadata-upgrade: database %s upgraded to authenticated metadata; trusted "
                             "%" PRId64 " plugin rows and %" PRId64 " token states as they were; remove the option",
@@ -544,6 +552,8 @@ int main(int argc, char **argv) {
         log_open();
         if (o.recover)
                 return recover_run(&o);
+        if (o.check)
+                return check_run(&o);
 
         /* A cap the descriptor limit cannot serve is a usage error: the
          * daemon would find out only when accept() fails under load. */

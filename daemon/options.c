@@ -49,6 +49,8 @@ static void help(void) {
                "  --recover             offline: read the recovery key on stdin, open the\n"
                "                        vault with it and rewrap it under the root key\n"
                "                        given as usual (--dev: a fresh development key)\n"
+               "  --check               offline: run SQLite's full integrity check on the\n"
+               "                        database, print ok or the problem, exit 0 or 6\n"
                "  --help, --version\n"
                "\n"
                "See credvaultd(8).\n",
@@ -75,6 +77,7 @@ int options_parse(int argc, char **argv, Options *ret) {
                 ARG_RECOVERY_KEY_FILE,
                 ARG_VERIFY_BACKUP,
                 ARG_RESTORE,
+                ARG_CHECK,
         };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET },
@@ -96,6 +99,7 @@ int options_parse(int argc, char **argv, Options *ret) {
                 { "recovery-key-file", required_argument, NULL, ARG_RECOVERY_KEY_FILE },
                 { "verify-backup", required_argument, NULL, ARG_VERIFY_BACKUP },
                 { "restore", required_argument, NULL, ARG_RESTORE },
+                { "check", no_argument, NULL, ARG_CHECK },
                 {},
         };
         Options o = {
@@ -145,6 +149,9 @@ int options_parse(int argc, char **argv, Options *ret) {
                         break;
                 case ARG_RESTORE:
                         o.restore_path = optarg;
+                        break;
+                case ARG_CHECK:
+                        o.check = true;
                         break;
                 case ARG_SOCKET_MODE: {
                         char *end;
@@ -199,8 +206,8 @@ int options_parse(int argc, char **argv, Options *ret) {
                                 "new vault\n");
                 return -EINVAL;
         }
-        if (!!o.verify_backup_path + !!o.restore_path + o.recover > 1) {
-                fprintf(stderr, "credvaultd: --verify-backup, --restore and --recover exclude each other\n");
+        if (!!o.verify_backup_path + !!o.restore_path + o.recover + o.check > 1) {
+                fprintf(stderr, "credvaultd: --verify-backup, --restore, --recover and --check exclude each other\n");
                 return -EINVAL;
         }
         *ret = o;

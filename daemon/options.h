@@ -38,6 +38,8 @@ typedef struct Options {
         bool recover;
         /* --recovery-key-file: write a new vault's recovery key here. */
         const char *recovery_key_file;
+        /* --check: SQLite's full integrity check of the database (check.c), then exit. */
+        bool check;
 } Options;
 
 /* Returns 1 to run, 0 to exit successfully (--help, --version), or -EINVAL

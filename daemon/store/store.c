@@ -11,10 +11,12 @@
  * checks read it beside other connections); store_lock_exclusive() makes
  * it the daemon's alone, at once rather than at its first write. */
 #include <errno.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store-internal.h"
@@ -443,8 +445,24 @@ fail:
         return r;
 }
 
-int store_open(const char *path, Store **ret) {
+/* Whether the last process to have the file open closed it cleanly. A
+ * clean close checkpoints the WAL and removes the -wal file; one left with
+ * frames in it means a crash (or a kill) before that. Looked at before
+ * SQLite opens the file, which would replay and remove it. */
+static bool closed_cleanly(const char *path) {
+        char wal[PATH_MAX];
+        struct stat st;
+
+        if ((size_t) snprintf(wal, sizeof(wal), "%s-wal", path) >= sizeof(wal))
+                return false;
+        if (stat(wal, &st) < 0)
+                return errno == ENOENT;
+        return st.st_size == 0;
+}
+
+int store_open_checked(const char *path, StoreCheck check, bool *ret_checked, Store **ret) {
         _cleanup_(store_closep) Store *s = NULL;
+        bool run_check = check == STORE_CHECK_ALWAYS || (check == STORE_CHECK_AFTER_CRASH && !closed_cleanly(path));
         int r;
 
         s = calloc(1, sizeof(Store));
@@ -459,12 +477,19 @@ int store_open(const char *path, Store **ret) {
                 r = database_open(path, true, &s->db);
         if (r < 0)
                 return r;
-        r = quick_check(s->db);
-        if (r < 0)
-                return r;
-
+        if (run_check) {
+                r = quick_check(s->db);
+                if (r < 0)
+                        return r;
+        }
+        if (ret_checked)
+                *ret_checked = run_check;
         *ret = TAKE_PTR(s);
         return 0;
+}
+
+int store_open(const char *path, Store **ret) {
+        return store_open_checked(path, STORE_CHECK_ALWAYS, NULL, ret);
 }
 
 void store_close(Store *s) {

@@ -31,6 +31,20 @@ typedef struct Store Store;
  * -EISDIR, -ENOSPC, ...), not -EIO. Shares the file with other
  * connections. Does not create or change the schema: see store_migrate(). */
 int store_open(const char *path, Store **ret);
+/* When store_open_checked() runs PRAGMA quick_check, which reads the
+ * whole file (seconds at a million records). Without it a damaged page is
+ * still found when it is read (-EUCLEAN then), and never gives a wrong
+ * value: every record is authenticated by its envelope. */
+typedef enum StoreCheck {
+        STORE_CHECK_ALWAYS,
+        /* Only when the last process did not close the file cleanly (its
+         * -wal file is there and not empty), so a write cut short is
+         * looked for before anything is served. */
+        STORE_CHECK_AFTER_CRASH,
+        STORE_CHECK_NEVER, /* the caller runs its own (credvaultd --check) */
+} StoreCheck;
+/* store_open() with the check chosen; *ret_checked (may be NULL): it ran. */
+int store_open_checked(const char *path, StoreCheck check, bool *ret_checked, Store **ret);
 void store_close(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
 

@@ -217,3 +217,16 @@ int vault_verify(Vault *v, VaultVerify *ret) {
         *ret = out;
         return r;
 }
+
+int vault_database_check(const char *db_path, char *ret_problem, size_t problem_size) {
+        _cleanup_(store_closep) Store *s = NULL;
+
+        snprintf(ret_problem, problem_size, "not a database");
+        /* The integrity check is the whole of quick_check and more. */
+        int r = store_open_checked(db_path, STORE_CHECK_NEVER, NULL, &s);
+        if (r >= 0) {
+                ret_problem[0] = 0;
+                r = store_integrity_check(s, ret_problem, problem_size);
+        }
+        return r;
+}

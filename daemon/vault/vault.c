@@ -256,7 +256,9 @@ int vault_open(const char *db_path, uint8_t *root_key, VaultOpenFlags flags, Vau
         }
         r = keyring_new(root_key, &v->keyring);
         if (r >= 0)
-                r = store_open(db_path, &v->store);
+                r = store_open_checked(
+                        db_path, flags & VAULT_OPEN_CHECK_AFTER_CRASH ? STORE_CHECK_AFTER_CRASH : STORE_CHECK_ALWAYS,
+                        &res.integrity_checked, &v->store);
         if (r >= 0) {
                 res.step = VAULT_OPEN_KEY_CHECK;
                 r = root_key_check(v->store, v->keyring, &kc);

@@ -15,7 +15,9 @@
  * symbolic link (status 3), while an operator's --root-key-file may be
  * one. Each refusal names the path and the system's cause (not
  * "Input/output error"). Faults on a running daemon, and files planted by
- * another user, are in test-e2e-faults.c. */
+ * another user, are in test-e2e-faults.c. The start runs SQLite's check
+ * only after an unclean shutdown (the log says which); a page damaged
+ * after a clean one is found when read, and by credvaultd --check. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -443,6 +445,93 @@ static void test_damaged_page(void **state) {
         assert_true(r == EXIT_CORRUPT || r == EXIT_WRONG_KEY);
 }
 
+/* The daemon's log since the last call (the harness appends to it). */
+static char *log_since(size_t *offset) {
+        char *data = NULL, *out;
+        size_t size = 0;
+        assert_int_equal(harness_read_file(h.log_file, &data, &size), 0);
+        assert_true(size >= *offset);
+        out = strndup(data + *offset, size - *offset);
+        assert_non_null(out);
+        *offset = size;
+        free(data);
+        return out;
+}
+
+/* The full check reads the whole file: a start runs it only when the last
+ * daemon did not close the file (a -wal file with frames left), so that a
+ * clean restart takes the same time at any size. */
+static void test_check_only_after_unclean_shutdown(void **state) {
+        (void) state;
+        size_t offset = 0;
+        char *log;
+        CvClient *c = NULL;
+
+        assert_int_equal(harness_restart(&h), 0);
+        log = log_since(&offset);
+        assert_says(log, "integrity check skipped: clean shutdown", NULL);
+        free(log);
+
+        assert_int_equal(cv_client_new(h.socket_path, 5000, &c), 0);
+        assert_int_equal(cv_secret_put(c, "todo", "after", "v", 1, NULL), 0);
+        cv_client_free(c);
+        assert_int_equal(harness_kill(&h), 128 + 9);
+        assert_int_equal(harness_restart(&h), 0);
+        log = log_since(&offset);
+        assert_says(log, "integrity check of", "passed (the last shutdown was not clean)", NULL);
+        assert_null(strstr(log, "integrity check skipped"));
+        free(log);
+
+        /* That start closes cleanly again. */
+        assert_int_equal(harness_stop(&h), 0);
+        assert_int_equal(harness_restart(&h), 0);
+        log = log_since(&offset);
+        assert_says(log, "integrity check skipped: clean shutdown", NULL);
+        free(log);
+        assert_int_equal(harness_stop(&h), 0);
+}
+
+static int run_check(char **ret_log) {
+        const char *argv[] = { harness_daemon_path(), "--state-dir", h.state_dir, "--check", NULL };
+        return run_argv_logged(argv, ret_log);
+}
+
+/* credvaultd --check: the full check, offline, for operators and timers. */
+static void test_check_option(void **state) {
+        (void) state;
+        char db[256], *log = NULL, *data = NULL;
+        size_t size = 0;
+
+        assert_int_equal(run_check(&log), 0);
+        free(log);
+
+        /* Not beside a running daemon: it takes the state directory's lock. */
+        assert_int_equal(harness_restart(&h), 0);
+        assert_int_equal(run_check(&log), EXIT_STATE_DIR);
+        assert_says(log, "in use by credvaultd", NULL);
+        free(log);
+        assert_int_equal(harness_stop(&h), 0);
+
+        /* A page damaged after a clean shutdown: the start no longer reads
+         * every page (test_damaged_page: found when read), --check does. */
+        snprintf(db, sizeof(db), "%s/credvault.db", h.state_dir);
+        assert_int_equal(harness_read_file(db, &data, &size), 0);
+        assert_true(size >= 3 * 4096);
+        memset(data + 4096 + 8, 0xA5, 2048); /* page 2, as test_damaged_page */
+        write_file(db, data, size, 0600);
+        free(data);
+        assert_int_equal(run_check(&log), EXIT_CORRUPT);
+        assert_says(log, db, "fails its integrity check", NULL);
+        free(log);
+
+        /* No database: nothing to check, and none is made. */
+        assert_int_equal(unlink(db), 0);
+        assert_int_equal(run_check(&log), EXIT_STATE_DIR);
+        assert_says(log, db, "No such file", NULL);
+        free(log);
+        assert_int_equal(access(db, F_OK), -1);
+}
+
 static void test_dev_key_needs_dev(void **state) {
         (void) state;
         Harness d = {};
@@ -509,6 +598,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_refusals_name_path_and_cause, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt_database, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_damaged_page, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_check_only_after_unclean_shutdown, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_check_option, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dev_key_needs_dev, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_usage, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_socket_in_use, setup, teardown),

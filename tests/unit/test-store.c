@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -151,6 +152,42 @@ static void test_damaged_database(void **state) {
         Store *s = NULL;
         assert_int_equal(store_open(f->db_path, &s), -EUCLEAN);
         assert_null(s);
+}
+
+/* The daemon's start checks only after an unclean shutdown: not with no
+ * -wal file (a clean close removes it) or an empty one, but with frames
+ * in one (a kill). A damaged page is then found when it is read. */
+static void test_check_after_crash(void **state) {
+        Fixture *f = *state;
+        _cleanup_(freep) char *wal = NULL;
+        bool checked = true;
+        Store *s = NULL;
+
+        assert_int_equal(fixture_open_with_keks(f), 0);
+        wal = path_join(f->dir, "db-wal");
+        put_record(f->store, RECORD_SECRET, "p", "n", 1, 1, "sealed");
+        fixture_close_db(f);
+        assert_int_equal(access(wal, F_OK), -1);
+        assert_int_equal(store_open_checked(f->db_path, STORE_CHECK_AFTER_CRASH, &checked, &s), 0);
+        assert_false(checked);
+        store_close(s);
+        s = NULL;
+        int fd = open(wal, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+        assert_int_equal(store_open_checked(f->db_path, STORE_CHECK_AFTER_CRASH, &checked, &s), 0);
+        assert_false(checked);
+        store_close(s);
+        s = NULL;
+        assert_int_equal(file_write_all(wal, "frames", 6, 0600), 0);
+        assert_int_equal(store_open_checked(f->db_path, STORE_CHECK_AFTER_CRASH, &checked, &s), 0);
+        assert_true(checked);
+        store_close(s);
+        s = NULL;
+        /* The other callers (tools, offline modes) check always. */
+        assert_int_equal(store_open_checked(f->db_path, STORE_CHECK_ALWAYS, &checked, &s), 0);
+        assert_true(checked);
+        store_close(s);
 }
 
 static void test_open_missing_directory(void **state) {
@@ -716,6 +753,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_empty, teardown),
                 cmocka_unit_test_setup_teardown(test_garbage_file, setup_empty, teardown),
                 cmocka_unit_test_setup_teardown(test_damaged_database, setup_empty, teardown),
+                cmocka_unit_test_setup_teardown(test_check_after_crash, setup_empty, teardown),
                 cmocka_unit_test(test_open_missing_directory),
                 cmocka_unit_test_setup_teardown(test_put_get_both_kinds, setup_store, teardown),
                 cmocka_unit_test_setup_teardown(test_overwrite_keeps_created_at, setup_store, teardown),

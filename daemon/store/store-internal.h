@@ -111,6 +111,9 @@ int store_cached(Store *s, unsigned id, const char *sql, sqlite3_stmt **ret);
 void store_bind_key(sqlite3_stmt *st, const char *plugin, const char *name);
 /* A malloc'd copy of a text column; NULL for SQL NULL. -ENOMEM. */
 int store_column_strdup(sqlite3_stmt *st, int col, char **ret);
+/* Up to limit rows of st (bound, ready to step) as record references:
+ * columns kind, plugin, name, stage. Finishes st. */
+int store_refs_read(sqlite3_stmt *st, unsigned limit, StoredRecordRef **ret, size_t *ret_n);
 /* A MAC column as the row holds it: size 0 for NULL, the blob's own size
  * otherwise (its first RECORD_MAC_SIZE bytes copied). */
 void store_column_mac(sqlite3_stmt *st, int col, RecordMac *ret);

@@ -151,9 +151,6 @@ _Static_assert(RECORD_STAGE_CURRENT == 0 && RECORD_STAGE_PREVIOUS == 1 && RECORD
 
 int store_record_stale(Store *s, int64_t kek_version, unsigned limit, StoredRecordRef **ret, size_t *ret_n) {
         sqlite3_stmt *st;
-        StoredRecordRef *items;
-        size_t n = 0;
-        int rc = SQLITE_DONE;
         int r = store_cached(s, CACHED_RECORD_STALE,
                              "SELECT 0, plugin, name, 0 FROM secret WHERE kek_version < ?1 UNION ALL "
                              "SELECT 0, plugin, name, 0 FROM secret WHERE kek_version > ?1 UNION ALL "
@@ -168,33 +165,9 @@ int store_record_stale(Store *s, int64_t kek_version, unsigned limit, StoredReco
                              &st);
         if (r < 0)
                 return r;
-        items = calloc(limit ?: 1, sizeof(StoredRecordRef));
-        if (!items)
-                return -ENOMEM;
         sqlite3_bind_int64(st, 1, kek_version);
         sqlite3_bind_int(st, 2, (int) limit);
-        while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-                StoredRecordRef *ref = &items[n++];
-                ref->kind = (RecordKind) sqlite3_column_int(st, 0);
-                ref->stage = (RecordStage) sqlite3_column_int(st, 3);
-                r = store_column_strdup(st, 1, &ref->plugin);
-                if (r >= 0)
-                        r = store_column_strdup(st, 2, &ref->name);
-                if (r >= 0 && (!ref->plugin || !ref->name))
-                        r = -EUCLEAN;
-                if (r < 0)
-                        break;
-        }
-        if (r >= 0 && n < limit && rc != SQLITE_DONE)
-                r = store_errno_from_sqlite(rc) ?: -EIO;
-        store_stmt_finish(st);
-        if (r < 0) {
-                stored_record_refs_free(items, n);
-                return r;
-        }
-        *ret = items;
-        *ret_n = n;
-        return 0;
+        return store_refs_read(st, limit, ret, ret_n);
 }
 
 int store_record_rewrap(Store *s, RecordKind kind, const char *plugin, const char *name, int64_t version,

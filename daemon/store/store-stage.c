@@ -145,42 +145,16 @@ int store_stage_summary(Store *s, int64_t *ret_n_previous, int64_t *ret_next_dea
 
 int store_stage_expired(Store *s, int64_t now, unsigned limit, StoredRecordRef **ret, size_t *ret_n) {
         sqlite3_stmt *st;
-        StoredRecordRef *items;
-        size_t n = 0;
-        int rc = SQLITE_DONE;
-        int r = store_cached(s, CACHED_STAGE_EXPIRED,
-                             "SELECT plugin, name FROM secret_stage WHERE deadline IS NOT NULL AND deadline <= ?1 "
-                             "ORDER BY deadline LIMIT ?2",
-                             &st);
+        int r = store_cached(
+                s, CACHED_STAGE_EXPIRED,
+                "SELECT 0, plugin, name, 1 FROM secret_stage WHERE deadline IS NOT NULL AND deadline <= ?1 "
+                "ORDER BY deadline LIMIT ?2",
+                &st);
         if (r < 0)
                 return r;
-        items = calloc(limit ?: 1, sizeof(StoredRecordRef));
-        if (!items)
-                return -ENOMEM;
         sqlite3_bind_int64(st, 1, now);
         sqlite3_bind_int(st, 2, (int) limit);
-        while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-                StoredRecordRef *ref = &items[n++];
-                ref->kind = RECORD_SECRET;
-                ref->stage = RECORD_STAGE_PREVIOUS;
-                r = store_column_strdup(st, 0, &ref->plugin);
-                if (r >= 0)
-                        r = store_column_strdup(st, 1, &ref->name);
-                if (r >= 0 && (!ref->plugin || !ref->name))
-                        r = -EUCLEAN;
-                if (r < 0)
-                        break;
-        }
-        if (r >= 0 && n < limit && rc != SQLITE_DONE)
-                r = store_errno_from_sqlite(rc) ?: -EIO;
-        store_stmt_finish(st);
-        if (r < 0) {
-                stored_record_refs_free(items, n);
-                return r;
-        }
-        *ret = items;
-        *ret_n = n;
-        return 0;
+        return store_refs_read(st, limit, ret, ret_n);
 }
 
 int store_stage_rewrap(Store *s, const char *plugin, const char *name, RecordStage stage, int64_t version,

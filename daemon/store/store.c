@@ -611,6 +611,39 @@ void store_rollback(Store *s) {
         s->in_transaction = false;
 }
 
+int store_refs_read(sqlite3_stmt *st, unsigned limit, StoredRecordRef **ret, size_t *ret_n) {
+        StoredRecordRef *items = calloc(limit ?: 1, sizeof(StoredRecordRef));
+        size_t n = 0;
+        int rc = SQLITE_DONE, r = 0;
+
+        if (!items) {
+                store_stmt_finish(st);
+                return -ENOMEM;
+        }
+        while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                StoredRecordRef *ref = &items[n++];
+                ref->kind = (RecordKind) sqlite3_column_int(st, 0);
+                ref->stage = (RecordStage) sqlite3_column_int(st, 3);
+                r = store_column_strdup(st, 1, &ref->plugin);
+                if (r >= 0)
+                        r = store_column_strdup(st, 2, &ref->name);
+                if (r >= 0 && (!ref->plugin || !ref->name))
+                        r = -EUCLEAN;
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0 && n < limit && rc != SQLITE_DONE)
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        store_stmt_finish(st);
+        if (r < 0) {
+                stored_record_refs_free(items, n);
+                return r;
+        }
+        *ret = items;
+        *ret_n = n;
+        return 0;
+}
+
 int store_column_strdup(sqlite3_stmt *st, int col, char **ret) {
         const char *t = (const char *) sqlite3_column_text(st, col);
         if (!t) {

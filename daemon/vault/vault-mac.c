@@ -40,6 +40,15 @@ static MacField field_i64(Be64 *buf, int64_t v) {
         return (MacField) { .data = buf->b, .size = sizeof(buf->b) };
 }
 
+/* A row's MAC into its RecordMac. */
+static int mac_set(const Keyring *k, const MacField *f, size_t n_fields, RecordMac *ret) {
+        int r = keyring_mac(k, f, n_fields, ret->bytes);
+        if (r < 0)
+                return r;
+        ret->size = RECORD_MAC_SIZE;
+        return 0;
+}
+
 #define PLUGIN_MAC_FIELDS 9
 
 /* Every column of the row, the name first. */
@@ -60,11 +69,7 @@ int vault_plugin_mac(const Keyring *k, StoredPlugin *p) {
         Be64 ints[3];
 
         plugin_fields(p, ints, f);
-        int r = keyring_mac(k, f, PLUGIN_MAC_FIELDS, p->mac.bytes);
-        if (r < 0)
-                return r;
-        p->mac.size = RECORD_MAC_SIZE;
-        return 0;
+        return mac_set(k, f, PLUGIN_MAC_FIELDS, &p->mac);
 }
 
 int vault_plugin_check(const Keyring *k, const StoredPlugin *p) {
@@ -97,11 +102,7 @@ int vault_token_state_mac(const Keyring *k, const char *plugin, const char *user
         Be64 ints[4];
 
         token_fields(plugin, user, st, ints, f);
-        int r = keyring_mac(k, f, TOKEN_MAC_FIELDS, st->mac.bytes);
-        if (r < 0)
-                return r;
-        st->mac.size = RECORD_MAC_SIZE;
-        return 0;
+        return mac_set(k, f, TOKEN_MAC_FIELDS, &st->mac);
 }
 
 int vault_token_state_check(const Keyring *k, const char *plugin, const char *user, const TokenState *st) {
@@ -135,11 +136,7 @@ int vault_stage_mac(const Keyring *k, const char *plugin, const char *name, Stor
         Be64 ints[4];
 
         stage_fields(plugin, name, st, ints, f);
-        int r = keyring_mac(k, f, STAGE_MAC_FIELDS, st->mac.bytes);
-        if (r < 0)
-                return r;
-        st->mac.size = RECORD_MAC_SIZE;
-        return 0;
+        return mac_set(k, f, STAGE_MAC_FIELDS, &st->mac);
 }
 
 int vault_stage_check(const Keyring *k, const char *plugin, const char *name, const StoredStage *st) {

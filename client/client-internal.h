@@ -144,3 +144,8 @@ int client_request_record(CvClient *c, const char *op, const char *plugin, const
 /* A delete op of one record (see client_request_record()), the whole
  * call. */
 int client_delete_record(CvClient *c, const char *op, const char *plugin, const char *key_field, const char *key);
+
+/* A CvSecret from a reply's base64 value (ops-secret.c): a protocol error
+ * for text that is not base64; the decoded copy is wiped. */
+int client_secret_new(CvClient *c, const char *b64, size_t b64_size, int64_t version, int64_t created, int64_t updated,
+                      CvSecret **ret);

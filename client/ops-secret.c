@@ -65,18 +65,9 @@ int cv_secret_put(CvClient *c, const char *plugin, const char *name, const void 
         return r < 0 ? r : client_send_for_version(c, ret_version);
 }
 
-/* A CvSecret from a reply's base64 "value". */
-static int secret_from_reply(CvClient *c, const Reply *reply, CvSecret **ret) {
+int client_secret_new(CvClient *c, const char *b64, size_t b64_size, int64_t version, int64_t created, int64_t updated,
+                      CvSecret **ret) {
         _cleanup_(secret_buf_freep) SecretBuf *value = NULL;
-        size_t b64_size = 0;
-        const char *b64;
-        int64_t version, created, updated;
-
-        int r = client_reply_string(reply, "value", false, &b64, &b64_size);
-        if (r >= 0)
-                r = client_reply_meta(reply, &version, &created, &updated);
-        if (r < 0)
-                return r;
         if (secret_buf_from_base64(b64, b64_size, &value) < 0)
                 return client_fail_protocol(c, "a value that is not base64");
         CvSecret *s = calloc(1, sizeof(CvSecret));
@@ -93,6 +84,20 @@ static int secret_from_reply(CvClient *c, const Reply *reply, CvSecret **ret) {
         s->updated = updated;
         *ret = s;
         return 0;
+}
+
+/* A CvSecret from a reply's base64 "value". */
+static int secret_from_reply(CvClient *c, const Reply *reply, CvSecret **ret) {
+        size_t b64_size = 0;
+        const char *b64;
+        int64_t version, created, updated;
+
+        int r = client_reply_string(reply, "value", false, &b64, &b64_size);
+        if (r >= 0)
+                r = client_reply_meta(reply, &version, &created, &updated);
+        if (r < 0)
+                return r;
+        return client_secret_new(c, b64, b64_size, version, created, updated, ret);
 }
 
 /* Send the request built and hand back the secret its reply carries. */

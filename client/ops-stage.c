@@ -54,26 +54,6 @@ static int reply_int_or_null(CvClient *c, const Reply *r, const char *key, int64
         return e;
 }
 
-/* A value from a reply's base64 "value", into a CvSecret. */
-static int secret_new(CvClient *c, const char *b64, size_t b64_size, int64_t version, int64_t created, CvSecret **ret) {
-        _cleanup_(secret_buf_freep) SecretBuf *value = NULL;
-        if (secret_buf_from_base64(b64, b64_size, &value) < 0)
-                return client_fail_protocol(c, "a value that is not base64");
-        CvSecret *s = calloc(1, sizeof(CvSecret));
-        if (s)
-                s->value = malloc(value->size + 1);
-        if (!s || !s->value) {
-                free(s);
-                return client_fail(c, -ENOMEM, "internal", "out of memory");
-        }
-        memcpy(s->value, value->data, value->size + 1);
-        s->value_size = value->size;
-        s->version = version;
-        s->created = s->updated = created;
-        *ret = s;
-        return 0;
-}
-
 int cv_secret_rotate(CvClient *c, const char *plugin, const char *name, const void *value, size_t value_size,
                      size_t bytes, int64_t grace_sec, int64_t *ret_version, CvSecret **ret_generated) {
         int64_t version = 0, created = 0;
@@ -106,7 +86,7 @@ int cv_secret_rotate(CvClient *c, const char *plugin, const char *name, const vo
         if (r >= 0 && version < 1)
                 r = client_fail_protocol(c, "member 'version' < 1");
         if (r >= 0 && !value)
-                r = secret_new(c, b64, b64_size, version, created, ret_generated);
+                r = client_secret_new(c, b64, b64_size, version, created, created, ret_generated);
         client_reply_done(&reply);
         if (r < 0)
                 return r;
@@ -176,7 +156,7 @@ int cv_secret_get_stage(CvClient *c, const char *plugin, const char *name, CvSec
         if (r >= 0 && (stage_from_name(got, &got_stage) < 0 || got_stage != stage))
                 r = client_fail_protocol(c, "member 'stage' not the one asked for");
         if (r >= 0)
-                r = secret_new(c, b64, b64_size, version, created, ret);
+                r = client_secret_new(c, b64, b64_size, version, created, created, ret);
         client_reply_done(&reply);
         return r;
 }

@@ -111,6 +111,9 @@ int store_cached(Store *s, unsigned id, const char *sql, sqlite3_stmt **ret);
 void store_bind_key(sqlite3_stmt *st, const char *plugin, const char *name);
 /* A malloc'd copy of a text column; NULL for SQL NULL. -ENOMEM. */
 int store_column_strdup(sqlite3_stmt *st, int col, char **ret);
+/* Every row's first column, a string (malloc'd array of malloc'd
+ * strings; free with record_names_free()). Leaves st to the caller. */
+int store_strings_read(sqlite3_stmt *st, char ***ret, size_t *ret_n);
 /* Up to limit rows of st (bound, ready to step) as record references:
  * columns kind, plugin, name, stage. Finishes st. */
 int store_refs_read(sqlite3_stmt *st, unsigned limit, StoredRecordRef **ret, size_t *ret_n);

@@ -168,41 +168,19 @@ int store_plugin_delete_all(Store *s, const char *name, PluginRemoved *ret) {
 
 int store_secret_names(Store *s, const char *plugin, const char *prefix, char ***ret_names, size_t *ret_n) {
         sqlite3_stmt *st;
-        char **names = NULL;
-        size_t n = 0;
-        int rc, r;
 
         /* substr() rather than LIKE: names may contain LIKE's wildcards. */
-        r = store_cached(s, CACHED_SECRET_NAMES,
-                         "SELECT name FROM secret WHERE plugin = ?1 AND substr(name, 1, length(?2)) = ?2 "
-                         "ORDER BY name",
-                         &st);
+        int r = store_cached(s, CACHED_SECRET_NAMES,
+                             "SELECT name FROM secret WHERE plugin = ?1 AND substr(name, 1, length(?2)) = ?2 "
+                             "ORDER BY name",
+                             &st);
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, plugin, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                char **grown = realloc(names, (n + 1) * sizeof(char *));
-                if (!grown) {
-                        r = -ENOMEM;
-                        break;
-                }
-                names = grown;
-                r = store_column_strdup(st, 0, &names[n]);
-                if (r < 0)
-                        break;
-                n++;
-        }
-        if (r >= 0 && rc != SQLITE_DONE)
-                r = store_errno_from_sqlite(rc) ?: -EIO;
+        r = store_strings_read(st, ret_names, ret_n);
         store_stmt_finish(st);
-        if (r < 0) {
-                record_names_free(names, n);
-                return r;
-        }
-        *ret_names = names;
-        *ret_n = n;
-        return 0;
+        return r;
 }
 
 int store_record_count_plugin(Store *s, RecordKind kind, const char *plugin, int64_t *ret) {

@@ -100,42 +100,17 @@ int store_record_foreach(Store *s, RecordKind kind, StoreSealedFunc f, void *use
 
 int store_sealed_tables(Store *s, char ***ret_names, size_t *ret_n) {
         sqlite3_stmt *st = NULL;
-        char **names = NULL;
-        size_t n = 0;
-        int rc, r = 0;
-
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT s.name FROM sqlite_schema AS s WHERE s.type = 'table' "
-                                "AND s.name NOT IN ('secret', 'token', 'apikey') AND EXISTS "
-                                "(SELECT 1 FROM pragma_table_info(s.name) AS c WHERE c.name = 'sealed') "
-                                "ORDER BY s.name",
-                                -1, &st, NULL);
+        int rc = sqlite3_prepare_v2(s->db,
+                                    "SELECT s.name FROM sqlite_schema AS s WHERE s.type = 'table' "
+                                    "AND s.name NOT IN ('secret', 'token', 'apikey') AND EXISTS "
+                                    "(SELECT 1 FROM pragma_table_info(s.name) AS c WHERE c.name = 'sealed') "
+                                    "ORDER BY s.name",
+                                    -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return store_errno_from_sqlite(rc) ?: -EIO;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                char **grown = realloc(names, (n + 1) * sizeof(char *));
-                if (!grown) {
-                        r = -ENOMEM;
-                        break;
-                }
-                names = grown;
-                r = store_column_strdup(st, 0, &names[n]);
-                if (r < 0)
-                        break;
-                n++;
-        }
-        if (r >= 0 && rc != SQLITE_DONE)
-                r = store_errno_from_sqlite(rc) ?: -EIO;
+        int r = store_strings_read(st, ret_names, ret_n);
         sqlite3_finalize(st);
-        if (r < 0) {
-                for (size_t i = 0; i < n; i++)
-                        free(names[i]);
-                free(names);
-                return r;
-        }
-        *ret_names = names;
-        *ret_n = n;
-        return 0;
+        return r;
 }
 
 static int column_exists(Store *s, const char *table, const char *column, bool *ret) {

@@ -611,6 +611,34 @@ void store_rollback(Store *s) {
         s->in_transaction = false;
 }
 
+int store_strings_read(sqlite3_stmt *st, char ***ret, size_t *ret_n) {
+        char **v = NULL;
+        size_t n = 0;
+        int rc, r = 0;
+
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                char **grown = realloc(v, (n + 1) * sizeof(char *));
+                if (!grown) {
+                        r = -ENOMEM;
+                        break;
+                }
+                v = grown;
+                r = store_column_strdup(st, 0, &v[n]);
+                if (r < 0)
+                        break;
+                n++;
+        }
+        if (r >= 0 && rc != SQLITE_DONE)
+                r = store_errno_from_sqlite(rc) ?: -EIO;
+        if (r < 0) {
+                record_names_free(v, n);
+                return r;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
 int store_refs_read(sqlite3_stmt *st, unsigned limit, StoredRecordRef **ret, size_t *ret_n) {
         StoredRecordRef *items = calloc(limit ?: 1, sizeof(StoredRecordRef));
         size_t n = 0;

@@ -46,7 +46,9 @@ int store_audit_append(Store *s, const AuditEntry *entries, size_t n, const char
                 *ret_reason = NULL;
         if (n == 0)
                 return 0;
-        int r = prepare_once(s,
+        /* Prepared once: every write appends (a prepare per append was
+         * a sixth of a put's time in a write group). */
+        int r = store_cached(s, CACHED_AUDIT_APPEND,
                              "INSERT INTO audit(" AUDIT_COLUMNS ") "
                              "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                              &st);
@@ -76,7 +78,7 @@ int store_audit_append(Store *s, const AuditEntry *entries, size_t n, const char
                                 *ret_reason = APPEND_DROPPED;
                 }
         }
-        sqlite3_finalize(st);
+        store_stmt_finish(st);
         /* A row of this seq already there, or a trigger refusing rows:
          * the table is not as the vault left it. */
         return r == -EEXIST ? -EUCLEAN : r;

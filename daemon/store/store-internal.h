@@ -14,6 +14,9 @@ enum {
         STMT_BEGIN,
         STMT_COMMIT,
         STMT_ROLLBACK,
+        STMT_SAVEPOINT,
+        STMT_RELEASE,
+        STMT_ROLLBACK_TO,
         STMT_KEK_ALL,
         STMT_KEK_INSERT,
         _STMT_GLOBAL_MAX,
@@ -70,6 +73,7 @@ enum {
         CACHED_STAGE_REWRAP,
         CACHED_PLUGIN_DELETE_STAGED,
         CACHED_STAGE_ALL,
+        CACHED_AUDIT_APPEND,
         _CACHED_MAX,
 };
 
@@ -94,6 +98,7 @@ struct Store {
         sqlite3 *db;
         StoreCache *cache;
         bool in_transaction; /* the cache is not filled inside one */
+        bool in_group;       /* a group's transaction is open: writes are savepoints in it */
         sqlite3_stmt *stmt[_STMT_GLOBAL_MAX];
         sqlite3_stmt *rstmt[_RECORD_KIND_MAX][_RSTMT_MAX];
         sqlite3_stmt *cached[_CACHED_MAX];

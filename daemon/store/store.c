@@ -25,6 +25,9 @@ static const char *const global_sql[_STMT_GLOBAL_MAX] = {
         [STMT_BEGIN] = "BEGIN IMMEDIATE",
         [STMT_COMMIT] = "COMMIT",
         [STMT_ROLLBACK] = "ROLLBACK",
+        [STMT_SAVEPOINT] = "SAVEPOINT write",
+        [STMT_RELEASE] = "RELEASE write",
+        [STMT_ROLLBACK_TO] = "ROLLBACK TO write",
         [STMT_KEK_ALL] = "SELECT version, state, wrapped FROM kek WHERE state != 'retired' ORDER BY version",
         [STMT_KEK_INSERT] = "INSERT INTO kek(version, state, wrapped, created_at) "
                             "VALUES(?1, ?2, ?3, unixepoch())",
@@ -587,8 +590,11 @@ int store_lock_exclusive(Store *s) {
 
 /* Inside a transaction the caches are read but never filled: a read there
  * may see the transaction's own writes, which a rollback would undo. Every
- * write drops its key's entries, so after a rollback they simply miss. */
+ * write drops its key's entries, so after a rollback they simply miss.
+ * Inside a group a write is a savepoint: its rollback undoes it alone. */
 int store_begin(Store *s) {
+        if (s->in_group)
+                return store_step_done(s->stmt[STMT_SAVEPOINT]);
         int r = store_step_done(s->stmt[STMT_BEGIN]);
         if (r >= 0)
                 s->in_transaction = true;
@@ -596,6 +602,8 @@ int store_begin(Store *s) {
 }
 
 int store_commit(Store *s) {
+        if (s->in_group)
+                return store_step_done(s->stmt[STMT_RELEASE]);
         int r = store_step_done(s->stmt[STMT_COMMIT]);
         if (r >= 0)
                 s->in_transaction = false;
@@ -607,8 +615,37 @@ const char *store_error_message(Store *s) {
 }
 
 void store_rollback(Store *s) {
+        if (s->in_group) {
+                /* ROLLBACK TO keeps the savepoint open; RELEASE ends it. */
+                (void) store_step_done(s->stmt[STMT_ROLLBACK_TO]);
+                (void) store_step_done(s->stmt[STMT_RELEASE]);
+                return;
+        }
         (void) store_step_done(s->stmt[STMT_ROLLBACK]);
         s->in_transaction = false;
+}
+
+int store_group_begin(Store *s) {
+        if (s->in_transaction)
+                return -EBUSY;
+        int r = store_begin(s);
+        if (r >= 0)
+                s->in_group = true;
+        return r;
+}
+
+int store_group_commit(Store *s) {
+        s->in_group = false;
+        int r = store_commit(s);
+        /* A failed COMMIT may leave the transaction open (SQLITE_BUSY, a
+         * full disk): none of it is kept. */
+        if (r < 0)
+                store_rollback(s);
+        return r;
+}
+
+bool store_in_group(const Store *s) {
+        return s->in_group;
 }
 
 int store_strings_read(sqlite3_stmt *st, char ***ret, size_t *ret_n) {

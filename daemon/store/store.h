@@ -71,6 +71,15 @@ int store_lock_exclusive(Store *s);
 int store_begin(Store *s);
 int store_commit(Store *s);
 void store_rollback(Store *s);
+
+/* Group commit: one transaction that several writes share, each in a
+ * savepoint (store_begin(), store_commit() and store_rollback() inside a
+ * group make, release and undo the savepoint), made durable together by
+ * one COMMIT and one fsync. -EBUSY if a transaction is open already. A
+ * failed group commit is rolled back whole. */
+int store_group_begin(Store *s);
+int store_group_commit(Store *s);
+bool store_in_group(const Store *s);
 /* SQLite's message for the last failed call (a constraint, a trigger's
  * RAISE text, "database or disk is full"): names no value. Valid until
  * the next call on s. */

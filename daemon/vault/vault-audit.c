@@ -135,7 +135,11 @@ static int chain_append(Vault *v, AuditEntry *entries, size_t n, const char **re
 
 int vault_audit_commit(Vault *v, int r, bool take_stage) {
         bool stage = take_stage && v->audit_stage_state == AUDIT_STAGE_WAITING;
-        bool carrying = r >= 0 && (v->audit_n > 0 || stage);
+        /* Inside a group the batch waits for a commit of its own: a
+         * savepoint's records are lost if the group fails, and the batch
+         * would be lost with them. */
+        size_t n_batch = store_in_group(v->store) ? 0 : v->audit_n;
+        bool carrying = r >= 0 && (n_batch > 0 || stage);
         int64_t saved_seq = v->audit_seq;
         uint8_t saved_mac[RECORD_MAC_SIZE];
         const char *reason = NULL;
@@ -143,7 +147,7 @@ int vault_audit_commit(Vault *v, int r, bool take_stage) {
 
         memcpy(saved_mac, v->audit_mac, RECORD_MAC_SIZE);
         if (carrying) {
-                r = chain_append(v, v->audit_batch, v->audit_n, &reason);
+                r = chain_append(v, v->audit_batch, n_batch, &reason);
                 if (r >= 0 && stage) {
                         snprintf(v->audit_stage.result, sizeof(v->audit_stage.result), "ok");
                         r = chain_append(v, &v->audit_stage, 1, &reason);
@@ -170,7 +174,7 @@ int vault_audit_commit(Vault *v, int r, bool take_stage) {
                 return r;
         }
         if (carrying) {
-                v->audit_n = 0;
+                v->audit_n -= n_batch;
                 if (stage)
                         v->audit_stage_state = AUDIT_STAGE_TAKEN;
                 v->audit_error = 0;
@@ -213,6 +217,9 @@ int vault_audit_flush(Vault *v) {
                 v->audit_error = 0;
                 return 0;
         }
+        /* Its caller ends the group first (vault_group_commit()). */
+        if (store_in_group(v->store))
+                return -EBUSY;
         int r = store_begin(v->store);
         if (r < 0) {
                 v->audit_error = r;
@@ -220,6 +227,39 @@ int vault_audit_flush(Vault *v) {
                 return r;
         }
         return vault_audit_commit(v, 0, false);
+}
+
+/* The batch is written first when it is half full, so that the failed
+ * writes of a group (at most a group's size) always find room in it. */
+int vault_group_begin(Vault *v) {
+        if (v->audit_n >= VAULT_AUDIT_BATCH_MAX / 2) {
+                int r = vault_audit_flush(v);
+                if (r < 0)
+                        return r;
+        }
+        int r = store_group_begin(v->store);
+        if (r < 0)
+                return r;
+        v->group_seq = v->audit_seq;
+        memcpy(v->group_mac, v->audit_mac, RECORD_MAC_SIZE);
+        return 0;
+}
+
+/* A failed group leaves nothing of its writes, their records included:
+ * the chain's head goes back to where the group began. */
+int vault_group_commit(Vault *v) {
+        if (!store_in_group(v->store))
+                return 0;
+        int r = store_group_commit(v->store);
+        if (r < 0) {
+                v->audit_seq = v->group_seq;
+                memcpy(v->audit_mac, v->group_mac, RECORD_MAC_SIZE);
+        }
+        return r;
+}
+
+bool vault_in_group(const Vault *v) {
+        return store_in_group(v->store);
 }
 
 void vault_audit_status(Vault *v, VaultAuditStatus *ret) {

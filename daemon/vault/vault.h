@@ -437,6 +437,17 @@ int vault_audit_add(Vault *v, const AuditEntry *e);
  * queued (the status then says why). */
 int vault_audit_flush(Vault *v);
 
+/* Group commit: the writes between vault_group_begin() and
+ * vault_group_commit() share one transaction and one fsync, each in a
+ * savepoint of its own (a write that fails is undone alone), and their
+ * staged records go with them. The batch of other records is not written
+ * inside a group: vault_audit_flush() is -EBUSY there, and its caller
+ * ends the group first. Commit returns once the group is durable, or
+ * -errno with every write of the group undone. */
+int vault_group_begin(Vault *v);
+int vault_group_commit(Vault *v);
+bool vault_in_group(const Vault *v);
+
 typedef struct VaultAuditStatus {
         bool failing;       /* the last write of records failed */
         int error;          /* and its -errno (-ENOSPC, -EROFS, -EIO, ...) */

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,6 +448,12 @@ static int run(const Options *o) {
         VaultOpenResult opened = {};
         int r, mlock_error;
 
+        /* A write in a write group allocates and frees some 100 KB at the
+         * top of the heap (SQLite's savepoint): with glibc's default trim
+         * threshold each write grew the heap and gave it back (brk, each
+         * new page faulted in locked under mlockall), a tenth of a
+         * grouped put's time. Free heap up to this much is kept. */
+        mallopt(M_TRIM_THRESHOLD, 8 << 20);
         r = hardening_apply(&mlock_error);
         if (r < 0)
                 log_warning("could not disable core dumps: %s", strerror(-r));

@@ -129,16 +129,9 @@ static int connection_flush(Connection *c) {
         return 0;
 }
 
-/* Frame the reply a callback wrote into the scratch buffer and send it,
- * queueing what the socket does not take; then wipe the scratch buffer.
- * The callbacks leave out finished, so out->size bytes are the whole
- * reply; it was written within FRAME_BODY_MAX bytes (reply_init()). */
-static int send_reply(Connection *c, const JsonOut *out) {
-        uint8_t *buf = c->cfg.scratch;
-        size_t n = FRAME_HEADER_SIZE + out->size;
-
-        frame_header_write(buf, (uint32_t) out->size);
-
+/* Send n bytes, or queue what the socket does not take now (all of them
+ * when replies wait already: the order is kept). */
+static int send_bytes(Connection *c, const uint8_t *buf, size_t n) {
         size_t sent = 0;
         int r = 0;
         if (out_pending(c) == 0) {
@@ -151,8 +144,45 @@ static int send_reply(Connection *c, const JsonOut *out) {
         }
         if (r >= 0 && sent < n)
                 r = out_append(c, buf + sent, n - sent);
+        return r;
+}
+
+/* Frame the reply a callback wrote into the scratch buffer and send it,
+ * queueing what the socket does not take; then wipe the scratch buffer.
+ * The callbacks leave out finished, so out->size bytes are the whole
+ * reply; it was written within FRAME_BODY_MAX bytes (reply_init()). */
+static int send_reply(Connection *c, const JsonOut *out) {
+        uint8_t *buf = c->cfg.scratch;
+        size_t n = FRAME_HEADER_SIZE + out->size;
+
+        frame_header_write(buf, (uint32_t) out->size);
+        int r = send_bytes(c, buf, n);
         sodium_memzero(buf, n);
         return r;
+}
+
+/* Keep the reply in the scratch buffer, framed, until the connection is
+ * released (connection_release()); the scratch buffer is wiped. */
+static int hold_reply(Connection *c, const JsonOut *out) {
+        uint8_t *buf = c->cfg.scratch;
+        size_t n = FRAME_HEADER_SIZE + out->size;
+
+        frame_header_write(buf, (uint32_t) out->size);
+        c->held = malloc(n);
+        if (c->held) {
+                memcpy(c->held, buf, n);
+                c->held_size = n;
+        }
+        sodium_memzero(buf, n);
+        return c->held ? 0 : -ENOMEM;
+}
+
+static void held_free(Connection *c) {
+        if (c->held)
+                sodium_memzero(c->held, c->held_size);
+        free(c->held);
+        c->held = NULL;
+        c->held_size = 0;
 }
 
 static void reply_init(Connection *c, JsonOut *out) {
@@ -242,6 +272,13 @@ static int connection_process(Connection *c) {
                                  * handled until it is sent. */
                                 c->deferred = true;
                                 n_frames++;
+                                if (d == CONNECTION_REPLY_HELD) {
+                                        int q = hold_reply(c, &out);
+                                        if (q < 0) {
+                                                in_consume(c, off);
+                                                return q;
+                                        }
+                                }
                                 break;
                         }
                 }
@@ -530,6 +567,7 @@ void connection_free(Connection *c) {
                 close(c->passed_fd);
         buffer_free(&c->in, &c->in_alloc);
         buffer_free(&c->out, &c->out_alloc);
+        held_free(c);
         peer_done(&c->peer);
         free(c);
 }
@@ -540,6 +578,28 @@ void connection_reply_deferred(Connection *c, const JsonOut *out) {
         int r = send_reply(c, out);
         /* Frames may wait (sent while the reply was made): they are
          * handled in the connection's next turns. */
+        if (r >= 0)
+                r = connection_step(c, false, false, false);
+        if (r != 0)
+                connection_finish(c, r);
+}
+
+void connection_release(Connection *c, const JsonOut *replacement) {
+        int r;
+
+        c->deferred = false;
+        c->last_activity = now_usec(c);
+        if (replacement) {
+                uint8_t head[FRAME_HEADER_SIZE];
+                frame_header_write(head, (uint32_t) replacement->size);
+                r = send_bytes(c, head, sizeof(head));
+                if (r >= 0)
+                        r = send_bytes(c, (const uint8_t *) replacement->buf, replacement->size);
+        } else
+                r = c->held ? send_bytes(c, c->held, c->held_size) : 0;
+        held_free(c);
+        /* As connection_reply_deferred(): frames that came meanwhile are
+         * handled in the next turns. */
         if (r >= 0)
                 r = connection_step(c, false, false, false);
         if (r != 0)

@@ -28,6 +28,9 @@
 
 typedef struct Connection Connection;
 
+#define CONNECTION_REPLY_DEFERRED 1
+#define CONNECTION_REPLY_HELD 2
+
 typedef struct ConnectionConfig {
         sd_event *event;
         /* FRAME_SIZE_MAX bytes, shared by every connection of one event
@@ -45,8 +48,10 @@ typedef struct ConnectionConfig {
          * (SCM_RIGHTS) since the last frame, or -1: the callback takes
          * it. out is set up over the scratch buffer; the callback leaves
          * it finished (json_out_finish() done, and out->size within the
-         * frame) and returns 0, or returns > 0 when the reply comes later
-         * (connection_reply_deferred()): the connection then handles no
+         * frame) and returns 0, or returns CONNECTION_REPLY_DEFERRED when
+         * the reply comes later (connection_reply_deferred()), or
+         * CONNECTION_REPLY_HELD when out is the reply but is to be kept
+         * until connection_release(): the connection then handles no
          * further frame until it has sent it. */
         int (*on_frame)(void *userdata, Connection *c, const Peer *peer, uint64_t principal, uint8_t *body, size_t size,
                         int fd, JsonOut *out);
@@ -87,6 +92,10 @@ struct Connection {
         /* A request's reply is deferred: no frame is handled, no timeout
          * runs, and a hang-up closes the connection (cancelling it). */
         bool deferred;
+        /* Deferred with its reply made, framed, held until released
+         * (a write waiting for its group's commit); NULL if none. */
+        uint8_t *held;
+        size_t held_size;
         /* A descriptor the client passed (SCM_RIGHTS), for its next
          * frame; -1 if none. Never more than one is held. */
         int passed_fd;
@@ -107,3 +116,7 @@ void connection_free(Connection *c);
  * connection handles frames again; if it fails, it is finished (on_closed)
  * before this returns. */
 void connection_reply_deferred(Connection *c, const JsonOut *out);
+/* Send the held reply (CONNECTION_REPLY_HELD), or replacement instead
+ * (finished, in any buffer) when it is not NULL; then as
+ * connection_reply_deferred(). */
+void connection_release(Connection *c, const JsonOut *replacement);

@@ -33,7 +33,6 @@
 
 #include "scheduler.h"
 
-#define SCHEDULER_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 1)
 #define BUCKETS_MIN 16
 
 struct SchedulerShare {

@@ -45,6 +45,7 @@ struct SchedulerEntry {
 /* The turns run from a defer source on event at the priority
  * SCHEDULER_PRIORITY (scheduler.c says why). n_hint: about how many
  * entries there will be at most (sizes the hash table). */
+#define SCHEDULER_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 1)
 int scheduler_new(sd_event *event, size_t n_hint, Scheduler **ret);
 /* All entries must be detached. Accepts NULL. */
 void scheduler_free(Scheduler *s);

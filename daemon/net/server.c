@@ -44,6 +44,9 @@
  * about 300 µs, so under full load a backup still gets a sixth of the
  * daemon and a rewrap a sixteenth, and requests wait at most one step. */
 #define BACKGROUND_SHARE_USEC (5 * USEC_PER_MSEC)
+/* The write group commits below the turns: after every request that
+ * waits (on_group()). */
+#define GROUP_PRIORITY (SCHEDULER_PRIORITY + 1)
 
 int server_fds_reserve(unsigned max_connections, uint64_t *ret_limit) {
         struct rlimit rl;
@@ -375,6 +378,9 @@ static int on_connection_frame(void *userdata, Connection *c, const Peer *peer, 
                                size_t size, int fd, JsonOut *out) {
         Server *s = userdata;
         int r = dispatch_frame_fd(&s->ctx, peer, principal, body, size, fd, c, out);
+        /* A write group is open: it commits once no request waits. */
+        if (dispatch_group_open(&s->ctx))
+                sd_event_source_set_enabled(s->group_source, SD_EVENT_ONESHOT);
         /* key.rewrap may have started one. */
         if (!s->rewrap_on && key_rewrap_wanted(&s->ctx))
                 rewrap_enable(s, true);
@@ -385,7 +391,23 @@ static int on_connection_frame(void *userdata, Connection *c, const Peer *peer, 
         /* And backup deferred work. */
         if (!s->deferred_on && dispatch_deferred_wanted(&s->ctx))
                 deferred_enable(s, true);
-        return r == DISPATCH_DEFERRED;
+        return r == DISPATCH_HELD ? CONNECTION_REPLY_HELD : r == DISPATCH_DEFERRED ? CONNECTION_REPLY_DEFERRED : 0;
+}
+
+/* The open write group commits: sd-event runs this only when nothing of
+ * higher priority is pending, that is once every socket found readable
+ * has been read and every turn taken, so the group holds all the writes
+ * that came together (write-group.c). */
+static int on_group(sd_event_source *source, void *userdata) {
+        Server *s = userdata;
+        (void) source;
+        dispatch_group_end(&s->ctx);
+        return 0;
+}
+
+static void on_group_release(void *userdata, void *tag, const JsonOut *replacement) {
+        (void) userdata;
+        connection_release(tag, replacement);
 }
 
 static void on_connection_frame_error(void *userdata, const Peer *peer, int error, JsonOut *out) {
@@ -395,8 +417,10 @@ static void on_connection_frame_error(void *userdata, const Peer *peer, int erro
 
 static void on_connection_closed(void *userdata, Connection *c) {
         Server *s = userdata;
-        /* Its deferred request, if it has one, is cancelled. */
+        /* Its deferred request, if it has one, is cancelled; a held
+         * reply has no one to go to. */
         dispatch_deferred_cancel(&s->ctx, c);
+        dispatch_group_forget(&s->ctx, c);
         if (c->prev)
                 c->prev->next = c->next;
         else
@@ -489,6 +513,8 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
         s->listen_fd = -1;
         s->ctx.vault = vault;
         s->ctx.dev_key_path = config->dev_key_path;
+        s->ctx.group.release = on_group_release;
+        s->ctx.group.userdata = s;
         r = dispatch_policy_init(&s->ctx, config->policy_path);
         if (r < 0)
                 goto fail;
@@ -594,6 +620,12 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
         if (r < 0)
                 goto fail;
         sd_event_source_set_enabled(s->deferred_timer, SD_EVENT_OFF);
+        r = sd_event_add_defer(s->event, &s->group_source, on_group, s);
+        if (r >= 0)
+                r = sd_event_source_set_priority(s->group_source, GROUP_PRIORITY);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(s->group_source, SD_EVENT_OFF);
         if (idle_exit_sec(s) > 0) {
                 r = sd_event_add_time(s->event, &s->idle_source, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_idle, s);
                 if (r < 0)
@@ -617,6 +649,7 @@ int server_run(Server *s) {
         log_info("ready (%s)", status + strlen("READY=1\nSTATUS="));
 
         int r = sd_event_loop(s->event);
+        dispatch_group_end(&s->ctx);
         dispatch_flush(&s->ctx);
         (void) sd_notify(0, "STOPPING=1\nSTATUS=Shutting down");
         return r;
@@ -625,6 +658,8 @@ int server_run(Server *s) {
 void server_free(Server *s) {
         if (!s)
                 return;
+        /* The held replies go before their connections do. */
+        dispatch_group_end(&s->ctx);
         while (s->connections) {
                 Connection *c = s->connections;
                 s->connections = c->next;
@@ -640,6 +675,7 @@ void server_free(Server *s) {
         sd_event_source_disable_unref(s->sweep_source);
         sd_event_source_disable_unref(s->deferred_source);
         sd_event_source_disable_unref(s->deferred_timer);
+        sd_event_source_disable_unref(s->group_source);
         if (s->listen_fd >= 0)
                 close(s->listen_fd);
         if (s->owns_socket_path)

@@ -81,6 +81,10 @@ typedef struct Server {
         sd_event_source *deferred_timer; /* its minimum share under load */
         uint64_t deferred_last_usec;     /* the last step (monotonic) */
         bool deferred_on;
+        /* The open write group's commit (dispatch_group_end()): a defer
+         * source below the turns' priority (GROUP_PRIORITY), on while a
+         * group is open. */
+        sd_event_source *group_source;
         /* accept() ran out of descriptors (or memory): the listener is off
          * until a connection closes or this timer fires. */
         sd_event_source *accept_retry_source;

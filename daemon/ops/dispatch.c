@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "audit.h"
-#include "dispatch.h"
+#include "dispatch-internal.h"
 #include "errors.h"
 #include "handlers.h"
 #include "log.h"
@@ -95,7 +95,7 @@ static const char *default_message(int error) {
         }
 }
 
-static void error_reply(JsonOut *out, bool has_id, uint64_t id, int error, const Failure *f) {
+void dispatch_error_reply(JsonOut *out, bool has_id, uint64_t id, int error, const Failure *f) {
         const char *message = f->message[0] ? f->message : default_message(error);
 
         json_out_reset(out);
@@ -174,6 +174,9 @@ int dispatch_policy_reload(Context *ctx) {
         const char *path = ctx->policy_path;
         int r;
 
+        /* The group's writes were admitted under the policy in force. */
+        dispatch_group_end(ctx);
+
         if (!path) {
                 /* Started without one: a file put in the default place
                  * since is taken up, as a restart would. */
@@ -203,6 +206,9 @@ int dispatch_policy_reload(Context *ctx) {
 }
 
 void dispatch_done(Context *ctx) {
+        dispatch_group_end(ctx);
+        free(ctx->group.held);
+        ctx->group.held = NULL;
         if (ctx->deferred.work) {
                 /* The daemon is stopping: the request's work goes, and
                  * its record with the rest. */
@@ -230,6 +236,11 @@ void dispatch_done(Context *ctx) {
 static void flush_refused(RateState *rs, void *userdata);
 
 void dispatch_flush(Context *ctx) {
+        /* The batch cannot be written inside a group, and the group's own
+         * commit is due as soon as no request waits: the next tick
+         * flushes. Not a reason to cut the group short. */
+        if (dispatch_group_open(ctx))
+                return;
         /* Principals that were refused for their rate and did not come
          * back: their count is recorded now. */
         if (ctx->vault)
@@ -284,7 +295,7 @@ static void entry_init(AuditEntry *e, const Peer *peer, const char *op, const ch
         e->mac = (RecordMac) {};
 }
 
-static void entry_result(AuditEntry *e, int result, bool revealed) {
+void dispatch_entry_result(AuditEntry *e, int result, bool revealed) {
         entry_set(e->result, sizeof(e->result), result >= 0 ? "ok" : error_code_from_errno(result));
         e->revealed = revealed;
 }
@@ -328,6 +339,12 @@ static const char *request_plugin(const Request *req) {
  * reveals a stored value. */
 static bool answers_while_failing(Op op) {
         return op_class(op) == OP_CLASS_PUBLIC || op == OP_AUDIT_LIST || op == OP_AUDIT_VERIFY || op == OP_AUDIT_PRUNE;
+}
+
+static bool audit_failing(Context *ctx) {
+        VaultAuditStatus st;
+        vault_audit_status(ctx->vault, &st);
+        return st.failing;
 }
 
 /* Fail closed: while records cannot be written, nothing is done that
@@ -411,7 +428,7 @@ static void record_refused(Context *ctx, RateState *rs, const AuditEntry *who) {
         entry_set(sum.op, sizeof(sum.op), "rate_limited");
         entry_set(sum.plugin, sizeof(sum.plugin), "");
         entry_set(sum.object, sizeof(sum.object), n);
-        entry_result(&sum, -EBUSY, false);
+        dispatch_entry_result(&sum, -EBUSY, false);
         (void) vault_audit_add(ctx->vault, &sum);
         audit_record(&sum, true, false);
         rs->refused = 0;
@@ -434,15 +451,21 @@ static void flush_refused(RateState *rs, void *userdata) {
  * are counted and said in one record when the principal is next served
  * (or at the next flush), so that a flood costs the disk one record per
  * token, not one per request. Returns vault_audit_add()'s answer. */
-static int record(Context *ctx, RateState *rs, int result, AuditEntry *e, bool flush_now, bool reserved) {
+static int record_table(Context *ctx, RateState *rs, int result, AuditEntry *e) {
         if (rs && result == -EBUSY && rs->refused > 1)
-                return 0;
+                return 1;
         if (rs && result != -EBUSY && rs->refused > 0) {
                 if (rs->refused > 1)
                         record_refused(ctx, rs, e);
                 rs->refused = 0;
         }
-        int q = vault_audit_add(ctx->vault, e);
+        return vault_audit_add(ctx->vault, e);
+}
+
+static int record(Context *ctx, RateState *rs, int result, AuditEntry *e, bool flush_now, bool reserved) {
+        int q = record_table(ctx, rs, result, e);
+        if (q > 0)
+                return 0;
         audit_record(e, flush_now, reserved);
         return q;
 }
@@ -484,6 +507,12 @@ int dispatch_frame_fd(Context *ctx, const Peer *peer, uint64_t principal, uint8_
         int r;
 
         r = request_decode(body, body_size, &req, f.message, sizeof(f.message));
+        /* What cannot join the open group ends it first; so does a
+         * failing audit trail, whose flush (audit_gate()) cannot run
+         * inside a group. */
+        bool joins = r >= 0 && dispatch_group_joins(ctx, req.op, tag);
+        if (dispatch_group_open(ctx) && (!joins || audit_failing(ctx)))
+                dispatch_group_end(ctx);
         const char *plugin = request_plugin(&req);
         entry_init(&e, peer, op_to_string(req.op) ?: "invalid", plugin, req.name ?: req.user);
         unsigned flags = req.op < _OP_MAX ? op_flags(req.op) : 0;
@@ -513,6 +542,9 @@ int dispatch_frame_fd(Context *ctx, const Peer *peer, uint64_t principal, uint8_
         if (r >= 0 && !d.allowed)
                 r = policy_refusal(d, plugin, &f);
 
+        bool grouped = false;
+        if (r >= 0 && joins)
+                grouped = dispatch_group_enter(ctx) >= 0;
         if (r >= 0) {
                 if (flags & OP_WRITES) {
                         /* The record that commits with the write says what
@@ -562,9 +594,12 @@ int dispatch_frame_fd(Context *ctx, const Peer *peer, uint64_t principal, uint8_
         if (r == -ESHUTDOWN && !f.message[0])
                 (void) audit_refusal(ctx, &f);
         bool revealed = r >= 0 && reveals(&req, flags);
-        entry_result(&e, r, revealed);
+        dispatch_entry_result(&e, r, revealed);
         bool flush_now = r < 0 || (flags & OP_WRITES);
-        int q = record(ctx, rs, r, &e, flush_now, r >= 0 && (flush_now || revealed));
+        bool reserved = r >= 0 && (flush_now || revealed);
+        /* A grouped write's record is journalled when its group ends,
+         * with the group's outcome. */
+        int q = grouped ? record_table(ctx, rs, r, &e) : record(ctx, rs, r, &e, flush_now, reserved);
         if (q < 0 && r >= 0 && !answers_while_failing(req.op)) {
                 /* The record could not be kept: the answer (perhaps a
                  * value) is not given either. */
@@ -574,10 +609,14 @@ int dispatch_frame_fd(Context *ctx, const Peer *peer, uint64_t principal, uint8_
         if (r < 0) {
                 if (!error_is_expected(r))
                         log_error("%s failed: %s", op_to_string(req.op) ?: "request", strerror(-r));
-                error_reply(out, req.has_id, req.id, r, &f);
+                dispatch_error_reply(out, req.has_id, req.id, r, &f);
         }
+        /* Even an error waits in a group: it may answer a state that
+         * the group's earlier writes made and a failed commit undoes. */
+        if (grouped)
+                dispatch_group_hold(ctx, tag, req.has_id, req.id, r, reserved, &e);
         request_done(&req);
-        return 0;
+        return grouped ? DISPATCH_HELD : 0;
 }
 
 /* ---- deferred replies ---- */
@@ -601,6 +640,7 @@ int dispatch_deferred_step(Context *ctx) {
 
         if (!dispatch_deferred_wanted(ctx))
                 return 0;
+        dispatch_group_end(ctx);
         int r = d->work->step(ctx, d->data, &f);
         if (r < 0)
                 snprintf(d->message, sizeof(d->message), "%s", f.message);
@@ -633,7 +673,7 @@ void *dispatch_deferred_reply(Context *ctx, JsonOut *out) {
                         r = -EIO;
                 }
         }
-        entry_result(&d->entry, r, false);
+        dispatch_entry_result(&d->entry, r, false);
         int q = record(ctx, NULL, r, &d->entry, true, false);
         /* A copy of the whole vault whose record is not on disk is not
          * given: its record is written now, before the answer (fail
@@ -651,7 +691,7 @@ void *dispatch_deferred_reply(Context *ctx, JsonOut *out) {
         if (r < 0) {
                 if (!error_is_expected(r))
                         log_error("%s failed: %s", d->entry.op, strerror(-r));
-                error_reply(out, d->has_id, d->id, r, &f);
+                dispatch_error_reply(out, d->has_id, d->id, r, &f);
         }
         void *tag = d->tag;
         deferred_end(d);
@@ -684,9 +724,9 @@ void dispatch_frame_error(Context *ctx, const Peer *peer, int error, JsonOut *ou
                 f = fr;
                 error = -EBUSY;
         }
-        error_reply(out, false, 0, error, &f);
+        dispatch_error_reply(out, false, 0, error, &f);
         entry_init(&e, peer, "frame", NULL, NULL);
-        entry_result(&e, error, false);
+        dispatch_entry_result(&e, error, false);
         (void) record(ctx, rs, error, &e, true, false);
 }
 
@@ -696,7 +736,7 @@ void dispatch_refuse(Context *ctx, const Peer *peer, JsonOut *out) {
         AuditEntry e;
 
         failure_set(&f, "too many connections");
-        error_reply(out, false, 0, -ESHUTDOWN, &f);
+        dispatch_error_reply(out, false, 0, -ESHUTDOWN, &f);
         /* A refused connection takes a token too: past the rate, its
          * refusals are counted like any other, not each recorded. */
         int result = rate_take(ctx, peer, dispatch_principal(ctx, peer), policy_is_admin(ctx->policy, peer), &fr,
@@ -704,6 +744,6 @@ void dispatch_refuse(Context *ctx, const Peer *peer, JsonOut *out) {
                              ? -EBUSY
                              : -ESHUTDOWN;
         entry_init(&e, peer, "connect", NULL, "too many connections");
-        entry_result(&e, result, false);
+        dispatch_entry_result(&e, result, false);
         (void) record(ctx, rs, result, &e, true, false);
 }

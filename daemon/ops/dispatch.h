@@ -47,6 +47,31 @@ typedef struct DispatchDeferred {
         char message[ERROR_MESSAGE_SIZE_MAX]; /* a failed step's Failure message */
 } DispatchDeferred;
 
+/* Group commit (write-group.c): writes that arrive together share one
+ * transaction and one fsync. Each reply of the open group is held (by
+ * the connection: DISPATCH_HELD) until the group is durable, then
+ * released through release(); a group that fails to commit has each
+ * success replaced by the commit's error. */
+#define DISPATCH_GROUP_MAX 64
+typedef struct DispatchHeld {
+        void *tag; /* the connection's; NULL once released or gone */
+        bool has_id;
+        uint64_t id;
+        int result; /* the request's own: < 0 it failed alone */
+        bool reserved;
+        AuditEntry entry; /* for the journal, written once the group ends */
+} DispatchHeld;
+
+typedef struct DispatchGroup {
+        DispatchHeld *held; /* DISPATCH_GROUP_MAX, allocated on first use */
+        size_t n;
+        uint64_t commits, writes, failed; /* since the start: groups, the writes in them, groups that failed */
+        /* The owner's: send the held reply of the connection tag, or
+         * instead replacement (finished) when it is not NULL. */
+        void (*release)(void *userdata, void *tag, const JsonOut *replacement);
+        void *userdata;
+} DispatchGroup;
+
 struct Context {
         Vault *vault;
         uint64_t started_usec; /* CLOCK_MONOTONIC, as time_monotonic_usec() */
@@ -76,6 +101,7 @@ struct Context {
         int request_fd;
         void *request_tag;
         DispatchDeferred deferred;
+        DispatchGroup group;
 };
 
 /* What a handler says about its failure, besides the errno: a message for
@@ -106,7 +132,8 @@ int dispatch_policy_set(Context *ctx, Policy *p);
 void dispatch_done(Context *ctx);
 
 /* Write the audit records gathered so far, to the log and to the audit
- * table; the server calls it every VAULT_AUDIT_FLUSH_USEC and at exit. */
+ * table; the server calls it every VAULT_AUDIT_FLUSH_USEC and at exit
+ * (after dispatch_group_end()). Nothing while a write group is open. */
 void dispatch_flush(Context *ctx);
 
 /* Decode, check (policy, rate limit, audit trail), run and audit one
@@ -123,6 +150,9 @@ void dispatch_frame(Context *ctx, const Peer *peer, uint64_t principal, uint8_t 
  * dispatch_deferred_reply() with this tag (out is then left as it was);
  * the caller handles no further frame of that connection meanwhile. */
 #define DISPATCH_DEFERRED 1
+/* Or DISPATCH_HELD when out holds the reply, finished, but the connection
+ * is to keep it until the group it is in ends (DispatchGroup.release). */
+#define DISPATCH_HELD 2
 int dispatch_frame_fd(Context *ctx, const Peer *peer, uint64_t principal, uint8_t *body, size_t body_size, int fd,
                       void *tag, JsonOut *out);
 
@@ -143,6 +173,18 @@ void *dispatch_deferred_reply(Context *ctx, JsonOut *out);
 /* The connection tag is gone (closed, or the daemon stopping): its
  * deferred request, if any, is cancelled, cleaned up and audited. */
 void dispatch_deferred_cancel(Context *ctx, void *tag);
+
+/* Whether a write group is open (it ends when dispatch_group_end() is
+ * called, or by itself when a request that cannot join it comes). */
+bool dispatch_group_open(const Context *ctx);
+/* Commit the open group and release its replies: the owner calls it once
+ * no more requests wait, and at exit. Every other entry point that
+ * writes (the rewrap, the sweep, the deferred steps, a policy reload)
+ * calls it first itself; dispatch_flush() waits for it instead. */
+void dispatch_group_end(Context *ctx);
+/* The connection tag is gone: its held reply, if any, is dropped (the
+ * write still commits with its group). */
+void dispatch_group_forget(Context *ctx, void *tag);
 
 /* A frame that could not be cut from the stream: error is frame_parse()'s
  * -EMSGSIZE (declared length over the cap) or -EBADMSG (empty). Writes its

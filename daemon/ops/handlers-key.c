@@ -120,6 +120,7 @@ int key_rewrap_tick(Context *ctx) {
 
         if (!ctx->vault || !vault_key_rewrap_running(ctx->vault))
                 return 0;
+        dispatch_group_end(ctx);
         uint64_t started = time_monotonic_usec();
         int r = vault_key_rewrap_step(ctx->vault, rewrap_batch, &done, &remaining);
         if (r >= 0)

@@ -29,6 +29,12 @@ int handle_health(Context *ctx, const Request *req, JsonOut *reply, Failure *f) 
         json_out_close_object(reply);
         json_out_int(reply, "secrets", stats.secrets);
         json_out_int(reply, "tokens", stats.tokens);
+        /* Group commit at work: writes per commit (write-group.c). */
+        json_out_open_object(reply, "write_groups");
+        json_out_int(reply, "commits", (int64_t) ctx->group.commits);
+        json_out_int(reply, "writes", (int64_t) ctx->group.writes);
+        json_out_int(reply, "failed", (int64_t) ctx->group.failed);
+        json_out_close_object(reply);
         handlers_reply_state(ctx, reply);
         return 0;
 }

@@ -138,6 +138,7 @@ int secret_sweep_tick(Context *ctx) {
 
         if (!ctx->vault)
                 return 0;
+        dispatch_group_end(ctx);
         int r = vault_secret_sweep(ctx->vault, time(NULL), SWEEP_BATCH, &tmpl, &removed, &n);
         for (size_t i = 0; i < n; i++) {
                 audit_record(&removed[i], true, true);

@@ -1,0 +1,295 @@
+/* test-e2e-group.c — group commit: writes that come together share one
+ * commit, each is answered only once it is durable, and one that fails
+ * fails alone.
+ *
+ * To make writes come together without a race, the test stops the daemon
+ * (SIGSTOP), sends one request on each of several connections, and lets
+ * it go on (SIGCONT): the loop then finds every socket readable at once.
+ * health's write_groups counts the commits and the writes in them. A
+ * group whose commit fails (a full disk) is test-e2e-faults.c's. */
+#include <errno.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "credvault.h"
+#include "harness.h"
+
+#define PLUGIN "group"
+#define N_CONN 8
+
+typedef struct Groups {
+        int64_t commits, writes, failed;
+} Groups;
+
+static Groups groups_of(CvClient *c) {
+        char *text = NULL;
+        assert_int_equal(cv_health_json(c, &text), 0);
+        json_t *j = json_loads(text, 0, NULL);
+        assert_non_null(j);
+        Groups g = {};
+        if (json_unpack(j, "{s:{s:I, s:I, s:I}}", "write_groups", "commits", &g.commits, "writes", &g.writes, "failed",
+                        &g.failed) < 0)
+                fail_msg("health has no write_groups: %s", text);
+        json_decref(j);
+        free(text);
+        return g;
+}
+
+/* N_CONN connections, each accepted and served once already. */
+static void connect_all(const Harness *h, int fds[static N_CONN]) {
+        for (int i = 0; i < N_CONN; i++) {
+                char *reply = NULL;
+                fds[i] = harness_connect_raw(h);
+                assert_true(fds[i] >= 0);
+                assert_int_equal(harness_call(fds[i], "{\"v\":1,\"id\":1,\"op\":\"health\"}", 5000, &reply), 0);
+                free(reply);
+        }
+}
+
+/* requests[i] on fds[i], all sent while the daemon is stopped; the
+ * replies, parsed, in replies[]. */
+static void send_together(const Harness *h, int fds[static N_CONN], char *const requests[static N_CONN],
+                          json_t *replies[static N_CONN]) {
+        assert_int_equal(kill(h->pid, SIGSTOP), 0);
+        for (int i = 0; i < N_CONN; i++)
+                assert_int_equal(harness_send_frame(fds[i], requests[i], strlen(requests[i])), 0);
+        assert_int_equal(kill(h->pid, SIGCONT), 0);
+        for (int i = 0; i < N_CONN; i++) {
+                char *body = NULL;
+                assert_int_equal(harness_recv_frame(fds[i], 10000 * harness_time_scale(), &body), 0);
+                replies[i] = json_loads(body, 0, NULL);
+                assert_non_null(replies[i]);
+                free(body);
+        }
+}
+
+/* secret.put of "grouped value I" (I < 8) as PLUGIN/name: base64 of the
+ * 15 bytes is a fixed prefix and one character for the digit. */
+static char *put_request(int i, const char *name) {
+        char *req = NULL;
+        assert_true(asprintf(&req,
+                             "{\"v\":1,\"id\":%d,\"op\":\"secret.put\",\"plugin\":\"" PLUGIN
+                             "\",\"name\":\"%s\",\"value\":\"Z3JvdXBlZCB2YWx1ZSA%c\"}",
+                             i, name, "wxyz0123"[i]) > 0);
+        return req;
+}
+
+static void assert_value(CvClient *c, const char *name, int i) {
+        char want[32];
+        CvSecret *s = NULL;
+        int n = snprintf(want, sizeof(want), "grouped value %d", i);
+        assert_int_equal(cv_secret_get(c, PLUGIN, name, &s), 0);
+        assert_int_equal(s->value_size, (size_t) n);
+        assert_memory_equal(s->value, want, (size_t) n);
+        cv_secret_free(s);
+}
+
+static bool reply_ok(json_t *reply) {
+        return json_is_true(json_object_get(reply, "ok"));
+}
+
+static const char *reply_code(json_t *reply) {
+        return json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
+}
+
+/* Eight writes that come together: one commit. A delete of a secret that
+ * is not there fails alone (not_found), the others are made and read
+ * back, each reply carries its own id. */
+static void test_writes_together_share_one_commit(void **state) {
+        (void) state;
+        Harness h = {};
+        CvClient *c = NULL;
+        int fds[N_CONN];
+        char *requests[N_CONN];
+        json_t *replies[N_CONN];
+        char name[32];
+
+        assert_int_equal(harness_start(&h), 0);
+        assert_int_equal(cv_client_new(h.socket_path, 5000, &c), 0);
+        connect_all(&h, fds);
+        for (int i = 0; i < 6; i++) {
+                snprintf(name, sizeof(name), "s%d", i);
+                requests[i] = put_request(i, name);
+        }
+        requests[6] =
+                strdup("{\"v\":1,\"id\":6,\"op\":\"secret.delete\",\"plugin\":\"" PLUGIN "\",\"name\":\"missing\"}");
+        requests[7] = strdup("{\"v\":1,\"id\":7,\"op\":\"secret.generate\",\"plugin\":\"" PLUGIN
+                             "\",\"name\":\"generated\"}");
+        Groups before = groups_of(c);
+        send_together(&h, fds, requests, replies);
+        Groups after = groups_of(c);
+
+        for (int i = 0; i < N_CONN; i++)
+                assert_int_equal(json_integer_value(json_object_get(replies[i], "id")), i);
+        for (int i = 0; i < 6; i++) {
+                assert_true(reply_ok(replies[i]));
+                assert_int_equal(json_integer_value(json_object_get(replies[i], "version")), 1);
+        }
+        assert_false(reply_ok(replies[6]));
+        assert_string_equal(reply_code(replies[6]), "not_found");
+        assert_true(reply_ok(replies[7]));
+        const char *generated = json_string_value(json_object_get(replies[7], "value"));
+        assert_non_null(generated);
+
+        if (after.commits != before.commits + 1 || after.writes != before.writes + N_CONN)
+                fail_msg("8 writes together: want 1 commit of 8, got %lld commits of %lld writes",
+                         (long long) (after.commits - before.commits), (long long) (after.writes - before.writes));
+        assert_int_equal(after.failed, 0);
+
+        for (int i = 0; i < 6; i++) {
+                snprintf(name, sizeof(name), "s%d", i);
+                assert_value(c, name, i);
+        }
+        CvSecret *s = NULL;
+        assert_int_equal(cv_secret_get(c, PLUGIN, "generated", &s), 0);
+        cv_secret_free(s);
+        assert_int_equal(cv_secret_get(c, PLUGIN, "missing", &s), -ENOENT);
+
+        for (int i = 0; i < N_CONN; i++) {
+                json_decref(replies[i]);
+                free(requests[i]);
+                close(fds[i]);
+        }
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        harness_cleanup(&h);
+}
+
+/* Two writes of the same secret in one group: both made, in the order
+ * the daemon took them (versions 1 and 2, one each), the last value
+ * stored. */
+static void test_same_secret_twice_in_a_group(void **state) {
+        (void) state;
+        Harness h = {};
+        CvClient *c = NULL;
+        int fds[N_CONN];
+        char *requests[N_CONN];
+        json_t *replies[N_CONN];
+
+        assert_int_equal(harness_start(&h), 0);
+        assert_int_equal(cv_client_new(h.socket_path, 5000, &c), 0);
+        connect_all(&h, fds);
+        for (int i = 0; i < N_CONN; i++)
+                requests[i] = put_request(i, "same");
+        send_together(&h, fds, requests, replies);
+        bool seen[N_CONN + 1] = { false };
+        int last = -1;
+        for (int i = 0; i < N_CONN; i++) {
+                assert_true(reply_ok(replies[i]));
+                json_int_t v = json_integer_value(json_object_get(replies[i], "version"));
+                assert_true(v >= 1 && v <= N_CONN);
+                assert_false(seen[v]);
+                seen[v] = true;
+                if (v == N_CONN)
+                        last = i;
+        }
+        assert_true(last >= 0);
+        assert_value(c, "same", last);
+        for (int i = 0; i < N_CONN; i++) {
+                json_decref(replies[i]);
+                free(requests[i]);
+                close(fds[i]);
+        }
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        harness_cleanup(&h);
+}
+
+/* A group's replies mean durable: kill -9 right after they came, and a
+ * restarted daemon has every write. */
+static void test_kill9_after_group_keeps_all(void **state) {
+        (void) state;
+        Harness h = {};
+        CvClient *c = NULL;
+        int fds[N_CONN];
+        char *requests[N_CONN];
+        json_t *replies[N_CONN];
+        char name[32];
+
+        assert_int_equal(harness_start(&h), 0);
+        connect_all(&h, fds);
+        for (int i = 0; i < N_CONN; i++) {
+                snprintf(name, sizeof(name), "k%d", i);
+                requests[i] = put_request(i, name);
+        }
+        send_together(&h, fds, requests, replies);
+        for (int i = 0; i < N_CONN; i++)
+                assert_true(reply_ok(replies[i]));
+        assert_int_equal(harness_kill(&h), 128 + 9);
+        assert_int_equal(harness_restart(&h), 0);
+        assert_int_equal(cv_client_new(h.socket_path, 5000, &c), 0);
+        for (int i = 0; i < N_CONN; i++) {
+                snprintf(name, sizeof(name), "k%d", i);
+                assert_value(c, name, i);
+                json_decref(replies[i]);
+                free(requests[i]);
+                close(fds[i]);
+        }
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        harness_cleanup(&h);
+}
+
+/* A read that comes with writes is not in their group, and never sees
+ * what is not durable: it is answered after the writes before it are
+ * committed (their group ends when it comes), or before the ones after
+ * it. Either way every write is made, and no group holds more than the
+ * writes. */
+static void test_read_ends_the_group(void **state) {
+        (void) state;
+        Harness h = {};
+        CvClient *c = NULL;
+        int fds[N_CONN];
+        char *requests[N_CONN];
+        json_t *replies[N_CONN];
+        char name[32];
+
+        assert_int_equal(harness_start(&h), 0);
+        assert_int_equal(cv_client_new(h.socket_path, 5000, &c), 0);
+        connect_all(&h, fds);
+        for (int i = 0; i < N_CONN; i++) {
+                snprintf(name, sizeof(name), "r%d", i);
+                requests[i] = i == 4 ? strdup("{\"v\":1,\"id\":4,\"op\":\"secret.get\",\"plugin\":\"" PLUGIN
+                                              "\",\"name\":\"r0\"}")
+                                     : put_request(i, name);
+        }
+        Groups before = groups_of(c);
+        send_together(&h, fds, requests, replies);
+        Groups after = groups_of(c);
+        for (int i = 0; i < N_CONN; i++)
+                if (i != 4)
+                        assert_true(reply_ok(replies[i]));
+        /* r0 read back or not found: which came first is the loop's. */
+        if (!reply_ok(replies[4]))
+                assert_string_equal(reply_code(replies[4]), "not_found");
+        assert_int_equal(after.writes - before.writes, N_CONN - 1);
+        assert_true(after.commits - before.commits >= 1 && after.commits - before.commits <= 2);
+        for (int i = 0; i < N_CONN; i++) {
+                json_decref(replies[i]);
+                free(requests[i]);
+                close(fds[i]);
+        }
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        harness_cleanup(&h);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_writes_together_share_one_commit),
+                cmocka_unit_test(test_same_secret_twice_in_a_group),
+                cmocka_unit_test(test_kill9_after_group_keeps_all),
+                cmocka_unit_test(test_read_ends_the_group),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

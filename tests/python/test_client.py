@@ -11,11 +11,13 @@ from __future__ import annotations
 import base64
 import errno
 import inspect
+import json
 import os
 import re
 import struct
 import tempfile
 import time
+import typing
 import unittest
 import urllib.parse
 from typing import Callable
@@ -266,8 +268,6 @@ class TestCalls(ErrorCase):
         self.assertEqual((r.plugin, r.domain, r.auth_type, r.version), ("py-todo", "todo.example.com", "service_http", 1))
         auth = self.c.plugin_manifest_auth("py-todo")
         self.assertEqual(auth, manifest["auth"])
-        import json
-
         self.assertEqual(self.c.plugin_register(json.dumps(manifest)).version, 2)
         other = dict(manifest, api={"type": "openapi", "url": "https://todo.other.example/openapi.yaml"})
         self.assertCode("conflict", lambda: self.c.plugin_register(other))
@@ -332,10 +332,10 @@ class TestCalls(ErrorCase):
 
 class TestSocketChoice(ErrorCase):
     def setUp(self) -> None:
-        self.saved = os.environ.get("CREDVAULT_SOCKET")
+        self.env_socket = socket_from_env()
 
     def tearDown(self) -> None:
-        os.environ["CREDVAULT_SOCKET"] = self.saved or ""
+        os.environ["CREDVAULT_SOCKET"] = self.env_socket
 
     def test_env_var(self) -> None:
         path = socket_from_env()
@@ -350,7 +350,7 @@ class TestSocketChoice(ErrorCase):
         self.assertEqual(e.errno, errno.ENOENT)
         self.assertIn("/nonexistent/credvault.sock", e.message)
         # An explicit path wins over the variable.
-        with credvault.Client(socket_from_env_saved(self.saved)) as c:
+        with credvault.Client(self.env_socket) as c:
             c.health()
 
     def test_env_var_empty_means_default(self) -> None:
@@ -396,12 +396,6 @@ class TestSocketChoice(ErrorCase):
                         self.assertCode("protocol", c.health)
                 finally:
                     server.close()
-
-
-def socket_from_env_saved(saved: "str | None") -> str:
-    if not saved:
-        raise RuntimeError("CREDVAULT_SOCKET is not set (run under cv-harness)")
-    return saved
 
 
 class TestRetry(ErrorCase):
@@ -531,16 +525,21 @@ class TestPackage(unittest.TestCase):
         present = {p.name for p in pkg.iterdir() if p.suffix == ".py" or p.name == "py.typed"}
         self.assertEqual(listed, present)
 
-    def test_docstrings(self) -> None:
+    def test_docstrings_and_annotations(self) -> None:
+        """Every public name has a docstring, and its annotations resolve."""
         for name in credvault.__all__:
             obj = getattr(credvault, name)
             if isinstance(obj, type):
                 self.assertTrue(obj.__doc__, name)
+                typing.get_type_hints(obj)
                 for attr, member in vars(obj).items():
-                    if callable(member) and not attr.startswith("_"):
-                        self.assertTrue(member.__doc__, f"{name}.{attr}")
+                    if inspect.isfunction(member):
+                        typing.get_type_hints(member)
+                        if not attr.startswith("_"):
+                            self.assertTrue(member.__doc__, f"{name}.{attr}")
             elif inspect.isfunction(obj):
                 self.assertTrue(obj.__doc__, name)
+                typing.get_type_hints(obj)
 
 
 if __name__ == "__main__":

@@ -390,16 +390,19 @@ static int connection_update(Connection *c, bool ready, bool idle_wakeup) {
          * request and waits for the answer never does, and its source is
          * not taken out of epoll and put back (two epoll_ctl) for each
          * request. Not added back while ready, either. */
-        if (c->deferred)
-                events |= EPOLLRDHUP; /* only a hang-up, which cancels it */
-        else if (!c->eof && !c->closing && out_pending(c) <= OUT_PENDING_MAX &&
+        /* Deferred, only a hang-up, which cancels it; held (its group
+         * commits in a moment), nothing: a client that shut down its
+         * writing side after its request still gets the reply. */
+        if (c->deferred && !c->held)
+                events |= EPOLLRDHUP;
+        else if (!c->deferred && !c->eof && !c->closing && out_pending(c) <= OUT_PENDING_MAX &&
                  (!ready || ((c->io_events & EPOLLIN) && !idle_wakeup)))
                 events |= EPOLLIN;
         if (out_pending(c) > 0)
                 events |= EPOLLOUT;
         scheduler_set_ready(&c->turn, ready);
 
-        if (events == 0 && !ready)
+        if (events == 0 && !ready && !c->held)
                 return 1; /* eof or closing, nothing left to send */
         if (events != c->io_events) {
                 int q = events ? sd_event_source_set_io_events(c->io_source, events) : 0;

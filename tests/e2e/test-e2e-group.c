@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -284,12 +285,44 @@ static void test_read_ends_the_group(void **state) {
         harness_cleanup(&h);
 }
 
+/* A client that shuts down its writing side after its write (a shell
+ * one-liner through socat does) still gets the reply, once the write is
+ * durable. */
+static void test_half_closed_writer_gets_its_reply(void **state) {
+        (void) state;
+        Harness h = {};
+        CvClient *c = NULL;
+        char *body = NULL;
+
+        assert_int_equal(harness_start(&h), 0);
+        int fd = harness_connect_raw(&h);
+        assert_true(fd >= 0);
+        char *req = put_request(3, "half");
+        assert_int_equal(harness_send_frame(fd, req, strlen(req)), 0);
+        assert_int_equal(shutdown(fd, SHUT_WR), 0);
+        assert_int_equal(harness_recv_frame(fd, 10000 * harness_time_scale(), &body), 0);
+        json_t *reply = json_loads(body, 0, NULL);
+        assert_non_null(reply);
+        assert_true(reply_ok(reply));
+        assert_true(harness_wait_closed(fd, 5000 * harness_time_scale()));
+        assert_int_equal(cv_client_new(h.socket_path, 5000, &c), 0);
+        assert_value(c, "half", 3);
+        json_decref(reply);
+        free(body);
+        free(req);
+        close(fd);
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        harness_cleanup(&h);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_writes_together_share_one_commit),
                 cmocka_unit_test(test_same_secret_twice_in_a_group),
                 cmocka_unit_test(test_kill9_after_group_keeps_all),
                 cmocka_unit_test(test_read_ends_the_group),
+                cmocka_unit_test(test_half_closed_writer_gets_its_reply),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,8 +30,9 @@
 #define STARTUP_TRIES 600
 /* Calls may wait for a whole fill's queue, or a slow page before issue 9. */
 #define CLIENT_TIMEOUT_MS 120000
-/* The fill's connections, the main one, the CLI's and a margin. */
-#define MAX_CONNECTIONS (SCALE_LOAD_CONNECTIONS + 16)
+/* The fill's connections or the writers', the main one, the CLI's and a
+ * margin. */
+#define MAX_CONNECTIONS ((SCALE_LOAD_CONNECTIONS > SCALE_WRITERS_MAX ? SCALE_LOAD_CONNECTIONS : SCALE_WRITERS_MAX) + 16)
 #define ACTIVATION_CONNECT_TRIES 5000 /* × 1 ms */
 #define FRAME_HEADER 4
 #define REPLY_MAX 4096

@@ -132,7 +132,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
         return remove(path) < 0 ? -1 : 0;
 }
 
-static int write_key(const char *path) {
+int bench_key_write(const char *path) {
         uint8_t key[32];
         if (getrandom(key, sizeof(key), 0) != (ssize_t) sizeof(key))
                 return -EIO;
@@ -144,20 +144,29 @@ static int write_key(const char *path) {
         return k == (ssize_t) sizeof(key) ? 0 : -EIO;
 }
 
+const char *bench_build_path(const char *rel, char *buf, size_t size) {
+        char self[PATH_MAX];
+        ssize_t k = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (k <= 0)
+                return NULL;
+        self[k] = '\0';
+        snprintf(buf, size, "%s/%s", dirname(self), rel);
+        return buf;
+}
+
+void bench_dir_remove(const char *dir) {
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* Where bench_vault_parse() puts the daemon's default path: cfg->daemon
  * points here, for the whole run. */
 static char daemon_default[PATH_MAX];
 
 static const char *daemon_find(const char *who) {
-        char self[PATH_MAX];
-        ssize_t k = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (k <= 0) {
+        const char *path = bench_build_path("../daemon/credvaultd", daemon_default, sizeof(daemon_default));
+        if (!path)
                 fprintf(stderr, "%s: cannot find credvaultd: pass --daemon\n", who);
-                return NULL;
-        }
-        self[k] = '\0';
-        snprintf(daemon_default, sizeof(daemon_default), "%s/../daemon/credvaultd", dirname(self));
-        return daemon_default;
+        return path;
 }
 
 int bench_vault_parse(BenchVaultConfig *cfg, int argc, char *argv[], const BenchOption *extra, const char *usage) {
@@ -310,7 +319,7 @@ static int vault_open(BenchVault *v, const BenchVaultConfig *cfg) {
         if (r < 0)
                 return r;
         v->reuse = cfg->dir && access(v->keyfile, F_OK) == 0;
-        r = v->reuse ? 0 : write_key(v->keyfile);
+        r = v->reuse ? 0 : bench_key_write(v->keyfile);
         if (r < 0) {
                 fprintf(stderr, "%s: cannot write the root key: %s\n", v->who, strerror(-r));
                 return r;
@@ -463,5 +472,5 @@ void bench_vault_close(BenchVault *v) {
         if (v->keep)
                 fprintf(stderr, "%s: kept %s\n", v->who, v->dir);
         else
-                nftw(v->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+                bench_dir_remove(v->dir);
 }

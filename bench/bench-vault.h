@@ -10,6 +10,9 @@
  * thread that times cv_secret_get() of a random record, one call at a
  * time, for the phases a bench prints.
  *
+ * Also the small helpers cv-scale shares (the clock, the root key, the
+ * build's binaries, the directory's removal).
+ *
  * Every message goes to stderr after the bench's name ("rewrap: ...").
  * Never prints a value, or touches anything outside its directory. */
 #pragma once
@@ -89,6 +92,15 @@ typedef struct BenchVault {
 } BenchVault;
 
 uint64_t bench_now_ns(void);
+/* A fresh random 32-byte root key at path (created 0600, never over a
+ * file). Returns 0 or a negative errno. */
+int bench_key_write(const char *path);
+/* The path of a binary of the same build: rel taken from the directory of
+ * this bench's binary ("../daemon/credvaultd"), into buf. Returns buf, or
+ * NULL when this binary's own path cannot be read. */
+const char *bench_build_path(const char *rel, char *buf, size_t size);
+/* Remove dir and everything under it (not following symlinks). */
+void bench_dir_remove(const char *dir);
 /* "rec%08u": the names cv-rewrap and cv-backup share, so that a vault
  * either loaded serves both. Record i's value is BENCH_VALUE_SIZE times
  * 'a' + i % 26. */

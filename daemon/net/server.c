@@ -372,28 +372,6 @@ static int on_deferred_timer(sd_event_source *source, uint64_t usec, void *userd
         return 0;
 }
 
-/* The connection callbacks: frames go to dispatch, with the server's
- * context, which connections never see. */
-static int on_connection_frame(void *userdata, Connection *c, const Peer *peer, uint64_t principal, uint8_t *body,
-                               size_t size, int fd, JsonOut *out) {
-        Server *s = userdata;
-        int r = dispatch_frame_fd(&s->ctx, peer, principal, body, size, fd, c, out);
-        /* A write group is open: it commits once no request waits. */
-        if (dispatch_group_open(&s->ctx))
-                sd_event_source_set_enabled(s->group_source, SD_EVENT_ONESHOT);
-        /* key.rewrap may have started one. */
-        if (!s->rewrap_on && key_rewrap_wanted(&s->ctx))
-                rewrap_enable(s, true);
-        /* secret.promote may have set an earlier deadline. */
-        int64_t next = secret_sweep_next(&s->ctx);
-        if (next > 0 && (uint64_t) next * USEC_PER_SEC < s->sweep_at)
-                sweep_arm(s, false);
-        /* And backup deferred work. */
-        if (!s->deferred_on && dispatch_deferred_wanted(&s->ctx))
-                deferred_enable(s, true);
-        return r == DISPATCH_HELD ? CONNECTION_REPLY_HELD : r == DISPATCH_DEFERRED ? CONNECTION_REPLY_DEFERRED : 0;
-}
-
 /* The open write group commits: sd-event runs this only when nothing of
  * higher priority is pending, that is once every socket found readable
  * has been read and every turn taken, so the group holds all the writes
@@ -405,9 +383,59 @@ static int on_group(sd_event_source *source, void *userdata) {
         return 0;
 }
 
+static void group_timer_arm(Server *s) {
+        int on = SD_EVENT_OFF;
+        (void) sd_event_source_get_enabled(s->group_timer, &on);
+        if (on != SD_EVENT_OFF)
+                return;
+        sd_event_source_set_time(s->group_timer, s->ctx.group.opened_usec + DISPATCH_GROUP_WAIT_USEC);
+        sd_event_source_set_enabled(s->group_timer, SD_EVENT_ONESHOT);
+}
+
+/* The bound on a group's wait: under a loop that never goes idle (a
+ * client flooding it, even with requests that are refused), on_group()
+ * would not run. A group opened since the timer was set waits for its
+ * own time. */
+static int on_group_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        Server *s = userdata;
+        (void) source;
+        if (!dispatch_group_open(&s->ctx))
+                return 0;
+        if (usec >= s->ctx.group.opened_usec + DISPATCH_GROUP_WAIT_USEC)
+                dispatch_group_end(&s->ctx);
+        else
+                group_timer_arm(s);
+        return 0;
+}
+
 static void on_group_release(void *userdata, void *tag, const JsonOut *replacement) {
         (void) userdata;
         connection_release(tag, replacement);
+}
+
+/* The connection callbacks: frames go to dispatch, with the server's
+ * context, which connections never see. */
+static int on_connection_frame(void *userdata, Connection *c, const Peer *peer, uint64_t principal, uint8_t *body,
+                               size_t size, int fd, JsonOut *out) {
+        Server *s = userdata;
+        int r = dispatch_frame_fd(&s->ctx, peer, principal, body, size, fd, c, out);
+        /* A write group is open: it commits once no request waits, or
+         * when it has waited long enough. */
+        if (dispatch_group_open(&s->ctx)) {
+                sd_event_source_set_enabled(s->group_source, SD_EVENT_ONESHOT);
+                group_timer_arm(s);
+        }
+        /* key.rewrap may have started one. */
+        if (!s->rewrap_on && key_rewrap_wanted(&s->ctx))
+                rewrap_enable(s, true);
+        /* secret.promote may have set an earlier deadline. */
+        int64_t next = secret_sweep_next(&s->ctx);
+        if (next > 0 && (uint64_t) next * USEC_PER_SEC < s->sweep_at)
+                sweep_arm(s, false);
+        /* And backup deferred work. */
+        if (!s->deferred_on && dispatch_deferred_wanted(&s->ctx))
+                deferred_enable(s, true);
+        return r == DISPATCH_HELD ? CONNECTION_REPLY_HELD : r == DISPATCH_DEFERRED ? CONNECTION_REPLY_DEFERRED : 0;
 }
 
 static void on_connection_frame_error(void *userdata, const Peer *peer, int error, JsonOut *out) {
@@ -626,6 +654,10 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
         if (r < 0)
                 goto fail;
         sd_event_source_set_enabled(s->group_source, SD_EVENT_OFF);
+        r = sd_event_add_time(s->event, &s->group_timer, CLOCK_MONOTONIC, 0, 100, on_group_timer, s);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(s->group_timer, SD_EVENT_OFF);
         if (idle_exit_sec(s) > 0) {
                 r = sd_event_add_time(s->event, &s->idle_source, CLOCK_MONOTONIC, 0, USEC_PER_SEC, on_idle, s);
                 if (r < 0)
@@ -676,6 +708,7 @@ void server_free(Server *s) {
         sd_event_source_disable_unref(s->deferred_source);
         sd_event_source_disable_unref(s->deferred_timer);
         sd_event_source_disable_unref(s->group_source);
+        sd_event_source_disable_unref(s->group_timer);
         if (s->listen_fd >= 0)
                 close(s->listen_fd);
         if (s->owns_socket_path)

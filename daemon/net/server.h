@@ -85,6 +85,7 @@ typedef struct Server {
          * source below the turns' priority (GROUP_PRIORITY), on while a
          * group is open. */
         sd_event_source *group_source;
+        sd_event_source *group_timer; /* and the bound on its wait (DISPATCH_GROUP_WAIT_USEC) */
         /* accept() ran out of descriptors (or memory): the listener is off
          * until a connection closes or this timer fires. */
         sd_event_source *accept_retry_source;

@@ -53,6 +53,9 @@ typedef struct DispatchDeferred {
  * released through release(); a group that fails to commit has each
  * success replaced by the commit's error. */
 #define DISPATCH_GROUP_MAX 64
+/* The longest a group stays open (its writes wait this long at most, on
+ * top of the commit). */
+#define DISPATCH_GROUP_WAIT_USEC (2 * 1000ULL)
 typedef struct DispatchHeld {
         void *tag; /* the connection's; NULL once released or gone */
         bool has_id;
@@ -65,6 +68,7 @@ typedef struct DispatchHeld {
 typedef struct DispatchGroup {
         DispatchHeld *held; /* DISPATCH_GROUP_MAX, allocated on first use */
         size_t n;
+        uint64_t opened_usec;             /* CLOCK_MONOTONIC, when the open group began */
         uint64_t commits, writes, failed; /* since the start: groups, the writes in them, groups that failed */
         /* The owner's: send the held reply of the connection tag, or
          * instead replacement (finished) when it is not NULL. */

@@ -7,7 +7,10 @@
  * writes of the next turns join it, each in a savepoint of its own (a
  * write that fails is undone alone, and answered with its own error),
  * and the server commits it once no request waits any more
- * (server.c, on_group()) or the next write finds it full. No reply of
+ * (server.c, on_group()), or DISPATCH_GROUP_WAIT_USEC after it opened
+ * whatever still waits (on_group_timer(): a client that keeps the loop
+ * busy, even with requests that are refused, cannot hold the others'
+ * writes), or when the next write finds it full. No reply of
  * the group leaves before the commit is durable: each is held by its
  * connection, which handles nothing else meanwhile.
  *
@@ -24,6 +27,7 @@
 #include "audit.h"
 #include "dispatch-internal.h"
 #include "log.h"
+#include "time-util.h"
 
 bool dispatch_group_joins(const Context *ctx, Op op, const void *tag) {
         if (!tag || !ctx->group.release)
@@ -61,7 +65,10 @@ int dispatch_group_enter(Context *ctx) {
                 if (!g->held)
                         return -ENOMEM;
         }
-        return vault_group_begin(ctx->vault);
+        int r = vault_group_begin(ctx->vault);
+        if (r >= 0)
+                g->opened_usec = time_monotonic_usec();
+        return r;
 }
 
 void dispatch_group_hold(Context *ctx, void *tag, bool has_id, uint64_t id, int result, bool reserved,
@@ -77,15 +84,19 @@ void dispatch_group_hold(Context *ctx, void *tag, bool has_id, uint64_t id, int 
 }
 
 /* The group failed: a write that succeeded in it is undone, and its
- * answer (unless its connection is gone: tag NULL) and its record say
- * why instead; its staged record went with the group. */
+ * record says why instead (its staged record went with the group). Every
+ * answer (unless its connection is gone: tag NULL) is the group's error,
+ * a failed write's too: its own error may describe a state that only the
+ * group's earlier writes made. */
 static void held_failed(Context *ctx, DispatchHeld *h, void *tag, int error) {
         Failure f = { .retry_after_ms = -1, .expires_at = -1 };
         char buf[ERROR_MESSAGE_SIZE_MAX + 256];
         JsonOut out;
 
-        dispatch_entry_result(&h->entry, error, false);
-        (void) vault_audit_add(ctx->vault, &h->entry);
+        if (h->result >= 0) {
+                dispatch_entry_result(&h->entry, error, false);
+                (void) vault_audit_add(ctx->vault, &h->entry);
+        }
         if (!tag)
                 return;
         json_out_init(&out, buf, sizeof(buf));
@@ -115,7 +126,7 @@ void dispatch_group_end(Context *ctx) {
                 DispatchHeld *h = &g->held[i];
                 void *tag = h->tag;
                 h->tag = NULL;
-                if (r < 0 && h->result >= 0)
+                if (r < 0)
                         held_failed(ctx, h, tag, r);
                 else if (tag)
                         g->release(g->userdata, tag, NULL);

@@ -99,6 +99,7 @@ struct Store {
         StoreCache *cache;
         bool in_transaction; /* the cache is not filled inside one */
         bool in_group;       /* a group's transaction is open: writes are savepoints in it */
+        int group_error;     /* < 0: SQLite rolled the group's transaction back (store.c, group_check()) */
         sqlite3_stmt *stmt[_STMT_GLOBAL_MAX];
         sqlite3_stmt *rstmt[_RECORD_KIND_MAX][_RSTMT_MAX];
         sqlite3_stmt *cached[_CACHED_MAX];

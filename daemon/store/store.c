@@ -592,9 +592,22 @@ int store_lock_exclusive(Store *s) {
  * may see the transaction's own writes, which a rollback would undo. Every
  * write drops its key's entries, so after a rollback they simply miss.
  * Inside a group a write is a savepoint: its rollback undoes it alone. */
+/* SQLite rolls a whole transaction back on some errors (SQLITE_FULL
+ * while spilling pages, an I/O error, no memory): inside a group that
+ * undoes the writes before as well, and a SAVEPOINT then would begin a
+ * transaction of its own. So the group is marked lost, with the error,
+ * and fails whole. */
+static int group_check(Store *s, int rc) {
+        if (!s->group_error && sqlite3_get_autocommit(s->db))
+                s->group_error = store_errno_from_sqlite(rc) ?: -EIO;
+        return s->group_error;
+}
+
 int store_begin(Store *s) {
-        if (s->in_group)
-                return store_step_done(s->stmt[STMT_SAVEPOINT]);
+        if (s->in_group) {
+                int r = group_check(s, SQLITE_OK);
+                return r < 0 ? r : store_step_done(s->stmt[STMT_SAVEPOINT]);
+        }
         int r = store_step_done(s->stmt[STMT_BEGIN]);
         if (r >= 0)
                 s->in_transaction = true;
@@ -602,8 +615,11 @@ int store_begin(Store *s) {
 }
 
 int store_commit(Store *s) {
-        if (s->in_group)
-                return store_step_done(s->stmt[STMT_RELEASE]);
+        if (s->in_group) {
+                int r = store_step_done(s->stmt[STMT_RELEASE]);
+                int q = group_check(s, SQLITE_OK);
+                return q < 0 ? q : r;
+        }
         int r = store_step_done(s->stmt[STMT_COMMIT]);
         if (r >= 0)
                 s->in_transaction = false;
@@ -616,9 +632,13 @@ const char *store_error_message(Store *s) {
 
 void store_rollback(Store *s) {
         if (s->in_group) {
+                /* The error that brought the write here, if it was one
+                 * that ended the whole transaction. */
+                int rc = sqlite3_errcode(s->db);
                 /* ROLLBACK TO keeps the savepoint open; RELEASE ends it. */
                 (void) store_step_done(s->stmt[STMT_ROLLBACK_TO]);
                 (void) store_step_done(s->stmt[STMT_RELEASE]);
+                (void) group_check(s, rc);
                 return;
         }
         (void) store_step_done(s->stmt[STMT_ROLLBACK]);
@@ -629,13 +649,20 @@ int store_group_begin(Store *s) {
         if (s->in_transaction)
                 return -EBUSY;
         int r = store_begin(s);
-        if (r >= 0)
+        if (r >= 0) {
                 s->in_group = true;
+                s->group_error = 0;
+        }
         return r;
 }
 
 int store_group_commit(Store *s) {
         s->in_group = false;
+        if (s->group_error < 0) {
+                /* Rolled back already (group_check()). */
+                s->in_transaction = false;
+                return s->group_error;
+        }
         int r = store_commit(s);
         /* A failed COMMIT may leave the transaction open (SQLITE_BUSY, a
          * full disk): none of it is kept. */

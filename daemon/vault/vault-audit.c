@@ -198,9 +198,21 @@ int vault_audit_add(Vault *v, const AuditEntry *e) {
                 v->audit_batch = malloc(VAULT_AUDIT_BATCH_MAX * sizeof(AuditEntry));
                 if (!v->audit_batch)
                         return -ENOMEM;
+                v->audit_alloc = VAULT_AUDIT_BATCH_MAX;
         }
-        /* Full: write it now, or refuse rather than lose a record. */
-        if (v->audit_n == VAULT_AUDIT_BATCH_MAX && vault_audit_flush(v) < 0)
+        /* Full: write it now, or refuse rather than lose a record. Inside
+         * a write group the batch cannot be written (its commit would
+         * carry the records into the group's fate): it grows instead,
+         * for the few milliseconds a group lasts at most. */
+        if (v->audit_n >= VAULT_AUDIT_BATCH_MAX && store_in_group(v->store)) {
+                if (v->audit_n == v->audit_alloc) {
+                        AuditEntry *grown = realloc(v->audit_batch, 2 * v->audit_alloc * sizeof(AuditEntry));
+                        if (!grown)
+                                return -ENOMEM;
+                        v->audit_batch = grown;
+                        v->audit_alloc *= 2;
+                }
+        } else if (v->audit_n >= VAULT_AUDIT_BATCH_MAX && vault_audit_flush(v) < 0)
                 return -ESHUTDOWN;
         v->audit_batch[v->audit_n++] = *e;
         return 0;
@@ -254,6 +266,9 @@ int vault_group_commit(Vault *v) {
         if (r < 0) {
                 v->audit_seq = v->group_seq;
                 memcpy(v->audit_mac, v->group_mac, RECORD_MAC_SIZE);
+                /* A delete in the group counted the previous versions it
+                 * removed (vault_secret_delete()): count them again. */
+                (void) vault_stage_refresh(v);
         }
         return r;
 }

@@ -41,6 +41,7 @@ struct Vault {
         int64_t audit_anchor_seq; /* the last pruned record's; 0 if never pruned */
         AuditEntry *audit_batch;  /* VAULT_AUDIT_BATCH_MAX entries, allocated on first use */
         size_t audit_n;           /* queued in audit_batch */
+        size_t audit_alloc;       /* its size: more than the max only after a write group */
         AuditEntry audit_stage;   /* the write request's record, while audit_staged */
         enum {
                 AUDIT_STAGE_NONE,

@@ -9,14 +9,17 @@
  * group whose commit fails (a full disk) is test-e2e-faults.c's. */
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -316,6 +319,134 @@ static void test_half_closed_writer_gets_its_reply(void **state) {
         harness_cleanup(&h);
 }
 
+/* ---- a busy loop does not hold a group ---- */
+
+#define FLOODERS 3
+
+typedef struct Flooder {
+        int fd;
+        long sent, answered;
+        struct timespec done;
+} Flooder;
+
+/* Empty frames (four zero bytes: a frame error each, answered and
+ * recorded) as many as the socket takes without blocking. */
+static long flood_fill(int fd) {
+        static const uint8_t zeros[4096];
+        long frames = 0;
+        for (;;) {
+                ssize_t k = send(fd, zeros, sizeof(zeros), MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (k <= 0)
+                        break;
+                frames += k / 4;
+                if (k % 4) {
+                        /* Finish the frame cut short, blocking. */
+                        assert_int_equal(harness_send_raw(fd, zeros, 4 - (size_t) (k % 4)), 0);
+                        frames++;
+                }
+        }
+        return frames;
+}
+
+static void *flood_read(void *arg) {
+        Flooder *fl = arg;
+        while (fl->answered < fl->sent) {
+                char *body = NULL;
+                if (harness_recv_frame(fl->fd, 20000, &body) < 0)
+                        break;
+                free(body);
+                fl->answered++;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &fl->done);
+        return NULL;
+}
+
+static double ms_since(const struct timespec *t0, const struct timespec *t1) {
+        return (double) (t1->tv_sec - t0->tv_sec) * 1e3 + (double) (t1->tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static int64_t audit_last_seq(CvClient *c) {
+        char *text = NULL;
+        json_int_t seq = -1;
+        assert_int_equal(cv_health_json(c, &text), 0);
+        json_t *j = json_loads(text, 0, NULL);
+        assert_non_null(j);
+        assert_int_equal(json_unpack(j, "{s:{s:I}}", "audit", "last_seq", &seq), 0);
+        json_decref(j);
+        free(text);
+        return seq;
+}
+
+/* A write that comes with a backlog of other clients' requests (here
+ * frames that are refused, which never end a group) is answered within
+ * the group's bound, not once the loop has worked through the backlog;
+ * and every refused frame is recorded, none dropped while the write's
+ * group was open. */
+static void test_busy_loop_does_not_hold_a_write(void **state) {
+        (void) state;
+        Harness h = {};
+        CvClient *c = NULL;
+        Flooder fl[FLOODERS];
+        pthread_t threads[FLOODERS];
+        struct timespec t0, t_write;
+        char *body = NULL;
+        long sent = 0, answered = 0;
+
+        assert_int_equal(harness_start(&h), 0);
+        assert_int_equal(cv_client_new(h.socket_path, 5000, &c), 0);
+        int w = harness_connect_raw(&h);
+        assert_true(w >= 0);
+        assert_int_equal(harness_call(w, "{\"v\":1,\"id\":1,\"op\":\"health\"}", 5000, &body), 0);
+        free(body);
+        for (int i = 0; i < FLOODERS; i++) {
+                fl[i] = (Flooder) { .fd = harness_connect_raw(&h) };
+                assert_true(fl[i].fd >= 0);
+        }
+        int64_t seq0 = audit_last_seq(c);
+
+        assert_int_equal(kill(h.pid, SIGSTOP), 0);
+        char *req = put_request(1, "busy");
+        for (int i = 0; i < FLOODERS; i++) {
+                fl[i].sent = flood_fill(fl[i].fd);
+                sent += fl[i].sent;
+                assert_int_equal(pthread_create(&threads[i], NULL, flood_read, &fl[i]), 0);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        assert_int_equal(kill(h.pid, SIGCONT), 0);
+        /* The write comes once the daemon is busy with the backlog. */
+        usleep(50 * 1000);
+        assert_int_equal(harness_send_frame(w, req, strlen(req)), 0);
+        assert_int_equal(harness_recv_frame(w, 20000, &body), 0);
+        clock_gettime(CLOCK_MONOTONIC, &t_write);
+        assert_non_null(strstr(body, "\"ok\":true"));
+        free(body);
+        struct timespec t_backlog = t0;
+        for (int i = 0; i < FLOODERS; i++) {
+                pthread_join(threads[i], NULL);
+                answered += fl[i].answered;
+                if (ms_since(&t_backlog, &fl[i].done) > 0)
+                        t_backlog = fl[i].done;
+                close(fl[i].fd);
+        }
+        assert_int_equal(answered, sent);
+        double write_ms = ms_since(&t0, &t_write), backlog_ms = ms_since(&t0, &t_backlog);
+        print_message("write answered after %.1f ms; the backlog of %ld frames took %.1f ms\n", write_ms, sent,
+                      backlog_ms);
+        if (write_ms > backlog_ms / 2)
+                fail_msg("the write waited for the backlog: %.1f ms of %.1f ms", write_ms, backlog_ms);
+
+        /* The last batch written (a flush every 250 ms). */
+        usleep(800 * 1000 * (useconds_t) harness_time_scale());
+        int64_t recorded = audit_last_seq(c) - seq0;
+        if (recorded < answered)
+                fail_msg("%ld frames refused, %lld records", answered, (long long) recorded);
+        free(req);
+        close(w);
+        cv_client_free(c);
+        assert_int_equal(harness_stop(&h), 0);
+        harness_cleanup(&h);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_writes_together_share_one_commit),
@@ -323,6 +454,7 @@ int main(void) {
                 cmocka_unit_test(test_kill9_after_group_keeps_all),
                 cmocka_unit_test(test_read_ends_the_group),
                 cmocka_unit_test(test_half_closed_writer_gets_its_reply),
+                cmocka_unit_test(test_busy_loop_does_not_hold_a_write),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -668,7 +668,7 @@ int server_run(Server *s) {
         char status[320];
         const char *credentials = s->credential_fd < 0      ? NULL
                                   : s->owns_credential_path ? s->config.credential_socket_path
-                                                            : "the activation socket";
+                                                            : "the activation socket named " LISTEN_NAME_CREDENTIALS;
         snprintf(status, sizeof(status), "READY=1\nSTATUS=Serving on %s%s%s",
                  s->socket_activated ? "the activation socket" : s->config.socket_path,
                  credentials ? ", credentials on " : "", credentials ?: "");

@@ -524,6 +524,7 @@ static int run(const Options *o) {
                 .socket_path = o->socket_path,
                 .policy_path = policy_path,
                 .socket_mode = o->socket_mode,
+                .credential_socket_path = o->credential_socket_path,
                 .idle_exit_sec = o->idle_exit_sec,
                 .max_connections = o->max_connections,
                 .max_connections_per_uid = o->max_connections_per_uid,

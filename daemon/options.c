@@ -19,6 +19,8 @@ static void help(void) {
                "                        (default /run/credvault/socket)\n"
                "  --socket-mode MODE    its mode, octal (default 0660: the daemon's user\n"
                "                        and group); under a policy 0666 is safe\n"
+               "  --credential-socket PATH  also serve systemd's LoadCredential= on this\n"
+               "                        socket (mode 0600) when systemd passes none\n"
                "  --state-dir DIR       database directory (default $STATE_DIRECTORY\n"
                "                        or /var/lib/credvault)\n"
                "  --root-key-file FILE  root key: 32 raw bytes or 64 hex digits\n"
@@ -78,6 +80,7 @@ int options_parse(int argc, char **argv, Options *ret) {
                 ARG_VERIFY_BACKUP,
                 ARG_RESTORE,
                 ARG_CHECK,
+                ARG_CREDENTIAL_SOCKET,
         };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET },
@@ -100,6 +103,7 @@ int options_parse(int argc, char **argv, Options *ret) {
                 { "verify-backup", required_argument, NULL, ARG_VERIFY_BACKUP },
                 { "restore", required_argument, NULL, ARG_RESTORE },
                 { "check", no_argument, NULL, ARG_CHECK },
+                { "credential-socket", required_argument, NULL, ARG_CREDENTIAL_SOCKET },
                 {},
         };
         Options o = {
@@ -119,6 +123,9 @@ int options_parse(int argc, char **argv, Options *ret) {
                 switch (c) {
                 case ARG_SOCKET:
                         o.socket_path = optarg;
+                        break;
+                case ARG_CREDENTIAL_SOCKET:
+                        o.credential_socket_path = optarg;
                         break;
                 case ARG_STATE:
                         o.state_dir = optarg;

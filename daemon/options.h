@@ -19,6 +19,9 @@ enum {
 typedef struct Options {
         const char *socket_path;
         unsigned socket_mode; /* of a socket we bind ourselves */
+        /* --credential-socket: LoadCredential='s socket when systemd
+         * passes none; NULL: none. */
+        const char *credential_socket_path;
         const char *state_dir;
         const char *root_key_file;
         bool dev;

@@ -14,7 +14,9 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "credential.h"
 #include "frame.h"
+#include "listen.h"
 #include "log.h"
 #include "macro.h"
 #include "peer.h"
@@ -142,6 +144,8 @@ static void accept_pause(Server *s, int error) {
         }
         s->accept_paused = true;
         sd_event_source_set_enabled(s->listen_source, SD_EVENT_OFF);
+        if (s->credential_source)
+                sd_event_source_set_enabled(s->credential_source, SD_EVENT_OFF);
         sd_event_source_set_time(s->accept_retry_source, now + ACCEPT_RETRY_USEC);
         sd_event_source_set_enabled(s->accept_retry_source, SD_EVENT_ONESHOT);
 }
@@ -152,6 +156,8 @@ static void accept_resume(Server *s) {
         s->accept_paused = false;
         sd_event_source_set_enabled(s->accept_retry_source, SD_EVENT_OFF);
         sd_event_source_set_enabled(s->listen_source, SD_EVENT_ON);
+        if (s->credential_source)
+                sd_event_source_set_enabled(s->credential_source, SD_EVENT_ON);
 }
 
 static int on_accept_retry(sd_event_source *source, uint64_t usec, void *userdata) {
@@ -203,6 +209,87 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
                 s->connections = c;
                 s->ctx.n_connections = ++s->n_connections;
                 idle_arm(s);
+        }
+        return 0;
+}
+
+static void on_credential_closed(void *userdata, CredentialConn *cc) {
+        Server *s = userdata;
+        if (cc->prev)
+                cc->prev->next = cc->next;
+        else
+                s->credential_conns = cc->next;
+        if (cc->next)
+                cc->next->prev = cc->prev;
+        credential_conn_free(cc);
+        s->ctx.n_connections = --s->n_connections;
+        idle_arm(s);
+        accept_resume(s);
+}
+
+/* One LoadCredential= request: the peer's identity and its bound address
+ * at once, the decision (credential.c), then the value out or the
+ * connection closed with nothing written. Nothing is read from the peer,
+ * so nothing it sends can hold the loop. */
+static void credential_accept_one(Server *s, int cfd, const struct sockaddr_un *sa, socklen_t sa_size) {
+        _cleanup_(secret_buf_freep) SecretBuf *value = NULL;
+        _cleanup_(peer_done) Peer peer = {};
+        CredentialConn *cc = NULL;
+
+        int r = peer_from_socket(cfd, &peer);
+        if (r < 0) {
+                log_warning("credential socket: cannot set up connection: %s", strerror(-r));
+                close(cfd);
+                return;
+        }
+        /* It counts against the cap like any client (it holds a
+         * descriptor and, while writing, a value); over it, the peer gets
+         * EOF and the unit fails to start, which says more than a wait. */
+        if (s->n_connections >= (unsigned) s->config.max_connections) {
+                (void) dispatch_audit_record(&s->ctx, &peer, peer.unit, "connect", NULL, "too many connections",
+                                             -ESHUTDOWN, false);
+                close(cfd);
+                return;
+        }
+        if (credential_serve(&s->ctx, &peer, sa, sa_size, &value) < 0) {
+                close(cfd);
+                return;
+        }
+        r = credential_conn_new(s->event, cfd, TAKE_PTR(value), s->connection_config.io_timeout_usec,
+                                on_credential_closed, s, &cc);
+        if (r < 0) {
+                log_warning("credential socket: cannot write the value: %s", strerror(-r));
+                return;
+        }
+        if (!cc)
+                return;
+        cc->next = s->credential_conns;
+        if (s->credential_conns)
+                s->credential_conns->prev = cc;
+        s->credential_conns = cc;
+        s->ctx.n_connections = ++s->n_connections;
+        idle_arm(s);
+}
+
+static int on_credential_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        Server *s = userdata;
+        (void) source, (void) revents;
+
+        for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
+                /* The peer's bound address (what getpeername() would say)
+                 * names the unit and the credential. */
+                struct sockaddr_un sa = {};
+                socklen_t sa_size = sizeof(sa);
+                int cfd = accept4(fd, (struct sockaddr *) &sa, &sa_size, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (cfd < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return 0;
+                        if (errno == ECONNABORTED)
+                                continue;
+                        accept_pause(s, errno);
+                        return 0;
+                }
+                credential_accept_one(s, cfd, &sa, sa_size);
         }
         return 0;
 }
@@ -494,42 +581,6 @@ static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si,
         return 0;
 }
 
-/* Bind our own socket. A socket file left by a dead daemon is replaced;
- * one a live daemon answers on is not. */
-static int listen_on_path(const char *path, unsigned mode, int *ret_fd) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        _cleanup_(closep) int fd = -1;
-
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
-
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return negative_errno();
-
-        struct stat st;
-        if (lstat(path, &st) == 0) {
-                if (!S_ISSOCK(st.st_mode))
-                        return -EEXIST;
-                _cleanup_(closep) int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (probe >= 0 && connect(probe, (struct sockaddr *) &sa, sizeof(sa)) == 0)
-                        return -EADDRINUSE;
-                unlink(path);
-        }
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return negative_errno();
-        /* Like SocketMode= in credvault.socket (0660: owner and group),
-         * set before listen() so no one connects under a wider mode. */
-        if (chmod(path, mode) < 0 || listen(fd, SOMAXCONN) < 0) {
-                int r = negative_errno();
-                unlink(path);
-                return r;
-        }
-        *ret_fd = TAKE_FD(fd);
-        return 0;
-}
-
 int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
         Server *s;
         int r, n;
@@ -539,6 +590,7 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
                 return -ENOMEM;
         s->config = *config;
         s->listen_fd = -1;
+        s->credential_fd = -1;
         s->ctx.vault = vault;
         s->ctx.dev_key_path = config->dev_key_path;
         s->ctx.group.release = on_group_release;
@@ -571,27 +623,13 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
                 .userdata = s,
         };
 
-        n = sd_listen_fds(1);
+        n = listen_fds_activated(&s->listen_fd, &s->credential_fd);
         if (n < 0) {
                 r = n;
                 goto fail;
         }
-        if (n > 1) {
-                log_error("socket activation passed %d sockets, expected one", n);
-                r = -EINVAL;
-                goto fail;
-        }
-        if (n == 1) {
-                s->listen_fd = SD_LISTEN_FDS_START;
-                if (sd_is_socket_unix(s->listen_fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
-                        log_error("the activation socket is not a listening Unix stream socket");
-                        r = -EINVAL;
-                        goto fail;
-                }
-                fcntl(s->listen_fd, F_SETFL, fcntl(s->listen_fd, F_GETFL) | O_NONBLOCK);
-                fcntl(s->listen_fd, F_SETFD, FD_CLOEXEC);
-                s->socket_activated = true;
-        } else {
+        s->socket_activated = n > 0;
+        if (!s->socket_activated) {
                 r = listen_on_path(config->socket_path, config->socket_mode, &s->listen_fd);
                 if (r < 0) {
                         log_error("cannot listen on %s: %s", config->socket_path,
@@ -599,6 +637,22 @@ int server_new(const ServerConfig *config, Vault *vault, Server **ret) {
                         goto fail;
                 }
                 s->owns_socket_path = true;
+        }
+        /* Only root (the service manager) has any use for it: 0600. */
+        if (s->credential_fd < 0 && config->credential_socket_path) {
+                r = listen_on_path(config->credential_socket_path, 0600, &s->credential_fd);
+                if (r < 0) {
+                        log_error("cannot listen on %s: %s", config->credential_socket_path,
+                                  r == -EADDRINUSE ? "another credvaultd is serving it" : strerror(-r));
+                        goto fail;
+                }
+                s->owns_credential_path = true;
+        }
+        if (s->credential_fd >= 0) {
+                r = sd_event_add_io(s->event, &s->credential_source, s->credential_fd, EPOLLIN, on_credential_accept,
+                                    s);
+                if (r < 0)
+                        goto fail;
         }
 
         r = sd_event_add_io(s->event, &s->listen_source, s->listen_fd, EPOLLIN, on_accept, s);
@@ -674,9 +728,14 @@ fail:
 }
 
 int server_run(Server *s) {
-        char status[128];
-        snprintf(status, sizeof(status), "READY=1\nSTATUS=Serving on %s",
-                 s->socket_activated ? "the activation socket" : s->config.socket_path);
+        /* Two socket paths (at most 108 bytes each) and the words. */
+        char status[320];
+        const char *credentials = s->credential_fd < 0      ? NULL
+                                  : s->owns_credential_path ? s->config.credential_socket_path
+                                                            : "the activation socket named " LISTEN_NAME_CREDENTIALS;
+        snprintf(status, sizeof(status), "READY=1\nSTATUS=Serving on %s%s%s",
+                 s->socket_activated ? "the activation socket" : s->config.socket_path,
+                 credentials ? ", credentials on " : "", credentials ?: "");
         (void) sd_notify(0, status);
         log_info("ready (%s)", status + strlen("READY=1\nSTATUS="));
 
@@ -697,6 +756,16 @@ void server_free(Server *s) {
                 s->connections = c->next;
                 connection_free(c);
         }
+        while (s->credential_conns) {
+                CredentialConn *cc = s->credential_conns;
+                s->credential_conns = cc->next;
+                credential_conn_free(cc);
+        }
+        sd_event_source_disable_unref(s->credential_source);
+        if (s->credential_fd >= 0)
+                close(s->credential_fd);
+        if (s->owns_credential_path)
+                unlink(s->config.credential_socket_path);
         scheduler_free(s->scheduler);
         sd_event_source_disable_unref(s->listen_source);
         sd_event_source_disable_unref(s->accept_retry_source);

@@ -1,7 +1,9 @@
 /* server.h — the listening socket, the event loop and the set of clients.
  *
- * Owns: socket activation (sd_listen_fds) or binding our own socket,
- * accepting under a connection cap, reading each client's identity once at
+ * Owns: socket activation or binding our own sockets (listen.h),
+ * accepting under a connection cap (on the credential socket too: each
+ * request decided by daemon/ops/credential.c, its value written by a
+ * CredentialConn), reading each client's identity once at
  * accept (and the principal it counts as, again after SIGHUP reloads the
  * policy), the scheduler that gives principals their turns (scheduler.h),
  * the audit flush timer, the KEK rewrap's background batches, exit on idle, SIGTERM/SIGINT, and sd_notify; the
@@ -21,10 +23,12 @@
 
 #include "backoff.h"
 #include "connection.h"
+#include "credential-conn.h"
 #include "dispatch.h"
 
 /* Descriptors the daemon needs besides one per connection: stdio, the
- * database with its WAL and shared memory, the listener, the event loop's
+ * database with its WAL and shared memory, the listeners (the protocol's
+ * and the credential socket), the event loop's
  * epoll, signal and timer descriptors, the journal, what reading a peer's
  * identity opens for a moment (pidfd, /proc files), the connection refused
  * at the cap, and room for SQLite's temporary files. */
@@ -40,6 +44,9 @@
 typedef struct ServerConfig {
         const char *socket_path; /* bound when not socket-activated */
         unsigned socket_mode;    /* and given this mode (0660 by default) */
+        /* The LoadCredential= socket, bound (mode 0600) when systemd
+         * passes none; NULL: none. */
+        const char *credential_socket_path;
         const char *policy_path; /* NULL: none, admins only (dispatch_policy_init()) */
         int idle_exit_sec;       /* -1: default (300 when socket-activated, else never) */
         int max_connections;
@@ -93,6 +100,13 @@ typedef struct Server {
         uint64_t accept_warned_usec; /* when the last such warning was logged */
         unsigned n_accept_pauses;    /* pauses since that warning */
         Connection *connections;     /* doubly linked list */
+        /* The credential socket (credential-conn.h), -1 if none, and its
+         * connections still writing a value; they count in
+         * n_connections. */
+        int credential_fd;
+        bool owns_credential_path;
+        sd_event_source *credential_source;
+        CredentialConn *credential_conns;
         unsigned n_connections;
         /* Turns among the connections with frames to handle, by
          * principal. */

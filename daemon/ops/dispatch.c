@@ -747,3 +747,22 @@ void dispatch_refuse(Context *ctx, const Peer *peer, JsonOut *out) {
         dispatch_entry_result(&e, result, false);
         (void) record(ctx, rs, result, &e, true, false);
 }
+
+/* ---- the credential socket (credential.c) ---- */
+
+int dispatch_audit_gate(Context *ctx) {
+        Failure f;
+        return audit_gate(ctx, OP_SECRET_GET, &f);
+}
+
+int dispatch_audit_record(Context *ctx, const Peer *peer, const char *unit, const char *op, const char *plugin,
+                          const char *object, int result, bool revealed) {
+        AuditEntry e;
+
+        entry_init(&e, peer, op, plugin, object);
+        entry_set(e.unit, sizeof(e.unit), unit);
+        dispatch_entry_result(&e, result, revealed);
+        /* As a request's: a refusal at once, a value handed out with the
+         * log queue's reserve. */
+        return record(ctx, NULL, result, &e, result < 0, result >= 0);
+}

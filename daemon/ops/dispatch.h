@@ -261,3 +261,14 @@ int64_t secret_sweep_next(const Context *ctx);
 /* The op of the sweep's audit records: one per previous version deleted. */
 #define AUDIT_OP_SECRET_EXPIRE "secret.expire"
 int secret_sweep_tick(Context *ctx);
+
+/* For requests that come other than as frames (the credential socket,
+ * credential.h): whether the audit trail takes records now (0), else
+ * -ESHUTDOWN, tried again as a frame's request would (fail closed); and
+ * one record of peer (whose unit is given: the one it asked for, or its
+ * own), flushed at once when result is an error. Returns
+ * vault_audit_add()'s answer: a value must not be handed out when < 0. */
+#define AUDIT_OP_CREDENTIAL_LOAD "credential.load"
+int dispatch_audit_gate(Context *ctx);
+int dispatch_audit_record(Context *ctx, const Peer *peer, const char *unit, const char *op, const char *plugin,
+                          const char *object, int result, bool revealed);

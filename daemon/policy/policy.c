@@ -106,6 +106,14 @@ PolicyDecision policy_check_class(const Policy *p, const Peer *peer, PolicyClass
         return d;
 }
 
+PolicyDecision policy_check_unit(const Policy *p, const char *unit, PolicyClass c, const char *plugin) {
+        /* A caller that is nothing but the unit: no uid, gid or group
+         * ((uid_t) -1 is never a principal's uid, nor the daemon's, nor
+         * root), so only unit principals can match it. */
+        Peer unit_peer = { .uid = (uid_t) -1, .gid = (gid_t) -1, .pid = 0, .unit = (char *) unit };
+        return policy_check_class(p, &unit_peer, c, plugin);
+}
+
 PolicyDecision policy_check(const Policy *p, const Peer *peer, Op op, const char *plugin) {
         return policy_check_class(p, peer, policy_op_class(op), plugin);
 }

@@ -113,6 +113,12 @@ PolicyDecision policy_check(const Policy *p, const Peer *peer, Op op, const char
  * listing that reveals values. */
 PolicyDecision policy_check_class(const Policy *p, const Peer *peer, PolicyClass c, const char *plugin);
 bool policy_is_admin(const Policy *p, const Peer *peer);
+/* May the systemd unit named unit (not a process: the service manager
+ * asking for it, LoadCredential=) do class c on plugin? Only "unit:"
+ * entries, and "unit:" admins of an "admins" list, can allow it: the
+ * uid, user and group entries name processes, and the default admins
+ * (root, the daemon's uid) are the asker's uid, not the unit's. */
+PolicyDecision policy_check_unit(const Policy *p, const char *unit, PolicyClass c, const char *plugin);
 
 /* The principal a peer counts as for rate limits and fair scheduling: the
  * entry naming its unit (an instance before a template), else its uid

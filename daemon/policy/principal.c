@@ -23,9 +23,9 @@
 
 #include "parse-util.h"
 #include "policy-internal.h"
+#include "unit-name.h"
 
-/* systemd's UNIT_NAME_MAX, with its NUL; LOGIN_NAME_MAX likewise. */
-#define UNIT_NAME_SIZE_MAX 255
+/* LOGIN_NAME_MAX, with its NUL. */
 #define ACCOUNT_NAME_SIZE_MAX 255
 /* NSS buffers grow up to this (a group of 65536 members needs ~1 MiB). */
 #define NSS_BUFFER_SIZE_MAX (16 * 1024 * 1024)
@@ -36,44 +36,6 @@ _printf_(3, 4) static int bad(char *err, size_t err_size, const char *fmt, ...) 
         vsnprintf(err, err_size, fmt, ap);
         va_end(ap);
         return -EBADMSG;
-}
-
-/* As systemd's unit_name_is_valid(): a known type suffix, the characters
- * systemd allows, at most one '@' (not first). "foo@.service" is a
- * template; its instances "foo@x.service" match it. */
-static bool unit_name_valid(const char *s, size_t *ret_template_prefix) {
-        static const char *const types[] = {
-                ".service", ".socket", ".scope",     ".slice", ".target", ".timer",
-                ".path",    ".mount",  ".automount", ".swap",  ".device",
-        };
-        size_t n = strlen(s), type_size = 0;
-        const char *at = NULL;
-
-        if (n == 0 || n > UNIT_NAME_SIZE_MAX)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(types); i++) {
-                size_t k = strlen(types[i]);
-                if (n > k && strcmp(s + n - k, types[i]) == 0) {
-                        type_size = k;
-                        break;
-                }
-        }
-        if (type_size == 0)
-                return false;
-        for (size_t i = 0; i < n - type_size; i++) {
-                char c = s[i];
-                if (c == '@') {
-                        if (at || i == 0)
-                                return false;
-                        at = s + i;
-                        continue;
-                }
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' ||
-                      c == '-' || c == '_' || c == '.' || c == '\\'))
-                        return false;
-        }
-        *ret_template_prefix = at && at + 1 == s + n - type_size ? (size_t) (at - s) + 1 : 0;
-        return true;
 }
 
 /* What useradd and systemd-sysusers accept, and not all digits (that
@@ -208,7 +170,7 @@ static int principal_resolve(Principal *p, const char *value, char *err, size_t 
 
         switch (p->kind) {
         case PRINCIPAL_UNIT:
-                if (!unit_name_valid(value, &p->template_prefix))
+                if (!unit_name_valid(value, strlen(value), &p->template_prefix))
                         return bad(err, err_size, "not a unit name (e.g. weather.service, worker@.service)");
                 p->unit = value;
                 p->unit_size = strlen(value);

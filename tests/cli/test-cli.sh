@@ -1036,6 +1036,8 @@ expect "audit --op secret.get" 0 $E audit --op secret.get
 grep -vqE "^$TS  uid=0 pid=[0-9]+  secret\\.get " "$T/out" && fail "audit --op secret.get: another op"
 pass
 out_has "audit --op secret.get: a get" "secret.get rt/text  ok  revealed"
+# The credential socket's records are an op to filter on (none here).
+expect "audit --op credential.load" 0 $E audit --op credential.load
 expect "audit --op, --plugin together" 0 $E audit --op secret.put --plugin rt --json
 out_matches "audit --op, --plugin: both hold" '"op":"secret.put","plugin":"rt"'
 grep -vqF '"op":"secret.put","plugin":"rt"' "$T/out" && fail "audit --op, --plugin: a record of another"

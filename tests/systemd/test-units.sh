@@ -9,6 +9,9 @@
 #             the units, since verify checks that the command exists
 #   MANPAGE   the built man pages, if any: then Documentation=man:... must
 #             resolve to them
+# Environment: CREDENTIALS_SOCKET, credvault-credentials.socket (the
+#   LoadCredential= socket): verified with the others, and checked to go to
+#   credvault.service under the name the daemon knows it by.
 #
 # 1. The generated service has its @VAR@s substituted and one absolute
 #    ExecStart ending in /credvaultd; `systemctl reload` first runs
@@ -59,6 +62,7 @@ fi
 
 service=$(realpath "$1") socket=$(realpath "$2") sysusers=$(realpath "$3")
 tmpfiles=$(realpath "$4") daemon=$(realpath "$5")
+credentials=${CREDENTIALS_SOCKET:+$(realpath "$CREDENTIALS_SOCKET")}
 shift 5
 manpages=("$@")
 [ -x "$daemon" ] || fail "daemon not built: $daemon"
@@ -116,6 +120,17 @@ esac
         fail "$service: LogRateLimitBurst=$burst in LogRateLimitIntervalSec=$interval is not above journald's default (10000 in 30 s)"
 echo "reload checks the policy first; journal rate limit $burst in $interval"
 
+# The credential socket: the daemon tells it apart by its name
+# (daemon/net/listen.h), the one service serves it, and only root, which
+# the daemon alone believes, may connect.
+if [ -n "$credentials" ]; then
+        for want in FileDescriptorName=credentials Service=credvault.service SocketMode=0600 SocketUser=root \
+                ListenStream=/run/credvault/credentials Accept=no; do
+                grep -qx "$want" "$credentials" || fail "$credentials: expected the line $want"
+        done
+        echo "credential socket: named 'credentials', for credvault.service, mode 0600"
+fi
+
 # ---- 2. systemd-analyze verify ---------------------------------------------
 
 verify_args=()
@@ -139,6 +154,7 @@ fi
 units_prepare() {
         mkdir -p "$1"
         cp "$socket" "$1/credvault.socket"
+        [ -z "$credentials" ] || cp "$credentials" "$1/credvault-credentials.socket"
         sed -E "s|^(Exec[A-Za-z]+=)/[^ ]*/credvaultd( \|$)|\1$daemon\2|" "$service" >"$1/credvault.service"
 }
 
@@ -148,7 +164,9 @@ units_verify() {
         local dir=$1 out rc problems
         # verify adds the units' directory to its unit path, so
         # Requires=credvault.socket finds the copy beside the service.
-        out=$(systemd-analyze verify "${verify_args[@]}" "$dir/credvault.socket" "$dir/credvault.service" 2>&1)
+        local units=("$dir/credvault.socket" "$dir/credvault.service")
+        [ -z "$credentials" ] || units+=("$dir/credvault-credentials.socket")
+        out=$(systemd-analyze verify "${verify_args[@]}" "${units[@]}" 2>&1)
         rc=$?
         problems=$(printf '%s\n' "$out" | grep -i 'credvault')
         if [ -n "$out" ]; then
@@ -170,7 +188,7 @@ if units_verify "$tmp/canary"; then
         fail "systemd-analyze verify did not report a bogus setting: this test could not fail"
 fi
 
-echo "credvault.socket, credvault.service:"
+echo "credvault.socket, credvault.service${credentials:+, credvault-credentials.socket}:"
 units_prepare "$tmp/units"
 units_verify "$tmp/units" || fail "systemd-analyze verify reports problems in our units (above)"
 

@@ -321,6 +321,37 @@ static void test_unit_principal(void **state) {
         policy_free(p);
 }
 
+/* policy_check_unit(): the unit the service manager asks for (the
+ * credential socket), whatever uid asked: only "unit:" entries count, and
+ * only "unit:" admins; root and the daemon's uid are no admins of it. */
+static void test_check_unit(void **state) {
+        Policy *p = parse_ok("{\"version\": 1, \"principals\": {"
+                             "  \"unit:todo-web.service\": {\"plugins\": {\"todo\": [\"read\"]}},"
+                             "  \"unit:job@.service\": {\"plugins\": {\"jobs\": [\"read\"]}},"
+                             "  \"unit:writer.service\": {\"plugins\": {\"todo\": [\"write\"]}},"
+                             "  \"uid:0\": {\"plugins\": {\"*\": [\"read\"]}}}}");
+        Policy *q = parse_ok("{\"version\": 1, \"admins\": [\"unit:ops.service\", \"uid:0\"], \"principals\": {}}");
+        (void) state;
+
+        assert_true(policy_check_unit(p, "todo-web.service", POLICY_CLASS_READ, "todo").allowed);
+        assert_false(policy_check_unit(p, "todo-web.service", POLICY_CLASS_READ, "other").allowed);
+        assert_false(policy_check_unit(p, "todo-web.service", POLICY_CLASS_WRITE, "todo").allowed);
+        assert_true(policy_check_unit(p, "job@7.service", POLICY_CLASS_READ, "jobs").allowed);
+        assert_false(policy_check_unit(p, "job@7.service", POLICY_CLASS_READ, "todo").allowed);
+        /* Write does not include read. */
+        assert_false(policy_check_unit(p, "writer.service", POLICY_CLASS_READ, "todo").allowed);
+        /* uid:0 grants "*" to processes of root, not to units. */
+        assert_false(policy_check_unit(p, "other.service", POLICY_CLASS_READ, "todo").allowed);
+        PolicyDecision d = policy_check_unit(p, "other.service", POLICY_CLASS_READ, "todo");
+        assert_false(d.admin);
+        /* A unit admin is an admin; uid:0 among the admins is not the unit's. */
+        d = policy_check_unit(q, "ops.service", POLICY_CLASS_READ, "todo");
+        assert_true(d.allowed && d.admin);
+        assert_false(policy_check_unit(q, "todo-web.service", POLICY_CLASS_READ, "todo").allowed);
+        policy_free(q);
+        policy_free(p);
+}
+
 static void test_uid_and_user_principal(void **state) {
         /* With no admins root is an ordinary caller, named as user or uid. */
         Policy *p = parse_ok("{\"version\": 1, \"admins\": [], \"principals\": {"
@@ -811,6 +842,7 @@ int main(void) {
                 cmocka_unit_test(test_worked_example),
                 cmocka_unit_test(test_trailing_star),
                 cmocka_unit_test(test_unit_principal),
+                cmocka_unit_test(test_check_unit),
                 cmocka_unit_test(test_uid_and_user_principal),
                 cmocka_unit_test(test_group_principal),
                 cmocka_unit_test(test_default_deny),

@@ -241,24 +241,40 @@ int vault_audit_flush(Vault *v) {
         return vault_audit_commit(v, 0, false);
 }
 
-/* The batch is written first when it is half full, so that the failed
- * writes of a group (at most a group's size) always find room in it. */
+/* The records waiting in the batch go first, in the group's transaction
+ * (each group's write carries them no more: its savepoint would lose them
+ * if the group failed), so that the trail keeps the order of the requests:
+ * a read before a write is recorded before it. They stay in the batch
+ * until the group commits; a group that fails leaves them to the next
+ * flush. */
 int vault_group_begin(Vault *v) {
-        if (v->audit_n >= VAULT_AUDIT_BATCH_MAX / 2) {
-                int r = vault_audit_flush(v);
-                if (r < 0)
-                        return r;
-        }
         int r = store_group_begin(v->store);
         if (r < 0)
                 return r;
         v->group_seq = v->audit_seq;
         memcpy(v->group_mac, v->audit_mac, RECORD_MAC_SIZE);
+        v->group_carried = 0;
+        if (v->audit_n == 0)
+                return 0;
+        const char *reason = NULL;
+        r = store_begin(v->store);
+        if (r >= 0)
+                r = chain_append(v, v->audit_batch, v->audit_n, &reason);
+        if (r >= 0)
+                r = store_commit(v->store);
+        if (r >= 0)
+                v->group_carried = v->audit_n;
+        else {
+                store_rollback(v->store);
+                v->audit_seq = v->group_seq;
+                memcpy(v->audit_mac, v->group_mac, RECORD_MAC_SIZE);
+        }
         return 0;
 }
 
 /* A failed group leaves nothing of its writes, their records included:
- * the chain's head goes back to where the group began. */
+ * the chain's head goes back to where the group began, and the records
+ * it carried wait in the batch still. */
 int vault_group_commit(Vault *v) {
         if (!store_in_group(v->store))
                 return 0;
@@ -269,7 +285,13 @@ int vault_group_commit(Vault *v) {
                 /* A delete in the group counted the previous versions it
                  * removed (vault_secret_delete()): count them again. */
                 (void) vault_stage_refresh(v);
+        } else if (v->group_carried > 0) {
+                /* Those added during the group move up. */
+                v->audit_n -= v->group_carried;
+                memmove(v->audit_batch, v->audit_batch + v->group_carried, v->audit_n * sizeof(AuditEntry));
+                v->audit_error = 0;
         }
+        v->group_carried = 0;
         return r;
 }
 

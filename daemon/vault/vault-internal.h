@@ -48,7 +48,8 @@ struct Vault {
                 AUDIT_STAGE_WAITING, /* staged, no commit took it yet */
                 AUDIT_STAGE_TAKEN,   /* committed with a write */
         } audit_stage_state;
-        int64_t group_seq; /* the chain's head when the open group began */
+        int64_t group_seq;    /* the chain's head when the open group began */
+        size_t group_carried; /* the batch's first records, appended in the open group */
         uint8_t group_mac[RECORD_MAC_SIZE];
         int audit_error;        /* 0, or why the last write of records failed */
         char audit_reason[128]; /* and SQLite's words for it */

@@ -61,8 +61,16 @@ class TestPluginsMd(unittest.TestCase):
         self.cwd = os.getcwd()
         self.tmp = tempfile.TemporaryDirectory()
         os.chdir(self.tmp.name)
+        # The systemd credentials block reads what LoadCredential= left
+        # (tests/systemd/test-load-credential.sh loads it for real).
+        creds = os.path.join(self.tmp.name, "credentials")
+        os.mkdir(creds)
+        with open(os.path.join(creds, "todo.client_secret"), "wb") as f:
+            f.write(b"from-systemd")
+        os.environ["CREDENTIALS_DIRECTORY"] = creds
 
     def tearDown(self) -> None:
+        os.environ.pop("CREDENTIALS_DIRECTORY", None)
         os.chdir(self.cwd)
         self.tmp.cleanup()
         self.admin.close()

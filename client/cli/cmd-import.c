@@ -41,7 +41,7 @@ static int existing_find(CvClient *c, const char *plugin, const Dotenv *env, boo
                 names[i] = items[i].name;
         qsort(names, n_items, sizeof(char *), names_compare);
         for (size_t i = 0; i < env->n_entries; i++)
-                ret_replaced[i] = bsearch(&env->entries[i].name, names, n_items, sizeof(char *), names_compare);
+                ret_replaced[i] = bsearch(&env->entries[i].name, names, n_items, sizeof(char *), names_compare) != NULL;
         cv_secret_info_free(items, n_items);
         return 0;
 }

@@ -154,7 +154,13 @@ static int secrets_choose(Cli *cli, CvClient *c, Run *run) {
                 size_t n_items = (size_t) r;
                 for (size_t j = 0; r >= 0 && j < n_items; j++) {
                         char *p = strdup(plugin), *n = strdup(items[j].name);
-                        r = p && n ? secret_add(run, p, n) : (free(p), free(n), -ENOMEM);
+                        if (p && n)
+                                r = secret_add(run, p, n);
+                        else {
+                                free(p);
+                                free(n);
+                                r = -ENOMEM;
+                        }
                 }
                 cv_secret_info_free(items, n_items);
                 if (r < 0)

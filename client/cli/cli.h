@@ -33,6 +33,8 @@ typedef enum CliExit {
         CLI_EXIT_REFRESH_IN_PROGRESS = 9, /* another caller holds the refresh lease */
         CLI_EXIT_CONFLICT = 10,           /* the daemon answered conflict */
         CLI_EXIT_RATE_LIMITED = 11,       /* the caller's rate limit: try again after the time printed */
+        CLI_EXIT_CANNOT_EXECUTE = 126,    /* run: the command was found but could not be executed (as a shell) */
+        CLI_EXIT_COMMAND_NOT_FOUND = 127, /* run: no such command (as a shell) */
         CLI_EXIT_INTERRUPTED = 130,       /* key rewrap --wait stopped by Ctrl-C (the rewrap goes on) */
 } CliExit;
 
@@ -48,6 +50,9 @@ typedef enum CliExit {
 /* "expiring" without --expiring: within five minutes, the daemon's own
  * default. */
 #define CLI_EXPIRING_DEFAULT_SEC 300
+/* Largest env file `import` reads: far more than any service's, and every
+ * byte of it is held (wiped) in memory at once. */
+#define CLI_ENV_FILE_SIZE_MAX (1024 * 1024)
 
 /* Command options, as bits: each command's entry in main.c says which it
  * takes, and main.c refuses the others before the command runs. */
@@ -82,7 +87,17 @@ typedef enum CliOption {
         CLI_OPT_KEY_FILE = 1u << 25,  /* --root-key-file FILE */
         CLI_OPT_STATE_DIR = 1u << 26, /* --state-dir DIR */
         CLI_OPT_DEV = 1u << 27,       /* --dev */
+        CLI_OPT_DRY_RUN = 1u << 28,   /* --dry-run */
+        CLI_OPT_SECRET = 1u << 29,    /* --secret PLUGIN/NAME, repeatable */
+        CLI_OPT_MAP = 1u << 30,       /* --map [PLUGIN/]NAME=VAR, repeatable */
 } CliOption;
+
+/* The arguments of an option given more than once, in order (pointers
+ * into argv). */
+typedef struct CliList {
+        const char **items;
+        size_t n_items;
+} CliList;
 
 typedef struct Cli {
         const char *socket_path; /* --socket; NULL: $CREDVAULT_SOCKET, else CV_SOCKET_DEFAULT */
@@ -110,6 +125,11 @@ typedef struct Cli {
         const char *new_key_file;
         const char *output;
         const char *recovery_key;
+        /* run: every --plugin, --secret and --map given, and the first
+         * argument after the first "--" in argv (NULL: none), where its
+         * COMMAND must start. */
+        CliList plugins, secrets, maps;
+        const char *after_dashdash;
 } Cli;
 
 static inline bool cli_has(const Cli *cli, CliOption o) {
@@ -196,6 +216,12 @@ int cmd_key_rotate_root(Cli *cli, char **args);
 int cmd_key_new_root_key(Cli *cli, char **args);
 int cmd_key_recovery_key(Cli *cli, char **args);
 int cmd_init(Cli *cli, char **args);
+
+/* cmd-import.c */
+int cmd_import(Cli *cli, char **args);
+
+/* cmd-run.c: returns only if the command could not be run. */
+int cmd_run(Cli *cli, char **args);
 
 /* cmd-secret.c, shared with cmd-apikey.c: API keys are stored, and
  * listed, the way secrets are. */

@@ -103,6 +103,11 @@ static const CliCommand commands[] = {
         { "backup", NULL, "FILE | --verify FILE [--root-key-file F] [--state-dir D] [--dev]",
           "copy the vault into a new FILE while it serves, or check a copy", 1, 1,
           CLI_OPT_VERIFY | CLI_OPT_KEY_FILE | CLI_OPT_STATE_DIR | CLI_OPT_DEV, cmd_backup },
+        { "import", NULL, "PLUGIN FILE|- [--dry-run]", "store each NAME=VALUE of an env file as a secret of PLUGIN", 2,
+          2, CLI_OPT_DRY_RUN, cmd_import },
+        { "run", NULL, "[--plugin P]... [--secret P/NAME]... [--map [P/]NAME=VAR]... -- COMMAND [ARG]...",
+          "run COMMAND with secrets in its environment", 1, SIZE_MAX, CLI_OPT_PLUGIN | CLI_OPT_SECRET | CLI_OPT_MAP,
+          cmd_run },
 };
 
 static int command_words(const CliCommand *cmd, char *buf, size_t size) {
@@ -198,6 +203,8 @@ static void usage(FILE *f) {
               "      a KEK that is the primary or still wraps records, an output file that\n"
               "      exists, a vault that has a recovery key, the root key in force)\n"
               "  11  rate limited (retry after the time printed), or a backup is running\n"
+              "  126 run: COMMAND cannot be executed; 127: no such COMMAND (else run exits with\n"
+              "      COMMAND's own status)\n"
               "  130 key rewrap --wait stopped by Ctrl-C (the daemon goes on)\n",
               f);
 }
@@ -330,6 +337,9 @@ enum {
         OPT_ROOT_KEY_FILE,
         OPT_STATE_DIR,
         OPT_DEV,
+        OPT_DRY_RUN,
+        OPT_SECRET,
+        OPT_MAP,
 };
 
 static const struct {
@@ -364,7 +374,19 @@ static const struct {
         [OPT_ROOT_KEY_FILE - OPT_NAME] = { CLI_OPT_KEY_FILE, "--root-key-file" },
         [OPT_STATE_DIR - OPT_NAME] = { CLI_OPT_STATE_DIR, "--state-dir" },
         [OPT_DEV - OPT_NAME] = { CLI_OPT_DEV, "--dev" },
+        [OPT_DRY_RUN - OPT_NAME] = { CLI_OPT_DRY_RUN, "--dry-run" },
+        [OPT_SECRET - OPT_NAME] = { CLI_OPT_SECRET, "--secret" },
+        [OPT_MAP - OPT_NAME] = { CLI_OPT_MAP, "--map" },
 };
+
+static int list_add(CliList *l, const char *item) {
+        const char **items = realloc(l->items, (l->n_items + 1) * sizeof(char *));
+        if (!items)
+                return -ENOMEM;
+        items[l->n_items++] = item;
+        l->items = items;
+        return 0;
+}
 
 /* A command option's argument into cli. Whether the command takes the
  * option is checked once the command is known. */
@@ -402,6 +424,13 @@ static int parse_command_option(Cli *cli, int c, const char *arg) {
         }
         case OPT_PLUGIN:
                 cli->plugin = arg;
+                if (list_add(&cli->plugins, arg) < 0)
+                        return -ENOMEM;
+                break;
+        case OPT_SECRET:
+        case OPT_MAP:
+                if (list_add(c == OPT_SECRET ? &cli->secrets : &cli->maps, arg) < 0)
+                        return -ENOMEM;
                 break;
         case OPT_PRINCIPAL:
                 cli->principal = arg;
@@ -491,6 +520,9 @@ static int parse_options(Cli *cli, int argc, char **argv) {
                 { "root-key-file", required_argument, NULL, OPT_ROOT_KEY_FILE },
                 { "state-dir", required_argument, NULL, OPT_STATE_DIR },
                 { "dev", no_argument, NULL, OPT_DEV },
+                { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+                { "secret", required_argument, NULL, OPT_SECRET },
+                { "map", required_argument, NULL, OPT_MAP },
                 {},
         };
         int timeout, c, r;
@@ -520,7 +552,7 @@ static int parse_options(Cli *cli, int argc, char **argv) {
                 case ':':
                         return usage_error("option '%s' needs an argument", argv[optind - 1]);
                 default:
-                        if (c >= OPT_NAME && c <= OPT_DEV) {
+                        if (c >= OPT_NAME && c <= OPT_MAP) {
                                 r = parse_command_option(cli, c, optarg);
                                 if (r < 0)
                                         return r;
@@ -608,9 +640,18 @@ int main(int argc, char **argv) {
         int r;
 
         harden();
+        /* Before getopt permutes argv: where run's COMMAND must start. */
+        for (int i = 1; i < argc; i++)
+                if (strcmp(argv[i], "--") == 0) {
+                        cli.after_dashdash = argv[i + 1];
+                        break;
+                }
         r = run(&cli, argc, argv);
         CliExit status = r < 0 ? exit_status_from_error(&cli, r) : (CliExit) r;
         cv_client_free(cli.client);
+        free(cli.plugins.items);
+        free(cli.secrets.items);
+        free(cli.maps.items);
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 cli_error(-EIO, "cannot write to stdout: %s", strerror(errno ?: EIO));
                 if (status == CLI_EXIT_SUCCESS)

@@ -6,7 +6,7 @@ set -euo pipefail
 CREDVAULT_PACKAGES=(
   meson ninja-build gcc pkg-config
   libsodium-dev libsqlite3-dev libsystemd-dev libjansson-dev
-  libcmocka-dev scdoc systemd python3 clang-format git
+  libcmocka-dev scdoc systemd systemd-container python3 clang-format git
 )
 
 # What the fuzz targets need (tests/fuzz/, docs/testing.md): clang and its

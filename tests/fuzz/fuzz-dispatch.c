@@ -101,6 +101,63 @@ static void dispatch_copy(Context *ctx, const uint8_t *body, size_t size) {
         free(copy);
 }
 
+/* The stream's frames come from FUZZ_TAGS connections in turn, whose
+ * writes join write groups (write-group.c): a held reply is released
+ * once, and only a held one; a connection with a held reply sends no
+ * more (its turn passes, or the group ends when every one waits). */
+#define FUZZ_TAGS 4
+static int tag_ids[FUZZ_TAGS];
+static bool held[FUZZ_TAGS];
+
+static void fuzz_release(void *userdata, void *tag, const JsonOut *replacement) {
+        (void) userdata;
+        ptrdiff_t i = (int *) tag - tag_ids;
+        FUZZ_CHECK(i >= 0 && i < FUZZ_TAGS && held[i], "a release of a reply that is not held");
+        held[i] = false;
+        if (replacement)
+                fuzz_check_reply(replacement->buf, replacement->size);
+}
+
+static void *next_tag(Context *ctx, unsigned *turn) {
+        for (unsigned k = 0; k < FUZZ_TAGS; k++) {
+                unsigned i = (*turn + k) % FUZZ_TAGS;
+                if (!held[i]) {
+                        *turn = i + 1;
+                        return &tag_ids[i];
+                }
+        }
+        dispatch_group_end(ctx);
+        for (unsigned i = 0; i < FUZZ_TAGS; i++)
+                FUZZ_CHECK(!held[i], "a held reply not released when its group ended");
+        *turn = 1;
+        return &tag_ids[0];
+}
+
+/* dispatch_copy() from a connection (tag) that can wait for its reply. */
+static void dispatch_copy_tagged(Context *ctx, const uint8_t *body, size_t size, void *tag) {
+        JsonOut out;
+        char error[ERROR_MESSAGE_SIZE_MAX];
+        Request req;
+        uint8_t *copy = malloc(size);
+
+        FUZZ_CHECK(copy, "out of memory");
+        memcpy(copy, body, size);
+        json_out_init(&out, (char *) reply_buf, sizeof(reply_buf));
+        int r = dispatch_frame_fd(ctx, &peer, dispatch_principal(ctx, &peer), copy, size, -1, tag, &out);
+        FUZZ_CHECK(r == 0 || r == DISPATCH_HELD, "dispatch_frame_fd: %d", r);
+        if (r == DISPATCH_HELD)
+                held[(int *) tag - tag_ids] = true;
+        FUZZ_CHECK(json_out_finish(&out) == 0, "a reply that does not fit a frame");
+        bool ok = fuzz_check_reply(out.buf, out.size);
+        if (ok && !dirty) {
+                memcpy(copy, body, size);
+                if (request_decode(copy, size, &req, error, sizeof(error)) < 0 || (op_flags(req.op) & OP_WRITES))
+                        dirty = true;
+                request_done(&req);
+        }
+        free(copy);
+}
+
 static void dispatch_frame_error_one(Context *ctx, int error) {
         JsonOut out;
         json_out_init(&out, (char *) reply_buf, sizeof(reply_buf));
@@ -175,6 +232,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
         context_init();
         fuzz_ctx.vault = open_vault();
+        fuzz_ctx.group.release = fuzz_release;
         for (size_t i = 0; i < sizeof(setup_requests) / sizeof(setup_requests[0]); i++) {
                 size_t n = strlen(setup_requests[i]), reply_size;
                 uint8_t *body = (uint8_t *) strdup(setup_requests[i]);
@@ -208,6 +266,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 /* The stream, cut as daemon/net/connection.c cuts it. */
                 const uint8_t *stream = data + 1, *body;
                 size_t n = size - 1, off = 0, body_size;
+                unsigned turn = 0;
                 while (off < n) {
                         int k = frame_parse(stream + off, n - off, &body, &body_size);
                         if (k == 0)
@@ -221,9 +280,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                 off += FRAME_HEADER_SIZE;
                                 continue;
                         }
-                        dispatch_copy(ctx, body, body_size);
+                        dispatch_copy_tagged(ctx, body, body_size, next_tag(ctx, &turn));
                         off += (size_t) k;
                 }
+                dispatch_group_end(ctx);
+                for (unsigned i = 0; i < FUZZ_TAGS; i++)
+                        FUZZ_CHECK(!held[i], "a held reply not released when its group ended");
         } else {
                 const uint8_t *body;
                 size_t pos = 1, body_size;

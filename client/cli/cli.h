@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "credvault.h"
+#include "duration.h"
 #include "macro.h"
 
 /* The exit statuses scripts rely on; printed by --help and documented in
@@ -75,14 +76,25 @@ typedef enum CliOption {
         CLI_OPT_OUTPUT = 1u << 18,
         CLI_OPT_REPLACE = 1u << 19,
         CLI_OPT_RECOVERY_KEY = 1u << 20,
-        CLI_OPT_GRACE = 1u << 21,     /* --grace DURATION */
-        CLI_OPT_GENERATE = 1u << 22,  /* --generate[=BYTES] */
-        CLI_OPT_STAGE = 1u << 23,     /* --stage STAGE */
-        CLI_OPT_VERIFY = 1u << 24,    /* --verify */
-        CLI_OPT_KEY_FILE = 1u << 25,  /* --root-key-file FILE */
-        CLI_OPT_STATE_DIR = 1u << 26, /* --state-dir DIR */
-        CLI_OPT_DEV = 1u << 27,       /* --dev */
+        CLI_OPT_GRACE = 1u << 21,      /* --grace DURATION */
+        CLI_OPT_GENERATE = 1u << 22,   /* --generate[=BYTES] */
+        CLI_OPT_STAGE = 1u << 23,      /* --stage STAGE */
+        CLI_OPT_VERIFY = 1u << 24,     /* --verify */
+        CLI_OPT_KEY_FILE = 1u << 25,   /* --root-key-file FILE */
+        CLI_OPT_STATE_DIR = 1u << 26,  /* --state-dir DIR */
+        CLI_OPT_DEV = 1u << 27,        /* --dev */
+        CLI_OPT_NO_CONFIRM = 1u << 28, /* --no-confirm */
+        CLI_OPT_NEWLINE = 1u << 29,    /* --newline=auto|always|never */
+        CLI_OPT_NAMES = 1u << 30,      /* --names */
 } CliOption;
+
+/* --newline: whether a value printed ends with a newline. */
+typedef enum CliNewline {
+        CLI_NEWLINE_DEFAULT = 0, /* not given: the command's default */
+        CLI_NEWLINE_AUTO,        /* only when stdout is a terminal */
+        CLI_NEWLINE_ALWAYS,
+        CLI_NEWLINE_NEVER,
+} CliNewline;
 
 typedef struct Cli {
         const char *socket_path; /* --socket; NULL: $CREDVAULT_SOCKET, else CV_SOCKET_DEFAULT */
@@ -110,6 +122,7 @@ typedef struct Cli {
         const char *new_key_file;
         const char *output;
         const char *recovery_key;
+        CliNewline newline; /* --newline, else CLI_NEWLINE_DEFAULT */
 } Cli;
 
 static inline bool cli_has(const Cli *cli, CliOption o) {
@@ -246,29 +259,25 @@ int cli_buf_terminate(CliBuf *b);
 
 /* Read a value (a secret, an API key) from stdin, byte-exact, at most
  * CV_SECRET_VALUE_SIZE_MAX bytes. Prints the error itself, naming what
- * ("the value"), and with storing that nothing was stored. */
-int cli_stdin_read_value(const char *what, bool storing, CliBuf **ret);
+ * ("the value"), and with storing that nothing was stored. On a terminal
+ * the value is typed after a prompt, unseen, without its line ending, and
+ * not empty; with storing typed twice unless --no-confirm (two different
+ * entries: -EINVAL). */
+int cli_stdin_read_value(const Cli *cli, const char *what, bool storing, CliBuf **ret);
 
 /* Read stdin as text for the library, at most size_max bytes, without NUL
  * bytes; with strip_newline, without one final "\n" or "\r\n" (what echo
  * and a here-string add). Prints the error itself, naming what ("the
- * Authorization header"), never a byte of the input. */
+ * Authorization header"), never a byte of the input. On a terminal, typed
+ * once after a prompt, unseen, without its line ending. */
 int cli_stdin_read_text(const char *what, size_t size_max, bool strip_newline, CliBuf **ret);
 
-/* A DURATION: an integer of seconds, or one with the unit s, m, h or d
- * ("300", "90s", "5m", "2h", "1d"), at most max seconds. -EINVAL if not
- * (-ENOMEM if out of memory). */
-int cli_duration_parse(const char *s, int64_t max, int64_t *ret);
 /* A point in time T, as unix seconds: "2026-11-30" (midnight UTC),
  * "2026-11-30T12:00:00Z" or "2026-11-30T12:00:00+01:00", "@1764504000",
  * or a DURATION with its unit meaning that long before now ("90s", "2h",
  * "7d"; a bare number is refused: seconds ago or unix seconds?). -EINVAL
  * if not, or if before 1970. */
 int cli_time_parse(const char *s, int64_t now, int64_t *ret);
-/* The shortest exact form: "300" → "5m", "90" → "90s". Returns buf. */
-#define CLI_DURATION_SIZE 32
-const char *cli_duration_format(int64_t sec, char buf[static CLI_DURATION_SIZE]);
-
 /* ---- output.c ---- */
 
 /* "2026-11-28T12:00:00Z"; "-" for t < 0 (unknown). Returns buf. */
@@ -287,6 +296,10 @@ int cli_print_json(json_t *j);
 int cli_write_secret(const void *data, size_t size);
 /* The NUL-terminated text s and a newline, the same way. */
 int cli_write_secret_line(const char *s);
+/* A value the command prints, the same way, then a newline as --newline
+ * says, where the command's default is dflt (CLI_NEWLINE_AUTO: only on a
+ * terminal). Prints the error itself. */
+int cli_write_value(const Cli *cli, const void *data, size_t size, CliNewline dflt);
 
 /* A text table, columns left-aligned and two spaces apart. Cells are
  * copied and wiped when the table is freed, and the table is written past

@@ -102,9 +102,16 @@ int cmd_plugin_ls(Cli *cli, char **args) {
                 return cli_error_call(c, r);
         size_t n_items = (size_t) r;
 
-        r = cli_records_print(cli, &plugin_infos_format, items, n_items);
+        /* --names: for shell completion and scripts, no header, no
+         * columns to cut. A name is checked by the daemon and holds no
+         * space or control character. */
+        if (cli_has(cli, CLI_OPT_NAMES) && !cli->json)
+                for (size_t i = 0; i < n_items; i++)
+                        printf("%s\n", items[i].name);
+        else
+                r = cli_records_print(cli, &plugin_infos_format, items, n_items);
         cv_plugin_info_free(items, n_items);
-        return r;
+        return r < 0 ? r : 0;
 }
 
 /* What the vault holds for a plugin (cv_plugin_show_json), parsed. Its

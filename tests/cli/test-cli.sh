@@ -110,7 +110,7 @@ for cmd in "plugin add FILE|- [--name NAME] [--domain DOMAIN]" "plugin ls" "plug
         "secret verify PLUGIN NAME [--raw]" "secret ls [PLUGIN]" "secret rm PLUGIN NAME" \
         "oauth verify-client PLUGIN [--post]" \
         "apikey put PLUGIN USER" "apikey lookup PLUGIN [--header]" "apikey ls PLUGIN" "apikey rm PLUGIN USER" \
-        "token put PLUGIN USER" "token get PLUGIN USER [--min-valid SECONDS]" \
+        "token put PLUGIN USER" "token get PLUGIN USER [--min-valid DURATION]" \
         "token ls PLUGIN [--expiring DURATION] [--reveal]" "token rm PLUGIN USER" "status" "help" \
         "whoami" "policy check FILE" "audit verify" "audit prune --before T" \
         "audit [--since T] [--until T] [--plugin P] [--principal X] [--op OP]" "key rotate" "key rewrap [--wait]" \
@@ -127,7 +127,7 @@ for status in "0   success" "1   any other failure" "2   bad usage" "3   not fou
         out_has "--help documents exit status '$status'" "  $status"
 done
 out_has "--help documents --socket" "--socket PATH"
-out_has "--help documents DURATION" "90s, 5m, 2h, 1d"
+out_has "--help documents DURATION" "300, 90s, 5min, 1h30m, \"1d 2h\", 1.5h, 2w"
 expect "-h" 0 $E -h
 out_has "-h" "Exit status"
 expect "help" 0 $E help
@@ -147,7 +147,7 @@ expect "unknown option" 2 $E --frob status
 expect "--timeout not a number" 2 $E --timeout abc status
 expect "--timeout zero" 2 $E --timeout 0 status
 expect "--timeout without value" 2 $E --timeout
-expect "help with arguments" 2 $E help secret
+expect "help with three words" 2 $E help secret put x
 expect "secret put: one argument" 2 "$T/text" secret put p
 expect "secret get: three arguments" 2 $E secret get p n x
 expect "secret ls: two arguments" 2 $E secret ls a b
@@ -175,10 +175,14 @@ expect "--bytes not a number" 2 $E secret generate p n --bytes many
 expect "--min-valid not a number" 2 $E token get p u --min-valid soon
 expect "--min-valid negative" 2 $E token get p u --min-valid -5
 expect "--expiring without a value" 2 $E token ls p --expiring
-for bad in 5x m "" -5 " 5" 5mm 1.5h 0x10 99999999999999999999; do
+for bad in 99999999999999999999 -5 5x m "" " " 5mm 1..5h "1h -5m" 0x10 "5 parsecs"; do
         expect "--expiring '$bad'" 2 $E token ls p --expiring "$bad"
 done
 err_has "--expiring: says what a DURATION is" "DURATION"
+expect "--expiring of a fraction of a second" 2 $E token ls p --expiring 1500ms
+err_has "--expiring of a fraction of a second: says so" "not a whole number of seconds"
+expect "--expiring over its limit" 2 $E token ls p --expiring 100y
+err_has "--expiring over its limit: says so" "negative or over"
 # Nothing reached the daemon: refused before connecting.
 expect "a bad option with no daemon" 2 $E --socket /nonexistent/sock token ls p --expiring 5x
 

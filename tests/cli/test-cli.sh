@@ -230,6 +230,74 @@ for good in uid:0 user:root unit:weather.service weather.service app.scope; do
         expect "--principal '$good' (then unreachable)" 5 $E --socket /nonexistent/sock audit --principal "$good"
 done
 
+# ---- per-command help, help COMMAND, did-you-mean ----
+expect "secret put --help" 0 $E secret put --help
+out_has "secret put --help: its synopsis" "Usage: credvault [OPTIONS] secret put PLUGIN NAME [--no-confirm]"
+out_has "secret put --help: its option" "--no-confirm"
+out_has "secret put --help: the global options" "--socket PATH"
+out_has "secret put --help: exit statuses" "Exit status:"
+out_has "secret put --help: exit 2" "  2   bad usage"
+out_lacks "secret put --help: not another command's exit status" "  7   refresh required"
+out_lacks "secret put --help: not the whole list" "token ls PLUGIN"
+cp "$T/out" "$T/put-help"
+expect "help secret put" 0 $E help secret put
+out_is_file "help secret put: the same as secret put --help" "$T/put-help"
+expect "--help after the command's arguments" 0 $E secret put p n --help
+out_is_file "secret put p n --help: the same" "$T/put-help"
+expect "token get --help" 0 $E token get --help
+out_has "token get --help: its exit statuses" "  7   refresh required"
+out_has "token get --help: --min-valid takes a DURATION" "--min-valid DURATION"
+expect "key rewrap --help" 0 $E key rewrap --help
+out_has "key rewrap --help: 130" "  130 key rewrap --wait stopped by Ctrl-C"
+expect "secret get --help" 0 $E secret get --help
+out_has "secret get --help: --newline" "--newline WHEN"
+out_has "secret get --help: --stage" "--stage STAGE"
+expect "help secret: the group" 0 $E help secret
+out_has "help secret: its verbs" "secret rotate PLUGIN NAME"
+out_lacks "help secret: only its verbs" "token ls"
+expect "secret --help: the group" 0 $E secret --help
+out_has "secret --help: its verbs" "secret history PLUGIN NAME"
+expect "help audit: the command and its verbs" 0 $E help audit
+out_has "help audit: the command" "Usage: credvault [OPTIONS] audit [--since T]"
+out_has "help audit: its verbs" "audit verify"
+expect "status --help" 0 $E status --help
+out_has "status --help" "Usage: credvault [OPTIONS] status"
+expect "help of an unknown command" 2 $E help secrt
+err_has "help of an unknown command: the nearest" "did you mean 'secret'?"
+expect "a mistyped group" 2 $E secrt put p n
+err_has "a mistyped group: the nearest command" "unknown command 'secrt put'; did you mean 'secret put'?"
+expect "a mistyped verb" 2 $E secret pt p n
+err_has "a mistyped verb: the nearest" "did you mean 'secret put'?"
+expect "swapped letters" 2 $E scerte ls
+err_has "swapped letters: the nearest" "did you mean 'secret"
+expect "a mistyped one-word command" 2 $E stauts
+err_has "a mistyped one-word command: the nearest" "did you mean 'status'?"
+expect "nothing near" 2 $E frobnicate
+err_lacks "nothing near: no suggestion" "did you mean"
+expect "an option of another command" 2 $E secret ls --no-confirm
+err_has "an option of another command: where its options are" "'credvault secret ls --help'"
+
+# ---- DURATION as systemd writes it ----
+for good in 300 90s 5min 1h30m "1d 2h" 1.5h 2w "1 week" 1M 1y 500ms500ms; do
+        expect "--expiring '$good'" 0 $E token ls p --expiring "$good"
+done
+expect "--grace 1h30m" 5 "$T/text" --socket /nonexistent/sock secret rotate p n --grace 1h30m
+err_lacks "--grace 1h30m: taken (refused only for the socket)" "DURATION"
+expect "--grace 2w" 5 "$T/text" --socket /nonexistent/sock secret rotate p n --grace 2w
+expect "--grace 2y: over 366d" 2 "$T/text" --socket /nonexistent/sock secret rotate p n --grace 2y
+err_has "--grace 2y: says the limit" "over 366d"
+expect "--min-valid 1h30m" 5 $E --socket /nonexistent/sock token get p u --min-valid "1h 30min"
+expect "--since '1d 12h' ago" 0 $E audit --since "1d 12h"
+
+# ---- completion ----
+for shell in bash zsh fish; do
+        expect "completion $shell" 0 $E completion "$shell"
+        out_has "completion $shell: the commands" "rotate-root"
+done
+expect "completion of another shell" 2 $E completion tcsh
+expect "completion without a shell" 2 $E completion
+expect "plugin ls --names of none" 0 $E plugin ls --names
+
 # ---- status ----
 expect "status" 0 $E status
 for key in "version:" "uptime:" "connections:" "primary KEK:" "KEKs:" "secrets:" "tokens:"; do

@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "tty.h"
 
 /* The manifest in FILE ("-": stdin) as a C string, checked to be one JSON
  * object; the daemon checks the rest and names the bad field. */
@@ -26,6 +28,8 @@ static int manifest_read(const char *path, CliBuf **ret) {
         json_error_t e;
         int r;
 
+        if (strcmp(path, "-") == 0 && tty_is(STDIN_FILENO))
+                fputs("credvault: reading the manifest from the terminal; end it with Ctrl-D\n", stderr);
         r = cli_file_read(path, CLI_MANIFEST_SIZE_MAX, &in);
         if (r == -EMSGSIZE)
                 return cli_error(r, "manifest: %s is over %d bytes; nothing registered", where, CLI_MANIFEST_SIZE_MAX);

@@ -238,6 +238,16 @@ check(b"ak-typed" not in t.screen, "apikey put: not echoed")
 t = typed_put(["apikey", "lookup", "ttyuser"], [b"ak-typed\r"], 0, prompts=("Enter the key: ",), stdout_tty=False)
 check(getattr(t, "piped_out", b"") == b"alice\n", "apikey lookup: the key typed without Enter", repr(t.__dict__.get("piped_out")))
 
+# token put at a terminal: a JSON document, typed with echo, ended by
+# Ctrl-D; the command says so instead of waiting silently.
+t = Tty(["token", "put", "tty", "bob"])
+t.expect(b"end it with Ctrl-D")
+t.type(b'{"access_token":"at-typed","token_type":"Bearer"}\r')
+t.type(b"\x04")
+rc = t.wait()
+t.close()
+check(rc == 0, f"token put at a terminal: exit {rc}", repr(t.screen))
+
 # ---- not a terminal: byte for byte, as ever ----
 rc, _, _ = run_piped(["secret", "put", "tty", "pipe"], b"with-newline\n")
 rc, out, _ = run_piped(["secret", "get", "tty", "pipe"])

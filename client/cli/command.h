@@ -62,8 +62,8 @@ extern const size_t cli_n_command_options;
 extern const CliOptionInfo cli_global_options[];
 extern const size_t cli_n_global_options;
 
-/* help.c: "credvault: MESSAGE", the nearest command if one is given
- * (suggest may be NULL), and where the help is; returns -EINVAL. */
+/* help.c: "credvault: MESSAGE" and where the help is, on stderr;
+ * returns -EINVAL. */
 int cli_usage_verror(const char *format, va_list ap);
 /* The whole help: commands, options, syntaxes, exit statuses. */
 void cli_usage(FILE *f);

@@ -35,7 +35,7 @@ static bool option_takes_word(const CliOptionInfo *o) {
         return o->argument && o->argument[0] != '[';
 }
 
-/* Each option that takes an argument, in the options of both tables. */
+/* f for each option of both tables, global options first. */
 static void options_foreach(void (*f)(const CliOptionInfo *o, FILE *out), FILE *out) {
         for (size_t i = 0; i < cli_n_global_options; i++)
                 f(&cli_global_options[i], out);
@@ -108,7 +108,10 @@ static void bash_print(FILE *f) {
               "_credvault_plugins() {\n"
               "        local i socket=()\n"
               "        for ((i = 1; i < COMP_CWORD; i++)); do\n"
-              "                [[ ${COMP_WORDS[i]} == --socket ]] && socket=(--socket \"${COMP_WORDS[i + 1]}\")\n"
+              "                [[ ${COMP_WORDS[i]} == --socket ]] || continue\n"
+              "                # --socket=PATH is three words to bash: --socket, =, PATH.\n"
+              "                [[ ${COMP_WORDS[i + 1]} == = ]] && ((i++))\n"
+              "                socket=(--socket \"${COMP_WORDS[i + 1]}\")\n"
               "        done\n"
               "        \"${COMP_WORDS[0]}\" \"${socket[@]}\" --timeout 2000 plugin ls --names 2>/dev/null\n"
               "}\n"
@@ -240,6 +243,7 @@ static void zsh_print(FILE *f) {
               "        local -a socket\n"
               "        for ((i = 2; i < CURRENT; i++)); do\n"
               "                [[ ${words[i]} == --socket ]] && socket=(--socket ${words[i + 1]})\n"
+              "                [[ ${words[i]} == --socket=* ]] && socket=(${words[i]})\n"
               "        done\n"
               "        ${words[1]} $socket --timeout 2000 plugin ls --names 2>/dev/null\n"
               "}\n"
@@ -446,6 +450,7 @@ static void fish_print(FILE *f) {
               "    set -l socket\n"
               "    set -l tokens (commandline -opc)\n"
               "    set -l i (contains -i -- --socket $tokens); and set socket --socket $tokens[(math $i + 1)]\n"
+              "    set -l given (string match -- '--socket=*' $tokens); and set socket $given[1]\n"
               "    $tokens[1] $socket --timeout 2000 plugin ls --names 2>/dev/null\n"
               "end\n"
               "\n"

@@ -285,6 +285,15 @@ int cli_help_words(char **words, size_t n_words) {
         }
         if (n_words > 2)
                 return usage_error("'help' takes a command: help COMMAND [VERB]");
+        /* Not in the table (nor the list of commands): the build installs
+         * what it prints. */
+        if (strcmp(words[0], "completion") == 0) {
+                fputs("Usage: credvault completion bash|zsh|fish\n\n"
+                      "Print the shell's completion script for credvault (installed by the build where\n"
+                      "the shell looks; to try it: source <(credvault completion bash)).\n",
+                      stdout);
+                return 0;
+        }
         for (size_t i = 0; i < cli_n_commands; i++) {
                 const CliCommand *cmd = &cli_commands[i];
                 if (strcmp(cmd->group, words[0]) != 0)

@@ -154,5 +154,12 @@ zsh | fish)
         ;;
 esac
 expect "no plugins without a daemon" "" --socket "$T/none" secret get ""
+if [[ $SH == bash ]]; then
+        expect "no plugins without a daemon: --socket=" "" --socket = "$T/none" secret get ""
+        expect "plugin names through --socket=" "todo-app" --socket = "$CREDVAULT_SOCKET" secret get to
+else
+        expect "no plugins without a daemon: --socket=" "" --socket="$T/none" secret get ""
+        expect "plugin names through --socket=" "todo-app" --socket="$CREDVAULT_SOCKET" secret get to
+fi
 
 echo "ok: $SH: $n_checks checks"

@@ -5,8 +5,10 @@
  * documented exit statuses, the helpers commands share (main.c: the
  * connection and simple deletes; cmd-secret.c: storing and listing
  * secret-like records), and those of input.c (stdin and files into wiping
- * buffers, Authorization headers, durations) and output.c (times, tables,
- * record lists, JSON, errors).
+ * buffers, values typed at a terminal through tty.c, Authorization
+ * headers, times) and output.c (times, tables, record lists, JSON, values
+ * with --newline, errors). DURATIONs are duration.h's; the command table
+ * and what help and completion make of it are command.h's.
  * Never: talk to the daemon other than through libcredvault (credvault.h). */
 #pragma once
 

@@ -329,8 +329,8 @@ const CliOptionInfo cli_command_options[] = {
         [OPT_PRINCIPAL - OPT_NAME] = { CLI_OPT_PRINCIPAL, "--principal", "X", "records of principal X" },
         [OPT_OP - OPT_NAME] = { CLI_OPT_OP, "--op", "OP", "records of operation OP (secret.get, ...)" },
         [OPT_WAIT - OPT_NAME] = { CLI_OPT_WAIT, "--wait", NULL, "show the progress until done" },
-        [OPT_NEW_KEY_FILE -
-                OPT_NAME] = { CLI_OPT_NEW_KEY_FILE, "--new-key-file", "FILE", "new root key", CLI_COMPLETE_FILE },
+        [OPT_NEW_KEY_FILE - OPT_NAME] = { CLI_OPT_NEW_KEY_FILE, "--new-key-file", "FILE",
+                                          "the new root key (key new-root-key makes one)", CLI_COMPLETE_FILE },
         [OPT_OUTPUT - OPT_NAME] = { CLI_OPT_OUTPUT, "--output", "FILE", "write the key to a new FILE (0600)",
                                     CLI_COMPLETE_FILE },
         [OPT_REPLACE - OPT_NAME] = { CLI_OPT_REPLACE, "--replace", NULL, "replace the recovery key there is" },

@@ -7,6 +7,9 @@ CREDVAULT_PACKAGES=(
   meson ninja-build gcc pkg-config
   libsodium-dev libsqlite3-dev libsystemd-dev libjansson-dev
   libcmocka-dev scdoc systemd systemd-container python3 clang-format git
+  # the shells the completion scripts are tested in (tests/cli/test-completion.sh),
+  # and bash-completion's directory for installing them
+  zsh fish bash-completion
 )
 
 # What the fuzz targets need (tests/fuzz/, docs/testing.md): clang and its

@@ -5,8 +5,10 @@
  * documented exit statuses, the helpers commands share (main.c: the
  * connection and simple deletes; cmd-secret.c: storing and listing
  * secret-like records), and those of input.c (stdin and files into wiping
- * buffers, Authorization headers, durations) and output.c (times, tables,
- * record lists, JSON, errors).
+ * buffers, values typed at a terminal through tty.c, Authorization
+ * headers, times) and output.c (times, tables, record lists, JSON, values
+ * with --newline, errors). DURATIONs are duration.h's; the command table
+ * and what help and completion make of it are command.h's.
  * Never: talk to the daemon other than through libcredvault (credvault.h). */
 #pragma once
 
@@ -16,6 +18,7 @@
 #include <stdint.h>
 
 #include "credvault.h"
+#include "duration.h"
 #include "macro.h"
 
 /* The exit statuses scripts rely on; printed by --help and documented in
@@ -54,43 +57,46 @@ typedef enum CliExit {
  * byte of it is held (wiped) in memory at once. */
 #define CLI_ENV_FILE_SIZE_MAX (1024 * 1024)
 
-/* Command options, as bits: each command's entry in main.c says which it
- * takes, and main.c refuses the others before the command runs. */
-typedef enum CliOption {
-        CLI_OPT_NAME = 1u << 0,       /* --name NAME */
-        CLI_OPT_DOMAIN = 1u << 1,     /* --domain DOMAIN */
-        CLI_OPT_EXPIRING = 1u << 2,   /* --expiring DURATION */
-        CLI_OPT_YES = 1u << 3,        /* --yes */
-        CLI_OPT_BYTES = 1u << 4,      /* --bytes N */
-        CLI_OPT_RAW = 1u << 5,        /* --raw */
-        CLI_OPT_POST = 1u << 6,       /* --post */
-        CLI_OPT_HEADER = 1u << 7,     /* --header */
-        CLI_OPT_MIN_VALID = 1u << 8,  /* --min-valid SECONDS */
-        CLI_OPT_REVEAL = 1u << 9,     /* --reveal */
-        CLI_OPT_SINCE = 1u << 10,     /* --since T */
-        CLI_OPT_UNTIL = 1u << 11,     /* --until T */
-        CLI_OPT_BEFORE = 1u << 12,    /* --before T */
-        CLI_OPT_PLUGIN = 1u << 13,    /* --plugin PLUGIN */
-        CLI_OPT_PRINCIPAL = 1u << 14, /* --principal X */
-        CLI_OPT_OP = 1u << 15,        /* --op OP */
-        CLI_OPT_WAIT = 1u << 16,      /* --wait */
-        /* key rotate-root --new-key-file FILE, key recovery-key --output
-         * FILE and --replace, init --recovery-key FILE */
-        CLI_OPT_NEW_KEY_FILE = 1u << 17,
-        CLI_OPT_OUTPUT = 1u << 18,
-        CLI_OPT_REPLACE = 1u << 19,
-        CLI_OPT_RECOVERY_KEY = 1u << 20,
-        CLI_OPT_GRACE = 1u << 21,     /* --grace DURATION */
-        CLI_OPT_GENERATE = 1u << 22,  /* --generate[=BYTES] */
-        CLI_OPT_STAGE = 1u << 23,     /* --stage STAGE */
-        CLI_OPT_VERIFY = 1u << 24,    /* --verify */
-        CLI_OPT_KEY_FILE = 1u << 25,  /* --root-key-file FILE */
-        CLI_OPT_STATE_DIR = 1u << 26, /* --state-dir DIR */
-        CLI_OPT_DEV = 1u << 27,       /* --dev */
-        CLI_OPT_DRY_RUN = 1u << 28,   /* --dry-run */
-        CLI_OPT_SECRET = 1u << 29,    /* --secret PLUGIN/NAME, repeatable */
-        CLI_OPT_MAP = 1u << 30,       /* --map [PLUGIN/]NAME=VAR, repeatable */
-} CliOption;
+/* Command options, as bits (64: more than an enum's int holds): each
+ * command's entry in main.c says which it takes, and main.c refuses the
+ * others before the command runs. */
+typedef uint64_t CliOption;
+#define CLI_OPT_NAME (UINT64_C(1) << 0)       /* --name NAME */
+#define CLI_OPT_DOMAIN (UINT64_C(1) << 1)     /* --domain DOMAIN */
+#define CLI_OPT_EXPIRING (UINT64_C(1) << 2)   /* --expiring DURATION */
+#define CLI_OPT_YES (UINT64_C(1) << 3)        /* --yes */
+#define CLI_OPT_BYTES (UINT64_C(1) << 4)      /* --bytes N */
+#define CLI_OPT_RAW (UINT64_C(1) << 5)        /* --raw */
+#define CLI_OPT_POST (UINT64_C(1) << 6)       /* --post */
+#define CLI_OPT_HEADER (UINT64_C(1) << 7)     /* --header */
+#define CLI_OPT_MIN_VALID (UINT64_C(1) << 8)  /* --min-valid SECONDS */
+#define CLI_OPT_REVEAL (UINT64_C(1) << 9)     /* --reveal */
+#define CLI_OPT_SINCE (UINT64_C(1) << 10)     /* --since T */
+#define CLI_OPT_UNTIL (UINT64_C(1) << 11)     /* --until T */
+#define CLI_OPT_BEFORE (UINT64_C(1) << 12)    /* --before T */
+#define CLI_OPT_PLUGIN (UINT64_C(1) << 13)    /* --plugin PLUGIN */
+#define CLI_OPT_PRINCIPAL (UINT64_C(1) << 14) /* --principal X */
+#define CLI_OPT_OP (UINT64_C(1) << 15)        /* --op OP */
+#define CLI_OPT_WAIT (UINT64_C(1) << 16)      /* --wait */
+/* key rotate-root --new-key-file FILE, key recovery-key --output
+ * FILE and --replace, init --recovery-key FILE */
+#define CLI_OPT_NEW_KEY_FILE (UINT64_C(1) << 17)
+#define CLI_OPT_OUTPUT (UINT64_C(1) << 18)
+#define CLI_OPT_REPLACE (UINT64_C(1) << 19)
+#define CLI_OPT_RECOVERY_KEY (UINT64_C(1) << 20)
+#define CLI_OPT_GRACE (UINT64_C(1) << 21)      /* --grace DURATION */
+#define CLI_OPT_GENERATE (UINT64_C(1) << 22)   /* --generate[=BYTES] */
+#define CLI_OPT_STAGE (UINT64_C(1) << 23)      /* --stage STAGE */
+#define CLI_OPT_VERIFY (UINT64_C(1) << 24)     /* --verify */
+#define CLI_OPT_KEY_FILE (UINT64_C(1) << 25)   /* --root-key-file FILE */
+#define CLI_OPT_STATE_DIR (UINT64_C(1) << 26)  /* --state-dir DIR */
+#define CLI_OPT_DEV (UINT64_C(1) << 27)        /* --dev */
+#define CLI_OPT_DRY_RUN (UINT64_C(1) << 28)    /* --dry-run */
+#define CLI_OPT_SECRET (UINT64_C(1) << 29)     /* --secret PLUGIN/NAME, repeatable */
+#define CLI_OPT_MAP (UINT64_C(1) << 30)        /* --map [PLUGIN/]NAME=VAR, repeatable */
+#define CLI_OPT_NO_CONFIRM (UINT64_C(1) << 31) /* --no-confirm */
+#define CLI_OPT_NEWLINE (UINT64_C(1) << 32)    /* --newline=auto|always|never */
+#define CLI_OPT_NAMES (UINT64_C(1) << 33)      /* --names */
 
 /* The arguments of an option given more than once, in order (pointers
  * into argv). */
@@ -99,11 +105,19 @@ typedef struct CliList {
         size_t n_items;
 } CliList;
 
+/* --newline: whether a value printed ends with a newline. */
+typedef enum CliNewline {
+        CLI_NEWLINE_DEFAULT = 0, /* not given: the command's default */
+        CLI_NEWLINE_AUTO,        /* only when stdout is a terminal */
+        CLI_NEWLINE_ALWAYS,
+        CLI_NEWLINE_NEVER,
+} CliNewline;
+
 typedef struct Cli {
         const char *socket_path; /* --socket; NULL: $CREDVAULT_SOCKET, else CV_SOCKET_DEFAULT */
         int timeout_ms;          /* --timeout */
         bool json;               /* --json */
-        unsigned options;        /* the CliOption bits given */
+        CliOption options;       /* the CliOption bits given */
         const char *name;        /* --name, else NULL */
         const char *domain;      /* --domain, else NULL */
         int64_t expiring_sec;    /* --expiring, else CLI_EXPIRING_DEFAULT_SEC */
@@ -130,6 +144,7 @@ typedef struct Cli {
          * COMMAND must start. */
         CliList plugins, secrets, maps;
         const char *after_dashdash;
+        CliNewline newline; /* --newline, else CLI_NEWLINE_DEFAULT */
 } Cli;
 
 static inline bool cli_has(const Cli *cli, CliOption o) {
@@ -272,29 +287,25 @@ int cli_buf_terminate(CliBuf *b);
 
 /* Read a value (a secret, an API key) from stdin, byte-exact, at most
  * CV_SECRET_VALUE_SIZE_MAX bytes. Prints the error itself, naming what
- * ("the value"), and with storing that nothing was stored. */
-int cli_stdin_read_value(const char *what, bool storing, CliBuf **ret);
+ * ("the value"), and with storing that nothing was stored. On a terminal
+ * the value is typed after a prompt, unseen, without its line ending, and
+ * not empty; with storing typed twice unless --no-confirm (two different
+ * entries: -EINVAL). */
+int cli_stdin_read_value(const Cli *cli, const char *what, bool storing, CliBuf **ret);
 
 /* Read stdin as text for the library, at most size_max bytes, without NUL
  * bytes; with strip_newline, without one final "\n" or "\r\n" (what echo
  * and a here-string add). Prints the error itself, naming what ("the
- * Authorization header"), never a byte of the input. */
+ * Authorization header"), never a byte of the input. On a terminal, typed
+ * once after a prompt, unseen, without its line ending. */
 int cli_stdin_read_text(const char *what, size_t size_max, bool strip_newline, CliBuf **ret);
 
-/* A DURATION: an integer of seconds, or one with the unit s, m, h or d
- * ("300", "90s", "5m", "2h", "1d"), at most max seconds. -EINVAL if not
- * (-ENOMEM if out of memory). */
-int cli_duration_parse(const char *s, int64_t max, int64_t *ret);
 /* A point in time T, as unix seconds: "2026-11-30" (midnight UTC),
  * "2026-11-30T12:00:00Z" or "2026-11-30T12:00:00+01:00", "@1764504000",
  * or a DURATION with its unit meaning that long before now ("90s", "2h",
  * "7d"; a bare number is refused: seconds ago or unix seconds?). -EINVAL
  * if not, or if before 1970. */
 int cli_time_parse(const char *s, int64_t now, int64_t *ret);
-/* The shortest exact form: "300" → "5m", "90" → "90s". Returns buf. */
-#define CLI_DURATION_SIZE 32
-const char *cli_duration_format(int64_t sec, char buf[static CLI_DURATION_SIZE]);
-
 /* ---- output.c ---- */
 
 /* "2026-11-28T12:00:00Z"; "-" for t < 0 (unknown). Returns buf. */
@@ -313,6 +324,10 @@ int cli_print_json(json_t *j);
 int cli_write_secret(const void *data, size_t size);
 /* The NUL-terminated text s and a newline, the same way. */
 int cli_write_secret_line(const char *s);
+/* A value the command prints, the same way, then a newline as --newline
+ * says, where the command's default is dflt (CLI_NEWLINE_AUTO: only on a
+ * terminal). Prints the error itself. */
+int cli_write_value(const Cli *cli, const void *data, size_t size, CliNewline dflt);
 
 /* A text table, columns left-aligned and two spaces apart. Cells are
  * copied and wiped when the table is freed, and the table is written past

@@ -27,7 +27,7 @@ int cmd_apikey_lookup(Cli *cli, char **args) {
         if (header)
                 r = cli_stdin_read_text("the Authorization header", CLI_AUTHORIZATION_SIZE_MAX, true, &in);
         else
-                r = cli_stdin_read_value("the key", false, &in);
+                r = cli_stdin_read_value(cli, "the key", false, &in);
         if (r < 0)
                 return r;
         r = cli_connect(cli, &c);

@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "tty.h"
 
 /* The manifest in FILE ("-": stdin) as a C string, checked to be one JSON
  * object; the daemon checks the rest and names the bad field. */
@@ -26,6 +28,8 @@ static int manifest_read(const char *path, CliBuf **ret) {
         json_error_t e;
         int r;
 
+        if (strcmp(path, "-") == 0 && tty_is(STDIN_FILENO))
+                fputs("credvault: reading the manifest from the terminal; end it with Ctrl-D\n", stderr);
         r = cli_file_read(path, CLI_MANIFEST_SIZE_MAX, &in);
         if (r == -EMSGSIZE)
                 return cli_error(r, "manifest: %s is over %d bytes; nothing registered", where, CLI_MANIFEST_SIZE_MAX);
@@ -102,9 +106,16 @@ int cmd_plugin_ls(Cli *cli, char **args) {
                 return cli_error_call(c, r);
         size_t n_items = (size_t) r;
 
-        r = cli_records_print(cli, &plugin_infos_format, items, n_items);
+        /* --names: for shell completion and scripts, no header, no
+         * columns to cut. A name is checked by the daemon and holds no
+         * space or control character. */
+        if (cli_has(cli, CLI_OPT_NAMES) && !cli->json)
+                for (size_t i = 0; i < n_items; i++)
+                        printf("%s\n", items[i].name);
+        else
+                r = cli_records_print(cli, &plugin_infos_format, items, n_items);
         cv_plugin_info_free(items, n_items);
-        return r;
+        return r < 0 ? r : 0;
 }
 
 /* What the vault holds for a plugin (cv_plugin_show_json), parsed. Its

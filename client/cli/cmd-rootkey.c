@@ -176,8 +176,12 @@ static int recovery_key_emit(Cli *cli, const char *path, bool replace, bool init
                  * --json output of a secret is. */
                 json_t *j = json_pack("{s:b s:s}", "created", 1, "recovery_key", text);
                 r = cli_print_json(j);
-        } else
-                r = cli_write_secret_line(text);
+        } else {
+                r = cli_write_secret(text, strlen(text));
+                if (r >= 0 && cli->newline != CLI_NEWLINE_NEVER &&
+                    (cli->newline != CLI_NEWLINE_AUTO || isatty(STDOUT_FILENO) == 1))
+                        r = cli_write_secret("\n", 1);
+        }
         cv_free_wiped(text, (size_t) -1);
         if (r < 0) {
                 if (path)

@@ -26,7 +26,7 @@ int cli_value_put(Cli *cli, CliValuePut put_call, const char *what, bool allow_e
 
         /* Read and check all of it before connecting: nothing is sent for
          * a value over the limit. */
-        r = cli_stdin_read_value(what, true, &value);
+        r = cli_stdin_read_value(cli, what, true, &value);
         if (r < 0)
                 return r;
         if (value->size == 0 && !allow_empty)
@@ -70,10 +70,9 @@ int cmd_secret_get(Cli *cli, char **args) {
 
         if (cli->json)
                 return secret_print_json(args[0], args[1], cli->stage, s);
-        r = cli_write_secret(s->value, s->value_size);
-        if (r < 0)
-                return cli_error(r, "cannot write to stdout: %s", strerror(-r));
-        return 0;
+        /* The bytes as stored; a newline only for a person reading them,
+         * so that the shell's prompt does not run into the value. */
+        return cli_write_value(cli, s->value, s->value_size, CLI_NEWLINE_AUTO);
 }
 
 int cmd_secret_generate(Cli *cli, char **args) {
@@ -93,12 +92,8 @@ int cmd_secret_generate(Cli *cli, char **args) {
                 return cli_print_json(json_pack("{s:s s:s s:I s:s%}", "plugin", args[0], "name", args[1], "version",
                                                 (json_int_t) s->version, "value", (const char *) s->value,
                                                 s->value_size));
-        r = cli_write_secret(s->value, s->value_size);
-        if (r >= 0)
-                r = cli_write_secret("\n", 1);
-        if (r < 0)
-                return cli_error(r, "cannot write to stdout: %s", strerror(-r));
-        return 0;
+        /* Text, a line as it has always been printed, unless --newline. */
+        return cli_write_value(cli, s->value, s->value_size, CLI_NEWLINE_ALWAYS);
 }
 
 int cmd_secret_verify(Cli *cli, char **args) {
@@ -110,7 +105,7 @@ int cmd_secret_verify(Cli *cli, char **args) {
 
         /* --raw: the bare value, byte-exact; else a header, which is text. */
         if (cli_has(cli, CLI_OPT_RAW))
-                r = cli_stdin_read_value("the value", false, &in);
+                r = cli_stdin_read_value(cli, "the value", false, &in);
         else
                 r = cli_stdin_read_text("the Authorization header", CLI_AUTHORIZATION_SIZE_MAX, true, &in);
         if (r < 0)

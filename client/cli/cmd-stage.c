@@ -24,7 +24,7 @@ int cmd_secret_rotate(Cli *cli, char **args) {
 
         /* Read and check all of it before connecting, as `secret put`. */
         if (!generate) {
-                r = cli_stdin_read_value("the value", true, &value);
+                r = cli_stdin_read_value(cli, "the value", true, &value);
                 if (r < 0)
                         return r;
         }
@@ -53,11 +53,9 @@ int cmd_secret_rotate(Cli *cli, char **args) {
         /* A generated value is the output, alone on stdout, as `secret
          * generate` prints it; what was done goes to stderr. */
         if (generated) {
-                r = cli_write_secret(generated->value, generated->value_size);
-                if (r >= 0)
-                        r = cli_write_secret("\n", 1);
+                r = cli_write_value(cli, generated->value, generated->value_size, CLI_NEWLINE_ALWAYS);
                 if (r < 0)
-                        return cli_error(r, "cannot write to stdout: %s", strerror(-r));
+                        return r;
                 fprintf(stderr, "%s/%s version %" PRId64 " staged as pending\n", args[0], args[1], version);
                 return 0;
         }

@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "tty.h"
 
 /* stdin as one JSON object (duplicate keys refused: which one would
  * count?), made a C string for the library. */
@@ -23,6 +25,12 @@ static int token_response_read(CliBuf **ret) {
         json_error_t e;
         int r;
 
+        /* A JSON document is not typed unseen like one value: say how it
+         * ends, rather than wait silently. */
+        if (tty_is(STDIN_FILENO))
+                fputs("credvault: reading the token endpoint's JSON response from the terminal; end it with "
+                      "Ctrl-D\n",
+                      stderr);
         r = cli_stdin_read(CLI_TOKEN_JSON_SIZE_MAX, &in);
         if (r == -EMSGSIZE)
                 return cli_error(r, "token: stdin is over %d bytes; nothing stored", CLI_TOKEN_JSON_SIZE_MAX);

@@ -2,8 +2,9 @@
  *
  * Owns: reading stdin or a file into a buffer that wipes itself, making it
  * text for the library (no NUL bytes, one final newline stripped where a
- * header is read), the DURATION syntax of --expiring and --min-valid, and
- * the points in time T of the audit commands.
+ * header is read), a value typed at a terminal (through tty.c), and the
+ * points in time T of the audit commands (their "ago" form a DURATION of
+ * duration.c).
  * Never: let input pass through stdio's buffer or an unwiped allocation,
  * and never quote a byte of it in an error message. */
 #include <errno.h>
@@ -13,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "parse-util.h"
+#include "tty.h"
 
 /* First allocation for input; doubled as needed up to the caller's limit. */
 #define INPUT_CHUNK_SIZE 4096
@@ -106,7 +109,41 @@ int cli_buf_terminate(CliBuf *b) {
         return 0;
 }
 
-int cli_stdin_read_value(const char *what, bool storing, CliBuf **ret) {
+/* A value typed at a terminal: prompted for on stderr, unseen, its line
+ * ending dropped; with confirm typed twice. Never empty: an empty value
+ * is stored from a file or a pipe. */
+static int tty_value_read(const char *what, bool confirm, bool storing, size_t size_max, CliBuf **ret) {
+        _cleanup_(cli_buf_freep) CliBuf *first = NULL, *second = NULL;
+        const char *nothing = storing ? "; nothing stored" : "";
+        char prompt[128];
+        int r;
+
+        for (int i = 0; i < (confirm ? 2 : 1); i++) {
+                snprintf(prompt, sizeof(prompt), "%s %s: ", i == 0 ? "Enter" : "Repeat", what);
+                r = tty_read_line(STDIN_FILENO, prompt, size_max, i == 0 ? &first : &second);
+                if (r == -ENODATA)
+                        return cli_error(-EINVAL, "nothing typed for %s%s", what, nothing);
+                if (r == -EMSGSIZE)
+                        return cli_error(r, "%s typed is over %zu bytes%s", what, size_max, nothing);
+                if (r < 0)
+                        return cli_error(r, "cannot read %s from the terminal: %s", what, strerror(-r));
+                if (i == 0 && first->size == 0)
+                        return cli_error(-EINVAL, "%s typed is empty%s", what,
+                                         storing ? "; nothing stored (an empty one is read from a file: </dev/null)"
+                                                 : "");
+        }
+        if (second && (second->size != first->size || sodium_memcmp(first->data, second->data, first->size) != 0))
+                return cli_error(-EINVAL, "the two entries of %s differ; nothing stored", what);
+        *ret = TAKE_PTR(first);
+        return 0;
+}
+
+int cli_stdin_read_value(const Cli *cli, const char *what, bool storing, CliBuf **ret) {
+        /* A person at a terminal: the line ending is the Enter key, not
+         * part of the value, and the value is not for the screen. */
+        if (tty_is(STDIN_FILENO))
+                return tty_value_read(what, storing && !cli_has(cli, CLI_OPT_NO_CONFIRM), storing,
+                                      CV_SECRET_VALUE_SIZE_MAX, ret);
         int r = cli_stdin_read(CV_SECRET_VALUE_SIZE_MAX, ret);
         if (r == -EMSGSIZE)
                 return cli_error(r, "%s on stdin is over %d bytes%s", what, CV_SECRET_VALUE_SIZE_MAX,
@@ -116,7 +153,9 @@ int cli_stdin_read_value(const char *what, bool storing, CliBuf **ret) {
         return 0;
 }
 
-int cli_stdin_read_text(const char *what, size_t size_max, bool strip_newline, CliBuf **ret) {
+/* stdin that is not a terminal as text: byte-exact but for one final
+ * newline with strip_newline. */
+static int stdin_text_read(const char *what, size_t size_max, bool strip_newline, CliBuf **ret) {
         _cleanup_(cli_buf_freep) CliBuf *b = NULL;
 
         /* Room for the newline that is stripped. */
@@ -132,6 +171,17 @@ int cli_stdin_read_text(const char *what, size_t size_max, bool strip_newline, C
         }
         if (b->size > size_max)
                 return cli_error(-EMSGSIZE, "%s on stdin is over %zu bytes", what, size_max);
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+int cli_stdin_read_text(const char *what, size_t size_max, bool strip_newline, CliBuf **ret) {
+        _cleanup_(cli_buf_freep) CliBuf *b = NULL;
+
+        int r = tty_is(STDIN_FILENO) ? tty_value_read(what, false, false, size_max, &b)
+                                     : stdin_text_read(what, size_max, strip_newline, &b);
+        if (r < 0)
+                return r;
         r = cli_buf_terminate(b);
         if (r == -EINVAL)
                 return cli_error(r, "%s on stdin holds a NUL byte", what);
@@ -139,49 +189,6 @@ int cli_stdin_read_text(const char *what, size_t size_max, bool strip_newline, C
                 return cli_error(r, "out of memory");
         *ret = TAKE_PTR(b);
         return 0;
-}
-
-static const struct {
-        char unit;
-        int64_t seconds;
-} duration_units[] = {
-        { 'd', 86400 },
-        { 'h', 3600 },
-        { 'm', 60 },
-        { 's', 1 },
-};
-
-int cli_duration_parse(const char *s, int64_t max, int64_t *ret) {
-        _cleanup_(freep) char *digits = NULL;
-        int64_t v, scale = 1;
-        size_t n = strlen(s);
-
-        /* An optional unit after the digits; the digits themselves are
-         * parse_int64()'s (no sign, spaces or "0x"). */
-        for (size_t i = 0; n > 0 && i < ELEMENTSOF(duration_units); i++)
-                if (s[n - 1] == duration_units[i].unit) {
-                        scale = duration_units[i].seconds;
-                        n--;
-                        break;
-                }
-        digits = strndup(s, n);
-        if (!digits)
-                return -ENOMEM;
-        if (parse_int64(digits, 0, max / scale, &v) < 0)
-                return -EINVAL;
-        *ret = v * scale;
-        return 0;
-}
-
-const char *cli_duration_format(int64_t sec, char buf[static CLI_DURATION_SIZE]) {
-        for (size_t i = 0; i < ELEMENTSOF(duration_units); i++)
-                if (sec > 0 && sec % duration_units[i].seconds == 0) {
-                        snprintf(buf, CLI_DURATION_SIZE, "%" PRId64 "%c", sec / duration_units[i].seconds,
-                                 duration_units[i].unit);
-                        return buf;
-                }
-        snprintf(buf, CLI_DURATION_SIZE, "%" PRId64 "s", sec);
-        return buf;
 }
 
 /* n decimal digits at s, exactly, into *ret. */
@@ -247,7 +254,7 @@ int cli_time_parse(const char *s, int64_t now, int64_t *ret) {
                 r = parse_int64(s + 1, 0, INT64_MAX, &t);
         else if (n >= 10 && s[4] == '-')
                 r = iso_time_parse(s, &t);
-        else if (n >= 2 && s[n - 1] >= 'a' && s[n - 1] <= 'z') {
+        else if (n >= 2 && strpbrk(s, "abcdefghijklmnopqrstuvwxyzM")) {
                 /* A unit is required: "300" could as well be unix seconds. */
                 r = cli_duration_parse(s, now, &ago);
                 t = now - ago;

@@ -66,6 +66,14 @@ int cli_write_secret_line(const char *s) {
         return r < 0 ? r : cli_write_secret("\n", 1);
 }
 
+int cli_write_value(const Cli *cli, const void *data, size_t size, CliNewline dflt) {
+        CliNewline newline = cli->newline != CLI_NEWLINE_DEFAULT ? cli->newline : dflt;
+        int r = cli_write_secret(data, size);
+        if (r >= 0 && (newline == CLI_NEWLINE_ALWAYS || (newline == CLI_NEWLINE_AUTO && isatty(STDOUT_FILENO) == 1)))
+                r = cli_write_secret("\n", 1);
+        return r < 0 ? cli_error(r, "cannot write to stdout: %s", strerror(-r)) : 0;
+}
+
 int cli_print_json(json_t *j) {
         _cleanup_(cli_json_decrefp) _unused_ json_t *owned = j;
         _cleanup_(cli_buf_freep) CliBuf *text = NULL;

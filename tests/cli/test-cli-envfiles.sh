@@ -165,7 +165,7 @@ n_names=$(wc -w <<<"$names")
 expect "--help" 0 $E --help
 out_has "--help lists import" "import PLUGIN FILE|- [--dry-run]"
 out_has "--help lists run" "run [--plugin P]... [--secret P/NAME]... [--map [P/]NAME=VAR]... -- COMMAND [ARG]..."
-out_has "--help: 127" "127: no such COMMAND"
+out_has "--help: 127" "127 run: no such COMMAND"
 expect "import: one argument" 2 $E import app
 expect "import: --map" 2 $E import app "$F" --map A=B
 expect "run: --dry-run" 2 $E run --plugin app --dry-run -- true

@@ -110,7 +110,7 @@ for cmd in "plugin add FILE|- [--name NAME] [--domain DOMAIN]" "plugin ls" "plug
         "secret verify PLUGIN NAME [--raw]" "secret ls [PLUGIN]" "secret rm PLUGIN NAME" \
         "oauth verify-client PLUGIN [--post]" \
         "apikey put PLUGIN USER" "apikey lookup PLUGIN [--header]" "apikey ls PLUGIN" "apikey rm PLUGIN USER" \
-        "token put PLUGIN USER" "token get PLUGIN USER [--min-valid SECONDS]" \
+        "token put PLUGIN USER" "token get PLUGIN USER [--min-valid DURATION]" \
         "token ls PLUGIN [--expiring DURATION] [--reveal]" "token rm PLUGIN USER" "status" "help" \
         "whoami" "policy check FILE" "audit verify" "audit prune --before T" \
         "audit [--since T] [--until T] [--plugin P] [--principal X] [--op OP]" "key rotate" "key rewrap [--wait]" \
@@ -127,7 +127,7 @@ for status in "0   success" "1   any other failure" "2   bad usage" "3   not fou
         out_has "--help documents exit status '$status'" "  $status"
 done
 out_has "--help documents --socket" "--socket PATH"
-out_has "--help documents DURATION" "90s, 5m, 2h, 1d"
+out_has "--help documents DURATION" "300, 90s, 5min, 1h30m, \"1d 2h\", 1.5h, 2w"
 expect "-h" 0 $E -h
 out_has "-h" "Exit status"
 expect "help" 0 $E help
@@ -147,7 +147,7 @@ expect "unknown option" 2 $E --frob status
 expect "--timeout not a number" 2 $E --timeout abc status
 expect "--timeout zero" 2 $E --timeout 0 status
 expect "--timeout without value" 2 $E --timeout
-expect "help with arguments" 2 $E help secret
+expect "help with three words" 2 $E help secret put x
 expect "secret put: one argument" 2 "$T/text" secret put p
 expect "secret get: three arguments" 2 $E secret get p n x
 expect "secret ls: two arguments" 2 $E secret ls a b
@@ -175,10 +175,14 @@ expect "--bytes not a number" 2 $E secret generate p n --bytes many
 expect "--min-valid not a number" 2 $E token get p u --min-valid soon
 expect "--min-valid negative" 2 $E token get p u --min-valid -5
 expect "--expiring without a value" 2 $E token ls p --expiring
-for bad in 5x m "" -5 " 5" 5mm 1.5h 0x10 99999999999999999999; do
+for bad in 99999999999999999999 -5 5x m "" " " 5mm 1..5h "1h -5m" 0x10 "5 parsecs"; do
         expect "--expiring '$bad'" 2 $E token ls p --expiring "$bad"
 done
 err_has "--expiring: says what a DURATION is" "DURATION"
+expect "--expiring of a fraction of a second" 2 $E token ls p --expiring 1500ms
+err_has "--expiring of a fraction of a second: says so" "not a whole number of seconds"
+expect "--expiring over its limit" 2 $E token ls p --expiring 100y
+err_has "--expiring over its limit: says so" "negative or over"
 # Nothing reached the daemon: refused before connecting.
 expect "a bad option with no daemon" 2 $E --socket /nonexistent/sock token ls p --expiring 5x
 
@@ -225,6 +229,74 @@ done
 for good in uid:0 user:root unit:weather.service weather.service app.scope; do
         expect "--principal '$good' (then unreachable)" 5 $E --socket /nonexistent/sock audit --principal "$good"
 done
+
+# ---- per-command help, help COMMAND, did-you-mean ----
+expect "secret put --help" 0 $E secret put --help
+out_has "secret put --help: its synopsis" "Usage: credvault [OPTIONS] secret put PLUGIN NAME [--no-confirm]"
+out_has "secret put --help: its option" "--no-confirm"
+out_has "secret put --help: the global options" "--socket PATH"
+out_has "secret put --help: exit statuses" "Exit status:"
+out_has "secret put --help: exit 2" "  2   bad usage"
+out_lacks "secret put --help: not another command's exit status" "  7   refresh required"
+out_lacks "secret put --help: not the whole list" "token ls PLUGIN"
+cp "$T/out" "$T/put-help"
+expect "help secret put" 0 $E help secret put
+out_is_file "help secret put: the same as secret put --help" "$T/put-help"
+expect "--help after the command's arguments" 0 $E secret put p n --help
+out_is_file "secret put p n --help: the same" "$T/put-help"
+expect "token get --help" 0 $E token get --help
+out_has "token get --help: its exit statuses" "  7   refresh required"
+out_has "token get --help: --min-valid takes a DURATION" "--min-valid DURATION"
+expect "key rewrap --help" 0 $E key rewrap --help
+out_has "key rewrap --help: 130" "  130 key rewrap --wait stopped by Ctrl-C"
+expect "secret get --help" 0 $E secret get --help
+out_has "secret get --help: --newline" "--newline WHEN"
+out_has "secret get --help: --stage" "--stage STAGE"
+expect "help secret: the group" 0 $E help secret
+out_has "help secret: its verbs" "secret rotate PLUGIN NAME"
+out_lacks "help secret: only its verbs" "token ls"
+expect "secret --help: the group" 0 $E secret --help
+out_has "secret --help: its verbs" "secret history PLUGIN NAME"
+expect "help audit: the command and its verbs" 0 $E help audit
+out_has "help audit: the command" "Usage: credvault [OPTIONS] audit [--since T]"
+out_has "help audit: its verbs" "audit verify"
+expect "status --help" 0 $E status --help
+out_has "status --help" "Usage: credvault [OPTIONS] status"
+expect "help of an unknown command" 2 $E help secrt
+err_has "help of an unknown command: the nearest" "did you mean 'secret'?"
+expect "a mistyped group" 2 $E secrt put p n
+err_has "a mistyped group: the nearest command" "unknown command 'secrt put'; did you mean 'secret put'?"
+expect "a mistyped verb" 2 $E secret pt p n
+err_has "a mistyped verb: the nearest" "did you mean 'secret put'?"
+expect "swapped letters" 2 $E scerte ls
+err_has "swapped letters: the nearest" "did you mean 'secret"
+expect "a mistyped one-word command" 2 $E stauts
+err_has "a mistyped one-word command: the nearest" "did you mean 'status'?"
+expect "nothing near" 2 $E frobnicate
+err_lacks "nothing near: no suggestion" "did you mean"
+expect "an option of another command" 2 $E secret ls --no-confirm
+err_has "an option of another command: where its options are" "'credvault secret ls --help'"
+
+# ---- DURATION as systemd writes it ----
+for good in 300 90s 5min 1h30m "1d 2h" 1.5h 2w "1 week" 1M 1y 500ms500ms; do
+        expect "--expiring '$good'" 0 $E token ls p --expiring "$good"
+done
+expect "--grace 1h30m" 5 "$T/text" --socket /nonexistent/sock secret rotate p n --grace 1h30m
+err_lacks "--grace 1h30m: taken (refused only for the socket)" "DURATION"
+expect "--grace 2w" 5 "$T/text" --socket /nonexistent/sock secret rotate p n --grace 2w
+expect "--grace 2y: over 366d" 2 "$T/text" --socket /nonexistent/sock secret rotate p n --grace 2y
+err_has "--grace 2y: says the limit" "over 366d"
+expect "--min-valid 1h30m" 5 $E --socket /nonexistent/sock token get p u --min-valid "1h 30min"
+expect "--since '1d 12h' ago" 0 $E audit --since "1d 12h"
+
+# ---- completion ----
+for shell in bash zsh fish; do
+        expect "completion $shell" 0 $E completion "$shell"
+        out_has "completion $shell: the commands" "rotate-root"
+done
+expect "completion of another shell" 2 $E completion tcsh
+expect "completion without a shell" 2 $E completion
+expect "plugin ls --names of none" 0 $E plugin ls --names
 
 # ---- status ----
 expect "status" 0 $E status

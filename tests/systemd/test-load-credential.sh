@@ -202,6 +202,9 @@ head -c 32 /dev/urandom >/etc/credvault/root.key
 chmod 0600 /etc/credvault/root.key
 printf '[Service]\nLoadCredentialEncrypted=\nLoadCredential=credvault.key:/etc/credvault/root.key\n' \
         >/etc/systemd/system/credvault.service.d/key.conf
+# The daemon is the build tree's, which may be under /tmp or /home (a
+# fresh clone): the unit's private /tmp and hidden /home would hide it.
+printf '[Service]\nPrivateTmp=no\nProtectHome=no\n' >/etc/systemd/system/credvault.service.d/build-tree.conf
 printf '%s\n' "$policy" >/etc/credvault/policy.json
 chmod 0644 /etc/credvault/policy.json
 systemd-sysusers "$(dirname "${units_shipped[1]}")/credvault.sysusers" || fail "systemd-sysusers failed"

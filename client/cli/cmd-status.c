@@ -71,6 +71,13 @@ static void status_print_text(json_t *h) {
         printf("KEKs:        %" PRId64 "\n", member_int(keyring, "keks"));
         printf("secrets:     %" PRId64 "\n", member_int(h, "secrets"));
         printf("tokens:      %" PRId64 "\n", member_int(h, "tokens"));
+        json_t *groups = json_object_get(h, "write_groups");
+        int64_t commits = member_int(groups, "commits"), writes = member_int(groups, "writes");
+        int64_t failed = member_int(groups, "failed");
+        printf("writes:      %" PRId64 " in %" PRId64 " commit%s%s", writes, commits, commits == 1 ? "" : "s",
+               failed > 0 ? "" : "\n");
+        if (failed > 0)
+                printf(" (%" PRId64 " group%s failed to commit)\n", failed, failed == 1 ? "" : "s");
         status_print_policy(json_object_get(h, "policy"));
         status_print_audit(json_object_get(h, "audit"));
 }

@@ -7,6 +7,7 @@ CREDVAULT_PACKAGES=(
   meson ninja-build gcc pkg-config
   libsodium-dev libsqlite3-dev libsystemd-dev libjansson-dev
   libcmocka-dev scdoc systemd python3 clang-format git
+  libcurl4-openssl-dev
 )
 
 # What the fuzz targets need (tests/fuzz/, docs/testing.md): clang and its

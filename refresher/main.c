@@ -245,6 +245,12 @@ static int run_once(Refresher *r) {
                         break;
                 sleep_until(next);
         }
+        /* A due set of a plugin whose endpoint is refused was not refreshed either. */
+        for (size_t i = 0; i < r->n_sets; i++) {
+                const TokenSet *s = &r->sets[i];
+                if (!s->dead && r->plugins[s->plugin].refused[0] && s->expires_at * 1000 - r->opt.lead_ms <= start)
+                        failed++;
+        }
         log_run(r, &before, refresher_now_ms() - start);
         return failed > 0 ? EXIT_SOME_FAILED : EXIT_SUCCESS;
 }

@@ -46,6 +46,36 @@ function listen(server, port = 0) {
   });
 }
 
+// The provider's storage: oidc-provider's own development adapter keeps at
+// most 1,000 entries (an LRU), and the load test holds 3,000 (a Grant, an
+// AccessToken and a RefreshToken a user). This one keeps everything for
+// the test's lifetime, through the documented Adapter interface.
+const storage = new Map();
+const grants = new Map(); // grantId -> Set of keys
+class MapAdapter {
+  constructor(model) { this.model = model; }
+  key(id) { return `${this.model}:${id}`; }
+  async upsert(id, payload) {
+    const key = this.key(id);
+    storage.set(key, payload);
+    if (payload.grantId) {
+      if (!grants.has(payload.grantId)) grants.set(payload.grantId, new Set());
+      grants.get(payload.grantId).add(key);
+    }
+    if (this.model === 'Session' && payload.uid) storage.set(`sessionUid:${payload.uid}`, id);
+    if (payload.userCode) storage.set(`userCode:${payload.userCode}`, id);
+  }
+  async find(id) { return storage.get(this.key(id)); }
+  async findByUid(uid) { return this.find(storage.get(`sessionUid:${uid}`)); }
+  async findByUserCode(code) { return this.find(storage.get(`userCode:${code}`)); }
+  async consume(id) { const p = storage.get(this.key(id)); if (p) p.consumed = Math.floor(Date.now() / 1000); }
+  async destroy(id) { storage.delete(this.key(id)); }
+  async revokeByGrantId(grantId) {
+    for (const key of grants.get(grantId) ?? []) storage.delete(key);
+    grants.delete(grantId);
+  }
+}
+
 const providerServer = http.createServer();
 const providerPort = await listen(providerServer);
 const issuer = `http://127.0.0.1:${providerPort}`;
@@ -56,6 +86,7 @@ const provider = new Provider(issuer, {
     redirect_uris: ['http://127.0.0.1/cb'],
     response_types: ['code'],
   })),
+  adapter: MapAdapter,
   findAccount: async (ctx, id) => ({ accountId: id, async claims() { return { sub: id }; } }),
   rotateRefreshToken: true,
   scopes: ['openid', 'offline_access', 'api'],

@@ -14,6 +14,7 @@
  * between are quick and synchronous. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,8 +33,15 @@ typedef struct Job {
         ProviderRequest *request;
 } Job;
 
+/* A plugin's client credentials, read once a run (not once a set) and
+ * wiped at its end. */
+typedef struct Credentials {
+        CvSecret *id, *secret;
+} Credentials;
+
 typedef struct Run {
         Refresher *r;
+        Credentials *creds; /* by plugin index */
         CURLM *multi;
         unsigned in_flight;
         Job *jobs; /* in flight */
@@ -83,20 +91,22 @@ static void job_finish(Run *run, Job *job, int curl_code) {
                 int64_t version = 0;
                 int k = cv_token_refresh_commit(r->client, p->name, s->user, job->lease, res.body, &version);
                 if (k >= 0) {
-                        CvToken *t = NULL;
                         s->version = version;
                         s->failures = 0;
                         p->failures = 0;
                         s->handled = true;
                         r->stats.refreshed++;
-                        /* The next due time comes with the next scan; until
-                         * then, look again after the lead has run down. */
-                        if (cv_token_get(r->client, p->name, s->user, &t) >= 0 && t->expires_at >= 0) {
-                                s->expires_at = t->expires_at;
-                                s->due_ms = t->expires_at * 1000 - r->opt.lead_ms;
+                        /* When it is due next, from the response (the daemon
+                         * made the same expires_at of it, give or take the
+                         * second); the next scan has the stored one. */
+                        json_t *j = json_loads(res.body, 0, NULL);
+                        json_t *in = json_object_get(j, "expires_in");
+                        if (json_is_integer(in) && json_integer_value(in) >= 0) {
+                                s->expires_at = refresher_now_ms() / 1000 + json_integer_value(in);
+                                s->due_ms = s->expires_at * 1000 - r->opt.lead_ms;
                         } else
                                 s->due_ms = refresher_now_ms() + r->opt.lead_ms;
-                        cv_token_free(t);
+                        json_decref(j);
                         if (r->opt.verbose)
                                 refresher_log("%s/%s: refreshed (version %lld, expires at %lld)", p->name, s->user,
                                               (long long) version, (long long) s->expires_at);
@@ -186,11 +196,12 @@ static int job_start(Run *run, TokenSet *s) {
                 return k;
         }
 
-        CvSecret *id = NULL, *secret = NULL;
+        Credentials *cr = &run->creds[s->plugin];
         Job *job = NULL;
-        k = cv_secret_get(r->client, p->name, "client_id", &id);
-        if (k >= 0)
-                k = cv_secret_get(r->client, p->name, "client_secret", &secret);
+        if (!cr->id)
+                k = cv_secret_get(r->client, p->name, "client_id", &cr->id);
+        if (k >= 0 && !cr->secret)
+                k = cv_secret_get(r->client, p->name, "client_secret", &cr->secret);
         if (k < 0) {
                 refresher_log("%s: client credentials: %s", p->name, cv_client_error_message(r->client));
                 r->stats.vault_errors++;
@@ -205,11 +216,9 @@ static int job_start(Run *run, TokenSet *s) {
         else {
                 job->set = s;
                 job->lease = lease;
-                k = provider_request_new(p, lease->refresh_token, (const char *) id->value,
-                                         (const char *) secret->value, &r->opt, job, &job->request);
+                k = provider_request_new(p, lease->refresh_token, (const char *) cr->id->value,
+                                         (const char *) cr->secret->value, &r->opt, job, &job->request);
         }
-        cv_secret_free(id);
-        cv_secret_free(secret);
         if (k >= 0 && curl_multi_add_handle(run->multi, provider_request_easy(job->request)) != CURLM_OK)
                 k = -ENOMEM;
         if (k < 0) {
@@ -267,9 +276,12 @@ static bool is_due(Refresher *r, const TokenSet *s, int64_t now_ms) {
 }
 
 int refresher_run_due(Refresher *r, int64_t now_ms) {
-        Run run = { .r = r, .multi = curl_multi_init() };
-        if (!run.multi)
+        Run run = { .r = r, .multi = curl_multi_init(), .creds = calloc(r->n_plugins + 1, sizeof(Credentials)) };
+        if (!run.multi || !run.creds) {
+                curl_multi_cleanup(run.multi);
+                free(run.creds);
                 return -ENOMEM;
+        }
         r->stats.runs++;
         size_t next = 0;
         int k = 0;
@@ -308,5 +320,10 @@ out:
                 job_free(job);
         }
         curl_multi_cleanup(run.multi);
+        for (size_t i = 0; i < r->n_plugins; i++) {
+                cv_secret_free(run.creds[i].id); /* wipes */
+                cv_secret_free(run.creds[i].secret);
+        }
+        free(run.creds);
         return k < 0 ? k : run.failed;
 }

@@ -84,7 +84,8 @@ static int duration_parse(const char *s, int64_t min, int64_t max, int64_t *ret)
 
 static void usage(FILE *f) {
         fputs("Usage: credvault-refresher [--socket PATH] [--lead DURATION] [--once] [--max-concurrent N]\n"
-              "                           [--ca-file FILE] [--timeout DURATION] [--retry-min DURATION] [--verbose]\n"
+              "                           [--ca-file FILE] [--timeout DURATION] [--retry-min DURATION] [--plugin "
+              "NAME]... [--verbose]\n"
               "Keep the OAuth token sets in credvault fresh: refresh each before it expires.\n"
               "  --socket PATH         credvaultd's socket (default $CREDVAULT_SOCKET, else " CV_SOCKET_DEFAULT ")\n"
               "  --lead DURATION       refresh this long before expiry (default 5m)\n"
@@ -93,6 +94,7 @@ static void usage(FILE *f) {
               "  --ca-file FILE        verify providers' certificates against FILE, not the system store\n"
               "  --timeout DURATION    longest request to a provider, at most 45s (default 45s)\n"
               "  --retry-min DURATION  first back-off after a transient failure (default 5s)\n"
+              "  --plugin NAME         only this plugin (repeatable); default: every registered oauth plugin\n"
               "  --verbose             a line for each set refreshed\n"
               "DURATION: 90, 90s, 1500ms, 5m, 1h.\n",
               f);
@@ -168,6 +170,13 @@ static int parse_options(int argc, char **argv, RefresherOptions *o) {
                         break;
                 case 'v':
                         o->verbose = true;
+                        break;
+                case 'p':
+                        if (o->n_plugin_names >= REFRESHER_PLUGINS_MAX) {
+                                fprintf(stderr, "credvault-refresher: --plugin: at most %d\n", REFRESHER_PLUGINS_MAX);
+                                return -EINVAL;
+                        }
+                        o->plugin_names[o->n_plugin_names++] = optarg;
                         break;
                 case 'h':
                         usage(stdout);

@@ -33,6 +33,7 @@
 #define REFRESHER_LEASE_WAIT_MIN_MS 500
 /* Retry-After honoured up to this; a provider asking for more gets this. */
 #define REFRESHER_RETRY_AFTER_MAX_MS (3600 * 1000LL)
+#define REFRESHER_PLUGINS_MAX 64 /* --plugin given this many times at most */
 
 typedef struct RefresherOptions {
         const char *socket_path; /* NULL: $CREDVAULT_SOCKET or the default */
@@ -43,6 +44,10 @@ typedef struct RefresherOptions {
         long timeout_ms;         /* per request, at most REFRESHER_TIMEOUT_MAX_MS */
         int64_t retry_min_ms;    /* first back-off after a transient failure */
         bool verbose;            /* a line per refreshed set */
+        /* --plugin: only these, without plugin.list (which the policy grants
+         * only with "read" on "*"); none: every registered oauth plugin. */
+        const char *plugin_names[REFRESHER_PLUGINS_MAX];
+        size_t n_plugin_names;
 } RefresherOptions;
 
 /* A registered oauth plugin: where and how to ask for tokens. */

@@ -60,6 +60,8 @@ static int plugin_conf_load(Refresher *r, const char *name, PluginConf *ret) {
         if (!j)
                 return -EPROTO;
         json_t *auth = json_object_get(j, "auth");
+        const char *type = json_string_value(json_object_get(j, "auth_type"));
+        bool oauth = type && strcmp(type, "oauth") == 0;
         const char *url = json_string_value(json_object_get(auth, "authorization_url"));
         const char *ctype = json_string_value(json_object_get(auth, "authorization_content_type"));
         *ret = (PluginConf) { .name = strdup(name), .token_url = url ? strdup(url) : NULL };
@@ -73,7 +75,9 @@ static int plugin_conf_load(Refresher *r, const char *name, PluginConf *ret) {
                 plugin_conf_clear(ret);
                 return -ENOMEM;
         }
-        if (!has_url)
+        if (!oauth)
+                snprintf(ret->refused, sizeof(ret->refused), "not a registered oauth plugin");
+        else if (!has_url)
                 snprintf(ret->refused, sizeof(ret->refused), "no authorization_url");
         else if (!ret->refused[0])
                 (void) provider_url_check(ret->token_url, ret->refused, sizeof(ret->refused));
@@ -170,16 +174,21 @@ int refresher_scan(Refresher *r, int64_t now_ms) {
         r->n_sets = 0;
 
         CvPluginInfo *plugins = NULL;
-        int n = cv_plugin_list(r->client, &plugins), k = 0;
-        if (n < 0) {
-                k = n;
-                goto fail;
-        }
+        int n = 0, k = 0;
+        if (r->opt.n_plugin_names == 0) {
+                n = cv_plugin_list(r->client, &plugins);
+                if (n < 0) {
+                        k = n;
+                        goto fail;
+                }
+        } else
+                n = (int) r->opt.n_plugin_names;
         for (int i = 0; i < n; i++) {
-                if (!plugins[i].auth_type || strcmp(plugins[i].auth_type, "oauth") != 0)
+                const char *name = plugins ? plugins[i].name : r->opt.plugin_names[i];
+                if (plugins && (!plugins[i].auth_type || strcmp(plugins[i].auth_type, "oauth") != 0))
                         continue;
                 PluginConf conf;
-                k = plugin_conf_load(r, plugins[i].name, &conf);
+                k = plugin_conf_load(r, name, &conf);
                 if (k == -ENOENT)
                         continue; /* deleted meanwhile */
                 if (k < 0)
@@ -211,13 +220,14 @@ int refresher_scan(Refresher *r, int64_t now_ms) {
                 if (k < 0)
                         goto fail;
         }
-        cv_plugin_info_free(plugins, n > 0 ? (size_t) n : 0);
+        if (plugins)
+                cv_plugin_info_free(plugins, (size_t) n);
         /* The daemon lists in byte order already; sort anyway, as old_find() relies on it. */
         qsort_r(r->sets, r->n_sets, sizeof(TokenSet), set_compare, r->plugins);
         refresher_free_sets(&old);
         return 0;
 fail:
-        if (n > 0)
+        if (plugins)
                 cv_plugin_info_free(plugins, (size_t) n);
         refresher_free_sets(r);
         *r = (Refresher) { .opt = old.opt, .client = old.client, .stats = old.stats };

@@ -110,6 +110,7 @@ static int parse_options(int argc, char **argv, RefresherOptions *o) {
                 { "timeout", required_argument, NULL, 't' },
                 { "retry-min", required_argument, NULL, 'r' },
                 { "verbose", no_argument, NULL, 'v' },
+                { "plugin", required_argument, NULL, 'p' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };

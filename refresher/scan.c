@@ -191,6 +191,11 @@ int refresher_scan(Refresher *r, int64_t now_ms) {
                 k = plugin_conf_load(r, name, &conf);
                 if (k == -ENOENT)
                         continue; /* deleted meanwhile */
+                if (k == -EPERM) {
+                        /* A --plugin the policy does not grant us: the others may be. */
+                        refresher_log("%s: %s", name, cv_client_error_message(r->client));
+                        continue;
+                }
                 if (k < 0)
                         goto fail;
                 const PluginConf *o = old_plugin(&old, conf.name);
@@ -209,8 +214,11 @@ int refresher_scan(Refresher *r, int64_t now_ms) {
 
                 CvTokenInfo *items = NULL;
                 int m = cv_token_list_expiring(r->client, conf.name, r->opt.lead_ms / 1000, &items);
-                if (m == -ENOENT)
+                if (m == -ENOENT || m == -EPERM) {
+                        if (m == -EPERM)
+                                refresher_log("%s: %s", conf.name, cv_client_error_message(r->client));
                         continue;
+                }
                 if (m < 0) {
                         k = m;
                         goto fail;

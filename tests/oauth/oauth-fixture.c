@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -210,6 +211,10 @@ void fixture_token_mint(CvClient *c, const OAuthServer *s, const char *plugin, c
 }
 
 pid_t refresher_spawn(const char *socket, const char *log_path, const char *const *args) {
+        return refresher_spawn_as(socket, log_path, args, (uid_t) -1, (gid_t) -1);
+}
+
+pid_t refresher_spawn_as(const char *socket, const char *log_path, const char *const *args, uid_t uid, gid_t gid) {
         const char *bin = env_or_fail("CREDVAULT_REFRESHER");
         const char *argv[32] = { bin, "--socket", socket };
         size_t n = 3;
@@ -224,6 +229,8 @@ pid_t refresher_spawn(const char *socket, const char *log_path, const char *cons
                         if (fd >= 0)
                                 dup2(fd, 2);
                 }
+                if (uid != (uid_t) -1 && (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0))
+                        _exit(126);
                 execv(bin, (char *const *) argv);
                 _exit(127);
         }

@@ -49,6 +49,8 @@ void fixture_token_mint(CvClient *c, const OAuthServer *s, const char *plugin, c
 /* Run the refresher against socket with args (NULL-terminated), stderr
  * appended to log_path (NULL: inherited). Returns its pid. */
 pid_t refresher_spawn(const char *socket, const char *log_path, const char *const *args);
+/* The same as uid/gid (needs root; supplementary groups dropped). */
+pid_t refresher_spawn_as(const char *socket, const char *log_path, const char *const *args, uid_t uid, gid_t gid);
 /* Its exit status, or -ETIME after timeout_ms (it is then killed). */
 int refresher_wait(pid_t pid, int timeout_ms);
 /* Spawn and wait. */

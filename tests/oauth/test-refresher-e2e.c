@@ -348,6 +348,50 @@ static void test_refuses_plain_http(void **state) {
         cv_token_free(t);
 }
 
+/* 11. The refresher as a principal of its own, with only what
+ * credvault-refresher(8) says it needs: "read" and "refresh" on its
+ * plugin, named with --plugin (no plugin.list without "read" on "*"). A
+ * plugin it is not granted is skipped, not fatal. */
+static void test_policy_principal(void **state) {
+        (void) state;
+        char reason[256];
+        if (harness_test_users_ensure(reason, sizeof(reason)) < 0) {
+                print_message("skipped: %s\n", reason);
+                skip();
+        }
+        uid_t uid;
+        gid_t gid;
+        assert_int_equal(harness_user_lookup(HARNESS_USER_A, &uid, &gid), 0);
+        Harness ph = { .policy = "{\"version\": 1, \"principals\": {\"user:" HARNESS_USER_A "\": "
+                                 "{\"plugins\": {\"granted\": [\"read\", \"refresh\"]}}}}",
+                       .socket_open = true };
+        assert_int_equal(harness_start(&ph), 0);
+        CvClient *pc = NULL;
+        assert_int_equal(cv_client_new(ph.socket_path, 10000, &pc), 0);
+        fixture_plugin_add(pc, &srv, "granted", NULL, NULL, "basic");
+        fixture_plugin_add(pc, &srv, "other", NULL, NULL, "basic");
+        fixture_token_mint(pc, &srv, "granted", "alice", 60, "basic", NULL);
+        fixture_token_mint(pc, &srv, "other", "alice", 60, "basic", NULL);
+
+        /* Without --plugin: plugin.list is denied, nothing can be done. */
+        pid_t pid = refresher_spawn_as(ph.socket_path, NULL, ONCE("--verbose"), uid, gid);
+        assert_int_equal(refresher_wait(pid, 30000), 1);
+        /* With it: its plugin is refreshed, the other one skipped. */
+        pid = refresher_spawn_as(ph.socket_path, NULL, ONCE("--verbose", "--plugin", "granted", "--plugin", "other"),
+                                 uid, gid);
+        assert_int_equal(refresher_wait(pid, 30000), 0);
+        CvToken *t = NULL;
+        assert_int_equal(cv_token_get(pc, "granted", "alice", &t), 0);
+        assert_int_equal(t->version, 2);
+        cv_token_free(t);
+        assert_int_equal(cv_token_get(pc, "other", "alice", &t), 0);
+        assert_int_equal(t->version, 1);
+        cv_token_free(t);
+        cv_client_free(pc);
+        assert_int_equal(harness_stop(&ph), 0);
+        harness_cleanup(&ph);
+}
+
 int main(void) {
         char reason[600];
         curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -367,6 +411,7 @@ int main(void) {
                 cmocka_unit_test_teardown(test_refresher_waits_for_plugin, case_teardown),
                 cmocka_unit_test_teardown(test_json_and_post, case_teardown),
                 cmocka_unit_test_teardown(test_refuses_plain_http, case_teardown),
+                cmocka_unit_test_teardown(test_policy_principal, case_teardown),
         };
         int r = cmocka_run_group_tests(tests, group_setup, group_teardown);
         oauth_server_stop(&srv);

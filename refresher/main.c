@@ -290,9 +290,13 @@ static int run_daemon(Refresher *r) {
                 if (refresher_next_due(r) <= now) {
                         RefresherStats before = r->stats;
                         int k = refresher_run_due(r, now);
-                        if (k < 0)
-                                refresher_log("run: %s", strerror(-k));
                         log_run(r, &before, refresher_now_ms() - now);
+                        if (k < 0) {
+                                /* Out of memory, or curl broke: the sets are
+                                 * still due; do not spin on them. */
+                                refresher_log("run: %s", strerror(-k));
+                                sleep_until(refresher_now_ms() + r->opt.retry_min_ms);
+                        }
                         continue;
                 }
                 int64_t next = refresher_next_due(r);

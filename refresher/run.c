@@ -191,9 +191,13 @@ static int job_start(Run *run, TokenSet *s) {
                 return 0;
         }
         if (k < 0) {
+                /* The vault is unreachable or refused: try this set again
+                 * later, the others now (they may work). */
                 refresher_log("%s/%s: token.refresh_begin: %s", p->name, s->user, cv_client_error_message(r->client));
                 r->stats.vault_errors++;
-                return k;
+                run->failed++;
+                set_backoff(run, s, -1, false);
+                return k == -ENOMEM ? k : 0;
         }
 
         Credentials *cr = &run->creds[s->plugin];
@@ -293,8 +297,6 @@ int refresher_run_due(Refresher *r, int64_t now_ms) {
                         if (!is_due(r, s, now_ms) || r->plugins[s->plugin].hold_until_ms > refresher_now_ms())
                                 continue;
                         k = job_start(&run, s);
-                        if (k < 0 && k != -ENOMEM)
-                                k = 0; /* the daemon said no to this one; the others may work */
                         if (k < 0)
                                 goto out;
                 }

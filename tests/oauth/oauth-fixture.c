@@ -237,11 +237,18 @@ pid_t refresher_spawn_as(const char *socket, const char *log_path, const char *c
         return pid;
 }
 
+long refresher_last_cpu_ms;
+
 int refresher_wait(pid_t pid, int timeout_ms) {
         long long deadline = now_ms() + timeout_ms;
         int status;
         for (;;) {
-                pid_t w = waitpid(pid, &status, WNOHANG);
+                struct rusage ru;
+                pid_t w = wait4(pid, &status, WNOHANG, &ru);
+                if (w == pid) {
+                        refresher_last_cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000L +
+                                                (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+                }
                 if (w == pid)
                         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
                 if (now_ms() > deadline) {

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "credvault.h"
@@ -51,7 +52,9 @@ void fixture_token_mint(CvClient *c, const OAuthServer *s, const char *plugin, c
 pid_t refresher_spawn(const char *socket, const char *log_path, const char *const *args);
 /* The same as uid/gid (needs root; supplementary groups dropped). */
 pid_t refresher_spawn_as(const char *socket, const char *log_path, const char *const *args, uid_t uid, gid_t gid);
-/* Its exit status, or -ETIME after timeout_ms (it is then killed). */
+/* Its exit status, or -ETIME after timeout_ms (it is then killed). Its
+ * CPU time (user + system, ms) goes to refresher_last_cpu_ms. */
+extern long refresher_last_cpu_ms;
 int refresher_wait(pid_t pid, int timeout_ms);
 /* Spawn and wait. */
 int refresher_run(const char *socket, const char *const *args, int timeout_ms);

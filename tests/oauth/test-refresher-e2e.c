@@ -392,6 +392,64 @@ static void test_policy_principal(void **state) {
         harness_cleanup(&ph);
 }
 
+/* 12. credvaultd stops under a daemon-mode refresher and comes back: the
+ * refresher waits without spinning, then finds and refreshes a set
+ * stored after the restart. */
+static void test_daemon_restart(void **state) {
+        (void) state;
+        Harness dh = {};
+        assert_int_equal(harness_start(&dh), 0);
+        char log[160];
+        snprintf(log, sizeof(log), "%s/refresher-restart.log", dh.dir);
+        /* --lead 4s: a scan every 2 s, which is how it finds the new set. */
+        pid_t pid =
+                refresher_spawn(dh.socket_path, log, (const char *[]) { "--lead", "4s", "--retry-min", "200ms", NULL });
+        usleep(500000);
+        assert_int_equal(harness_stop(&dh), 0);
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        char path[64], buf[512];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        unsigned long u0 = 0, s0 = 0, u1 = 0, s1 = 0;
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        assert_non_null(fgets(buf, sizeof(buf), f));
+        fclose(f);
+        sscanf(strrchr(buf, ')') + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &u0, &s0);
+        sleep(3);
+        f = fopen(path, "r");
+        assert_non_null(f);
+        assert_non_null(fgets(buf, sizeof(buf), f));
+        fclose(f);
+        sscanf(strrchr(buf, ')') + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &u1, &s1);
+        long ms = (long) (u1 + s1 - u0 - s0) * 1000 / sysconf(_SC_CLK_TCK);
+        print_message("refresher with the daemon down: %ld ms CPU in 3 s\n", ms);
+        assert_true(ms <= 50);
+
+        assert_int_equal(harness_restart(&dh), 0);
+        CvClient *dc = NULL;
+        assert_int_equal(cv_client_new(dh.socket_path, 10000, &dc), 0);
+        fixture_plugin_add(dc, &srv, "restart", NULL, NULL, "basic");
+        fixture_token_mint(dc, &srv, "restart", "alice", 3, "basic", NULL);
+        long long deadline = now_ms() + 20000;
+        int64_t version = 0;
+        while (now_ms() < deadline) {
+                CvToken *t = NULL;
+                if (cv_token_get(dc, "restart", "alice", &t) == 0)
+                        version = t->version;
+                cv_token_free(t);
+                if (version >= 2)
+                        break;
+                usleep(100000);
+        }
+        assert_int_equal(version, 2);
+        kill(pid, SIGTERM);
+        assert_int_equal(refresher_wait(pid, 10000), 0);
+        cv_client_free(dc);
+        assert_int_equal(harness_stop(&dh), 0);
+        harness_cleanup(&dh);
+}
+
 int main(void) {
         char reason[600];
         curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -412,6 +470,7 @@ int main(void) {
                 cmocka_unit_test_teardown(test_json_and_post, case_teardown),
                 cmocka_unit_test_teardown(test_refuses_plain_http, case_teardown),
                 cmocka_unit_test_teardown(test_policy_principal, case_teardown),
+                cmocka_unit_test_teardown(test_daemon_restart, case_teardown),
         };
         int r = cmocka_run_group_tests(tests, group_setup, group_teardown);
         oauth_server_stop(&srv);

@@ -90,9 +90,9 @@ static void refresh_all(const char *plugin, const char *max_concurrent, long lon
         long long took = now_ms() - t0;
         long long max = oauth_stat(&srv, "max_in_flight"), requests = oauth_stat(&srv, "requests");
         print_message("%d sets, --max-concurrent %s: %lld ms (%.0f sets/s), %lld provider requests, at most %lld at "
-                      "once at the provider\n",
+                      "once at the provider; the refresher's CPU: %ld ms\n",
                       N_SETS, max_concurrent ? max_concurrent : "(default 4)", took, N_SETS * 1000.0 / (double) took,
-                      requests, max);
+                      requests, max, refresher_last_cpu_ms);
         assert_int_equal(requests, N_SETS);
         assert_true(max <= expected_max);
         assert_true(max >= 2); /* they did overlap */

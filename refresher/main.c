@@ -194,14 +194,25 @@ static int parse_options(int argc, char **argv, RefresherOptions *o) {
 }
 
 /* Sleep until unix ms `until` or a signal. */
+/* Sleep until unix ms `until` or SIGTERM/SIGINT. The signals are blocked
+ * from the check of the flag into ppoll(), which unblocks them atomically:
+ * one that arrives just before the sleep ends it rather than being noticed
+ * only after it (which may be half a lead later). */
 static void sleep_until(int64_t until) {
+        sigset_t stop, old;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGINT);
+        sigprocmask(SIG_BLOCK, &stop, &old);
         int64_t d = until - refresher_now_ms();
-        if (d <= 0)
-                return;
-        struct timespec ts = { .tv_sec = d / 1000, .tv_nsec = (d % 1000) * 1000000 };
-        sigset_t none;
-        sigemptyset(&none);
-        (void) ppoll(NULL, 0, &ts, &none);
+        if (d > 0 && !refresher_stopping()) {
+                struct timespec ts = { .tv_sec = d / 1000, .tv_nsec = (d % 1000) * 1000000 };
+                sigset_t during = old;
+                sigdelset(&during, SIGTERM);
+                sigdelset(&during, SIGINT);
+                (void) ppoll(NULL, 0, &ts, &during);
+        }
+        sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 static void log_run(const Refresher *r, const RefresherStats *before, int64_t elapsed_ms) {

@@ -80,6 +80,22 @@ static void lease_fail(Run *run, Job *job, const char *error) {
                 job->set->dead = true;
 }
 
+/* Some providers send expires_in as a string ("3599"), which the vault
+ * refuses (RFC 6749 says a number): refusing it would lose a rotated
+ * refresh token, so it is made a number. NULL: nothing to change (or no
+ * memory: then the response goes as it came). Free with cv_free_wiped(). */
+static char *response_normalize(const char *body) {
+        json_t *j = json_loads(body, 0, NULL);
+        const char *in = json_string_value(json_object_get(j, "expires_in"));
+        char *out = NULL;
+        if (in && *in && strlen(in) <= 9 && strspn(in, "0123456789") == strlen(in)) {
+                json_object_set_new(j, "expires_in", json_integer(atoll(in)));
+                out = json_dumps(j, JSON_COMPACT);
+        }
+        json_decref(j);
+        return out;
+}
+
 static void job_finish(Run *run, Job *job, int curl_code) {
         Refresher *r = run->r;
         TokenSet *s = job->set;
@@ -89,7 +105,10 @@ static void job_finish(Run *run, Job *job, int curl_code) {
 
         if (res.outcome == PROVIDER_OK) {
                 int64_t version = 0;
-                int k = cv_token_refresh_commit(r->client, p->name, s->user, job->lease, res.body, &version);
+                char *normalized = response_normalize(res.body);
+                int k = cv_token_refresh_commit(r->client, p->name, s->user, job->lease,
+                                                normalized ? normalized : res.body, &version);
+                cv_free_wiped(normalized, (size_t) -1);
                 if (k >= 0) {
                         s->version = version;
                         s->failures = 0;
@@ -101,8 +120,11 @@ static void job_finish(Run *run, Job *job, int curl_code) {
                          * second); the next scan has the stored one. */
                         json_t *j = json_loads(res.body, 0, NULL);
                         json_t *in = json_object_get(j, "expires_in");
-                        if (json_is_integer(in) && json_integer_value(in) >= 0) {
-                                s->expires_at = refresher_now_ms() / 1000 + json_integer_value(in);
+                        json_int_t secs = json_is_integer(in)  ? json_integer_value(in)
+                                          : json_is_string(in) ? atoll(json_string_value(in))
+                                                               : -1;
+                        if (secs >= 0) {
+                                s->expires_at = refresher_now_ms() / 1000 + secs;
                                 s->due_ms = s->expires_at * 1000 - r->opt.lead_ms;
                         } else
                                 s->due_ms = refresher_now_ms() + r->opt.lead_ms;

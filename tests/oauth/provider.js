@@ -17,7 +17,7 @@
 //        {"user", "token": {access_token, token_type, expires_in, refresh_token}}
 //        (count > 1: users USER-0 .. USER-(count-1))
 //   POST /mode {"mode": "pass" | "status" | "hang" | "down", "status"?, "retry_after"?,
-//        "delay_ms"?} → how the proxy answers from now on
+//        "delay_ms"?, "expires_in_string"?} → how the proxy answers from now on
 //   GET  /stats → {"requests", "in_flight", "max_in_flight", "times": [ms...],
 //        "content_types": {...}, "auth": {"basic": n, "post": n}, "passed"}
 //   POST /reset → stats zeroed
@@ -174,6 +174,12 @@ const proxy = http.createServer(async (req, res) => {
     if (req.headers.authorization) headers.authorization = req.headers.authorization;
     const out = await forward(body, headers);
     if (out.status === 200) stats.passed++;
+    // Some providers send expires_in as a string: the refresher must cope.
+    if (out.status === 200 && mode.expires_in_string) {
+      const j = JSON.parse(out.body);
+      j.expires_in = String(j.expires_in);
+      out.body = JSON.stringify(j);
+    }
     if (out.status === 401) stats.bad_client++;
     res.writeHead(out.status, { 'content-type': out.headers['content-type'] || 'application/json' });
     res.end(out.body);

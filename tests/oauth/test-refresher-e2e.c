@@ -335,6 +335,20 @@ static void test_json_and_post(void **state) {
         json_decref(st);
 }
 
+/* 9b. A provider sending expires_in as a string: stored all the same (a
+ * refused commit would lose the rotated refresh token). */
+static void test_expires_in_string(void **state) {
+        (void) state;
+        fixture_plugin_add(c, &srv, "strexp", NULL, NULL, "basic");
+        fixture_token_mint(c, &srv, "strexp", "alice", 60, "basic", NULL);
+        oauth_mode(&srv, "{\"mode\":\"pass\",\"expires_in_string\":true}");
+        assert_int_equal(refresher_run(h.socket_path, ONCE("--verbose"), 30000), 0);
+        CvToken *t = token_of("strexp", "alice");
+        assert_int_equal(t->version, 2);
+        assert_true(t->expires_at >= (int64_t) time(NULL) + ACCESS_TTL - 30);
+        cv_token_free(t);
+}
+
 /* 10. Plain http to a non-loopback address is never called. */
 static void test_refuses_plain_http(void **state) {
         (void) state;
@@ -468,6 +482,7 @@ int main(void) {
                 cmocka_unit_test_teardown(test_plugin_waits_for_refresher, case_teardown),
                 cmocka_unit_test_teardown(test_refresher_waits_for_plugin, case_teardown),
                 cmocka_unit_test_teardown(test_json_and_post, case_teardown),
+                cmocka_unit_test_teardown(test_expires_in_string, case_teardown),
                 cmocka_unit_test_teardown(test_refuses_plain_http, case_teardown),
                 cmocka_unit_test_teardown(test_policy_principal, case_teardown),
                 cmocka_unit_test_teardown(test_daemon_restart, case_teardown),

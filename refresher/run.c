@@ -124,8 +124,14 @@ static void job_finish(Run *run, Job *job, int curl_code) {
                                           : json_is_string(in) ? atoll(json_string_value(in))
                                                                : -1;
                         if (secs >= 0) {
-                                s->expires_at = refresher_now_ms() / 1000 + secs;
+                                int64_t now = refresher_now_ms();
+                                s->expires_at = now / 1000 + secs;
                                 s->due_ms = s->expires_at * 1000 - r->opt.lead_ms;
+                                /* Tokens that live less than the lead would be
+                                 * due again at once: refresh those at half their
+                                 * life instead of hammering the provider. */
+                                if (s->due_ms < now + secs * 500)
+                                        s->due_ms = now + secs * 500;
                         } else
                                 s->due_ms = refresher_now_ms() + r->opt.lead_ms;
                         json_decref(j);

@@ -349,6 +349,21 @@ static void test_expires_in_string(void **state) {
         cv_token_free(t);
 }
 
+/* 9c. Access tokens that live less than the lead (600 s < 15 min): after
+ * the refresh the set is not due again at once, but at half its life; the
+ * provider sees one request, not a loop. */
+static void test_lead_longer_than_lifetime(void **state) {
+        (void) state;
+        fixture_plugin_add(c, &srv, "shortlived", NULL, NULL, "basic");
+        fixture_token_mint(c, &srv, "shortlived", "alice", 60, "basic", NULL);
+        pid_t pid = refresher_spawn(h.socket_path, NULL, (const char *[]) { "--lead", "15m", NULL });
+        wait_version("shortlived", "alice", 2, 15000);
+        sleep(2);
+        kill(pid, SIGTERM);
+        assert_int_equal(refresher_wait(pid, 10000), 0);
+        assert_int_equal(oauth_stat(&srv, "requests"), 1);
+}
+
 /* 10. Plain http to a non-loopback address is never called. */
 static void test_refuses_plain_http(void **state) {
         (void) state;
@@ -483,6 +498,7 @@ int main(void) {
                 cmocka_unit_test_teardown(test_refresher_waits_for_plugin, case_teardown),
                 cmocka_unit_test_teardown(test_json_and_post, case_teardown),
                 cmocka_unit_test_teardown(test_expires_in_string, case_teardown),
+                cmocka_unit_test_teardown(test_lead_longer_than_lifetime, case_teardown),
                 cmocka_unit_test_teardown(test_refuses_plain_http, case_teardown),
                 cmocka_unit_test_teardown(test_policy_principal, case_teardown),
                 cmocka_unit_test_teardown(test_daemon_restart, case_teardown),

@@ -10,6 +10,8 @@ CREDVAULT_PACKAGES=(
   # the shells the completion scripts are tested in (tests/cli/test-completion.sh),
   # and bash-completion's directory for installing them
   zsh fish bash-completion
+  # credvault-refresher: HTTP to the providers' token endpoints
+  libcurl4-openssl-dev
 )
 
 # What the fuzz targets need (tests/fuzz/, docs/testing.md): clang and its

@@ -10,8 +10,9 @@ CREDVAULT_PACKAGES=(
   # the shells the completion scripts are tested in (tests/cli/test-completion.sh),
   # and bash-completion's directory for installing them
   zsh fish bash-completion
-  # credvault-refresher: HTTP to the providers' token endpoints
-  libcurl4-openssl-dev
+  # credvault-refresher: HTTP to the providers' token endpoints, and npm
+  # for the OAuth server its tests run (oidc-provider, tests/oauth/setup.sh)
+  libcurl4-openssl-dev npm
 )
 
 # What the fuzz targets need (tests/fuzz/, docs/testing.md): clang and its

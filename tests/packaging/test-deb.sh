@@ -10,7 +10,8 @@
 # Installs into the running system, so it needs root; skips (77) otherwise,
 # when dpkg-buildpackage is missing or the build dependencies are not met
 # (scripts/deps.sh installs them), or when credvault packages are installed
-# already (it would remove them). CV_DEB_KEEP=1 keeps the build directory.
+# already (it would remove them). CV_DEB_KEEP=1 keeps the build directory;
+# CV_DEB_BUILD_OPTIONS= (empty) runs the test suite in the package build.
 # Takes about 2 minutes (the build runs
 # without its tests, DEB_BUILD_OPTIONS=nocheck: the suite runs elsewhere).
 set -euo pipefail
@@ -53,7 +54,7 @@ fi
 
 echo "== dpkg-buildpackage -us -uc -b"
 t0=$SECONDS
-DEB_BUILD_OPTIONS="nocheck noddebs parallel=${CV_DEB_JOBS:-2}" dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1 ||
+DEB_BUILD_OPTIONS="${CV_DEB_BUILD_OPTIONS-nocheck} noddebs parallel=${CV_DEB_JOBS:-2}" dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1 ||
   { tail -50 "$work/build.log"; fail "dpkg-buildpackage failed"; }
 echo "built in $((SECONDS - t0)) s"
 cd "$work"

@@ -175,7 +175,7 @@ def compile_c(where: str, text: str, work: Path, flags: List[str]) -> str:
         cmd += ["-c", "-o", str(work / "snippet.o"), *[f for f in flags if f.startswith("-I")]]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
-        return f"does not compile ({' '.join(cmd[:1] + cmd[-len(flags) :] if program else cmd)}):\n{r.stderr}"
+        return f"does not compile ({' '.join(cmd)}):\n{r.stderr}"
     if not program:
         return ""
     (work / "setup.sh").write_text(PROGRAM_SETUP + f"exec {work / 'snippet'}\n")

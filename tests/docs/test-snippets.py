@@ -41,6 +41,7 @@ BUILD = Path(os.environ["CV_BUILD_ROOT"])
 HARNESS = os.environ["CV_HARNESS"]
 CLI = os.environ["CREDVAULT_CLI"]
 CC = os.environ.get("CC", "cc")
+CFLAGS = os.environ.get("CV_SNIPPET_CFLAGS", "").split()  # the build's -fsanitize=
 
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
 NOT_RUN = re.compile(r"<!-- not run: (.+?) -->\s*$")
@@ -168,7 +169,7 @@ def compile_c(where: str, text: str, work: Path, flags: List[str]) -> str:
         )
     src = work / "snippet.c"
     src.write_text(source)
-    cmd = [CC, "-Wall", "-Wextra", "-Werror", "-Wno-unused-function", "-Wno-unused-parameter", str(src)]
+    cmd = [CC, *CFLAGS, "-Wall", "-Wextra", "-Werror", "-Wno-unused-function", "-Wno-unused-parameter", str(src)]
     if program:
         cmd += ["-o", str(work / "snippet"), *flags]
     else:

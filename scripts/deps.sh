@@ -20,6 +20,11 @@ CREDVAULT_PACKAGES=(
 # they are there.
 CREDVAULT_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
+# What the packaging test needs (tests/packaging/test-deb.sh: the Debian
+# packages built, linted, installed): debian/control's Build-Depends beyond
+# the list above, and lintian. Installed by .ci/run.
+CREDVAULT_PACKAGING_PACKAGES=(dpkg-dev debhelper dh-python lintian)
+
 # Extra packages a mode needs may be named: credvault_install_deps valgrind.
 credvault_install_deps() {
   local missing=()

@@ -27,11 +27,13 @@ else
 fi
 
 builddir=${CREDVAULT_BUILD_DIR:-build}
-setup_args=()
+# Warnings are errors here and in CI (meson.build leaves werror off for
+# packagers, whose compilers and flags differ).
+setup_args=(-Dwerror=true)
 test_args=()
 if [ "$mode" = --sanitize ]; then
   builddir=${CREDVAULT_BUILD_DIR:-build-asan}
-  setup_args=(-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug)
+  setup_args+=(-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug)
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 fi

@@ -36,7 +36,7 @@ if ! available; then
 fi
 
 [ -f "$builddir/build.ninja" ] ||
-        CC=clang meson setup "$builddir" -Dfuzz=enabled -Db_sanitize=address,undefined -Db_lundef=false
+        CC=clang meson setup "$builddir" -Dwerror=true -Dfuzz=enabled -Db_sanitize=address,undefined -Db_lundef=false
 targets=$(meson introspect "$builddir" --targets |
         python3 -c 'import json, sys; print(" ".join(t["name"] for t in json.load(sys.stdin) if t["name"].startswith("fuzz-")))')
 # shellcheck disable=SC2086 # one word per target

@@ -10,9 +10,8 @@ CREDVAULT_PACKAGES=(
   # the shells the completion scripts are tested in (tests/cli/test-completion.sh),
   # and bash-completion's directory for installing them
   zsh fish bash-completion
-  # credvault-refresher: HTTP to the providers' token endpoints, and npm
-  # for the OAuth server its tests run (oidc-provider, tests/oauth/setup.sh)
-  libcurl4-openssl-dev npm
+  # credvault-refresher: HTTP to the providers' token endpoints
+  libcurl4-openssl-dev
 )
 
 # What the fuzz targets need (tests/fuzz/, docs/testing.md): clang and its
@@ -31,6 +30,10 @@ credvault_install_deps() {
   for p in "${CREDVAULT_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  # npm, for the OAuth server the refresher's tests run (oidc-provider,
+  # tests/oauth/setup.sh): Debian's, unless one is there already (NodeSource's
+  # nodejs carries its own npm and conflicts with Debian's package).
+  command -v npm >/dev/null || missing+=(npm)
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "Installing: ${missing[*]}"
   local sudo=()

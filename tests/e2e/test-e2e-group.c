@@ -77,6 +77,34 @@ static void send_together(const Harness *h, int fds[static N_CONN], char *const 
         }
 }
 
+/* A test of requests sent together: its daemon, an admin client, the
+ * connections, and what went over them. */
+typedef struct Together {
+        Harness h;
+        CvClient *c;
+        int fds[N_CONN];
+        char *requests[N_CONN];
+        json_t *replies[N_CONN];
+} Together;
+
+static void together_start(Together *t) {
+        *t = (Together) {};
+        assert_int_equal(harness_start(&t->h), 0);
+        assert_int_equal(cv_client_new(t->h.socket_path, 5000, &t->c), 0);
+        connect_all(&t->h, t->fds);
+}
+
+static void together_end(Together *t) {
+        for (int i = 0; i < N_CONN; i++) {
+                json_decref(t->replies[i]);
+                free(t->requests[i]);
+                close(t->fds[i]);
+        }
+        cv_client_free(t->c);
+        assert_int_equal(harness_stop(&t->h), 0);
+        harness_cleanup(&t->h);
+}
+
 /* secret.put of "grouped value I" (I < 8) as PLUGIN/name: base64 of the
  * 15 bytes is a fixed prefix and one character for the digit. */
 static char *put_request(int i, const char *name) {
@@ -111,38 +139,32 @@ static const char *reply_code(json_t *reply) {
  * back, each reply carries its own id. */
 static void test_writes_together_share_one_commit(void **state) {
         (void) state;
-        Harness h = {};
-        CvClient *c = NULL;
-        int fds[N_CONN];
-        char *requests[N_CONN];
-        json_t *replies[N_CONN];
+        Together t;
         char name[32];
 
-        assert_int_equal(harness_start(&h), 0);
-        assert_int_equal(cv_client_new(h.socket_path, 5000, &c), 0);
-        connect_all(&h, fds);
+        together_start(&t);
         for (int i = 0; i < 6; i++) {
                 snprintf(name, sizeof(name), "s%d", i);
-                requests[i] = put_request(i, name);
+                t.requests[i] = put_request(i, name);
         }
-        requests[6] =
+        t.requests[6] =
                 strdup("{\"v\":1,\"id\":6,\"op\":\"secret.delete\",\"plugin\":\"" PLUGIN "\",\"name\":\"missing\"}");
-        requests[7] = strdup("{\"v\":1,\"id\":7,\"op\":\"secret.generate\",\"plugin\":\"" PLUGIN
-                             "\",\"name\":\"generated\"}");
-        Groups before = groups_of(c);
-        send_together(&h, fds, requests, replies);
-        Groups after = groups_of(c);
+        t.requests[7] = strdup("{\"v\":1,\"id\":7,\"op\":\"secret.generate\",\"plugin\":\"" PLUGIN
+                               "\",\"name\":\"generated\"}");
+        Groups before = groups_of(t.c);
+        send_together(&t.h, t.fds, t.requests, t.replies);
+        Groups after = groups_of(t.c);
 
         for (int i = 0; i < N_CONN; i++)
-                assert_int_equal(json_integer_value(json_object_get(replies[i], "id")), i);
+                assert_int_equal(json_integer_value(json_object_get(t.replies[i], "id")), i);
         for (int i = 0; i < 6; i++) {
-                assert_true(reply_ok(replies[i]));
-                assert_int_equal(json_integer_value(json_object_get(replies[i], "version")), 1);
+                assert_true(reply_ok(t.replies[i]));
+                assert_int_equal(json_integer_value(json_object_get(t.replies[i], "version")), 1);
         }
-        assert_false(reply_ok(replies[6]));
-        assert_string_equal(reply_code(replies[6]), "not_found");
-        assert_true(reply_ok(replies[7]));
-        const char *generated = json_string_value(json_object_get(replies[7], "value"));
+        assert_false(reply_ok(t.replies[6]));
+        assert_string_equal(reply_code(t.replies[6]), "not_found");
+        assert_true(reply_ok(t.replies[7]));
+        const char *generated = json_string_value(json_object_get(t.replies[7], "value"));
         assert_non_null(generated);
 
         /* One commit; two if the group's 2 ms bound cut it (a slow
@@ -154,21 +176,14 @@ static void test_writes_together_share_one_commit(void **state) {
 
         for (int i = 0; i < 6; i++) {
                 snprintf(name, sizeof(name), "s%d", i);
-                assert_value(c, name, i);
+                assert_value(t.c, name, i);
         }
         CvSecret *s = NULL;
-        assert_int_equal(cv_secret_get(c, PLUGIN, "generated", &s), 0);
+        assert_int_equal(cv_secret_get(t.c, PLUGIN, "generated", &s), 0);
         cv_secret_free(s);
-        assert_int_equal(cv_secret_get(c, PLUGIN, "missing", &s), -ENOENT);
+        assert_int_equal(cv_secret_get(t.c, PLUGIN, "missing", &s), -ENOENT);
 
-        for (int i = 0; i < N_CONN; i++) {
-                json_decref(replies[i]);
-                free(requests[i]);
-                close(fds[i]);
-        }
-        cv_client_free(c);
-        assert_int_equal(harness_stop(&h), 0);
-        harness_cleanup(&h);
+        together_end(&t);
 }
 
 /* Two writes of the same secret in one group: both made, in the order
@@ -176,23 +191,17 @@ static void test_writes_together_share_one_commit(void **state) {
  * stored. */
 static void test_same_secret_twice_in_a_group(void **state) {
         (void) state;
-        Harness h = {};
-        CvClient *c = NULL;
-        int fds[N_CONN];
-        char *requests[N_CONN];
-        json_t *replies[N_CONN];
+        Together t;
 
-        assert_int_equal(harness_start(&h), 0);
-        assert_int_equal(cv_client_new(h.socket_path, 5000, &c), 0);
-        connect_all(&h, fds);
+        together_start(&t);
         for (int i = 0; i < N_CONN; i++)
-                requests[i] = put_request(i, "same");
-        send_together(&h, fds, requests, replies);
+                t.requests[i] = put_request(i, "same");
+        send_together(&t.h, t.fds, t.requests, t.replies);
         bool seen[N_CONN + 1] = { false };
         int last = -1;
         for (int i = 0; i < N_CONN; i++) {
-                assert_true(reply_ok(replies[i]));
-                json_int_t v = json_integer_value(json_object_get(replies[i], "version"));
+                assert_true(reply_ok(t.replies[i]));
+                json_int_t v = json_integer_value(json_object_get(t.replies[i], "version"));
                 assert_true(v >= 1 && v <= N_CONN);
                 assert_false(seen[v]);
                 seen[v] = true;
@@ -200,50 +209,34 @@ static void test_same_secret_twice_in_a_group(void **state) {
                         last = i;
         }
         assert_true(last >= 0);
-        assert_value(c, "same", last);
-        for (int i = 0; i < N_CONN; i++) {
-                json_decref(replies[i]);
-                free(requests[i]);
-                close(fds[i]);
-        }
-        cv_client_free(c);
-        assert_int_equal(harness_stop(&h), 0);
-        harness_cleanup(&h);
+        assert_value(t.c, "same", last);
+        together_end(&t);
 }
 
 /* A group's replies mean durable: kill -9 right after they came, and a
  * restarted daemon has every write. */
 static void test_kill9_after_group_keeps_all(void **state) {
         (void) state;
-        Harness h = {};
-        CvClient *c = NULL;
-        int fds[N_CONN];
-        char *requests[N_CONN];
-        json_t *replies[N_CONN];
+        Together t;
         char name[32];
 
-        assert_int_equal(harness_start(&h), 0);
-        connect_all(&h, fds);
+        together_start(&t);
         for (int i = 0; i < N_CONN; i++) {
                 snprintf(name, sizeof(name), "k%d", i);
-                requests[i] = put_request(i, name);
+                t.requests[i] = put_request(i, name);
         }
-        send_together(&h, fds, requests, replies);
+        send_together(&t.h, t.fds, t.requests, t.replies);
         for (int i = 0; i < N_CONN; i++)
-                assert_true(reply_ok(replies[i]));
-        assert_int_equal(harness_kill(&h), 128 + 9);
-        assert_int_equal(harness_restart(&h), 0);
-        assert_int_equal(cv_client_new(h.socket_path, 5000, &c), 0);
+                assert_true(reply_ok(t.replies[i]));
+        assert_int_equal(harness_kill(&t.h), 128 + 9);
+        assert_int_equal(harness_restart(&t.h), 0);
+        cv_client_free(t.c);
+        assert_int_equal(cv_client_new(t.h.socket_path, 5000, &t.c), 0);
         for (int i = 0; i < N_CONN; i++) {
                 snprintf(name, sizeof(name), "k%d", i);
-                assert_value(c, name, i);
-                json_decref(replies[i]);
-                free(requests[i]);
-                close(fds[i]);
+                assert_value(t.c, name, i);
         }
-        cv_client_free(c);
-        assert_int_equal(harness_stop(&h), 0);
-        harness_cleanup(&h);
+        together_end(&t);
 }
 
 /* A read that comes with writes is not in their group, and never sees
@@ -253,41 +246,28 @@ static void test_kill9_after_group_keeps_all(void **state) {
  * writes. */
 static void test_read_ends_the_group(void **state) {
         (void) state;
-        Harness h = {};
-        CvClient *c = NULL;
-        int fds[N_CONN];
-        char *requests[N_CONN];
-        json_t *replies[N_CONN];
+        Together t;
         char name[32];
 
-        assert_int_equal(harness_start(&h), 0);
-        assert_int_equal(cv_client_new(h.socket_path, 5000, &c), 0);
-        connect_all(&h, fds);
+        together_start(&t);
         for (int i = 0; i < N_CONN; i++) {
                 snprintf(name, sizeof(name), "r%d", i);
-                requests[i] = i == 4 ? strdup("{\"v\":1,\"id\":4,\"op\":\"secret.get\",\"plugin\":\"" PLUGIN
-                                              "\",\"name\":\"r0\"}")
-                                     : put_request(i, name);
+                t.requests[i] = i == 4 ? strdup("{\"v\":1,\"id\":4,\"op\":\"secret.get\",\"plugin\":\"" PLUGIN
+                                                "\",\"name\":\"r0\"}")
+                                       : put_request(i, name);
         }
-        Groups before = groups_of(c);
-        send_together(&h, fds, requests, replies);
-        Groups after = groups_of(c);
+        Groups before = groups_of(t.c);
+        send_together(&t.h, t.fds, t.requests, t.replies);
+        Groups after = groups_of(t.c);
         for (int i = 0; i < N_CONN; i++)
                 if (i != 4)
-                        assert_true(reply_ok(replies[i]));
+                        assert_true(reply_ok(t.replies[i]));
         /* r0 read back or not found: which came first is the loop's. */
-        if (!reply_ok(replies[4]))
-                assert_string_equal(reply_code(replies[4]), "not_found");
+        if (!reply_ok(t.replies[4]))
+                assert_string_equal(reply_code(t.replies[4]), "not_found");
         assert_int_equal(after.writes - before.writes, N_CONN - 1);
         assert_true(after.commits - before.commits >= 1 && after.commits - before.commits <= 3);
-        for (int i = 0; i < N_CONN; i++) {
-                json_decref(replies[i]);
-                free(requests[i]);
-                close(fds[i]);
-        }
-        cv_client_free(c);
-        assert_int_equal(harness_stop(&h), 0);
-        harness_cleanup(&h);
+        together_end(&t);
 }
 
 /* A client that shuts down its writing side after its write (a shell

@@ -5,7 +5,8 @@
  * second at 32 rows a commit (issue 9). So writes that come together
  * share a transaction: the first write a turn handles opens a group, the
  * writes of the next turns join it, each in a savepoint of its own (a
- * write that fails is undone alone, and answered with its own error),
+ * write that fails is undone alone, and answered with its own error
+ * unless the group then fails: every answer is the group's error then),
  * and the server commits it once no request waits any more
  * (server.c, on_group()), or DISPATCH_GROUP_WAIT_USEC after it opened
  * whatever still waits (on_group_timer(): a client that keeps the loop
@@ -17,7 +18,8 @@
  * Only record writes join (secret, token and API key puts and deletes,
  * generate, the refresh lease): their effect is all in the database, so a
  * group that fails leaves nothing behind in memory but the audit chain's
- * head, which the vault puts back. Anything else, a read included, ends
+ * head and the stage summary a delete updates, which the vault puts back
+ * and counts again (vault_group_commit()). Anything else, a read included, ends
  * the group before it runs: a read must never see a write that is not
  * durable yet, which it would inside the group's transaction. */
 #include <errno.h>

@@ -3,12 +3,22 @@
 #pragma once
 
 #include "dispatch.h"
+#include "rates.h"
 
 /* The finished error reply of a request (has_id: the request's id, else
  * null): f's message, or a default one for error. */
 void dispatch_error_reply(JsonOut *out, bool has_id, uint64_t id, int error, const Failure *f);
+/* A bounded copy into an entry's field (cut short if need be). */
+void dispatch_entry_set(char *dst, size_t size, const char *src);
 /* Set e's result ("ok" or error's code) and whether it revealed a value. */
 void dispatch_entry_result(AuditEntry *e, int result, bool revealed);
+
+/* The record of a request for the audit table and the journal (rs: the
+ * principal's rate state, NULL for none; see dispatch.c). Returns
+ * vault_audit_add()'s answer. */
+int dispatch_record(Context *ctx, RateState *rs, int result, AuditEntry *e, bool flush_now, bool reserved);
+/* Errors that are the client's or the state of what it asked: not logged. */
+bool dispatch_error_is_expected(int r);
 
 /* write-group.c: whether a request of op, from a connection that can
  * hold its reply (tag), joins a write group. */

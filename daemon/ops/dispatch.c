@@ -122,89 +122,6 @@ void dispatch_error_reply(JsonOut *out, bool has_id, uint64_t id, int error, con
         (void) json_out_finish(out);
 }
 
-/* ---- the policy in force ---- */
-
-uint64_t dispatch_principal(const Context *ctx, const Peer *peer) {
-        int i = policy_principal_find(ctx->policy, peer);
-        return i >= 0 ? rates_key_entry(i) : rates_key_uid(peer->uid);
-}
-
-int dispatch_policy_set(Context *ctx, Policy *p) {
-        DispatchRates *rates;
-        int r = rates_new(policy_principal_count(p), &rates);
-        if (r < 0)
-                return r;
-        policy_free(ctx->policy);
-        rates_free(ctx->rates);
-        ctx->policy = p;
-        ctx->rates = rates;
-        ctx->policy_loaded_at = time(NULL);
-        return 0;
-}
-
-int dispatch_policy_init(Context *ctx, const char *policy_path) {
-        _cleanup_(policy_freep) Policy *p = NULL;
-        char err[POLICY_ERROR_SIZE] = "";
-        int r;
-
-        ctx->policy_path = policy_path;
-        if (policy_path)
-                r = policy_load(policy_path, &p, err, sizeof(err));
-        else
-                r = policy_new_default(&p);
-        if (r < 0) {
-                log_error("policy %s: %s", policy_path ?: "(default)", err[0] ? err : strerror(-r));
-                return r;
-        }
-        size_t n = policy_principal_count(p);
-        r = dispatch_policy_set(ctx, p);
-        if (r < 0)
-                return r;
-        TAKE_PTR(p);
-        if (policy_path)
-                log_info("policy %s: %zu principal%s", policy_path, n, n == 1 ? "" : "s");
-        else
-                log_notice("no policy file: only admins (root and the daemon's uid) are served");
-        return 0;
-}
-
-int dispatch_policy_reload(Context *ctx) {
-        _cleanup_(policy_freep) Policy *p = NULL;
-        char err[POLICY_ERROR_SIZE] = "";
-        const char *path = ctx->policy_path;
-        int r;
-
-        /* The group's writes were admitted under the policy in force. */
-        dispatch_group_end(ctx);
-
-        if (!path) {
-                /* Started without one: a file put in the default place
-                 * since is taken up, as a restart would. */
-                if (access(POLICY_PATH_DEFAULT, F_OK) < 0) {
-                        log_notice("reload: no policy file (%s); only admins are served", POLICY_PATH_DEFAULT);
-                        return 0;
-                }
-                path = POLICY_PATH_DEFAULT;
-        }
-        r = policy_load(path, &p, err, sizeof(err));
-        if (r >= 0) {
-                size_t n = policy_principal_count(p);
-                r = dispatch_policy_set(ctx, p);
-                if (r >= 0) {
-                        TAKE_PTR(p);
-                        ctx->policy_path = path;
-                        ctx->policy_error[0] = '\0';
-                        log_info("policy %s reloaded: %zu principal%s", path, n, n == 1 ? "" : "s");
-                        return 0;
-                }
-        }
-        if (!err[0])
-                snprintf(err, sizeof(err), "%s", strerror(-r));
-        snprintf(ctx->policy_error, sizeof(ctx->policy_error), "%s", err);
-        log_error("policy %s not reloaded, the previous one stays in force: %s", path, err);
-        return r;
-}
-
 void dispatch_done(Context *ctx) {
         dispatch_group_end(ctx);
         free(ctx->group.held);
@@ -270,7 +187,7 @@ void dispatch_flush(Context *ctx) {
 
 /* A bounded copy: the entry's fields have their own limits, and a field
  * cut short is still a record. */
-static void entry_set(char *dst, size_t size, const char *src) {
+void dispatch_entry_set(char *dst, size_t size, const char *src) {
         size_t n = src ? strnlen(src, size - 1) : 0;
         memcpy(dst, src ?: "", n);
         dst[n] = '\0';
@@ -287,16 +204,16 @@ static void entry_init(AuditEntry *e, const Peer *peer, const char *op, const ch
         e->gid = peer->gid;
         e->pid = peer->pid;
         e->revealed = false;
-        entry_set(e->unit, sizeof(e->unit), peer->unit);
-        entry_set(e->op, sizeof(e->op), op);
-        entry_set(e->plugin, sizeof(e->plugin), plugin);
-        entry_set(e->object, sizeof(e->object), object);
-        entry_set(e->result, sizeof(e->result), "ok");
+        dispatch_entry_set(e->unit, sizeof(e->unit), peer->unit);
+        dispatch_entry_set(e->op, sizeof(e->op), op);
+        dispatch_entry_set(e->plugin, sizeof(e->plugin), plugin);
+        dispatch_entry_set(e->object, sizeof(e->object), object);
+        dispatch_entry_set(e->result, sizeof(e->result), "ok");
         e->mac = (RecordMac) {};
 }
 
 void dispatch_entry_result(AuditEntry *e, int result, bool revealed) {
-        entry_set(e->result, sizeof(e->result), result >= 0 ? "ok" : error_code_from_errno(result));
+        dispatch_entry_set(e->result, sizeof(e->result), result >= 0 ? "ok" : error_code_from_errno(result));
         e->revealed = revealed;
 }
 
@@ -403,7 +320,7 @@ static int rate_take(Context *ctx, const Peer *peer, uint64_t principal, bool ad
                 st->uid = peer->uid;
                 st->gid = peer->gid;
                 st->pid = peer->pid;
-                entry_set(st->unit, sizeof(st->unit), peer->unit);
+                dispatch_entry_set(st->unit, sizeof(st->unit), peer->unit);
         }
         return -EBUSY;
 }
@@ -425,9 +342,9 @@ static void record_refused(Context *ctx, RateState *rs, const AuditEntry *who) {
         char n[48];
 
         snprintf(n, sizeof(n), "%" PRIu64 " more requests refused", rs->refused - 1);
-        entry_set(sum.op, sizeof(sum.op), "rate_limited");
-        entry_set(sum.plugin, sizeof(sum.plugin), "");
-        entry_set(sum.object, sizeof(sum.object), n);
+        dispatch_entry_set(sum.op, sizeof(sum.op), "rate_limited");
+        dispatch_entry_set(sum.plugin, sizeof(sum.plugin), "");
+        dispatch_entry_set(sum.object, sizeof(sum.object), n);
         dispatch_entry_result(&sum, -EBUSY, false);
         (void) vault_audit_add(ctx->vault, &sum);
         audit_record(&sum, true, false);
@@ -462,7 +379,7 @@ static int record_table(Context *ctx, RateState *rs, int result, AuditEntry *e) 
         return vault_audit_add(ctx->vault, e);
 }
 
-static int record(Context *ctx, RateState *rs, int result, AuditEntry *e, bool flush_now, bool reserved) {
+int dispatch_record(Context *ctx, RateState *rs, int result, AuditEntry *e, bool flush_now, bool reserved) {
         int q = record_table(ctx, rs, result, e);
         if (q > 0)
                 return 0;
@@ -472,7 +389,7 @@ static int record(Context *ctx, RateState *rs, int result, AuditEntry *e, bool f
 
 /* Errors that are the client's, or the state of what it asked for: not
  * worth the daemon's log. */
-static bool error_is_expected(int r) {
+bool dispatch_error_is_expected(int r) {
         switch (r) {
         case -EBADMSG:
         case -EOPNOTSUPP:
@@ -599,7 +516,7 @@ int dispatch_frame_fd(Context *ctx, const Peer *peer, uint64_t principal, uint8_
         bool reserved = r >= 0 && (flush_now || revealed);
         /* A grouped write's record is journalled when its group ends,
          * with the group's outcome. */
-        int q = grouped ? record_table(ctx, rs, r, &e) : record(ctx, rs, r, &e, flush_now, reserved);
+        int q = grouped ? record_table(ctx, rs, r, &e) : dispatch_record(ctx, rs, r, &e, flush_now, reserved);
         if (q < 0 && r >= 0 && !answers_while_failing(req.op)) {
                 /* The record could not be kept: the answer (perhaps a
                  * value) is not given either. */
@@ -607,7 +524,7 @@ int dispatch_frame_fd(Context *ctx, const Peer *peer, uint64_t principal, uint8_
                 revealed = false;
         }
         if (r < 0) {
-                if (!error_is_expected(r))
+                if (!dispatch_error_is_expected(r))
                         log_error("%s failed: %s", op_to_string(req.op) ?: "request", strerror(-r));
                 dispatch_error_reply(out, req.has_id, req.id, r, &f);
         }
@@ -617,96 +534,6 @@ int dispatch_frame_fd(Context *ctx, const Peer *peer, uint64_t principal, uint8_
                 dispatch_group_hold(ctx, tag, req.has_id, req.id, r, reserved, &e);
         request_done(&req);
         return grouped ? DISPATCH_HELD : 0;
-}
-
-/* ---- deferred replies ---- */
-
-int dispatch_defer(Context *ctx, const DeferredWork *work, void *data) {
-        if (ctx->deferred.work || !ctx->request_tag) {
-                work->free(data);
-                return ctx->deferred.work ? -EBUSY : -EOPNOTSUPP;
-        }
-        ctx->deferred = (DispatchDeferred) { .work = work, .data = data, .tag = ctx->request_tag, .result = 1 };
-        return 0;
-}
-
-bool dispatch_deferred_wanted(const Context *ctx) {
-        return ctx->deferred.work && ctx->deferred.result > 0;
-}
-
-int dispatch_deferred_step(Context *ctx) {
-        DispatchDeferred *d = &ctx->deferred;
-        Failure f = { .retry_after_ms = -1, .expires_at = -1 };
-
-        if (!dispatch_deferred_wanted(ctx))
-                return 0;
-        dispatch_group_end(ctx);
-        int r = d->work->step(ctx, d->data, &f);
-        if (r < 0)
-                snprintf(d->message, sizeof(d->message), "%s", f.message);
-        d->result = r > 0 ? 1 : r;
-        return r > 0;
-}
-
-static void deferred_end(DispatchDeferred *d) {
-        d->work->free(d->data);
-        *d = (DispatchDeferred) {};
-}
-
-void *dispatch_deferred_reply(Context *ctx, JsonOut *out) {
-        DispatchDeferred *d = &ctx->deferred;
-        Failure f = { .retry_after_ms = -1, .expires_at = -1 };
-
-        if (!d->work || d->result > 0)
-                return NULL;
-        int r = d->result;
-        if (r < 0)
-                snprintf(f.message, sizeof(f.message), "%s", d->message);
-        else {
-                json_out_open_object(out, NULL);
-                json_out_int(out, "id", (int64_t) d->id);
-                json_out_bool(out, "ok", true);
-                r = d->work->reply(ctx, d->data, out, &f);
-                json_out_close_object(out);
-                if (r >= 0 && json_out_finish(out) < 0) {
-                        failure_set(&f, "reply too large");
-                        r = -EIO;
-                }
-        }
-        dispatch_entry_result(&d->entry, r, false);
-        int q = record(ctx, NULL, r, &d->entry, true, false);
-        /* A copy of the whole vault whose record is not on disk is not
-         * given: its record is written now, before the answer (fail
-         * closed, as a request's own write is refused without its
-         * record). The file holds the copy, but the client is told to
-         * remove it. */
-        if (q >= 0 && r >= 0)
-                q = vault_audit_flush(ctx->vault);
-        if (q < 0 && r >= 0) {
-                log_error("%s: the audit trail cannot record it: %s; the copy is refused", d->entry.op, strerror(-q));
-                failure_set(&f, "the audit trail cannot record the %s (%s): remove the file", d->entry.op,
-                            strerror(-q));
-                r = -EIO;
-        }
-        if (r < 0) {
-                if (!error_is_expected(r))
-                        log_error("%s failed: %s", d->entry.op, strerror(-r));
-                dispatch_error_reply(out, d->has_id, d->id, r, &f);
-        }
-        void *tag = d->tag;
-        deferred_end(d);
-        return tag;
-}
-
-void dispatch_deferred_cancel(Context *ctx, void *tag) {
-        DispatchDeferred *d = &ctx->deferred;
-
-        if (!d->work || d->tag != tag)
-                return;
-        log_info("%s cancelled: the client is gone", d->entry.op);
-        entry_set(d->entry.result, sizeof(d->entry.result), "cancelled");
-        (void) record(ctx, NULL, -ECANCELED, &d->entry, true, false);
-        deferred_end(d);
 }
 
 void dispatch_frame_error(Context *ctx, const Peer *peer, int error, JsonOut *out) {
@@ -727,7 +554,7 @@ void dispatch_frame_error(Context *ctx, const Peer *peer, int error, JsonOut *ou
         dispatch_error_reply(out, false, 0, error, &f);
         entry_init(&e, peer, "frame", NULL, NULL);
         dispatch_entry_result(&e, error, false);
-        (void) record(ctx, rs, error, &e, true, false);
+        (void) dispatch_record(ctx, rs, error, &e, true, false);
 }
 
 void dispatch_refuse(Context *ctx, const Peer *peer, JsonOut *out) {
@@ -745,7 +572,7 @@ void dispatch_refuse(Context *ctx, const Peer *peer, JsonOut *out) {
                              : -ESHUTDOWN;
         entry_init(&e, peer, "connect", NULL, "too many connections");
         dispatch_entry_result(&e, result, false);
-        (void) record(ctx, rs, result, &e, true, false);
+        (void) dispatch_record(ctx, rs, result, &e, true, false);
 }
 
 /* ---- the credential socket (credential.c) ---- */
@@ -760,9 +587,9 @@ int dispatch_audit_record(Context *ctx, const Peer *peer, const char *unit, cons
         AuditEntry e;
 
         entry_init(&e, peer, op, plugin, object);
-        entry_set(e.unit, sizeof(e.unit), unit);
+        dispatch_entry_set(e.unit, sizeof(e.unit), unit);
         dispatch_entry_result(&e, result, revealed);
         /* As a request's: a refusal at once, a value handed out with the
          * log queue's reserve. */
-        return record(ctx, NULL, result, &e, result < 0, result >= 0);
+        return dispatch_record(ctx, NULL, result, &e, result < 0, result >= 0);
 }

@@ -231,7 +231,8 @@ int refresher_scan(Refresher *r, int64_t now_ms) {
         if (plugins)
                 cv_plugin_info_free(plugins, (size_t) n);
         /* The daemon lists in byte order already; sort anyway, as old_find() relies on it. */
-        qsort_r(r->sets, r->n_sets, sizeof(TokenSet), set_compare, r->plugins);
+        if (r->n_sets > 1) /* none: sets is NULL, which qsort_r() must not get */
+                qsort_r(r->sets, r->n_sets, sizeof(TokenSet), set_compare, r->plugins);
         refresher_free_sets(&old);
         return 0;
 fail:

@@ -263,3 +263,16 @@ int refresher_wait(pid_t pid, int timeout_ms) {
 int refresher_run(const char *socket, const char *const *args, int timeout_ms) {
         return refresher_wait(refresher_spawn(socket, NULL, args), timeout_ms);
 }
+
+int fixture_daemon_start(Harness *h, CvClient **ret_client) {
+        if (harness_start(h) < 0)
+                return -1;
+        return cv_client_new(h->socket_path, 10000, ret_client) < 0 ? -1 : 0;
+}
+
+int fixture_daemon_stop(Harness *h, CvClient *client) {
+        cv_client_free(client);
+        int r = harness_stop(h);
+        harness_cleanup(h);
+        return r == 0 ? 0 : -1;
+}

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "credvault.h"
+#include "harness.h"
 
 typedef struct OAuthServer {
         pid_t pid;
@@ -60,3 +61,8 @@ int refresher_wait(pid_t pid, int timeout_ms);
 int refresher_run(const char *socket, const char *const *args, int timeout_ms);
 
 long long now_ms(void);
+
+/* A test group's daemon and an admin client of it: 0, or -1 (cmocka's
+ * setup and teardown answers). */
+int fixture_daemon_start(Harness *h, CvClient **ret_client);
+int fixture_daemon_stop(Harness *h, CvClient *client);

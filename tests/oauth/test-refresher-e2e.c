@@ -34,17 +34,12 @@ static OAuthServer srv;
 
 static int group_setup(void **state) {
         (void) state;
-        if (harness_start(&h) < 0)
-                return -1;
-        return cv_client_new(h.socket_path, 10000, &c) < 0 ? -1 : 0;
+        return fixture_daemon_start(&h, &c);
 }
 
 static int group_teardown(void **state) {
         (void) state;
-        cv_client_free(c);
-        int r = harness_stop(&h);
-        harness_cleanup(&h);
-        return r == 0 ? 0 : -1;
+        return fixture_daemon_stop(&h, c);
 }
 
 static int case_teardown(void **state) {

@@ -252,6 +252,36 @@ static const char *const migrations[] = {
         "CREATE TRIGGER IF NOT EXISTS apikey_count_delete AFTER DELETE ON apikey BEGIN"
         "  UPDATE record_count SET n = n - 1 WHERE kind = 'apikey';"
         "END;",
+
+        /* 9: what came of the last refresh of each token set, for
+         * token.list: when it was last tried and when the refresher tries
+         * next (unix ms), and the result ("ok", or the OAuth error or
+         * transient kind reported). They decide nothing (the lease and
+         * reauth_required do, under the state's MAC), so they are written
+         * outside it. And the token sets deleted whose tokens are still to
+         * be revoked at the provider (RFC 7009): a pending revocation keeps
+         * the deleted set's sealed bytes as they were, opened with the
+         * set's own identity (token, plugin, user, version), until the
+         * revocation is done or given up; kek_version is indexed for KEK
+         * rotation like every sealed row's, (plugin, next_at) for the
+         * refresher's scan of what is due. */
+        "ALTER TABLE token ADD COLUMN refresh_tried_at INTEGER;"
+        "ALTER TABLE token ADD COLUMN refresh_result TEXT;"
+        "ALTER TABLE token ADD COLUMN refresh_next_at INTEGER;"
+        "CREATE TABLE IF NOT EXISTS token_revocation ("
+        "  id INTEGER PRIMARY KEY,"
+        "  plugin TEXT NOT NULL,"
+        "  user TEXT NOT NULL,"
+        "  version INTEGER NOT NULL CHECK (version > 0),"
+        "  kek_version INTEGER NOT NULL REFERENCES kek(version),"
+        "  sealed BLOB NOT NULL,"
+        "  deleted_at INTEGER NOT NULL," /* unix s */
+        "  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),"
+        "  next_at INTEGER NOT NULL," /* unix ms */
+        "  last_error TEXT"
+        ") STRICT;"
+        "CREATE INDEX IF NOT EXISTS token_revocation_kek ON token_revocation(kek_version);"
+        "CREATE INDEX IF NOT EXISTS token_revocation_due ON token_revocation(plugin, next_at);",
 };
 
 #define SCHEMA_VERSION ((int) ELEMENTSOF(migrations))

@@ -49,7 +49,7 @@ void store_close(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
 
 /* The schema version this program writes. */
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 
 /* Schema version (PRAGMA user_version); 0 for a new database. */
 int store_schema_version(Store *s);

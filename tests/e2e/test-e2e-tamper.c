@@ -229,7 +229,7 @@ static void test_metadata_downgrade(void **state) {
         (void) state;
         Harness h = {};
         CvToken tok = { .access_token = "at-1", .token_type = "Bearer", .expires_at = 4102444800 };
-        char *key = NULL, *before = NULL, *after = NULL, sql[512], hex[2 * 32 + 1];
+        char *key = NULL, *before = NULL, *after = NULL, sql[1024], hex[2 * 32 + 1];
         size_t key_size = 0, before_size = 0, after_size = 0;
         uint8_t v1[32];
 
@@ -250,6 +250,9 @@ static void test_metadata_downgrade(void **state) {
         snprintf(sql, sizeof(sql),
                  "UPDATE meta SET value = X'%s' WHERE key = 'key_check'; DELETE FROM meta WHERE key = 'mac_key'; "
                  "DELETE FROM meta WHERE key = 'meta_mac'; "
+                 /* what migration 9 added */
+                 "DROP TABLE token_revocation; ALTER TABLE token DROP COLUMN refresh_tried_at; "
+                 "ALTER TABLE token DROP COLUMN refresh_result; ALTER TABLE token DROP COLUMN refresh_next_at; "
                  "ALTER TABLE plugin DROP COLUMN mac; ALTER TABLE token DROP COLUMN mac; "
                  "DROP TABLE audit; DROP TABLE audit_anchor; "
                  "UPDATE plugin SET auth_scheme = 'bearer', "

@@ -109,11 +109,11 @@ static void test_migration_counts_existing(void **state) {
         put_n(f->store, RECORD_SECRET, "a", 7, 1);
         put_n(f->store, RECORD_TOKEN, "a", 3, 1);
         fixture_close_db(f);
-        sql_exec(f->db_path, "DROP TRIGGER secret_count_insert; DROP TRIGGER secret_count_delete;"
-                             "DROP TRIGGER token_count_insert; DROP TRIGGER token_count_delete;"
-                             "DROP TRIGGER apikey_count_insert; DROP TRIGGER apikey_count_delete;"
-                             "DROP TABLE record_count; PRAGMA user_version = 7;"
-                             "DELETE FROM secret WHERE name = 'r0006';");
+        sql_exec(f->db_path, SQL_UNDO_SCHEMA_9 "DROP TRIGGER secret_count_insert; DROP TRIGGER secret_count_delete;"
+                                               "DROP TRIGGER token_count_insert; DROP TRIGGER token_count_delete;"
+                                               "DROP TRIGGER apikey_count_insert; DROP TRIGGER apikey_count_delete;"
+                                               "DROP TABLE record_count; PRAGMA user_version = 7;"
+                                               "DELETE FROM secret WHERE name = 'r0006';");
         assert_int_equal(store_open(f->db_path, &f->store), 0);
         assert_int_equal(store_migrate(f->store), 0);
         assert_int_equal(store_schema_version(f->store), STORE_SCHEMA_VERSION);

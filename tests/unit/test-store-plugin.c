@@ -374,9 +374,9 @@ static void test_migration_3_backfill(void **state) {
         assert_int_equal(fixture_open_store(f), 0);
         fixture_close_db(f);
         /* Back to schema 2, as an older credvaultd left it. */
-        sql_exec(f->db_path, "ALTER TABLE plugin DROP COLUMN mac; ALTER TABLE token DROP COLUMN mac; "
-                             "DROP TABLE audit; DROP TABLE audit_anchor; "
-                             "ALTER TABLE plugin DROP COLUMN auth_scheme; PRAGMA user_version = 2;");
+        sql_exec(f->db_path, SQL_UNDO_SCHEMA_9 "ALTER TABLE plugin DROP COLUMN mac; ALTER TABLE token DROP COLUMN mac; "
+                                               "DROP TABLE audit; DROP TABLE audit_anchor; "
+                                               "ALTER TABLE plugin DROP COLUMN auth_scheme; PRAGMA user_version = 2;");
         assert_int_equal(sql_file_int(f->db_path, "SELECT count(*) FROM pragma_table_info('plugin') "
                                                   "WHERE name = 'auth_scheme'"),
                          0);

@@ -44,6 +44,7 @@
 
 #include "proto-limits.h"
 #include "unit-sql.h"
+#include "store.h"
 #include "unit-vault.h"
 
 static void secret_put(Vault *v, const char *plugin, const char *name, const char *value) {
@@ -126,7 +127,7 @@ static void test_new_vault(void **state) {
         assert_int_equal(sql_int(db, "SELECT count(*) FROM meta WHERE value = (SELECT value FROM meta "
                                      "WHERE key = 'mac_key')"),
                          1);
-        assert_int_equal(sql_int(db, "PRAGMA user_version"), 8);
+        assert_int_equal(sql_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
         sqlite3_close(db);
         /* The root key is nowhere in the file. */
         assert_false(file_contains(f->db_path, f->root, sizeof(f->root)));
@@ -635,10 +636,11 @@ static void downgrade_to_v3(const char *db_path, const uint8_t root[static TEST_
         sqlite3_stmt *st = NULL;
 
         crypto_generichash(v1, sizeof(v1), (const uint8_t *) "credvault key-check v1", 22, root, TEST_ROOT_KEY_SIZE);
-        sql_exec(db_path, "ALTER TABLE plugin DROP COLUMN mac; ALTER TABLE token DROP COLUMN mac; "
-                          "DROP TABLE audit; DROP TABLE audit_anchor; "
-                          "DELETE FROM meta WHERE key = 'mac_key'; DELETE FROM meta WHERE key = 'meta_mac'; "
-                          "PRAGMA user_version = 3");
+        sql_exec(db_path,
+                 SQL_UNDO_SCHEMA_9 "ALTER TABLE plugin DROP COLUMN mac; ALTER TABLE token DROP COLUMN mac; "
+                                   "DROP TABLE audit; DROP TABLE audit_anchor; "
+                                   "DELETE FROM meta WHERE key = 'mac_key'; DELETE FROM meta WHERE key = 'meta_mac'; "
+                                   "PRAGMA user_version = 3");
         sqlite3 *db = db_open_independent(db_path);
         assert_int_equal(sqlite3_prepare_v2(db, "UPDATE meta SET value = ?1 WHERE key = 'key_check'", -1, &st, NULL),
                          SQLITE_OK);
@@ -706,7 +708,7 @@ static void test_upgrade_from_v3(void **state) {
         crypto_generichash(want, sizeof(want), (const uint8_t *) "credvault key-check v2", 22, f->root,
                            sizeof(f->root));
         sqlite3 *db = db_open_independent(f->db_path);
-        assert_int_equal(sql_int(db, "PRAGMA user_version"), 8);
+        assert_int_equal(sql_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
         assert_int_equal(sql_int(db, "SELECT count(*) FROM plugin WHERE length(mac) = 32"), 2);
         assert_int_equal(sql_int(db, "SELECT count(*) FROM token WHERE length(mac) = 32"), 1);
         assert_int_equal(sql_int(db, "SELECT length(value) FROM meta WHERE key = 'mac_key'"), 72);
@@ -784,9 +786,9 @@ static void test_upgrade_not_replayed(void **state) {
                 /* and every MAC nulled */
                 "DELETE FROM meta WHERE key = 'mac_key'; UPDATE plugin SET mac = NULL; UPDATE token SET mac = NULL",
                 /* the schema made to look like 3 again, the key check kept */
-                "ALTER TABLE plugin DROP COLUMN mac; ALTER TABLE token DROP COLUMN mac; "
-                "DROP TABLE audit; DROP TABLE audit_anchor; "
-                "DELETE FROM meta WHERE key = 'mac_key'; PRAGMA user_version = 3",
+                SQL_UNDO_SCHEMA_9 "ALTER TABLE plugin DROP COLUMN mac; ALTER TABLE token DROP COLUMN mac; "
+                                  "DROP TABLE audit; DROP TABLE audit_anchor; "
+                                  "DELETE FROM meta WHERE key = 'mac_key'; PRAGMA user_version = 3",
                 /* the key check deleted too */
                 "DELETE FROM meta WHERE key IN ('mac_key', 'key_check')",
                 /* the MAC key's wrapping replaced by the index key's */

@@ -139,7 +139,7 @@ static const struct {
         [F_GRACE] = FIELD("grace", JSON_INTEGER),
         [F_REPLACE] = FIELD("replace", JSON_TRUE), /* true or false */
 };
-_Static_assert(_F_MAX <= 32, "field sets are 32-bit masks");
+_Static_assert(_F_MAX <= 64, "field sets are 64-bit masks");
 
 /* One member of the request object, from either parser. */
 typedef struct Member {
@@ -210,7 +210,7 @@ static const Member *members_get(const Members *ms, const char *key) {
         return NULL;
 }
 
-#define F(x) (1u << (x))
+#define F(x) (UINT64_C(1) << (x))
 
 /* Every op: its name, the fields it requires and the ones it allows besides
  * v, id and op, its OP_* flags and its class (request.h). This is the one op table:
@@ -220,7 +220,7 @@ static const Member *members_get(const Members *ms, const char *key) {
  * are optional here and the check after decoding wants exactly one. */
 static const struct {
         const char *name;
-        uint32_t required, optional;
+        uint64_t required, optional;
         unsigned flags;
         OpClass op_class;
 } ops[_OP_MAX] = {
@@ -458,7 +458,7 @@ static const char *json_error_describe(const json_error_t *e) {
  * required field must have been seen. */
 static int decode_fields(Request *r, const Members *ms, const Member *values[static _F_MAX], char *errbuf,
                          size_t errbuf_size) {
-        uint32_t allowed = F(F_V) | F(F_ID) | F(F_OP) | ops[r->op].required | ops[r->op].optional, seen = 0;
+        uint64_t allowed = F(F_V) | F(F_ID) | F(F_OP) | ops[r->op].required | ops[r->op].optional, seen = 0;
 
         for (size_t i = 0; i < ms->n; i++) {
                 const Member *m = &ms->m[i];
@@ -473,7 +473,7 @@ static int decode_fields(Request *r, const Members *ms, const Member *values[sta
                 values[f] = m;
                 seen |= F(f);
         }
-        uint32_t missing = ops[r->op].required & ~seen;
+        uint64_t missing = ops[r->op].required & ~seen;
         for (int i = 0; i < _F_MAX; i++)
                 if (missing & F(i))
                         return bad(errbuf, errbuf_size, "field '%s': missing", fields[i].name);

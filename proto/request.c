@@ -98,6 +98,8 @@ typedef enum Field {
         F_STAGE,
         F_GRACE,
         F_REPLACE,
+        F_RETRY_AT,
+        F_REPORT,
         _F_MAX,
 } Field;
 
@@ -138,6 +140,8 @@ static const struct {
         [F_STAGE] = FIELD("stage", JSON_STRING),
         [F_GRACE] = FIELD("grace", JSON_INTEGER),
         [F_REPLACE] = FIELD("replace", JSON_TRUE), /* true or false */
+        [F_RETRY_AT] = FIELD("retry_at", JSON_INTEGER),
+        [F_REPORT] = FIELD("report", JSON_OBJECT),
 };
 _Static_assert(_F_MAX <= 64, "field sets are 64-bit masks");
 
@@ -244,8 +248,8 @@ static const struct {
                                      F(F_MIN_VALID) | F(F_LEASE_SECONDS), OP_WRITES | OP_REVEALS, OP_CLASS_REFRESH },
         [OP_TOKEN_REFRESH_COMMIT] = { "token.refresh_commit", F(F_PLUGIN) | F(F_USER) | F(F_LEASE) | F(F_TOKEN), 0,
                                       OP_WRITES, OP_CLASS_REFRESH },
-        [OP_TOKEN_REFRESH_FAIL] = { "token.refresh_fail", F(F_PLUGIN) | F(F_USER) | F(F_LEASE) | F(F_ERROR), 0,
-                                    OP_WRITES, OP_CLASS_REFRESH },
+        [OP_TOKEN_REFRESH_FAIL] = { "token.refresh_fail", F(F_PLUGIN) | F(F_USER) | F(F_LEASE) | F(F_ERROR),
+                                    F(F_RETRY_AT), OP_WRITES, OP_CLASS_REFRESH },
         [OP_PLUGIN_REGISTER] = { "plugin.register", F(F_MANIFEST), F(F_PLUGIN) | F(F_DOMAIN), OP_WRITES | OP_ADMIN,
                                  OP_CLASS_ADMIN },
         [OP_PLUGIN_LIST] = { "plugin.list", 0, F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE, OP_CLASS_READ },
@@ -283,6 +287,10 @@ static const struct {
         /* The copy goes to a descriptor passed with the request
          * (SCM_RIGHTS): never retried, the descriptor is used up. */
         [OP_BACKUP] = { "backup", 0, 0, OP_ADMIN, OP_CLASS_ADMIN },
+        /* Kept in the daemon's memory (token.list, health), not in the
+         * database; a write all the same: it changes what others read,
+         * and its audit record is written at once. */
+        [OP_REFRESHER_REPORT] = { "refresher.report", F(F_PLUGIN) | F(F_REPORT), 0, OP_WRITES, OP_CLASS_REFRESH },
 };
 
 unsigned op_flags(Op op) {
@@ -640,6 +648,10 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
                                 errbuf_size);
         if (r >= 0)
                 r = check_range("version", values[F_VERSION], 1, INT64_MAX, 0, &ret->version, errbuf, errbuf_size);
+        /* Unix ms up to the year 9999. */
+        if (r >= 0)
+                r = check_range("retry_at", values[F_RETRY_AT], 1, TOKEN_EXPIRES_AT_MAX * 1000, 0, &ret->retry_at,
+                                errbuf, errbuf_size);
         if (r >= 0)
                 r = check_range("grace", values[F_GRACE], 0, SECRET_GRACE_MAX, SECRET_GRACE_DEFAULT, &ret->grace,
                                 errbuf, errbuf_size);
@@ -672,6 +684,11 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
                 return r;
         if (ret->token) {
                 r = request_check_token_response(ret->token, errbuf, errbuf_size);
+                if (r < 0)
+                        return r;
+        }
+        if (values[F_REPORT]) {
+                r = request_check_refresher_report(values[F_REPORT]->json, &ret->report, errbuf, errbuf_size);
                 if (r < 0)
                         return r;
         }

@@ -54,6 +54,7 @@ typedef enum Op {
         OP_KEY_ROTATE_ROOT,
         OP_KEY_RECOVERY,
         OP_BACKUP,
+        OP_REFRESHER_REPORT,
         _OP_MAX,
 } Op;
 
@@ -69,6 +70,17 @@ typedef enum SecretStage {
 const char *secret_stage_to_string(SecretStage s);
 /* -EINVAL for an unknown name. */
 int secret_stage_from_string(const char *s);
+
+/* refresher.report: what a refresher says of one plugin's token sets.
+ * Times are unix ms, 0 for "none"; the counts are since it started. */
+typedef struct RefresherReport {
+        int64_t lead;       /* seconds before expiry it refreshes */
+        int64_t started;    /* when the refresher started */
+        int64_t last_run;   /* its last pass over the plugin's due sets */
+        int64_t next_run;   /* its next one (the earliest due set) */
+        int64_t hold_until; /* the provider asked it to wait (429, 5xx, down) */
+        int64_t refreshed, already_fresh, reauth, transient, oauth_errors, vault_errors;
+} RefresherReport;
 
 typedef struct Request {
         json_t *root; /* when parsed by jansson: owns the borrowed strings below;
@@ -106,6 +118,8 @@ typedef struct Request {
         int64_t grace;           /* secret.rotate, secret.promote: seconds the previous value stays valid */
         bool has_grace;          /* grace was given (else the staged or default one applies) */
         bool replace;            /* key.recovery: replace an existing recovery key */
+        int64_t retry_at;        /* token.refresh_fail: when the caller tries again (unix ms), 0 if not said */
+        RefresherReport report;  /* refresher.report */
 } Request;
 
 /* Decode and check one frame body. The body is parsed in place (strings of
@@ -158,3 +172,7 @@ int request_check_user_id(const char *s);
  * compact JSON (the set stored from one within it, expires_at written,
  * fits TOKEN_SET_SIZE_MAX unless a refresh token is carried over). */
 int request_check_token_response(json_t *token, char *errbuf, size_t errbuf_size);
+/* Check a refresher.report's report object (refresher-report.c): every
+ * member present, an integer in range, and no other (-EBADMSG, the member
+ * named in errbuf). */
+int request_check_refresher_report(json_t *report, RefresherReport *ret, char *errbuf, size_t errbuf_size);

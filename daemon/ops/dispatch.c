@@ -66,6 +66,7 @@ static const Handler handlers[_OP_MAX] = {
         [OP_SECRET_PROMOTE] = handle_secret_promote,
         [OP_SECRET_HISTORY] = handle_secret_history,
         [OP_BACKUP] = handle_backup,
+        [OP_REFRESHER_REPORT] = handle_refresher_report,
 };
 
 int failure_set(Failure *f, const char *fmt, ...) {
@@ -148,6 +149,7 @@ void dispatch_done(Context *ctx) {
         ctx->policy = NULL;
         rates_free(ctx->rates);
         ctx->rates = NULL;
+        refresher_reports_done(&ctx->refresher_reports);
 }
 
 static void flush_refused(RateState *rs, void *userdata);

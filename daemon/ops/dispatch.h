@@ -15,6 +15,7 @@
 #include "backoff.h"
 #include "policy.h"
 #include "proto-limits.h"
+#include "refresher-reports.h"
 #include "request.h"
 #include "vault.h"
 
@@ -106,6 +107,8 @@ struct Context {
         void *request_tag;
         DispatchDeferred deferred;
         DispatchGroup group;
+        /* What refreshers last said of each plugin (refresher.report). */
+        RefresherReports refresher_reports;
 };
 
 /* What a handler says about its failure, besides the errno: a message for
@@ -218,6 +221,7 @@ int handle_token_delete(Context *ctx, const Request *req, JsonOut *reply, Failur
 int handle_token_refresh_begin(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_token_refresh_commit(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_token_refresh_fail(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_refresher_report(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_secret_generate(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_secret_verify(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_plugin_register(Context *ctx, const Request *req, JsonOut *reply, Failure *f);

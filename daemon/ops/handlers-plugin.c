@@ -122,6 +122,7 @@ int handle_plugin_delete(Context *ctx, const Request *req, JsonOut *reply, Failu
                         failure_set(f, "no plugin '%s'", req->plugin);
                 return r;
         }
+        refresher_reports_drop(&ctx->refresher_reports, req->plugin);
         json_out_bool(reply, "registered", removed.registered);
         json_out_int(reply, "secrets", removed.secrets);
         json_out_int(reply, "tokens", removed.tokens);

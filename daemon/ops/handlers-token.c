@@ -96,7 +96,26 @@ int handle_token_delete(Context *ctx, const Request *req, JsonOut *reply, Failur
         return handlers_not_found(vault_token_delete(ctx->vault, req->plugin, req->user), f, "token set for user", req);
 }
 
+/* A set's "refresh": when it was last tried and what came of it (noted by
+ * refresh_begin, _commit and _fail, whoever called them), and when the
+ * plugin's refresher says it will try next. Absent if there is none of
+ * the three. */
+static void reply_refresh(JsonOut *reply, const TokenInfo *t, const RefresherReportEntry *report) {
+        int64_t next = refresher_report_next_at(report, t);
+        if (!t->refresh_tried_at && !t->refresh_result[0] && !next)
+                return;
+        json_out_open_object(reply, "refresh");
+        if (t->refresh_tried_at)
+                json_out_int(reply, "tried_at", t->refresh_tried_at);
+        if (t->refresh_result[0])
+                json_out_cstring(reply, "result", t->refresh_result);
+        if (next)
+                json_out_int(reply, "next_at", next);
+        json_out_close_object(reply);
+}
+
 int handle_token_list(Context *ctx, const Request *req, JsonOut *reply, Failure *f) {
+        const RefresherReportEntry *report = refresher_reports_get(&ctx->refresher_reports, req->plugin);
         TokenInfo *items = NULL;
         size_t n = 0;
         int64_t now = time(NULL), now_ms = time_realtime_ms();
@@ -116,6 +135,7 @@ int handle_token_list(Context *ctx, const Request *req, JsonOut *reply, Failure 
                 if (items[i].state.has_expires_at)
                         json_out_int(reply, "expires_at", items[i].state.expires_at);
                 json_out_cstring(reply, "state", vault_token_state_name(&items[i], now, now_ms, req->expiring));
+                reply_refresh(reply, &items[i], report);
                 json_out_close_object(reply);
         }
         json_out_close_array(reply);
@@ -172,8 +192,8 @@ int handle_token_refresh_fail(Context *ctx, const Request *req, JsonOut *reply, 
         TokenRefreshFail result;
         int r;
 
-        r = vault_token_refresh_fail(ctx->vault, req->plugin, req->user, req->lease,
-                                     strcmp(req->oauth_error, "invalid_grant") == 0, &result);
+        r = vault_token_refresh_fail(ctx->vault, req->plugin, req->user, req->lease, req->oauth_error, req->retry_at,
+                                     &result);
         if (r < 0)
                 return handlers_not_found(r, f, "token set for user", req);
         json_out_bool(reply, "applied", result.applied);

@@ -67,6 +67,8 @@ static inline void stored_records_free(StoredRecord *r, size_t n) {
  * holds: 0 for none (SQL NULL); anything but RECORD_MAC_SIZE never
  * authenticates. */
 #define RECORD_MAC_SIZE 32
+/* A refresh result: "ok" or an OAuth error code (1 to 64 of a-z _). */
+#define TOKEN_REFRESH_RESULT_SIZE 65
 
 typedef struct RecordMac {
         uint8_t bytes[RECORD_MAC_SIZE];
@@ -160,7 +162,25 @@ typedef struct TokenInfo {
         char *user;
         int64_t created_at, updated_at;
         TokenState state;
+        /* The last refresh (schema 9), outside the MAC: shown, never
+         * decided on. Unix ms, 0 for none; result "" for none. */
+        int64_t refresh_tried_at, refresh_next_at;
+        char refresh_result[TOKEN_REFRESH_RESULT_SIZE];
 } TokenInfo;
+
+/* What store_token_refresh_note() writes: the fields named in mask, each
+ * 0 (or NULL) for none. */
+enum {
+        TOKEN_NOTE_TRIED = 1 << 0,
+        TOKEN_NOTE_RESULT = 1 << 1,
+        TOKEN_NOTE_NEXT = 1 << 2,
+        TOKEN_NOTE_ALL = TOKEN_NOTE_TRIED | TOKEN_NOTE_RESULT | TOKEN_NOTE_NEXT,
+};
+typedef struct TokenRefreshNote {
+        unsigned mask;
+        int64_t tried_at, next_at;
+        const char *result; /* "ok", or an error code of token.refresh_fail */
+} TokenRefreshNote;
 
 static inline void token_infos_free(TokenInfo *t, size_t n) {
         for (size_t i = 0; i < n; i++)

@@ -74,6 +74,7 @@ enum {
         CACHED_PLUGIN_DELETE_STAGED,
         CACHED_STAGE_ALL,
         CACHED_AUDIT_APPEND,
+        CACHED_TOKEN_REFRESH_NOTE,
         _CACHED_MAX,
 };
 

@@ -115,6 +115,32 @@ int store_token_mac_set(Store *s, const char *plugin, const char *user, const Re
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
+/* No cache entry is dropped: neither the cached record nor the cached
+ * state holds these columns. */
+int store_token_refresh_note(Store *s, const char *plugin, const char *user, const TokenRefreshNote *n) {
+        sqlite3_stmt *st;
+        int r = store_cached(s, CACHED_TOKEN_REFRESH_NOTE,
+                             "UPDATE token SET "
+                             "refresh_tried_at = iif(?3 & 1, nullif(?4, 0), refresh_tried_at), "
+                             "refresh_result = iif(?3 & 2, ?5, refresh_result), "
+                             "refresh_next_at = iif(?3 & 4, nullif(?6, 0), refresh_next_at) "
+                             "WHERE plugin = ?1 AND name = ?2",
+                             &st);
+        if (r < 0)
+                return r;
+        _Static_assert(TOKEN_NOTE_TRIED == 1 && TOKEN_NOTE_RESULT == 2 && TOKEN_NOTE_NEXT == 4,
+                       "the masks the SQL tests");
+        store_bind_key(st, plugin, user);
+        sqlite3_bind_int(st, 3, (int) n->mask);
+        sqlite3_bind_int64(st, 4, n->tried_at);
+        if (n->result)
+                sqlite3_bind_text(st, 5, n->result, -1, SQLITE_STATIC);
+        else
+                sqlite3_bind_null(st, 5);
+        sqlite3_bind_int64(st, 6, n->next_at);
+        return store_step_done(st);
+}
+
 int store_token_foreach(Store *s, StoreTokenFunc f, void *userdata) {
         sqlite3_stmt *st;
         int rc, r = store_cached(s, CACHED_TOKEN_ALL,
@@ -135,7 +161,8 @@ int store_token_foreach(Store *s, StoreTokenFunc f, void *userdata) {
         return r;
 }
 
-const char store_sql_token_list[] = "SELECT name, created_at, updated_at, " STATE_COLUMNS " "
+const char store_sql_token_list[] = "SELECT name, created_at, updated_at, " STATE_COLUMNS ", "
+                                    "refresh_tried_at, refresh_result, refresh_next_at "
                                     "FROM token WHERE plugin = ?1 AND name > ?2 ORDER BY name LIMIT ?3";
 
 int store_token_list(Store *s, const char *plugin, const char *after, unsigned limit, TokenInfo **ret, size_t *ret_n) {
@@ -160,6 +187,11 @@ int store_token_list(Store *s, const char *plugin, const char *after, unsigned l
                 t->created_at = sqlite3_column_int64(st, 1);
                 t->updated_at = sqlite3_column_int64(st, 2);
                 read_state(st, 3, &t->state);
+                t->refresh_tried_at = sqlite3_column_int64(st, 10);
+                const char *result = (const char *) sqlite3_column_text(st, 11);
+                if (result && strlen(result) < sizeof(t->refresh_result))
+                        strcpy(t->refresh_result, result);
+                t->refresh_next_at = sqlite3_column_int64(st, 12);
                 n++;
         }
         if (r >= 0 && n < limit && rc != SQLITE_DONE)

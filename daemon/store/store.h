@@ -278,6 +278,9 @@ int store_token_release(Store *s, const char *plugin, const char *user, bool rea
 /* Replace only the MAC (the vault's upgrade of rows from before MACs).
  * -ENOENT if there is no such row. */
 int store_token_mac_set(Store *s, const char *plugin, const char *user, const RecordMac *mac);
+/* Write what the last refresh of a set came to (the fields n->mask
+ * names); no set: nothing is written, and 0. */
+int store_token_refresh_note(Store *s, const char *plugin, const char *user, const TokenRefreshNote *n);
 /* Every token set's state, of every plugin, in (plugin, user) order. The
  * callback must not write to the store; a negative return stops the walk
  * and is returned. */

@@ -50,6 +50,13 @@ static void scheme_forget(Vault *v, const char *name) {
                 slot->used = false;
 }
 
+int vault_plugin_registered(Vault *v, const char *plugin) {
+        StoredPlugin p = {};
+        int r = plugin_get_checked(v, plugin, &p);
+        stored_plugin_done(&p);
+        return r;
+}
+
 int vault_plugin_scheme(Vault *v, const char *plugin, AuthScheme *ret) {
         struct SchemeSlot *slot = scheme_slot(v, plugin);
         StoredPlugin p = {};

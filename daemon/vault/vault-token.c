@@ -168,10 +168,20 @@ static int token_state_begin(Vault *v, const char *plugin, const char *user, Tok
 }
 
 int vault_token_put(Vault *v, const char *plugin, const char *user, json_t *response, StoredRecord *ret_meta) {
+        StoredRecord meta = {};
         int r = store_begin(v->store);
         if (r < 0)
                 return r;
-        return vault_end(v, token_set_store(v, plugin, user, response, ret_meta));
+        r = token_set_store(v, plugin, user, response, &meta);
+        /* A set put anew (the user authorized again) starts without the
+         * last refresh's result: it said nothing of this one. A first
+         * version has none to clear. */
+        if (r >= 0 && meta.version > 1)
+                r = store_token_refresh_note(v->store, plugin, user, &(TokenRefreshNote) { .mask = TOKEN_NOTE_ALL });
+        r = vault_end(v, r);
+        if (r >= 0 && ret_meta)
+                *ret_meta = meta;
+        return r;
 }
 
 int vault_token_get(Vault *v, const char *plugin, const char *user, int64_t min_valid, SecretBuf **ret_text,
@@ -299,6 +309,11 @@ int vault_token_refresh_begin(Vault *v, const char *plugin, const char *user, in
         st.lease_until = t.lease_until;
         st.lease_version = st.version;
         r = token_state_write(v, plugin, user, &st);
+        /* Tried now; when next is the caller's to say if this one fails. */
+        if (r >= 0)
+                r = store_token_refresh_note(
+                        v->store, plugin, user,
+                        &(TokenRefreshNote) { .mask = TOKEN_NOTE_TRIED | TOKEN_NOTE_NEXT, .tried_at = now });
         r = vault_end(v, r);
         if (r < 0)
                 return r;
@@ -328,11 +343,16 @@ int vault_token_refresh_commit(Vault *v, const char *plugin, const char *user, c
                 r = -EEXIST;
         else
                 r = token_set_store(v, plugin, user, response, ret_meta);
+        if (r >= 0)
+                r = store_token_refresh_note(
+                        v->store, plugin, user,
+                        &(TokenRefreshNote) { .mask = TOKEN_NOTE_RESULT | TOKEN_NOTE_NEXT, .result = "ok" });
         return vault_end(v, r);
 }
 
-int vault_token_refresh_fail(Vault *v, const char *plugin, const char *user, const char *lease, bool invalid_grant,
-                             TokenRefreshFail *ret) {
+int vault_token_refresh_fail(Vault *v, const char *plugin, const char *user, const char *lease, const char *error,
+                             int64_t retry_at, TokenRefreshFail *ret) {
+        bool invalid_grant = strcmp(error, "invalid_grant") == 0;
         TokenState st;
         int r;
 
@@ -357,6 +377,11 @@ int vault_token_refresh_fail(Vault *v, const char *plugin, const char *user, con
         st.lease_id[0] = '\0';
         st.lease_until = st.lease_version = 0;
         r = token_state_write(v, plugin, user, &st);
+        if (r >= 0)
+                r = store_token_refresh_note(v->store, plugin, user,
+                                             &(TokenRefreshNote) { .mask = TOKEN_NOTE_RESULT | TOKEN_NOTE_NEXT,
+                                                                   .result = error,
+                                                                   .next_at = invalid_grant ? 0 : retry_at });
         r = vault_end(v, r);
         if (r < 0)
                 return r;

@@ -363,11 +363,13 @@ typedef struct TokenRefreshFail {
         const char *state; /* "valid", "expired", "refreshing", "reauth_required" */
 } TokenRefreshFail;
 
-/* Release the lease; invalid_grant marks the set reauth_required. Applied
- * only for the holder of the current lease on an unchanged set: a failure
- * from anyone else lost a race against a rotation and revokes nothing. */
-int vault_token_refresh_fail(Vault *v, const char *plugin, const char *user, const char *lease, bool invalid_grant,
-                             TokenRefreshFail *ret);
+/* Release the lease; error "invalid_grant" marks the set reauth_required.
+ * Applied only for the holder of the current lease on an unchanged set: a
+ * failure from anyone else lost a race against a rotation and revokes
+ * nothing. An applied one is noted as the set's last refresh result, with
+ * retry_at (unix ms, 0: not said) as its next attempt. */
+int vault_token_refresh_fail(Vault *v, const char *plugin, const char *user, const char *lease, const char *error,
+                             int64_t retry_at, TokenRefreshFail *ret);
 
 /* The state name of a token set at unix time now (ms: now_ms), with
  * "expiring" for sets that expire within horizon seconds. */
@@ -400,6 +402,8 @@ void vault_plugin_summary_done(PluginSummary *s);
  * expiring within horizon seconds. -ENOENT if it is neither registered nor
  * holds anything. */
 int vault_plugin_summary(Vault *v, const char *plugin, int64_t horizon, unsigned secrets_limit, PluginSummary *ret);
+/* 0 if plugin is registered (its row's MAC checked), -ENOENT if not. */
+int vault_plugin_registered(Vault *v, const char *plugin);
 /* Remove a plugin's registration and everything stored under its name. */
 int vault_plugin_delete(Vault *v, const char *plugin, PluginRemoved *ret);
 /* The auth block as the manifest needs it, verification tokens filled in

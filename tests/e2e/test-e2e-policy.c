@@ -90,6 +90,11 @@ static int connect_root(const Harness *h) {
 /* "value" of a secret: base64 of these test strings. */
 #define VALUE_S1 "czEtdmFsdWU=" /* "s1-value" */
 
+/* A refresher.report's report: the refresh class admits it. */
+#define REPORT                                                                                                         \
+        "{\"lead\":300,\"started\":1,\"last_run\":0,\"next_run\":0,\"hold_until\":0,\"refreshed\":0,"                  \
+        "\"already_fresh\":0,\"reauth\":0,\"transient\":0,\"oauth_errors\":0,\"vault_errors\":0}"
+
 /* ---- the shared daemon: one policy for the class and pattern tests ---- */
 
 #define POLICY_MAIN                                                                                                    \
@@ -159,6 +164,7 @@ static void test_user_a_classes_and_patterns(void **state) {
         expect_denied(fd, "\"op\":\"secret.verify\",\"plugin\":\"alpha\",\"name\":\"s1\",\"value\":\"" VALUE_S1 "\"",
                       "verify", "alpha");
         expect_denied(fd, "\"op\":\"token.refresh_begin\",\"plugin\":\"alpha\",\"user\":\"u1\"", "refresh", "alpha");
+        expect_denied(fd, "\"op\":\"refresher.report\",\"plugin\":\"alpha\",\"report\":" REPORT, "refresh", "alpha");
         expect_denied(fd, "\"op\":\"plugin.delete\",\"plugin\":\"alpha\"", "admin", "alpha");
 
         /* "beta-*": verify, write, refresh on beta-1, not read */
@@ -171,6 +177,7 @@ static void test_user_a_classes_and_patterns(void **state) {
         expect_ok_free(fd, "\"op\":\"secret.generate\",\"plugin\":\"beta-2\",\"name\":\"gen\"");
         expect_ok_free(fd, "\"op\":\"secret.delete\",\"plugin\":\"beta-1\",\"name\":\"new\"");
         expect_allowed(fd, "\"op\":\"token.refresh_begin\",\"plugin\":\"beta-1\",\"user\":\"u1\"");
+        expect_allowed(fd, "\"op\":\"refresher.report\",\"plugin\":\"beta-1\",\"report\":" REPORT);
         /* a trailing * after the dash: neither "beta" nor "betamax" */
         expect_denied(fd, "\"op\":\"secret.put\",\"plugin\":\"beta\",\"name\":\"x\",\"value\":\"eA==\"", "write",
                       "beta");

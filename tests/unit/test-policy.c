@@ -149,6 +149,7 @@ static void test_op_classes_cover_op_table(void **state) {
                 { "key.rotate_root", POLICY_CLASS_ADMIN },
                 { "key.recovery", POLICY_CLASS_ADMIN },
                 { "backup", POLICY_CLASS_ADMIN },
+                { "refresher.report", POLICY_CLASS_REFRESH },
         };
         assert_int_equal(sizeof(expected) / sizeof(expected[0]), _OP_MAX);
         for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {

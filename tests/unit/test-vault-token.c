@@ -381,7 +381,8 @@ static void test_commit_version_moved(void **state) {
         json_t *resp = response("{'access_token':'at-2','token_type':'Bearer','refresh_token':'rt-2'}");
         assert_int_equal(vault_token_refresh_commit(f->vault, "todo", "alice", t.lease, resp, NULL), -EUCLEAN);
         json_decref(resp);
-        assert_int_equal(vault_token_refresh_fail(f->vault, "todo", "alice", t.lease, true, &fail), -EUCLEAN);
+        assert_int_equal(vault_token_refresh_fail(f->vault, "todo", "alice", t.lease, "invalid_grant", 0, &fail),
+                         -EUCLEAN);
         vault_token_refresh_done(&t);
 }
 
@@ -445,7 +446,7 @@ static void test_state_tampered(void **state) {
                 json_decref(resp);
                 if (r != -EUCLEAN)
                         fail_msg("%s: commit %d", what, r);
-                r = vault_token_refresh_fail(f->vault, "todo", "alice", t.lease, true, &fail);
+                r = vault_token_refresh_fail(f->vault, "todo", "alice", t.lease, "invalid_grant", 0, &fail);
                 if (r != -EUCLEAN)
                         fail_msg("%s: fail %d", what, r);
                 r = vault_token_list(f->vault, "todo", NULL, 10, &items, &n);
@@ -470,7 +471,7 @@ static void test_state_tampered(void **state) {
         TokenRefreshFail fail = {};
         put_expiring(f->vault);
         assert_int_equal(vault_token_refresh_begin(f->vault, "todo", "alice", 60, 300, &t, NULL), 0);
-        assert_int_equal(vault_token_refresh_fail(f->vault, "todo", "alice", t.lease, true, &fail), 0);
+        assert_int_equal(vault_token_refresh_fail(f->vault, "todo", "alice", t.lease, "invalid_grant", 0, &fail), 0);
         assert_true(fail.applied);
         vault_token_refresh_done(&t);
         assert_int_equal(get_fails(f->vault, "alice", 0, NULL), -EKEYREVOKED);
@@ -507,7 +508,7 @@ static void test_refresh_fail(void **state) {
         /* Without invalid_grant: the lease is released, nothing revoked. */
         put_expiring(v);
         assert_int_equal(vault_token_refresh_begin(v, "todo", "alice", 60, 30, &t, NULL), 0);
-        assert_int_equal(vault_token_refresh_fail(v, "todo", "alice", t.lease, false, &fail), 0);
+        assert_int_equal(vault_token_refresh_fail(v, "todo", "alice", t.lease, "temporarily_unavailable", 0, &fail), 0);
         assert_true(fail.applied);
         assert_string_equal(fail.state, "valid");
         assert_int_equal(get_fails(v, "alice", 60, NULL), -ESTALE); /* no lease now */
@@ -517,7 +518,8 @@ static void test_refresh_fail(void **state) {
 
         /* From someone who does not hold the lease: nothing applied. */
         fail = (TokenRefreshFail) { .applied = true };
-        assert_int_equal(vault_token_refresh_fail(v, "todo", "alice", "00000000000000000000000000000000", true, &fail),
+        assert_int_equal(vault_token_refresh_fail(v, "todo", "alice", "00000000000000000000000000000000",
+                                                  "invalid_grant", 0, &fail),
                          0);
         assert_false(fail.applied);
         assert_string_equal(fail.state, "refreshing");
@@ -525,14 +527,14 @@ static void test_refresh_fail(void **state) {
         json_decref(set);
 
         /* invalid_grant from the holder: reauth required. */
-        assert_int_equal(vault_token_refresh_fail(v, "todo", "alice", t.lease, true, &fail), 0);
+        assert_int_equal(vault_token_refresh_fail(v, "todo", "alice", t.lease, "invalid_grant", 0, &fail), 0);
         assert_true(fail.applied);
         assert_string_equal(fail.state, "reauth_required");
         assert_int_equal(get_fails(v, "alice", 0, NULL), -EKEYREVOKED);
         assert_int_equal(vault_token_refresh_begin(v, "todo", "alice", 60, 30, &t2, NULL), -EKEYREVOKED);
         assert_false(t2.refresh);
         /* A late fail of the same lease changes nothing more. */
-        assert_int_equal(vault_token_refresh_fail(v, "todo", "alice", t.lease, false, &fail), 0);
+        assert_int_equal(vault_token_refresh_fail(v, "todo", "alice", t.lease, "temporarily_unavailable", 0, &fail), 0);
         assert_false(fail.applied);
         assert_string_equal(fail.state, "reauth_required");
         assert_int_equal(get_fails(v, "alice", 0, NULL), -EKEYREVOKED);
@@ -551,7 +553,7 @@ static void test_refresh_fail(void **state) {
         assert_int_equal(vault_token_refresh_begin(v, "todo", "alice", 60, 30, &t, NULL), 0);
         assert_int_equal(put(v, "alice", "{'access_token':'at-rotated','token_type':'Bearer','expires_in':3600}", NULL),
                          0);
-        assert_int_equal(vault_token_refresh_fail(v, "todo", "alice", t.lease, true, &fail), 0);
+        assert_int_equal(vault_token_refresh_fail(v, "todo", "alice", t.lease, "invalid_grant", 0, &fail), 0);
         assert_false(fail.applied);
         assert_string_equal(fail.state, "valid");
         set = get_ok(v, "alice");
@@ -559,7 +561,7 @@ static void test_refresh_fail(void **state) {
         json_decref(set);
         vault_token_refresh_done(&t);
 
-        assert_int_equal(vault_token_refresh_fail(v, "todo", "nobody", t.lease, true, &fail), -ENOENT);
+        assert_int_equal(vault_token_refresh_fail(v, "todo", "nobody", t.lease, "invalid_grant", 0, &fail), -ENOENT);
 }
 
 static void test_refresh_needs_refresh_token(void **state) {
@@ -650,7 +652,7 @@ static void test_list_and_state_names(void **state) {
                              "{'access_token':'at','token_type':'Bearer','expires_in':10,'refresh_token':'rt'}", NULL),
                          0);
         assert_int_equal(vault_token_refresh_begin(v, "todo", "e-reauth", 60, 30, &t, NULL), 0);
-        assert_int_equal(vault_token_refresh_fail(v, "todo", "e-reauth", t.lease, true, &fail), 0);
+        assert_int_equal(vault_token_refresh_fail(v, "todo", "e-reauth", t.lease, "invalid_grant", 0, &fail), 0);
         vault_token_refresh_done(&t);
         assert_int_equal(put(v, "f-forever", "{'access_token':'at','token_type':'Bearer'}", NULL), 0);
         json_t *other = response("{'access_token':'at','token_type':'Bearer'}");

@@ -31,6 +31,8 @@
 
 /* Exit statuses, for timers and scripts. */
 #define EXIT_SOME_FAILED 3 /* --once: a set could not be refreshed */
+/* Reports after passes at most this often (and after every scan). */
+#define REPORT_EVERY_MS (10 * 1000)
 
 static volatile sig_atomic_t stop_requested;
 
@@ -273,14 +275,18 @@ static int run_once(Refresher *r) {
                         failed++;
         }
         log_run(r, &before, refresher_now_ms() - start);
+        refresher_report(r);
         return failed > 0 ? EXIT_SOME_FAILED : EXIT_SUCCESS;
 }
 
 static int run_daemon(Refresher *r) {
-        int64_t scan_every = r->opt.lead_ms / 2, next_scan = 0;
+        int64_t scan_every = r->opt.lead_ms / 2, next_scan = 0, reported = 0;
         unsigned scan_failures = 0;
         while (!refresher_stopping()) {
                 int64_t now = refresher_now_ms();
+                /* After each scan, and after passes at most every
+                 * REPORT_EVERY_MS: a report is an audited write. */
+                bool scanned = false;
                 if (now >= next_scan) {
                         int k = refresher_scan(r, now);
                         if (k < 0) {
@@ -296,12 +302,17 @@ static int run_daemon(Refresher *r) {
                                         log_refused(r);
                                 scan_failures = 0;
                                 next_scan = now + scan_every;
+                                scanned = true;
                         }
                 }
                 if (refresher_next_due(r) <= now) {
                         RefresherStats before = r->stats;
                         int k = refresher_run_due(r, now);
                         log_run(r, &before, refresher_now_ms() - now);
+                        if (refresher_now_ms() - reported >= REPORT_EVERY_MS) {
+                                refresher_report(r);
+                                reported = refresher_now_ms();
+                        }
                         if (k < 0) {
                                 /* Out of memory, or curl broke: the sets are
                                  * still due; do not spin on them. */
@@ -310,9 +321,14 @@ static int run_daemon(Refresher *r) {
                         }
                         continue;
                 }
+                if (scanned) {
+                        refresher_report(r);
+                        reported = refresher_now_ms();
+                }
                 int64_t next = refresher_next_due(r);
                 sleep_until(next < next_scan ? next : next_scan);
         }
+        refresher_report(r);
         return EXIT_SUCCESS;
 }
 
@@ -343,6 +359,7 @@ int main(int argc, char **argv) {
                 curl_global_cleanup();
                 return EXIT_FAILURE;
         }
+        r.started_ms = refresher_now_ms();
         int status = r.opt.once ? run_once(&r) : run_daemon(&r);
         refresher_free_sets(&r);
         cv_client_free(r.client);

@@ -277,6 +277,9 @@ void provider_request_result(ProviderRequest *r, int curl_code, ProviderResult *
                 ret->retry_after_ms = retry_after > REFRESHER_RETRY_AFTER_MAX_MS / 1000 ? REFRESHER_RETRY_AFTER_MAX_MS
                                                                                         : (int64_t) retry_after * 1000;
         if (curl_code != CURLE_OK) {
+                ret->kind = r->response_too_large                   ? "invalid_response"
+                            : curl_code == CURLE_OPERATION_TIMEDOUT ? "timeout"
+                                                                    : "unreachable";
                 if (r->response_too_large)
                         snprintf(ret->detail, sizeof(ret->detail), "response over %d bytes",
                                  PROVIDER_RESPONSE_SIZE_MAX);
@@ -298,9 +301,11 @@ void provider_request_result(ProviderRequest *r, int curl_code, ProviderResult *
                    oauth_error_of(j, ret->oauth_error, sizeof(ret->oauth_error))) {
                 ret->outcome = PROVIDER_OAUTH_ERROR;
                 snprintf(ret->detail, sizeof(ret->detail), "HTTP %ld %s", s, ret->oauth_error);
-        } else
+        } else {
+                ret->kind = s == 429 ? "rate_limited" : s >= 500 ? "server_error" : "invalid_response";
                 snprintf(ret->detail, sizeof(ret->detail), "HTTP %ld%s", s,
                          s == 200 ? " without a token response" : "");
+        }
         json_decref(j);
 }
 

@@ -31,9 +31,13 @@ typedef struct ProviderResult {
         ProviderOutcome outcome;
         long http_status;                            /* 0: no HTTP answer */
         char oauth_error[PROVIDER_OAUTH_ERROR_SIZE]; /* PROVIDER_OAUTH_ERROR */
-        int64_t retry_after_ms;                      /* -1: the provider said nothing */
-        char detail[CURL_ERROR_SIZE + 32];           /* for the log: never a secret */
-        const char *body;                            /* PROVIDER_OK: the response, owned by the request */
+        /* PROVIDER_TRANSIENT: what kind, as the set's refresh result
+         * (token.refresh_fail's error): timeout, unreachable, rate_limited
+         * (429), server_error (5xx), invalid_response. */
+        const char *kind;
+        int64_t retry_after_ms;            /* -1: the provider said nothing */
+        char detail[CURL_ERROR_SIZE + 32]; /* for the log: never a secret */
+        const char *body;                  /* PROVIDER_OK: the response, owned by the request */
 } ProviderResult;
 
 typedef struct ProviderRequest ProviderRequest;

@@ -50,6 +50,17 @@ typedef struct RefresherOptions {
         size_t n_plugin_names;
 } RefresherOptions;
 
+typedef struct RefresherStats {
+        uint64_t runs;
+        uint64_t refreshed;
+        uint64_t already_fresh; /* someone else refreshed it first */
+        uint64_t reauth;        /* invalid_grant: the user must authorize again */
+        uint64_t transient;     /* timeouts, 5xx, 429, unreachable */
+        uint64_t oauth_errors;  /* other OAuth errors (invalid_client, ...) */
+        uint64_t vault_errors;
+        unsigned max_in_flight;
+} RefresherStats;
+
 /* A registered oauth plugin: where and how to ask for tokens. */
 typedef struct PluginConf {
         char *name;
@@ -59,6 +70,8 @@ typedef struct PluginConf {
         char refused[160];     /* not empty: its endpoint is not called, and why */
         int64_t hold_until_ms; /* unix ms: the provider asked us to wait (429, 5xx, down) */
         unsigned failures;     /* provider-wide transient failures in a row */
+        RefresherStats stats;  /* its sets' part of Refresher.stats, for its report */
+        bool report_refused;   /* the daemon refused its report: not sent again */
 } PluginConf;
 
 /* One user's token set of one plugin, as last listed. */
@@ -73,17 +86,6 @@ typedef struct TokenSet {
         bool handled;       /* --once: this run has dealt with it */
 } TokenSet;
 
-typedef struct RefresherStats {
-        uint64_t runs;
-        uint64_t refreshed;
-        uint64_t already_fresh; /* someone else refreshed it first */
-        uint64_t reauth;        /* invalid_grant: the user must authorize again */
-        uint64_t transient;     /* timeouts, 5xx, 429, unreachable */
-        uint64_t oauth_errors;  /* other OAuth errors (invalid_client, ...) */
-        uint64_t vault_errors;
-        unsigned max_in_flight;
-} RefresherStats;
-
 typedef struct Refresher {
         RefresherOptions opt;
         CvClient *client;
@@ -92,6 +94,8 @@ typedef struct Refresher {
         TokenSet *sets;
         size_t n_sets;
         RefresherStats stats;
+        int64_t started_ms;  /* unix ms */
+        int64_t last_run_ms; /* the last refresher_run_due() */
 } Refresher;
 
 /* scan.c */
@@ -111,6 +115,13 @@ void refresher_free_sets(Refresher *r);
  * handled), at most opt.max_concurrent requests at a time. Returns the
  * number of sets that failed (transiently or not), or -errno. */
 int refresher_run_due(Refresher *r, int64_t now_ms);
+
+/* report.c */
+/* Tell the daemon, plugin by plugin, the lead, the counts and when each
+ * plugin's sets are due next (refresher.report), for token.list and
+ * status. A plugin whose report is refused (the policy) is not reported
+ * again; other failures are logged and tried with the next report. */
+void refresher_report(Refresher *r);
 
 /* main.c */
 void refresher_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

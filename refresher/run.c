@@ -22,9 +22,15 @@
 #include "provider.h"
 #include "refresher.h"
 
-/* The error a transient failure is reported with: leaves the set as it
- * was, and frees the lease for whoever asks next. */
+/* The errors a failure is reported with when the provider gave none: each
+ * leaves the set as it was and frees the lease for whoever asks next, and
+ * is the set's last result in token.list. */
 #define TRANSIENT_OAUTH_ERROR "temporarily_unavailable"
+#define VAULT_ERROR "vault_error"       /* the vault refused the commit, or the client credentials */
+#define INTERNAL_ERROR "internal_error" /* the request could not be built */
+
+/* Counted for the refresher and for the set's plugin (its report). */
+#define COUNT(r, s, field) ((r)->stats.field++, (r)->plugins[(s)->plugin].stats.field++)
 
 typedef struct Job {
         struct Job *next, *prev; /* in flight */
@@ -70,14 +76,37 @@ static void set_backoff(Run *run, TokenSet *s, int64_t retry_after_ms, bool prov
         s->handled = true;
 }
 
-static void lease_fail(Run *run, Job *job, const char *error) {
-        Refresher *r = run->r;
-        int k = cv_token_refresh_fail(r->client, plugin_name(r, job->set), job->set->user, job->lease, error);
-        if (k < 0 && k != -ENOENT)
-                refresher_log("%s/%s: token.refresh_fail: %s", plugin_name(r, job->set), job->set->user,
-                              cv_client_error_message(r->client));
-        if (k == 1)
-                job->set->dead = true;
+/* Release the lease with the provider's error code (or the kind of a
+ * transient failure), and say when this set is tried next (its due time,
+ * set by set_backoff() first): token.list shows both. Through
+ * cv_call_json(), as the library's cv_token_refresh_fail() has no
+ * retry_at. */
+static void lease_fail(Refresher *r, TokenSet *s, const CvTokenLease *lease, const char *error) {
+        const char *plugin = plugin_name(r, s);
+        json_t *req = json_pack("{s:i s:s s:s s:s s:s s:s}", "v", 1, "op", "token.refresh_fail", "plugin", plugin,
+                                "user", s->user, "lease", lease->lease, "error", error);
+        if (req && !s->dead && s->due_ms > 0)
+                json_object_set_new(req, "retry_at", json_integer(s->due_ms));
+        char *text = req ? json_dumps(req, JSON_COMPACT) : NULL, *reply = NULL;
+        json_decref(req);
+        int k = text ? cv_call_json(r->client, text, &reply) : -ENOMEM;
+        free(text);
+        if (k < 0) {
+                refresher_log("%s/%s: token.refresh_fail: %s", plugin, s->user, strerror(-k));
+                return;
+        }
+        json_t *j = json_loads(reply, 0, NULL);
+        cv_free_wiped(reply, (size_t) -1);
+        json_t *error_obj = json_object_get(j, "error");
+        const char *code = json_string_value(json_object_get(error_obj, "code"));
+        /* not_found: the set was deleted meanwhile; nothing to release. */
+        if (error_obj && (!code || strcmp(code, "not_found") != 0))
+                refresher_log("%s/%s: token.refresh_fail: %s", plugin, s->user,
+                              json_string_value(json_object_get(error_obj, "message")) ?: "invalid reply");
+        const char *state = json_string_value(json_object_get(j, "state"));
+        if (state && strcmp(state, "reauth_required") == 0)
+                s->dead = true;
+        json_decref(j);
 }
 
 /* Some providers send expires_in as a string ("3599"), which the vault
@@ -114,7 +143,7 @@ static void job_finish(Run *run, Job *job, int curl_code) {
                         s->failures = 0;
                         p->failures = 0;
                         s->handled = true;
-                        r->stats.refreshed++;
+                        COUNT(r, s, refreshed);
                         /* When it is due next, from the response (the daemon
                          * made the same expires_at of it, give or take the
                          * second); the next scan has the stored one. */
@@ -143,33 +172,34 @@ static void job_finish(Run *run, Job *job, int curl_code) {
                 /* A rotated refresh token the vault would not take is lost:
                  * say so loudly; the lease is freed for the next attempt. */
                 refresher_log("%s/%s: token.refresh_commit: %s", p->name, s->user, cv_client_error_message(r->client));
-                r->stats.vault_errors++;
+                COUNT(r, s, vault_errors);
                 run->failed++;
-                if (k != -EEXIST)
-                        lease_fail(run, job, TRANSIENT_OAUTH_ERROR);
                 set_backoff(run, s, -1, false);
+                if (k != -EEXIST)
+                        lease_fail(r, s, job->lease, VAULT_ERROR);
                 return;
         }
         run->failed++;
         if (res.outcome == PROVIDER_OAUTH_ERROR) {
-                lease_fail(run, job, res.oauth_error);
                 if (strcmp(res.oauth_error, "invalid_grant") == 0) {
-                        r->stats.reauth++;
+                        COUNT(r, s, reauth);
                         refresher_log("%s/%s: %s: the user must authorize again", p->name, s->user, res.detail);
                         s->dead = true;
                         s->handled = true;
+                        lease_fail(r, s, job->lease, res.oauth_error);
                         return;
                 }
                 /* invalid_client, unauthorized_client, ...: a configuration
                  * the operator must fix; back off as for a transient one. */
-                r->stats.oauth_errors++;
+                COUNT(r, s, oauth_errors);
                 refresher_log("%s/%s: %s", p->name, s->user, res.detail);
                 set_backoff(run, s, res.retry_after_ms, false);
+                lease_fail(r, s, job->lease, res.oauth_error);
                 return;
         }
-        r->stats.transient++;
-        lease_fail(run, job, TRANSIENT_OAUTH_ERROR);
+        COUNT(r, s, transient);
         set_backoff(run, s, res.retry_after_ms, true);
+        lease_fail(r, s, job->lease, res.kind ?: TRANSIENT_OAUTH_ERROR);
         refresher_log("%s/%s: %s; next attempt in %lld ms", p->name, s->user, res.detail,
                       (long long) (s->due_ms - refresher_now_ms()));
 }
@@ -195,7 +225,7 @@ static int job_start(Run *run, TokenSet *s) {
         int k = cv_token_refresh_begin(r->client, p->name, s->user, (int) (r->opt.lead_ms / 1000), lease_sec, &lease,
                                        &fresh);
         if (k == 0) {
-                r->stats.already_fresh++;
+                COUNT(r, s, already_fresh);
                 s->version = fresh->version;
                 s->expires_at = fresh->expires_at;
                 s->due_ms = fresh->expires_at >= 0 ? fresh->expires_at * 1000 - r->opt.lead_ms
@@ -222,7 +252,7 @@ static int job_start(Run *run, TokenSet *s) {
                 /* The vault is unreachable or refused: try this set again
                  * later, the others now (they may work). */
                 refresher_log("%s/%s: token.refresh_begin: %s", p->name, s->user, cv_client_error_message(r->client));
-                r->stats.vault_errors++;
+                COUNT(r, s, vault_errors);
                 run->failed++;
                 set_backoff(run, s, -1, false);
                 return k == -ENOMEM ? k : 0;
@@ -236,10 +266,10 @@ static int job_start(Run *run, TokenSet *s) {
                 k = cv_secret_get(r->client, p->name, "client_secret", &cr->secret);
         if (k < 0) {
                 refresher_log("%s: client credentials: %s", p->name, cv_client_error_message(r->client));
-                r->stats.vault_errors++;
-                cv_token_refresh_fail(r->client, p->name, s->user, lease, TRANSIENT_OAUTH_ERROR);
-                cv_token_lease_free(lease);
+                COUNT(r, s, vault_errors);
                 set_backoff(run, s, -1, true);
+                lease_fail(r, s, lease, VAULT_ERROR);
+                cv_token_lease_free(lease);
                 return 0;
         }
         job = calloc(1, sizeof(*job));
@@ -255,12 +285,12 @@ static int job_start(Run *run, TokenSet *s) {
                 k = -ENOMEM;
         if (k < 0) {
                 refresher_log("%s/%s: cannot build the request: %s", p->name, s->user, strerror(-k));
-                cv_token_refresh_fail(r->client, p->name, s->user, lease, TRANSIENT_OAUTH_ERROR);
+                set_backoff(run, s, -1, false);
+                lease_fail(r, s, lease, INTERNAL_ERROR);
                 if (job)
                         job_free(job);
                 else
                         cv_token_lease_free(lease);
-                set_backoff(run, s, -1, false);
                 return 0;
         }
         job->next = run->jobs;
@@ -315,6 +345,7 @@ int refresher_run_due(Refresher *r, int64_t now_ms) {
                 return -ENOMEM;
         }
         r->stats.runs++;
+        r->last_run_ms = now_ms;
         size_t next = 0;
         int k = 0;
         for (;;) {

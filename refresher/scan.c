@@ -202,6 +202,8 @@ int refresher_scan(Refresher *r, int64_t now_ms) {
                 if (o) {
                         conf.hold_until_ms = o->hold_until_ms;
                         conf.failures = o->failures;
+                        conf.stats = o->stats;
+                        conf.report_refused = o->report_refused;
                 }
                 PluginConf *p = realloc(r->plugins, (r->n_plugins + 1) * sizeof(PluginConf));
                 if (!p) {

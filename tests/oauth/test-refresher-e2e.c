@@ -76,6 +76,50 @@ static void state_is(const char *plugin, const char *user, const char *state) {
         assert_true(found);
 }
 
+/* Unix ms, as the daemon's and the proxy's times are (now_ms() is
+ * monotonic). */
+static long long wall_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The set's "refresh" in token.list (tried_at, result, next_at), as the
+ * daemon has it from the refresher's calls and report; a new reference. */
+static json_t *refresh_of(const char *plugin, const char *user) {
+        char request[512], *text = NULL;
+        snprintf(request, sizeof(request), "{\"v\":1,\"op\":\"token.list\",\"plugin\":\"%s\"}", plugin);
+        assert_true(cv_call_json(c, request, &text) > 0);
+        json_t *j = json_loads(text, 0, NULL), *item, *found = NULL;
+        cv_free_wiped(text, (size_t) -1);
+        size_t i;
+        json_array_foreach(json_object_get(j, "tokens"), i, item)
+                if (strcmp(json_string_value(json_object_get(item, "user")), user) == 0)
+                        found = json_incref(json_object_get(item, "refresh"));
+        json_decref(j);
+        if (!found)
+                fail_msg("%s/%s: no refresh state in token.list", plugin, user);
+        return found;
+}
+
+/* The set's last refresh result is result, tried within the last 60 s;
+ * next_after: its next attempt is at or after this (unix ms), or 0 if
+ * none may be given (reauth_required). */
+static void refresh_is(const char *plugin, const char *user, const char *result, long long next_after) {
+        json_t *r = refresh_of(plugin, user);
+        const char *got = json_string_value(json_object_get(r, "result"));
+        long long tried = json_integer_value(json_object_get(r, "tried_at"));
+        json_t *next = json_object_get(r, "next_at");
+        if (!got || strcmp(got, result) != 0)
+                fail_msg("%s/%s: last refresh result %s, expected %s", plugin, user, got ?: "(none)", result);
+        assert_true(tried > wall_ms() - 60000 && tried <= wall_ms());
+        if (next_after)
+                assert_true(json_integer_value(next) >= next_after);
+        else
+                assert_null(next);
+        json_decref(r);
+}
+
 #define ONCE(...) ((const char *[]) { "--once", "--lead", "5m", __VA_ARGS__, NULL })
 
 /* 1. A set due within the lead is refreshed by --once; one that is not is left alone. */
@@ -95,6 +139,13 @@ static void test_refresh_before_expiry(void **state) {
         CvToken *bob = token_of("due", "bob");
         assert_int_equal(bob->version, 1);
         assert_int_equal(oauth_stat(&srv, "requests"), 1);
+        /* token.list: alice tried, ok, due again a lead before her new
+         * expiry; bob never tried, due a lead before his (the report's). */
+        refresh_is("due", "alice", "ok", (after->expires_at - 300) * 1000LL);
+        json_t *rb = refresh_of("due", "bob");
+        assert_null(json_object_get(rb, "tried_at"));
+        assert_int_equal(json_integer_value(json_object_get(rb, "next_at")), (bob->expires_at - 300) * 1000LL);
+        json_decref(rb);
         json_t *st = oauth_control(&srv, "/stats", NULL);
         assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "auth"), "basic")), 1);
         json_decref(st);
@@ -138,6 +189,7 @@ static void test_invalid_grant(void **state) {
         CvToken *t = NULL;
         assert_int_equal(cv_token_get(c, "revoked", "mallory", &t), -EKEYREVOKED);
         state_is("revoked", "mallory", "reauth_required");
+        refresh_is("revoked", "mallory", "invalid_grant", 0);
         assert_int_equal(oauth_stat(&srv, "requests"), 1);
         /* A second run leaves it alone: nothing to refresh with. */
         assert_int_equal(refresher_run(h.socket_path, ONCE("--verbose"), 30000), 0);
@@ -151,8 +203,10 @@ static void test_provider_down(void **state) {
         fixture_plugin_add(c, &srv, "down", NULL, NULL, "basic");
         fixture_token_mint(c, &srv, "down", "alice", 60, "basic", NULL);
         oauth_mode(&srv, "{\"mode\":\"down\"}");
+        long long before_run = wall_ms();
         assert_int_equal(refresher_run(h.socket_path, ONCE("--verbose"), 30000), 3);
         state_is("down", "alice", "expiring");
+        refresh_is("down", "alice", "unreachable", before_run);
         oauth_mode(&srv, "{\"mode\":\"pass\"}");
         assert_int_equal(refresher_run(h.socket_path, ONCE("--verbose"), 30000), 0);
         CvToken *t = token_of("down", "alice");
@@ -167,12 +221,13 @@ static void test_slow_past_timeout(void **state) {
         fixture_plugin_add(c, &srv, "slow", NULL, NULL, "basic");
         fixture_token_mint(c, &srv, "slow", "alice", 60, "basic", NULL);
         oauth_mode(&srv, "{\"mode\":\"hang\"}");
-        long long t0 = now_ms();
+        long long t0 = now_ms(), wall0 = wall_ms();
         assert_int_equal(refresher_run(h.socket_path, ONCE("--timeout", "1s"), 30000), 3);
         long long took = now_ms() - t0;
         print_message("slow provider: --once with --timeout 1s took %lld ms\n", took);
         assert_true(took >= 1000 && took < 10000);
         state_is("slow", "alice", "expiring");
+        refresh_is("slow", "alice", "timeout", wall0 + 1000);
         assert_int_equal(oauth_stat(&srv, "requests"), 1);
 }
 
@@ -224,6 +279,7 @@ static void test_500_backoff(void **state) {
         assert_true(n >= 3 && n <= 6);
         for (size_t i = 1; i < n; i++)
                 assert_true(t[i] - t[i - 1] >= (400LL << (i - 1)) / 2 - 50);
+        refresh_is("flaky", "alice", "server_error", t[n - 1]);
         oauth_mode(&srv, "{\"mode\":\"pass\"}");
         wait_version("flaky", "alice", 2, 15000);
         kill(pid, SIGTERM);
@@ -251,6 +307,8 @@ static void test_429_retry_after(void **state) {
         assert_true(n >= 2 && n <= 3);
         for (size_t i = 1; i < n; i++)
                 assert_true(t[i] - t[i - 1] >= 1950);
+        /* The next attempt honours Retry-After: 2 s after the last. */
+        refresh_is("busy", "alice", "rate_limited", t[n - 1] + 1950);
         oauth_mode(&srv, "{\"mode\":\"pass\"}");
         wait_version("busy", "alice", 2, 15000);
         kill(pid, SIGTERM);

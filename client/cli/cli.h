@@ -1,7 +1,7 @@
 /* cli.h — what the files of the credvault command share.
  *
  * Owns: the Cli context handed to every command (global options and the
- * command options main.c parsed), the command handlers' signature, the
+ * command options options.c parsed), the command handlers' signature, the
  * documented exit statuses, the helpers commands share (main.c: the
  * connection and simple deletes; cmd-secret.c: storing and listing
  * secret-like records), and those of input.c (stdin and files into wiping
@@ -58,7 +58,7 @@ typedef enum CliExit {
 #define CLI_ENV_FILE_SIZE_MAX (1024 * 1024)
 
 /* Command options, as bits (64: more than an enum's int holds): each
- * command's entry in main.c says which it takes, and main.c refuses the
+ * command's entry in commands.c says which it takes, and main.c refuses the
  * others before the command runs. */
 typedef uint64_t CliOption;
 #define CLI_OPT_NAME (UINT64_C(1) << 0)       /* --name NAME */

@@ -1,8 +1,8 @@
 /* command.h — the table of commands and options, and what is made of it.
  *
- * Owns: the shapes of main.c's two tables (commands: words, arguments,
- * options, help, exit statuses; command options: name, argument, help,
- * what completes their argument), and the functions that print help and
+ * Owns: the shapes of the two tables (commands.c's commands: words,
+ * arguments, options, help, exit statuses; options.c's command options:
+ * name, argument, help, what completes their argument), and the functions that print help and
  * shell completion scripts from them (help.c, completion.c), so that help,
  * completion and the parser never disagree.
  * Never: a second list of commands or options anywhere. */
@@ -51,11 +51,18 @@ typedef struct CliOptionInfo {
         const char *complete;
 } CliOptionInfo;
 
-/* main.c */
+/* commands.c */
 extern const CliCommand cli_commands[];
 extern const size_t cli_n_commands;
+/* options.c */
 extern const CliOptionInfo cli_command_options[];
 extern const size_t cli_n_command_options;
+
+/* options.c: the global and command options of argv into cli. Returns 1
+ * to go on with a command (*ret_help: --help was given, for the command's
+ * help), 0 when done (--version), or a negative errno (a usage error,
+ * printed). The words left start at argv[optind]. */
+int cli_options_parse(Cli *cli, int argc, char **argv, bool *ret_help);
 
 /* help.c: the global options, as --help shows them and completion offers
  * them. */
@@ -65,6 +72,8 @@ extern const size_t cli_n_global_options;
 /* help.c: "credvault: MESSAGE" and where the help is, on stderr;
  * returns -EINVAL. */
 int cli_usage_verror(const char *format, va_list ap);
+/* The same with the arguments given here. */
+int cli_usage_error(const char *format, ...) _printf_(1, 2);
 /* The whole help: commands, options, syntaxes, exit statuses. */
 void cli_usage(FILE *f);
 /* Just the list of commands (bare `credvault`). */

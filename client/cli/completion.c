@@ -1,5 +1,5 @@
 /* completion.c — `credvault completion bash|zsh|fish`: the shell
- * completion scripts, made from main.c's tables.
+ * completion scripts, made from the tables of commands.c and options.c.
  *
  * Owns: the three scripts (the build runs this command and installs its
  * output where each shell looks), each completing the commands, their

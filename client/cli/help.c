@@ -4,7 +4,7 @@
  * summary, options, exit statuses), the global options and the exit
  * statuses' meanings, usage errors, and the nearest command to a mistyped
  * one (Damerau-Levenshtein distance over the command words). Everything
- * is made from main.c's tables (command.h).
+ * is made from the tables of commands.c and options.c (command.h).
  * Never: a list of commands or command options of its own. */
 #include <errno.h>
 #include <stdarg.h>
@@ -61,8 +61,7 @@ int cli_usage_verror(const char *format, va_list ap) {
         return -EINVAL;
 }
 
-static int usage_error(const char *format, ...) _printf_(1, 2);
-static int usage_error(const char *format, ...) {
+int cli_usage_error(const char *format, ...) {
         va_list ap;
         va_start(ap, format);
         int r = cli_usage_verror(format, ap);
@@ -272,9 +271,9 @@ int cli_unknown_command(char **words, size_t n_words) {
                 group_known = group_known || strcmp(cli_commands[i].group, words[0]) == 0;
         bool two = n_words > 1 && (group_known || (found && strchr(nearest, ' ')));
         if (found)
-                return usage_error("unknown command '%s%s%s'; did you mean '%s'?", words[0], two ? " " : "",
-                                   two ? words[1] : "", nearest);
-        return usage_error("unknown command '%s%s%s'", words[0], two ? " " : "", two ? words[1] : "");
+                return cli_usage_error("unknown command '%s%s%s'; did you mean '%s'?", words[0], two ? " " : "",
+                                       two ? words[1] : "", nearest);
+        return cli_usage_error("unknown command '%s%s%s'", words[0], two ? " " : "", two ? words[1] : "");
 }
 
 int cli_help_words(char **words, size_t n_words) {
@@ -286,7 +285,7 @@ int cli_help_words(char **words, size_t n_words) {
                 return 0;
         }
         if (n_words > 2)
-                return usage_error("'help' takes a command: help COMMAND [VERB]");
+                return cli_usage_error("'help' takes a command: help COMMAND [VERB]");
         /* Not in the table (nor the list of commands): the build installs
          * what it prints. */
         if (strcmp(words[0], "completion") == 0) {

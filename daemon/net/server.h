@@ -1,4 +1,6 @@
-/* server.h — the listening socket, the event loop and the set of clients.
+/* server.h — the listening socket, the event loop and the set of clients
+ * (server.c; accepting in server-accept.c, the background work's sources in
+ * server-background.c).
  *
  * Owns: socket activation or binding our own sockets (listen.h),
  * accepting under a connection cap (on the credential socket too: each

@@ -61,6 +61,32 @@ static void status_print_audit(json_t *audit) {
         }
 }
 
+/* The refresher's reports, summed by the daemon (health "refresher"):
+ * what it did since it started, and when it runs. */
+static void status_print_refresher(json_t *r) {
+        char reported[CLI_TIME_SIZE], last[CLI_TIME_SIZE], next[CLI_TIME_SIZE];
+        if (!r) {
+                printf("refresher:   no report since credvaultd started\n");
+                return;
+        }
+        int64_t plugins = member_int(r, "plugins"), held = member_int(r, "held");
+        json_t *f = json_object_get(r, "failures");
+        json_t *last_run = json_object_get(r, "last_run"), *next_run = json_object_get(r, "next_run");
+        printf("refresher:   %" PRId64 " plugin%s, last report %s", plugins, plugins == 1 ? "" : "s",
+               cli_time_format_usec(member_int(r, "reported_at") * 1000, false, reported));
+        printf("; last run %s, next %s\n",
+               last_run ? cli_time_format_usec(json_integer_value(last_run) * 1000, false, last) : "never",
+               next_run ? cli_time_format_usec(json_integer_value(next_run) * 1000, false, next) : "none due");
+        printf("             %" PRId64 " refreshed, %" PRId64 " already fresh; failures: %" PRId64
+               " reauth_required, %" PRId64 " transient, %" PRId64 " oauth, %" PRId64 " vault\n",
+               member_int(r, "refreshed"), member_int(r, "already_fresh"), member_int(f, "reauth_required"),
+               member_int(f, "transient"), member_int(f, "oauth"), member_int(f, "vault"));
+        if (held > 0)
+                printf("             %" PRId64
+                       " plugin%s held back: the provider is down or asked to wait (429, 5xx)\n",
+                       held, held == 1 ? "" : "s");
+}
+
 static void status_print_text(json_t *h) {
         json_t *keyring = json_object_get(h, "keyring");
 
@@ -78,6 +104,7 @@ static void status_print_text(json_t *h) {
                failed > 0 ? "" : "\n");
         if (failed > 0)
                 printf(" (%" PRId64 " group%s failed to commit)\n", failed, failed == 1 ? "" : "s");
+        status_print_refresher(json_object_get(h, "refresher"));
         status_print_policy(json_object_get(h, "policy"));
         status_print_audit(json_object_get(h, "audit"));
 }

@@ -1,9 +1,9 @@
-/* cmd-token.c — credvault token put|get|ls|rm.
+/* cmd-token.c — credvault token put|get|rm (ls: cmd-token-ls.c).
  *
  * Owns: passing a token endpoint's JSON response from stdin to the daemon
  * (checked here only to be one JSON object of bounded size: the daemon
- * checks the fields and names the bad one), printing the stored token set
- * as JSON, and listing token sets with their states.
+ * checks the fields and names the bad one), and printing the stored token
+ * set as JSON.
  * Never: echo any part of the input in an error (it holds the tokens), or
  * print tokens anywhere but the stdout of `token get` and `token ls
  * --reveal`. */
@@ -128,144 +128,6 @@ int cmd_token_get(Cli *cli, char **args) {
         return cli_print_json(json_pack("{s:s s:s s:I s:I s:I s:o}", "plugin", args[0], "user", args[1], "version",
                                         (json_int_t) meta->version, "created", (json_int_t) meta->created, "updated",
                                         (json_int_t) meta->updated, "token", set));
-}
-
-/* The rows `token ls` shows: all, or with --expiring only the sets that
- * expire within it or have expired. The state is the daemon's; the expiry
- * is checked too, so that one being refreshed or needing reauthorization
- * is not left out. */
-static bool token_shown(const Cli *cli, const CvTokenInfo *e, int64_t now) {
-        if (!cli_has(cli, CLI_OPT_EXPIRING))
-                return true;
-        return strcmp(e->state, "expiring") == 0 || strcmp(e->state, "expired") == 0 ||
-               (e->expires_at >= 0 && e->expires_at <= now + cli->expiring_sec);
-}
-
-/* --reveal: the current access token of a set, or NULL and *ret_state the
- * reason there is none that may be used. */
-static int token_reveal(CvClient *c, const char *plugin, const char *user, char **ret_token, const char **ret_state) {
-        _cleanup_(cli_text_freep) char *text = NULL;
-        _cleanup_(cli_json_decrefp) json_t *set = NULL;
-
-        *ret_token = NULL;
-        *ret_state = NULL;
-        int r = cv_token_get_json(c, plugin, user, 0, &text);
-        switch (r) {
-        case -ESTALE:
-                *ret_state = "expired";
-                return 0;
-        case -EKEYREVOKED:
-                *ret_state = "reauth_required";
-                return 0;
-        case -EALREADY:
-                *ret_state = "refreshing";
-                return 0;
-        case -ENOENT:
-                *ret_state = "deleted";
-                return 0;
-        }
-        if (r < 0)
-                return cli_error_call(c, r);
-        set = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-        const char *at = json_string_value(json_object_get(set, "access_token"));
-        if (!at)
-                return cli_error(-EPROTO, "credvaultd sent an invalid token set");
-        *ret_token = strdup(at);
-        return *ret_token ? 0 : cli_error(-ENOMEM, "out of memory");
-}
-
-static int tokens_print_json(CvClient *c, const char *plugin, const CvTokenInfo *items, const bool *shown,
-                             size_t n_items, bool reveal) {
-        json_t *array = json_array();
-        int r = 0;
-
-        for (size_t i = 0; array && i < n_items; i++) {
-                const CvTokenInfo *e = &items[i];
-                char *token = NULL;
-                const char *state = NULL;
-                if (!shown[i])
-                        continue;
-                json_t *expires_at = e->expires_at >= 0 ? json_integer(e->expires_at) : json_null();
-                json_t *item = json_pack("{s:s s:I s:I s:I s:o s:s}", "user", e->user, "version",
-                                         (json_int_t) e->version, "created", (json_int_t) e->created, "updated",
-                                         (json_int_t) e->updated, "expires_at", expires_at, "state", e->state);
-                if (item && reveal) {
-                        r = token_reveal(c, plugin, e->user, &token, &state);
-                        if (r >= 0)
-                                r = json_object_set_new(item, "access_token", token ? json_string(token) : json_null());
-                        cv_free_wiped(token, (size_t) -1);
-                }
-                if (r < 0)
-                        json_decref(item);
-                /* json_array_append_new() drops item if it fails. */
-                if (!item || r < 0 || json_array_append_new(array, item) < 0) {
-                        json_decref(array);
-                        array = NULL;
-                }
-        }
-        if (r < 0)
-                return r;
-        return cli_print_json(array);
-}
-
-static int tokens_print_table(CvClient *c, const char *plugin, const CvTokenInfo *items, const bool *shown,
-                              size_t n_items, bool reveal) {
-        _cleanup_(cli_table_freep) CliTable *t = NULL;
-        char expires[CLI_TIME_SIZE], updated[CLI_TIME_SIZE];
-        int r;
-
-        r = cli_table_new(reveal ? 5 : 4,
-                          (const char *const[]) { "USER", "STATE", "EXPIRES", "UPDATED", "ACCESS_TOKEN" }, &t);
-        for (size_t i = 0; r >= 0 && i < n_items; i++) {
-                char *token = NULL, because[32] = "";
-                const char *state = NULL;
-                if (!shown[i])
-                        continue;
-                if (reveal) {
-                        r = token_reveal(c, plugin, items[i].user, &token, &state);
-                        if (r < 0)
-                                return r;
-                        if (!token)
-                                snprintf(because, sizeof(because), "(%s)", state);
-                }
-                r = cli_table_add(t, (const char *const[]) { items[i].user, items[i].state,
-                                                             cli_time_format(items[i].expires_at, expires),
-                                                             cli_time_format(items[i].updated, updated),
-                                                             token ?: because });
-                cv_free_wiped(token, (size_t) -1);
-        }
-        if (r >= 0)
-                r = cli_table_print(t);
-        return r < 0 ? cli_error(r, "cannot print the list: %s", strerror(-r)) : 0;
-}
-
-int cmd_token_ls(Cli *cli, char **args) {
-        CvTokenInfo *items = NULL;
-        _cleanup_(freep) bool *shown = NULL;
-        bool reveal = cli_has(cli, CLI_OPT_REVEAL);
-        CvClient *c;
-        int r;
-
-        r = cli_connect(cli, &c);
-        if (r < 0)
-                return r;
-        r = cv_token_list_expiring(c, args[0], cli->expiring_sec, &items);
-        if (r < 0)
-                return cli_error_call(c, r);
-        size_t n_items = (size_t) r;
-        int64_t now = (int64_t) time(NULL);
-
-        shown = calloc(n_items + 1, sizeof(bool));
-        if (!shown) {
-                cv_token_info_free(items, n_items);
-                return cli_error(-ENOMEM, "out of memory");
-        }
-        for (size_t i = 0; i < n_items; i++)
-                shown[i] = token_shown(cli, &items[i], now);
-        r = cli->json ? tokens_print_json(c, args[0], items, shown, n_items, reveal)
-                      : tokens_print_table(c, args[0], items, shown, n_items, reveal);
-        cv_token_info_free(items, n_items);
-        return r;
 }
 
 int cmd_token_rm(Cli *cli, char **args) {

@@ -513,11 +513,11 @@ out_has "the new refresh token" '"refresh_token":"RT5-canary"'
 out_lacks "the old refresh token gone" '"RT-canary"'
 
 expect "token ls" 0 $E token ls todo
-out_matches "token ls: header" '^USER +STATE +EXPIRES +UPDATED$'
+out_matches "token ls: header" '^USER +STATE +EXPIRES +UPDATED +REFRESH_TRIED +RESULT +NEXT_REFRESH$'
 expires=$(date -u -d @4102444800 +%Y-%m-%dT%H:%M:%SZ)
-out_matches "token ls: a row with an expiry" "^alice@example.com +valid +$expires +$ISO\$"
-out_matches "token ls: a row without an expiry" "^Ada Lovelace ü +valid +- +$ISO\$"
-out_matches "token ls: expires_in became a time" "^bob +valid +$ISO +$ISO\$"
+out_matches "token ls: a row with an expiry" "^alice@example.com +valid +$expires +$ISO +- +- +-\$"
+out_matches "token ls: a row without an expiry" "^Ada Lovelace ü +valid +- +$ISO +- +- +-\$"
+out_matches "token ls: expires_in became a time" "^bob +valid +$ISO +$ISO +- +- +-\$"
 for v in AT5-canary RT5-canary AT2-canary AT3-canary ID-canary; do
         out_lacks "token ls: no token" "$v"
 done
@@ -547,10 +547,10 @@ for u in valid soon old never; do
         expect "token put $u" 0 "$T/st-$u" token put states "u-$u"
 done
 expect "token ls states" 0 $E token ls states
-out_matches "token ls: valid" "^u-valid +valid +$ISO +$ISO\$"
-out_matches "token ls: expiring within the default 5m" "^u-soon +expiring +$ISO +$ISO\$"
-out_matches "token ls: expired" "^u-old +expired +2001-09-09T01:46:40Z +$ISO\$"
-out_matches "token ls: no expiry is valid" "^u-never +valid +- +$ISO\$"
+out_matches "token ls: valid" "^u-valid +valid +$ISO +$ISO +- +- +-\$"
+out_matches "token ls: expiring within the default 5m" "^u-soon +expiring +$ISO +$ISO +- +- +-\$"
+out_matches "token ls: expired" "^u-old +expired +2001-09-09T01:46:40Z +$ISO +- +- +-\$"
+out_matches "token ls: no expiry is valid" "^u-never +valid +- +$ISO +- +- +-\$"
 [[ $(wc -l <"$T/out") -eq 5 ]] || fail "token ls states: expected a header and 4 rows"
 pass
 expect "token ls --expiring 1m" 0 $E token ls states --expiring 1m
@@ -577,12 +577,12 @@ for st in '"user":"u-valid","version":1,' '"state":"expiring"' '"state":"expired
         out_has "token ls --json: states" "$st"
 done
 expect "token ls --reveal" 0 $E token ls states --reveal
-out_matches "--reveal: header" '^USER +STATE +EXPIRES +UPDATED +ACCESS_TOKEN$'
-out_matches "--reveal: a valid token" "^u-valid +valid +$ISO +$ISO +ST-valid-canary\$"
-out_matches "--reveal: an expiring one is still valid" "^u-soon +expiring +$ISO +$ISO +ST-soon-canary\$"
-out_matches "--reveal: an expired one shows its state" "^u-old +expired +$ISO +$ISO +\(expired\)\$"
+out_matches "--reveal: header" '^USER +STATE +EXPIRES +UPDATED +REFRESH_TRIED +RESULT +NEXT_REFRESH +ACCESS_TOKEN$'
+out_matches "--reveal: a valid token" "^u-valid +valid +$ISO +$ISO +- +- +- +ST-valid-canary\$"
+out_matches "--reveal: an expiring one is still valid" "^u-soon +expiring +$ISO +$ISO +- +- +- +ST-soon-canary\$"
+out_matches "--reveal: an expired one shows its state" "^u-old +expired +$ISO +$ISO +- +- +- +\(expired\)\$"
 out_lacks "--reveal: never an expired token" "ST-old-canary"
-out_matches "--reveal: no expiry" "^u-never +valid +- +$ISO +ST-never-canary\$"
+out_matches "--reveal: no expiry" "^u-never +valid +- +$ISO +- +- +- +ST-never-canary\$"
 expect "token ls --reveal --expiring" 0 $E token ls states --reveal --expiring 10m
 out_has "--reveal --expiring: the expiring one" "ST-soon-canary"
 out_lacks "--reveal --expiring: only those rows" "ST-valid-canary"

@@ -120,6 +120,21 @@ static void refresh_is(const char *plugin, const char *user, const char *result,
         json_decref(r);
 }
 
+/* What `credvault ARGS` prints on stdout (the CLI of this build tree),
+ * malloc'd; its exit status must be 0. */
+static char *cli_output(const char *args) {
+        char cmd[1024];
+        snprintf(cmd, sizeof(cmd), "'%s' --socket '%s' %s", getenv("CREDVAULT_CLI"), h.socket_path, args);
+        FILE *f = popen(cmd, "r");
+        assert_non_null(f);
+        char *out = calloc(1, 65536);
+        assert_non_null(out);
+        size_t n = fread(out, 1, 65535, f);
+        out[n] = '\0';
+        assert_int_equal(pclose(f), 0);
+        return out;
+}
+
 #define ONCE(...) ((const char *[]) { "--once", "--lead", "5m", __VA_ARGS__, NULL })
 
 /* 1. A set due within the lead is refreshed by --once; one that is not is left alone. */
@@ -207,6 +222,18 @@ static void test_provider_down(void **state) {
         assert_int_equal(refresher_run(h.socket_path, ONCE("--verbose"), 30000), 3);
         state_is("down", "alice", "expiring");
         refresh_is("down", "alice", "unreachable", before_run);
+        /* The CLI shows it: the row's result and a next attempt, and the
+         * refresher's failure in status. */
+        char *out = cli_output("token ls down");
+        print_message("%s", out);
+        assert_non_null(strstr(out, "REFRESH_TRIED"));
+        assert_non_null(strstr(out, " unreachable "));
+        free(out);
+        out = cli_output("status");
+        print_message("%s", out);
+        assert_non_null(strstr(out, "refresher:   1 plugin, last report "));
+        assert_non_null(strstr(out, "0 refreshed, 0 already fresh; failures: 0 reauth_required, 1 transient"));
+        free(out);
         oauth_mode(&srv, "{\"mode\":\"pass\"}");
         assert_int_equal(refresher_run(h.socket_path, ONCE("--verbose"), 30000), 0);
         CvToken *t = token_of("down", "alice");

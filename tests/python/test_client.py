@@ -205,7 +205,10 @@ class TestCalls(ErrorCase):
         # refresh_fail: a temporary error leaves the set valid; invalid_grant revokes it.
         lease2 = self.c.token_refresh_begin(p, u, min_valid=7200)
         assert isinstance(lease2, credvault.Lease)
-        self.assertFalse(self.c.token_refresh_fail(p, u, lease2, "temporarily_unavailable"))
+        self.assertFalse(self.c.token_refresh_fail(p, u, lease2, "temporarily_unavailable", retry_at=4102444800000))
+        listed = self.c.call_raw({"op": "token.list", "plugin": p})["tokens"]
+        refresh = [t for t in listed if t["user"] == u][0]["refresh"]
+        self.assertEqual((refresh["result"], refresh["next_at"]), ("temporarily_unavailable", 4102444800000))
         lease3 = self.c.token_refresh_begin(p, u, min_valid=7200)
         assert isinstance(lease3, credvault.Lease)
         self.assertTrue(self.c.token_refresh_fail(p, u, lease3.lease, "invalid_grant"))

@@ -362,16 +362,21 @@ class Client:
         )
         return _member(reply, "version", int)
 
-    def token_refresh_fail(self, plugin: str, user: str, lease: Union[Lease, str], error: str) -> bool:
+    def token_refresh_fail(
+        self, plugin: str, user: str, lease: Union[Lease, str], error: str, retry_at: Optional[int] = None
+    ) -> bool:
         """Report that the provider refused the refresh with OAuth ``error``
         (RFC 6749 5.2; "temporarily_unavailable" for a network failure), so
-        others need not wait for the lease to run out. Returns True when
-        the set is now reauth_required (``invalid_grant``): the user must
-        authorize again."""
+        others need not wait for the lease to run out. ``retry_at`` (Unix
+        ms): when you will try again, which ``credvault token ls`` shows.
+        Returns True when the set is now reauth_required
+        (``invalid_grant``): the user must authorize again."""
         _check_name("plugin", plugin)
         _check_user(user)
         lease_id = lease.lease if isinstance(lease, Lease) else lease
-        reply = self._call("token.refresh_fail", plugin=plugin, user=user, lease=lease_id, error=error)
+        reply = self._call(
+            "token.refresh_fail", plugin=plugin, user=user, lease=lease_id, error=error, retry_at=retry_at
+        )
         return _member(reply, "state", str) == "reauth_required"
 
     # ---- user_http: per-user API keys ----

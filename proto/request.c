@@ -98,6 +98,7 @@ typedef enum Field {
         F_STAGE,
         F_GRACE,
         F_REPLACE,
+        F_REVOCATION,
         _F_MAX,
 } Field;
 
@@ -138,6 +139,7 @@ static const struct {
         [F_STAGE] = FIELD("stage", JSON_STRING),
         [F_GRACE] = FIELD("grace", JSON_INTEGER),
         [F_REPLACE] = FIELD("replace", JSON_TRUE), /* true or false */
+        [F_REVOCATION] = FIELD("revocation", JSON_INTEGER),
 };
 _Static_assert(_F_MAX <= 32, "field sets are 32-bit masks");
 
@@ -283,6 +285,13 @@ static const struct {
         /* The copy goes to a descriptor passed with the request
          * (SCM_RIGHTS): never retried, the descriptor is used up. */
         [OP_BACKUP] = { "backup", 0, 0, OP_ADMIN, OP_CLASS_ADMIN },
+        /* RFC 7009 revocation of deleted token sets, by the refresher. */
+        [OP_TOKEN_REVOCATION_LIST] = { "token.revocation_list", F(F_PLUGIN), F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE,
+                                       OP_CLASS_REFRESH },
+        [OP_TOKEN_REVOCATION_BEGIN] = { "token.revocation_begin", F(F_PLUGIN) | F(F_REVOCATION), 0,
+                                        OP_WRITES | OP_REVEALS, OP_CLASS_REFRESH },
+        [OP_TOKEN_REVOCATION_END] = { "token.revocation_end", F(F_PLUGIN) | F(F_REVOCATION), F(F_ERROR), OP_WRITES,
+                                      OP_CLASS_REFRESH },
 };
 
 unsigned op_flags(Op op) {
@@ -640,6 +649,9 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
                                 errbuf_size);
         if (r >= 0)
                 r = check_range("version", values[F_VERSION], 1, INT64_MAX, 0, &ret->version, errbuf, errbuf_size);
+        if (r >= 0)
+                r = check_range("revocation", values[F_REVOCATION], 1, INT64_MAX, 0, &ret->revocation, errbuf,
+                                errbuf_size);
         if (r >= 0)
                 r = check_range("grace", values[F_GRACE], 0, SECRET_GRACE_MAX, SECRET_GRACE_DEFAULT, &ret->grace,
                                 errbuf, errbuf_size);

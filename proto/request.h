@@ -54,6 +54,9 @@ typedef enum Op {
         OP_KEY_ROTATE_ROOT,
         OP_KEY_RECOVERY,
         OP_BACKUP,
+        OP_TOKEN_REVOCATION_LIST,
+        OP_TOKEN_REVOCATION_BEGIN,
+        OP_TOKEN_REVOCATION_END,
         _OP_MAX,
 } Op;
 
@@ -106,6 +109,7 @@ typedef struct Request {
         int64_t grace;           /* secret.rotate, secret.promote: seconds the previous value stays valid */
         bool has_grace;          /* grace was given (else the staged or default one applies) */
         bool replace;            /* key.recovery: replace an existing recovery key */
+        int64_t revocation;      /* token.revocation_begin/end: the pending revocation's id */
 } Request;
 
 /* Decode and check one frame body. The body is parsed in place (strings of
@@ -136,7 +140,7 @@ typedef enum OpClass {
         OP_CLASS_READ,         /* secret.get, *.list, token.get, plugin.get, manifest.auth */
         OP_CLASS_VERIFY,       /* secret.verify, apikey.lookup, oauth.verify_client */
         OP_CLASS_WRITE,        /* *.put, *.delete, secret.generate */
-        OP_CLASS_REFRESH,      /* token.refresh_begin/commit/fail */
+        OP_CLASS_REFRESH,      /* token.refresh_begin/commit/fail, token.revocation_* */
         OP_CLASS_ADMIN,        /* plugin.register and .delete, key ops */
         _OP_CLASS_MAX,
 } OpClass;

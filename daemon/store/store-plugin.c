@@ -164,8 +164,7 @@ int store_plugin_delete_all(Store *s, const char *name, PluginRemoved *ret) {
         if (r < 0)
                 return r;
         d.registered = plugins > 0;
-        if (!d.registered && d.secrets == 0 && d.tokens == 0 && d.apikeys == 0 && d.staged == 0 &&
-            d.revocations == 0)
+        if (!d.registered && d.secrets == 0 && d.tokens == 0 && d.apikeys == 0 && d.staged == 0 && d.revocations == 0)
                 return -ENOENT;
         *ret = d;
         return 0;

@@ -171,8 +171,7 @@ int store_revocation_delete(Store *s, int64_t id) {
 
 int store_revocation_delete_plugin(Store *s, const char *plugin, int64_t *ret_n) {
         sqlite3_stmt *st;
-        int r = store_cached(s, CACHED_REVOCATION_DELETE_PLUGIN, "DELETE FROM token_revocation WHERE plugin = ?1",
-                             &st);
+        int r = store_cached(s, CACHED_REVOCATION_DELETE_PLUGIN, "DELETE FROM token_revocation WHERE plugin = ?1", &st);
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, plugin, -1, SQLITE_STATIC);

@@ -269,10 +269,10 @@ int vault_key_rewrap_step(Vault *v, unsigned batch, int64_t *ret_done, int64_t *
                         if (damaged++ == 0)
                                 snprintf(v->rewrap_damaged_first, sizeof(v->rewrap_damaged_first), "%s%s %s/%s",
                                          kind_name(refs[i].kind),
-                                         refs[i].revocation > 0                  ? " (revocation)"
+                                         refs[i].revocation > 0                   ? " (revocation)"
                                          : refs[i].stage == RECORD_STAGE_PREVIOUS ? " (previous)"
-                                         : refs[i].stage == RECORD_STAGE_PENDING ? " (pending)"
-                                                                                 : "",
+                                         : refs[i].stage == RECORD_STAGE_PENDING  ? " (pending)"
+                                                                                  : "",
                                          refs[i].plugin, refs[i].name);
                         continue;
                 }

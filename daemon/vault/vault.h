@@ -384,11 +384,11 @@ const char *vault_token_state_name(const TokenInfo *t, int64_t now, int64_t now_
  * write of this module). The delete itself never waits for it. */
 
 #define VAULT_REVOCATION_SECRET "revocation_endpoint"
-#define VAULT_REVOCATION_LEASE_MS (60 * 1000LL)   /* a begin holds the row off this long */
-#define VAULT_REVOCATION_RETRY_MIN_S 30           /* first back-off; doubled per attempt */
-#define VAULT_REVOCATION_RETRY_MAX_S 3600         /* ... up to this */
+#define VAULT_REVOCATION_LEASE_MS (60 * 1000LL) /* a begin holds the row off this long */
+#define VAULT_REVOCATION_RETRY_MIN_S 30         /* first back-off; doubled per attempt */
+#define VAULT_REVOCATION_RETRY_MAX_S 3600       /* ... up to this */
 #define VAULT_REVOCATION_ATTEMPTS_MAX 10
-#define VAULT_REVOCATION_AGE_MAX (7 * 86400LL)    /* seconds after the delete */
+#define VAULT_REVOCATION_AGE_MAX (7 * 86400LL) /* seconds after the delete */
 #define VAULT_REVOCATION_AUDIT_OP "token.revocation_given_up"
 
 /* token.delete: delete the set, and first queue it for revocation if the

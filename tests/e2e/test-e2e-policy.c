@@ -163,8 +163,7 @@ static void test_user_a_classes_and_patterns(void **state) {
         expect_denied(fd, "\"op\":\"token.revocation_list\",\"plugin\":\"alpha\"", "refresh", "alpha");
         expect_denied(fd, "\"op\":\"token.revocation_begin\",\"plugin\":\"alpha\",\"revocation\":1", "refresh",
                       "alpha");
-        expect_denied(fd, "\"op\":\"token.revocation_end\",\"plugin\":\"alpha\",\"revocation\":1", "refresh",
-                      "alpha");
+        expect_denied(fd, "\"op\":\"token.revocation_end\",\"plugin\":\"alpha\",\"revocation\":1", "refresh", "alpha");
         expect_denied(fd, "\"op\":\"plugin.delete\",\"plugin\":\"alpha\"", "admin", "alpha");
 
         /* "beta-*": verify, write, refresh on beta-1, not read */

@@ -65,8 +65,9 @@ static void put_set(int fd, const char *plugin, const char *user, const char *at
 
 static void configure(int fd, const char *plugin) {
         char m[256];
-        snprintf(m, sizeof(m), "\"op\":\"secret.put\",\"plugin\":\"%s\",\"name\":\"revocation_endpoint\",\"value\":\"%s\"",
-                 plugin, ENDPOINT_B64);
+        snprintf(m, sizeof(m),
+                 "\"op\":\"secret.put\",\"plugin\":\"%s\",\"name\":\"revocation_endpoint\",\"value\":\"%s\"", plugin,
+                 ENDPOINT_B64);
         expect_ok_free(fd, m);
 }
 
@@ -112,7 +113,8 @@ static json_t *end(int fd, const char *plugin, int64_t id, const char *error) {
         char m[256];
         if (error)
                 snprintf(m, sizeof(m),
-                         "\"op\":\"token.revocation_end\",\"plugin\":\"%s\",\"revocation\":%" PRId64 ",\"error\":\"%s\"",
+                         "\"op\":\"token.revocation_end\",\"plugin\":\"%s\",\"revocation\":%" PRId64
+                         ",\"error\":\"%s\"",
                          plugin, id, error);
         else
                 snprintf(m, sizeof(m), "\"op\":\"token.revocation_end\",\"plugin\":\"%s\",\"revocation\":%" PRId64,
@@ -182,7 +184,8 @@ static void test_delete_queues_only_where_configured(void **state) {
         j = expect_ok(fd, "\"op\":\"token.revocation_list\",\"plugin\":\"rev\",\"limit\":1");
         assert_int_equal(json_array_size(json_object_get(j, "revocations")), 1);
         char after[128];
-        snprintf(after, sizeof(after), "\"op\":\"token.revocation_list\",\"plugin\":\"rev\",\"limit\":1,\"after\":\"%s\"",
+        snprintf(after, sizeof(after),
+                 "\"op\":\"token.revocation_list\",\"plugin\":\"rev\",\"limit\":1,\"after\":\"%s\"",
                  json_string_value(json_object_get(j, "next")));
         json_decref(j);
         j = expect_ok(fd, after);
@@ -283,7 +286,8 @@ static void test_backoff_and_give_up(void **state) {
         snprintf(m, sizeof(m), "\"op\":\"token.revocation_begin\",\"plugin\":\"other\",\"revocation\":%" PRId64, id_d);
         expect_error(fd, m, "not_found", NULL);
         snprintf(m, sizeof(m),
-                 "\"op\":\"token.revocation_end\",\"plugin\":\"rev\",\"revocation\":%" PRId64 ",\"error\":\"Bad-Error\"",
+                 "\"op\":\"token.revocation_end\",\"plugin\":\"rev\",\"revocation\":%" PRId64
+                 ",\"error\":\"Bad-Error\"",
                  id_d);
         expect_error(fd, m, "bad_request", "field 'error'");
         expect_error(fd, "\"op\":\"token.revocation_end\",\"plugin\":\"rev\",\"revocation\":0", "bad_request",
@@ -307,9 +311,9 @@ static void test_backoff_and_give_up(void **state) {
         sqlite3 *db = NULL;
         snprintf(path, sizeof(path), "%s/credvault.db", h->state_dir);
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, "UPDATE token_revocation SET deleted_at = deleted_at - 7 * 86400", NULL,
-                                      NULL, NULL),
-                         SQLITE_OK);
+        assert_int_equal(
+                sqlite3_exec(db, "UPDATE token_revocation SET deleted_at = deleted_at - 7 * 86400", NULL, NULL, NULL),
+                SQLITE_OK);
         sqlite3_close(db);
         assert_int_equal(harness_restart(h), 0);
         fd = connect_root(h);

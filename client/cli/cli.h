@@ -207,6 +207,7 @@ int cmd_token_put(Cli *cli, char **args);
 int cmd_token_get(Cli *cli, char **args);
 int cmd_token_ls(Cli *cli, char **args);
 int cmd_token_rm(Cli *cli, char **args);
+int cmd_token_revocations(Cli *cli, char **args);
 
 /* cmd-status.c */
 int cmd_status(Cli *cli, char **args);

@@ -185,10 +185,14 @@ int store_revocation_delete_plugin(Store *s, const char *plugin, int64_t *ret_n)
 
 int store_revocation_expired(Store *s, int64_t deleted_before, unsigned limit, StoredRevocation **ret, size_t *ret_n) {
         sqlite3_stmt *st;
-        /* No index on deleted_at: the table holds only what is pending,
-         * a few rows, and it is read on writes only. */
+        /* Among the oldest rows only (ids grow with time, and so does
+         * deleted_at): a bounded read on every delete however many are
+         * pending, rather than a scan (no index on deleted_at). A row
+         * behind a younger one (the clock went back) is given up by its
+         * own next failure instead. */
         int r = store_cached(s, CACHED_REVOCATION_EXPIRED,
-                             "SELECT " COLUMNS " FROM token_revocation WHERE deleted_at <= ?1 ORDER BY id LIMIT ?2",
+                             "SELECT " COLUMNS " FROM (SELECT * FROM token_revocation ORDER BY id LIMIT ?2) "
+                             "WHERE deleted_at <= ?1 ORDER BY id",
                              &st);
         if (r < 0)
                 return r;

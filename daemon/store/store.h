@@ -463,8 +463,8 @@ int store_revocation_retry(Store *s, int64_t id, int64_t attempts, int64_t next_
 int store_revocation_delete(Store *s, int64_t id);
 /* Drop every pending revocation of a plugin; *ret_n (may be NULL) counts them. */
 int store_revocation_delete_plugin(Store *s, const char *plugin, int64_t *ret_n);
-/* Up to limit pending revocations (any plugin) deleted at or before
- * deleted_before (unix s), oldest first, without sealed bytes. */
+/* Of the limit oldest pending revocations (any plugin, by id), those
+ * deleted at or before deleted_before (unix s), without sealed bytes. */
 int store_revocation_expired(Store *s, int64_t deleted_before, unsigned limit, StoredRevocation **ret, size_t *ret_n);
 /* How many are pending, and the earliest next_at (0 if none). */
 int store_revocation_summary(Store *s, int64_t *ret_pending, int64_t *ret_next_at);

@@ -10,9 +10,11 @@
  * health); a set deleted 7 days ago is given up at its next failure; bad
  * input is refused with nothing changed; plugin.delete drops the queue;
  * a KEK rotation, rewrap and retirement move the pending rows, which
- * still open after; and a revocation queued is durable across SIGKILL
- * right after the delete's reply. */
+ * still open after; a revocation queued is durable across SIGKILL
+ * right after the delete's reply; and an online backup holds the pending
+ * rows: --verify-backup opens them, and after --restore they still open. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <setjmp.h>
@@ -29,6 +31,7 @@
 
 #include <cmocka.h>
 
+#include "credvault.h"
 #include "e2e-raw.h"
 #include "harness.h"
 
@@ -423,6 +426,60 @@ static void test_durable_across_sigkill(void **state) {
         close(fd);
 }
 
+/* credvaultd offline (--verify-backup, --restore): its exit status. */
+static int offline(const char *mode, const char *file, const Harness *h) {
+        const char *argv[] = { harness_daemon_path(), mode,        file, "--state-dir", h->state_dir,
+                               "--root-key-file",     h->key_file, NULL };
+        return harness_run_daemon(argv, 60000 * harness_time_scale());
+}
+
+static void test_backup_and_restore(void **state) {
+        (void) state;
+        Harness *h = start();
+        int fd = connect_root(h);
+        configure(fd, "rev");
+        put_set(fd, "rev", "gina", "at-g", "rt-g");
+        assert_true(delete_set(fd, "rev", "gina"));
+        json_t *a = list(fd, "rev");
+        int64_t id = int_of(json_array_get(a, 0), "id");
+        json_decref(a);
+        close(fd);
+
+        char copy[256];
+        snprintf(copy, sizeof(copy), "%s/copy.db", h->dir);
+        int out = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        assert_true(out >= 0);
+        CvClient *c = NULL;
+        assert_int_equal(cv_client_new(h->socket_path, 30000, &c), 0);
+        CvBackupInfo info = {};
+        assert_int_equal(cv_backup_fd(c, out, &info), 0);
+        close(out);
+        cv_client_free(c);
+        /* The secret and the pending revocation (the token set is gone). */
+        assert_int_equal(info.records, 2);
+        assert_int_equal(offline("--verify-backup", copy, h), 0);
+
+        /* Into a fresh state directory under the same root key. */
+        Harness *h2 = daemon_new(&(Harness) {});
+        assert_int_equal(harness_start(h2), 0);
+        assert_int_equal(harness_stop(h2), 0);
+        char *key = NULL;
+        size_t key_size = 0;
+        assert_int_equal(harness_read_file(h->key_file, &key, &key_size), 0);
+        int kfd = open(h2->key_file, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        assert_true(kfd >= 0);
+        assert_int_equal(write(kfd, key, key_size), (ssize_t) key_size);
+        close(kfd);
+        free(key);
+        assert_int_equal(offline("--restore", copy, h2), 0);
+        assert_int_equal(harness_restart(h2), 0);
+        fd = connect_root(h2);
+        json_t *j = begin(fd, "rev", id);
+        assert_string_equal(json_string_value(json_object_get(j, "token")), "rt-g");
+        json_decref(j);
+        close(fd);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_teardown(test_delete_queues_only_where_configured, teardown),
@@ -430,6 +487,7 @@ int main(void) {
                 cmocka_unit_test_teardown(test_plugin_delete_drops_them, teardown),
                 cmocka_unit_test_teardown(test_kek_rotation_moves_them, teardown),
                 cmocka_unit_test_teardown(test_durable_across_sigkill, teardown),
+                cmocka_unit_test_teardown(test_backup_and_restore, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

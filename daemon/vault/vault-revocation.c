@@ -85,6 +85,14 @@ static void given_up_audit(Vault *v, const GivenUp *g) {
                 (void) vault_audit_queue(v, &g->entries[i]);
 }
 
+/* The request's staged audit record names the deleted set's user: the
+ * request names only the row's id, and the trail must say whose token
+ * was handed out or reported on. */
+static void audit_stage_user(Vault *v, const char *user) {
+        if (v->audit_stage_state == AUDIT_STAGE_WAITING && !v->audit_stage.object[0])
+                snprintf(v->audit_stage.object, sizeof(v->audit_stage.object), "%s", user);
+}
+
 /* Inside the caller's transaction: give up the rows older than
  * VAULT_REVOCATION_AGE_MAX (a few at a time). */
 static int expire_old(Vault *v, int64_t now, const AuditEntry *tmpl, GivenUp *g) {
@@ -171,6 +179,7 @@ int vault_revocation_begin(Vault *v, const char *plugin, int64_t id, const Audit
                 return r;
         r = store_revocation_get(v->store, plugin, id, &row);
         if (r >= 0) {
+                audit_stage_user(v, row.user);
                 RecordId rid = { .kind = RECORD_TOKEN, .plugin = plugin, .name = row.user, .version = row.version };
                 r = envelope_open(v->keyring, &rid, row.sealed, row.sealed_size, &text);
         }
@@ -218,6 +227,7 @@ int vault_revocation_end(Vault *v, const char *plugin, int64_t id, const char *e
         r = store_revocation_get(v->store, plugin, id, &row);
         if (r < 0)
                 goto rollback;
+        audit_stage_user(v, row.user);
         /* An end without a begin counts as one attempt all the same. */
         out.attempts = row.attempts > 0 ? row.attempts : 1;
         if (!error) {

@@ -100,6 +100,7 @@ typedef enum Field {
         F_REPLACE,
         F_RETRY_AT,
         F_REPORT,
+        F_REVOCATION,
         _F_MAX,
 } Field;
 
@@ -142,6 +143,7 @@ static const struct {
         [F_REPLACE] = FIELD("replace", JSON_TRUE), /* true or false */
         [F_RETRY_AT] = FIELD("retry_at", JSON_INTEGER),
         [F_REPORT] = FIELD("report", JSON_OBJECT),
+        [F_REVOCATION] = FIELD("revocation", JSON_INTEGER),
 };
 _Static_assert(_F_MAX <= 64, "field sets are 64-bit masks");
 
@@ -291,6 +293,13 @@ static const struct {
          * database; a write all the same: it changes what others read,
          * and its audit record is written at once. */
         [OP_REFRESHER_REPORT] = { "refresher.report", F(F_PLUGIN) | F(F_REPORT), 0, OP_WRITES, OP_CLASS_REFRESH },
+        /* RFC 7009 revocation of deleted token sets, by the refresher. */
+        [OP_TOKEN_REVOCATION_LIST] = { "token.revocation_list", F(F_PLUGIN), F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE,
+                                       OP_CLASS_REFRESH },
+        [OP_TOKEN_REVOCATION_BEGIN] = { "token.revocation_begin", F(F_PLUGIN) | F(F_REVOCATION), 0,
+                                        OP_WRITES | OP_REVEALS, OP_CLASS_REFRESH },
+        [OP_TOKEN_REVOCATION_END] = { "token.revocation_end", F(F_PLUGIN) | F(F_REVOCATION), F(F_ERROR), OP_WRITES,
+                                      OP_CLASS_REFRESH },
 };
 
 unsigned op_flags(Op op) {
@@ -652,6 +661,9 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
         if (r >= 0)
                 r = check_range("retry_at", values[F_RETRY_AT], 1, TOKEN_EXPIRES_AT_MAX * 1000, 0, &ret->retry_at,
                                 errbuf, errbuf_size);
+        if (r >= 0)
+                r = check_range("revocation", values[F_REVOCATION], 1, INT64_MAX, 0, &ret->revocation, errbuf,
+                                errbuf_size);
         if (r >= 0)
                 r = check_range("grace", values[F_GRACE], 0, SECRET_GRACE_MAX, SECRET_GRACE_DEFAULT, &ret->grace,
                                 errbuf, errbuf_size);

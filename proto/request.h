@@ -55,6 +55,9 @@ typedef enum Op {
         OP_KEY_RECOVERY,
         OP_BACKUP,
         OP_REFRESHER_REPORT,
+        OP_TOKEN_REVOCATION_LIST,
+        OP_TOKEN_REVOCATION_BEGIN,
+        OP_TOKEN_REVOCATION_END,
         _OP_MAX,
 } Op;
 
@@ -120,6 +123,7 @@ typedef struct Request {
         bool replace;            /* key.recovery: replace an existing recovery key */
         int64_t retry_at;        /* token.refresh_fail: when the caller tries again (unix ms), 0 if not said */
         RefresherReport report;  /* refresher.report */
+        int64_t revocation;      /* token.revocation_begin/end: the pending revocation's id */
 } Request;
 
 /* Decode and check one frame body. The body is parsed in place (strings of
@@ -150,7 +154,7 @@ typedef enum OpClass {
         OP_CLASS_READ,         /* secret.get, *.list, token.get, plugin.get, manifest.auth */
         OP_CLASS_VERIFY,       /* secret.verify, apikey.lookup, oauth.verify_client */
         OP_CLASS_WRITE,        /* *.put, *.delete, secret.generate */
-        OP_CLASS_REFRESH,      /* token.refresh_begin/commit/fail */
+        OP_CLASS_REFRESH,      /* token.refresh_begin/commit/fail, token.revocation_* */
         OP_CLASS_ADMIN,        /* plugin.register and .delete, key ops */
         _OP_CLASS_MAX,
 } OpClass;

@@ -268,6 +268,9 @@ static int run_once(Refresher *r) {
                         break;
                 sleep_until(next);
         }
+        /* Deleted sets' tokens due for revocation, once. */
+        k = refresher_revoke_due(r, refresher_now_ms(), NULL);
+        failed += k > 0 ? k : 0;
         /* A due set of a plugin whose endpoint is refused was not refreshed either. */
         for (size_t i = 0; i < r->n_sets; i++) {
                 const TokenSet *s = &r->sets[i];
@@ -280,7 +283,7 @@ static int run_once(Refresher *r) {
 }
 
 static int run_daemon(Refresher *r) {
-        int64_t scan_every = r->opt.lead_ms / 2, next_scan = 0, reported = 0;
+        int64_t scan_every = r->opt.lead_ms / 2, next_scan = 0, next_revoke = 0, reported = 0;
         unsigned scan_failures = 0;
         while (!refresher_stopping()) {
                 int64_t now = refresher_now_ms();
@@ -305,6 +308,15 @@ static int run_daemon(Refresher *r) {
                                 scanned = true;
                         }
                 }
+                /* Revocations: after each scan (deleted sets appear then),
+                 * and when the earliest pending one is due. */
+                if (now >= next_revoke) {
+                        (void) refresher_revoke_due(r, now, &next_revoke);
+                        if (next_revoke > next_scan)
+                                next_revoke = next_scan;
+                        if (next_revoke <= refresher_now_ms()) /* the daemon refused: not in a loop */
+                                next_revoke = refresher_now_ms() + r->opt.retry_min_ms;
+                }
                 if (refresher_next_due(r) <= now) {
                         RefresherStats before = r->stats;
                         int k = refresher_run_due(r, now);
@@ -326,6 +338,8 @@ static int run_daemon(Refresher *r) {
                         reported = refresher_now_ms();
                 }
                 int64_t next = refresher_next_due(r);
+                if (next_revoke < next)
+                        next = next_revoke;
                 sleep_until(next < next_scan ? next : next_scan);
         }
         refresher_report(r);

@@ -187,41 +187,19 @@ static int add_header(ProviderRequest *r, const char *line) {
         return 0;
 }
 
-int provider_request_new(const PluginConf *conf, const char *refresh_token, const char *client_id,
-                         const char *client_secret, const RefresherOptions *opt, void *userdata,
-                         ProviderRequest **ret) {
-        ProviderRequest *r = calloc(1, sizeof(*r));
-        if (!r)
-                return -ENOMEM;
-        r->userdata = userdata;
-        int k = -ENOMEM;
-        /* One extra byte: the body is NUL-terminated for the JSON parser. */
-        r->response = sodium_malloc(PROVIDER_RESPONSE_SIZE_MAX + 1);
-        r->easy = curl_easy_init();
-        if (!r->response || !r->easy)
-                goto fail;
-
-        const char *kv[] = {
-                "grant_type", "refresh_token", "refresh_token", refresh_token, conf->auth_post ? "client_id" : NULL,
-                client_id,    "client_secret", client_secret,   NULL
-        };
-        k = conf->json_body ? json_body(kv, &r->body) : form_body(kv, &r->body);
-        if (k < 0)
-                goto fail;
-        if (!conf->auth_post && (k = basic_header(r, client_id, client_secret)) < 0)
-                goto fail;
-        k = add_header(r, conf->json_body ? "Content-Type: application/json"
-                                          : "Content-Type: application/x-www-form-urlencoded");
+/* The request's easy handle, for url and its body, with the limits every
+ * request to a provider has. */
+static int request_setup(ProviderRequest *r, const char *url, bool json, const RefresherOptions *opt) {
+        int k = add_header(r,
+                           json ? "Content-Type: application/json" : "Content-Type: application/x-www-form-urlencoded");
         if (k < 0 || (k = add_header(r, "Accept: application/json")) < 0)
-                goto fail;
-
+                return k;
         char why[160];
-        k = provider_url_check(conf->token_url, why, sizeof(why));
+        k = provider_url_check(url, why, sizeof(why));
         if (k < 0)
-                goto fail;
+                return k;
         CURL *e = r->easy;
-        k = -EINVAL;
-        if (curl_easy_setopt(e, CURLOPT_URL, conf->token_url) != CURLE_OK ||
+        if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
@@ -239,12 +217,70 @@ int provider_request_new(const PluginConf *conf, const char *refresh_token, cons
             curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_USERAGENT, "credvault-refresher/" CREDVAULT_VERSION) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK)
-                goto fail;
+                return -EINVAL;
+        return 0;
+}
+
+static int request_alloc(void *userdata, ProviderRequest **ret) {
+        ProviderRequest *r = calloc(1, sizeof(*r));
+        if (!r)
+                return -ENOMEM;
+        r->userdata = userdata;
+        /* One extra byte: the body is NUL-terminated for the JSON parser. */
+        r->response = sodium_malloc(PROVIDER_RESPONSE_SIZE_MAX + 1);
+        r->easy = curl_easy_init();
+        if (!r->response || !r->easy) {
+                provider_request_free(r);
+                return -ENOMEM;
+        }
         *ret = r;
         return 0;
-fail:
-        provider_request_free(r);
-        return k;
+}
+
+int provider_request_new(const PluginConf *conf, const char *refresh_token, const char *client_id,
+                         const char *client_secret, const RefresherOptions *opt, void *userdata,
+                         ProviderRequest **ret) {
+        ProviderRequest *r = NULL;
+        int k = request_alloc(userdata, &r);
+        if (k < 0)
+                return k;
+        const char *kv[] = {
+                "grant_type", "refresh_token", "refresh_token", refresh_token, conf->auth_post ? "client_id" : NULL,
+                client_id,    "client_secret", client_secret,   NULL
+        };
+        k = conf->json_body ? json_body(kv, &r->body) : form_body(kv, &r->body);
+        if (k >= 0 && !conf->auth_post)
+                k = basic_header(r, client_id, client_secret);
+        if (k >= 0)
+                k = request_setup(r, conf->token_url, conf->json_body, opt);
+        if (k < 0) {
+                provider_request_free(r);
+                return k;
+        }
+        *ret = r;
+        return 0;
+}
+
+int provider_revoke_new(const PluginConf *conf, const char *url, const char *token, const char *hint,
+                        const char *client_id, const char *client_secret, const RefresherOptions *opt, void *userdata,
+                        ProviderRequest **ret) {
+        ProviderRequest *r = NULL;
+        int k = request_alloc(userdata, &r);
+        if (k < 0)
+                return k;
+        const char *kv[] = { "token",   token,           "token_type_hint", hint, conf->auth_post ? "client_id" : NULL,
+                             client_id, "client_secret", client_secret,     NULL };
+        k = form_body(kv, &r->body);
+        if (k >= 0 && !conf->auth_post)
+                k = basic_header(r, client_id, client_secret);
+        if (k >= 0)
+                k = request_setup(r, url, false, opt);
+        if (k < 0) {
+                provider_request_free(r);
+                return k;
+        }
+        *ret = r;
+        return 0;
 }
 
 void *provider_request_easy(ProviderRequest *r) {
@@ -268,7 +304,22 @@ static bool oauth_error_of(json_t *j, char *buf, size_t size) {
         return true;
 }
 
-void provider_request_result(ProviderRequest *r, int curl_code, ProviderResult *ret) {
+/* The transient kind of an answer that is no success nor OAuth error. */
+static const char *transient_kind(int curl_code, long status) {
+        if (curl_code == CURLE_OPERATION_TIMEDOUT)
+                return "timeout";
+        if (curl_code != CURLE_OK && status == 0)
+                return "unreachable";
+        if (status == 429)
+                return "rate_limited";
+        if (status >= 500)
+                return "server_error";
+        return "invalid_response";
+}
+
+/* The common part of both results: the status, Retry-After, and a
+ * transfer that failed. false if it did (ret says how). */
+static bool result_start(ProviderRequest *r, int curl_code, ProviderResult *ret) {
         *ret = (ProviderResult) { .outcome = PROVIDER_TRANSIENT, .retry_after_ms = -1 };
         curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &ret->http_status);
         curl_off_t retry_after = -1;
@@ -277,9 +328,6 @@ void provider_request_result(ProviderRequest *r, int curl_code, ProviderResult *
                 ret->retry_after_ms = retry_after > REFRESHER_RETRY_AFTER_MAX_MS / 1000 ? REFRESHER_RETRY_AFTER_MAX_MS
                                                                                         : (int64_t) retry_after * 1000;
         if (curl_code != CURLE_OK) {
-                ret->kind = r->response_too_large                   ? "invalid_response"
-                            : curl_code == CURLE_OPERATION_TIMEDOUT ? "timeout"
-                                                                    : "unreachable";
                 if (r->response_too_large)
                         snprintf(ret->detail, sizeof(ret->detail), "response over %d bytes",
                                  PROVIDER_RESPONSE_SIZE_MAX);
@@ -288,9 +336,16 @@ void provider_request_result(ProviderRequest *r, int curl_code, ProviderResult *
                 else
                         snprintf(ret->detail, sizeof(ret->detail), "%s",
                                  r->error[0] ? r->error : curl_easy_strerror((CURLcode) curl_code));
-                return;
+                ret->kind = r->response_too_large ? "invalid_response" : transient_kind(curl_code, ret->http_status);
+                return false;
         }
         r->response[r->response_size] = '\0';
+        return true;
+}
+
+void provider_request_result(ProviderRequest *r, int curl_code, ProviderResult *ret) {
+        if (!result_start(r, curl_code, ret))
+                return;
         json_t *j = json_loadb((const char *) r->response, r->response_size, 0, NULL);
         long s = ret->http_status;
         if (s == 200 && json_is_object(j) && json_is_string(json_object_get(j, "access_token"))) {
@@ -302,9 +357,30 @@ void provider_request_result(ProviderRequest *r, int curl_code, ProviderResult *
                 ret->outcome = PROVIDER_OAUTH_ERROR;
                 snprintf(ret->detail, sizeof(ret->detail), "HTTP %ld %s", s, ret->oauth_error);
         } else {
-                ret->kind = s == 429 ? "rate_limited" : s >= 500 ? "server_error" : "invalid_response";
                 snprintf(ret->detail, sizeof(ret->detail), "HTTP %ld%s", s,
                          s == 200 ? " without a token response" : "");
+                ret->kind = transient_kind(CURLE_OK, s);
+        }
+        json_decref(j);
+}
+
+void provider_revoke_result(ProviderRequest *r, int curl_code, ProviderResult *ret) {
+        if (!result_start(r, curl_code, ret))
+                return;
+        long s = ret->http_status;
+        if (s == 200) {
+                ret->outcome = PROVIDER_OK;
+                snprintf(ret->detail, sizeof(ret->detail), "HTTP 200");
+                return;
+        }
+        json_t *j = json_loadb((const char *) r->response, r->response_size, 0, NULL);
+        if (s >= 400 && s < 500 && s != 429 && json_is_object(j) &&
+            oauth_error_of(j, ret->oauth_error, sizeof(ret->oauth_error))) {
+                ret->outcome = PROVIDER_OAUTH_ERROR;
+                snprintf(ret->detail, sizeof(ret->detail), "HTTP %ld %s", s, ret->oauth_error);
+        } else {
+                snprintf(ret->detail, sizeof(ret->detail), "HTTP %ld", s);
+                ret->kind = transient_kind(CURLE_OK, s);
         }
         json_decref(j);
 }

@@ -1,7 +1,8 @@
-/* provider.h — one refresh request to a plugin's token endpoint.
+/* provider.h — one refresh request to a plugin's token endpoint, or one
+ * revocation request to its revocation endpoint (RFC 7009).
  *
  * Owns: which endpoints may be called (https, or plain http to a loopback
- * address), the request (RFC 6749 section 6: grant_type=refresh_token, as
+ * address), the refresh request (RFC 6749 section 6: grant_type=refresh_token, as
  * a form or as JSON, with the client authenticated by HTTP Basic or in the
  * body), its limits (time, response size, no redirects, certificates
  * verified), and what the answer means: a token response, an OAuth error,
@@ -31,11 +32,10 @@ typedef struct ProviderResult {
         ProviderOutcome outcome;
         long http_status;                            /* 0: no HTTP answer */
         char oauth_error[PROVIDER_OAUTH_ERROR_SIZE]; /* PROVIDER_OAUTH_ERROR */
-        /* PROVIDER_TRANSIENT: what kind, as the set's refresh result
-         * (token.refresh_fail's error): timeout, unreachable, rate_limited
-         * (429), server_error (5xx), invalid_response. */
+        int64_t retry_after_ms;                      /* -1: the provider said nothing */
+        /* PROVIDER_TRANSIENT: "timeout", "unreachable", "rate_limited",
+         * "server_error" or "invalid_response", as the wire takes error codes. */
         const char *kind;
-        int64_t retry_after_ms;            /* -1: the provider said nothing */
         char detail[CURL_ERROR_SIZE + 32]; /* for the log: never a secret */
         const char *body;                  /* PROVIDER_OK: the response, owned by the request */
 } ProviderResult;
@@ -57,5 +57,18 @@ void *provider_request_userdata(ProviderRequest *r);
 /* What the finished transfer (curl's result code) means. ret->body stays
  * valid until the request is freed. */
 void provider_request_result(ProviderRequest *r, int curl_code, ProviderResult *ret);
+/* A revocation request (RFC 7009 section 2.1) to url for token, with its
+ * token_type_hint ("refresh_token" or "access_token"), the client
+ * authenticated as conf says (client_secret_basic or _post); always a
+ * form, as RFC 7009 requires. Errors as provider_request_new(). */
+int provider_revoke_new(const PluginConf *conf, const char *url, const char *token, const char *hint,
+                        const char *client_id, const char *client_secret, const RefresherOptions *opt, void *userdata,
+                        ProviderRequest **ret);
+/* What a revocation's answer means (RFC 7009 section 2.2): HTTP 200 is
+ * PROVIDER_OK whatever the body (an invalid token is answered 200 too),
+ * 400 with an OAuth error (unsupported_token_type, invalid_client, ...)
+ * PROVIDER_OAUTH_ERROR; 503 (section 2.2.1), other 5xx, 429, timeouts and
+ * unreachable endpoints PROVIDER_TRANSIENT. */
+void provider_revoke_result(ProviderRequest *r, int curl_code, ProviderResult *ret);
 /* Wipe and free; accepts NULL. Remove it from its multi handle first. */
 void provider_request_free(ProviderRequest *r);

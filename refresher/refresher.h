@@ -11,7 +11,8 @@
  * Modules: main.c (options, the sleep-until-the-next-deadline loop),
  * scan.c (which sets exist and when each is due, back-off),
  * provider.c (one HTTP request to a token endpoint and what its answer
- * means), run.c (refreshing the due sets, at most N requests in flight).
+ * means), run.c (refreshing the due sets, at most N requests in flight),
+ * revoke.c (revoking the tokens of deleted sets, RFC 7009).
  *
  * Never: logs a token or a client secret; calls a token endpoint over
  * plain http unless it is a loopback address. */
@@ -59,6 +60,8 @@ typedef struct RefresherStats {
         uint64_t oauth_errors;  /* other OAuth errors (invalid_client, ...) */
         uint64_t vault_errors;
         unsigned max_in_flight;
+        uint64_t revoked;             /* deleted sets' tokens revoked at the provider (RFC 7009) */
+        uint64_t revocation_failures; /* revocations that failed (the daemon retries or gives up) */
 } RefresherStats;
 
 /* A registered oauth plugin: where and how to ask for tokens. */
@@ -122,6 +125,14 @@ int refresher_run_due(Refresher *r, int64_t now_ms);
  * status. A plugin whose report is refused (the policy) is not reported
  * again; other failures are logged and tried with the next report. */
 void refresher_report(Refresher *r);
+
+/* revoke.c */
+/* Revoke the tokens of deleted sets that are due at now_ms, for every
+ * plugin of the last scan with a revocation_endpoint secret, at most
+ * opt.max_concurrent requests at a time. *ret_next_ms (may be NULL) gets
+ * when the next pending one is due (INT64_MAX: none known). Returns the
+ * number that failed, or -errno. */
+int refresher_revoke_due(Refresher *r, int64_t now_ms, int64_t *ret_next_ms);
 
 /* main.c */
 void refresher_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -202,11 +202,16 @@ int cmd_apikey_lookup(Cli *cli, char **args);
 int cmd_apikey_ls(Cli *cli, char **args);
 int cmd_apikey_rm(Cli *cli, char **args);
 
-/* cmd-token.c */
+/* cmd-token.c, cmd-token-ls.c, cmd-token-revocations.c */
 int cmd_token_put(Cli *cli, char **args);
 int cmd_token_get(Cli *cli, char **args);
 int cmd_token_ls(Cli *cli, char **args);
 int cmd_token_rm(Cli *cli, char **args);
+int cmd_token_revocations(Cli *cli, char **args);
+/* After `token ls`'s table, the deleted sets still
+ * pending revocation, if any and if the caller may see them (a reader
+ * without the refresh class gets the sets alone). */
+int cli_token_revocations_after_ls(CvClient *c, const char *plugin);
 
 /* cmd-status.c */
 int cmd_status(Cli *cli, char **args);

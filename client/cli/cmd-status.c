@@ -105,6 +105,10 @@ static void status_print_text(json_t *h) {
         if (failed > 0)
                 printf(" (%" PRId64 " group%s failed to commit)\n", failed, failed == 1 ? "" : "s");
         status_print_refresher(json_object_get(h, "refresher"));
+        json_t *rev = json_object_get(h, "revocations");
+        if (rev)
+                printf("revocations: %" PRId64 " pending, %" PRId64 " given up\n", member_int(rev, "pending"),
+                       member_int(rev, "given_up"));
         status_print_policy(json_object_get(h, "policy"));
         status_print_audit(json_object_get(h, "audit"));
 }

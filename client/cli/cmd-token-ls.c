@@ -228,6 +228,8 @@ int cmd_token_ls(Cli *cli, char **args) {
         json_t *item;
         json_array_foreach(items, i, item)
                 shown[i] = token_shown(cli, item, now);
-        return cli->json ? tokens_print_json(c, args[0], items, shown, reveal)
-                         : tokens_print_table(c, args[0], items, shown, reveal);
+        if (cli->json)
+                return tokens_print_json(c, args[0], items, shown, reveal);
+        r = tokens_print_table(c, args[0], items, shown, reveal);
+        return r < 0 ? r : cli_token_revocations_after_ls(c, args[0]);
 }

@@ -105,6 +105,11 @@ const CliCommand cli_commands[] = {
           .exits = { CLI_EXITS_DAEMON } },
         { "token", "rm", "PLUGIN USER", "delete a user's token set", 2, 2, 0, cmd_token_rm,
           .exits = { CLI_EXITS_DAEMON, CLI_EXIT_NOT_FOUND } },
+        { "token", "revocations", "PLUGIN", "list the deleted token sets pending revocation at the provider", 1, 1, 0,
+          cmd_token_revocations,
+          .help = "A token set deleted while the plugin has a revocation_endpoint secret waits here until\n"
+                  "credvault-refresher has revoked its tokens (RFC 7009), or 10 attempts or 7 days.",
+          .exits = { CLI_EXITS_DAEMON } },
         { "status", NULL, "", "show the daemon's health, policy and audit trail", 0, 0, 0, cmd_status,
           .exits = { CLI_EXITS_DAEMON } },
         { "whoami", NULL, "", "who the daemon takes you for, and what the policy lets you do", 0, 0, 0, cmd_whoami,

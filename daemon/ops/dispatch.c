@@ -67,6 +67,9 @@ static const Handler handlers[_OP_MAX] = {
         [OP_SECRET_HISTORY] = handle_secret_history,
         [OP_BACKUP] = handle_backup,
         [OP_REFRESHER_REPORT] = handle_refresher_report,
+        [OP_TOKEN_REVOCATION_LIST] = handle_token_revocation_list,
+        [OP_TOKEN_REVOCATION_BEGIN] = handle_token_revocation_begin,
+        [OP_TOKEN_REVOCATION_END] = handle_token_revocation_end,
 };
 
 int failure_set(Failure *f, const char *fmt, ...) {

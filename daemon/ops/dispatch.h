@@ -245,6 +245,10 @@ int handle_key_retire(Context *ctx, const Request *req, JsonOut *reply, Failure 
 int handle_key_rotate_root(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_key_recovery(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 int handle_backup(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+/* RFC 7009 revocation of deleted token sets (handlers-revocation.c). */
+int handle_token_revocation_list(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_token_revocation_begin(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
+int handle_token_revocation_end(Context *ctx, const Request *req, JsonOut *reply, Failure *f);
 /* key.rewrap's background part (handlers-key.c), for the server's loop:
  * one batch of the running rewrap. 1 if more is to do, 0 if none runs (or
  * it just finished), -errno if it stopped (logged). */

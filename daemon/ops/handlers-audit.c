@@ -73,9 +73,10 @@ int handle_audit_list(Context *ctx, const Request *req, JsonOut *reply, Failure 
         if (req->audit_op && op_from_string(req->audit_op) < 0 && strcmp(req->audit_op, "connect") != 0 &&
             strcmp(req->audit_op, "frame") != 0 && strcmp(req->audit_op, "invalid") != 0 &&
             strcmp(req->audit_op, AUDIT_OP_SECRET_EXPIRE) != 0 &&
-            strcmp(req->audit_op, AUDIT_OP_CREDENTIAL_LOAD) != 0) {
+            strcmp(req->audit_op, AUDIT_OP_CREDENTIAL_LOAD) != 0 &&
+            strcmp(req->audit_op, VAULT_REVOCATION_AUDIT_OP) != 0) {
                 failure_set(f, "field 'audit_op': not an op, nor connect, frame, invalid, " AUDIT_OP_SECRET_EXPIRE
-                               " or " AUDIT_OP_CREDENTIAL_LOAD);
+                               ", " AUDIT_OP_CREDENTIAL_LOAD " or " VAULT_REVOCATION_AUDIT_OP);
                 return -EINVAL;
         }
         if (req->after && parse_int64(req->after, 0, INT64_MAX, &after) < 0) {

@@ -127,6 +127,7 @@ int handle_plugin_delete(Context *ctx, const Request *req, JsonOut *reply, Failu
         json_out_int(reply, "secrets", removed.secrets);
         json_out_int(reply, "tokens", removed.tokens);
         json_out_int(reply, "apikeys", removed.apikeys);
+        json_out_int(reply, "revocations", removed.revocations);
         return 0;
 }
 

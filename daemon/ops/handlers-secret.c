@@ -36,6 +36,9 @@ int handle_health(Context *ctx, const Request *req, JsonOut *reply, Failure *f) 
         json_out_int(reply, "failed", (int64_t) ctx->group.failed);
         json_out_close_object(reply);
         refresher_reports_health(&ctx->refresher_reports, time_realtime_ms(), reply);
+        r = handlers_reply_revocations(ctx, reply);
+        if (r < 0)
+                return r;
         handlers_reply_state(ctx, reply);
         return 0;
 }

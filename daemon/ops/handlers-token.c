@@ -92,8 +92,7 @@ int handle_token_get(Context *ctx, const Request *req, JsonOut *reply, Failure *
 }
 
 int handle_token_delete(Context *ctx, const Request *req, JsonOut *reply, Failure *f) {
-        (void) reply;
-        return handlers_not_found(vault_token_delete(ctx->vault, req->plugin, req->user), f, "token set for user", req);
+        return handlers_not_found(handlers_token_delete(ctx, req, reply), f, "token set for user", req);
 }
 
 /* A set's "refresh": when it was last tried and what came of it (noted by

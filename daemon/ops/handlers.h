@@ -22,3 +22,9 @@ void handlers_reply_state(Context *ctx, JsonOut *reply);
 /* A few words for an audit-trail write error, for clients and status. */
 const char *handlers_audit_error_text(const VaultAuditStatus *st, char *buf, size_t size);
 #define HANDLERS_AUDIT_ERROR_SIZE 160
+
+/* token.delete, queueing the set for revocation where the plugin is
+ * configured for it (reply member "revocation": "pending"), and health's
+ * "revocations" member (handlers-revocation.c). */
+int handlers_token_delete(Context *ctx, const Request *req, JsonOut *reply);
+int handlers_reply_revocations(Context *ctx, JsonOut *reply);

@@ -111,7 +111,8 @@ static inline void stored_plugins_free(StoredPlugin *p, size_t n) {
 typedef struct PluginRemoved {
         bool registered;
         int64_t secrets, tokens, apikeys;
-        int64_t staged; /* pending and previous versions of its secrets */
+        int64_t staged;      /* pending and previous versions of its secrets */
+        int64_t revocations; /* token sets pending revocation, dropped */
 } PluginRemoved;
 
 /* The stage of a secret's version (secret.rotate, secret.promote): the
@@ -191,6 +192,36 @@ static inline void token_infos_free(TokenInfo *t, size_t n) {
 typedef struct TokenStats {
         int64_t total, expired, expiring, reauth_required, refreshing;
 } TokenStats;
+
+/* A deleted token set pending revocation at its provider (RFC 7009): its
+ * sealed bytes as the token row held them, and the retry schedule. */
+typedef struct StoredRevocation {
+        int64_t id;
+        char *plugin;
+        char *user;
+        int64_t version; /* of the deleted set: its sealed bytes' identity */
+        int64_t kek_version;
+        int64_t deleted_at; /* unix s */
+        int64_t attempts;
+        int64_t next_at;  /* unix ms: not to be tried before */
+        char *last_error; /* NULL if none */
+        uint8_t *sealed;  /* get only */
+        size_t sealed_size;
+} StoredRevocation;
+
+static inline void stored_revocation_done(StoredRevocation *r) {
+        free(r->plugin);
+        free(r->user);
+        free(r->last_error);
+        free(r->sealed);
+        *r = (StoredRevocation) {};
+}
+
+static inline void stored_revocations_free(StoredRevocation *r, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                stored_revocation_done(&r[i]);
+        free(r);
+}
 
 static inline void record_names_free(char **v, size_t n) {
         for (size_t i = 0; i < n; i++)

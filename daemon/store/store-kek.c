@@ -4,7 +4,7 @@
  * rotation needs: counts of records by kek_version and the batches of
  * records a rewrap moves, over the three record tables, found through
  * the kek_version indexes (schema 6), a secret's staged versions
- * (schema 7) included. Never: sees a key; the wrapped
+ * (schema 7) and the token sets pending revocation (schema 9) included. Never: sees a key; the wrapped
  * bytes are opaque here. */
 #include <errno.h>
 #include <stdlib.h>
@@ -126,7 +126,8 @@ int store_kek_records(Store *s, int64_t version, int64_t *ret) {
                      "SELECT (SELECT count(*) FROM secret WHERE kek_version = ?1) + "
                      "(SELECT count(*) FROM token WHERE kek_version = ?1) + "
                      "(SELECT count(*) FROM apikey WHERE kek_version = ?1) + "
-                     "(SELECT count(*) FROM secret_stage WHERE kek_version = ?1)",
+                     "(SELECT count(*) FROM secret_stage WHERE kek_version = ?1) + "
+                     "(SELECT count(*) FROM token_revocation WHERE kek_version = ?1)",
                      version, ret);
 }
 
@@ -141,7 +142,9 @@ int store_kek_records_not(Store *s, int64_t version, int64_t *ret) {
                      "(SELECT count(*) FROM apikey WHERE kek_version < ?1) + "
                      "(SELECT count(*) FROM apikey WHERE kek_version > ?1) + "
                      "(SELECT count(*) FROM secret_stage WHERE kek_version < ?1) + "
-                     "(SELECT count(*) FROM secret_stage WHERE kek_version > ?1)",
+                     "(SELECT count(*) FROM secret_stage WHERE kek_version > ?1) + "
+                     "(SELECT count(*) FROM token_revocation WHERE kek_version < ?1) + "
+                     "(SELECT count(*) FROM token_revocation WHERE kek_version > ?1)",
                      version, ret);
 }
 
@@ -152,16 +155,18 @@ _Static_assert(RECORD_STAGE_CURRENT == 0 && RECORD_STAGE_PREVIOUS == 1 && RECORD
 int store_record_stale(Store *s, int64_t kek_version, unsigned limit, StoredRecordRef **ret, size_t *ret_n) {
         sqlite3_stmt *st;
         int r = store_cached(s, CACHED_RECORD_STALE,
-                             "SELECT 0, plugin, name, 0 FROM secret WHERE kek_version < ?1 UNION ALL "
-                             "SELECT 0, plugin, name, 0 FROM secret WHERE kek_version > ?1 UNION ALL "
-                             "SELECT 1, plugin, name, 0 FROM token WHERE kek_version < ?1 UNION ALL "
-                             "SELECT 1, plugin, name, 0 FROM token WHERE kek_version > ?1 UNION ALL "
-                             "SELECT 2, plugin, name, 0 FROM apikey WHERE kek_version < ?1 UNION ALL "
-                             "SELECT 2, plugin, name, 0 FROM apikey WHERE kek_version > ?1 UNION ALL "
-                             "SELECT 0, plugin, name, iif(stage = 'previous', 1, 2) FROM secret_stage "
+                             "SELECT 0, plugin, name, 0, 0 FROM secret WHERE kek_version < ?1 UNION ALL "
+                             "SELECT 0, plugin, name, 0, 0 FROM secret WHERE kek_version > ?1 UNION ALL "
+                             "SELECT 1, plugin, name, 0, 0 FROM token WHERE kek_version < ?1 UNION ALL "
+                             "SELECT 1, plugin, name, 0, 0 FROM token WHERE kek_version > ?1 UNION ALL "
+                             "SELECT 2, plugin, name, 0, 0 FROM apikey WHERE kek_version < ?1 UNION ALL "
+                             "SELECT 2, plugin, name, 0, 0 FROM apikey WHERE kek_version > ?1 UNION ALL "
+                             "SELECT 0, plugin, name, iif(stage = 'previous', 1, 2), 0 FROM secret_stage "
                              "WHERE kek_version < ?1 UNION ALL "
-                             "SELECT 0, plugin, name, iif(stage = 'previous', 1, 2) FROM secret_stage "
-                             "WHERE kek_version > ?1 LIMIT ?2",
+                             "SELECT 0, plugin, name, iif(stage = 'previous', 1, 2), 0 FROM secret_stage "
+                             "WHERE kek_version > ?1 UNION ALL "
+                             "SELECT 1, plugin, user, 0, id FROM token_revocation WHERE kek_version < ?1 UNION ALL "
+                             "SELECT 1, plugin, user, 0, id FROM token_revocation WHERE kek_version > ?1 LIMIT ?2",
                              &st);
         if (r < 0)
                 return r;

@@ -155,12 +155,16 @@ int store_plugin_delete_all(Store *s, const char *name, PluginRemoved *ret) {
         if (r >= 0)
                 r = delete_counting(s, CACHED_PLUGIN_DELETE_STAGED, "DELETE FROM secret_stage WHERE plugin = ?1", name,
                                     &d.staged);
+        /* Its client credentials go with it: what is pending can no
+         * longer be revoked (store-revocation.c). */
+        if (r >= 0)
+                r = store_revocation_delete_plugin(s, name, &d.revocations);
         if (r >= 0)
                 r = delete_counting(s, CACHED_PLUGIN_DELETE, "DELETE FROM plugin WHERE name = ?1", name, &plugins);
         if (r < 0)
                 return r;
         d.registered = plugins > 0;
-        if (!d.registered && d.secrets == 0 && d.tokens == 0 && d.apikeys == 0 && d.staged == 0)
+        if (!d.registered && d.secrets == 0 && d.tokens == 0 && d.apikeys == 0 && d.staged == 0 && d.revocations == 0)
                 return -ENOENT;
         *ret = d;
         return 0;

@@ -746,6 +746,9 @@ int store_refs_read(sqlite3_stmt *st, unsigned limit, StoredRecordRef **ret, siz
                 StoredRecordRef *ref = &items[n++];
                 ref->kind = (RecordKind) sqlite3_column_int(st, 0);
                 ref->stage = (RecordStage) sqlite3_column_int(st, 3);
+                /* A fifth column, where there is one: a pending revocation's id. */
+                if (sqlite3_column_count(st) > 4)
+                        ref->revocation = sqlite3_column_int64(st, 4);
                 r = store_column_strdup(st, 1, &ref->plugin);
                 if (r >= 0)
                         r = store_column_strdup(st, 2, &ref->name);

@@ -141,6 +141,7 @@ typedef struct StoredRecordRef {
         RecordStage stage; /* a secret's pending or previous version (store-stage.c); else current */
         char *plugin;
         char *name;
+        int64_t revocation; /* > 0: a pending revocation's id (store-revocation.c), name its user */
 } StoredRecordRef;
 
 static inline void stored_record_refs_free(StoredRecordRef *r, size_t n) {
@@ -439,3 +440,41 @@ int store_sealed_tables(Store *s, char ***ret_names, size_t *ret_n);
  * sealed columns (kek_version if it has one, else 0). -EOPNOTSUPP if it
  * lacks one of the first four. */
 int store_sealed_foreach(Store *s, const char *table, StoreSealedFunc f, void *userdata);
+
+/* ---- token sets pending revocation (store-revocation.c) ----
+ *
+ * The token_revocation table (schema 9): a deleted token set's sealed
+ * bytes, kept as the token row held them (so they open with the set's
+ * own identity) until the refresher has revoked its tokens at the
+ * provider (RFC 7009) or the vault gave up. */
+
+/* Copy the token row of (plugin, user) into a new pending revocation, its
+ * sealed bytes as they are; inside the caller's transaction, before the
+ * row is deleted. -ENOENT if there is no such token set. */
+int store_revocation_queue(Store *s, const char *plugin, const char *user, int64_t deleted_at, int64_t next_at,
+                           int64_t *ret_id);
+/* Up to limit of a plugin's pending revocations with id > after, in id
+ * order, without sealed bytes; malloc'd array, *ret_n may be 0. */
+int store_revocation_list(Store *s, const char *plugin, int64_t after, unsigned limit, StoredRevocation **ret,
+                          size_t *ret_n);
+/* One, with its sealed bytes. -ENOENT if there is none of that id for
+ * that plugin. */
+int store_revocation_get(Store *s, const char *plugin, int64_t id, StoredRevocation *ret);
+/* Set attempts, next_at and last_error (NULL: none). -ENOENT. */
+int store_revocation_retry(Store *s, int64_t id, int64_t attempts, int64_t next_at, const char *last_error);
+/* -ENOENT if absent. */
+int store_revocation_delete(Store *s, int64_t id);
+/* Drop every pending revocation of a plugin; *ret_n (may be NULL) counts them. */
+int store_revocation_delete_plugin(Store *s, const char *plugin, int64_t *ret_n);
+/* Of the limit oldest pending revocations (any plugin, by id), those
+ * deleted at or before deleted_before (unix s), without sealed bytes. */
+int store_revocation_expired(Store *s, int64_t deleted_before, unsigned limit, StoredRevocation **ret, size_t *ret_n);
+/* How many are pending, and the earliest next_at (0 if none). */
+int store_revocation_summary(Store *s, int64_t *ret_pending, int64_t *ret_next_at);
+/* A rewrap: sealed bytes and kek_version, if the row still holds that
+ * version; -ENOENT otherwise. */
+int store_revocation_rewrap(Store *s, int64_t id, int64_t version, int64_t kek_version, const uint8_t *sealed,
+                            size_t sealed_size);
+/* Every pending revocation as a record (name: its user), in id order;
+ * for checking a copy. The callback must not write. */
+int store_revocation_foreach(Store *s, StoreSealedFunc f, void *userdata);

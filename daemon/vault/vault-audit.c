@@ -194,6 +194,10 @@ int vault_audit_add(Vault *v, const AuditEntry *e) {
         v->audit_stage_state = AUDIT_STAGE_NONE;
         if (taken)
                 return 0;
+        return vault_audit_queue(v, e);
+}
+
+int vault_audit_queue(Vault *v, const AuditEntry *e) {
         if (!v->audit_batch) {
                 v->audit_batch = malloc(VAULT_AUDIT_BATCH_MAX * sizeof(AuditEntry));
                 if (!v->audit_batch)

@@ -128,11 +128,19 @@ int vault_secret_text_generate(size_t n_bytes, SecretBuf **ret);
 
 /* ---- KEK rotation (vault-key.c) ---- */
 
+/* A rewrap step's move of one pending revocation (ref->revocation) onto
+ * the primary KEK (vault-revocation.c); *ret_from is the KEK it was on. */
+int vault_revocation_rewrap(Vault *v, const StoredRecordRef *ref, int64_t *ret_from);
+
 /* At open: resume a rewrap the meta row says was running. */
 int vault_key_load(Vault *v);
 void vault_key_free(Vault *v);
 
 /* ---- the audit trail (vault-audit.c) ---- */
+
+/* Queue a record of the vault's own (not the request's: its stage is left
+ * alone) in the batch, written with the next commit or flush. */
+int vault_audit_queue(Vault *v, const AuditEntry *e);
 
 /* Read the chain's head, at open. */
 int vault_audit_load(Vault *v);

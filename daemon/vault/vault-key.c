@@ -219,6 +219,8 @@ static int rewrap_one(Vault *v, const StoredRecordRef *ref, int64_t *ret_from) {
         size_t size = 0;
         int64_t kek_version;
 
+        if (ref->revocation > 0)
+                return vault_revocation_rewrap(v, ref, ret_from);
         if (ref->stage != RECORD_STAGE_CURRENT)
                 return rewrap_staged(v, ref, ret_from);
         int r = store_record_get(v->store, ref->kind, ref->plugin, ref->name, &rec);
@@ -267,9 +269,10 @@ int vault_key_rewrap_step(Vault *v, unsigned batch, int64_t *ret_done, int64_t *
                         if (damaged++ == 0)
                                 snprintf(v->rewrap_damaged_first, sizeof(v->rewrap_damaged_first), "%s%s %s/%s",
                                          kind_name(refs[i].kind),
-                                         refs[i].stage == RECORD_STAGE_PREVIOUS  ? " (previous)"
-                                         : refs[i].stage == RECORD_STAGE_PENDING ? " (pending)"
-                                                                                 : "",
+                                         refs[i].revocation > 0                   ? " (revocation)"
+                                         : refs[i].stage == RECORD_STAGE_PREVIOUS ? " (previous)"
+                                         : refs[i].stage == RECORD_STAGE_PENDING  ? " (pending)"
+                                                                                  : "",
                                          refs[i].plugin, refs[i].name);
                         continue;
                 }

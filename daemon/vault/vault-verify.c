@@ -121,6 +121,16 @@ static int others_check(Vault *v, VaultVerify *out) {
         return r;
 }
 
+/* Token sets pending revocation (token_revocation, which others_check()
+ * passes over: its rows are a user's, not a name's): each opens as the
+ * deleted set it was. */
+static int revocations_check(Vault *v, VaultVerify *out) {
+        Walk w = { .v = v, .kind = RECORD_TOKEN, .table = "token_revocation", .stop_at_failure = true, .out = out };
+        int r = store_revocation_foreach(v->store, record_open, &w);
+        out->others += w.opened;
+        return r;
+}
+
 static int plugins_check(Vault *v, VaultVerify *out) {
         char *after = NULL;
         int r;
@@ -198,6 +208,8 @@ int vault_verify(Vault *v, VaultVerify *ret) {
                 r = meta_check(v, &out);
         if (r >= 0)
                 r = others_check(v, &out);
+        if (r >= 0)
+                r = revocations_check(v, &out);
         if (r >= 0) {
                 Walk w = { .v = v, .out = &out };
                 r = store_stage_foreach(v->store, stage_row_check, &w);

@@ -375,6 +375,66 @@ int vault_token_refresh_fail(Vault *v, const char *plugin, const char *user, con
  * "expiring" for sets that expire within horizon seconds. */
 const char *vault_token_state_name(const TokenInfo *t, int64_t now, int64_t now_ms, int64_t horizon);
 
+/* ---- token sets pending revocation (vault-revocation.c) ----
+ *
+ * A token set deleted while its plugin has the secret
+ * VAULT_REVOCATION_SECRET (its provider's RFC 7009 revocation endpoint)
+ * is kept, sealed as it was, until the refresher has revoked its tokens
+ * (token.revocation_begin hands one out, _end says how it went) or the
+ * vault gives up on it: after VAULT_REVOCATION_ATTEMPTS_MAX failed
+ * attempts, or VAULT_REVOCATION_AGE_MAX after the delete (checked on every
+ * write of this module). The delete itself never waits for it. */
+
+#define VAULT_REVOCATION_SECRET "revocation_endpoint"
+#define VAULT_REVOCATION_LEASE_MS (60 * 1000LL) /* a begin holds the row off this long */
+#define VAULT_REVOCATION_RETRY_MIN_S 30         /* first back-off; doubled per attempt */
+#define VAULT_REVOCATION_RETRY_MAX_S 3600       /* ... up to this */
+#define VAULT_REVOCATION_ATTEMPTS_MAX 10
+#define VAULT_REVOCATION_AGE_MAX (7 * 86400LL) /* seconds after the delete */
+#define VAULT_REVOCATION_AUDIT_OP "token.revocation_given_up"
+
+/* token.delete: delete the set, and first queue it for revocation if the
+ * plugin has a revocation endpoint (*ret_pending then true). Revocation
+ * never fails the delete: a set that cannot be queued is deleted all the
+ * same. tmpl (may be NULL: none) is the caller's audit record, copied for
+ * each revocation given up by age meanwhile. -ENOENT if there is no set. */
+int vault_token_delete_revoking(Vault *v, const char *plugin, const char *user, const AuditEntry *tmpl,
+                                bool *ret_pending);
+/* Up to limit of a plugin's pending revocations after the id after,
+ * metadata only (no sealed bytes). */
+int vault_revocation_list(Vault *v, const char *plugin, int64_t after, unsigned limit, StoredRevocation **ret,
+                          size_t *ret_n);
+/* The token to revoke of pending revocation id of plugin: the deleted
+ * set's refresh_token, else its access_token, and the RFC 7009 hint
+ * naming which; the row is held off for VAULT_REVOCATION_LEASE_MS and its
+ * attempts counted. -ENOENT none such, -EUCLEAN it does not open,
+ * -ENODATA the set holds neither token. *ret_user (malloc'd) names the
+ * set's user. */
+int vault_revocation_begin(Vault *v, const char *plugin, int64_t id, const AuditEntry *tmpl, SecretBuf **ret_token,
+                           const char **ret_hint, char **ret_user);
+
+typedef struct RevocationEnd {
+        const char *state; /* "revoked", "retrying", "given_up" */
+        int64_t attempts;
+        int64_t next_at; /* retrying: unix ms */
+        char *user;      /* malloc'd */
+} RevocationEnd;
+
+/* error NULL: revoked, the row goes. Else the attempt failed with error
+ * (an OAuth error code or a transient kind): retried after a back-off
+ * doubling from VAULT_REVOCATION_RETRY_MIN_S, or given up (the row goes,
+ * an audit record from tmpl says so). -ENOENT none such. */
+int vault_revocation_end(Vault *v, const char *plugin, int64_t id, const char *error, const AuditEntry *tmpl,
+                         RevocationEnd *ret);
+
+typedef struct RevocationStats {
+        int64_t pending;
+        int64_t given_up; /* ever, kept in the database (meta row) */
+        int64_t next_at;  /* unix ms of the earliest pending; 0 if none */
+} RevocationStats;
+
+int vault_revocation_stats(Vault *v, RevocationStats *ret);
+
 /* ---- plugins (vault-plugin.c) ---- */
 
 /* Register (or update) a plugin from its manifest's checked auth block:

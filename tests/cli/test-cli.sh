@@ -111,7 +111,8 @@ for cmd in "plugin add FILE|- [--name NAME] [--domain DOMAIN]" "plugin ls" "plug
         "oauth verify-client PLUGIN [--post]" \
         "apikey put PLUGIN USER" "apikey lookup PLUGIN [--header]" "apikey ls PLUGIN" "apikey rm PLUGIN USER" \
         "token put PLUGIN USER" "token get PLUGIN USER [--min-valid DURATION]" \
-        "token ls PLUGIN [--expiring DURATION] [--reveal]" "token rm PLUGIN USER" "status" "help" \
+        "token ls PLUGIN [--expiring DURATION] [--reveal]" "token rm PLUGIN USER" "token revocations PLUGIN" \
+        "status" "help" \
         "whoami" "policy check FILE" "audit verify" "audit prune --before T" \
         "audit [--since T] [--until T] [--plugin P] [--principal X] [--op OP]" "key rotate" "key rewrap [--wait]" \
         "key status" "key retire VERSION" "key rotate-root [--new-key-file FILE]" "key new-root-key FILE" \
@@ -647,6 +648,35 @@ expect "token get missing" 3 $E token get todo nobody
 expect "token rm" 0 $E token rm todo bob
 expect "token get after rm" 3 $E token get todo bob
 expect "token rm again" 3 $E token rm todo bob
+
+# ---- token sets pending revocation at the provider (RFC 7009) ----
+printf 'https://idp.example/revoke' >"$T/rev-url"
+expect "secret put revocation_endpoint" 0 "$T/rev-url" secret put revk revocation_endpoint
+expect "token put revk carol" 0 "$T/tok-min" token put revk carol
+expect "token put revk dave" 0 "$T/tok-min" token put revk dave
+expect "token ls without pending revocations" 0 $E token ls revk
+out_lacks "token ls: no revocation section" "Pending revocation"
+expect "token rm queues a revocation" 0 $E token rm revk carol
+expect "token ls with a pending revocation" 0 $E token ls revk
+out_has "token ls: the revocation section" "Pending revocation at the provider (deleted token sets):"
+out_matches "token ls: the set still there" '^dave +valid '
+out_matches "token ls: the pending one" "^carol +$ISO +0 +$ISO +-\$"
+out_lacks "token ls: no token" "AT2-canary"
+expect "token ls --json: the sets only" 0 $E --json token ls revk
+out_matches "token ls --json: an array of the sets" '^\[\{"user":"dave",.*\}\]$'
+expect "token revocations" 0 $E token revocations revk
+out_matches "token revocations: the header" '^USER +DELETED +ATTEMPTS +NEXT_TRY +LAST_ERROR$'
+out_matches "token revocations: the row" "^carol +$ISO +0 +$ISO +-\$"
+expect "token revocations --json" 0 $E --json token revocations revk
+out_matches "token revocations --json" '^\[\{"id":[0-9]+,"user":"carol","deleted_at":[0-9]+,"attempts":0,"next_at":[0-9]+\}\]$'
+out_lacks "token revocations --json: no token" "AT2-canary"
+expect "token revocations of a plugin with none" 0 $E --json token revocations nothing-here
+out_is "token revocations of a plugin with none" '[]'
+expect "token revocations: no argument" 2 $E token revocations
+expect "status: revocations" 0 $E status
+out_matches "status: the revocations line" '^revocations: [1-9][0-9]* pending, 0 given up$'
+expect "status --json: revocations" 0 $E --json status
+out_matches "status --json: revocations" '"revocations":\{"pending":[1-9][0-9]*,"given_up":0,"next_at":[0-9]+\}'
 
 # ---- plugins: registered from manifests ----
 # Auth blocks of every type, compact and in the order a manifest has them:

@@ -165,6 +165,11 @@ static void test_user_a_classes_and_patterns(void **state) {
                       "verify", "alpha");
         expect_denied(fd, "\"op\":\"token.refresh_begin\",\"plugin\":\"alpha\",\"user\":\"u1\"", "refresh", "alpha");
         expect_denied(fd, "\"op\":\"refresher.report\",\"plugin\":\"alpha\",\"report\":" REPORT, "refresh", "alpha");
+        /* Pending revocations are the refresher's: refresh, per plugin. */
+        expect_denied(fd, "\"op\":\"token.revocation_list\",\"plugin\":\"alpha\"", "refresh", "alpha");
+        expect_denied(fd, "\"op\":\"token.revocation_begin\",\"plugin\":\"alpha\",\"revocation\":1", "refresh",
+                      "alpha");
+        expect_denied(fd, "\"op\":\"token.revocation_end\",\"plugin\":\"alpha\",\"revocation\":1", "refresh", "alpha");
         expect_denied(fd, "\"op\":\"plugin.delete\",\"plugin\":\"alpha\"", "admin", "alpha");
 
         /* "beta-*": verify, write, refresh on beta-1, not read */
@@ -178,6 +183,8 @@ static void test_user_a_classes_and_patterns(void **state) {
         expect_ok_free(fd, "\"op\":\"secret.delete\",\"plugin\":\"beta-1\",\"name\":\"new\"");
         expect_allowed(fd, "\"op\":\"token.refresh_begin\",\"plugin\":\"beta-1\",\"user\":\"u1\"");
         expect_allowed(fd, "\"op\":\"refresher.report\",\"plugin\":\"beta-1\",\"report\":" REPORT);
+        expect_ok_free(fd, "\"op\":\"token.revocation_list\",\"plugin\":\"beta-1\"");
+        expect_allowed(fd, "\"op\":\"token.revocation_begin\",\"plugin\":\"beta-1\",\"revocation\":1");
         /* a trailing * after the dash: neither "beta" nor "betamax" */
         expect_denied(fd, "\"op\":\"secret.put\",\"plugin\":\"beta\",\"name\":\"x\",\"value\":\"eA==\"", "write",
                       "beta");

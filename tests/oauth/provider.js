@@ -23,6 +23,12 @@
 //   POST /reset → stats zeroed
 //   POST /refresh {"refresh_token", "client"?} → a refresh sent straight to the
 //        provider: {"status", "body"} (to see that a rotated token is dead)
+//   POST /lookup {"access_token"?, "refresh_token"?} → {"access_token": bool,
+//        "refresh_token": bool}: whether the provider still holds each (after a
+//        revocation, RFC 7009, it holds neither: the grant is gone)
+// The proxy also fronts the provider's revocation endpoint (RFC 7009): the
+// printed "revocation_url"; /stats counts "revocations" (answered 200 by the
+// provider) and "hints" ({token_type_hint: n}).
 //   POST /quit
 import http from 'node:http';
 import path from 'node:path';
@@ -96,6 +102,7 @@ const provider = new Provider(issuer, {
 provider.on('server_error', (ctx, err) => console.error('provider server_error', err));
 providerServer.on('request', provider.callback());
 const tokenPath = '/token';
+const revocationPath = '/token/revocation'; // oidc-provider's default route
 
 async function mint(user, clientKey) {
   const client = await provider.Client.find(CLIENTS[clientKey].client_id);
@@ -112,7 +119,7 @@ async function mint(user, clientKey) {
 let mode = { mode: 'pass' };
 let stats;
 function resetStats() {
-  stats = { requests: 0, in_flight: 0, max_in_flight: 0, times: [], content_types: {}, auth: { basic: 0, post: 0 }, passed: 0, bad_client: 0 };
+  stats = { requests: 0, in_flight: 0, max_in_flight: 0, times: [], content_types: {}, auth: { basic: 0, post: 0 }, passed: 0, bad_client: 0, revocations: 0, hints: {} };
 }
 resetStats();
 const hanging = new Set();
@@ -126,9 +133,9 @@ function readBody(req) {
   });
 }
 
-function forward(body, headers) {
+function forward(body, headers, target = tokenPath) {
   return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port: providerPort, path: tokenPath, method: 'POST', headers }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port: providerPort, path: target, method: 'POST', headers }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
@@ -172,10 +179,13 @@ const proxy = http.createServer(async (req, res) => {
     }
     const headers = { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) };
     if (req.headers.authorization) headers.authorization = req.headers.authorization;
-    const out = await forward(body, headers);
+    const revoking = req.url === '/revoke';
+    if (revoking) stats.hints[fields.token_type_hint] = (stats.hints[fields.token_type_hint] || 0) + 1;
+    const out = await forward(body, headers, revoking ? revocationPath : tokenPath);
     if (out.status === 200) stats.passed++;
+    if (revoking && out.status === 200) stats.revocations++;
     // Some providers send expires_in as a string: the refresher must cope.
-    if (out.status === 200 && mode.expires_in_string) {
+    if (out.status === 200 && mode.expires_in_string && !revoking) {
       const j = JSON.parse(out.body);
       j.expires_in = String(j.expires_in);
       out.body = JSON.stringify(j);
@@ -232,6 +242,11 @@ const control = http.createServer(async (req, res) => {
       const out = await forward(body, { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), authorization: `Basic ${basic}` });
       return send(200, { status: out.status, body: out.body });
     }
+    if (req.url === '/lookup') {
+      const at = arg.access_token ? await provider.AccessToken.find(arg.access_token) : undefined;
+      const rt = arg.refresh_token ? await provider.RefreshToken.find(arg.refresh_token) : undefined;
+      return send(200, { access_token: !!at, refresh_token: !!rt });
+    }
     if (req.url === '/quit') { send(200, { ok: true }); setTimeout(() => process.exit(0), 10); return; }
     send(404, { error: 'no such control' });
   } catch (e) {
@@ -241,6 +256,7 @@ const control = http.createServer(async (req, res) => {
 const controlPort = await listen(control);
 process.stdout.write(JSON.stringify({
   token_url: `http://127.0.0.1:${proxyPort}${tokenPath}`,
+  revocation_url: `http://127.0.0.1:${proxyPort}/revoke`,
   direct_token_url: `${issuer}${tokenPath}`,
   control: `http://127.0.0.1:${controlPort}`,
   issuer,

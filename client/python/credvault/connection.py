@@ -61,6 +61,7 @@ RETRY_SAFE_OPS = frozenset(
         "audit.list",
         "audit.verify",
         "key.status",
+        "token.revocation_list",
     }
 )
 

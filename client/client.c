@@ -556,7 +556,7 @@ json_t *client_reply_json(const Reply *r, const char *key) {
  * would stop the caller's cv_free_wiped(p, (size_t) -1) short), "ok" a
  * boolean, "id" ours (or null on an error reply). body is read in place:
  * it is no longer JSON afterwards. */
-static bool reply_text_valid(CvClient *c, char *body, size_t size) {
+static bool reply_text_valid(CvClient *c, char *body, size_t size, bool *ret_failed) {
         FlatValue flat[FLAT_FIELDS_MAX];
 
         if (memchr(body, '\0', size))
@@ -567,6 +567,7 @@ static bool reply_text_valid(CvClient *c, char *body, size_t size) {
                 const FlatValue *ok = json_flat_get(flat, (size_t) n, "ok");
                 if (!id || !ok || (ok->type != FLAT_TRUE && ok->type != FLAT_FALSE))
                         return false;
+                *ret_failed = ok->type == FLAT_FALSE;
                 return (id->type == FLAT_INTEGER && (uint64_t) id->integer == c->id) ||
                        (id->type == FLAT_NULL && ok->type == FLAT_FALSE);
         }
@@ -575,6 +576,7 @@ static bool reply_text_valid(CvClient *c, char *body, size_t size) {
         bool valid = json_is_object(reply) && json_is_boolean(ok) &&
                      ((json_is_integer(id) && (uint64_t) json_integer_value(id) == c->id) ||
                       (json_is_null(id) && json_is_false(ok)));
+        *ret_failed = json_is_false(ok);
         client_json_wipe_decref(reply);
         return valid;
 }
@@ -604,7 +606,8 @@ int client_call_text(CvClient *c, json_t *request, char **ret_text) {
                 memcpy(text, c->in_buf + FRAME_HEADER_SIZE, body_size + 1);
         /* Checked in the buffer (read in place, which changes it) after
          * the copy is taken. */
-        bool valid = reply_text_valid(c, (char *) c->in_buf + FRAME_HEADER_SIZE, body_size);
+        bool failed = false;
+        bool valid = reply_text_valid(c, (char *) c->in_buf + FRAME_HEADER_SIZE, body_size, &failed);
         buffers_wipe(c, 0, FRAME_HEADER_SIZE + body_size + 1);
         if (!valid) {
                 cv_free_wiped(text, body_size);
@@ -612,6 +615,14 @@ int client_call_text(CvClient *c, json_t *request, char **ret_text) {
         }
         if (!text)
                 return client_fail(c, -ENOMEM, "internal", "out of memory");
+        /* An error reply is the caller's to read, and, as after any call,
+         * cv_client_error_code() and _message() say what it was (an error
+         * object that is not one is a protocol error there). */
+        if (failed) {
+                json_t *reply = json_loadb(text, body_size, 0, NULL);
+                (void) reply_error(c, reply);
+                client_json_wipe_decref(reply);
+        }
         *ret_text = text;
         return (int) body_size;
 }

@@ -560,7 +560,9 @@ int cv_backup_fd(CvClient *c, int fd, CvBackupInfo *ret_info);
 /* Send one request object (JSON text, without "id": the library adds it)
  * and return the daemon's whole reply as JSON text (malloc'd, wipe-free it
  * with cv_free_wiped()). Returns the reply's size, or a negative errno for
- * a transport failure; an error reply is returned like any other. The
+ * a transport failure; an error reply is returned like any other, and
+ * cv_client_error_code() and _message() then say what it was (after a
+ * success they are ""). The
  * text is checked to be one JSON object answering this request (-EPROTO
  * otherwise), so it holds no NUL byte and strlen() gives its size. */
 int cv_call_json(CvClient *c, const char *request_json, char **ret_reply_json);

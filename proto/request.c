@@ -677,6 +677,10 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
                         return bad(errbuf, errbuf_size, "field '%s': one of current, previous, pending", "stage");
                 ret->stage = (SecretStage) stage;
         }
+        /* token.list notes "ok" for a refresh that worked: a failure
+         * cannot say it. */
+        if (ret->op == OP_TOKEN_REFRESH_FAIL && strcmp(ret->oauth_error, "ok") == 0)
+                return bad(errbuf, errbuf_size, "field 'error': \"ok\" is not an error");
         /* A staged value is given or generated, not both. */
         if (ret->op == OP_SECRET_ROTATE && values[F_VALUE] && values[F_BYTES])
                 return bad(errbuf, errbuf_size, "fields 'value' and 'bytes': at most one is allowed");

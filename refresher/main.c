@@ -32,7 +32,7 @@
 /* Exit statuses, for timers and scripts. */
 #define EXIT_SOME_FAILED 3 /* --once: a set could not be refreshed */
 /* Reports after passes at most this often (and after every scan). */
-#define REPORT_EVERY_MS (10 * 1000)
+#define REPORT_EVERY_MS (30 * 1000)
 
 static volatile sig_atomic_t stop_requested;
 

@@ -295,7 +295,10 @@ void *provider_request_userdata(ProviderRequest *r) {
  * one the wire accepts (1 to 64 of a-z _). */
 static bool oauth_error_of(json_t *j, char *buf, size_t size) {
         const char *e = json_string_value(json_object_get(j, "error"));
-        if (!e || !*e || strlen(e) >= size)
+        /* "ok" is what the vault notes for a success: a provider saying
+         * it is no OAuth error (RFC 6749 has none such), but an answer
+         * that makes no sense. */
+        if (!e || !*e || strlen(e) >= size || strcmp(e, "ok") == 0)
                 return false;
         for (const char *p = e; *p; p++)
                 if (!((*p >= 'a' && *p <= 'z') || *p == '_'))

@@ -74,7 +74,11 @@ typedef struct PluginConf {
         int64_t hold_until_ms; /* unix ms: the provider asked us to wait (429, 5xx, down) */
         unsigned failures;     /* provider-wide transient failures in a row */
         RefresherStats stats;  /* its sets' part of Refresher.stats, for its report */
-        bool report_refused;   /* the daemon refused its report: not sent again */
+        bool report_refused;   /* the daemon refused its report: not sent again until the next scan */
+        /* What its last report said, and when: an unchanged one is sent
+         * again only as a heartbeat. */
+        RefresherStats reported;
+        int64_t reported_hold, reported_at;
 } PluginConf;
 
 /* One user's token set of one plugin, as last listed. */

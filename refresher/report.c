@@ -41,11 +41,21 @@ static json_t *report_new(const Refresher *r, size_t plugin, int64_t now_ms) {
                          (json_int_t) s->oauth_errors, "vault_errors", (json_int_t) s->vault_errors);
 }
 
+/* Whether the plugin's report would say something new: its counts or its
+ * provider's hold changed, or the last one is older than a scan interval
+ * (a heartbeat: the daemon takes a report not renewed as a stopped
+ * refresher). Every report is an audited request: unchanged ones are not
+ * sent after every pass. */
+static bool report_wanted(const Refresher *r, const PluginConf *p, int64_t now) {
+        return memcmp(&p->stats, &p->reported, sizeof(p->stats)) != 0 || p->hold_until_ms != p->reported_hold ||
+               now - p->reported_at >= r->opt.lead_ms / 2;
+}
+
 void refresher_report(Refresher *r) {
         int64_t now = refresher_now_ms();
         for (size_t i = 0; i < r->n_plugins; i++) {
                 PluginConf *p = &r->plugins[i];
-                if (p->report_refused)
+                if (p->report_refused || !report_wanted(r, p, now))
                         continue;
                 json_t *req = report_new(r, i, now);
                 char *text = req ? json_dumps(req, JSON_COMPACT) : NULL, *reply = NULL;
@@ -60,12 +70,19 @@ void refresher_report(Refresher *r) {
                 free(reply); /* counts and times only */
                 json_t *error = json_object_get(j, "error");
                 if (error) {
+                        /* denied: the policy; unknown_op: a credvaultd from
+                         * before reports. Either way, not again before the
+                         * next scan. */
                         const char *code = json_string_value(json_object_get(error, "code"));
+                        bool refused = code && (strcmp(code, "denied") == 0 || strcmp(code, "unknown_op") == 0);
                         refresher_log("%s: refresher.report: %s%s", p->name,
                                       json_string_value(json_object_get(error, "message")) ?: "invalid reply",
-                                      code && strcmp(code, "denied") == 0 ? "; not reported again" : "");
-                        if (code && strcmp(code, "denied") == 0)
-                                p->report_refused = true;
+                                      refused ? "; not reported again before the next scan" : "");
+                        p->report_refused = refused;
+                } else {
+                        p->reported = p->stats;
+                        p->reported_hold = p->hold_until_ms;
+                        p->reported_at = now;
                 }
                 json_decref(j);
         }

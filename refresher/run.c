@@ -99,6 +99,19 @@ static void lease_fail(Refresher *r, TokenSet *s, const CvTokenLease *lease, con
         cv_free_wiped(reply, (size_t) -1);
         json_t *error_obj = json_object_get(j, "error");
         const char *code = json_string_value(json_object_get(error_obj, "code"));
+        const char *message = json_string_value(json_object_get(error_obj, "message"));
+        /* A credvaultd from before retry_at refuses the field: the lease
+         * is released all the same, the way it knows. */
+        if (code && strcmp(code, "bad_request") == 0 && message && strstr(message, "'retry_at'")) {
+                json_decref(j);
+                int q = cv_token_refresh_fail(r->client, plugin, s->user, lease, error);
+                if (q == 1)
+                        s->dead = true;
+                else if (q < 0 && q != -ENOENT)
+                        refresher_log("%s/%s: token.refresh_fail: %s", plugin, s->user,
+                                      cv_client_error_message(r->client));
+                return;
+        }
         /* not_found: the set was deleted meanwhile; nothing to release. */
         if (error_obj && (!code || strcmp(code, "not_found") != 0))
                 refresher_log("%s/%s: token.refresh_fail: %s", plugin, s->user,

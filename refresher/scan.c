@@ -203,7 +203,11 @@ int refresher_scan(Refresher *r, int64_t now_ms) {
                         conf.hold_until_ms = o->hold_until_ms;
                         conf.failures = o->failures;
                         conf.stats = o->stats;
-                        conf.report_refused = o->report_refused;
+                        /* report_refused is not kept: a policy reloaded
+                         * since may allow the report now. */
+                        conf.reported = o->reported;
+                        conf.reported_hold = o->reported_hold;
+                        conf.reported_at = o->reported_at;
                 }
                 PluginConf *p = realloc(r->plugins, (r->n_plugins + 1) * sizeof(PluginConf));
                 if (!p) {

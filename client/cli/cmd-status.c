@@ -81,6 +81,10 @@ static void status_print_refresher(json_t *r) {
                " reauth_required, %" PRId64 " transient, %" PRId64 " oauth, %" PRId64 " vault\n",
                member_int(r, "refreshed"), member_int(r, "already_fresh"), member_int(f, "reauth_required"),
                member_int(f, "transient"), member_int(f, "oauth"), member_int(f, "vault"));
+        int64_t stale = member_int(r, "stale");
+        if (stale > 0)
+                printf("             %" PRId64 " plugin%s not reported for two leads: is the refresher running?\n",
+                       stale, stale == 1 ? "" : "s");
         if (held > 0)
                 printf("             %" PRId64
                        " plugin%s held back: the provider is down or asked to wait (429, 5xx)\n",

@@ -17,20 +17,6 @@
 
 #include "cli.h"
 
-/* An error reply to token.list (no plugin, denied, bad request): the
- * library's own call gets the same answer and keeps its code and message,
- * which give the exit status (cv_call_json() returns error replies as
- * text). */
-static int token_list_error(CvClient *c, const char *plugin, int64_t expiring) {
-        CvTokenInfo *items = NULL;
-        int r = cv_token_list_expiring(c, plugin, expiring, &items);
-        if (r >= 0) {
-                cv_token_info_free(items, (size_t) r);
-                return cli_error(-EPROTO, "credvaultd refused to list the token sets, then listed them");
-        }
-        return cli_error_call(c, r);
-}
-
 /* Every set of plugin, as token.list's items, in one array. */
 static int tokens_fetch(CvClient *c, const char *plugin, int64_t expiring, json_t **ret) {
         _cleanup_(cli_json_decrefp) json_t *all = json_array();
@@ -52,8 +38,10 @@ static int tokens_fetch(CvClient *c, const char *plugin, int64_t expiring, json_
                 if (r < 0)
                         return cli_error_call(c, r);
                 _cleanup_(cli_json_decrefp) json_t *j = json_loads(reply, 0, NULL);
+                /* cv_call_json() keeps an error reply's code and message for
+                 * cli_error_call() (and the exit status) to read. */
                 if (json_object_get(j, "error"))
-                        return token_list_error(c, plugin, expiring);
+                        return cli_error_call(c, -EPROTO);
                 json_t *items = json_object_get(j, "tokens");
                 if (!json_is_array(items) || json_array_extend(all, items) < 0)
                         return cli_error(-EPROTO, "credvaultd sent an invalid token list");
@@ -161,6 +149,18 @@ static int tokens_print_json(CvClient *c, const char *plugin, json_t *items, con
         return cli_print_json(array);
 }
 
+/* The result as the daemon notes it (ok, or an error code of a-z and _),
+ * else "?": nothing else reaches the terminal. */
+static const char *result_of(json_t *refresh) {
+        const char *r = json_string_value(json_object_get(refresh, "result"));
+        if (!r)
+                return "-";
+        for (const char *p = r; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || *p == '_'))
+                        return "?";
+        return *r ? r : "?";
+}
+
 /* A time of the refresh state (unix ms), to the second; "-" if none. */
 static const char *ms_format(json_t *refresh, const char *key, char buf[static CLI_TIME_SIZE]) {
         int64_t ms = member_int(refresh, key, -1);
@@ -197,8 +197,7 @@ static int tokens_print_table(CvClient *c, const char *plugin, json_t *items, co
                                   (const char *const[]) { user, json_string_value(json_object_get(item, "state")),
                                                           cli_time_format(member_int(item, "expires_at", -1), expires),
                                                           cli_time_format(member_int(item, "updated", -1), updated),
-                                                          ms_format(refresh, "tried_at", tried),
-                                                          json_string_value(json_object_get(refresh, "result")) ?: "-",
+                                                          ms_format(refresh, "tried_at", tried), result_of(refresh),
                                                           ms_format(refresh, "next_at", next), token ?: because });
                 cv_free_wiped(token, (size_t) -1);
         }

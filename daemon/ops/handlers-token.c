@@ -99,8 +99,8 @@ int handle_token_delete(Context *ctx, const Request *req, JsonOut *reply, Failur
  * refresh_begin, _commit and _fail, whoever called them), and when the
  * plugin's refresher says it will try next. Absent if there is none of
  * the three. */
-static void reply_refresh(JsonOut *reply, const TokenInfo *t, const RefresherReportEntry *report) {
-        int64_t next = refresher_report_next_at(report, t);
+static void reply_refresh(JsonOut *reply, const TokenInfo *t, const RefresherReportEntry *report, int64_t now_ms) {
+        int64_t next = refresher_report_next_at(report, t, now_ms);
         if (!t->refresh_tried_at && !t->refresh_result[0] && !next)
                 return;
         json_out_open_object(reply, "refresh");
@@ -134,7 +134,7 @@ int handle_token_list(Context *ctx, const Request *req, JsonOut *reply, Failure 
                 if (items[i].state.has_expires_at)
                         json_out_int(reply, "expires_at", items[i].state.expires_at);
                 json_out_cstring(reply, "state", vault_token_state_name(&items[i], now, now_ms, req->expiring));
-                reply_refresh(reply, &items[i], report);
+                reply_refresh(reply, &items[i], report, now_ms);
                 json_out_close_object(reply);
         }
         json_out_close_array(reply);

@@ -56,7 +56,16 @@ void refresher_reports_done(RefresherReports *rr) {
         *rr = (RefresherReports) {};
 }
 
-int64_t refresher_report_next_at(const RefresherReportEntry *e, const TokenInfo *t) {
+/* A refresher reports after every scan, every half lead: one that has
+ * not for two leads and ten minutes has stopped, or stopped serving the
+ * plugin, and its schedule says nothing any more. */
+static bool report_stale(const RefresherReportEntry *e, int64_t now_ms) {
+        return now_ms - e->received_at > 2 * e->report.lead * 1000 + 10 * 60 * 1000LL;
+}
+
+int64_t refresher_report_next_at(const RefresherReportEntry *e, const TokenInfo *t, int64_t now_ms) {
+        if (e && report_stale(e, now_ms))
+                e = NULL;
         if (t->state.reauth_required)
                 return 0;
         /* A retry the caller said it will make holds without a report. */
@@ -79,7 +88,7 @@ int64_t refresher_report_next_at(const RefresherReportEntry *e, const TokenInfo 
 
 void refresher_reports_health(const RefresherReports *rr, int64_t now_ms, JsonOut *reply) {
         RefresherReport sum = {};
-        int64_t received = 0, held = 0;
+        int64_t received = 0, oldest = INT64_MAX, held = 0, stale = 0;
 
         if (rr->n == 0)
                 return;
@@ -87,6 +96,10 @@ void refresher_reports_health(const RefresherReports *rr, int64_t now_ms, JsonOu
                 const RefresherReport *r = &rr->items[i].report;
                 if (rr->items[i].received_at > received)
                         received = rr->items[i].received_at;
+                if (rr->items[i].received_at < oldest)
+                        oldest = rr->items[i].received_at;
+                if (report_stale(&rr->items[i], now_ms))
+                        stale++;
                 if (r->last_run > sum.last_run)
                         sum.last_run = r->last_run;
                 if (r->next_run && (!sum.next_run || r->next_run < sum.next_run))
@@ -103,6 +116,9 @@ void refresher_reports_health(const RefresherReports *rr, int64_t now_ms, JsonOu
         json_out_open_object(reply, "refresher");
         json_out_int(reply, "plugins", (int64_t) rr->n);
         json_out_int(reply, "reported_at", received);
+        /* One plugin's refresher cannot hide another's silence. */
+        json_out_int(reply, "oldest_report_at", oldest);
+        json_out_int(reply, "stale", stale);
         if (sum.last_run)
                 json_out_int(reply, "last_run", sum.last_run);
         if (sum.next_run)

@@ -45,8 +45,9 @@ void refresher_reports_done(RefresherReports *rr);
  * else its expiry less the lead
  * (or, for a set that lives less than the lead, half its life after the
  * last attempt, as the refresher schedules it), never before a hold the
- * provider asked for. */
-int64_t refresher_report_next_at(const RefresherReportEntry *e, const TokenInfo *t);
+ * provider asked for. A report not renewed for two leads and ten minutes
+ * counts as none. */
+int64_t refresher_report_next_at(const RefresherReportEntry *e, const TokenInfo *t, int64_t now_ms);
 
 /* health's "refresher" member: the reports summed (absent if none). */
 void refresher_reports_health(const RefresherReports *rr, int64_t now_ms, JsonOut *reply);

@@ -223,6 +223,22 @@ int vault_token_delete(Vault *v, const char *plugin, const char *user) {
         return vault_record_delete(v, RECORD_TOKEN, plugin, user);
 }
 
+/* The refresh notes are outside the state's MAC (store-token.c): what a
+ * database writer put there is shown only if it is what the vault writes,
+ * an error code of a-z and _ and times a reply can carry (and the
+ * arithmetic on them cannot overflow); anything else is shown as none. */
+static void refresh_note_check(TokenInfo *t) {
+        bool code = t->refresh_result[0] != '\0';
+        for (const char *p = t->refresh_result; *p; p++)
+                code = code && ((*p >= 'a' && *p <= 'z') || *p == '_');
+        if (!code)
+                t->refresh_result[0] = '\0';
+        if (t->refresh_tried_at < 1 || t->refresh_tried_at > TOKEN_EXPIRES_AT_MAX * 1000)
+                t->refresh_tried_at = 0;
+        if (t->refresh_next_at < 1 || t->refresh_next_at > TOKEN_EXPIRES_AT_MAX * 1000)
+                t->refresh_next_at = 0;
+}
+
 int vault_token_list(Vault *v, const char *plugin, const char *after, unsigned limit, TokenInfo **ret, size_t *ret_n) {
         TokenInfo *items = NULL;
         size_t n = 0;
@@ -230,8 +246,10 @@ int vault_token_list(Vault *v, const char *plugin, const char *after, unsigned l
         int r = store_token_list(v->store, plugin, after, limit, &items, &n);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n && r >= 0; i++)
+        for (size_t i = 0; i < n && r >= 0; i++) {
                 r = vault_token_state_check(v->keyring, plugin, items[i].user, &items[i].state);
+                refresh_note_check(&items[i]);
+        }
         if (r < 0) {
                 token_infos_free(items, n);
                 return r;

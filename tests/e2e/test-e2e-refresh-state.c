@@ -265,6 +265,8 @@ static void test_health_sums_reports(void **state) {
         assert_int_equal(member_int(r, "last_run"), t);
         assert_int_equal(member_int(r, "next_run"), t + 5000);
         assert_int_equal(member_int(r, "held"), 1);
+        assert_int_equal(member_int(r, "stale"), 0);
+        assert_true(member_int(r, "oldest_report_at") <= member_int(r, "reported_at"));
         json_t *f = json_object_get(r, "failures");
         assert_int_equal(member_int(f, "reauth_required"), 4);
         assert_int_equal(member_int(f, "transient"), 6);
@@ -321,6 +323,21 @@ static void test_bad_reports_change_nothing(void **state) {
         j = call(false, report_fmt, "nosuch", 300, 1LL, 0LL, 0LL, 1);
         assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "code")), "not_found");
         assert_string_equal(error_message(j), "plugin 'nosuch' is not registered");
+        json_decref(j);
+
+        /* Times a refresher cannot mean: a last run in 9999 would make a
+         * dead refresher look alive in everyone's health. */
+        j = call(false, report_fmt, "cal", 300, 253402300799000LL, 0LL, 0LL, 1);
+        assert_string_equal(error_message(j), "field 'report.last_run': later than the daemon's clock allows");
+        json_decref(j);
+        j = call(false, report_fmt, "cal", 300, 1LL, 0LL, (long long) (now_ms() + 2 * 86400000LL), 1);
+        assert_string_equal(error_message(j), "field 'report.hold_until': later than the daemon's clock allows");
+        json_decref(j);
+
+        /* "ok" is what a success is noted as: no failure may say it. */
+        j = call(false, "{\"v\":1,\"op\":\"token.refresh_fail\",\"plugin\":\"cal\",\"user\":\"alice\",\"lease\":"
+                        "\"0123456789abcdef0123456789abcdef\",\"error\":\"ok\"}");
+        assert_string_equal(error_message(j), "field 'error': \"ok\" is not an error");
         json_decref(j);
 
         /* retry_at is unix ms, in range. */

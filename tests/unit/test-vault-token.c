@@ -702,6 +702,43 @@ static void test_delete(void **state) {
         json_decref(set);
 }
 
+/* The refresh notes are outside the MAC: what a database writer puts
+ * there (bytes that are not an error code, times no reply can carry) is
+ * listed as nothing, and a note the vault wrote as it is. */
+static void test_refresh_notes_checked(void **state) {
+        VaultFixture *f = *state;
+        TokenInfo *items = NULL;
+        size_t n = 0;
+        static const struct {
+                const char *sql;
+                const char *result;
+                int64_t tried, next;
+        } cases[] = {
+                { "UPDATE token SET refresh_result = 'server_error', refresh_tried_at = 1795830240000, "
+                  "refresh_next_at = 1795830300000",
+                  "server_error", 1795830240000, 1795830300000 },
+                { "UPDATE token SET refresh_result = CAST(X'C3' AS TEXT)", "", 1795830240000, 1795830300000 },
+                { "UPDATE token SET refresh_result = char(27) || '[31m'", "", 1795830240000, 1795830300000 },
+                { "UPDATE token SET refresh_result = '', refresh_tried_at = -9223372036854775807, "
+                  "refresh_next_at = 253402300799001",
+                  "", 0, 0 },
+        };
+
+        assert_int_equal(put(f->vault, "alice", "{'access_token':'at','token_type':'Bearer','expires_in':60}", NULL),
+                         0);
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                vault_fixture_close_db(f);
+                assert_int_equal(sql_exec(f->db_path, cases[i].sql), 1);
+                assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+                assert_int_equal(vault_token_list(f->vault, "todo", NULL, 10, &items, &n), 0);
+                assert_int_equal(n, 1);
+                assert_string_equal(items[0].refresh_result, cases[i].result);
+                assert_int_equal(items[0].refresh_tried_at, cases[i].tried);
+                assert_int_equal(items[0].refresh_next_at, cases[i].next);
+                token_infos_free(items, n);
+        }
+}
+
 int main(void) {
         if (unit_vault_init() < 0)
                 return 1;
@@ -721,6 +758,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_too_big_with_carried_refresh_token, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_list_and_state_names, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_delete, setup_vault, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_refresh_notes_checked, setup_vault, teardown_vault),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

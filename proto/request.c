@@ -4,7 +4,7 @@
  * object (unescaped strings, integers, no nesting) is read in place by
  * json_flat_parse(); anything else (a token set, a manifest, escapes, every
  * malformed body) is parsed by jansson into a tree. Each member is checked
- * against the op table below: a field the op does not take, or one of the
+ * against the op table (request-table.c): a field the op does not take, or one of the
  * wrong type, is an error, never ignored, and so is a missing required
  * field. Lengths, characters and ranges follow, then the value's base64,
  * the token set and the manifest. Error messages carry field names, never
@@ -18,134 +18,9 @@
 
 #include "json-flat.h"
 #include "proto-limits.h"
+#include "request-internal.h"
 #include "request.h"
 #include "utf8.h"
-
-int request_check_name(const char *s) {
-        size_t n = strlen(s);
-        if (n == 0 || n > NAME_SIZE_MAX)
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                      c == '.' || c == ':' || c == '@' || c == '-'))
-                        return -EINVAL;
-        }
-        return 0;
-}
-
-int request_check_user_id(const char *s) {
-        size_t n = strlen(s);
-        if (n == 0 || n > USER_ID_SIZE_MAX)
-                return -EINVAL;
-        /* jansson already guarantees valid UTF-8; refuse control characters
-         * (C0, DEL, and C1 = U+0080..U+009F, encoded C2 80..C2 9F) so a user
-         * id can be printed and logged as it is. */
-        for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char) s[i];
-                if (c < 0x20 || c == 0x7f)
-                        return -EINVAL;
-                if (c == 0xc2 && i + 1 < n && (unsigned char) s[i + 1] <= 0x9f)
-                        return -EINVAL;
-        }
-        return 0;
-}
-
-static bool printable_ascii(const char *s, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                if ((unsigned char) s[i] < 0x20 || (unsigned char) s[i] > 0x7e)
-                        return false;
-        return true;
-}
-
-_printf_(3, 4) static int bad(char *errbuf, size_t errbuf_size, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errbuf, errbuf_size, fmt, ap);
-        va_end(ap);
-        return -EBADMSG;
-}
-
-/* Every field any request may carry, with its JSON type. */
-typedef enum Field {
-        F_V,
-        F_ID,
-        F_OP,
-        F_PLUGIN,
-        F_NAME,
-        F_USER,
-        F_AFTER,
-        F_LIMIT,
-        F_VALUE,
-        F_TOKEN,
-        F_DOMAIN,
-        F_MANIFEST,
-        F_AUTHORIZATION,
-        F_CLIENT_ID,
-        F_CLIENT_SECRET,
-        F_MIN_VALID,
-        F_LEASE,
-        F_LEASE_SECONDS,
-        F_ERROR,
-        F_BYTES,
-        F_EXPIRING,
-        F_SINCE,
-        F_UNTIL,
-        F_BEFORE,
-        F_PRINCIPAL,
-        F_AUDIT_OP,
-        F_VERSION,
-        F_STAGE,
-        F_GRACE,
-        F_REPLACE,
-        F_RETRY_AT,
-        F_REPORT,
-        F_REVOCATION,
-        _F_MAX,
-} Field;
-
-#define FIELD(n, t)                                                                                                    \
-        { n, sizeof(n) - 1, t }
-static const struct {
-        const char *name;
-        size_t size;
-        json_type type;
-} fields[_F_MAX] = {
-        [F_V] = FIELD("v", JSON_INTEGER),
-        [F_ID] = FIELD("id", JSON_INTEGER),
-        [F_OP] = FIELD("op", JSON_STRING),
-        [F_PLUGIN] = FIELD("plugin", JSON_STRING),
-        [F_NAME] = FIELD("name", JSON_STRING),
-        [F_USER] = FIELD("user", JSON_STRING),
-        [F_AFTER] = FIELD("after", JSON_STRING),
-        [F_LIMIT] = FIELD("limit", JSON_INTEGER),
-        [F_VALUE] = FIELD("value", JSON_STRING),
-        [F_TOKEN] = FIELD("token", JSON_OBJECT),
-        [F_DOMAIN] = FIELD("domain", JSON_STRING),
-        [F_MANIFEST] = FIELD("manifest", JSON_OBJECT),
-        [F_AUTHORIZATION] = FIELD("authorization", JSON_STRING),
-        [F_CLIENT_ID] = FIELD("client_id", JSON_STRING),
-        [F_CLIENT_SECRET] = FIELD("client_secret", JSON_STRING),
-        [F_MIN_VALID] = FIELD("min_valid", JSON_INTEGER),
-        [F_LEASE] = FIELD("lease", JSON_STRING),
-        [F_LEASE_SECONDS] = FIELD("lease_seconds", JSON_INTEGER),
-        [F_ERROR] = FIELD("error", JSON_STRING),
-        [F_BYTES] = FIELD("bytes", JSON_INTEGER),
-        [F_EXPIRING] = FIELD("expiring", JSON_INTEGER),
-        [F_SINCE] = FIELD("since", JSON_INTEGER),
-        [F_UNTIL] = FIELD("until", JSON_INTEGER),
-        [F_BEFORE] = FIELD("before", JSON_INTEGER),
-        [F_PRINCIPAL] = FIELD("principal", JSON_STRING),
-        [F_AUDIT_OP] = FIELD("audit_op", JSON_STRING),
-        [F_VERSION] = FIELD("version", JSON_INTEGER),
-        [F_STAGE] = FIELD("stage", JSON_STRING),
-        [F_GRACE] = FIELD("grace", JSON_INTEGER),
-        [F_REPLACE] = FIELD("replace", JSON_TRUE), /* true or false */
-        [F_RETRY_AT] = FIELD("retry_at", JSON_INTEGER),
-        [F_REPORT] = FIELD("report", JSON_OBJECT),
-        [F_REVOCATION] = FIELD("revocation", JSON_INTEGER),
-};
-_Static_assert(_F_MAX <= 64, "field sets are 64-bit masks");
 
 /* One member of the request object, from either parser. */
 typedef struct Member {
@@ -204,7 +79,7 @@ static int members_from_json(Members *ms, json_t *root) {
 /* Field names are short and differ early: compare the length first. */
 static int field_lookup(const char *key, size_t size) {
         for (int k = 0; k < _F_MAX; k++)
-                if (fields[k].size == size && memcmp(fields[k].name, key, size) == 0)
+                if (request_fields[k].size == size && memcmp(request_fields[k].name, key, size) == 0)
                         return k;
         return -1;
 }
@@ -216,111 +91,6 @@ static const Member *members_get(const Members *ms, const char *key) {
         return NULL;
 }
 
-#define F(x) (UINT64_C(1) << (x))
-
-/* Every op: its name, the fields it requires and the ones it allows besides
- * v, id and op, its OP_* flags and its class (request.h). This is the one op table:
- * the daemon's audit and policy and the client library's retry read the
- * flags through op_flags(). A field not listed is refused. Where two fields
- * are alternatives (a presented value or an Authorization header), both
- * are optional here and the check after decoding wants exactly one. */
-static const struct {
-        const char *name;
-        uint64_t required, optional;
-        unsigned flags;
-        OpClass op_class;
-} ops[_OP_MAX] = {
-        [OP_HEALTH] = { "health", 0, 0, OP_RETRY_SAFE, OP_CLASS_PUBLIC },
-        [OP_SECRET_PUT] = { "secret.put", F(F_PLUGIN) | F(F_NAME) | F(F_VALUE), 0, OP_WRITES, OP_CLASS_WRITE },
-        [OP_SECRET_GET] = { "secret.get", F(F_PLUGIN) | F(F_NAME), F(F_STAGE), OP_REVEALS | OP_RETRY_SAFE,
-                            OP_CLASS_READ },
-        [OP_SECRET_LIST] = { "secret.list", 0, F(F_PLUGIN) | F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE, OP_CLASS_READ },
-        [OP_SECRET_DELETE] = { "secret.delete", F(F_PLUGIN) | F(F_NAME), 0, OP_WRITES, OP_CLASS_WRITE },
-        [OP_SECRET_GENERATE] = { "secret.generate", F(F_PLUGIN) | F(F_NAME), F(F_BYTES), OP_WRITES | OP_REVEALS,
-                                 OP_CLASS_WRITE },
-        [OP_SECRET_VERIFY] = { "secret.verify", F(F_PLUGIN) | F(F_NAME), F(F_VALUE) | F(F_AUTHORIZATION), OP_RETRY_SAFE,
-                               OP_CLASS_VERIFY },
-        [OP_TOKEN_PUT] = { "token.put", F(F_PLUGIN) | F(F_USER) | F(F_TOKEN), 0, OP_WRITES, OP_CLASS_WRITE },
-        [OP_TOKEN_GET] = { "token.get", F(F_PLUGIN) | F(F_USER), F(F_MIN_VALID), OP_REVEALS | OP_RETRY_SAFE,
-                           OP_CLASS_READ },
-        [OP_TOKEN_LIST] = { "token.list", F(F_PLUGIN), F(F_AFTER) | F(F_LIMIT) | F(F_EXPIRING), OP_RETRY_SAFE,
-                            OP_CLASS_READ },
-        [OP_TOKEN_DELETE] = { "token.delete", F(F_PLUGIN) | F(F_USER), 0, OP_WRITES, OP_CLASS_WRITE },
-        [OP_TOKEN_REFRESH_BEGIN] = { "token.refresh_begin", F(F_PLUGIN) | F(F_USER),
-                                     F(F_MIN_VALID) | F(F_LEASE_SECONDS), OP_WRITES | OP_REVEALS, OP_CLASS_REFRESH },
-        [OP_TOKEN_REFRESH_COMMIT] = { "token.refresh_commit", F(F_PLUGIN) | F(F_USER) | F(F_LEASE) | F(F_TOKEN), 0,
-                                      OP_WRITES, OP_CLASS_REFRESH },
-        [OP_TOKEN_REFRESH_FAIL] = { "token.refresh_fail", F(F_PLUGIN) | F(F_USER) | F(F_LEASE) | F(F_ERROR),
-                                    F(F_RETRY_AT), OP_WRITES, OP_CLASS_REFRESH },
-        [OP_PLUGIN_REGISTER] = { "plugin.register", F(F_MANIFEST), F(F_PLUGIN) | F(F_DOMAIN), OP_WRITES | OP_ADMIN,
-                                 OP_CLASS_ADMIN },
-        [OP_PLUGIN_LIST] = { "plugin.list", 0, F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE, OP_CLASS_READ },
-        [OP_PLUGIN_GET] = { "plugin.get", F(F_PLUGIN), F(F_EXPIRING), OP_RETRY_SAFE, OP_CLASS_READ },
-        [OP_PLUGIN_DELETE] = { "plugin.delete", F(F_PLUGIN), 0, OP_WRITES | OP_ADMIN, OP_CLASS_ADMIN },
-        [OP_MANIFEST_AUTH] = { "manifest.auth", F(F_PLUGIN), 0, OP_REVEALS | OP_RETRY_SAFE, OP_CLASS_READ },
-        [OP_OAUTH_VERIFY_CLIENT] = { "oauth.verify_client", F(F_PLUGIN),
-                                     F(F_AUTHORIZATION) | F(F_CLIENT_ID) | F(F_CLIENT_SECRET), OP_RETRY_SAFE,
-                                     OP_CLASS_VERIFY },
-        [OP_APIKEY_PUT] = { "apikey.put", F(F_PLUGIN) | F(F_USER) | F(F_VALUE), 0, OP_WRITES, OP_CLASS_WRITE },
-        [OP_APIKEY_LOOKUP] = { "apikey.lookup", F(F_PLUGIN), F(F_VALUE) | F(F_AUTHORIZATION), OP_RETRY_SAFE,
-                               OP_CLASS_VERIFY },
-        [OP_APIKEY_LIST] = { "apikey.list", F(F_PLUGIN), F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE, OP_CLASS_READ },
-        [OP_APIKEY_DELETE] = { "apikey.delete", F(F_PLUGIN) | F(F_USER), 0, OP_WRITES, OP_CLASS_WRITE },
-        [OP_WHOAMI] = { "whoami", 0, 0, OP_RETRY_SAFE, OP_CLASS_PUBLIC },
-        [OP_AUDIT_LIST] = { "audit.list", 0,
-                            F(F_SINCE) | F(F_UNTIL) | F(F_PLUGIN) | F(F_PRINCIPAL) | F(F_AUDIT_OP) | F(F_AFTER) |
-                                    F(F_LIMIT),
-                            OP_RETRY_SAFE | OP_ADMIN, OP_CLASS_ADMIN },
-        [OP_AUDIT_VERIFY] = { "audit.verify", 0, 0, OP_RETRY_SAFE | OP_ADMIN, OP_CLASS_ADMIN },
-        [OP_AUDIT_PRUNE] = { "audit.prune", F(F_BEFORE), 0, OP_WRITES | OP_ADMIN, OP_CLASS_ADMIN },
-        [OP_KEY_ROTATE] = { "key.rotate", 0, 0, OP_WRITES | OP_ADMIN, OP_CLASS_ADMIN },
-        [OP_KEY_REWRAP] = { "key.rewrap", 0, 0, OP_WRITES | OP_ADMIN, OP_CLASS_ADMIN },
-        [OP_KEY_STATUS] = { "key.status", 0, 0, OP_RETRY_SAFE | OP_ADMIN, OP_CLASS_ADMIN },
-        [OP_KEY_RETIRE] = { "key.retire", F(F_VERSION), 0, OP_WRITES | OP_ADMIN, OP_CLASS_ADMIN },
-        /* A generated staged value is in the reply. */
-        [OP_SECRET_ROTATE] = { "secret.rotate", F(F_PLUGIN) | F(F_NAME), F(F_VALUE) | F(F_BYTES) | F(F_GRACE),
-                               OP_WRITES | OP_REVEALS, OP_CLASS_WRITE },
-        [OP_SECRET_PROMOTE] = { "secret.promote", F(F_PLUGIN) | F(F_NAME), F(F_GRACE), OP_WRITES, OP_CLASS_WRITE },
-        [OP_SECRET_HISTORY] = { "secret.history", F(F_PLUGIN) | F(F_NAME), 0, OP_RETRY_SAFE, OP_CLASS_READ },
-        /* The new root key is the value; without one, a development
-         * vault's daemon makes it. */
-        [OP_KEY_ROTATE_ROOT] = { "key.rotate_root", 0, F(F_VALUE), OP_WRITES | OP_ADMIN, OP_CLASS_ADMIN },
-        [OP_KEY_RECOVERY] = { "key.recovery", 0, F(F_REPLACE), OP_WRITES | OP_REVEALS | OP_ADMIN, OP_CLASS_ADMIN },
-        /* The copy goes to a descriptor passed with the request
-         * (SCM_RIGHTS): never retried, the descriptor is used up. */
-        [OP_BACKUP] = { "backup", 0, 0, OP_ADMIN, OP_CLASS_ADMIN },
-        /* Kept in the daemon's memory (token.list, health), not in the
-         * database; a write all the same: it changes what others read,
-         * and its audit record is written at once. */
-        [OP_REFRESHER_REPORT] = { "refresher.report", F(F_PLUGIN) | F(F_REPORT), 0, OP_WRITES, OP_CLASS_REFRESH },
-        /* RFC 7009 revocation of deleted token sets, by the refresher. */
-        [OP_TOKEN_REVOCATION_LIST] = { "token.revocation_list", F(F_PLUGIN), F(F_AFTER) | F(F_LIMIT), OP_RETRY_SAFE,
-                                       OP_CLASS_REFRESH },
-        [OP_TOKEN_REVOCATION_BEGIN] = { "token.revocation_begin", F(F_PLUGIN) | F(F_REVOCATION), 0,
-                                        OP_WRITES | OP_REVEALS, OP_CLASS_REFRESH },
-        [OP_TOKEN_REVOCATION_END] = { "token.revocation_end", F(F_PLUGIN) | F(F_REVOCATION), F(F_ERROR), OP_WRITES,
-                                      OP_CLASS_REFRESH },
-};
-
-unsigned op_flags(Op op) {
-        return op >= 0 && op < _OP_MAX ? ops[op].flags : 0;
-}
-
-OpClass op_class(Op op) {
-        return op >= 0 && op < _OP_MAX ? ops[op].op_class : _OP_CLASS_INVALID;
-}
-
-const char *op_to_string(Op op) {
-        return op >= 0 && op < _OP_MAX ? ops[op].name : NULL;
-}
-
-int op_from_string(const char *s) {
-        for (int i = 0; i < _OP_MAX; i++)
-                if (strcmp(ops[i].name, s) == 0)
-                        return i;
-        return -EOPNOTSUPP;
-}
-
 static const char *type_name(json_type t) {
         return t == JSON_STRING    ? "a string"
                : t == JSON_INTEGER ? "an integer"
@@ -328,36 +98,19 @@ static const char *type_name(json_type t) {
                                    : "an object";
 }
 
-static const char *const secret_stage_names[_SECRET_STAGE_MAX] = {
-        [SECRET_STAGE_CURRENT] = "current",
-        [SECRET_STAGE_PREVIOUS] = "previous",
-        [SECRET_STAGE_PENDING] = "pending",
-};
-
-const char *secret_stage_to_string(SecretStage s) {
-        return s >= 0 && s < _SECRET_STAGE_MAX ? secret_stage_names[s] : NULL;
-}
-
-int secret_stage_from_string(const char *s) {
-        for (int i = 0; i < _SECRET_STAGE_MAX; i++)
-                if (strcmp(secret_stage_names[i], s) == 0)
-                        return i;
-        return -EINVAL;
-}
-
 static int check_string(const char *field, const char *s, size_t size_max, bool (*ok)(const char *), char *errbuf,
                         size_t errbuf_size) {
         if (!s)
                 return 0;
         if (strlen(s) > size_max)
-                return bad(errbuf, errbuf_size, "field '%s': longer than %zu bytes", field, size_max);
+                return request_bad(errbuf, errbuf_size, "field '%s': longer than %zu bytes", field, size_max);
         if (ok && !ok(s))
-                return bad(errbuf, errbuf_size, "field '%s': invalid characters", field);
+                return request_bad(errbuf, errbuf_size, "field '%s': invalid characters", field);
         return 0;
 }
 
 static bool is_printable_ascii(const char *s) {
-        return printable_ascii(s, strlen(s));
+        return request_printable_ascii(s, strlen(s));
 }
 
 static bool is_lease_id(const char *s) {
@@ -384,66 +137,9 @@ static int check_range(const char *field, const Member *v, int64_t min, int64_t 
         }
         int64_t i = v->integer;
         if (i < min || i > max)
-                return bad(errbuf, errbuf_size, "field '%s': must be between %" PRId64 " and %" PRId64, field, min,
-                           max);
+                return request_bad(errbuf, errbuf_size, "field '%s': must be between %" PRId64 " and %" PRId64, field,
+                                   min, max);
         *ret = i;
-        return 0;
-}
-
-int request_check_token_response(json_t *token, char *errbuf, size_t errbuf_size) {
-        static const struct {
-                const char *field;
-                size_t size_max;
-                bool required;
-        } strings[] = {
-                { "access_token", TOKEN_SECRET_SIZE_MAX, true },
-                { "token_type", TOKEN_TYPE_SIZE_MAX, true },
-                { "refresh_token", TOKEN_SECRET_SIZE_MAX, false },
-                { "scope", TOKEN_SCOPE_SIZE_MAX, false },
-        };
-
-        if (!json_is_object(token))
-                return bad(errbuf, errbuf_size, "field '%s': expected an object", "token");
-        for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
-                json_t *v = json_object_get(token, strings[i].field);
-                if (!v) {
-                        if (strings[i].required)
-                                return bad(errbuf, errbuf_size, "field 'token.%s': missing", strings[i].field);
-                        continue;
-                }
-                if (!json_is_string(v))
-                        return bad(errbuf, errbuf_size, "field 'token.%s': expected a string", strings[i].field);
-                size_t n = json_string_length(v);
-                if (n > strings[i].size_max)
-                        return bad(errbuf, errbuf_size, "field 'token.%s': too long", strings[i].field);
-                if (!printable_ascii(json_string_value(v), n))
-                        return bad(errbuf, errbuf_size, "field 'token.%s': must be printable ASCII", strings[i].field);
-                if (n == 0 && strings[i].required)
-                        return bad(errbuf, errbuf_size, "field 'token.%s': must not be empty", strings[i].field);
-        }
-        /* Bounded so expires_at = now + expires_in cannot overflow, and
-         * neither is a date no token has. */
-        static const struct {
-                const char *field;
-                json_int_t max;
-        } times[] = {
-                { "expires_in", TOKEN_EXPIRES_IN_MAX },
-                { "expires_at", TOKEN_EXPIRES_AT_MAX },
-        };
-        for (size_t i = 0; i < ELEMENTSOF(times); i++) {
-                json_t *v = json_object_get(token, times[i].field);
-                if (v && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > times[i].max))
-                        return bad(errbuf, errbuf_size, "field 'token.%s': must be an integer from 0 to %lld",
-                                   times[i].field, (long long) times[i].max);
-        }
-        if (json_object_get(token, "expires_in") && json_object_get(token, "expires_at"))
-                return bad(errbuf, errbuf_size, "field 'token': expires_in and expires_at are alternatives");
-        /* As sent; the set stored from it may grow by TOKEN_SET_GROWTH_MAX,
-         * which TOKEN_SET_SIZE_MAX has room for. */
-        if (json_dumpb(token, NULL, 0, JSON_COMPACT) > TOKEN_RESPONSE_SIZE_MAX) {
-                snprintf(errbuf, errbuf_size, "field 'token': over %d bytes as JSON", TOKEN_RESPONSE_SIZE_MAX);
-                return -EMSGSIZE;
-        }
         return 0;
 }
 
@@ -475,25 +171,28 @@ static const char *json_error_describe(const json_error_t *e) {
  * required field must have been seen. */
 static int decode_fields(Request *r, const Members *ms, const Member *values[static _F_MAX], char *errbuf,
                          size_t errbuf_size) {
-        uint64_t allowed = F(F_V) | F(F_ID) | F(F_OP) | ops[r->op].required | ops[r->op].optional, seen = 0;
+        uint64_t allowed = F(F_V) | F(F_ID) | F(F_OP) | request_ops[r->op].required | request_ops[r->op].optional,
+                 seen = 0;
 
         for (size_t i = 0; i < ms->n; i++) {
                 const Member *m = &ms->m[i];
                 int f = field_lookup(m->key, m->key_size);
                 if (f < 0 || !(allowed & F(f)))
-                        return bad(errbuf, errbuf_size, "field '%.*s': not a field of %s",
-                                   (int) utf8_prefix_size(m->key, ERROR_FIELD_NAME_SIZE_MAX), m->key, ops[r->op].name);
+                        return request_bad(errbuf, errbuf_size, "field '%.*s': not a field of %s",
+                                           (int) utf8_prefix_size(m->key, ERROR_FIELD_NAME_SIZE_MAX), m->key,
+                                           request_ops[r->op].name);
                 /* A boolean field is declared JSON_TRUE and takes false too. */
-                bool boolean = fields[f].type == JSON_TRUE && m->type == JSON_FALSE;
-                if (m->type != fields[f].type && !boolean)
-                        return bad(errbuf, errbuf_size, "field '%s': expected %s", m->key, type_name(fields[f].type));
+                bool boolean = request_fields[f].type == JSON_TRUE && m->type == JSON_FALSE;
+                if (m->type != request_fields[f].type && !boolean)
+                        return request_bad(errbuf, errbuf_size, "field '%s': expected %s", m->key,
+                                           type_name(request_fields[f].type));
                 values[f] = m;
                 seen |= F(f);
         }
-        uint64_t missing = ops[r->op].required & ~seen;
+        uint64_t missing = request_ops[r->op].required & ~seen;
         for (int i = 0; i < _F_MAX; i++)
                 if (missing & F(i))
-                        return bad(errbuf, errbuf_size, "field '%s': missing", fields[i].name);
+                        return request_bad(errbuf, errbuf_size, "field '%s': missing", request_fields[i].name);
         return 0;
 }
 
@@ -513,7 +212,7 @@ static int decode_value(Request *r, const Member *v, char *errbuf, size_t errbuf
         if (q == -ENOMEM)
                 return q;
         if (q < 0)
-                return bad(errbuf, errbuf_size, "field '%s': not padded standard base64", "value");
+                return request_bad(errbuf, errbuf_size, "field '%s': not padded standard base64", "value");
         if (r->value->size > SECRET_VALUE_SIZE_MAX) {
                 snprintf(errbuf, errbuf_size, "field 'value': over %d bytes", SECRET_VALUE_SIZE_MAX);
                 return -EMSGSIZE;
@@ -562,7 +261,7 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
                          * all the same: the tree has it. */
                         json_t *id = json_object_get(ret->root, "id");
                         request_set_id(ret, json_is_integer(id), json_integer_value(id));
-                        return bad(errbuf, errbuf_size, "too many fields");
+                        return request_bad(errbuf, errbuf_size, "too many fields");
                 }
         }
 
@@ -572,12 +271,12 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
         if (jid)
                 request_set_id(ret, jid->type == JSON_INTEGER, jid->integer);
         if (!jid)
-                return bad(errbuf, errbuf_size, "field '%s': missing", "id");
+                return request_bad(errbuf, errbuf_size, "field '%s': missing", "id");
         if (!ret->has_id)
-                return bad(errbuf, errbuf_size, "field '%s': expected a non-negative integer", "id");
+                return request_bad(errbuf, errbuf_size, "field '%s': expected a non-negative integer", "id");
         const Member *jop = members_get(&ms, "op");
         if (!jop || jop->type != JSON_STRING)
-                return bad(errbuf, errbuf_size, "field '%s': missing or not a string", "op");
+                return request_bad(errbuf, errbuf_size, "field '%s': missing or not a string", "op");
         r = op_from_string(jop->str);
         if (r < 0) {
                 snprintf(errbuf, errbuf_size, "unknown op");
@@ -589,7 +288,7 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
         if (r < 0)
                 return r;
         if (values[F_V] && values[F_V]->integer != PROTO_VERSION)
-                return bad(errbuf, errbuf_size, "field '%s': unsupported protocol version", "v");
+                return request_bad(errbuf, errbuf_size, "field '%s': unsupported protocol version", "v");
 
         ret->plugin = str(values[F_PLUGIN]);
         ret->name = str(values[F_NAME]);
@@ -606,13 +305,16 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
         ret->audit_op = str(values[F_AUDIT_OP]);
 
         if (ret->plugin && request_check_name(ret->plugin) < 0)
-                return bad(errbuf, errbuf_size, "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -", "plugin");
+                return request_bad(errbuf, errbuf_size, "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -",
+                                   "plugin");
         if (ret->name && request_check_name(ret->name) < 0)
-                return bad(errbuf, errbuf_size, "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -", "name");
+                return request_bad(errbuf, errbuf_size, "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -",
+                                   "name");
         if (ret->user && request_check_user_id(ret->user) < 0)
-                return bad(errbuf, errbuf_size, "field '%s': 1 to 256 bytes without control characters", "user");
+                return request_bad(errbuf, errbuf_size, "field '%s': 1 to 256 bytes without control characters",
+                                   "user");
         if (ret->domain && manifest_check_domain(ret->domain) < 0)
-                return bad(errbuf, errbuf_size, "field '%s': a host name of a-z 0-9 . -", "domain");
+                return request_bad(errbuf, errbuf_size, "field '%s': a host name of a-z 0-9 . -", "domain");
         r = check_string("after", ret->after, CURSOR_SIZE_MAX, NULL, errbuf, errbuf_size);
         if (r >= 0)
                 r = check_string("authorization", ret->authorization, AUTHORIZATION_SIZE_MAX, is_printable_ascii,
@@ -674,26 +376,27 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
         if (values[F_STAGE]) {
                 int stage = secret_stage_from_string(values[F_STAGE]->str);
                 if (stage < 0)
-                        return bad(errbuf, errbuf_size, "field '%s': one of current, previous, pending", "stage");
+                        return request_bad(errbuf, errbuf_size, "field '%s': one of current, previous, pending",
+                                           "stage");
                 ret->stage = (SecretStage) stage;
         }
         /* token.list notes "ok" for a refresh that worked: a failure
          * cannot say it. */
         if (ret->op == OP_TOKEN_REFRESH_FAIL && strcmp(ret->oauth_error, "ok") == 0)
-                return bad(errbuf, errbuf_size, "field 'error': \"ok\" is not an error");
+                return request_bad(errbuf, errbuf_size, "field 'error': \"ok\" is not an error");
         /* A staged value is given or generated, not both. */
         if (ret->op == OP_SECRET_ROTATE && values[F_VALUE] && values[F_BYTES])
-                return bad(errbuf, errbuf_size, "fields 'value' and 'bytes': at most one is allowed");
+                return request_bad(errbuf, errbuf_size, "fields 'value' and 'bytes': at most one is allowed");
 
         /* A presented credential is a value or a header, not both. */
         if ((ret->op == OP_SECRET_VERIFY || ret->op == OP_APIKEY_LOOKUP) &&
             !values[F_VALUE] == !values[F_AUTHORIZATION])
-                return bad(errbuf, errbuf_size, "fields 'value' and 'authorization': exactly one is required");
+                return request_bad(errbuf, errbuf_size, "fields 'value' and 'authorization': exactly one is required");
         if (ret->op == OP_OAUTH_VERIFY_CLIENT &&
             !(values[F_AUTHORIZATION] ? !values[F_CLIENT_ID] && !values[F_CLIENT_SECRET]
                                       : values[F_CLIENT_ID] && values[F_CLIENT_SECRET]))
-                return bad(errbuf, errbuf_size,
-                           "fields 'authorization' or 'client_id' and 'client_secret': one way is required");
+                return request_bad(errbuf, errbuf_size,
+                                   "fields 'authorization' or 'client_id' and 'client_secret': one way is required");
 
         r = decode_value(ret, values[F_VALUE], errbuf, errbuf_size);
         if (r < 0)
@@ -715,11 +418,12 @@ static int request_decode_checked(uint8_t *body, size_t body_size, Request *ret,
                         return r;
                 ret->has_manifest = true;
                 if (!ret->plugin && !ret->manifest_name)
-                        return bad(errbuf, errbuf_size, "field '%s': missing (the manifest has no name_for_model)",
-                                   "plugin");
+                        return request_bad(errbuf, errbuf_size,
+                                           "field '%s': missing (the manifest has no name_for_model)", "plugin");
                 if (!ret->plugin && request_check_name(ret->manifest_name) < 0)
-                        return bad(errbuf, errbuf_size, "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -",
-                                   "manifest.name_for_model");
+                        return request_bad(errbuf, errbuf_size,
+                                           "field '%s': 1 to 128 characters of A-Z a-z 0-9 _ . : @ -",
+                                           "manifest.name_for_model");
         }
         return 0;
 }

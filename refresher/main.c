@@ -27,6 +27,7 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "refresher.h"
+#include "version.h"
 #include "time-util.h"
 
 /* Exit statuses, for timers and scripts. */
@@ -88,16 +89,18 @@ static void usage(FILE *f) {
         fputs("Usage: credvault-refresher [--socket PATH] [--lead DURATION] [--once] [--max-concurrent N]\n"
               "                           [--ca-file FILE] [--timeout DURATION] [--retry-min DURATION] [--plugin "
               "NAME]... [--verbose]\n"
-              "Keep the OAuth token sets in credvault fresh: refresh each before it expires.\n"
+              "Keep the OAuth token sets in credvault fresh: refresh each before it expires, and\n"
+              "revoke the tokens of deleted sets at the plugins' revocation_endpoint (RFC 7009).\n"
               "  --socket PATH         credvaultd's socket (default $CREDVAULT_SOCKET, else " CV_SOCKET_DEFAULT ")\n"
               "  --lead DURATION       refresh this long before expiry (default 5m)\n"
-              "  --once                refresh what is due now, then exit (0: all done, 3: some failed)\n"
+              "  --once                refresh and revoke what is due now, then exit (0: all done, 3: some failed)\n"
               "  --max-concurrent N    requests in flight to providers, 1 to 256 (default 4)\n"
               "  --ca-file FILE        verify providers' certificates against FILE, not the system store\n"
               "  --timeout DURATION    longest request to a provider, at most 45s (default 45s)\n"
               "  --retry-min DURATION  first back-off after a transient failure (default 5s)\n"
               "  --plugin NAME         only this plugin (repeatable); default: every registered oauth plugin\n"
               "  --verbose             a line for each set refreshed\n"
+              "  --version             print the version and exit\n"
               "DURATION: 90, 90s, 1500ms, 5m, 1h.\n",
               f);
 }
@@ -114,6 +117,7 @@ static int parse_options(int argc, char **argv, RefresherOptions *o) {
                 { "verbose", no_argument, NULL, 'v' },
                 { "plugin", required_argument, NULL, 'p' },
                 { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
                 {},
         };
         *o = (RefresherOptions) {
@@ -183,6 +187,9 @@ static int parse_options(int argc, char **argv, RefresherOptions *o) {
                         break;
                 case 'h':
                         usage(stdout);
+                        exit(EXIT_SUCCESS);
+                case 'V':
+                        printf("credvault-refresher %s\n", CREDVAULT_VERSION);
                         exit(EXIT_SUCCESS);
                 default:
                         usage(stderr);

@@ -52,7 +52,12 @@ if [ "$mode" = --valgrind ]; then
   test_args=(--suite e2e --suite cli --timeout-multiplier 4)
 fi
 
-[ -f "$builddir/build.ninja" ] || meson setup "$builddir" "${setup_args[@]}"
+if [ -f "$builddir/build.ninja" ]; then
+  # A build the demo made has werror off: turned on here all the same.
+  meson configure "$builddir" -Dwerror=true >/dev/null
+else
+  meson setup "$builddir" "${setup_args[@]}"
+fi
 ninja -C "$builddir"
 status=0
 meson test -C "$builddir" --print-errorlogs --num-processes 2 "${test_args[@]}" || status=$?

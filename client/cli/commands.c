@@ -101,9 +101,13 @@ const CliCommand cli_commands[] = {
         { "token", "ls", "PLUGIN [--expiring DURATION] [--reveal]", "list a plugin's token sets and their states", 1, 1,
           CLI_OPT_EXPIRING | CLI_OPT_REVEAL, cmd_token_ls,
           .help = "--expiring DURATION: the sets that expire within it show as expiring (default 5m);\n"
-                  "--reveal prints the access tokens too.",
+                  "--reveal prints the access tokens too. REFRESH_TRIED, RESULT and NEXT_REFRESH: the\n"
+                  "last refresh attempt, what came of it, and when credvault-refresher tries next.\n"
+                  "With the refresh class on the plugin, the deleted sets pending revocation follow.",
           .exits = { CLI_EXITS_DAEMON } },
         { "token", "rm", "PLUGIN USER", "delete a user's token set", 2, 2, 0, cmd_token_rm,
+          .help = "With a revocation_endpoint secret on the plugin, its token waits to be revoked at\n"
+                  "the provider by credvault-refresher (see token revocations).",
           .exits = { CLI_EXITS_DAEMON, CLI_EXIT_NOT_FOUND } },
         { "token", "revocations", "PLUGIN", "list the deleted token sets pending revocation at the provider", 1, 1, 0,
           cmd_token_revocations,

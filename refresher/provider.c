@@ -73,6 +73,34 @@ out:
         return r;
 }
 
+/* scheme://host:port of url, the port made explicit (curl's default for
+ * the scheme), malloc'd; NULL if it is no URL. */
+static char *origin_of(const char *url) {
+        CURLU *u = curl_url();
+        char *scheme = NULL, *host = NULL, *port = NULL, *origin = NULL;
+        if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+            asprintf(&origin, "%s://%s:%s", scheme, host, port) < 0)
+                origin = NULL;
+        curl_free(scheme);
+        curl_free(host);
+        curl_free(port);
+        curl_url_cleanup(u);
+        return origin;
+}
+
+int provider_same_origin(const char *url, const char *reference, char *why, size_t why_size) {
+        char *a = origin_of(url), *b = origin_of(reference);
+        int r = a && b && strcasecmp(a, b) == 0 ? 0 : -EPERM;
+        if (r < 0)
+                snprintf(why, why_size, "not on the token endpoint's origin (%s)", b ? b : "none");
+        free(a);
+        free(b);
+        return r;
+}
+
 /* RFC 6749 appendix B: application/x-www-form-urlencoded, every byte but
  * the unreserved ones escaped. dst NULL: just count. */
 static size_t form_encode(char *dst, const char *s) {

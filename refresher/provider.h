@@ -46,6 +46,13 @@ typedef struct ProviderRequest ProviderRequest;
  * loopback address, userinfo in it, not a URL). */
 int provider_url_check(const char *url, char *why, size_t why_size);
 
+/* Is url on the same origin (scheme, host, port) as reference? 0, or
+ * -EPERM with why filled. The revocation endpoint is a plugin secret,
+ * which a principal with only write on the plugin may set; the client
+ * credentials go only where an admin pointed the plugin (its manifest's
+ * token endpoint). */
+int provider_same_origin(const char *url, const char *reference, char *why, size_t why_size);
+
 /* A request for conf's endpoint with refresh_token and the client's
  * credentials, ready to add to a multi handle (provider_request_easy()).
  * userdata is given back by provider_request_userdata(). -ENOMEM,

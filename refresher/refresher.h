@@ -73,8 +73,12 @@ typedef struct PluginConf {
         char refused[160];     /* not empty: its endpoint is not called, and why */
         int64_t hold_until_ms; /* unix ms: the provider asked us to wait (429, 5xx, down) */
         unsigned failures;     /* provider-wide transient failures in a row */
-        RefresherStats stats;  /* its sets' part of Refresher.stats, for its report */
-        bool report_refused;   /* the daemon refused its report: not sent again until the next scan */
+        /* The same for its revocation endpoint, apart: a failing (or
+         * hostile) revocation endpoint must not hold the refreshes. */
+        int64_t revoke_hold_until_ms;
+        unsigned revoke_failures;
+        RefresherStats stats; /* its sets' part of Refresher.stats, for its report */
+        bool report_refused;  /* the daemon refused its report: not sent again until the next scan */
         /* What its last report said, and when: an unchanged one is sent
          * again only as a heartbeat. */
         RefresherStats reported;

@@ -113,7 +113,8 @@ static int endpoint_load(RevokeRun *run, size_t i) {
                 return 0;
         }
         char why[160];
-        if (provider_url_check((const char *) ep->url->value, why, sizeof(why)) < 0) {
+        if (provider_url_check((const char *) ep->url->value, why, sizeof(why)) < 0 ||
+            provider_same_origin((const char *) ep->url->value, p->token_url, why, sizeof(why)) < 0) {
                 refresher_log("%s: not revoked: secret " ENDPOINT_SECRET ": %s", p->name, why);
                 cv_secret_free(ep->url);
                 ep->url = NULL;
@@ -198,19 +199,19 @@ static void end(RevokeRun *run, RevokeJob *job, const char *error, const char *d
 static void hold_plugin(RevokeRun *run, size_t i, int64_t retry_after_ms) {
         Refresher *r = run->r;
         PluginConf *p = &r->plugins[i];
-        p->failures++;
-        int64_t hold = retry_after_ms > 0 ? retry_after_ms : refresher_backoff_ms(r, p->failures);
+        p->revoke_failures++;
+        int64_t hold = retry_after_ms > 0 ? retry_after_ms : refresher_backoff_ms(r, p->revoke_failures);
         int64_t now = refresher_now_ms();
-        if (now + hold > p->hold_until_ms)
-                p->hold_until_ms = now + hold;
-        next_at(run, p->hold_until_ms);
+        if (now + hold > p->revoke_hold_until_ms)
+                p->revoke_hold_until_ms = now + hold;
+        next_at(run, p->revoke_hold_until_ms);
 }
 
 static void job_finish(RevokeRun *run, RevokeJob *job, int curl_code) {
         ProviderResult res;
         provider_revoke_result(job->request, curl_code, &res);
         if (res.outcome == PROVIDER_OK) {
-                run->r->plugins[job->plugin].failures = 0;
+                run->r->plugins[job->plugin].revoke_failures = 0;
                 end(run, job, NULL, res.detail);
                 return;
         }
@@ -314,8 +315,8 @@ static int run_jobs(RevokeRun *run) {
                         const Due *d = &run->due[next++];
                         /* A plugin held by a failure meanwhile: its rows
                          * stay due, for when the hold ends. */
-                        if (r->plugins[d->plugin].hold_until_ms > refresher_now_ms()) {
-                                next_at(run, r->plugins[d->plugin].hold_until_ms);
+                        if (r->plugins[d->plugin].revoke_hold_until_ms > refresher_now_ms()) {
+                                next_at(run, r->plugins[d->plugin].revoke_hold_until_ms);
                                 continue;
                         }
                         k = job_start(run, d);
@@ -345,8 +346,8 @@ int refresher_revoke_due(Refresher *r, int64_t now_ms, int64_t *ret_next_ms) {
         for (size_t i = 0; k >= 0 && i < r->n_plugins && !refresher_stopping(); i++) {
                 if (endpoint_load(&run, i) <= 0)
                         continue;
-                if (r->plugins[i].hold_until_ms > now_ms) {
-                        next_at(&run, r->plugins[i].hold_until_ms);
+                if (r->plugins[i].revoke_hold_until_ms > now_ms) {
+                        next_at(&run, r->plugins[i].revoke_hold_until_ms);
                         continue;
                 }
                 int q = list_due(&run, i, now_ms);

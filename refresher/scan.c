@@ -202,6 +202,8 @@ int refresher_scan(Refresher *r, int64_t now_ms) {
                 if (o) {
                         conf.hold_until_ms = o->hold_until_ms;
                         conf.failures = o->failures;
+                        conf.revoke_hold_until_ms = o->revoke_hold_until_ms;
+                        conf.revoke_failures = o->revoke_failures;
                         conf.stats = o->stats;
                         /* report_refused is not kept: a policy reloaded
                          * since may allow the report now. */

@@ -71,7 +71,7 @@ extern const size_t cli_n_global_options;
 
 /* help.c: "credvault: MESSAGE" and where the help is, on stderr;
  * returns -EINVAL. */
-int cli_usage_verror(const char *format, va_list ap);
+int cli_usage_verror(const char *format, va_list ap) _printf_(1, 0);
 /* The same with the arguments given here. */
 int cli_usage_error(const char *format, ...) _printf_(1, 2);
 /* The whole help: commands, options, syntaxes, exit statuses. */

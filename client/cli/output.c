@@ -117,6 +117,20 @@ int cli_table_new(size_t n_columns, const char *const *header, CliTable **ret) {
         return 0;
 }
 
+/* Control characters (C0, DEL, C1) shown as '?': a cell may come from the
+ * daemon's database (an error code, a user id), and whoever could write
+ * that must not drive the terminal. */
+static void controls_mask(char *s) {
+        for (unsigned char *p = (unsigned char *) s; *p; p++) {
+                if (*p < 0x20 || *p == 0x7f)
+                        *p = '?';
+                else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+                        p[0] = p[1] = '?';
+                        p++;
+                }
+        }
+}
+
 int cli_table_add(CliTable *t, const char *const *cells) {
         char **grown = realloc(t->cells, (t->n_rows + 1) * t->n_columns * sizeof(char *));
         if (!grown)
@@ -125,6 +139,8 @@ int cli_table_add(CliTable *t, const char *const *cells) {
         char **row = t->cells + t->n_rows * t->n_columns;
         for (size_t i = 0; i < t->n_columns; i++) {
                 row[i] = strdup(cells[i]);
+                if (row[i])
+                        controls_mask(row[i]);
                 if (!row[i]) {
                         while (i > 0) {
                                 i--;

@@ -117,10 +117,18 @@ int handle_token_revocation_begin(Context *ctx, const Request *req, JsonOut *rep
         _cleanup_(secret_buf_freep) SecretBuf *token = NULL;
         _cleanup_(freep) char *user = NULL;
         const char *hint = NULL;
+        int64_t retry_ms = 0;
         AuditEntry tmpl;
 
         audit_template(ctx, req, &tmpl);
-        int r = vault_revocation_begin(ctx->vault, req->plugin, req->revocation, &tmpl, &token, &hint, &user);
+        int r = vault_revocation_begin(ctx->vault, req->plugin, req->revocation, &tmpl, &token, &hint, &user,
+                                       &retry_ms);
+        if (r == -EALREADY) {
+                failure_set(f, "pending revocation %" PRId64 " is not due yet (being revoked, or backing off)",
+                            req->revocation);
+                f->retry_after_ms = retry_ms;
+                return r;
+        }
         if (r == -ENODATA) {
                 /* token.put requires an access_token: not a set this vault wrote. */
                 failure_set(f, "pending revocation %" PRId64 " holds no token to revoke", req->revocation);

@@ -201,6 +201,28 @@ int store_revocation_expired(Store *s, int64_t deleted_before, unsigned limit, S
         return rows_read(st, limit, ret, ret_n);
 }
 
+int store_revocation_excess(Store *s, const char *plugin, const char *user, unsigned per_user, unsigned per_plugin,
+                            unsigned limit, StoredRevocation **ret, size_t *ret_n) {
+        sqlite3_stmt *st;
+        /* The user's rows beyond the newest per_user, then the plugin's
+         * oldest beyond per_plugin; both by id, which grows with time. */
+        int r = store_cached(s, CACHED_REVOCATION_EXCESS,
+                             "SELECT " COLUMNS " FROM token_revocation WHERE id IN ("
+                             " SELECT id FROM token_revocation WHERE plugin = ?1 AND user = ?2"
+                             "  ORDER BY id DESC LIMIT -1 OFFSET ?3) "
+                             "OR id IN (SELECT id FROM token_revocation WHERE plugin = ?1 ORDER BY id LIMIT "
+                             " max(0, (SELECT count(*) FROM token_revocation WHERE plugin = ?1) - ?4)) "
+                             "ORDER BY id LIMIT ?5",
+                             &st);
+        if (r < 0)
+                return r;
+        store_bind_key(st, plugin, user);
+        sqlite3_bind_int(st, 3, (int) per_user);
+        sqlite3_bind_int(st, 4, (int) per_plugin);
+        sqlite3_bind_int(st, 5, (int) limit);
+        return rows_read(st, limit, ret, ret_n);
+}
+
 int store_revocation_summary(Store *s, int64_t *ret_pending, int64_t *ret_next_at) {
         sqlite3_stmt *st;
         int r = store_cached(s, CACHED_REVOCATION_SUMMARY,
@@ -239,7 +261,7 @@ int store_revocation_rewrap(Store *s, int64_t id, int64_t version, int64_t kek_v
 int store_revocation_foreach(Store *s, StoreSealedFunc f, void *userdata) {
         sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db,
-                                    "SELECT plugin, user, version, kek_version, sealed FROM token_revocation "
+                                    "SELECT plugin, user, id, kek_version, sealed FROM token_revocation "
                                     "ORDER BY id",
                                     -1, &st, NULL);
         if (rc != SQLITE_OK)

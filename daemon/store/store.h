@@ -475,6 +475,11 @@ int store_revocation_summary(Store *s, int64_t *ret_pending, int64_t *ret_next_a
  * version; -ENOENT otherwise. */
 int store_revocation_rewrap(Store *s, int64_t id, int64_t version, int64_t kek_version, const uint8_t *sealed,
                             size_t sealed_size);
-/* Every pending revocation as a record (name: its user), in id order;
- * for checking a copy. The callback must not write. */
+/* Up to limit rows beyond the caps, oldest first: the user's beyond its
+ * newest per_user, the plugin's beyond its newest per_plugin. */
+int store_revocation_excess(Store *s, const char *plugin, const char *user, unsigned per_user, unsigned per_plugin,
+                            unsigned limit, StoredRevocation **ret, size_t *ret_n);
+/* Every pending revocation as a record (name: its user, version: its
+ * id, which its sealed identity is made of), in id order; for checking a
+ * copy. The callback must not write. */
 int store_revocation_foreach(Store *s, StoreSealedFunc f, void *userdata);

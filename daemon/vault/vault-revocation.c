@@ -7,10 +7,15 @@
  * revoke the access tokens of the same grant with it), the retry schedule
  * (a short hold while the refresher calls the provider, then a back-off
  * doubling from 30 s to an hour), and when to give up (10 attempts, or 7
- * days after the delete): a pending revocation keeps the user's tokens
- * sealed in the vault, which must not be for ever. A row opens with the
- * deleted set's own identity (token, plugin, user, version), so that it
- * cannot be opened as anything else. Each call is one transaction.
+ * days after the delete; and at most a few per user and some thousands
+ * per plugin, the oldest given up first): a pending revocation keeps the
+ * user's token sealed in the vault, which must not be for ever nor
+ * without bound. A row holds only the token to revoke, sealed anew under
+ * an identity of its own (vault_revocation_record_id(): the row's id and
+ * a name no live record can have), so that a database writer can neither
+ * put a live set's sealed bytes in a row (begin would reveal a live token
+ * and the refresher revoke it) nor a row's in a live set. Each call is
+ * one transaction.
  *
  * Never: calls the network (the refresher does), lets a token out but in
  * a SecretBuf, or fails a delete for want of revocation. */
@@ -23,6 +28,12 @@
 
 #include "time-util.h"
 #include "vault-internal.h"
+
+/* Pending rows kept per user and per plugin; beyond, the oldest are given
+ * up. A principal with write on a plugin could otherwise fill the disk
+ * with put and delete, and the provider with revocations. */
+#define PER_USER_MAX 4
+#define PER_PLUGIN_MAX 10000
 
 /* The count of revocations given up, kept across restarts. */
 #define META_GIVEN_UP "revocations_given_up"
@@ -93,6 +104,17 @@ static void audit_stage_user(Vault *v, const char *user) {
                 snprintf(v->audit_stage.object, sizeof(v->audit_stage.object), "%s", user);
 }
 
+/* The prefix of a pending revocation's record name: U+001F, which no user
+ * id has (request_check_user_id() refuses control characters), so that
+ * the name is no live record's. */
+#define RECORD_NAME_PREFIX "\x1frevocation\x1f"
+
+void vault_revocation_record_id(const char *plugin, const char *user, int64_t id,
+                                char name[static VAULT_REVOCATION_NAME_SIZE], RecordId *ret) {
+        snprintf(name, VAULT_REVOCATION_NAME_SIZE, RECORD_NAME_PREFIX "%s", user);
+        *ret = (RecordId) { .kind = RECORD_TOKEN, .plugin = plugin, .name = name, .version = id };
+}
+
 /* Inside the caller's transaction: give up the rows older than
  * VAULT_REVOCATION_AGE_MAX (a few at a time). */
 static int expire_old(Vault *v, int64_t now, const AuditEntry *tmpl, GivenUp *g) {
@@ -112,6 +134,67 @@ static int expire_old(Vault *v, int64_t now, const AuditEntry *tmpl, GivenUp *g)
         return r;
 }
 
+/* The same for the rows beyond PER_USER_MAX of user and PER_PLUGIN_MAX of
+ * plugin, after one was queued. */
+static int give_up_excess(Vault *v, const char *plugin, const char *user, const AuditEntry *tmpl, GivenUp *g) {
+        StoredRevocation *rows = NULL;
+        size_t n = 0;
+        int r = store_revocation_excess(v->store, plugin, user, PER_USER_MAX, PER_PLUGIN_MAX, EXPIRE_BATCH, &rows, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                r = store_revocation_delete(v->store, rows[i].id);
+                if (r >= 0)
+                        given_up_note(g, tmpl, &rows[i]);
+        }
+        if (r >= 0 && n > 0)
+                r = given_up_add(v, (int64_t) n);
+        stored_revocations_free(rows, n);
+        return r;
+}
+
+static int token_pick(const SecretBuf *text, SecretBuf **ret_token, const char **ret_hint);
+
+/* Queue the live set of user (inside the caller's transaction, before it
+ * is deleted): a row is made from it, then its sealed bytes are replaced
+ * by the token to revoke alone, as {"HINT":"TOKEN"}, sealed under the
+ * row's own identity. -ENODATA: the set holds no token (nothing queued). */
+static int queue(Vault *v, const char *plugin, const char *user, int64_t now_ms) {
+        _cleanup_(secret_buf_freep) SecretBuf *set = NULL, *token = NULL, *text = NULL;
+        _cleanup_(freep) uint8_t *sealed = NULL;
+        char name[VAULT_REVOCATION_NAME_SIZE];
+        StoredRecord meta = {};
+        const char *hint = NULL;
+        size_t sealed_size = 0;
+        int64_t id = 0, kek_version = 0;
+        RecordId rid;
+
+        int r = vault_record_get(v, RECORD_TOKEN, plugin, user, &set, &meta);
+        if (r >= 0)
+                r = token_pick(set, &token, &hint);
+        if (r < 0)
+                return r;
+        json_t *j = json_pack("{s:s%}", hint, (const char *) token->data, token->size);
+        size_t size = j ? json_dumpb(j, NULL, 0, JSON_COMPACT) : 0;
+        r = j ? secret_buf_new(size, &text) : -ENOMEM;
+        if (r >= 0 && json_dumpb(j, (char *) text->data, size, JSON_COMPACT) != size)
+                r = -EIO;
+        json_decref(j); /* the daemon's jansson allocator wipes */
+        if (r >= 0)
+                r = store_revocation_queue(v->store, plugin, user, now_ms / MSEC_PER_SEC, now_ms, &id);
+        if (r < 0)
+                return r;
+        vault_revocation_record_id(plugin, user, id, name, &rid);
+        r = envelope_seal(v->keyring, &rid, text->data, text->size, &sealed, &sealed_size, &kek_version);
+        if (r >= 0)
+                r = store_revocation_rewrap(v->store, id, meta.version, kek_version, sealed, sealed_size);
+        /* A row whose bytes are still the live set's goes: it would not
+         * open as a revocation. */
+        if (r < 0 && store_revocation_delete(v->store, id) < 0)
+                return -EIO;
+        return r;
+}
+
 int vault_token_delete_revoking(Vault *v, const char *plugin, const char *user, const AuditEntry *tmpl,
                                 bool *ret_pending) {
         GivenUp g = {};
@@ -126,12 +209,19 @@ int vault_token_delete_revoking(Vault *v, const char *plugin, const char *user, 
          * the URL when it calls it. */
         if (store_record_version(v->store, RECORD_SECRET, plugin, VAULT_REVOCATION_SECRET, &endpoint) >= 0 &&
             endpoint > 0) {
-                int q = store_revocation_queue(v->store, plugin, user, now_ms / MSEC_PER_SEC, now_ms, NULL);
+                /* Not queued (no set, no token in it, or sealing failed):
+                 * the delete goes on all the same. Only a row that could
+                 * not be removed again (-EIO) stops it. */
+                int q = queue(v, plugin, user, now_ms);
                 pending = q >= 0;
-                /* Not queued (no such set, or the insert failed): the
-                 * delete goes on and says whether there was a set. */
+                if (q == -EIO) {
+                        r = q;
+                        goto rollback;
+                }
         }
         r = store_record_delete(v->store, RECORD_TOKEN, plugin, user);
+        if (r >= 0 && pending)
+                r = give_up_excess(v, plugin, user, tmpl, &g);
         if (r >= 0)
                 r = expire_old(v, now_ms / MSEC_PER_SEC, tmpl, &g);
         r = vault_end(v, r);
@@ -141,11 +231,28 @@ int vault_token_delete_revoking(Vault *v, const char *plugin, const char *user, 
         if (ret_pending)
                 *ret_pending = pending;
         return 0;
+
+rollback:
+        store_rollback(v->store);
+        return r;
 }
 
 int vault_revocation_list(Vault *v, const char *plugin, int64_t after, unsigned limit, StoredRevocation **ret,
                           size_t *ret_n) {
-        return store_revocation_list(v->store, plugin, after, limit, ret, ret_n);
+        int r = store_revocation_list(v->store, plugin, after, limit, ret, ret_n);
+        /* last_error is not under any MAC: listed only if it is an error
+         * code as _end takes it. */
+        for (size_t i = 0; r >= 0 && i < *ret_n; i++) {
+                char *e = (*ret)[i].last_error;
+                bool code = e && *e && strlen(e) <= 64;
+                for (const char *p = e; code && *p; p++)
+                        code = (*p >= 'a' && *p <= 'z') || *p == '_';
+                if (e && !code) {
+                        free(e);
+                        (*ret)[i].last_error = NULL;
+                }
+        }
+        return r;
 }
 
 /* The token of a deleted set to revoke, from its JSON text. */
@@ -167,7 +274,7 @@ static int token_pick(const SecretBuf *text, SecretBuf **ret_token, const char *
 }
 
 int vault_revocation_begin(Vault *v, const char *plugin, int64_t id, const AuditEntry *tmpl, SecretBuf **ret_token,
-                           const char **ret_hint, char **ret_user) {
+                           const char **ret_hint, char **ret_user, int64_t *ret_retry_ms) {
         _cleanup_(secret_buf_freep) SecretBuf *text = NULL, *token = NULL;
         StoredRevocation row = {};
         const char *hint = NULL;
@@ -178,9 +285,31 @@ int vault_revocation_begin(Vault *v, const char *plugin, int64_t id, const Audit
         if (r < 0)
                 return r;
         r = store_revocation_get(v->store, plugin, id, &row);
-        if (r >= 0) {
+        if (r >= 0)
                 audit_stage_user(v, row.user);
-                RecordId rid = { .kind = RECORD_TOKEN, .plugin = plugin, .name = row.user, .version = row.version };
+        /* Not before it is due: another refresher holds it (begin), or
+         * its back-off runs. And past its limits, it is given up, not
+         * handed out once more. */
+        if (r >= 0 && row.next_at > now_ms) {
+                *ret_retry_ms = row.next_at - now_ms;
+                r = -EALREADY;
+        } else if (r >= 0 && (row.attempts >= VAULT_REVOCATION_ATTEMPTS_MAX ||
+                              now_ms / MSEC_PER_SEC - row.deleted_at >= VAULT_REVOCATION_AGE_MAX)) {
+                r = store_revocation_delete(v->store, id);
+                if (r >= 0)
+                        r = given_up_add(v, 1);
+                if (r >= 0)
+                        given_up_note(&g, tmpl, &row);
+                r = vault_end(v, r);
+                if (r >= 0)
+                        given_up_audit(v, &g);
+                stored_revocation_done(&row);
+                return r < 0 ? r : -ENOENT;
+        }
+        if (r >= 0) {
+                char name[VAULT_REVOCATION_NAME_SIZE];
+                RecordId rid;
+                vault_revocation_record_id(plugin, row.user, row.id, name, &rid);
                 r = envelope_open(v->keyring, &rid, row.sealed, row.sealed_size, &text);
         }
         if (r >= 0)
@@ -284,7 +413,9 @@ int vault_revocation_rewrap(Vault *v, const StoredRecordRef *ref, int64_t *ret_f
         int r = store_revocation_get(v->store, ref->plugin, ref->revocation, &row);
         if (r < 0)
                 return r;
-        RecordId id = { .kind = RECORD_TOKEN, .plugin = row.plugin, .name = row.user, .version = row.version };
+        char name[VAULT_REVOCATION_NAME_SIZE];
+        RecordId id;
+        vault_revocation_record_id(row.plugin, row.user, row.id, name, &id);
         *ret_from = row.kek_version;
         r = envelope_rewrap(v->keyring, &id, row.sealed, row.sealed_size, &sealed, &size, &kek_version);
         if (r >= 0)

@@ -121,12 +121,19 @@ static int others_check(Vault *v, VaultVerify *out) {
         return r;
 }
 
+/* A pending revocation opens under its own identity (its row id). */
+static int revocation_open(const char *plugin, const char *user, const StoredRecord *rec, void *userdata) {
+        char name[VAULT_REVOCATION_NAME_SIZE];
+        RecordId id;
+        vault_revocation_record_id(plugin, user, rec->version, name, &id);
+        return record_open(plugin, name, rec, userdata);
+}
+
 /* Token sets pending revocation (token_revocation, which others_check()
- * passes over: its rows are a user's, not a name's): each opens as the
- * deleted set it was. */
+ * passes over: its rows are a user's, not a name's). */
 static int revocations_check(Vault *v, VaultVerify *out) {
         Walk w = { .v = v, .kind = RECORD_TOKEN, .table = "token_revocation", .stop_at_failure = true, .out = out };
-        int r = store_revocation_foreach(v->store, record_open, &w);
+        int r = store_revocation_foreach(v->store, revocation_open, &w);
         out->others += w.opened;
         return r;
 }

@@ -392,6 +392,12 @@ const char *vault_token_state_name(const TokenInfo *t, int64_t now, int64_t now_
 #define VAULT_REVOCATION_ATTEMPTS_MAX 10
 #define VAULT_REVOCATION_AGE_MAX (7 * 86400LL) /* seconds after the delete */
 #define VAULT_REVOCATION_AUDIT_OP "token.revocation_given_up"
+/* A pending revocation's own record identity (kind token, the plugin, a
+ * name made of a prefix no user id has and the user, version its row id),
+ * into name. For sealing, opening, rewrapping and checking its row. */
+#define VAULT_REVOCATION_NAME_SIZE (16 + USER_ID_SIZE_MAX)
+void vault_revocation_record_id(const char *plugin, const char *user, int64_t id,
+                                char name[static VAULT_REVOCATION_NAME_SIZE], RecordId *ret);
 
 /* token.delete: delete the set, and first queue it for revocation if the
  * plugin has a revocation endpoint (*ret_pending then true). Revocation
@@ -407,11 +413,12 @@ int vault_revocation_list(Vault *v, const char *plugin, int64_t after, unsigned 
 /* The token to revoke of pending revocation id of plugin: the deleted
  * set's refresh_token, else its access_token, and the RFC 7009 hint
  * naming which; the row is held off for VAULT_REVOCATION_LEASE_MS and its
- * attempts counted. -ENOENT none such, -EUCLEAN it does not open,
- * -ENODATA the set holds neither token. *ret_user (malloc'd) names the
- * set's user. */
+ * attempts counted. -ENOENT none such (or given up now: past its
+ * attempts or age), -EALREADY not due yet (*ret_retry_ms: in how long),
+ * -EUCLEAN it does not open, -ENODATA it holds no token. *ret_user
+ * (malloc'd) names the set's user. */
 int vault_revocation_begin(Vault *v, const char *plugin, int64_t id, const AuditEntry *tmpl, SecretBuf **ret_token,
-                           const char **ret_hint, char **ret_user);
+                           const char **ret_hint, char **ret_user, int64_t *ret_retry_ms);
 
 typedef struct RevocationEnd {
         const char *state; /* "revoked", "retrying", "given_up" */

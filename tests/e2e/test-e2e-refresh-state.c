@@ -55,7 +55,7 @@ static int group_teardown(void **state) {
 }
 
 /* The reply to a request, which must be (or not be) a success. */
-static json_t *call(bool ok, const char *fmt, ...) {
+__attribute__((format(printf, 2, 3))) static json_t *call(bool ok, const char *fmt, ...) {
         char request[2048], *text = NULL;
         va_list ap;
         va_start(ap, fmt);
@@ -123,10 +123,10 @@ static void begin(const char *plugin, const char *user, char lease[static 33]) {
         json_decref(j);
 }
 
-static const char report_fmt[] =
-        "{\"v\":1,\"op\":\"refresher.report\",\"plugin\":\"%s\",\"report\":{\"lead\":%d,\"started\":1,"
-        "\"last_run\":%lld,\"next_run\":%lld,\"hold_until\":%lld,\"refreshed\":%d,\"already_fresh\":1,"
-        "\"reauth\":2,\"transient\":3,\"oauth_errors\":4,\"vault_errors\":5}}";
+#define REPORT_FMT                                                                                                     \
+        "{\"v\":1,\"op\":\"refresher.report\",\"plugin\":\"%s\",\"report\":{\"lead\":%d,\"started\":1,"                \
+        "\"last_run\":%lld,\"next_run\":%lld,\"hold_until\":%lld,\"refreshed\":%d,\"already_fresh\":1,"                \
+        "\"reauth\":2,\"transient\":3,\"oauth_errors\":4,\"vault_errors\":5}}"
 
 static void test_attempts_and_results(void **state) {
         (void) state;
@@ -217,7 +217,7 @@ static void test_report_schedules(void **state) {
         json_decref(set);
 
         int64_t t = now_ms();
-        json_t *j = call(true, report_fmt, "mail", 300, (long long) t, (long long) (t + 5000), 0LL, 7);
+        json_t *j = call(true, REPORT_FMT, "mail", 300, (long long) t, (long long) (t + 5000), 0LL, 7);
         assert_true(member_int(j, "received_at") >= t);
         json_decref(j);
 
@@ -230,7 +230,7 @@ static void test_report_schedules(void **state) {
 
         /* The provider asked to wait past it: then. */
         int64_t hold = expires * 1000 + 60000;
-        json_decref(call(true, report_fmt, "mail", 300, (long long) t, (long long) hold, (long long) hold, 7));
+        json_decref(call(true, REPORT_FMT, "mail", 300, (long long) t, (long long) hold, (long long) hold, 7));
         refresh = refresh_of("mail", "carol", &list);
         assert_int_equal(member_int(refresh, "next_at"), hold);
         json_decref(list);
@@ -253,9 +253,9 @@ static json_t *health_refresher(void) {
 static void test_health_sums_reports(void **state) {
         (void) state;
         int64_t t = now_ms();
-        json_decref(call(true, report_fmt, "cal", 300, (long long) (t - 1000), (long long) (t + 9000),
+        json_decref(call(true, REPORT_FMT, "cal", 300, (long long) (t - 1000), (long long) (t + 9000),
                          (long long) (t + 3600000), 10));
-        json_decref(call(true, report_fmt, "mail", 300, (long long) t, (long long) (t + 5000), 0LL, 7));
+        json_decref(call(true, REPORT_FMT, "mail", 300, (long long) t, (long long) (t + 5000), 0LL, 7));
 
         json_t *r = health_refresher();
         assert_non_null(r);
@@ -276,7 +276,7 @@ static void test_health_sums_reports(void **state) {
 
         /* A deleted plugin's report goes with it. */
         register_oauth("gone");
-        json_decref(call(true, report_fmt, "gone", 60, (long long) t, 0LL, 0LL, 1));
+        json_decref(call(true, REPORT_FMT, "gone", 60, (long long) t, 0LL, 0LL, 1));
         r = health_refresher();
         assert_int_equal(member_int(r, "plugins"), 3);
         json_decref(r);
@@ -320,17 +320,17 @@ static void test_bad_reports_change_nothing(void **state) {
         json_decref(j);
 
         /* Not registered: named, and not kept. */
-        j = call(false, report_fmt, "nosuch", 300, 1LL, 0LL, 0LL, 1);
+        j = call(false, REPORT_FMT, "nosuch", 300, 1LL, 0LL, 0LL, 1);
         assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "code")), "not_found");
         assert_string_equal(error_message(j), "plugin 'nosuch' is not registered");
         json_decref(j);
 
         /* Times a refresher cannot mean: a last run in 9999 would make a
          * dead refresher look alive in everyone's health. */
-        j = call(false, report_fmt, "cal", 300, 253402300799000LL, 0LL, 0LL, 1);
+        j = call(false, REPORT_FMT, "cal", 300, 253402300799000LL, 0LL, 0LL, 1);
         assert_string_equal(error_message(j), "field 'report.last_run': later than the daemon's clock allows");
         json_decref(j);
-        j = call(false, report_fmt, "cal", 300, 1LL, 0LL, (long long) (now_ms() + 2 * 86400000LL), 1);
+        j = call(false, REPORT_FMT, "cal", 300, 1LL, 0LL, (long long) (now_ms() + 2 * 86400000LL), 1);
         assert_string_equal(error_message(j), "field 'report.hold_until': later than the daemon's clock allows");
         json_decref(j);
 

@@ -514,7 +514,7 @@ class TestRetry(ErrorCase):
             c.health()  # connects again by itself
 
     def test_retry_safe_ops_match_op_table(self) -> None:
-        table = (SRC_ROOT / "proto" / "request.c").read_text()
+        table = (SRC_ROOT / "proto" / "request-table.c").read_text()
         ops = re.findall(r'\[OP_\w+\]\s*=\s*\{\s*"([^"]+)",(.*?)OP_CLASS_\w+\s*\}', table, re.S)
         self.assertGreater(len(ops), 30)
         safe = {name for name, rest in ops if "OP_RETRY_SAFE" in rest}

@@ -68,11 +68,21 @@ static int64_t only_id(Vault *v, const char *plugin) {
         return id;
 }
 
+/* Make the row due now, as the time after a begin's hold or a back-off. */
+static void make_due(VaultFixture *f, int64_t id) {
+        char sql[128];
+        vault_fixture_close_db(f);
+        snprintf(sql, sizeof(sql), "UPDATE token_revocation SET next_at = 0 WHERE id = %lld", (long long) id);
+        assert_int_equal(sql_exec(f->db_path, sql), 1);
+        assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+}
+
 static void begin_expect(Vault *v, const char *plugin, int64_t id, const char *token, const char *hint) {
+        int64_t retry_ms = 0;
         SecretBuf *t = NULL;
         const char *h = NULL;
         char *user = NULL;
-        assert_int_equal(vault_revocation_begin(v, plugin, id, NULL, &t, &h, &user), 0);
+        assert_int_equal(vault_revocation_begin(v, plugin, id, NULL, &t, &h, &user, &retry_ms), 0);
         assert_secret_equal(t, token, strlen(token));
         assert_string_equal(h, hint);
         assert_non_null(user);
@@ -135,10 +145,11 @@ static void test_delete_queues_where_configured(void **state) {
         stored_revocations_free(rows, 2);
 
         /* Another plugin's id is not this one's. */
+        int64_t retry_ms = 0;
         SecretBuf *t = NULL;
         const char *h = NULL;
         char *user = NULL;
-        assert_int_equal(vault_revocation_begin(v, "other", id_a, NULL, &t, &h, &user), -ENOENT);
+        assert_int_equal(vault_revocation_begin(v, "other", id_a, NULL, &t, &h, &user, &retry_ms), -ENOENT);
         RevocationEnd e = {};
         assert_int_equal(vault_revocation_end(v, "other", id_a, NULL, NULL, &e), -ENOENT);
 
@@ -160,7 +171,43 @@ static void test_delete_queues_where_configured(void **state) {
         assert_false(db_files_contain(f->db_path, "at-canary-2"));
         assert_int_equal(sql_file_int(f->db_path, "SELECT count(*) FROM token_revocation"), 1);
         assert_int_equal(vault_fixture_reopen(f), 0);
+        /* Begun a moment ago: not due again before its hold ends. */
+        int64_t retry = 0;
+        assert_int_equal(vault_revocation_begin(f->vault, P, id_b, NULL, &t, &h, &user, &retry), -EALREADY);
+        assert_true(retry > 0 && retry <= VAULT_REVOCATION_LEASE_MS);
+        make_due(f, id_b);
         begin_expect(f->vault, P, id_b, "at-canary-2", "access_token");
+
+        /* A row holds only the token to revoke, under its own identity:
+         * a live set's sealed bytes put in a row by a database writer do
+         * not open as one. */
+        put_set(f->vault, P, "frank", "{'access_token':'at-live','token_type':'Bearer','refresh_token':'rt-live'}");
+        vault_fixture_close_db(f);
+        assert_int_equal(sql_exec(f->db_path, "UPDATE token_revocation SET sealed = (SELECT sealed FROM token "
+                                              "WHERE name = 'frank'), user = 'frank', next_at = 0"),
+                         1);
+        assert_int_equal(vault_fixture_open_with(f, f->root, NULL), 0);
+        assert_int_equal(vault_revocation_begin(f->vault, P, id_b, NULL, &t, &h, &user, &retry), -EUCLEAN);
+}
+
+/* At most a few pending rows per user: the oldest are given up. */
+static void test_per_user_cap(void **state) {
+        VaultFixture *f = *state;
+        Vault *v = f->vault;
+        bool pending = false;
+        StoredRevocation *rows = NULL;
+
+        configure(v, P);
+        for (int i = 0; i < 7; i++) {
+                put_rt(v, P, "gina");
+                assert_int_equal(vault_token_delete_revoking(v, P, "gina", NULL, &pending), 0);
+                assert_true(pending);
+        }
+        assert_int_equal(list(v, P, &rows), 4);
+        stored_revocations_free(rows, 4);
+        RevocationStats st;
+        assert_int_equal(vault_revocation_stats(v, &st), 0);
+        assert_int_equal(st.given_up, 3);
 }
 
 static void test_backoff_and_give_up(void **state) {
@@ -175,6 +222,10 @@ static void test_backoff_and_give_up(void **state) {
         int64_t id = only_id(v, P);
         static const int64_t want_s[] = { 30, 60, 120, 240, 480, 960, 1920, 3600, 3600 };
         for (size_t i = 0; i < sizeof(want_s) / sizeof(want_s[0]); i++) {
+                if (i > 0) {
+                        make_due(f, id); /* its back-off over */
+                        v = f->vault;
+                }
                 begin_expect(v, P, id, "rt-canary-1", "refresh_token");
                 RevocationEnd e = {};
                 int64_t t0 = now_ms();
@@ -189,6 +240,8 @@ static void test_backoff_and_give_up(void **state) {
         assert_string_equal(rows[0].last_error, "server_error");
         stored_revocations_free(rows, 1);
 
+        make_due(f, id);
+        v = f->vault;
         begin_expect(v, P, id, "rt-canary-1", "refresh_token");
         RevocationEnd e = {};
         assert_int_equal(vault_revocation_end(v, P, id, "timeout", &tmpl, &e), 0);
@@ -325,6 +378,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_delete_queues_where_configured, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_backoff_and_give_up, setup_vault, teardown_vault),
+                cmocka_unit_test_setup_teardown(test_per_user_cap, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_plugin_delete_drops_them, setup_vault, teardown_vault),
                 cmocka_unit_test_setup_teardown(test_kek_rotation_and_verify, setup_vault, teardown_vault),
         };

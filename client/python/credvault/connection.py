@@ -39,7 +39,7 @@ PROTO_VERSION = 1
 #: Largest frame body, each way (FRAME_BODY_MAX).
 FRAME_BODY_MAX = 65536
 
-# Ops that change nothing (OP_RETRY_SAFE in proto/request.c's op table):
+# Ops that change nothing (OP_RETRY_SAFE in proto/request-table.c's op table):
 # the only ones sent again after an ambiguous break. The tests check this
 # set against the op table.
 RETRY_SAFE_OPS = frozenset(

@@ -51,10 +51,36 @@ static void test_refused(void **state) {
         }
 }
 
+/* A revocation endpoint only on the token endpoint's origin: scheme, host
+ * and port, the default port made explicit. */
+static void test_same_origin(void **state) {
+        (void) state;
+        char why[160];
+        static const char *const same[][2] = {
+                { "https://cal.example.com/oauth/revoke", "https://cal.example.com/oauth/token" },
+                { "https://cal.example.com:443/revoke", "https://CAL.example.com/token" },
+                { "http://127.0.0.1:8080/revoke", "http://127.0.0.1:8080/token?x=1" },
+        };
+        static const char *const other[][2] = {
+                { "https://evil.example.com/revoke", "https://cal.example.com/token" },
+                { "https://cal.example.com:8443/revoke", "https://cal.example.com/token" },
+                { "http://cal.example.com/revoke", "https://cal.example.com/token" },
+                { "http://127.0.0.1:18099/steal", "http://127.0.0.1:8080/token" },
+                { "not a url", "https://cal.example.com/token" },
+        };
+        for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+                if (provider_same_origin(same[i][0], same[i][1], why, sizeof(why)) != 0)
+                        fail_msg("%s refused next to %s: %s", same[i][0], same[i][1], why);
+        for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+                if (provider_same_origin(other[i][0], other[i][1], why, sizeof(why)) != -EPERM)
+                        fail_msg("%s allowed next to %s", other[i][0], other[i][1]);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_allowed),
                 cmocka_unit_test(test_refused),
+                cmocka_unit_test(test_same_origin),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

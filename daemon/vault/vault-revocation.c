@@ -115,14 +115,10 @@ void vault_revocation_record_id(const char *plugin, const char *user, int64_t id
         *ret = (RecordId) { .kind = RECORD_TOKEN, .plugin = plugin, .name = name, .version = id };
 }
 
-/* Inside the caller's transaction: give up the rows older than
- * VAULT_REVOCATION_AGE_MAX (a few at a time). */
-static int expire_old(Vault *v, int64_t now, const AuditEntry *tmpl, GivenUp *g) {
-        StoredRevocation *rows = NULL;
-        size_t n = 0;
-        int r = store_revocation_expired(v->store, now - VAULT_REVOCATION_AGE_MAX, EXPIRE_BATCH, &rows, &n);
-        if (r < 0)
-                return r;
+/* Inside the caller's transaction: give rows up (delete, count, note for
+ * the audit trail), and free them. */
+static int give_up(Vault *v, StoredRevocation *rows, size_t n, const AuditEntry *tmpl, GivenUp *g) {
+        int r = 0;
         for (size_t i = 0; i < n && r >= 0; i++) {
                 r = store_revocation_delete(v->store, rows[i].id);
                 if (r >= 0)
@@ -134,23 +130,21 @@ static int expire_old(Vault *v, int64_t now, const AuditEntry *tmpl, GivenUp *g)
         return r;
 }
 
-/* The same for the rows beyond PER_USER_MAX of user and PER_PLUGIN_MAX of
- * plugin, after one was queued. */
+/* The rows older than VAULT_REVOCATION_AGE_MAX (a few at a time). */
+static int expire_old(Vault *v, int64_t now, const AuditEntry *tmpl, GivenUp *g) {
+        StoredRevocation *rows = NULL;
+        size_t n = 0;
+        int r = store_revocation_expired(v->store, now - VAULT_REVOCATION_AGE_MAX, EXPIRE_BATCH, &rows, &n);
+        return r < 0 ? r : give_up(v, rows, n, tmpl, g);
+}
+
+/* The rows beyond PER_USER_MAX of user and PER_PLUGIN_MAX of plugin,
+ * after one was queued. */
 static int give_up_excess(Vault *v, const char *plugin, const char *user, const AuditEntry *tmpl, GivenUp *g) {
         StoredRevocation *rows = NULL;
         size_t n = 0;
         int r = store_revocation_excess(v->store, plugin, user, PER_USER_MAX, PER_PLUGIN_MAX, EXPIRE_BATCH, &rows, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                r = store_revocation_delete(v->store, rows[i].id);
-                if (r >= 0)
-                        given_up_note(g, tmpl, &rows[i]);
-        }
-        if (r >= 0 && n > 0)
-                r = given_up_add(v, (int64_t) n);
-        stored_revocations_free(rows, n);
-        return r;
+        return r < 0 ? r : give_up(v, rows, n, tmpl, g);
 }
 
 static int token_pick(const SecretBuf *text, SecretBuf **ret_token, const char **ret_hint);

@@ -276,3 +276,12 @@ int fixture_daemon_stop(Harness *h, CvClient *client) {
         harness_cleanup(h);
         return r == 0 ? 0 : -1;
 }
+
+void fixture_reset(CvClient *c, const OAuthServer *s) {
+        CvPluginInfo *items = NULL;
+        int n = cv_plugin_list(c, &items);
+        for (int i = 0; i < n; i++)
+                cv_plugin_delete(c, items[i].name);
+        cv_plugin_info_free(items, n > 0 ? (size_t) n : 0);
+        oauth_mode(s, "{\"mode\":\"pass\"}");
+}

@@ -66,3 +66,6 @@ long long now_ms(void);
  * setup and teardown answers). */
 int fixture_daemon_start(Harness *h, CvClient **ret_client);
 int fixture_daemon_stop(Harness *h, CvClient *client);
+/* Between cases: every plugin deleted (and so its sets), the proxy
+ * passing requests on again. */
+void fixture_reset(CvClient *c, const OAuthServer *s);

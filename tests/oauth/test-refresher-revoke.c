@@ -47,12 +47,7 @@ static int group_teardown(void **state) {
 
 static int case_teardown(void **state) {
         (void) state;
-        CvPluginInfo *items = NULL;
-        int n = cv_plugin_list(c, &items);
-        for (int i = 0; i < n; i++)
-                cv_plugin_delete(c, items[i].name);
-        cv_plugin_info_free(items, n > 0 ? (size_t) n : 0);
-        oauth_mode(&srv, "{\"mode\":\"pass\"}");
+        fixture_reset(c, &srv);
         return 0;
 }
 

@@ -385,7 +385,9 @@ static int reply_error(CvClient *c, json_t *reply) {
         json_t *retry = json_object_get(error, "retry_after_ms");
         bool id_null = json_is_null(json_object_get(reply, "id"));
 
-        if (!json_is_string(code) || !json_is_string(message) || (retry && !json_is_integer(retry)))
+        /* An empty code would leave the caller no error code to go by. */
+        if (!json_is_string(code) || json_string_length(code) == 0 || !json_is_string(message) ||
+            (retry && !json_is_integer(retry)))
                 return transport_error(c, -EPROTO);
         int r = client_fail(c, error_errno_from_code(json_string_value(code)), json_string_value(code),
                             json_string_value(message));
@@ -401,7 +403,7 @@ static int reply_error_flat(CvClient *c, const Reply *r, const FlatValue *error,
         const FlatValue *message = json_flat_member(r->flat, r->n_flat, error, "message");
         const FlatValue *retry = json_flat_member(r->flat, r->n_flat, error, "retry_after_ms");
 
-        if (!code || code->type != FLAT_STRING || !message || message->type != FLAT_STRING ||
+        if (!code || code->type != FLAT_STRING || code->str_size == 0 || !message || message->type != FLAT_STRING ||
             (retry && retry->type != FLAT_INTEGER))
                 return transport_error(c, -EPROTO);
         int e = client_fail(c, error_errno_from_code(code->str), code->str, message->str);

@@ -70,7 +70,7 @@ static json_t *call(Refresher *r, json_t *request, const char **ret_code) {
                 return NULL;
         }
         int k = cv_call_json(r->client, text, &reply);
-        free(text);
+        cv_free_wiped(text, (size_t) -1);
         if (k < 0) {
                 refresher_log("credvaultd: %s", strerror(-k));
                 json_decref(request);

@@ -90,7 +90,7 @@ static void lease_fail(Refresher *r, TokenSet *s, const CvTokenLease *lease, con
         char *text = req ? json_dumps(req, JSON_COMPACT) : NULL, *reply = NULL;
         json_decref(req);
         int k = text ? cv_call_json(r->client, text, &reply) : -ENOMEM;
-        free(text);
+        cv_free_wiped(text, (size_t) -1); /* it holds the lease id */
         if (k < 0) {
                 refresher_log("%s/%s: token.refresh_fail: %s", plugin, s->user, strerror(-k));
                 return;
